@@ -1,0 +1,1 @@
+"""Slate shared infrastructure. No domain rules live here."""

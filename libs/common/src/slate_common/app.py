@@ -1,0 +1,275 @@
+"""The service runtime and app factory every Slate service is built from.
+
+``create_service_app`` wires: settings, JSON logging, tracing, the database engine,
+NATS/JetStream, the outbox relay, event consumers, RPC handlers, token verification
+with the revocation watcher, Zou error bodies, health/readiness, and a pure-ASGI
+middleware for request ids, server spans and access logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import event as sa_event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import bus
+from .config import BaseServiceSettings
+from .db import make_engine, make_sessionmaker
+from .errors import install_error_handlers
+from .events import Consumer, EventHandler, OutboxRelay
+from .events import outbox as outbox_module
+from .logging import configure_logging, get_logger, request_id_var
+from .revocation import watch_revocations
+from .security import RevocationView, TokenVerifier
+from .serialization import ZouJSONResponse, json_response
+from .tracing import configure_tracing, extract_context, tracer
+
+log = get_logger(__name__)
+
+StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a running service holds; one per process, at ``app.state.runtime``."""
+
+    settings: BaseServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    verifier: TokenVerifier
+    nc: NATS | None = None
+    js: JetStreamContext | None = None
+    relay: OutboxRelay | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    revocations_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service_name
+
+
+def _wire_relay_wakeup(runtime: ServiceRuntime) -> None:
+    """Wake the relay right after a commit that wrote outbox rows."""
+
+    @sa_event.listens_for(Session, "after_commit")
+    def _after_commit(session: Session) -> None:
+        if session.info.pop("slate_emitted", False) and runtime.relay is not None:
+            runtime.relay.notify()
+
+    @sa_event.listens_for(Session, "after_rollback")
+    def _after_rollback(session: Session) -> None:
+        session.info.pop("slate_emitted", None)
+
+
+async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
+    shared = runtime.settings.shared
+    delay = 0.2
+    while True:
+        try:
+            runtime.nc = await bus.connect(shared.nats_url, name=f"slate-{runtime.service}")
+            runtime.js = runtime.nc.jetstream()
+            await bus.ensure_events_stream(runtime.js, shared.events_stream)
+            return
+        except Exception as exc:  # NATS not up yet: keep serving, retry
+            log.warning("nats_connect_failed", error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_service_app(
+    settings: BaseServiceSettings,
+    *,
+    routers: Sequence[APIRouter],
+    title: str,
+    consumers: dict[str, EventHandler] | None = None,
+    rpc_handlers: dict[str, bus.Handler] | None = None,
+    on_startup: Sequence[StartupHook] = (),
+    key_provider: Callable[[], dict[str, Any]] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    shared = settings.shared
+    shared.check_production_ready()
+    configure_logging(settings.service_name, shared.log_level, shared.log_format)
+    configure_tracing(settings.service_name, shared.otlp_endpoint)
+    outbox_module.SERVICE = settings.service_name
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(
+            settings.effective_database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        verifier = TokenVerifier(
+            audience=shared.jwt_audience,
+            issuer=shared.jwt_issuer,
+            jwks_url=shared.auth_url.rstrip("/") + "/auth/jwks.json",
+            key_provider=key_provider,
+            revocations=RevocationView(),
+        )
+        runtime = ServiceRuntime(settings, engine, make_sessionmaker(engine), verifier)
+        app.state.runtime = runtime
+        app.state.verifier = verifier
+        _wire_relay_wakeup(runtime)
+
+        async def start_bus() -> None:
+            await _connect_nats_with_retry(runtime)
+            assert runtime.js is not None and runtime.nc is not None
+            runtime.tasks.append(
+                asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
+            )
+            if settings.workers_enabled:
+                runtime.relay = OutboxRelay(
+                    runtime.sessionmaker,
+                    runtime.js,
+                    poll_seconds=shared.outbox_poll_seconds,
+                    delay_seconds=shared.outbox_relay_delay_seconds,
+                    fault=shared.outbox_fault,
+                )
+                runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
+                if consumers:
+                    consumer = Consumer(
+                        name=f"{settings.service_name}-events",
+                        js=runtime.js,
+                        sessionmaker=runtime.sessionmaker,
+                        handlers=consumers,
+                        stream=shared.events_stream,
+                    )
+                    runtime.tasks.append(asyncio.create_task(consumer.run()))
+            if rpc_handlers:
+                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
+            for hook in on_startup:
+                await hook(runtime)
+
+        runtime.tasks.append(asyncio.create_task(start_bus()))
+        log.info("service_started", port=settings.effective_port)
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await bus.wait_closed(runtime.nc)
+            await engine.dispose()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        default_response_class=ZouJSONResponse,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> Any:
+        return json_response({"status": "ok"})
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> Any:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks: dict[str, bool] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("select 1"))
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        checks["nats"] = runtime.nc is not None and runtime.nc.is_connected
+        ok = all(checks.values())
+        return json_response({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+    return router
+
+
+class RequestContextMiddleware:
+    """Pure ASGI: request id (kept from X-Request-ID or made), a server span continuing
+    the caller's trace, and one access log line per request."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        rid_token = request_id_var.set(rid)
+        ctx_token = otel_context.attach(extract_context(headers))
+        started = time.perf_counter()
+        status = 500
+        method, path = scope["method"], scope["path"]
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            with tracer().start_as_current_span(f"{method} {path}", kind=SpanKind.SERVER) as span:
+                span.set_attribute("http.method", method)
+                span.set_attribute("http.target", path)
+                await self.app(scope, receive, send_wrapper)
+                span.set_attribute("http.status_code", status)
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+        finally:
+            if path not in ("/healthz", "/readyz"):
+                log.info(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            otel_context.detach(ctx_token)
+            request_id_var.reset(rid_token)
+
+
+# --- per-request unit of work ----------------------------------------------------
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the handler returns and before the
+    response is sent (``scope="function"``), rolled back on error."""
+    async with runtime_of(request).sessionmaker() as session:
+        async with session.begin():
+            yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]

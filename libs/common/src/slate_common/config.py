@@ -1,0 +1,106 @@
+"""Settings from environment variables, with defaults that fit the embedded stack.
+
+Every service has one settings object, a subclass of :class:`BaseServiceSettings`.
+Shared knobs use the ``SLATE_`` prefix (``SLATE_NATS_URL``); a service's own knobs
+use its own prefix (``SLATE_AUTH_PORT``) so that one environment can hold them all.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Default ports of the embedded stack, one place for the supervisor, services and tests.
+DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 8080,
+    "auth": 8101,
+    "production": 8102,
+    "media": 8103,
+    "import-export": 8104,
+    "planning": 8105,
+    "postgres": 15432,
+    "nats": 14222,
+    "s3": 18333,
+    "smtp": 18025,
+}
+
+SERVICES: tuple[str, ...] = ("auth", "production", "media", "import-export", "planning")
+
+DEV_SECRET = "slate-dev-secret-change-me"
+
+
+class SharedSettings(BaseSettings):
+    """Knobs every process reads (``SLATE_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore")
+
+    env: str = "development"  # "production" refuses default secrets
+    home: Path = Path("./var")
+    host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: str = "json"  # or "console"
+    postgres_url: str = f"postgresql+asyncpg://postgres@127.0.0.1:{DEFAULT_PORTS['postgres']}"
+    nats_url: str = f"nats://127.0.0.1:{DEFAULT_PORTS['nats']}"
+    events_stream: str = "SLATE_EVENTS"
+    s3_endpoint: str = f"127.0.0.1:{DEFAULT_PORTS['s3']}"
+    s3_access_key: str = "slate"
+    s3_secret_key: str = "slate-secret-key"
+    s3_secure: bool = False
+    jwt_audience: str = "slate"
+    jwt_issuer: str = "slate-auth"
+    auth_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['auth']}"
+    otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    secret_key: str = DEV_SECRET
+    outbox_poll_seconds: float = 1.0
+    #: Test hook: the relay waits this long before publishing (crash tests widen the
+    #: window between commit and publish with it). Zero in normal operation.
+    outbox_relay_delay_seconds: float = 0.0
+    #: Fault injection for crash tests only ("exit-after-publish"); unset in operation.
+    outbox_fault: str | None = None
+
+    def check_production_ready(self) -> None:
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise RuntimeError("SLATE_SECRET_KEY must be set when SLATE_ENV=production")
+
+
+class BaseServiceSettings(BaseSettings):
+    """Settings of one service: its own knobs under ``SLATE_<SERVICE>_``, shared ones
+    in :attr:`shared`. Subclasses set ``service_name`` and their ``model_config``
+    (use :func:`service_config`)."""
+
+    service_name: ClassVar[str] = "service"
+    model_config = SettingsConfigDict(extra="ignore")
+
+    port: int = 0
+    database_url: str | None = None  # defaults to <SLATE_POSTGRES_URL>/slate_<service>
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    workers_enabled: bool = True  # outbox relay and consumers inside the API process
+
+    @cached_property
+    def shared(self) -> SharedSettings:
+        return SharedSettings()
+
+    @property
+    def database_name(self) -> str:
+        return "slate_" + self.service_name.replace("-", "_")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"{self.shared.postgres_url.rstrip('/')}/{self.database_name}"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.service_name]
+
+
+def service_config(service: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=service_env_prefix(service), extra="ignore")
+
+
+def service_env_prefix(service: str) -> str:
+    return "SLATE_" + service.upper().replace("-", "_") + "_"

@@ -1,0 +1,108 @@
+"""Async SQLAlchemy 2 per service: one PostgreSQL database per service, a session per
+request or per message, Alembic migrations applied by ``migrate``.
+
+Only the process of one service imports that service's models, so one declarative
+``Base`` is shared by all services without their tables ever meeting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .serialization import now, serialize_value
+from .tracing import instrument_engine
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ZouModel:
+    """Columns every Zou model has, and its serialization."""
+
+    #: Zou's ``type`` value, defaults to the class name.
+    zou_type: ClassVar[str | None] = None
+    #: Columns never serialized (secrets).
+    hidden_fields: ClassVar[frozenset[str]] = frozenset()
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, onupdate=now, nullable=False)
+
+    def serialize(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+        skip = self.hidden_fields | exclude
+        out: dict[str, Any] = {}
+        for col in self.__table__.columns:  # type: ignore[attr-defined]
+            if col.key in skip:
+                continue
+            out[col.key] = serialize_value(getattr(self, col.key))
+        out["type"] = self.zou_type or type(self).__name__
+        return out
+
+
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, echo=echo
+    )
+    instrument_engine(engine)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on error. The only place that commits."""
+    async with factory() as session:
+        async with session.begin():
+            yield session
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the service's database if the server does not have it yet. True if created."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("select 1 from pg_database where datname = :n"), {"n": target.database}
+            )
+            if not exists:
+                await conn.execute(text(f'create database "{target.database}"'))
+                return True
+            return False
+    finally:
+        await admin.dispose()
+
+
+def run_migrations(url: str, migrations_dir: Path) -> None:
+    """Apply a service's Alembic migrations up to head (synchronous; run from the CLI)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "head")

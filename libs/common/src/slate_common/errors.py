@@ -1,0 +1,115 @@
+"""Typed errors rendered in Zou's body shape: ``{"error": true, "message": "..."}``.
+
+Database errors become sanitized 400s (no SQL, no bound values); anything unexpected is
+logged with its traceback and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from .logging import get_logger
+from .serialization import json_response
+
+log = get_logger(__name__)
+
+
+class SlateError(Exception):
+    status_code = 400
+    default_message = "Bad request"
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        self.message = message or self.default_message
+        self.extra = extra
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": True, "message": self.message, **self.extra}
+
+
+class BadRequest(SlateError):
+    status_code = 400
+
+
+class WrongParameter(BadRequest):
+    default_message = "Wrong parameter"
+
+
+class Unauthorized(SlateError):
+    status_code = 401
+    default_message = "Unauthorized"
+
+
+class Forbidden(SlateError):
+    status_code = 403
+    default_message = "You are not allowed to perform this action."
+
+
+class NotFound(SlateError):
+    status_code = 404
+    default_message = "Resource not found"
+
+
+class PayloadTooLarge(SlateError):
+    status_code = 413
+    default_message = "Payload too large"
+
+
+class ServiceUnavailable(SlateError):
+    status_code = 503
+    default_message = "Service unavailable"
+
+
+def error_response(status: int, message: str, **extra: Any) -> Response:
+    return json_response({"error": True, "message": message, **extra}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    return "; ".join(parts) or "Invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SlateError)
+    async def _slate(_: Request, exc: SlateError) -> Response:
+        return json_response(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        return error_response(400, _validation_message(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> Response:
+        log.info("integrity_error", error=str(exc.orig).splitlines()[0] if exc.orig else "")
+        return error_response(400, "Integrity error: the change conflicts with existing data")
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> Response:
+        return error_response(400, "Invalid value for a field")
+
+    @app.exception_handler(StatementError)
+    async def _statement(_: Request, exc: StatementError) -> Response:
+        log.warning("statement_error", error=type(exc.orig).__name__ if exc.orig else "")
+        return error_response(400, "Statement error")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(404, "Resource not found")
+        if exc.status_code == 405:
+            return error_response(405, "The method is not allowed for the requested URL.")
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=request.url.path, method=request.method)
+        return error_response(500, "Internal server error")

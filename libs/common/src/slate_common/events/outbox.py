@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..bus import event_subject
+from ..tracing import inject_headers
+from .envelope import Event
+from .models import OutboxEvent
+
+#: Set by the service at start (``slate_common.events.outbox.SERVICE``) so emit() knows
+#: which subject namespace its events live in.
+SERVICE: str = "service"
+
+
+def emit(
+    session: AsyncSession,
+    name: str,
+    data: dict[str, Any],
+    *,
+    project_id: uuid.UUID | str | None = None,
+    actor_id: uuid.UUID | str | None = None,
+) -> Event:
+    """Record an event in the outbox, in the caller's transaction. Never publishes."""
+    event = Event(
+        name=name,
+        data=data,
+        project_id=uuid.UUID(str(project_id)) if project_id else None,
+        actor_id=uuid.UUID(str(actor_id)) if actor_id else None,
+    )
+    session.add(
+        OutboxEvent(
+            id=event.id,
+            subject=event_subject(SERVICE, name),
+            payload=event.to_json(),
+            headers=inject_headers(),
+        )
+    )
+    session.info["slate_emitted"] = True
+    return event

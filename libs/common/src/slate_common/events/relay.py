@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+import os
+
+from nats.js import JetStreamContext
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from opentelemetry.trace import SpanKind
+
+from ..db import transaction
+from ..logging import get_logger
+from ..serialization import now
+from ..tracing import extract_context, tracer
+from .models import OutboxEvent
+
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows to JetStream, oldest first, and marks them sent.
+
+    Woken right after a commit that emitted events (see :func:`notify`), and polls as a
+    safety net for rows left by a crashed process. Rows are claimed with
+    ``FOR UPDATE SKIP LOCKED`` so several replicas of a service can run relays.
+    If the process dies after publishing and before marking, the row is published
+    again with the same ``Nats-Msg-Id`` and the server drops the duplicate.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        js: JetStreamContext,
+        *,
+        poll_seconds: float = 1.0,
+        delay_seconds: float = 0.0,
+        batch_size: int = 200,
+        fault: str | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.js = js
+        self.poll_seconds = poll_seconds
+        self.delay_seconds = delay_seconds
+        self.batch_size = batch_size
+        #: Fault injection for crash tests only: "exit-after-publish" kills the process
+        #: between publishing a batch and marking it sent.
+        self.fault = fault
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        log.info("outbox_relay_started", delay_seconds=self.delay_seconds)
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+            try:
+                while await self.publish_pending() == self.batch_size:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_relay_failed", error=str(exc))
+                await asyncio.sleep(min(self.poll_seconds, 1.0))
+
+    async def publish_pending(self) -> int:
+        async with transaction(self.sessionmaker) as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_(None))
+                    .order_by(OutboxEvent.seq)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                headers = {k: str(v) for k, v in (row.headers or {}).items()}
+                with tracer().start_as_current_span(
+                    f"publish {row.subject}", context=extract_context(headers), kind=SpanKind.PRODUCER
+                ):
+                    headers["Nats-Msg-Id"] = str(row.id)
+                    await self.js.publish(row.subject, row.payload, headers=headers)
+            if rows and self.fault == "exit-after-publish":
+                log.warning("outbox_fault_injected", fault=self.fault, rows=len(rows))
+                os._exit(137)
+            if rows:
+                await session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.seq.in_([r.seq for r in rows]))
+                    .values(published_at=now())
+                )
+                log.debug("outbox_published", count=len(rows))
+            return len(rows)

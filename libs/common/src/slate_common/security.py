@@ -1,0 +1,203 @@
+"""Token verification for every service, without calling auth.
+
+Auth signs RS256 JWTs and publishes its public keys as a JWKS document
+(``GET /auth/jwks.json``). Services fetch it lazily, cache it, and refetch when a token
+names an unknown key id (at most every few seconds). Only RS256 is accepted: ``alg=none``
+and HS/RS confusion are refused before any key is touched.
+
+Revocation is a NATS KV bucket (see :mod:`slate_common.revocation`): a token whose
+``jti`` is revoked, or that was issued before its person's revocation time, is refused.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+
+from .errors import Forbidden, Unauthorized
+
+ALGORITHM = "RS256"
+ACCESS_COOKIE = "access_token_cookie"
+REFRESH_COOKIE = "refresh_token_cookie"
+ROLES = ("admin", "manager", "supervisor", "user", "client", "vendor")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request, from the verified token's claims."""
+
+    id: uuid.UUID
+    role: str
+    jti: str
+    token_type: str = "access"
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in ("admin", "manager")
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == "client"
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.role == "vendor"
+
+
+class RevocationView:
+    """What the verifier needs to know of revocations (filled by a NATS KV watcher)."""
+
+    def __init__(self) -> None:
+        self.jtis: dict[str, float] = {}
+        self.persons: dict[str, float] = {}
+
+    def is_revoked(self, claims: dict[str, Any]) -> bool:
+        if claims.get("jti") in self.jtis:
+            return True
+        cutoff = self.persons.get(str(claims.get("sub")))
+        return cutoff is not None and float(claims.get("iat", 0)) <= cutoff
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        audience: str,
+        issuer: str,
+        jwks_url: str | None = None,
+        key_provider: Callable[[], dict[str, Any]] | None = None,
+        revocations: RevocationView | None = None,
+        leeway: float = 5.0,
+    ) -> None:
+        self.audience = audience
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+        self.key_provider = key_provider
+        self.revocations = revocations or RevocationView()
+        self.leeway = leeway
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+
+    def _load_keys(self, force: bool) -> None:
+        if self.key_provider is not None:
+            self._keys = self.key_provider()
+            return
+        if not force and self._keys:
+            return
+        if time.monotonic() - self._fetched_at < 3.0 and self._keys:
+            return
+        if not self.jwks_url:
+            raise Unauthorized("No key to verify tokens")
+        try:
+            doc = httpx.get(self.jwks_url, timeout=5.0).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise Unauthorized("Token keys are not available") from exc
+        self._fetched_at = time.monotonic()
+        self._keys = {k["kid"]: jwt.PyJWK(k).key for k in doc.get("keys", []) if k.get("kid")}
+
+    def _key_for(self, kid: str | None) -> Any:
+        self._load_keys(force=False)
+        if kid not in self._keys:
+            self._load_keys(force=True)
+        if kid not in self._keys:
+            raise Unauthorized("Unknown token key")
+        return self._keys[kid]
+
+    def decode(self, token: str, *, expected_type: str = "access") -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Invalid token") from exc
+        if header.get("alg") != ALGORITHM:
+            raise Unauthorized("Invalid token algorithm")
+        key = self._key_for(header.get("kid"))
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "nbf", "sub", "jti", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("Token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Invalid token") from exc
+        if claims.get("type", "access") != expected_type:
+            raise Unauthorized(f"Only {expected_type} tokens are allowed")
+        if self.revocations.is_revoked(claims):
+            raise Unauthorized("Token has been revoked")
+        return claims
+
+    def principal(self, token: str, *, expected_type: str = "access") -> Principal:
+        claims = self.decode(token, expected_type=expected_type)
+        try:
+            pid = uuid.UUID(str(claims["sub"]))
+        except ValueError as exc:
+            raise Unauthorized("Invalid token subject") from exc
+        return Principal(
+            id=pid,
+            role=str(claims.get("role", "user")),
+            jti=str(claims["jti"]),
+            token_type=expected_type,
+            claims=claims,
+        )
+
+
+def token_from_request(request: Request, cookie: str = ACCESS_COOKIE) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return value.strip()
+    return request.cookies.get(cookie)
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    return request.app.state.verifier  # type: ignore[no-any-return]
+
+
+async def current_principal(request: Request) -> Principal:
+    token = token_from_request(request)
+    if not token:
+        raise Unauthorized("Missing JWT in headers or cookies")
+    principal = _verifier(request).principal(token)
+    request.state.principal = principal
+    return principal
+
+
+async def refresh_principal(request: Request) -> Principal:
+    token = token_from_request(request, REFRESH_COOKIE)
+    if not token:
+        raise Unauthorized("Missing refresh token")
+    return _verifier(request).principal(token, expected_type="refresh")
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+RefreshUser = Annotated[Principal, Depends(refresh_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    async def check(principal: CurrentUser) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden()
+        return principal
+
+    return check  # type: ignore[return-value]
+
+
+AdminUser = Annotated[Principal, Depends(require_roles("admin"))]
+ManagerUser = Annotated[Principal, Depends(require_roles("admin", "manager"))]
