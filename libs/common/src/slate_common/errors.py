@@ -42,8 +42,20 @@ class WrongParameter(BadRequest):
 
 
 class Unauthorized(SlateError):
+    """Token problems, in the shape Zou's JWT layer uses: ``{"msg": "..."}``."""
+
     status_code = 401
     default_message = "Unauthorized"
+
+    def body(self) -> dict[str, Any]:
+        return {"msg": self.message, **self.extra}
+
+
+class InvalidToken(Unauthorized):
+    """A token that cannot be decoded or verified (Zou answers 422 for these)."""
+
+    status_code = 422
+    default_message = "Invalid token"
 
 
 class Forbidden(SlateError):
@@ -70,12 +82,13 @@ def error_response(status: int, message: str, **extra: Any) -> Response:
     return json_response({"error": True, "message": message, **extra}, status_code=status)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
+def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-    return "; ".join(parts) or "Invalid request"
+        msg = "Field required" if err.get("type") == "missing" else str(err.get("msg"))
+        out.append({"field": loc, "message": msg})
+    return out
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -85,7 +98,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        return error_response(400, _validation_message(exc))
+        return error_response(400, "Validation error.", data={"errors": validation_errors(exc.errors())})
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> Response:

@@ -20,7 +20,7 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, InvalidToken, Unauthorized
 
 ALGORITHM = "RS256"
 ACCESS_COOKIE = "access_token_cookie"
@@ -111,16 +111,16 @@ class TokenVerifier:
         if kid not in self._keys:
             self._load_keys(force=True)
         if kid not in self._keys:
-            raise Unauthorized("Unknown token key")
+            raise InvalidToken("Unknown token key")
         return self._keys[kid]
 
     def decode(self, token: str, *, expected_type: str = "access") -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise Unauthorized("Invalid token") from exc
+            raise InvalidToken(str(exc) or "Invalid token") from exc
         if header.get("alg") != ALGORITHM:
-            raise Unauthorized("Invalid token algorithm")
+            raise InvalidToken("The specified alg value is not allowed")
         key = self._key_for(header.get("kid"))
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -134,10 +134,14 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise InvalidToken("The token is not yet valid (nbf)") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("Invalid audience") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("Invalid token") from exc
+            raise InvalidToken(str(exc) or "Invalid token") from exc
         if claims.get("type", "access") != expected_type:
-            raise Unauthorized(f"Only {expected_type} tokens are allowed")
+            raise InvalidToken(f"Only {expected_type} tokens are allowed")
         if self.revocations.is_revoked(claims):
             raise Unauthorized("Token has been revoked")
         return claims
@@ -147,7 +151,7 @@ class TokenVerifier:
         try:
             pid = uuid.UUID(str(claims["sub"]))
         except ValueError as exc:
-            raise Unauthorized("Invalid token subject") from exc
+            raise InvalidToken("Invalid token subject") from exc
         return Principal(
             id=pid,
             role=str(claims.get("role", "user")),
@@ -173,7 +177,7 @@ def _verifier(request: Request) -> TokenVerifier:
 async def current_principal(request: Request) -> Principal:
     token = token_from_request(request)
     if not token:
-        raise Unauthorized("Missing JWT in headers or cookies")
+        raise Unauthorized('Missing JWT in cookies or headers (Missing cookie "access_token_cookie"; Missing Authorization Header)')
     principal = _verifier(request).principal(token)
     request.state.principal = principal
     return principal

@@ -1,0 +1,354 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from sqlalchemy import Column, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import sqltypes
+from starlette.responses import Response
+
+from ..app import SessionDep
+from ..errors import BadRequest, NotFound, SlateError, validation_errors
+from ..events import emit
+from ..security import CurrentUser
+from ..serialization import json_response, loads
+from .hooks import CrudContext, CrudHooks
+
+M = TypeVar("M")
+
+RESERVED_QUERY = frozenset({"page", "limit", "relations", "force"})
+READONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "type"})
+
+
+class ValidationFailed(SlateError):
+    status_code = 400
+    default_message = "Validation error."
+
+
+def _python_type(column: Column[Any]) -> Any:
+    t = column.type
+    if isinstance(t, sqltypes.Uuid):
+        return uuid.UUID
+    if isinstance(t, sqltypes.Boolean):
+        return bool
+    if isinstance(t, sqltypes.Integer):
+        return int
+    if isinstance(t, (sqltypes.Float, sqltypes.Numeric)):
+        return float
+    if isinstance(t, sqltypes.DateTime):
+        return dt.datetime
+    if isinstance(t, sqltypes.Date):
+        return dt.date
+    if isinstance(t, sqltypes.JSON):
+        return Any
+    if isinstance(t, sqltypes.ARRAY):
+        return list[Any]
+    return str
+
+
+def _required_on_create(column: Column[Any]) -> bool:
+    return (
+        not column.nullable
+        and column.default is None
+        and column.server_default is None
+        and not column.primary_key
+    )
+
+
+def _schemas(model: type[Any], writable: list[Column[Any]]) -> tuple[type[BaseModel], type[BaseModel]]:
+    cfg = ConfigDict(extra="ignore")
+    create_fields: dict[str, Any] = {}
+    update_fields: dict[str, Any] = {}
+    for col in writable:
+        py = _python_type(col)
+        optional = py | None  # type: ignore[operator]
+        create_fields[col.key] = (py, ...) if _required_on_create(col) else (optional, None)
+        update_fields[col.key] = (optional, None)
+    name = model.__name__
+    create = create_model(f"{name}Create", __config__=cfg, **create_fields)
+    update = create_model(f"{name}Update", __config__=cfg, **update_fields)
+    return create, update
+
+
+def _validation_error(exc: ValidationError) -> ValidationFailed:
+    errors = validation_errors(exc.errors())
+    missing = any(e["message"] == "Field required" for e in errors)
+    message = "A required field is missing." if missing else "Validation error."
+    return ValidationFailed(message, data={"errors": errors})
+
+
+@dataclass
+class CrudSpec(Generic[M]):
+    model: type[M]
+    path: str  # "projects" -> /data/projects
+    hooks: CrudHooks[M] = field(default_factory=CrudHooks)
+    event_name: str | None = None  # "project"; default from the path, singular
+    #: Columns accepted in query-string filters; default every column.
+    filterable: frozenset[str] | None = None
+    #: Columns never accepted in a body (besides id/created_at/updated_at).
+    readonly: frozenset[str] = frozenset()
+    #: Columns filtered case-insensitively (Zou: ``name``).
+    insensitive: frozenset[str] = frozenset({"name"})
+    default_relations_one: bool = False
+    list_order: tuple[str, ...] = ("created_at",)
+
+    def __post_init__(self) -> None:
+        table = self.model.__table__  # type: ignore[attr-defined]
+        self.columns: dict[str, Column[Any]] = {c.key: c for c in table.columns}
+        hidden = getattr(self.model, "hidden_fields", frozenset())
+        self.writable = [
+            c for c in table.columns
+            if c.key not in READONLY_FIELDS and c.key not in self.readonly and c.key not in hidden
+        ]
+        self.create_schema, self.update_schema = _schemas(self.model, self.writable)
+        if self.event_name is None:
+            base = self.path[:-1] if self.path.endswith("s") else self.path
+            self.event_name = base.replace("_", "-")
+        self.id_key = self.event_name.replace("-", "_") + "_id"
+        if self.filterable is None:
+            self.filterable = frozenset(k for k in self.columns if k not in hidden)
+
+
+# --- query-string filters ------------------------------------------------------------
+
+
+def _coerce(column: Column[Any], raw: Any) -> Any:
+    py = _python_type(column)
+    if raw is None:
+        return None
+    try:
+        if py is uuid.UUID:
+            return uuid.UUID(str(raw))
+        if py is bool:
+            return str(raw).lower() in ("true", "1", "yes")
+        if py is int:
+            return int(raw)
+        if py is float:
+            return float(raw)
+        if py is dt.datetime:
+            return dt.datetime.fromisoformat(str(raw))
+        if py is dt.date:
+            return dt.date.fromisoformat(str(raw))
+    except (ValueError, TypeError) as exc:
+        if py is uuid.UUID:
+            raise BadRequest("Malformed ID.", data=None) from exc
+        raise BadRequest(f"Invalid value for filter {column.key}") from exc
+    return raw
+
+
+def apply_filters(stmt: Any, spec: CrudSpec[Any], params: dict[str, str]) -> Any:
+    assert spec.filterable is not None
+    for key, raw in params.items():
+        if key in RESERVED_QUERY or key not in spec.filterable:
+            continue
+        column = spec.columns[key]
+        attr = getattr(spec.model, key)
+        if isinstance(raw, str) and raw.startswith("[") and raw.endswith("]"):
+            try:
+                values = json.loads(raw)
+            except ValueError:
+                values = [v.strip().strip("\"'") for v in raw[1:-1].split(",") if v.strip()]
+            stmt = stmt.where(attr.in_([_coerce(column, v) for v in values]))
+        elif key in spec.insensitive and _python_type(column) is str:
+            stmt = stmt.where(func.lower(attr) == raw.lower())
+        else:
+            stmt = stmt.where(attr == _coerce(column, raw))
+    return stmt
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.lower() in ("true", "1", "yes")
+
+
+def _parse_id(instance_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(instance_id)
+    except ValueError as exc:
+        raise BadRequest("Malformed ID.", data=None) from exc
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = loads(raw)
+    except ValueError as exc:
+        raise BadRequest("The browser (or proxy) sent a request that this server could not understand.") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("A JSON object is expected.")
+    return body
+
+
+# --- the engine ---------------------------------------------------------------------
+
+
+class CrudService(Generic[M]):
+    """The five operations, independent of HTTP (routes are thin wrappers)."""
+
+    def __init__(self, spec: CrudSpec[M]) -> None:
+        self.spec = spec
+        self.hooks = spec.hooks
+
+    def base_query(self, ctx: CrudContext) -> Any:
+        return self.hooks.scope(select(self.spec.model), ctx)
+
+    async def get(self, ctx: CrudContext, instance_id: uuid.UUID) -> M:
+        stmt = self.base_query(ctx).where(self.spec.model.id == instance_id)  # type: ignore[attr-defined]
+        instance = (await ctx.session.scalars(stmt)).first()
+        if instance is None:
+            raise NotFound(f"{self.spec.model.__name__} not found")
+        await self.hooks.check_read(ctx, instance)
+        return instance
+
+    async def list(self, ctx: CrudContext, params: dict[str, str]) -> tuple[list[M], int | None, int, int]:
+        stmt = apply_filters(self.base_query(ctx), self.spec, params)
+        order = [getattr(self.spec.model, c) for c in self.spec.list_order]
+        page = params.get("page")
+        if page is None:
+            return list((await ctx.session.scalars(stmt.order_by(*order))).all()), None, 0, 0
+        try:
+            page_n = max(int(page), 1)
+            limit = max(int(params.get("limit", 100)), 1)
+        except ValueError as exc:
+            raise BadRequest("page and limit must be integers") from exc
+        total = await ctx.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await ctx.session.scalars(stmt.order_by(*order).offset((page_n - 1) * limit).limit(limit))
+        return list(rows.all()), int(total or 0), page_n, limit
+
+    def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+        try:
+            parsed = schema.model_validate(body)
+        except ValidationError as exc:
+            raise _validation_error(exc) from exc
+        return parsed.model_dump(exclude_unset=partial)
+
+    async def create(self, ctx: CrudContext, body: dict[str, Any]) -> M:
+        data = self._validate(self.spec.create_schema, body, partial=True)
+        await self.hooks.check_create(ctx, data)
+        data = await self.hooks.check_creation_integrity(ctx, data)
+        data = await self.hooks.update_data(ctx, data, None)
+        instance = self.spec.model(**data)
+        ctx.session.add(instance)
+        await _flush(ctx)
+        await self.hooks.post_creation(ctx, instance)
+        self._emit(ctx, "new", instance)
+        return instance
+
+    async def update(self, ctx: CrudContext, instance_id: uuid.UUID, body: dict[str, Any]) -> M:
+        instance = await self.get(ctx, instance_id)
+        data = self._validate(self.spec.update_schema, body, partial=True)
+        await self.hooks.check_update(ctx, instance, data)
+        data = await self.hooks.update_data(ctx, data, instance)
+        await self.hooks.pre_update(ctx, instance, data)
+        for key, value in data.items():
+            setattr(instance, key, value)
+        await _flush(ctx)
+        await self.hooks.post_update(ctx, instance, data)
+        self._emit(ctx, "update", instance)
+        return instance
+
+    async def delete(self, ctx: CrudContext, instance_id: uuid.UUID) -> None:
+        instance = await self.get(ctx, instance_id)
+        await self.hooks.check_delete(ctx, instance)
+        await self.hooks.pre_delete(ctx, instance)
+        await ctx.session.delete(instance)
+        await _flush(ctx)
+        await self.hooks.post_delete(ctx, instance)
+        self._emit(ctx, "delete", instance)
+
+    def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
+        emit(
+            ctx.session,
+            f"{self.spec.event_name}:{verb}",
+            {self.spec.id_key: str(instance.id)},  # type: ignore[attr-defined]
+            project_id=self.hooks.event_project_id(instance),
+            actor_id=ctx.principal.id,
+        )
+
+
+async def _flush(ctx: CrudContext) -> None:
+    """Flush now so integrity errors become Zou's 400 inside the request."""
+    try:
+        async with ctx.session.begin_nested():
+            await ctx.session.flush()
+    except IntegrityError as exc:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        if code == "23505":
+            raise BadRequest("A record with the same unique values already exists.") from exc
+        if code == "23502":
+            raise BadRequest("A required field is missing.") from exc
+        if code == "23503":
+            raise BadRequest("A referenced record does not exist.") from exc
+        raise BadRequest("Integrity error.") from exc
+
+
+def _context(session: SessionDep, principal: CurrentUser) -> CrudContext:
+    return CrudContext(session=session, principal=principal)
+
+
+def crud_router(specs: list[CrudSpec[Any]], *, prefix: str = "/data", tags: list[str] | None = None) -> APIRouter:
+    """One router serving Zou's five CRUD routes for every spec."""
+    router = APIRouter(prefix=prefix, tags=tags or ["Crud"])
+    for spec in specs:
+        _add_routes(router, spec)
+    return router
+
+
+def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
+    service: CrudService[Any] = CrudService(spec)
+    name = spec.path.replace("-", "_")
+    body_schema = {"requestBody": {"content": {"application/json": {"schema": spec.create_schema.model_json_schema()}}}}
+    update_schema = {"requestBody": {"content": {"application/json": {"schema": spec.update_schema.model_json_schema()}}}}
+
+    async def list_all(request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+        params = dict(request.query_params)
+        relations = _flag(params.get("relations"), False)
+        rows, total, page, limit = await service.list(ctx, params)
+        data = await spec.hooks.serialize_many(ctx, rows, relations=relations)
+        if total is None:
+            return json_response(data)
+        return json_response(
+            {
+                "data": data,
+                "total": total,
+                "nb_pages": math.ceil(total / limit) if limit else 0,
+                "limit": limit,
+                "offset": (page - 1) * limit,
+                "page": page,
+            }
+        )
+
+    async def create(request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+        instance = await service.create(ctx, await _json_body(request))
+        return json_response(await spec.hooks.serialize(ctx, instance, relations=True), status_code=201)
+
+    async def get_one(instance_id: str, request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+        instance = await service.get(ctx, _parse_id(instance_id))
+        relations = _flag(request.query_params.get("relations"), spec.default_relations_one)
+        return json_response(await spec.hooks.serialize(ctx, instance, relations=relations))
+
+    async def update(instance_id: str, request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+        instance = await service.update(ctx, _parse_id(instance_id), await _json_body(request))
+        return json_response(await spec.hooks.serialize(ctx, instance, relations=False))
+
+    async def delete(instance_id: str, ctx: CrudContext = Depends(_context)) -> Response:
+        await service.delete(ctx, _parse_id(instance_id))
+        return Response(status_code=204)
+
+    base = f"/{spec.path}"
+    router.add_api_route(base, list_all, methods=["GET"], operation_id=f"list_{name}", summary=f"List {spec.path}")
+    router.add_api_route(base, create, methods=["POST"], operation_id=f"create_{name}", summary=f"Create a {spec.event_name}", openapi_extra=body_schema)
+    item = base + "/{instance_id}"
+    router.add_api_route(item, get_one, methods=["GET"], operation_id=f"get_{name}", summary=f"Get a {spec.event_name}")
+    router.add_api_route(item, update, methods=["PUT"], operation_id=f"update_{name}", summary=f"Update a {spec.event_name}", openapi_extra=update_schema)
+    router.add_api_route(item, delete, methods=["DELETE"], operation_id=f"delete_{name}", summary=f"Delete a {spec.event_name}", status_code=204)

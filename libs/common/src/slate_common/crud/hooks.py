@@ -1,0 +1,79 @@
+"""Per-model behaviour of the CRUD engine, named after Zou's hook vocabulary."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..errors import Forbidden
+from ..security import Principal
+
+M = TypeVar("M")
+
+
+@dataclass
+class CrudContext:
+    session: AsyncSession
+    principal: Principal
+
+
+class CrudHooks(Generic[M]):
+    """Defaults: any authenticated person reads, admins write. Override per model."""
+
+    # --- permissions ---------------------------------------------------------------
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        """Restrict list and read queries to what the caller may see (no query
+        parameter can widen it: filters are added on top of this statement)."""
+        return stmt
+
+    async def check_read(self, ctx: CrudContext, instance: M) -> None:
+        return None
+
+    async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
+        if not ctx.principal.is_admin:
+            raise Forbidden()
+
+    async def check_update(self, ctx: CrudContext, instance: M, data: dict[str, Any]) -> None:
+        if not ctx.principal.is_admin:
+            raise Forbidden()
+
+    async def check_delete(self, ctx: CrudContext, instance: M) -> None:
+        if not ctx.principal.is_admin:
+            raise Forbidden()
+
+    # --- data ----------------------------------------------------------------------
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: M | None) -> dict[str, Any]:
+        """Adjust incoming fields (defaults, derived values) before create and update."""
+        return data
+
+    async def post_creation(self, ctx: CrudContext, instance: M) -> None:
+        return None
+
+    async def pre_update(self, ctx: CrudContext, instance: M, data: dict[str, Any]) -> None:
+        return None
+
+    async def post_update(self, ctx: CrudContext, instance: M, data: dict[str, Any]) -> None:
+        return None
+
+    async def pre_delete(self, ctx: CrudContext, instance: M) -> None:
+        return None
+
+    async def post_delete(self, ctx: CrudContext, instance: M) -> None:
+        return None
+
+    # --- output --------------------------------------------------------------------
+    async def serialize(self, ctx: CrudContext, instance: M, *, relations: bool) -> dict[str, Any]:
+        return instance.serialize()  # type: ignore[attr-defined,no-any-return]
+
+    async def serialize_many(self, ctx: CrudContext, instances: list[M], *, relations: bool) -> list[dict[str, Any]]:
+        return [await self.serialize(ctx, i, relations=relations) for i in instances]
+
+    def event_project_id(self, instance: M) -> uuid.UUID | None:
+        return getattr(instance, "project_id", None)
