@@ -98,6 +98,7 @@ def create_service_app(
     consumers: dict[str, EventHandler] | None = None,
     rpc_handlers: dict[str, bus.Handler] | None = None,
     on_startup: Sequence[StartupHook] = (),
+    on_bus_ready: Sequence[StartupHook] = (),
     key_provider: Callable[[], dict[str, Any]] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
@@ -152,9 +153,11 @@ def create_service_app(
                     runtime.tasks.append(asyncio.create_task(consumer.run()))
             if rpc_handlers:
                 await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
-            for hook in on_startup:
+            for hook in on_bus_ready:
                 await hook(runtime)
 
+        for hook in on_startup:  # before the first request is served
+            await hook(runtime)
         runtime.tasks.append(asyncio.create_task(start_bus()))
         log.info("service_started", port=settings.effective_port)
         try:
@@ -235,25 +238,25 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
-        try:
-            with tracer().start_as_current_span(f"{method} {path}", kind=SpanKind.SERVER) as span:
+        with tracer().start_as_current_span(f"{method} {path}", kind=SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
                 span.set_attribute("http.method", method)
                 span.set_attribute("http.target", path)
-                await self.app(scope, receive, send_wrapper)
                 span.set_attribute("http.status_code", status)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
-        finally:
-            if path not in ("/healthz", "/readyz"):
-                log.info(
-                    "request",
-                    method=method,
-                    path=path,
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
-            otel_context.detach(ctx_token)
-            request_id_var.reset(rid_token)
+                if path not in ("/healthz", "/readyz"):
+                    log.info(
+                        "request",
+                        method=method,
+                        path=path,
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+                otel_context.detach(ctx_token)
+                request_id_var.reset(rid_token)
 
 
 # --- per-request unit of work ----------------------------------------------------

@@ -1,0 +1,125 @@
+"""/auth/*: login, logout, refresh, authenticated, and the public keys (JWKS)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import Response
+
+from slate_common.app import Runtime, SessionDep
+from slate_common.errors import Unauthorized
+from slate_common.revocation import revocation_bucket, revoke_token
+from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, RefreshUser
+from slate_common.serialization import json_response
+
+from ..domain.identity import find_login_person, get_organisation, serialize_person
+from ..domain.passwords import verify_password
+from ..domain.tokens import issue_access, issue_pair
+from ..models import Person
+
+router = APIRouter(prefix="/auth", tags=["Authentication"])
+
+WRONG_CREDENTIALS = {"login": False, "message": "Wrong email or password."}
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    email: str
+    password: str
+    totp: str | None = None
+    email_otp: str | None = None
+    recovery_code: str | None = None
+    fido_authentication_response: dict[str, Any] | None = None
+
+
+def _secure(request: Request) -> bool:
+    configured = request.app.state.auth_settings.cookie_secure
+    if configured is not None:
+        return bool(configured)
+    proto = request.headers.get("x-forwarded-proto") or request.url.scheme
+    return proto == "https"
+
+
+def _set_cookies(request: Request, response: Response, access: str | None, refresh: str | None) -> None:
+    settings = request.app.state.auth_settings
+    secure = _secure(request)
+    if access:
+        response.set_cookie(ACCESS_COOKIE, access, max_age=settings.access_token_minutes * 60,
+                            httponly=True, samesite="lax", secure=secure, path="/")
+    if refresh:
+        response.set_cookie(REFRESH_COOKIE, refresh, max_age=settings.refresh_token_days * 86400,
+                            httponly=True, samesite="lax", secure=secure, path="/")
+
+
+@router.get("/jwks.json", include_in_schema=False)
+async def jwks(request: Request) -> Response:
+    """Public keys that verify Slate tokens."""
+    return json_response(request.app.state.keyring.jwks(), headers={"Cache-Control": "max-age=60"})
+
+
+@router.post("/login")
+async def login(body: LoginBody, request: Request, session: SessionDep) -> Response:
+    """Log in with email (or desktop login id) and password; returns tokens and sets cookies."""
+    person = await find_login_person(session, body.email)
+    ok = await asyncio.to_thread(verify_password, person.password if person else None, body.password)
+    if person is None or not ok:
+        return json_response(WRONG_CREDENTIALS, status_code=400)
+    if not person.active:
+        return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True}, status_code=401)
+    access, refresh = issue_pair(request.app.state.keyring, request.app.state.auth_settings,
+                                 person_id=person.id, role=person.role)
+    organisation = await get_organisation(session)
+    response = json_response({
+        "user": await serialize_person(session, person),
+        "organisation": organisation.serialize(),
+        "login": True,
+        "access_token": access,
+        "refresh_token": refresh,
+    })
+    _set_cookies(request, response, access, refresh)
+    return response
+
+
+@router.get("/authenticated")
+async def authenticated(principal: CurrentUser, session: SessionDep) -> Response:
+    """Whether the caller's token is valid, with the person and the organisation."""
+    person = await session.get(Person, principal.id)
+    if person is None or not person.active:
+        raise Unauthorized("Person not found")
+    user = await serialize_person(session, person)
+    user["fido_devices"] = []
+    organisation = await get_organisation(session)
+    return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize()})
+
+
+@router.get("/logout")
+async def logout(principal: CurrentUser, runtime: Runtime) -> Response:
+    """Revoke the caller's token (and its refresh token) in every service, clear cookies."""
+    assert runtime.js is not None, "NATS is not connected"
+    kv = await revocation_bucket(runtime.js)
+    await revoke_token(kv, principal.jti)
+    refresh_jti = principal.claims.get("refresh_jti")
+    if refresh_jti:
+        await revoke_token(kv, str(refresh_jti))
+    runtime.verifier.revocations.jtis[principal.jti] = 0.0  # visible here at once
+    response = json_response({"logout": True})
+    response.delete_cookie(ACCESS_COOKIE, path="/")
+    response.delete_cookie(REFRESH_COOKIE, path="/")
+    return response
+
+
+@router.get("/refresh-token")
+async def refresh_token(principal: RefreshUser, request: Request, session: SessionDep) -> Response:
+    """A new access token for a valid refresh token."""
+    person = await session.get(Person, principal.id)
+    if person is None or not person.active:
+        raise Unauthorized("Person not found")
+    access = issue_access(request.app.state.keyring, request.app.state.auth_settings,
+                          person_id=person.id, role=person.role, refresh_jti=principal.jti)
+    response = json_response({"access_token": access})
+    _set_cookies(request, response, access, None)
+    return response
+

@@ -1,0 +1,65 @@
+"""Reading persons and the organisation, and creating the first admin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.events import emit
+
+from ..models import Department, Organisation, Person, person_department
+from .passwords import hash_password
+
+
+async def find_login_person(session: AsyncSession, login: str) -> Person | None:
+    """By email (case-insensitive), falling back to the desktop login id as Zou does."""
+    login = login.strip()
+    person = (await session.scalars(select(Person).where(func.lower(Person.email) == login.lower()))).first()
+    if person is None and login:
+        person = (await session.scalars(select(Person).where(Person.desktop_login == login))).first()
+    return person
+
+
+async def department_ids(session: AsyncSession, person_id: uuid.UUID) -> list[str]:
+    rows = await session.execute(
+        select(person_department.c.department_id).where(person_department.c.person_id == person_id)
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def serialize_person(session: AsyncSession, person: Person) -> dict[str, Any]:
+    out = person.serialize()
+    out["departments"] = await department_ids(session, person.id)
+    return out
+
+
+async def get_organisation(session: AsyncSession) -> Organisation:
+    org = (await session.scalars(select(Organisation).order_by(Organisation.created_at))).first()
+    if org is None:
+        org = Organisation(name="Kitsu")
+        session.add(org)
+        await session.flush()
+        emit(session, "organisation:new", {"organisation_id": str(org.id)})
+    return org
+
+
+async def create_admin(session: AsyncSession, *, email: str, password: str) -> tuple[Person, bool]:
+    """The admin account, created once; returns (person, created)."""
+    existing = await find_login_person(session, email)
+    if existing is not None:
+        return existing, False
+    person = Person(
+        first_name="Super", last_name="Admin", email=email, role="admin",
+        password=hash_password(password), active=True,
+    )
+    session.add(person)
+    await session.flush()
+    await get_organisation(session)
+    emit(session, "person:new", {"person_id": str(person.id)}, actor_id=person.id)
+    return person, True
+
+
+__all__ = ["Department", "create_admin", "find_login_person", "get_organisation", "serialize_person"]

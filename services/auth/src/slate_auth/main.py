@@ -1,0 +1,35 @@
+"""The auth service's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from slate_common.app import ServiceRuntime, create_service_app
+from slate_common.crud import crud_router
+from slate_common.db import transaction
+
+from .api import auth
+from .config import AuthSettings
+from .crud import SPECS
+from .domain.keys import KeyRing, load_or_create
+
+
+def create_app(settings: AuthSettings | None = None) -> FastAPI:
+    settings = settings or AuthSettings()
+    keyring = KeyRing()
+
+    async def load_keys(runtime: ServiceRuntime) -> None:
+        async with transaction(runtime.sessionmaker) as session:
+            ring = await load_or_create(session)
+        keyring.kid, keyring.private_key, keyring.public_keys = ring.kid, ring.private_key, ring.public_keys
+
+    app = create_service_app(
+        settings,
+        title="Slate auth",
+        routers=[auth.router, crud_router(SPECS)],
+        on_startup=[load_keys],
+        key_provider=keyring.verification_keys,
+    )
+    app.state.keyring = keyring
+    app.state.auth_settings = settings
+    return app

@@ -1,0 +1,9 @@
+from slate_common.db import Base
+from slate_common.events.models import InboxEvent, OutboxEvent
+
+from .identity import Department, Organisation, Person, SigningKey, person_department
+
+__all__ = [
+    "Base", "Department", "InboxEvent", "Organisation", "OutboxEvent", "Person",
+    "SigningKey", "person_department",
+]
