@@ -238,10 +238,19 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
+        try:
+            await self._traced(scope, receive, send_wrapper, method, path, started, lambda: status)
+        finally:
+            otel_context.detach(ctx_token)
+            request_id_var.reset(rid_token)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send, method: str, path: str,
+                      started: float, status_of: Callable[[], int]) -> None:
         with tracer().start_as_current_span(f"{method} {path}", kind=SpanKind.SERVER) as span:
             try:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, receive, send)
             finally:
+                status = status_of()
                 span.set_attribute("http.method", method)
                 span.set_attribute("http.target", path)
                 span.set_attribute("http.status_code", status)
@@ -255,8 +264,6 @@ class RequestContextMiddleware:
                         status=status,
                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     )
-                otel_context.detach(ctx_token)
-                request_id_var.reset(rid_token)
 
 
 # --- per-request unit of work ----------------------------------------------------

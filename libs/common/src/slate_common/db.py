@@ -97,12 +97,29 @@ async def ensure_database(url: str) -> bool:
         await admin.dispose()
 
 
-def run_migrations(url: str, migrations_dir: Path) -> None:
-    """Apply a service's Alembic migrations up to head (synchronous; run from the CLI)."""
-    from alembic import command
+def _alembic_config(url: str, migrations_dir: Path) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    cfg.set_main_option("file_template", "%%(year)d-%%(month).2d-%%(day).2d-%%(hour).2d%%(minute).2d_%%(slug)s")
+    return cfg
+
+
+def make_revision(url: str, migrations_dir: Path, message: str) -> None:
+    """Autogenerate a migration (development), named by date and slug."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(url, migrations_dir)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    rev_id = f"{int(head or 0) + 1:04d}" if (head or "0").isdigit() else None
+    command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+
+
+def run_migrations(url: str, migrations_dir: Path) -> None:
+    """Apply a service's Alembic migrations up to head (synchronous; run from the CLI)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url, migrations_dir), "head")

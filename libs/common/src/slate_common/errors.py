@@ -63,9 +63,15 @@ class Forbidden(SlateError):
     default_message = "You are not allowed to perform this action."
 
 
+NOT_FOUND_MESSAGE = (
+    "404 Not Found: The requested URL was not found on the server. "
+    "If you entered the URL manually please check your spelling and try again."
+)
+
+
 class NotFound(SlateError):
     status_code = 404
-    default_message = "Resource not found"
+    default_message = NOT_FOUND_MESSAGE
 
 
 class PayloadTooLarge(SlateError):
@@ -117,7 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return error_response(404, "Resource not found")
+            return error_response(404, NOT_FOUND_MESSAGE)
         if exc.status_code == 405:
             return error_response(405, "The method is not allowed for the requested URL.")
         return error_response(exc.status_code, str(exc.detail))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import BaseServiceSettings
-from .db import ensure_database, run_migrations
+from .db import ensure_database, make_revision, run_migrations
 from .logging import configure_logging, get_logger
 
 Command = Callable[[argparse.Namespace, BaseServiceSettings], Awaitable[int] | int]
@@ -38,6 +38,8 @@ def run_service_cli(
     serve.add_argument("--port", type=int, default=None)
     sub.add_parser("migrate", help="create the database if missing and apply migrations")
     sub.add_parser("worker", help="run the outbox relay and event consumers without HTTP")
+    rev = sub.add_parser("revision", help="(development) autogenerate a migration from the models")
+    rev.add_argument("-m", "--message", required=True)
     handlers: dict[str, Command] = {}
     for name, (configure, handler) in (extra_commands or {}).items():
         configure(sub.add_parser(name))
@@ -67,6 +69,11 @@ def run_service_cli(
             log.info("database_created", database=settings.database_name)
         run_migrations(settings.effective_database_url, migrations_dir)
         log.info("migrated", database=settings.database_name)
+        return 0
+    if args.command == "revision":
+        asyncio.run(ensure_database(settings.effective_database_url))
+        run_migrations(settings.effective_database_url, migrations_dir)
+        make_revision(settings.effective_database_url, migrations_dir, args.message)
         return 0
     if args.command == "worker":
         from .worker import run_worker

@@ -206,7 +206,7 @@ class CrudService(Generic[M]):
         stmt = self.base_query(ctx).where(self.spec.model.id == instance_id)  # type: ignore[attr-defined]
         instance = (await ctx.session.scalars(stmt)).first()
         if instance is None:
-            raise NotFound(f"{self.spec.model.__name__} not found")
+            raise NotFound()
         await self.hooks.check_read(ctx, instance)
         return instance
 
@@ -267,10 +267,12 @@ class CrudService(Generic[M]):
         self._emit(ctx, "delete", instance)
 
     def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
+        """Zou's event data (``{"project_id": ...}``) plus a ``snapshot`` of the row, so
+        that other services can keep replicas without calling back."""
         emit(
             ctx.session,
             f"{self.spec.event_name}:{verb}",
-            {self.spec.id_key: str(instance.id)},  # type: ignore[attr-defined]
+            {self.spec.id_key: str(instance.id), "snapshot": instance.serialize()},  # type: ignore[attr-defined]
             project_id=self.hooks.event_project_id(instance),
             actor_id=ctx.principal.id,
         )

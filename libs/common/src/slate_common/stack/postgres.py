@@ -132,7 +132,6 @@ class EmbeddedPostgres:
             "maintenance_work_mem": "32MB",
             "dynamic_shared_memory_type": "posix",
             "fsync": "on" if self.fsync else "off",
-            "synchronous_commit": "on" if self.fsync else "off",
             "full_page_writes": "on" if self.fsync else "off",
             "max_wal_size": "256MB",
             "logging_collector": "off",

@@ -1,0 +1,29 @@
+"""The production service's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from slate_common.app import ServiceRuntime, create_service_app
+from slate_common.crud import crud_router
+from slate_common.db import transaction
+
+from .api import projects
+from .config import ProductionSettings
+from .crud import SPECS
+from .domain.projects import ensure_statuses
+
+
+async def _seed(runtime: ServiceRuntime) -> None:
+    async with transaction(runtime.sessionmaker) as session:
+        await ensure_statuses(session)
+
+
+def create_app(settings: ProductionSettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings or ProductionSettings(),
+        title="Slate production",
+        # Specific routes before the generic /data/projects/{instance_id}.
+        routers=[projects.router, crud_router(SPECS)],
+        on_startup=[_seed],
+    )

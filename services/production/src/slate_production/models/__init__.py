@@ -1,0 +1,6 @@
+from slate_common.db import Base
+from slate_common.events.models import InboxEvent, OutboxEvent
+
+from .project import Project, ProjectStatus, project_person_link
+
+__all__ = ["Base", "InboxEvent", "OutboxEvent", "Project", "ProjectStatus", "project_person_link"]

@@ -1,0 +1,70 @@
+"""Projects, their statuses and their teams."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from slate_common.db import Base, ZouModel
+
+#: The team of a project. Person ids come from auth (no foreign key across services).
+project_person_link = Table(
+    "project_person_link",
+    Base.metadata,
+    Column("project_id", UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), primary_key=True, index=True),
+)
+
+
+class ProjectStatus(ZouModel, Base):
+    __tablename__ = "project_status"
+
+    name: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    color: Mapped[str] = mapped_column(String(7), default="#000000", nullable=False)
+
+
+class Project(ZouModel, Base):
+    __tablename__ = "project"
+
+    name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    code: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str | None] = mapped_column(Text)
+    shotgun_id: Mapped[int | None] = mapped_column(Integer)
+    file_tree: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    has_avatar: Mapped[bool] = mapped_column(Boolean, default=False)
+    fps: Mapped[str] = mapped_column(String(10), default="25")
+    ratio: Mapped[str] = mapped_column(String(10), default="16:9")
+    resolution: Mapped[str] = mapped_column(String(12), default="1920x1080")
+    production_type: Mapped[str] = mapped_column(String(20), default="short")
+    production_style: Mapped[str] = mapped_column(String(20), default="2d3d", nullable=False)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    man_days: Mapped[int | None] = mapped_column(Integer)
+    nb_episodes: Mapped[int] = mapped_column(Integer, default=0)
+    episode_span: Mapped[int] = mapped_column(Integer, default=0)
+    max_retakes: Mapped[int] = mapped_column(Integer, default=0)
+    is_clients_isolated: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_client_stats_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_client_task_list_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_client_task_panel_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_preview_download_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_set_preview_automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    homepage: Mapped[str] = mapped_column(String(80), default="assets")
+    is_publish_default_for_artists: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_bot_collaboration_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_single_preview_per_revision: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_frame_in_numbering: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision_padding: Mapped[int] = mapped_column(Integer, default=0)
+    hd_bitrate_compression: Mapped[int | None] = mapped_column(Integer)
+    ld_bitrate_compression: Mapped[int | None] = mapped_column(Integer)
+    project_status_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("project_status.id"), index=True
+    )
+    default_preview_background_file_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    from_schedule_version_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
