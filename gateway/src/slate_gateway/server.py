@@ -1,0 +1,750 @@
+"""The gateway's HTTP/1.1 server and reverse proxy.
+
+Design (why it is not Starlette + httpx): on two cores a Python proxy's
+overhead is almost all per-request CPU, so this one does as little as it can
+per request:
+
+- an ``asyncio.Protocol`` per client connection on uvloop, with the request
+  parsed by ``httptools`` (llhttp, the parser uvicorn uses) through callbacks;
+- a hand-written pooled HTTP/1.1 upstream client (:mod:`.upstream`), also a
+  protocol + ``httptools``; an idle keep-alive connection is taken
+  synchronously, so a proxied request with a pooled connection creates no
+  task, no future and no coroutine: client bytes -> callbacks -> one
+  ``transport.write`` upstream; upstream bytes -> callbacks -> one
+  ``transport.write`` to the client;
+- bodies are streamed in both directions chunk by chunk as the parsers emit
+  them, never buffered; back-pressure is wired both ways (a full upstream
+  socket pauses reading from the client and vice versa), so a multi-GB upload
+  or download holds at most a few socket buffers in memory;
+- routing is a segment trie compiled from the services' OpenAPI documents
+  (:mod:`.routing`, :mod:`.discovery`).
+
+Each client request is an :class:`Exchange`.  Exchanges of one connection are
+queued (HTTP/1.1 pipelining) and answered in order; only the head one talks to
+an upstream.  An exchange is the *sink* of its upstream connection: the
+upstream protocol calls ``on_head`` / ``on_body`` / ``on_complete`` /
+``on_error`` on it.
+
+Per request the gateway adds ``X-Request-ID`` (the client's if given),
+``traceparent`` (:mod:`.tracing`), ``X-Forwarded-For/Proto/Prefix`` and CORS
+headers, removes hop-by-hop headers both ways, answers CORS preflights, Zou's
+404 / 405 bodies, and a JSON 502/503/504 when an upstream fails.  Access logs
+are written only at debug level or for failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections import deque
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any
+
+import httptools
+import orjson
+
+from .config import Settings
+from .local import METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE, error_body
+from .routing import RouteTable
+from .tracing import Tracing
+from .upstream import Upstream, UpstreamConnection, UpstreamError
+
+log = logging.getLogger("slate_gateway")
+
+REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+
+# Request headers not forwarded (hop-by-hop, or re-written by the gateway).
+REQ_DROP = frozenset((
+    b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization", b"te",
+    b"trailer", b"transfer-encoding", b"upgrade", b"expect", b"x-request-id", b"traceparent",
+    b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-prefix"))
+# Response headers not forwarded (hop-by-hop, or set by the gateway).
+RESP_DROP = frozenset((
+    b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"te",
+    b"trailer", b"transfer-encoding", b"upgrade", b"x-request-id"))
+
+EXPOSE_HEADERS = (b"Content-Range, Content-Disposition, Content-Length, Accept-Ranges, "
+                  b"X-Request-ID")
+PREFLIGHT_METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"
+SECURITY_HEADERS = (b"x-content-type-options: nosniff\r\nx-frame-options: SAMEORIGIN\r\n"
+                    b"content-security-policy: frame-ancestors 'self'\r\n"
+                    b"referrer-policy: strict-origin-when-cross-origin\r\n")
+
+PENDING_LIMIT = 1 << 20   # request body bytes buffered before an upstream is attached
+CLIENT_IDLE_TIMEOUT = 75.0  # seconds an idle (or half-sent-headers) client connection is kept
+
+_PAUSE_PENDING = 1
+_PAUSE_UPSTREAM = 2
+
+
+class Gateway:
+    """Shared state: settings, upstreams, route table, tracing, counters."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.upstreams = {name: Upstream(name, url) for name, url in settings.upstreams.items()}
+        self.table = RouteTable()
+        self.openapi_bytes = b"{}"
+        self.tracing = Tracing()
+        self.debug = settings.log_level == "debug"
+        self.cors_origins = settings.cors_origins
+        self.connections: set[ClientConnection] = set()
+        self.date = b""
+        self.requests = 0
+        from .discovery import Discovery
+
+        self.discovery = Discovery(self, settings.refresh_interval)
+        self._timer: asyncio.TimerHandle | None = None
+
+    def missing_upstreams(self) -> list[str]:
+        return [n for n in self.upstreams if n not in self.discovery.specs]
+
+    def cors_allowed(self, origin: bytes) -> bool:
+        allowed = self.cors_origins
+        return allowed is None or "*" in allowed or origin.decode("latin-1") in allowed
+
+    def start(self) -> None:
+        self.discovery.start()
+        self._tick()
+
+    def _tick(self) -> None:
+        """Once a second: refresh the Date header, close idle client connections."""
+        now = time.monotonic()
+        self.date = formatdate(usegmt=True).encode()
+        for conn in list(self.connections):
+            if not conn.queue and now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
+                conn.close()
+        self._timer = asyncio.get_running_loop().call_later(1.0, self._tick)
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.discovery.stop()
+        for up in self.upstreams.values():
+            up.close()
+        self.tracing.shutdown()
+
+    def log_request(self, ex: Exchange, status: int, error: str | None = None) -> None:
+        record = {
+            "event": "request", "level": "error" if error or status >= 500 else "debug",
+            "logger": "slate_gateway", "method": ex.method.decode(),
+            "path": ex.url.decode("latin-1"), "status": status,
+            "duration_ms": round((time.perf_counter() - ex.started) * 1000, 3),
+            "request_id": ex.request_id.decode("latin-1"),
+            "upstream": ex.upstream.name if ex.upstream else "gateway",
+            "traceparent": ex.traceparent.decode() if ex.traceparent else None,
+        }
+        if error:
+            record["error"] = error
+        sys.stderr.buffer.write(orjson.dumps(record) + b"\n")
+        sys.stderr.flush()
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client connection: parses requests and runs their exchanges in order."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.transport: Any = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[Exchange] = deque()
+        self.cur: Exchange | None = None
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.peer = b""
+        self.read_paused = 0
+        self.write_paused = False
+        self.closed = False
+        self.last_activity = time.monotonic()
+
+    # -- asyncio.Protocol --------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]).encode() if peer else b""
+        self.gw.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.gw.connections.discard(self)
+        for ex in self.queue:
+            ex.abort()
+        self.queue.clear()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # Protocol upgrades (websockets) are not proxied: answer the request
+            # (normally 404) and close.
+            ex = self.cur
+            if ex is not None:
+                ex.keep_alive = False
+                if not ex.req_done:
+                    ex.request_done()
+            self.pause_reading(_PAUSE_PENDING)
+        except httptools.HttpParserError as exc:
+            if not self.queue:
+                self.transport.write(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+                    % _with_len(error_body(f"Bad request: {exc}")))
+            self.close()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.queue and self.queue[0].uconn is not None:
+            self.queue[0].uconn.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.queue and self.queue[0].uconn is not None:
+            self.queue[0].uconn.resume_reading()
+
+    # -- httptools callbacks -----------------------------------------------
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        p = self.parser
+        ex = Exchange(self, p.get_method(), self.url, self.headers, p.get_http_version(),
+                      p.should_keep_alive())
+        self.cur = ex
+        self.queue.append(ex)
+        if len(self.queue) == 1:
+            ex.start()
+
+    def on_body(self, body: bytes) -> None:
+        self.cur.feed(body)  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        self.cur.request_done()  # type: ignore[union-attr]
+
+    # -- helpers -----------------------------------------------------------
+    def pause_reading(self, reason: int) -> None:
+        if not self.read_paused and not self.closed:
+            self.transport.pause_reading()
+        self.read_paused |= reason
+
+    def resume_reading(self, reason: int) -> None:
+        if self.read_paused & reason:
+            self.read_paused &= ~reason
+            if not self.read_paused and not self.closed:
+                self.transport.resume_reading()
+
+    def exchange_done(self, ex: Exchange) -> None:
+        if self.queue and self.queue[0] is ex:
+            self.queue.popleft()
+        if not ex.keep_alive:
+            self.close()
+            return
+        self.last_activity = time.monotonic()
+        if self.queue:
+            self.queue[0].start()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
+
+
+def _with_len(body: bytes) -> tuple[int, bytes]:
+    return len(body), body
+
+
+class Exchange:
+    """One request/response, proxied to an upstream or answered locally."""
+
+    __slots__ = (
+        "conn", "gw", "method", "url", "headers", "version", "keep_alive", "started",
+        "request_id", "origin", "traceparent", "span", "upstream", "uconn", "up_head",
+        "body_chunked", "has_body", "pending", "pending_size", "req_done", "resp_started",
+        "resp_done", "rechunk", "discard", "retried", "expect_continue", "status",
+        "no_body_response")
+
+    def __init__(self, conn: ClientConnection, method: bytes, url: bytes,
+                 headers: list[tuple[bytes, bytes]], version: str, keep_alive: bool) -> None:
+        self.conn = conn
+        self.gw = conn.gw
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.version = version
+        self.keep_alive = keep_alive
+        self.started = time.perf_counter()
+        self.request_id = b""
+        self.origin: bytes | None = None
+        self.traceparent = b""
+        self.span: Any = None
+        self.upstream: Upstream | None = None
+        self.uconn: UpstreamConnection | None = None
+        self.up_head = b""
+        self.body_chunked = False
+        self.has_body = False
+        self.pending: list[bytes] | None = []
+        self.pending_size = 0
+        self.req_done = False
+        self.resp_started = False
+        self.resp_done = False
+        self.rechunk = False
+        self.discard = False
+        self.retried = False
+        self.expect_continue = False
+        self.status = 0
+        self.no_body_response = False
+
+    # -- request side ------------------------------------------------------
+    def start(self) -> None:
+        """Route the request (called when this exchange reaches the queue head)."""
+        gw = self.gw
+        url = self.url
+        if url[:1] != b"/":  # absolute-form target
+            try:
+                parsed = httptools.parse_url(url)
+                url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
+            except httptools.HttpParserInvalidURLError:
+                url = b"/"
+        q = url.find(b"?")
+        path = url if q < 0 else url[:q]
+        prefixed = False
+        if path[:4] == b"/api" and (len(path) == 4 or path[4] == 47):
+            prefixed = True
+            path = path[4:] or b"/"
+            url = url[4:]
+            if url[:1] != b"/":
+                url = b"/" + url
+
+        # One pass over the headers: pick what the gateway needs, keep the rest.
+        fwd: list[bytes] = []
+        host = b""
+        xff = b""
+        conn_tokens = b""
+        acr_method = None
+        acr_headers = b""
+        method = self.method
+        for name, value in self.headers:
+            lname = name.lower()
+            if lname in REQ_DROP:
+                if lname == b"x-request-id":
+                    self.request_id = value
+                elif lname == b"traceparent":
+                    self.traceparent = value
+                elif lname == b"transfer-encoding":
+                    self.body_chunked = b"chunked" in value.lower()
+                elif lname == b"expect":
+                    self.expect_continue = value.lower() == b"100-continue"
+                elif lname == b"x-forwarded-for":
+                    xff = value
+                elif lname == b"connection":
+                    conn_tokens = value.lower()
+                continue
+            if lname == b"origin":
+                self.origin = value
+            elif lname == b"host":
+                host = value
+            elif lname == b"content-length":
+                self.has_body = value.strip() not in (b"0", b"")
+            elif lname == b"access-control-request-method":
+                acr_method = value
+            elif lname == b"access-control-request-headers":
+                acr_headers = value
+            fwd.append(name + b": " + value + b"\r\n")
+        if self.body_chunked:
+            self.has_body = True
+        if not self.request_id or len(self.request_id) > 200:
+            self.request_id = os.urandom(16).hex().encode()
+
+        methods = gw.table.match(path)
+        if method == b"OPTIONS" and (acr_method is not None or methods is None
+                                     or b"OPTIONS" not in methods):
+            if acr_method is not None and self.origin is not None:
+                self.respond_preflight(methods, acr_headers)
+            elif methods is None:
+                self.respond_not_found()
+            else:
+                allow = _allow(methods)
+                self.respond(200, [(b"allow", allow), (b"content-type", b"text/html; charset=utf-8")], b"")
+            return
+        if methods is None:
+            self.respond_not_found()
+            return
+        target = methods.get(method)
+        if target is None and method == b"HEAD":
+            target = methods.get(b"GET")
+        if target is None:
+            self.respond(405, [(b"content-type", b"application/json"), (b"allow", _allow(methods))],
+                         error_body(METHOD_NOT_ALLOWED_MESSAGE))
+            return
+        if not isinstance(target, Upstream):
+            self._run_local(target)
+            return
+
+        # Proxy.
+        self.upstream = target
+        if conn_tokens and conn_tokens not in (b"keep-alive", b"close"):
+            extra = {t.strip() for t in conn_tokens.split(b",")}
+            fwd = [h for h in fwd if h.split(b":", 1)[0].lower() not in extra]
+        self.span, tp = gw.tracing.start(method, path, self.traceparent or None)
+        self.traceparent = tp
+        peer = self.conn.peer
+        head = [method, b" ", url, b" HTTP/1.1\r\n"]
+        head += fwd
+        if not host:
+            head.append(b"host: " + target.host_header + b"\r\n")
+        head.append(b"x-request-id: " + self.request_id + b"\r\ntraceparent: " + tp
+                    + b"\r\nx-forwarded-for: " + (xff + b", " + peer if xff else peer)
+                    + b"\r\nx-forwarded-proto: http\r\n")
+        if prefixed:
+            head.append(b"x-forwarded-prefix: /api\r\n")
+        if self.body_chunked:
+            head.append(b"transfer-encoding: chunked\r\n")
+        head.append(b"\r\n")
+        self.up_head = b"".join(head)
+        uconn = target.take_idle()
+        if uconn is not None:
+            self._attach(uconn)
+        else:
+            asyncio.get_running_loop().create_task(self._connect())
+
+    def feed(self, data: bytes) -> None:
+        """A chunk of the client's request body."""
+        uconn = self.uconn
+        if uconn is not None:
+            if self.body_chunked:
+                uconn.transport.writelines(  # type: ignore[union-attr]
+                    (b"%x\r\n" % len(data), data, b"\r\n"))
+            else:
+                uconn.transport.write(data)  # type: ignore[union-attr]
+        elif self.pending is not None and not self.discard:
+            self.pending.append(data)
+            self.pending_size += len(data)
+            if self.pending_size > PENDING_LIMIT:
+                self.conn.pause_reading(_PAUSE_PENDING)
+
+    def request_done(self) -> None:
+        self.req_done = True
+        if self.uconn is not None and self.body_chunked:
+            self.uconn.write(b"0\r\n\r\n")
+        if self.resp_done:
+            self._finish()
+
+    async def _connect(self) -> None:
+        upstream = self.upstream
+        assert upstream is not None
+        try:
+            uconn = await upstream.connect()
+        except UpstreamError as exc:
+            self._fail(exc.status, f"Service unavailable: {exc}"
+                       if exc.status == 503 else f"Bad gateway: {exc}")
+            return
+        if self.conn.closed or self.resp_done:
+            upstream.release(uconn)
+            return
+        self._attach(uconn)
+
+    def _attach(self, uconn: UpstreamConnection) -> None:
+        self.uconn = uconn
+        uconn.send(self.up_head, self, self.method == b"HEAD")
+        if self.conn.write_paused:
+            uconn.pause_reading()
+        if self.has_body:
+            if self.expect_continue and not self.req_done:
+                self.conn.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            pending = self.pending
+            if pending:
+                for chunk in pending:
+                    self.feed(chunk)
+            self.pending = None
+            self.conn.resume_reading(_PAUSE_PENDING)
+            if self.req_done and self.body_chunked:
+                uconn.write(b"0\r\n\r\n")
+
+    # -- upstream sink -----------------------------------------------------
+    def on_head(self, uconn: UpstreamConnection, status: int, reason: bytes,
+                headers: list[tuple[bytes, bytes]]) -> None:
+        self.status = status
+        self.resp_started = True
+        out = [b"HTTP/1.1 %d %s\r\n" % (status, reason or REASONS.get(status, b""))]
+        has_length = False
+        conn_value = b""
+        for name, value in headers:
+            if name in RESP_DROP:
+                if name == b"connection":
+                    conn_value = value.lower()
+                continue
+            if name[:15] == b"access-control-":
+                continue
+            if name == b"content-length":
+                has_length = True
+            out.append(name + b": " + value + b"\r\n")
+        if conn_value and conn_value not in (b"keep-alive", b"close"):
+            extra = {t.strip() for t in conn_value.split(b",")}
+            out = [out[0]] + [h for h in out[1:] if h.split(b":", 1)[0] not in extra]
+        self.no_body_response = self.method == b"HEAD" or status in (204, 304)
+        if not has_length and not self.no_body_response:
+            if self.version == "1.1":
+                self.rechunk = True
+                out.append(b"transfer-encoding: chunked\r\n")
+            else:
+                self.keep_alive = False
+        out.append(b"x-request-id: " + self.request_id + b"\r\n")
+        if self.origin is not None:
+            out.append(self._cors_headers())
+        if not self.keep_alive:
+            out.append(b"connection: close\r\n\r\n")
+        elif self.version == "1.0":
+            out.append(b"connection: keep-alive\r\n\r\n")
+        else:
+            out.append(b"\r\n")
+        self.conn.transport.write(b"".join(out))
+
+    def on_body(self, data: bytes) -> None:
+        if self.rechunk:
+            self.conn.transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+        else:
+            self.conn.transport.write(data)
+
+    def on_complete(self, reusable: bool) -> None:
+        if self.rechunk:
+            self.conn.transport.write(b"0\r\n\r\n")
+        uconn = self.uconn
+        self.uconn = None
+        if uconn is not None:
+            if reusable and self.req_done and not self.conn.closed:
+                uconn.upstream.release(uconn)
+            else:
+                uconn.sink = None
+                uconn.close()
+        self.pending = None
+        self.discard = True
+        self.resp_done = True
+        self.gw.tracing.end(self.span, self.status)
+        if self.gw.debug or self.status >= 500:
+            self.gw.log_request(self, self.status)
+        if self.req_done:
+            self._finish()
+        else:
+            # The upstream answered before reading the whole body (e.g. 413);
+            # the rest is read and dropped, then the connection is reused.
+            self.conn.resume_reading(_PAUSE_PENDING | _PAUSE_UPSTREAM)
+
+    def on_error(self, exc: BaseException, retryable: bool) -> None:
+        self.uconn = None
+        upstream = self.upstream
+        if self.conn.closed:
+            self.gw.tracing.end(self.span, 499)
+            return
+        if not self.resp_started:
+            if retryable and not self.has_body and not self.retried and upstream is not None:
+                # A pooled connection the upstream had just closed: resend once.
+                self.retried = True
+                asyncio.get_running_loop().create_task(self._connect())
+                return
+            status = getattr(exc, "status", 502)
+            self._fail(status, f"Bad gateway: {exc}" if status != 504 else f"Gateway timeout: {exc}")
+        else:
+            # Headers already sent: the only honest signal left is to cut the connection.
+            self.gw.tracing.end(self.span, self.status)
+            self.gw.log_request(self, self.status, error=str(exc))
+            self.keep_alive = False
+            self.conn.transport.abort()
+
+    def upstream_pause_writing(self) -> None:
+        self.conn.pause_reading(_PAUSE_UPSTREAM)
+
+    def upstream_resume_writing(self) -> None:
+        self.conn.resume_reading(_PAUSE_UPSTREAM)
+
+    # -- local answers -----------------------------------------------------
+    def _run_local(self, handler: Any) -> None:
+        try:
+            result = handler(self.gw)
+        except Exception as exc:  # a bug in a local handler must not kill the connection
+            self._local_error(exc)
+            return
+        if asyncio.iscoroutine(result):
+            asyncio.get_running_loop().create_task(self._await_local(result))
+        else:
+            self.respond(*result)
+
+    async def _await_local(self, coro: Any) -> None:
+        try:
+            result = await coro
+        except Exception as exc:
+            self._local_error(exc)
+            return
+        if not self.conn.closed:
+            self.respond(*result)
+
+    def _local_error(self, exc: Exception) -> None:
+        log.exception("local handler failed", exc_info=exc)
+        self.respond(500, [(b"content-type", b"application/json")],
+                     error_body("Internal server error"))
+
+    def _fail(self, status: int, message: str) -> None:
+        self.gw.tracing.end(self.span, status)
+        if self.conn.closed:
+            return
+        self.gw.log_request(self, status, error=message)
+        if self.upstream is not None and status == 503:
+            self.upstream.mark_down()
+        self.respond(status, [(b"content-type", b"application/json")], error_body(message),
+                     log=False)
+
+    def respond_not_found(self) -> None:
+        missing = self.gw.missing_upstreams()
+        if missing:
+            self.respond(503, [(b"content-type", b"application/json")], error_body(
+                "Service unavailable: the route table is incomplete, waiting for "
+                + ", ".join(missing)))
+        else:
+            self.respond(404, [(b"content-type", b"application/json")],
+                         error_body(NOT_FOUND_MESSAGE))
+
+    def respond_preflight(self, methods: dict[bytes, Any] | None, acr_headers: bytes) -> None:
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        if self.origin is not None and self.gw.cors_allowed(self.origin):
+            headers += [
+                (b"access-control-allow-methods",
+                 _allow(methods) if methods else PREFLIGHT_METHODS),
+                (b"access-control-max-age", b"600"),
+                (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+            ]
+            if acr_headers:
+                headers.append((b"access-control-allow-headers", acr_headers))
+        self.respond(200, headers, b"")
+
+    def _cors_headers(self) -> bytes:
+        origin = self.origin
+        if origin is None or not self.gw.cors_allowed(origin):
+            return b""
+        return (b"access-control-allow-origin: " + origin
+                + b"\r\naccess-control-allow-credentials: true\r\n"
+                b"access-control-expose-headers: " + EXPOSE_HEADERS + b"\r\nvary: Origin\r\n")
+
+    def respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                log: bool = True) -> None:
+        """Answer from the gateway itself (the request body, if any, is dropped)."""
+        self.status = status
+        self.resp_started = True
+        self.pending = None
+        self.discard = True
+        self.conn.resume_reading(_PAUSE_PENDING)
+        out = [b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b""))]
+        for name, value in headers:
+            out.append(name + b": " + value + b"\r\n")
+        out.append(b"date: " + self.gw.date + b"\r\nserver: slate-gateway\r\n")
+        out.append(SECURITY_HEADERS)
+        out.append(b"x-request-id: " + (self.request_id or os.urandom(16).hex().encode())
+                   + b"\r\n")
+        if self.origin is not None:
+            out.append(self._cors_headers())
+        if not self.req_done and self.has_body and not self.expect_continue:
+            pass  # the body still arriving is read and dropped; keep-alive stays valid
+        elif not self.req_done and self.expect_continue:
+            self.keep_alive = False  # the client will not send the body it announced
+        out.append(b"content-length: %d\r\n" % len(body))
+        if not self.keep_alive:
+            out.append(b"connection: close\r\n")
+        out.append(b"\r\n")
+        if self.method != b"HEAD":
+            out.append(body)
+        self.conn.transport.write(b"".join(out))
+        self.resp_done = True
+        if log and (self.gw.debug or status >= 500):
+            self.gw.log_request(self, status)
+        if self.req_done or not self.keep_alive:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.conn.exchange_done(self)
+
+    def abort(self) -> None:
+        """The client went away: drop the upstream connection mid-exchange."""
+        uconn = self.uconn
+        self.uconn = None
+        if uconn is not None:
+            uconn.sink = None
+            uconn.close()
+        if not self.resp_done:
+            self.gw.tracing.end(self.span, 499)
+            if self.gw.debug:
+                self.gw.log_request(self, 499, error="client disconnected")
+
+
+def _allow(methods: dict[bytes, Any]) -> bytes:
+    names = set(methods)
+    if b"GET" in names:
+        names.add(b"HEAD")
+    names.add(b"OPTIONS")
+    return b", ".join(sorted(names))
+
+
+# -- running -----------------------------------------------------------------
+
+async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    """Run the gateway until SIGINT/SIGTERM."""
+    gw = Gateway(settings)
+    loop = asyncio.get_running_loop()
+    gw.start()
+    server = await loop.create_server(
+        lambda: ClientConnection(gw), settings.host, settings.port, backlog=2048,
+        reuse_port=settings.workers > 1)
+    log.info("slate gateway listening on http://%s:%d", settings.host, settings.port)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        for conn in list(gw.connections):
+            if not conn.queue:
+                conn.close()
+        await gw.stop()
+
+
+def run(settings: Settings) -> None:
+    """Start the event loop (uvloop when available) and serve; fork workers if asked."""
+    logging.basicConfig(
+        level=logging.DEBUG if settings.log_level == "debug" else logging.INFO,
+        format='{"level": "%(levelname)s", "logger": "%(name)s", "event": "%(message)s"}',
+        stream=sys.stderr)
+    children = []
+    if settings.workers > 1:
+        for _ in range(settings.workers - 1):
+            pid = os.fork()
+            if pid == 0:
+                children = []
+                break
+            children.append(pid)
+    try:
+        import uvloop
+
+        uvloop.run(serve(settings))
+    except ImportError:  # pragma: no cover
+        asyncio.run(serve(settings))
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
