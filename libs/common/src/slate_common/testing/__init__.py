@@ -1,0 +1,42 @@
+"""pytest plugin: real PostgreSQL, NATS and S3 for tests, and the whole suite booted.
+
+Enable it from the root ``conftest.py``::
+
+    pytest_plugins = ["slate_common.testing"]
+
+Fixtures (session scope unless said otherwise):
+
+``infra``          :class:`~slate_common.stack.InfraEndpoints` of PostgreSQL, NATS and S3.
+                   Containers (testcontainers) when a Docker engine answers, else the
+                   embedded wheels on free ports in a temporary directory. Force one with
+                   ``SLATE_TEST_INFRA=docker|embedded``. The session's environment gets
+                   ``SLATE_POSTGRES_URL``, ``SLATE_NATS_URL`` and ``SLATE_S3_*``.
+``make_database``  factory ``(service, *, migrate=False) -> url``: a fresh, uniquely named
+                   database on ``infra`` (dropped at session end), optionally migrated with
+                   ``python -m slate_<service> migrate``.
+``slate_stack``    :class:`SlateStackHandle`: the whole suite booted with
+                   :class:`~slate_common.stack.Stack` on free ports, its own embedded
+                   infrastructure and a temporary ``SLATE_HOME``.
+"""
+
+from slate_common.testing.databases import create_database, drop_database, migrate_database
+from slate_common.testing.fixtures import (
+    SlateStackHandle,
+    docker_available,
+    infra,
+    make_database,
+    slate_stack,
+    start_infra,
+)
+
+__all__ = [
+    "SlateStackHandle",
+    "create_database",
+    "docker_available",
+    "drop_database",
+    "infra",
+    "make_database",
+    "migrate_database",
+    "slate_stack",
+    "start_infra",
+]

@@ -1,0 +1,1 @@
+"""Slate import-export service."""

@@ -1,0 +1,4 @@
+from slate_common.db import Base
+from slate_common.events.models import InboxEvent, OutboxEvent
+
+__all__ = ["Base", "InboxEvent", "OutboxEvent"]

@@ -1,0 +1,1 @@
+"""Slate planning service."""
