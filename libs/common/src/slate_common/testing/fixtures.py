@@ -1,0 +1,228 @@
+"""The fixtures of the plugin (see the package docstring)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slate_common.stack import (
+    S3_PORT_SPAN,
+    EmbeddedNats,
+    EmbeddedPostgres,
+    EmbeddedS3,
+    InfraEndpoints,
+    Stack,
+    StackConfig,
+    free_port,
+    free_port_block,
+)
+from slate_common.stack._util import tcp_open, wait_until
+from slate_common.testing.databases import create_database, drop_database, migrate_database
+
+S3_ACCESS_KEY = "slate"
+S3_SECRET_KEY = "slate-secret-key"
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers a ping (and the docker SDK is installed)."""
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means no engine
+        return False
+
+
+def _infra_mode() -> str:
+    mode = os.environ.get("SLATE_TEST_INFRA", "auto").lower()
+    if mode == "auto":
+        return "docker" if docker_available() else "embedded"
+    if mode not in ("docker", "embedded"):
+        raise pytest.UsageError("SLATE_TEST_INFRA must be auto, docker or embedded")
+    return mode
+
+
+@contextlib.contextmanager
+def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]:
+    """PostgreSQL, NATS and S3 for the duration of the block (containers or embedded)."""
+    mode = mode or _infra_mode()
+    if mode == "docker":
+        with _docker_infra() as endpoints:
+            yield endpoints
+        return
+    pg = EmbeddedPostgres(home, free_port(), fsync=False)
+    nats = EmbeddedNats(home, free_port_block(2))
+    s3 = EmbeddedS3(home, free_port_block(S3_PORT_SPAN), access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
+    launchers = [pg, nats, s3]
+    try:
+        for launcher in launchers:
+            launcher.start()
+        for launcher in launchers:
+            try:
+                launcher.wait_ready(90)
+            except (TimeoutError, RuntimeError) as exc:
+                raise RuntimeError(f"{exc}\n{launcher.log_tail()}") from exc
+        yield InfraEndpoints(pg.url, nats.url, s3.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY)
+    finally:
+        for launcher in reversed(launchers):
+            launcher.stop()
+
+
+@contextlib.contextmanager
+def _docker_infra() -> Iterator[InfraEndpoints]:
+    from testcontainers.core.container import DockerContainer  # type: ignore[import-untyped]
+
+    pg = (
+        DockerContainer("postgres:17-alpine")
+        .with_env("POSTGRES_HOST_AUTH_METHOD", "trust")
+        .with_command("postgres -c max_connections=200 -c fsync=off")
+        .with_exposed_ports(5432)
+    )
+    nats = DockerContainer("nats:2.10-alpine").with_command("-js").with_exposed_ports(4222)
+    minio = (
+        DockerContainer("minio/minio:latest")
+        .with_env("MINIO_ROOT_USER", S3_ACCESS_KEY)
+        .with_env("MINIO_ROOT_PASSWORD", S3_SECRET_KEY)
+        .with_command("server /data")
+        .with_exposed_ports(9000)
+    )
+    with pg, nats, minio:
+
+        def addr(c: Any, port: int) -> tuple[str, int]:
+            return c.get_container_host_ip(), int(c.get_exposed_port(port))
+
+        pg_host, pg_port = addr(pg, 5432)
+        nats_host, nats_port = addr(nats, 4222)
+        s3_host, s3_port = addr(minio, 9000)
+        endpoints = InfraEndpoints(
+            f"postgresql+asyncpg://postgres@{pg_host}:{pg_port}",
+            f"nats://{nats_host}:{nats_port}",
+            f"{s3_host}:{s3_port}",
+            S3_ACCESS_KEY,
+            S3_SECRET_KEY,
+        )
+        wait_until(lambda: _pg_ready(endpoints), 90, "postgres container", interval=0.5)
+        wait_until(lambda: tcp_open(nats_port, nats_host), 60, "nats container")
+        wait_until(lambda: _s3_ready(endpoints), 90, "minio container", interval=0.5)
+        yield endpoints
+
+
+def _pg_ready(endpoints: InfraEndpoints) -> bool:
+    from slate_common.testing.databases import _admin, _run
+
+    try:
+        _run(_admin(endpoints, "SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _s3_ready(endpoints: InfraEndpoints) -> bool:
+    from minio import Minio
+
+    try:
+        Minio(endpoints.s3_endpoint, endpoints.s3_access_key, endpoints.s3_secret_key, secure=False).list_buckets()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
+    """PostgreSQL, NATS and S3 for the whole test session; also exported as SLATE_* env."""
+    home = tmp_path_factory.mktemp("slate-infra")
+    with start_infra(home) as endpoints, pytest.MonkeyPatch.context() as mp:
+        for key, value in endpoints.env().items():
+            mp.setenv(key, value)
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def make_database(infra: InfraEndpoints) -> Iterator[Callable[..., str]]:
+    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database."""
+    created: list[str] = []
+
+    def factory(service: str = "test", *, migrate: bool = False) -> str:
+        url = create_database(infra, prefix="slate_" + service.replace("-", "_") + "_test")
+        created.append(url)
+        if migrate:
+            migrate_database(service, url)
+        return url
+
+    yield factory
+    for url in created:
+        with contextlib.suppress(Exception):
+            drop_database(infra, url)
+
+
+@dataclass
+class SlateStackHandle:
+    """The booted suite: URLs, admin credentials and per-process control."""
+
+    stack: Stack
+    gateway_url: str
+    service_urls: dict[str, str]
+    admin_email: str
+    admin_password: str
+    home: Path
+    infra: InfraEndpoints
+
+    def url(self, service: str) -> str:
+        return self.gateway_url if service == "gateway" else self.service_urls[service]
+
+    def kill(self, name: str) -> None:
+        """kill -9 one process; the supervisor restarts it as it would any crash."""
+        self.stack.kill(name)
+
+    def stop(self, name: str) -> None:
+        """Stop one process and keep it stopped."""
+        self.stack.stop_service(name)
+
+    def start(self, name: str, extra_env: Mapping[str, str] | None = None, *, wait: bool = True) -> None:
+        """Start a stopped process, with the stack's env plus ``extra_env``; wait for /healthz."""
+        self.stack.start_service(name, extra_env, wait=wait)
+
+    def restart(
+        self, name: str, extra_env: Mapping[str, str] | None = None, *, hard: bool = True, wait: bool = True
+    ) -> None:
+        """kill -9 (or stop, ``hard=False``) and start again with ``extra_env``; wait for /healthz."""
+        self.stack.restart_service(name, extra_env, hard=hard, wait=wait)
+
+    def restarts(self, name: str) -> int:
+        return self.stack.supervisor[name].restarts
+
+    def log(self, name: str) -> str:
+        path = self.home / "logs" / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStackHandle]:
+    """The whole suite (services, gateway, own embedded infra) on free ports."""
+    home = tmp_path_factory.mktemp("slate-stack")
+    extra = {"SLATE_LOG_LEVEL": os.environ.get("SLATE_TEST_LOG_LEVEL", "INFO")}
+    config = StackConfig.on_free_ports(home, extra_env=extra)
+    stack = Stack(config)
+    started = time.monotonic()
+    with stack:
+        handle = SlateStackHandle(
+            stack=stack,
+            gateway_url=stack.gateway_url,
+            service_urls=stack.service_urls,
+            admin_email=config.admin_email,
+            admin_password=config.admin_password,
+            home=stack.home,
+            infra=stack.infra,
+        )
+        print(f"\nslate_stack up in {time.monotonic() - started:.1f}s at {stack.gateway_url} (home {home})")
+        yield handle
