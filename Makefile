@@ -1,0 +1,34 @@
+# make up    install everything into .venv and run the whole suite (slate up)
+# make test  install (when pyproject files changed) and run every test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.slate-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml) $(wildcard gateway/pyproject.toml)
+PYPROJECTS := libs/common/pyproject.toml $(SERVICE_PROJECTS)
+EDITABLES := -e 'libs/common[embedded]' $(foreach p,$(SERVICE_PROJECTS),-e $(dir $(p)))
+TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio
+TEST_PATHS := $(wildcard libs/common/tests services/*/tests gateway/tests tests)
+PYTEST_ARGS ?=
+
+.PHONY: up test install clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python $(PYPROJECTS) Makefile
+	$(PIP) install $(EDITABLES) $(TEST_DEPS)
+	@touch $@
+
+install: $(STAMP)
+
+up: install
+	$(BIN)/slate up
+
+test: install
+	$(BIN)/pytest $(TEST_PATHS) $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)
