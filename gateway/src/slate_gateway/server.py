@@ -41,6 +41,7 @@ import signal
 import sys
 import time
 from collections import deque
+from random import getrandbits
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -116,6 +117,9 @@ class Gateway:
         """Once a second: refresh the Date header, close idle client connections."""
         now = time.monotonic()
         self.date = formatdate(usegmt=True).encode()
+        for up in self.upstreams.values():
+            if up.busy:
+                up.check_timeouts(now)
         for conn in list(self.connections):
             if not conn.queue and now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
                 conn.close()
@@ -273,7 +277,7 @@ class Exchange:
         "request_id", "origin", "traceparent", "span", "upstream", "uconn", "up_head",
         "body_chunked", "has_body", "pending", "pending_size", "req_done", "resp_started",
         "resp_done", "rechunk", "discard", "retried", "expect_continue", "status",
-        "no_body_response")
+        "no_body_response", "wbuf")
 
     def __init__(self, conn: ClientConnection, method: bytes, url: bytes,
                  headers: list[tuple[bytes, bytes]], version: str, keep_alive: bool) -> None:
@@ -305,6 +309,7 @@ class Exchange:
         self.expect_continue = False
         self.status = 0
         self.no_body_response = False
+        self.wbuf: list[bytes] = []
 
     # -- request side ------------------------------------------------------
     def start(self) -> None:
@@ -365,7 +370,7 @@ class Exchange:
         if self.body_chunked:
             self.has_body = True
         if not self.request_id or len(self.request_id) > 200:
-            self.request_id = os.urandom(16).hex().encode()
+            self.request_id = b"%032x" % getrandbits(128)
 
         methods = gw.table.match(path)
         if method == b"OPTIONS" and (acr_method is not None or methods is None
@@ -509,17 +514,28 @@ class Exchange:
             out.append(b"connection: keep-alive\r\n\r\n")
         else:
             out.append(b"\r\n")
-        self.conn.transport.write(b"".join(out))
+        self.wbuf.append(b"".join(out))
 
     def on_body(self, data: bytes) -> None:
         if self.rechunk:
-            self.conn.transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+            self.wbuf += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
-            self.conn.transport.write(data)
+            self.wbuf.append(data)
+
+    def flush(self) -> None:
+        """Write what the last upstream read produced, in one system call."""
+        wbuf = self.wbuf
+        if wbuf:
+            self.wbuf = []
+            if len(wbuf) == 1:
+                self.conn.transport.write(wbuf[0])
+            else:
+                self.conn.transport.writelines(wbuf)
 
     def on_complete(self, reusable: bool) -> None:
         if self.rechunk:
-            self.conn.transport.write(b"0\r\n\r\n")
+            self.wbuf.append(b"0\r\n\r\n")
+        self.flush()
         uconn = self.uconn
         self.uconn = None
         if uconn is not None:
@@ -560,6 +576,7 @@ class Exchange:
             self.gw.tracing.end(self.span, self.status)
             self.gw.log_request(self, self.status, error=str(exc))
             self.keep_alive = False
+            self.flush()
             self.conn.transport.abort()
 
     def upstream_pause_writing(self) -> None:
@@ -648,7 +665,7 @@ class Exchange:
             out.append(name + b": " + value + b"\r\n")
         out.append(b"date: " + self.gw.date + b"\r\nserver: slate-gateway\r\n")
         out.append(SECURITY_HEADERS)
-        out.append(b"x-request-id: " + (self.request_id or os.urandom(16).hex().encode())
+        out.append(b"x-request-id: " + (self.request_id or b"%032x" % getrandbits(128))
                    + b"\r\n")
         if self.origin is not None:
             out.append(self._cors_headers())

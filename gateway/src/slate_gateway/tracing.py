@@ -18,6 +18,7 @@ Two modes, chosen at start:
 from __future__ import annotations
 
 import os
+from random import getrandbits
 from typing import Any
 
 _HEX = frozenset(b"0123456789abcdef")
@@ -75,9 +76,10 @@ class Tracing:
         """Begin a server span; returns (span or None, traceparent for the upstream)."""
         parent = parse_traceparent(incoming) if incoming else None
         if self.tracer is None:
-            span_id = os.urandom(8).hex().encode()
+            # Ids from the (non-cryptographic) PRNG, like the OpenTelemetry SDK's.
+            span_id = b"%016x" % (getrandbits(64) or 1)
             if parent is None:
-                return None, b"00-" + os.urandom(16).hex().encode() + b"-" + span_id + b"-01"
+                return None, b"00-%032x-" % (getrandbits(128) or 1) + span_id + b"-01"
             return None, b"00-" + parent[0] + b"-" + span_id + b"-" + parent[2]
         return self._start_sdk(method, path, parent)
 

@@ -9,6 +9,7 @@ with ``httptools``; it hands what it parses to a *sink*:
   ``(lowercased name, value)`` byte pairs,
 - ``on_body(data)`` per chunk (already de-chunked),
 - ``on_complete(reusable)`` at the end of the response,
+- ``flush()`` after each read from the socket (lets the sink batch its writes),
 - ``on_error(exc, retryable)`` if the connection fails first; ``retryable``
   is true when a *reused* connection died before a single response byte (the
   usual keep-alive race), so the caller may resend an idempotent request,
@@ -66,6 +67,7 @@ class Upstream:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.host_header = parts.netloc.encode()
         self.idle: list[UpstreamConnection] = []
+        self.busy: set[UpstreamConnection] = set()  # waiting for response headers
         self.up = False  # last known reachability (updated by discovery and proxying)
         self.on_down: Any = None  # callback set by discovery: kicks a re-check
 
@@ -95,6 +97,11 @@ class Upstream:
             conn.read_paused = False
             conn.transport.resume_reading()  # type: ignore[union-attr]
         self.idle.append(conn)
+
+    def check_timeouts(self, now: float) -> None:
+        for conn in [c for c in self.busy if c.deadline < now]:
+            self.busy.discard(conn)
+            conn.timeout()
 
     def prune(self) -> None:
         """Close idle connections past their expiry (called periodically)."""
@@ -152,7 +159,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.reason = b""
         self.close_delimited = False
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # monotonic time by which response headers are due (0: none)
 
     # -- asyncio.Protocol --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -166,7 +173,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._cancel_timer()
+        self.upstream.busy.discard(self)
         sink = self.sink
         if sink is None:
             return
@@ -181,6 +188,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
+        sink = self.sink
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -189,6 +197,10 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             if sink is not None:
                 sink.on_error(UpstreamError(f"{self.upstream.name}: bad response ({exc})"), False)
+            return
+        if sink is not None:
+            # The sink may coalesce what one read produced (head + body) into one write.
+            sink.flush()
 
     def pause_writing(self) -> None:
         if self.sink is not None:
@@ -205,7 +217,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.head_request = head_request
         self.got_bytes = False
         self.close_delimited = False
-        self.timer = asyncio.get_running_loop().call_later(HEADERS_TIMEOUT, self._timeout)
+        self.deadline = time.monotonic() + HEADERS_TIMEOUT
+        self.upstream.busy.add(self)
         self.transport.write(head)  # type: ignore[union-attr]
 
     def write(self, data: bytes) -> None:
@@ -224,17 +237,12 @@ class UpstreamConnection(asyncio.Protocol):
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._cancel_timer()
+            self.upstream.busy.discard(self)
             if self.transport is not None:
                 self.transport.close()
 
-    def _cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-    def _timeout(self) -> None:
-        self.timer = None
+    def timeout(self) -> None:
+        """Response headers did not arrive in time (checked by the gateway's tick)."""
         sink = self.sink
         self.sink = None
         self.close()
@@ -257,7 +265,7 @@ class UpstreamConnection(asyncio.Protocol):
         if status < 200 and status != 101:
             self.skip_message = True  # interim 1xx: the real answer follows
             return
-        self._cancel_timer()
+        self.upstream.busy.discard(self)
         sink = self.sink
         if sink is None:
             return
@@ -348,6 +356,9 @@ class BufferSink:
             self.future.set_exception(exc)
 
     def upstream_pause_writing(self) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def upstream_resume_writing(self) -> None:

@@ -1,0 +1,330 @@
+"""The gateway against a real upstream (uvicorn + FastAPI) over real sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import Proc, rss_kb, start_gateway, start_upstream
+
+MB = 1 << 20
+
+
+# -- routing -------------------------------------------------------------------
+
+def test_route_table_comes_from_upstream_openapi(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    # The upstream's operations, with their methods...
+    assert "get" in paths["/data/projects/open"]
+    assert "post" in paths["/data/projects"]
+    assert "get" in paths["/data/projects/{project_id}"]
+    # ...the gateway's own routes, and no service-internal ones.
+    assert {"/", "/config", "/status", "/status.txt", "/status/resources"} <= set(paths)
+    assert "/healthz" not in paths and "/readyz" not in paths
+    assert client.get("/api/openapi.json").json()["paths"] == paths
+
+
+def test_static_segment_beats_parameter(client: httpx.Client) -> None:
+    assert isinstance(client.get("/data/projects/open").json(), list)
+    assert client.get("/data/projects/1234").json() == {"id": "1234", "type": "Project"}
+
+
+def test_api_prefix_is_stripped(client: httpx.Client) -> None:
+    root = client.get("/data/projects/open")
+    api = client.get("/api/data/projects/open")
+    assert root.status_code == api.status_code == 200
+    assert root.json() == api.json()
+    seen = client.get("/api/echo/headers?a=1&b=2").json()
+    assert seen["path"] == "/echo/headers"
+    assert seen["query"] == "a=1&b=2"
+    assert seen["headers"]["x-forwarded-prefix"] == "/api"
+
+
+def test_unknown_path_is_zou_404(client: httpx.Client) -> None:
+    for path in ("/nope", "/api/nope", "/data/projects/x/y/z", "/apix/data/projects/open"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        body = r.json()
+        assert body["error"] is True and "Not Found" in body["message"]
+
+
+def test_wrong_method_is_zou_405(client: httpx.Client) -> None:
+    r = client.delete("/api/data/projects/open")
+    assert r.status_code == 405
+    assert r.json() == {"error": True,
+                        "message": "The method is not allowed for the requested URL."}
+    assert "GET" in r.headers["allow"]
+
+
+def test_post_json_body(client: httpx.Client) -> None:
+    r = client.post("/api/data/projects", json={"name": "Agent 327"})
+    assert r.status_code == 200
+    assert r.json() == {"created": {"name": "Agent 327"}}
+
+
+def test_head_on_get_route(client: httpx.Client) -> None:
+    r = client.head("/config")
+    assert r.status_code == 200 and r.content == b""
+    r = client.head("/api/files/blob")
+    assert r.status_code in (200, 405)  # the upstream decides; the gateway must not hang
+    assert client.get("/api/files/blob").status_code == 200  # connection still usable
+
+
+# -- headers -------------------------------------------------------------------
+
+def test_request_id_kept_or_generated(client: httpx.Client) -> None:
+    r = client.get("/echo/headers", headers={"X-Request-ID": "req-abc-123"})
+    assert r.headers["x-request-id"] == "req-abc-123"
+    assert r.json()["headers"]["x-request-id"] == "req-abc-123"
+    r = client.get("/echo/headers")
+    rid = r.headers["x-request-id"]
+    assert len(rid) == 32 and r.json()["headers"]["x-request-id"] == rid
+
+
+def test_traceparent_reaches_upstream(client: httpx.Client) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    incoming = f"00-{trace_id}-00f067aa0ba902b7-01"
+    seen = client.get("/echo/headers", headers={"traceparent": incoming,
+                                                "tracestate": "k=v"}).json()["headers"]
+    version, tid, parent, flags = seen["traceparent"].split("-")
+    assert (version, tid, flags) == ("00", trace_id, "01")
+    assert parent != "00f067aa0ba902b7" and len(parent) == 16  # the gateway's own span
+    assert seen["tracestate"] == "k=v"
+    fresh = client.get("/echo/headers").json()["headers"]["traceparent"]
+    assert len(fresh.split("-")[1]) == 32
+
+
+def test_hop_by_hop_headers_not_forwarded(client: httpx.Client) -> None:
+    seen = client.get("/echo/headers", headers={
+        "Connection": "keep-alive, X-Private", "X-Private": "secret", "X-Public": "ok",
+        "Proxy-Authorization": "Basic x"}).json()["headers"]
+    assert seen["x-public"] == "ok"
+    assert "x-private" not in seen and "proxy-authorization" not in seen
+
+
+def test_set_cookie_and_cookie_passthrough(client: httpx.Client) -> None:
+    r = client.post("/api/auth/login")
+    cookies = r.headers.get_list("set-cookie")
+    assert len(cookies) == 2
+    assert any(c.startswith("access_token_cookie=abc") for c in cookies)
+    r = httpx.get(client.base_url.join("/api/auth/cookies"),
+                  headers={"Cookie": "access_token_cookie=abc; refresh_token_cookie=def"})
+    assert r.json()["cookies"] == {"access_token_cookie": "abc", "refresh_token_cookie": "def"}
+
+
+def test_range_passthrough(client: httpx.Client) -> None:
+    full = client.get("/api/files/blob").content
+    r = client.get("/api/files/blob", headers={"Range": "bytes=100-199"})
+    assert r.status_code == 206
+    assert r.headers["content-range"] == "bytes 100-199/4096"
+    assert r.content == full[100:200]
+
+
+# -- CORS ----------------------------------------------------------------------
+
+def test_cors_preflight(client: httpx.Client) -> None:
+    r = client.options("/api/data/projects", headers={
+        "Origin": "http://kitsu.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "http://kitsu.example"
+    assert r.headers["access-control-allow-credentials"] == "true"
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert r.headers["access-control-allow-headers"] == "authorization, content-type"
+
+
+def test_cors_on_responses_replaces_upstream_policy(client: httpx.Client) -> None:
+    r = client.get("/api/status/teapot", headers={"Origin": "http://kitsu.example"})
+    assert r.status_code == 418
+    assert r.headers.get_list("access-control-allow-origin") == ["http://kitsu.example"]
+    assert r.headers["access-control-allow-credentials"] == "true"
+    assert client.get("/api/status/teapot").headers.get("access-control-allow-origin") is None
+
+
+def test_cors_origins_restricted(upstream: Proc) -> None:
+    gw = start_gateway({"production": upstream.url},
+                       SLATE_CORS_ORIGINS="http://good.example")
+    try:
+        ok = httpx.get(gw.url + "/data/projects/open", headers={"Origin": "http://good.example"})
+        assert ok.headers["access-control-allow-origin"] == "http://good.example"
+        bad = httpx.get(gw.url + "/data/projects/open", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in bad.headers
+    finally:
+        gw.stop()
+
+
+# -- gateway's own routes ------------------------------------------------------
+
+def test_local_routes(client: httpx.Client) -> None:
+    assert client.get("/").json() == {"api": "Slate", "version": client.get("/api/").json()["version"]}
+    config = client.get("/api/config").json()
+    for key in ("is_self_hosted", "crisp_token", "dark_theme_by_default", "indexer_configured",
+                "saml_enabled", "saml_idp_name", "oidc_enabled", "oidc_idp_name",
+                "default_locale", "default_timezone", "enforce_2fa", "movie_highdef_bitrate",
+                "movie_lowdef_bitrate", "preview_accounts_enabled"):
+        assert key in config
+    status = client.get("/status").json()
+    assert status["name"] == "Slate" and status["services"] == {"production": True}
+    assert client.get("/status.txt").text.startswith("name: Slate\n")
+    assert "memory" in client.get("/status/resources").json()
+    assert "openapi.json" in client.get("/apidocs/").text
+
+
+# -- streaming -----------------------------------------------------------------
+
+def _peak_tracker(pid: int) -> tuple[threading.Event, list[int]]:
+    """Sample the gateway's RSS every 10 ms in a thread; returns (stop, [peak kB])."""
+    stop = threading.Event()
+    peak = [rss_kb(pid)]
+
+    def run() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kb(pid))
+            time.sleep(0.01)
+
+    threading.Thread(target=run, daemon=True).start()
+    return stop, peak
+
+
+def _body(total: int, chunk: int = MB) -> Iterator[bytes]:
+    block = b"\x5a" * chunk
+    sent = 0
+    while sent < total:
+        n = min(chunk, total - sent)
+        yield block[:n]
+        sent += n
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+def test_large_upload_is_streamed(gateway: Proc, framing: str) -> None:
+    total = 200 * MB
+    pid = gateway.proc.pid
+    before = rss_kb(pid)
+    stop, peak = _peak_tracker(pid)
+    headers = {"Content-Length": str(total)} if framing == "content-length" else {}
+    with httpx.Client(timeout=120) as c:
+        r = c.post(gateway.url + "/api/upload", content=_body(total), headers=headers)
+    stop.set()
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": total}
+    growth_mb = (peak[0] - before) / 1024
+    print(f"RSS before {before} kB, peak {peak[0]} kB")
+    assert growth_mb < 8, f"gateway RSS grew by {growth_mb:.1f} MB during a 200 MB upload"
+
+
+def test_large_download_is_streamed(gateway: Proc) -> None:
+    total = 200 * MB
+    pid = gateway.proc.pid
+    before = rss_kb(pid)
+    stop, peak = _peak_tracker(pid)
+    got = 0
+    with httpx.Client(timeout=120) as c:
+        with c.stream("GET", gateway.url + f"/api/download?size={total}") as r:
+            assert r.status_code == 200
+            for chunk in r.iter_raw():
+                got += len(chunk)
+                if got < 20 * MB:
+                    time.sleep(0.001)  # a slow reader at first: back-pressure must hold
+    stop.set()
+    assert got == total
+    growth_mb = (peak[0] - before) / 1024
+    print(f"RSS before {before} kB, peak {peak[0]} kB")
+    assert growth_mb < 8, f"gateway RSS grew by {growth_mb:.1f} MB during a 200 MB download"
+
+
+# -- raw HTTP/1.1 behaviour ----------------------------------------------------
+
+def _raw(gateway: Proc, payload: bytes, expect_responses: int, timeout: float = 5) -> bytes:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=timeout) as s:
+        s.sendall(payload)
+        data = b""
+        deadline = time.monotonic() + timeout
+        while data.count(b"HTTP/1.1 ") < expect_responses or not data.endswith((b"}", b"]")):
+            if time.monotonic() > deadline:
+                break
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def test_pipelined_requests_answered_in_order(gateway: Proc) -> None:
+    req = (b"GET /api/data/projects/one HTTP/1.1\r\nHost: x\r\n\r\n"
+           b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+           b"GET /api/data/projects/two HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = _raw(gateway, req, 3)
+    i1, i2, i3 = data.find(b'"id":"one"'), data.find(b"Not Found"), data.find(b'"id":"two"')
+    assert -1 < i1 < i2 < i3, data
+
+
+def test_expect_100_continue(gateway: Proc) -> None:
+    body = b'{"name": "x"}'
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"POST /api/data/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+        s.sendall(body)
+        data = b""
+        while not data.endswith(b"}}"):
+            data += s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 200") and b'"created":{"name":"x"}' in data
+
+
+def test_many_requests_on_one_connection(client: httpx.Client) -> None:
+    for i in range(300):
+        assert client.get(f"/data/projects/{i}").json()["id"] == str(i)
+
+
+# -- upstream failures ---------------------------------------------------------
+
+def test_upstream_down_then_back(tmp_path: Path) -> None:
+    up = start_upstream(name="planning")
+    gw = start_gateway({"planning": up.url})
+    try:
+        assert httpx.get(gw.url + "/api/data/projects/open").status_code == 200
+        up.stop()
+        r = httpx.get(gw.url + "/api/data/projects/open")
+        assert r.status_code in (502, 503)
+        assert r.json()["error"] is True
+        # The routes stay known while the service is down: not a 404.
+        assert httpx.get(gw.url + "/api/data/projects/xyz").status_code in (502, 503)
+        assert httpx.get(gw.url + "/api/nope").status_code == 404
+        up = start_upstream(port=up.port, name="planning")
+        deadline = time.monotonic() + 10
+        while httpx.get(gw.url + "/api/data/projects/open").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        up.stop()
+        gw.stop()
+
+
+def test_unknown_while_service_never_seen_is_503() -> None:
+    gw_port_env = {"production": "http://127.0.0.1:1"}  # nothing listens there
+    import subprocess
+    import sys
+
+    from conftest import free_port, wait_http
+    port = free_port()
+    env = {"SLATE_PORT": str(port), "SLATE_PRODUCTION_URL": gw_port_env["production"],
+           "SLATE_AUTH_URL": "off", "SLATE_MEDIA_URL": "off", "SLATE_IMPORT_EXPORT_URL": "off",
+           "SLATE_PLANNING_URL": "off"}
+    import os
+    proc = subprocess.Popen([sys.executable, "-m", "slate_gateway", "serve"],
+                            env={**os.environ, **env})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/readyz", status=503)
+        r = httpx.get(f"http://127.0.0.1:{port}/api/data/projects/open")
+        assert r.status_code == 503 and "production" in r.json()["message"]
+        assert httpx.get(f"http://127.0.0.1:{port}/config").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(5)
