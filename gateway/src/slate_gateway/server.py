@@ -681,7 +681,7 @@ class Exchange:
             out.append(body)
         self.conn.transport.write(b"".join(out))
         self.resp_done = True
-        if log and (self.gw.debug or status >= 500):
+        if log and self.gw.debug:  # failures are logged where they happen (_fail)
             self.gw.log_request(self, status)
         if self.req_done or not self.keep_alive:
             self._finish()
