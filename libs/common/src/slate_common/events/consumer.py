@@ -87,7 +87,12 @@ class Consumer:
                 await asyncio.sleep(1)
                 continue
             for msg in msgs:
-                await self.handle(msg)
+                try:
+                    await self.handle(msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a bug must not stop the consumer; the message is redelivered
+                    log.exception("consumer_handle_crashed", consumer=self.name, subject=msg.subject)
 
     async def handle(self, msg: Msg) -> bool:
         """Process one message; True if the handler ran (False: duplicate or ignored)."""
@@ -120,7 +125,7 @@ class Consumer:
                     log.info("consumer_duplicate_skipped", consumer=self.name, event_id=str(event.id))
                 return ran
         except PoisonEvent as exc:
-            log.error("consumer_poison_event", consumer=self.name, event=event.name, error=str(exc))
+            log.error("consumer_poison_event", consumer=self.name, event_name=event.name, error=str(exc))
             await msg.term()
             return False
         except asyncio.CancelledError:
@@ -128,7 +133,7 @@ class Consumer:
         except Exception as exc:
             delivered = msg.metadata.num_delivered if msg.metadata else 1
             log.warning(
-                "consumer_handler_failed", consumer=self.name, event=event.name,
+                "consumer_handler_failed", consumer=self.name, event_name=event.name,
                 event_id=str(event.id), delivered=delivered, error=repr(exc),
             )
             if delivered >= self.max_deliver:

@@ -1,0 +1,165 @@
+"""Outbox, relay and idempotent consumers on real PostgreSQL and NATS JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import nats
+import pytest
+from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy.dialects.postgresql import UUID
+
+from slate_common.bus import ensure_events_stream
+from slate_common.db import Base, make_engine, make_sessionmaker, transaction
+from slate_common.events import Consumer, Event, InboxEvent, OutboxEvent, OutboxRelay, emit
+from slate_common.events import outbox as outbox_module
+from slate_common.events.consumer import PoisonEvent
+
+# A table standing for a consumer's read model.
+effects = Table(
+    "test_effect",
+    Base.metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("name", String(50)),
+    Column("attempt", Integer),
+)
+
+
+@pytest.fixture
+async def env(infra, make_database):  # type: ignore[no-untyped-def]
+    url = make_database("events")
+    engine = make_engine(url, pool_size=2, max_overflow=2)
+    async with engine.begin() as conn:
+        await conn.run_sync(
+            lambda c: Base.metadata.create_all(
+                c, tables=[OutboxEvent.__table__, InboxEvent.__table__, effects]
+            )
+        )
+    nc = await nats.connect(infra.nats_url)
+    js = nc.jetstream()
+    stream = "TEST_" + uuid.uuid4().hex[:8].upper()
+    await ensure_events_stream(js, stream)
+    outbox_module.SERVICE = "testsvc"
+    yield make_sessionmaker(engine), js, stream
+    await js.delete_stream(stream)
+    await nc.close()
+    await engine.dispose()
+
+
+async def _stream_count(js, stream: str) -> int:  # type: ignore[no-untyped-def]
+    return (await js.stream_info(stream)).state.messages
+
+
+async def test_emit_is_transactional(env) -> None:  # type: ignore[no-untyped-def]
+    sm, _, _ = env
+    with pytest.raises(RuntimeError):
+        async with transaction(sm) as s:
+            emit(s, "thing:new", {"thing_id": "x"})
+            raise RuntimeError("change fails")
+    async with transaction(sm) as s:
+        emit(s, "thing:new", {"thing_id": "y"})
+    async with sm() as s:
+        rows = (await s.scalars(select(OutboxEvent))).all()
+    assert [r.subject for r in rows] == ["slate.events.testsvc.thing.new"]
+    assert Event.from_json(rows[0].payload).data == {"thing_id": "y"}
+
+
+async def test_relay_publishes_once_with_msg_id_and_marks_sent(env) -> None:  # type: ignore[no-untyped-def]
+    sm, js, stream = env
+    async with transaction(sm) as s:
+        events = [emit(s, "thing:new", {"n": i}) for i in range(3)]
+    relay = OutboxRelay(sm, js)
+    assert await relay.publish_pending() == 3
+    assert await relay.publish_pending() == 0
+    assert await _stream_count(js, stream) == 3
+    # A relay that died before marking rows sent publishes them again: the server
+    # drops the duplicates by Nats-Msg-Id.
+    async with transaction(sm) as s:
+        await s.execute(OutboxEvent.__table__.update().values(published_at=None))
+    assert await relay.publish_pending() == 3
+    assert await _stream_count(js, stream) == 3
+    msg = await js.get_last_msg(stream, "slate.events.testsvc.thing.new")
+    assert msg.headers["Nats-Msg-Id"] == str(events[-1].id)
+
+
+async def test_consumer_applies_each_event_once(env) -> None:  # type: ignore[no-untyped-def]
+    sm, js, stream = env
+    calls: list[uuid.UUID] = []
+
+    async def handler(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        calls.append(event.id)
+        await session.execute(effects.insert().values(event_id=event.id, name=event.name, attempt=len(calls)))
+
+    consumer = Consumer(name="c1", js=js, sessionmaker=sm, handlers={"thing:new": handler}, stream=stream)
+    sub = await consumer.subscribe()
+    async with transaction(sm) as s:
+        event = emit(s, "thing:new", {"n": 1})
+        emit(s, "other:new", {"n": 2})  # not this consumer's
+    await OutboxRelay(sm, js).publish_pending()
+    msgs = await sub.fetch(10, timeout=5)
+    assert [m.subject for m in msgs] == ["slate.events.testsvc.thing.new"]
+    assert await consumer.handle(msgs[0]) is True
+    # The same event delivered again (redelivery, or a second publisher) is skipped.
+    await js.publish(msgs[0].subject, msgs[0].data, headers={"Nats-Msg-Id": str(uuid.uuid4())})
+    again = await sub.fetch(1, timeout=5)
+    assert await consumer.handle(again[0]) is False
+    assert calls == [event.id]
+    async with sm() as s:
+        assert await s.scalar(select(func.count()).select_from(effects)) == 1
+        assert (await s.scalars(select(InboxEvent.name))).all() == ["thing:new"]
+
+
+async def test_failing_handler_rolls_back_and_is_retried(env) -> None:  # type: ignore[no-untyped-def]
+    sm, js, stream = env
+    attempts = 0
+
+    async def flaky(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        nonlocal attempts
+        attempts += 1
+        await session.execute(effects.insert().values(event_id=event.id, name="x", attempt=attempts))
+        if attempts == 1:
+            raise ConnectionError("downstream hiccup")
+
+    consumer = Consumer(name="c2", js=js, sessionmaker=sm, handlers={"thing:new": flaky}, stream=stream, ack_wait=2)
+    async with transaction(sm) as s:
+        emit(s, "thing:new", {})
+    await OutboxRelay(sm, js).publish_pending()
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(100):
+            async with sm() as s:
+                done = await s.scalar(select(func.count()).select_from(effects))
+            if done:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+    assert attempts == 2
+    async with sm() as s:
+        assert (await s.scalars(select(effects.c.attempt))).all() == [2]  # first attempt rolled back
+
+
+async def test_poison_event_is_terminated(env) -> None:  # type: ignore[no-untyped-def]
+    sm, js, stream = env
+
+    async def poison(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        raise PoisonEvent("cannot ever apply")
+
+    consumer = Consumer(name="c3", js=js, sessionmaker=sm, handlers={"thing:new": poison}, stream=stream)
+    sub = await consumer.subscribe()
+    async with transaction(sm) as s:
+        emit(s, "thing:new", {})
+    await OutboxRelay(sm, js).publish_pending()
+    (msg,) = await sub.fetch(1, timeout=5)
+    assert await consumer.handle(msg) is False
+    for _ in range(50):  # the term is an async publish: wait for the server to see it
+        info = await js.consumer_info(stream, "c3")
+        if info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0
+    with pytest.raises(nats.errors.TimeoutError):  # never redelivered
+        await sub.fetch(1, timeout=1)
+    async with sm() as s:
+        assert await s.scalar(select(func.count()).select_from(InboxEvent)) == 0
