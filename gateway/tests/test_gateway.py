@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import Proc, rss_kb, start_gateway, start_upstream
+from gwprocs import Proc, free_port, rss_kb, start_gateway, start_upstream, wait_http
 
 MB = 1 << 20
 
@@ -285,7 +287,7 @@ def test_many_requests_on_one_connection(client: httpx.Client) -> None:
 
 # -- upstream failures ---------------------------------------------------------
 
-def test_upstream_down_then_back(tmp_path: Path) -> None:
+def test_upstream_down_then_back() -> None:
     up = start_upstream(name="planning")
     gw = start_gateway({"planning": up.url})
     try:
@@ -308,16 +310,10 @@ def test_upstream_down_then_back(tmp_path: Path) -> None:
 
 
 def test_unknown_while_service_never_seen_is_503() -> None:
-    gw_port_env = {"production": "http://127.0.0.1:1"}  # nothing listens there
-    import subprocess
-    import sys
-
-    from conftest import free_port, wait_http
     port = free_port()
-    env = {"SLATE_PORT": str(port), "SLATE_PRODUCTION_URL": gw_port_env["production"],
+    env = {"SLATE_PORT": str(port), "SLATE_PRODUCTION_URL": "http://127.0.0.1:1",
            "SLATE_AUTH_URL": "off", "SLATE_MEDIA_URL": "off", "SLATE_IMPORT_EXPORT_URL": "off",
-           "SLATE_PLANNING_URL": "off"}
-    import os
+           "SLATE_PLANNING_URL": "off"}  # production: nothing listens there
     proc = subprocess.Popen([sys.executable, "-m", "slate_gateway", "serve"],
                             env={**os.environ, **env})
     try:
