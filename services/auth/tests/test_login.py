@@ -1,0 +1,116 @@
+"""Login, authenticated, refresh and logout against real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import jwt
+
+from .conftest import ADMIN
+
+
+async def test_login_returns_user_organisation_tokens_and_cookies(client) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/auth/login", json={"email": ADMIN[0].upper(), "password": ADMIN[1]})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["login"] is True
+    assert body["user"]["email"] == ADMIN[0] and body["user"]["role"] == "admin"
+    assert body["user"]["type"] == "Person" and body["user"]["full_name"] == "Super Admin"
+    assert body["organisation"]["type"] == "Organisation" and body["organisation"]["name"] == "Kitsu"
+    for secret in ("password", "totp_secret", "recovery_codes", "fido_credentials"):
+        assert secret not in body["user"]
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["alg"] == "RS256" and header["kid"]
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == body["user"]["id"] and claims["type"] == "access" and claims["aud"] == "slate"
+    cookies = r.headers.get_list("set-cookie")
+    access = next(c for c in cookies if c.startswith("access_token_cookie="))
+    refresh = next(c for c in cookies if c.startswith("refresh_token_cookie="))
+    assert "HttpOnly" in access and "SameSite=lax" in access and "Secure" not in access
+    assert "HttpOnly" in refresh
+
+
+async def test_cookies_are_secure_behind_https(client) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]},
+                          headers={"x-forwarded-proto": "https"})
+    assert all("Secure" in c for c in r.headers.get_list("set-cookie"))
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(client) -> None:  # type: ignore[no-untyped-def]
+    wrong = await client.post("/auth/login", json={"email": ADMIN[0], "password": "nope"})
+    unknown = await client.post("/auth/login", json={"email": "ghost@studio.test", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 400
+    assert wrong.json() == unknown.json() == {"login": False, "message": "Wrong email or password."}
+    missing = await client.post("/auth/login", json={"email": ADMIN[0]})
+    assert missing.status_code == 400
+    assert missing.json()["data"]["errors"] == [{"field": "password", "message": "Field required"}]
+
+
+async def test_authenticated_with_bearer_and_with_cookie(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert r.status_code == 200 and r.json()["authenticated"] is True
+    assert r.json()["user"]["id"] == tokens["user"]["id"]
+    client.cookies.set("access_token_cookie", tokens["access_token"])
+    try:
+        r = await client.get("/auth/authenticated")
+        assert r.status_code == 200 and r.json()["user"]["email"] == ADMIN[0]
+    finally:
+        client.cookies.clear()
+    r = await client.get("/auth/authenticated", headers={"Authorization": "Bearer not.a.jwt"})
+    assert r.status_code == 422 and "msg" in r.json()
+
+
+async def test_refresh_gives_a_new_access_token(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert r.status_code == 200
+    new = r.json()["access_token"]
+    assert new != tokens["access_token"]
+    ok = await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {new}"})
+    assert ok.status_code == 200
+    # An access token cannot refresh, a refresh token cannot call the API.
+    r = await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert r.status_code == 422 and r.json()["msg"] == "Only refresh tokens are allowed"
+    r = await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert r.status_code == 422
+
+
+async def test_logout_revokes_access_and_refresh_tokens(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    h = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = await client.get("/auth/logout", headers=h)
+    assert r.status_code == 200 and r.json() == {"logout": True}
+    r = await client.get("/auth/authenticated", headers=h)
+    assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
+    # The refresh token paired with it is revoked too, through the shared KV bucket.
+    view = client.app.state.verifier.revocations
+    for _ in range(50):
+        refresh_jti = jwt.decode(tokens["refresh_token"], options={"verify_signature": False})["jti"]
+        if refresh_jti in view.jtis:
+            break
+        await asyncio.sleep(0.02)
+    r = await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert r.status_code == 401
+
+
+async def test_jwks_publishes_the_signing_key(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    doc = (await client.get("/auth/jwks.json")).json()
+    kid = jwt.get_unverified_header(tokens["access_token"])["kid"]
+    key = next(k for k in doc["keys"] if k["kid"] == kid)
+    assert key["kty"] == "RSA" and key["alg"] == "RS256" and "d" not in key
+    claims = jwt.decode(tokens["access_token"], jwt.PyJWK(key).key, algorithms=["RS256"], audience="slate")
+    assert claims["sub"] == tokens["user"]["id"]
+
+
+async def test_persons_crud_is_admin_only_and_hides_secrets(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    h = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = await client.post("/data/persons", json={"first_name": "Ada", "last_name": "L", "email": "ada@studio.test",
+                                                 "role": "user", "password": "sneaky"}, headers=h)
+    assert r.status_code == 201
+    ada = r.json()
+    assert ada["full_name"] == "Ada L" and ada["departments"] == [] and "password" not in ada
+    r = await client.post("/data/persons", json={"first_name": "B", "email": "b@studio.test", "role": "emperor"}, headers=h)
+    assert r.status_code == 400
+    # The password field of a person is not writable through CRUD.
+    r = await client.post("/auth/login", json={"email": "ada@studio.test", "password": "sneaky"})
+    assert r.status_code == 400
+    listed = (await client.get("/data/persons", params={"email": "ada@studio.test"}, headers=h)).json()
+    assert [p["id"] for p in listed] == [ada["id"]]
