@@ -176,6 +176,8 @@ def test_local_routes(client: httpx.Client) -> None:
     assert status["name"] == "Slate" and status["services"] == {"production": True}
     assert client.get("/status.txt").text.startswith("name: Slate\n")
     assert "memory" in client.get("/status/resources").json()
+    influx = client.get("/api/status/influx").json()
+    assert influx["database-up"] == 1 and "time" in influx
     assert "openapi.json" in client.get("/apidocs/").text
 
 

@@ -118,6 +118,17 @@ async def status_txt(gw: Gateway) -> Response:
     return 200, [(b"content-type", b"text/plain; charset=utf-8")], ("\n".join(lines) + "\n").encode()
 
 
+async def status_influx(gw: Gateway) -> Response:
+    """The /status flags as 0/1 with a timestamp, for time-series collectors."""
+    import time
+
+    data = await _status_data(gw)
+    body = {key: int(bool(data[key])) for key in (
+        "database-up", "key-value-store-up", "event-stream-up", "job-queue-up", "indexer-up")}
+    body["time"] = time.time()
+    return json_response(body)
+
+
 def status_resources(gw: Gateway) -> Response:
     """CPU, load and memory of the gateway's host, in Zou's shape."""
     import psutil
@@ -178,6 +189,7 @@ LOCAL_ROUTES: list[tuple[str, Handler, bool]] = [
     ("/status", status, True),
     ("/status.txt", status_txt, True),
     ("/status/resources", status_resources, True),
+    ("/status/influx", status_influx, True),
     ("/openapi.json", openapi, True),
     ("/openapi-raw.json", openapi, True),
     ("/apidocs/", apidocs, True),
