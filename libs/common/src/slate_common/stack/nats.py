@@ -27,7 +27,7 @@ class EmbeddedNats:
         self.port = port
         self.monitor_port = monitor_port if monitor_port is not None else port + 1
         self.host = "127.0.0.1"
-        self.store_dir = self.home / "nats" / "jetstream"
+        self.store_dir = self.home / "nats"  # nats-server adds jetstream/
         self.config_path = self.home / "nats" / "nats.conf"
         self.max_memory_store = max_memory_store
         self.max_file_store = max_file_store

@@ -26,6 +26,7 @@ from slate_common.stack._util import (
     free_port_block,
     get_logger,
     http_ok,
+    port_is_free,
     tail,
     wait_until,
 )
@@ -194,8 +195,31 @@ class Stack:
         return [self.config.python, "-m", module_name(target), *args]
 
     # -- steps --------------------------------------------------------------------------
+    def check_ports(self, names: Iterable[str] | None = None) -> None:
+        """Fail fast, naming the culprit, when a port this stack needs is taken."""
+        wanted: dict[int, str] = {}
+        if self.postgres is not None:
+            wanted[self.postgres.port] = "postgres"
+        if self.nats is not None:
+            wanted[self.nats.port] = "nats"
+            wanted[self.nats.monitor_port] = "nats monitoring"
+        if self.s3 is not None:
+            wanted.update({port: f"s3 ({role})" for role, port in self.s3.ports().items()})
+        for svc in (*self.config.services, *([GATEWAY] if self.config.gateway else [])):
+            wanted[self.config.ports[svc]] = svc
+        if names is not None:
+            keep = set(names)
+            wanted = {p: n for p, n in wanted.items() if n.split(" ")[0] in keep}
+        busy = [f"{port} ({name})" for port, name in sorted(wanted.items()) if not port_is_free(port)]
+        if busy:
+            raise StackError(
+                "ports already in use: " + ", ".join(busy) + " — is another Slate running? "
+                "Set SLATE_PORT, SLATE_<SERVICE>_PORT, SLATE_POSTGRES_URL, SLATE_NATS_URL, SLATE_S3_ENDPOINT to move it."
+            )
+
     def start_infra(self, timeout: float = 90.0) -> None:
         launchers = [x for x in (self.postgres, self.nats, self.s3) if x is not None]
+        self.check_ports(["postgres", "nats", "s3"])
         for launcher in launchers:
             launcher.prepare()
             if launcher.process.name not in self.supervisor:
@@ -313,6 +337,7 @@ class Stack:
         self.start_infra()
         self.migrate()
         self.create_admin()
+        self.check_ports([*self.config.services, GATEWAY])
         self.start_services()
         self.wait_healthy()
         return self.gateway_url
