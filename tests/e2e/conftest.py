@@ -1,0 +1,59 @@
+"""End-to-end: the whole suite booted on the embedded stack, driven over HTTP through
+the gateway the way Kitsu and gazu do."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def stack(slate_stack):  # type: ignore[no-untyped-def]
+    return slate_stack
+
+
+@pytest.fixture
+async def api(stack):  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient(base_url=stack.gateway_url + "/api", timeout=30) as client:
+        yield client
+
+
+async def login(api: httpx.AsyncClient, email: str, password: str) -> dict[str, Any]:
+    r = await api.post("/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def admin(api, stack):  # type: ignore[no-untyped-def]
+    body = await login(api, stack.admin_email, stack.admin_password)
+    return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+async def db_fetch(stack: Any, database: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    dsn = stack.infra.postgres_dsn.rsplit("/", 1)[0] + "/" + database
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Poll ``check`` until it returns something truthy (events are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        await asyncio.sleep(interval)
