@@ -305,6 +305,7 @@ class Stack:
         )
 
     def start_services(self) -> None:
+        """Start every service (and worker) process; the gateway has its own step."""
         names = []
         for svc in self.config.services:
             self._add_app(svc, svc, "serve")
@@ -312,19 +313,24 @@ class Stack:
         for svc in self.config.workers:
             self._add_app(f"{svc}-worker", svc, "worker")
             names.append(f"{svc}-worker")
-        if self.config.gateway:
-            self._add_app(GATEWAY, GATEWAY, "serve")
-            names.append(GATEWAY)
         for name in names:
             self.supervisor.start(name)
 
-    def wait_healthy(self, timeout: float | None = None, names: Iterable[str] | None = None) -> None:
-        """Poll ``/healthz`` of every service and the gateway until all answer 200."""
+    def start_gateway(self) -> None:
+        """Start the gateway (after the services, so its first route discovery finds them)."""
+        if self.config.gateway:
+            self._add_app(GATEWAY, GATEWAY, "serve")
+            self.supervisor.start(GATEWAY)
+
+    def wait_healthy(
+        self, timeout: float | None = None, names: Iterable[str] | None = None, path: str = "/healthz"
+    ) -> None:
+        """Poll ``path`` of every service and the gateway (or of ``names``) until all answer 200."""
         timeout = self.config.boot_timeout if timeout is None else timeout
         targets = list(names) if names is not None else [*self.config.services, *([GATEWAY] if self.config.gateway else [])]
         deadline = time.monotonic() + timeout
         for name in targets:
-            url = f"http://127.0.0.1:{self.config.ports[name]}/healthz"
+            url = f"http://127.0.0.1:{self.config.ports[name]}{path}"
             try:
                 wait_until(lambda u=url: http_ok(u), max(1.0, deadline - time.monotonic()), f"{name} {url}", interval=0.3)  # type: ignore[misc]
             except TimeoutError as exc:
@@ -339,8 +345,14 @@ class Stack:
         self.create_admin()
         self.check_ports([*self.config.services, GATEWAY])
         self.start_services()
-        self.wait_healthy()
-        return self.gateway_url
+        self.wait_healthy(names=self.config.services)
+        if self.config.gateway:
+            self.start_gateway()
+            self.wait_healthy(names=[GATEWAY])
+            # ready = every service's routes are in the gateway's table
+            self.wait_healthy(names=[GATEWAY], path="/readyz", timeout=60)
+            return self.gateway_url
+        return self.service_url(self.config.services[0])
 
     def down(self) -> None:
         self.supervisor.stop_all()
