@@ -303,3 +303,26 @@ def test_stack_boots_restarts_and_stops(tmp_path: Path) -> None:
         assert not stack2.admin_created
         assert stack2.postgres is not None and not stack2.postgres.created
     assert len((stack.home / "fake" / "admins").read_text().splitlines()) == 1
+
+
+def test_cli_runs_service_commands_without_importing_them(tmp_path: Path) -> None:
+    import subprocess
+
+    fakes = _fake_services(tmp_path / "fakes")
+    env = {**os.environ, "PYTHONPATH": str(fakes), "SLATE_HOME": str(tmp_path), "SLATE_POSTGRES_URL": "pg://x"}
+    cli = [sys.executable, "-m", "slate_common.cli"]
+    res = subprocess.run([*cli, "migrate", "auth", "import-export"], env=env, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "fake").glob("migrated-*")) == ["migrated-auth", "migrated-import-export"]
+    res = subprocess.run(
+        [*cli, "create-admin", "--email", "a@b.c", "--password", "pw"], env=env, capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "fake" / "admins").read_text().split() == ["--email", "a@b.c", "--password", "pw"]
+    res = subprocess.run([*cli, "migrate", "nope"], env=env, capture_output=True, text=True, check=False)
+    assert res.returncode == 2 and "unknown service" in res.stderr
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, slate_common.cli; print(sorted(m for m in sys.modules if m.startswith(('slate_auth', 'slate_production', 'slate_media', 'slate_gateway'))))"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    assert imported.stdout.strip() == "[]"
