@@ -326,3 +326,40 @@ def test_unknown_while_service_never_seen_is_503() -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_requests_wait_for_a_connection_when_the_pool_is_full() -> None:
+    upstream = start_upstream()
+    gw = start_gateway({"production": upstream.url}, SLATE_GATEWAY_UPSTREAM_MAX_CONNECTIONS="2")
+    try:
+        results: list[int] = []
+
+        def worker(i: int) -> None:
+            with httpx.Client(timeout=30) as c:
+                for j in range(5):
+                    results.append(c.get(f"{gw.url}/api/data/projects/{i}-{j}").status_code)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [200] * 80
+        peers = subprocess.run(["ss", "-tnH", "state", "established", f"( dport = :{upstream.port} )"],
+                               capture_output=True, text=True).stdout
+        assert len([line for line in peers.splitlines() if line.strip()]) <= 2
+    finally:
+        gw.stop()
+        upstream.stop()
+
+
+def test_sdk_tracing_mode(upstream: Proc) -> None:
+    gw = start_gateway({"production": upstream.url}, SLATE_GATEWAY_TRACING="sdk")
+    try:
+        trace_id = "0af7651916cd43dd8448eb211c80319c"
+        seen = httpx.get(gw.url + "/echo/headers", headers={
+            "traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}).json()["headers"]
+        _, tid, parent, flags = seen["traceparent"].split("-")
+        assert tid == trace_id and parent != "b7ad6b7169203331" and flags == "01"
+    finally:
+        gw.stop()

@@ -277,7 +277,7 @@ class Exchange:
         "request_id", "origin", "traceparent", "span", "upstream", "uconn", "up_head",
         "body_chunked", "has_body", "pending", "pending_size", "req_done", "resp_started",
         "resp_done", "rechunk", "discard", "retried", "expect_continue", "status",
-        "no_body_response", "wbuf")
+        "no_body_response", "wbuf", "waiting")
 
     def __init__(self, conn: ClientConnection, method: bytes, url: bytes,
                  headers: list[tuple[bytes, bytes]], version: str, keep_alive: bool) -> None:
@@ -310,6 +310,7 @@ class Exchange:
         self.status = 0
         self.no_body_response = False
         self.wbuf: list[bytes] = []
+        self.waiting = False  # queued for an upstream connection
 
     # -- request side ------------------------------------------------------
     def start(self) -> None:
@@ -421,8 +422,20 @@ class Exchange:
         uconn = target.take_idle()
         if uconn is not None:
             self._attach(uconn)
+        elif target.has_capacity():
+            self.connect_later()
         else:
-            asyncio.get_running_loop().create_task(self._connect())
+            self.waiting = True
+            target.waiters.append(self)
+
+    def connect_later(self) -> None:
+        self.waiting = False
+        asyncio.get_running_loop().create_task(self._connect())
+
+    def attach(self, uconn: UpstreamConnection) -> None:
+        """Take a connection handed over by the pool (we were waiting for one)."""
+        self.waiting = False
+        self._attach(uconn)
 
     def feed(self, data: bytes) -> None:
         """A chunk of the client's request body."""
@@ -691,6 +704,7 @@ class Exchange:
 
     def abort(self) -> None:
         """The client went away: drop the upstream connection mid-exchange."""
+        self.waiting = False
         uconn = self.uconn
         self.uconn = None
         if uconn is not None:

@@ -23,8 +23,10 @@ the services' OpenAPI documents) is another.  Nothing here buffers a body.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
+from collections import deque
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -36,6 +38,8 @@ KEEPALIVE_EXPIRY = 4.0
 MAX_IDLE = 128
 CONNECT_TIMEOUT = 5.0
 HEADERS_TIMEOUT = 300.0
+#: Connections per upstream (open or opening); requests beyond wait for one to free.
+MAX_CONNECTIONS = int(os.environ.get("SLATE_GATEWAY_UPSTREAM_MAX_CONNECTIONS", "256"))
 
 
 class Sink(Protocol):
@@ -68,6 +72,11 @@ class Upstream:
         self.host_header = parts.netloc.encode()
         self.idle: list[UpstreamConnection] = []
         self.busy: set[UpstreamConnection] = set()  # waiting for response headers
+        self.open = 0  # connections open or being opened
+        self.max_connections = MAX_CONNECTIONS
+        # Exchanges waiting for a connection (all max_connections in use); each has
+        # ``attach(conn)``, ``connect_later()`` and ``waiting`` (False once gone).
+        self.waiters: deque[Any] = deque()
         self.up = False  # last known reachability (updated by discovery and proxying)
         self.on_down: Any = None  # callback set by discovery: kicks a re-check
 
@@ -87,11 +96,31 @@ class Upstream:
             conn.close()
         return None
 
+    def has_capacity(self) -> bool:
+        return self.open < self.max_connections
+
+    def _next_waiter(self) -> Any:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if waiter.waiting:
+                return waiter
+        return None
+
     def release(self, conn: UpstreamConnection) -> None:
         if conn.closed or len(self.idle) >= MAX_IDLE:
             conn.close()
             return
         conn.sink = None
+        if self.waiters:
+            waiter = self._next_waiter()
+            if waiter is not None:  # hand the connection over instead of idling it
+                if conn.read_paused:
+                    conn.read_paused = False
+                    conn.transport.resume_reading()  # type: ignore[union-attr]
+                conn.reused = True
+                waiter.attach(conn)
+                return
         conn.idle_since = time.monotonic()
         if conn.read_paused:
             conn.read_paused = False
@@ -116,18 +145,29 @@ class Upstream:
 
     async def connect(self) -> UpstreamConnection:
         loop = asyncio.get_running_loop()
+        self.open += 1
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port),
                 CONNECT_TIMEOUT)
         except asyncio.TimeoutError:
+            self.connection_gone()
             self.mark_down()
             raise UpstreamError(f"{self.name}: connection timed out", 504) from None
         except OSError as exc:
+            self.connection_gone()
             self.mark_down()
             raise UpstreamError(f"{self.name}: {exc.strerror or exc}", 503) from None
         self.up = True
         return conn
+
+    def connection_gone(self) -> None:
+        """A connection closed (or failed to open): let a waiting request open one."""
+        self.open -= 1
+        if self.waiters and self.open < self.max_connections:
+            waiter = self._next_waiter()
+            if waiter is not None:
+                waiter.connect_later()
 
     def mark_down(self) -> None:
         was_up = self.up
@@ -174,6 +214,7 @@ class UpstreamConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.upstream.busy.discard(self)
+        self.upstream.connection_gone()
         sink = self.sink
         if sink is None:
             return
