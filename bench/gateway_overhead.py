@@ -58,7 +58,7 @@ def wait(url: str, timeout: float = 30) -> None:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
                     return
-        except Exception:
+        except OSError:  # not listening yet
             pass
         time.sleep(0.05)
     raise SystemExit(f"{url} did not come up")
@@ -91,7 +91,7 @@ def wrk(url: str, duration: int, connections: int, cpu: str | None,
     if cpu is not None:
         cmd = ["taskset", "-c", cpu] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.MULTILINE))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"p50": to_ms(lat["50"]), "p99": to_ms(lat["99"]), "rps": rps,
@@ -177,7 +177,7 @@ def main() -> None:
           f" per load shape{', pinned (upstream CPU 1; gateway+wrk CPU 0)' if args.pin else ', unpinned'}")
     print(f"{'':20s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>8s}   (median over runs)")
     for shape, (runs, cpu_us) in results.items():
-        def med(name: str, key: str) -> float:
+        def med(name: str, key: str, runs: dict[str, list[dict[str, float]]] = runs) -> float:
             return statistics.median(r[key] for r in runs[name])
 
         for name in ("direct", "gateway"):

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gwprocs import Proc, start_gateway, start_upstream  # noqa: E402
+from gwprocs import Proc, start_gateway, start_upstream
 
 
 @pytest.fixture(scope="session")

@@ -64,13 +64,13 @@ class Discovery:
                 if status != 200:
                     raise ValueError(f"GET /openapi.json answered {status}")
                 spec = orjson.loads(body)
-            except Exception as exc:  # down, starting, or a bad document
+            except Exception as exc:  # noqa: BLE001 -- down, starting, or a bad document
                 if up.up or up.name not in self.specs:
                     log.debug("upstream %s unavailable: %s", up.name, exc)
                 up.up = False
                 try:
                     await asyncio.wait_for(kick.wait(), delay)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 delay = min(delay * 2, 5.0)
                 continue
@@ -82,7 +82,7 @@ class Discovery:
             up.prune()
             try:
                 await asyncio.wait_for(kick.wait(), self.refresh_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def rebuild(self) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import datetime
 import os
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .server import Gateway
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
-Handler = Callable[["Gateway"], Union[Response, Awaitable[Response]]]
+Handler = Callable[["Gateway"], Response | Awaitable[Response]]
 
 JSON = [(b"content-type", b"application/json")]
 API_NAME = "Slate"
@@ -78,7 +78,7 @@ async def _services_ready(gw: Gateway) -> dict[str, bool]:
         try:
             status, _ = await fetch(up, "/readyz", timeout=2.0)
             return status == 200
-        except Exception:
+        except Exception:  # noqa: BLE001 -- any failure means "not ready"
             return False
 
     ups = list(gw.upstreams.values())
@@ -123,7 +123,7 @@ async def status_influx(gw: Gateway) -> Response:
     import time
 
     data = await _status_data(gw)
-    body = {key: int(bool(data[key])) for key in (
+    body: dict[str, float] = {key: int(bool(data[key])) for key in (
         "database-up", "key-value-store-up", "event-stream-up", "job-queue-up", "indexer-up")}
     body["time"] = time.time()
     return json_response(body)
@@ -131,7 +131,7 @@ async def status_influx(gw: Gateway) -> Response:
 
 def status_resources(gw: Gateway) -> Response:
     """CPU, load and memory of the gateway's host, in Zou's shape."""
-    import psutil
+    import psutil  # type: ignore[import-untyped]
 
     load = os.getloadavg()
     mem = psutil.virtual_memory()

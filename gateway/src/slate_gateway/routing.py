@@ -21,7 +21,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 class Node:
-    __slots__ = ("static", "param", "methods")
+    __slots__ = ("methods", "param", "static")
 
     def __init__(self) -> None:
         self.static: dict[bytes, Node] = {}
@@ -79,9 +79,8 @@ class RouteTable:
             if template in skip or not isinstance(ops, dict):
                 continue
             for method in ops:
-                if method.upper() in HTTP_METHODS:
-                    if not self.add(method, template, target, owner):
-                        conflicts.append((method.upper(), template))
+                if method.upper() in HTTP_METHODS and not self.add(method, template, target, owner):
+                    conflicts.append((method.upper(), template))
         return conflicts
 
     def match(self, path: bytes) -> dict[bytes, Any] | None:

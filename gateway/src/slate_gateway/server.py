@@ -41,9 +41,9 @@ import signal
 import sys
 import time
 from collections import deque
-from random import getrandbits
 from email.utils import formatdate
 from http import HTTPStatus
+from random import getrandbits
 from typing import Any
 
 import httptools
@@ -273,11 +273,37 @@ class Exchange:
     """One request/response, proxied to an upstream or answered locally."""
 
     __slots__ = (
-        "conn", "gw", "method", "url", "headers", "version", "keep_alive", "started",
-        "request_id", "origin", "traceparent", "span", "upstream", "uconn", "up_head",
-        "body_chunked", "has_body", "pending", "pending_size", "req_done", "resp_started",
-        "resp_done", "rechunk", "discard", "retried", "expect_continue", "status",
-        "no_body_response", "wbuf", "waiting")
+        "body_chunked",
+        "conn",
+        "discard",
+        "expect_continue",
+        "gw",
+        "has_body",
+        "headers",
+        "keep_alive",
+        "method",
+        "no_body_response",
+        "origin",
+        "pending",
+        "pending_size",
+        "rechunk",
+        "req_done",
+        "request_id",
+        "resp_done",
+        "resp_started",
+        "retried",
+        "span",
+        "started",
+        "status",
+        "traceparent",
+        "uconn",
+        "up_head",
+        "upstream",
+        "url",
+        "version",
+        "waiting",
+        "wbuf",
+    )
 
     def __init__(self, conn: ClientConnection, method: bytes, url: bytes,
                  headers: list[tuple[bytes, bytes]], version: str, keep_alive: bool) -> None:
@@ -602,7 +628,7 @@ class Exchange:
     def _run_local(self, handler: Any) -> None:
         try:
             result = handler(self.gw)
-        except Exception as exc:  # a bug in a local handler must not kill the connection
+        except Exception as exc:  # noqa: BLE001 -- a local handler's bug must not kill the connection
             self._local_error(exc)
             return
         if asyncio.iscoroutine(result):
@@ -613,7 +639,7 @@ class Exchange:
     async def _await_local(self, coro: Any) -> None:
         try:
             result = await coro
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             self._local_error(exc)
             return
         if not self.conn.closed:
@@ -759,7 +785,7 @@ def run(settings: Settings) -> None:
         level=logging.DEBUG if settings.log_level == "debug" else logging.INFO,
         format='{"level": "%(levelname)s", "logger": "%(name)s", "event": "%(message)s"}',
         stream=sys.stderr)
-    children = []
+    children: list[int] = []
     if settings.workers > 1:
         for _ in range(settings.workers - 1):
             pid = os.fork()

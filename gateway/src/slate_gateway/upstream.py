@@ -150,7 +150,7 @@ class Upstream:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port),
                 CONNECT_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.connection_gone()
             self.mark_down()
             raise UpstreamError(f"{self.name}: connection timed out", 504) from None
@@ -415,7 +415,7 @@ async def fetch(upstream: Upstream, path: str, timeout: float = 10.0) -> tuple[i
     conn.send(head, sink)
     try:
         return await asyncio.wait_for(asyncio.shield(sink.future), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         conn.sink = None
         conn.close()
         raise UpstreamError(f"{upstream.name}: timed out fetching {path}", 504) from None
