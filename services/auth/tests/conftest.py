@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
@@ -10,12 +8,12 @@ ADMIN = ("admin@studio.test", "correct horse battery")
 
 @pytest.fixture(scope="session")
 async def client(infra, make_database):  # type: ignore[no-untyped-def]
-    os.environ["SLATE_AUTH_DATABASE_URL"] = make_database("auth", migrate=True)
+    from slate_auth.config import AuthSettings
     from slate_auth.domain.identity import create_admin
     from slate_auth.main import create_app
     from slate_common.db import transaction
 
-    app = create_app()
+    app = create_app(AuthSettings(database_url=make_database("auth", migrate=True)))
     async with app.router.lifespan_context(app):
         async with transaction(app.state.runtime.sessionmaker) as session:
             await create_admin(session, email=ADMIN[0], password=ADMIN[1])

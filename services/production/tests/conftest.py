@@ -12,10 +12,9 @@ def signer() -> TestSigner:
 
 @pytest.fixture(scope="session")
 async def client(infra, make_database, signer):  # type: ignore[no-untyped-def]
-    import os
-
-    os.environ["SLATE_PRODUCTION_DATABASE_URL"] = make_database("production", migrate=True)
+    from slate_production.config import ProductionSettings
     from slate_production.main import create_app
 
-    async with service_client(create_app(), signer) as c:
+    settings = ProductionSettings(database_url=make_database("production", migrate=True))
+    async with service_client(create_app(settings), signer) as c:
         yield c
