@@ -62,17 +62,23 @@ class ServiceRuntime:
         return self.settings.service_name
 
 
-def _wire_relay_wakeup(runtime: ServiceRuntime) -> None:
-    """Wake the relay right after a commit that wrote outbox rows."""
+def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
+    """A Session class of this runtime's own, whose commits wake this runtime's relay
+    right after a commit that wrote outbox rows (listeners never leak across apps)."""
 
-    @sa_event.listens_for(Session, "after_commit")
+    class RuntimeSession(Session):
+        pass
+
+    @sa_event.listens_for(RuntimeSession, "after_commit")
     def _after_commit(session: Session) -> None:
         if session.info.pop("slate_emitted", False) and runtime.relay is not None:
             runtime.relay.notify()
 
-    @sa_event.listens_for(Session, "after_rollback")
+    @sa_event.listens_for(RuntimeSession, "after_rollback")
     def _after_rollback(session: Session) -> None:
         session.info.pop("slate_emitted", None)
+
+    return RuntimeSession
 
 
 async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
@@ -123,9 +129,9 @@ def create_service_app(
             revocations=RevocationView(),
         )
         runtime = ServiceRuntime(settings, engine, make_sessionmaker(engine), verifier)
+        runtime.sessionmaker = make_sessionmaker(engine, _runtime_session_class(runtime))
         app.state.runtime = runtime
         app.state.verifier = verifier
-        _wire_relay_wakeup(runtime)
 
         async def start_bus() -> None:
             await _connect_nats_with_retry(runtime)

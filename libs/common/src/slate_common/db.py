@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .serialization import now, serialize_value
 from .tracing import instrument_engine
@@ -66,8 +66,8 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: 
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: AsyncEngine, sync_session_class: type[Session] = Session) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sync_session_class)
 
 
 @asynccontextmanager
