@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -17,12 +19,7 @@ async def client(infra, make_database):  # type: ignore[no-untyped-def]
     async with app.router.lifespan_context(app):
         async with transaction(app.state.runtime.sessionmaker) as session:
             await create_admin(session, email=ADMIN[0], password=ADMIN[1])
-        for _ in range(100):  # NATS connects in the background
-            if app.state.runtime.js is not None:
-                break
-            import asyncio
-
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=30)  # NATS connects in the background
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://auth") as c:
             c.app = app  # type: ignore[attr-defined]
             yield c

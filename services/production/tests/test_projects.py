@@ -112,15 +112,23 @@ async def test_changes_emit_events_through_the_outbox(client, signer, infra) -> 
     sub = await js.subscribe("slate.events.production.project.>", ordered_consumer=True,
                              deliver_policy=nats.js.api.DeliverPolicy.NEW)
     actor = uuid.uuid4()
-    r = await client.post("/data/projects", json={"name": "Evented"}, headers=signer.headers(actor))
+    trace_id = uuid.uuid4().hex
+    traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    r = await client.post("/data/projects", json={"name": "Evented"},
+                          headers={**signer.headers(actor), "traceparent": traceparent})
     pid = r.json()["id"]
     await client.put(f"/data/projects/{pid}", json={"fps": "12"}, headers=signer.headers(actor))
-    events = []
+    events, headers = [], []
     while len(events) < 2:  # other tests' events may interleave: keep this project's
-        event = Event.from_json((await sub.next_msg(timeout=5)).data)
+        msg = await sub.next_msg(timeout=5)
+        event = Event.from_json(msg.data)
         if event.data.get("project_id") == pid:
             events.append(event)
+            headers.append(msg.headers or {})
     await nc.close()
     assert [e.name for e in events] == ["project:new", "project:update"]
     assert all(e.data["project_id"] == pid and str(e.project_id) == pid and e.actor_id == actor for e in events)
     assert events[1].data["snapshot"]["fps"] == "12"
+    # The caller's trace continues in the event's headers; the message id is the event id.
+    assert headers[0]["traceparent"].split("-")[1] == trace_id
+    assert headers[0]["Nats-Msg-Id"] == str(events[0].id)

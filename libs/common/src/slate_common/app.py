@@ -56,6 +56,8 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     revocations_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set once NATS is connected, the stream exists and relay/consumers/RPC are started.
+    bus_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def service(self) -> str:
@@ -161,6 +163,7 @@ def create_service_app(
                 await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
             for hook in on_bus_ready:
                 await hook(runtime)
+            runtime.bus_ready.set()
 
         for hook in on_startup:  # before the first request is served
             await hook(runtime)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -41,6 +43,7 @@ async def service_client(app: FastAPI, signer: TestSigner) -> AsyncIterator[http
     """Run ``app``'s lifespan and talk to it in-process; tokens verified with ``signer``."""
     async with app.router.lifespan_context(app):
         app.state.verifier.key_provider = signer.keys
+        await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=30)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield client
