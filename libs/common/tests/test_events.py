@@ -7,11 +7,11 @@ import uuid
 
 import nats
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.dialects.postgresql import UUID
 
 from slate_common.bus import ensure_events_stream
-from slate_common.db import Base, make_engine, make_sessionmaker, transaction
+from slate_common.db import EventsBase, make_engine, make_sessionmaker, transaction
 from slate_common.events import Consumer, Event, InboxEvent, OutboxEvent, OutboxRelay, emit
 from slate_common.events import outbox as outbox_module
 from slate_common.events.consumer import PoisonEvent
@@ -19,7 +19,7 @@ from slate_common.events.consumer import PoisonEvent
 # A table standing for a consumer's read model.
 effects = Table(
     "test_effect",
-    Base.metadata,
+    MetaData(),
     Column("event_id", UUID(as_uuid=True), primary_key=True),
     Column("name", String(50)),
     Column("attempt", Integer),
@@ -31,11 +31,8 @@ async def env(infra, make_database):  # type: ignore[no-untyped-def]
     url = make_database("events")
     engine = make_engine(url, pool_size=2, max_overflow=2)
     async with engine.begin() as conn:
-        await conn.run_sync(
-            lambda c: Base.metadata.create_all(
-                c, tables=[OutboxEvent.__table__, InboxEvent.__table__, effects]
-            )
-        )
+        await conn.run_sync(EventsBase.metadata.create_all)
+        await conn.run_sync(effects.metadata.create_all)
     nc = await nats.connect(infra.nats_url)
     js = nc.jetstream()
     stream = "TEST_" + uuid.uuid4().hex[:8].upper()

@@ -1,8 +1,10 @@
 """Async SQLAlchemy 2 per service: one PostgreSQL database per service, a session per
 request or per message, Alembic migrations applied by ``migrate``.
 
-Only the process of one service imports that service's models, so one declarative
-``Base`` is shared by all services without their tables ever meeting.
+Each service declares its own declarative ``Base`` with its own MetaData (in its
+``models/base.py``, using :data:`NAMING`), so services' tables never share a MetaData even when one process
+(a test run) imports several services. The outbox and inbox live in
+:data:`EVENTS_METADATA`, which every service's migrations include.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ NAMING = {
 }
 
 
-class Base(DeclarativeBase):
+class EventsBase(DeclarativeBase):
+    """The outbox and inbox tables, present in every service's database."""
+
     metadata = MetaData(naming_convention=NAMING)
+
+
+EVENTS_METADATA = EventsBase.metadata
 
 
 class ZouModel:

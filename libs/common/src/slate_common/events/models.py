@@ -8,11 +8,11 @@ from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, Strin
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base
+from ..db import EventsBase
 from ..serialization import now
 
 
-class OutboxEvent(Base):
+class OutboxEvent(EventsBase):
     """An event written with the change that caused it, waiting for the relay."""
 
     __tablename__ = "outbox_event"
@@ -30,7 +30,7 @@ class OutboxEvent(Base):
     )
 
 
-class InboxEvent(Base):
+class InboxEvent(EventsBase):
     """An event this service has processed: the consumers' idempotence record."""
 
     __tablename__ = "inbox_event"

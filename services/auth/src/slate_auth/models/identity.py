@@ -10,7 +10,9 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Float, ForeignKey, Integ
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from slate_common.db import Base, ZouModel
+from slate_common.db import ZouModel
+
+from .base import Base
 
 person_department = Table(
     "department_link",

@@ -1,4 +1,5 @@
-from slate_common.db import Base
 from slate_common.events.models import InboxEvent, OutboxEvent
+
+from .base import Base
 
 __all__ = ["Base", "InboxEvent", "OutboxEvent"]

@@ -9,7 +9,8 @@ from sqlalchemy import Date, DateTime, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from slate_common.db import Base
+
+from .base import Base
 
 
 class ProjectReplica(Base):

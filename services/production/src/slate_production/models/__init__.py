@@ -1,5 +1,6 @@
-from slate_common.db import Base
 from slate_common.events.models import InboxEvent, OutboxEvent
+
+from .base import Base
 
 from .project import Project, ProjectStatus, project_person_link
 

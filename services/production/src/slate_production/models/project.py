@@ -10,7 +10,9 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from slate_common.db import Base, ZouModel
+from slate_common.db import ZouModel
+
+from .base import Base
 
 #: The team of a project. Person ids come from auth (no foreign key across services).
 project_person_link = Table(
