@@ -11,6 +11,7 @@ Revocation is a NATS KV bucket (see :mod:`slate_common.revocation`): a token who
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -114,6 +115,21 @@ class TokenVerifier:
             raise InvalidToken("Unknown token key")
         return self._keys[kid]
 
+    def needs_fetch(self, token: str) -> bool:
+        """True when verifying ``token`` would fetch the JWKS (unknown key id)."""
+        if self.key_provider is not None:
+            return False
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return False
+        return kid not in self._keys and time.monotonic() - self._fetched_at >= 3.0
+
+    async def prefetch(self, token: str) -> None:
+        """Fetch the JWKS off the event loop when ``token`` names a key not known yet."""
+        if self.needs_fetch(token):
+            await asyncio.to_thread(self._load_keys, True)
+
     def decode(self, token: str, *, expected_type: str = "access") -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
@@ -178,7 +194,9 @@ async def current_principal(request: Request) -> Principal:
     token = token_from_request(request)
     if not token:
         raise Unauthorized('Missing JWT in cookies or headers (Missing cookie "access_token_cookie"; Missing Authorization Header)')
-    principal = _verifier(request).principal(token)
+    verifier = _verifier(request)
+    await verifier.prefetch(token)
+    principal = verifier.principal(token)
     request.state.principal = principal
     return principal
 
@@ -187,7 +205,9 @@ async def refresh_principal(request: Request) -> Principal:
     token = token_from_request(request, REFRESH_COOKIE)
     if not token:
         raise Unauthorized("Missing refresh token")
-    return _verifier(request).principal(token, expected_type="refresh")
+    verifier = _verifier(request)
+    await verifier.prefetch(token)
+    return verifier.principal(token, expected_type="refresh")
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
