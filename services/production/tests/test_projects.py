@@ -102,6 +102,13 @@ async def test_open_projects_lists_running_ones(client, signer) -> None:  # type
     rows = (await client.get("/data/projects/open", headers=h)).json()
     row = next(r for r in rows if r["id"] == p["id"])
     assert row["descriptors"] == [] and row["task_types_priority"] == {} and row["team"] == []
+    # GET one carries the same extras by default, the bare row with relations=false.
+    one = (await client.get(f"/data/projects/{p['id']}", headers=h)).json()
+    assert one["task_type_links"] == {} and one["team"] == [] and one["descriptors"] == []
+    bare = (await client.get(f"/data/projects/{p['id']}", params={"relations": "false"}, headers=h)).json()
+    assert "team" not in bare and "descriptors" not in bare and bare["name"] == "Open Show"
+    listed = (await client.get("/data/projects", params={"relations": "true", "id": p["id"]}, headers=h)).json()
+    assert listed[0]["team"] == [] and "descriptors" not in listed[0]
     named = (await client.get("/data/projects/open", params={"name": "open show"}, headers=h)).json()
     assert [r["id"] for r in named] == [p["id"]]
 

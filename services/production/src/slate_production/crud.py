@@ -6,6 +6,6 @@ from .hooks import ProjectHooks
 from .models import Project, ProjectStatus
 
 SPECS = [
-    CrudSpec(Project, "projects", hooks=ProjectHooks()),
+    CrudSpec(Project, "projects", hooks=ProjectHooks(), default_relations_one=True),
     CrudSpec(ProjectStatus, "project-status", event_name="project-status"),
 ]

@@ -48,5 +48,10 @@ class ProjectHooks(CrudHooks[Project]):
             return (await project_rules.serialize_with_relations(ctx.session, [instance]))[0]
         return instance.serialize()
 
+    async def serialize_one(self, ctx: CrudContext, instance: Project, *, relations: bool) -> dict[str, Any]:
+        if relations:
+            return (await project_rules.serialize_for_listing(ctx.session, [instance]))[0]
+        return instance.serialize()
+
     def event_project_id(self, instance: Project) -> Any:
         return instance.id

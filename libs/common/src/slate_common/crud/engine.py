@@ -337,7 +337,7 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
     async def get_one(instance_id: str, request: Request, ctx: CrudContext = Depends(_context)) -> Response:
         instance = await service.get(ctx, _parse_id(instance_id))
         relations = _flag(request.query_params.get("relations"), spec.default_relations_one)
-        return json_response(await spec.hooks.serialize(ctx, instance, relations=relations))
+        return json_response(await spec.hooks.serialize_one(ctx, instance, relations=relations))
 
     async def update(instance_id: str, request: Request, ctx: CrudContext = Depends(_context)) -> Response:
         instance = await service.update(ctx, _parse_id(instance_id), await _json_body(request))

@@ -72,6 +72,10 @@ class CrudHooks(Generic[M]):
     async def serialize(self, ctx: CrudContext, instance: M, *, relations: bool) -> dict[str, Any]:
         return instance.serialize()  # type: ignore[attr-defined,no-any-return]
 
+    async def serialize_one(self, ctx: CrudContext, instance: M, *, relations: bool) -> dict[str, Any]:
+        """GET /data/<model>/<id>; Zou gives some models more there than in lists."""
+        return await self.serialize(ctx, instance, relations=relations)
+
     async def serialize_many(self, ctx: CrudContext, instances: list[M], *, relations: bool) -> list[dict[str, Any]]:
         return [await self.serialize(ctx, i, relations=relations) for i in instances]
 

@@ -93,6 +93,12 @@ async def open_projects(session: AsyncSession, principal: Principal, name: str |
     if name:
         stmt = stmt.where(Project.name.ilike(name))
     projects = list((await session.scalars(scope_projects(stmt, principal))).all())
+    return await serialize_for_listing(session, projects)
+
+
+async def serialize_for_listing(session: AsyncSession, projects: list[Project]) -> list[dict[str, Any]]:
+    """Projects with relations and the settings Kitsu's project pages read (metadata
+    descriptors, task type links and priorities, task status links)."""
     rows = await serialize_with_relations(session, projects)
     for row in rows:
         row.update(descriptors=[], task_type_links={}, task_types_priority={}, task_statuses_link={})
