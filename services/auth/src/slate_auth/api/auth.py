@@ -16,6 +16,7 @@ from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, Re
 from slate_common.serialization import json_response
 
 from ..domain.identity import find_login_person, get_organisation, serialize_person
+from ..domain.login_guard import RateLimiter, is_locked, record_failure, record_success
 from ..domain.passwords import verify_password
 from ..domain.tokens import issue_access, issue_pair
 from ..models import Person
@@ -60,13 +61,38 @@ async def jwks(request: Request) -> Response:
     return json_response(request.app.state.keyring.jwks(), headers={"Cache-Control": "max-age=60"})
 
 
+def client_ip(request: Request) -> str:
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and request.app.state.auth_settings.trust_forwarded_for:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    if not hasattr(state, "login_limiter"):
+        state.login_limiter = RateLimiter(state.auth_settings.login_rate_per_minute)
+    return state.login_limiter  # type: ignore[no-any-return]
+
+
 @router.post("/login")
 async def login(body: LoginBody, request: Request, session: SessionDep) -> Response:
-    """Log in with email (or desktop login id) and password; returns tokens and sets cookies."""
+    """Log in with email (or desktop login id) and password; returns tokens and sets cookies.
+
+    A locked account answers like a wrong password (no hint that the account exists)."""
+    settings = request.app.state.auth_settings
+    if not _limiter(request).allow(client_ip(request)):
+        return json_response({"error": True, "login": False, "message": "Too many login attempts, try again later."},
+                             status_code=429, headers={"Retry-After": "60"})
     person = await find_login_person(session, body.email)
     ok = await asyncio.to_thread(verify_password, person.password if person else None, body.password)
-    if person is None or not ok:
+    if person is not None and is_locked(person):
         return json_response(WRONG_CREDENTIALS, status_code=400)
+    if person is None or not ok:
+        if person is not None:
+            record_failure(person, max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
+        return json_response(WRONG_CREDENTIALS, status_code=400)
+    record_success(person)
     if not person.active:
         return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True}, status_code=401)
     access, refresh = issue_pair(request.app.state.keyring, request.app.state.auth_settings,
