@@ -114,3 +114,32 @@ async def test_persons_crud_is_admin_only_and_hides_secrets(client, tokens) -> N
     assert r.status_code == 400
     listed = (await client.get("/data/persons", params={"email": "ada@studio.test"}, headers=h)).json()
     assert [p["id"] for p in listed] == [ada["id"]]
+
+
+async def test_role_change_and_deactivation_revoke_the_persons_tokens(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    from slate_auth.domain.passwords import hash_password
+    from slate_auth.models import Person
+    from slate_common.db import transaction
+
+    admin = {"Authorization": f"Bearer {tokens['access_token']}"}
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        person = Person(first_name="Rita", email="rita@studio.test", role="supervisor",
+                        password=hash_password("rita password"))
+        session.add(person)
+    login = await client.post("/auth/login", json={"email": "rita@studio.test", "password": "rita password"})
+    rita = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await client.get("/auth/authenticated", headers=rita)).status_code == 200
+    # Editing something else keeps her session.
+    assert (await client.put(f"/data/persons/{person.id}", json={"phone": "123"}, headers=admin)).status_code == 200
+    assert (await client.get("/auth/authenticated", headers=rita)).status_code == 200
+    assert (await client.put(f"/data/persons/{person.id}", json={"role": "user"}, headers=admin)).status_code == 200
+    r = await client.get("/auth/authenticated", headers=rita)
+    assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
+    await asyncio.sleep(1.1)  # tokens are stamped to the second: the next one is newer
+    login = await client.post("/auth/login", json={"email": "rita@studio.test", "password": "rita password"})
+    rita = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await client.get("/auth/authenticated", headers=rita)).status_code == 200
+    assert (await client.put(f"/data/persons/{person.id}", json={"active": False}, headers=admin)).status_code == 200
+    assert (await client.get("/auth/authenticated", headers=rita)).status_code == 401
+    r = await client.post("/auth/login", json={"email": "rita@studio.test", "password": "rita password"})
+    assert r.status_code == 401 and r.json()["login"] is False

@@ -8,7 +8,7 @@ from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest
 from slate_common.security import ROLES
 
-from .domain.identity import serialize_person
+from .domain.identity import revoke_all_tokens, serialize_person
 from .models import Person
 
 
@@ -20,6 +20,17 @@ class PersonHooks(CrudHooks[Person]):
         if data.get("email"):
             data["email"] = data["email"].strip()
         return data
+
+    async def pre_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
+        """A role change or a deactivation ends every session of that person, in every
+        service (the revocation is shared through NATS KV)."""
+        demoted = "role" in data and data["role"] != instance.role
+        deactivated = data.get("active") is False and instance.active
+        if demoted or deactivated:
+            await revoke_all_tokens(ctx.runtime, instance.id)
+
+    async def pre_delete(self, ctx: CrudContext, instance: Person) -> None:
+        await revoke_all_tokens(ctx.runtime, instance.id)
 
     async def serialize(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
         return await serialize_person(ctx.session, instance)

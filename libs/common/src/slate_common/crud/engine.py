@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import sqltypes
 from starlette.responses import Response
 
-from ..app import SessionDep
+from ..app import Runtime, SessionDep
 from ..errors import BadRequest, NotFound, SlateError, validation_errors
 from ..events import emit
 from ..security import CurrentUser
@@ -294,8 +294,8 @@ async def _flush(ctx: CrudContext) -> None:
         raise BadRequest("Integrity error.") from exc
 
 
-def _context(session: SessionDep, principal: CurrentUser) -> CrudContext:
-    return CrudContext(session=session, principal=principal)
+def _context(session: SessionDep, principal: CurrentUser, runtime: Runtime) -> CrudContext:
+    return CrudContext(session=session, principal=principal, runtime=runtime)
 
 
 def crud_router(specs: list[CrudSpec[Any]], *, prefix: str = "/data", tags: list[str] | None = None) -> APIRouter:

@@ -19,6 +19,8 @@ M = TypeVar("M")
 class CrudContext:
     session: AsyncSession
     principal: Principal
+    #: The service runtime (NATS, settings) for hooks that reach beyond the database.
+    runtime: Any = None
 
 
 class CrudHooks(Generic[M]):

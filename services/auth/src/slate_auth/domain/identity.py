@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.errors import ServiceUnavailable
 from slate_common.events import emit
+from slate_common.revocation import revocation_bucket, revoke_person
 
 from ..models import Department, Organisation, Person, person_department
 from .passwords import hash_password
@@ -34,6 +37,16 @@ async def serialize_person(session: AsyncSession, person: Person) -> dict[str, A
     out = person.serialize()
     out["departments"] = await department_ids(session, person.id)
     return out
+
+
+async def revoke_all_tokens(runtime: Any, person_id: uuid.UUID) -> None:
+    """Refuse every token of the person issued until now, everywhere (before the change
+    commits: if it then fails, the person only has to log in again)."""
+    if runtime is None or runtime.js is None:
+        raise ServiceUnavailable("Token revocation is unavailable (NATS is not connected)")
+    at = time.time()
+    await revoke_person(await revocation_bucket(runtime.js), str(person_id), at)
+    runtime.verifier.revocations.persons[str(person_id)] = at  # visible here at once
 
 
 async def get_organisation(session: AsyncSession) -> Organisation:
@@ -62,4 +75,4 @@ async def create_admin(session: AsyncSession, *, email: str, password: str) -> t
     return person, True
 
 
-__all__ = ["Department", "create_admin", "find_login_person", "get_organisation", "serialize_person"]
+__all__ = ["Department", "create_admin", "find_login_person", "get_organisation", "revoke_all_tokens", "serialize_person"]
