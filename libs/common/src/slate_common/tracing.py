@@ -4,7 +4,6 @@ Spans are exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -60,19 +59,18 @@ def instrument_engine(engine: Any) -> None:
             kind=SpanKind.CLIENT,
             attributes={"db.system": "postgresql", "db.statement": statement[:500]},
         )
-        conn.info.setdefault("slate_spans", []).append((span, time.perf_counter()))
+        conn.info.setdefault("slate_spans", []).append(span)
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
         spans = conn.info.get("slate_spans")
         if spans:
-            span, _ = spans.pop()
-            span.end()
+            spans.pop().end()
 
     @event.listens_for(sync_engine, "handle_error")
     def _error(exc_ctx: Any) -> None:
         spans = exc_ctx.connection.info.get("slate_spans") if exc_ctx.connection is not None else None
         if spans:
-            span, _ = spans.pop()
+            span = spans.pop()
             span.record_exception(exc_ctx.original_exception)
             span.end()

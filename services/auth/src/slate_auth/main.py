@@ -12,6 +12,7 @@ from .api import auth
 from .config import AuthSettings
 from .crud import SPECS
 from .domain.keys import KeyRing, load_or_create
+from .domain.login_guard import RateLimiter
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
@@ -32,4 +33,5 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     )
     app.state.keyring = keyring
     app.state.auth_settings = settings
+    app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
     return app

@@ -5,7 +5,7 @@ import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -298,6 +298,9 @@ def _context(session: SessionDep, principal: CurrentUser, runtime: Runtime) -> C
     return CrudContext(session=session, principal=principal, runtime=runtime)
 
 
+Ctx = Annotated[CrudContext, Depends(_context)]
+
+
 def crud_router(specs: list[CrudSpec[Any]], *, prefix: str = "/data", tags: list[str] | None = None) -> APIRouter:
     """One router serving Zou's five CRUD routes for every spec."""
     router = APIRouter(prefix=prefix, tags=tags or ["Crud"])
@@ -312,7 +315,7 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
     body_schema = {"requestBody": {"content": {"application/json": {"schema": spec.create_schema.model_json_schema()}}}}
     update_schema = {"requestBody": {"content": {"application/json": {"schema": spec.update_schema.model_json_schema()}}}}
 
-    async def list_all(request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+    async def list_all(request: Request, ctx: Ctx) -> Response:
         params = dict(request.query_params)
         relations = _flag(params.get("relations"), False)
         rows, total, page, limit = await service.list(ctx, params)
@@ -330,20 +333,20 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
             }
         )
 
-    async def create(request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+    async def create(request: Request, ctx: Ctx) -> Response:
         instance = await service.create(ctx, await _json_body(request))
         return json_response(await spec.hooks.serialize(ctx, instance, relations=True), status_code=201)
 
-    async def get_one(instance_id: str, request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+    async def get_one(instance_id: str, request: Request, ctx: Ctx) -> Response:
         instance = await service.get(ctx, _parse_id(instance_id))
         relations = _flag(request.query_params.get("relations"), spec.default_relations_one)
         return json_response(await spec.hooks.serialize_one(ctx, instance, relations=relations))
 
-    async def update(instance_id: str, request: Request, ctx: CrudContext = Depends(_context)) -> Response:
+    async def update(instance_id: str, request: Request, ctx: Ctx) -> Response:
         instance = await service.update(ctx, _parse_id(instance_id), await _json_body(request))
         return json_response(await spec.hooks.serialize(ctx, instance, relations=False))
 
-    async def delete(instance_id: str, ctx: CrudContext = Depends(_context)) -> Response:
+    async def delete(instance_id: str, ctx: Ctx) -> Response:
         await service.delete(ctx, _parse_id(instance_id))
         return Response(status_code=204)
 

@@ -68,20 +68,14 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if not hasattr(state, "login_limiter"):
-        state.login_limiter = RateLimiter(state.auth_settings.login_rate_per_minute)
-    return state.login_limiter  # type: ignore[no-any-return]
-
-
 @router.post("/login")
 async def login(body: LoginBody, request: Request, session: SessionDep) -> Response:
     """Log in with email (or desktop login id) and password; returns tokens and sets cookies.
 
     A locked account answers like a wrong password (no hint that the account exists)."""
     settings = request.app.state.auth_settings
-    if not _limiter(request).allow(client_ip(request)):
+    limiter: RateLimiter = request.app.state.login_limiter
+    if not limiter.allow(client_ip(request)):
         return json_response({"error": True, "login": False, "message": "Too many login attempts, try again later."},
                              status_code=429, headers={"Retry-After": "60"})
     person = await find_login_person(session, body.email)

@@ -4,9 +4,6 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 09:33:54.582521
 """
-from alembic import op
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from slate_common.migrations import create_event_tables, drop_event_tables
 

@@ -6,7 +6,6 @@ Create Date: 2026-11-23 09:33:47.467708
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from slate_common.migrations import create_event_tables, drop_event_tables
 
