@@ -241,7 +241,7 @@ class CrudService(Generic[M]):
         ctx.session.add(instance)
         await _flush(ctx)
         await self.hooks.post_creation(ctx, instance)
-        self._emit(ctx, "new", instance)
+        await self._emit(ctx, "new", instance)
         return instance
 
     async def update(self, ctx: CrudContext, instance_id: uuid.UUID, body: dict[str, Any]) -> M:
@@ -254,7 +254,7 @@ class CrudService(Generic[M]):
             setattr(instance, key, value)
         await _flush(ctx)
         await self.hooks.post_update(ctx, instance, data)
-        self._emit(ctx, "update", instance)
+        await self._emit(ctx, "update", instance)
         return instance
 
     async def delete(self, ctx: CrudContext, instance_id: uuid.UUID) -> None:
@@ -264,15 +264,16 @@ class CrudService(Generic[M]):
         await ctx.session.delete(instance)
         await _flush(ctx)
         await self.hooks.post_delete(ctx, instance)
-        self._emit(ctx, "delete", instance)
+        await self._emit(ctx, "delete", instance)
 
-    def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
+    async def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
         """Zou's event data (``{"project_id": ...}``) plus a ``snapshot`` of the row, so
         that other services can keep replicas without calling back."""
+        snapshot = await self.hooks.event_snapshot(ctx, instance)
         emit(
             ctx.session,
             f"{self.spec.event_name}:{verb}",
-            {self.spec.id_key: str(instance.id), "snapshot": instance.serialize()},  # type: ignore[attr-defined]
+            {self.spec.id_key: str(instance.id), "snapshot": snapshot},  # type: ignore[attr-defined]
             project_id=self.hooks.event_project_id(instance),
             actor_id=ctx.principal.id,
         )

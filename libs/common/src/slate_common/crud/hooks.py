@@ -81,5 +81,10 @@ class CrudHooks(Generic[M]):
     async def serialize_many(self, ctx: CrudContext, instances: list[M], *, relations: bool) -> list[dict[str, Any]]:
         return [await self.serialize(ctx, i, relations=relations) for i in instances]
 
+    async def event_snapshot(self, ctx: CrudContext, instance: M) -> dict[str, Any]:
+        """The row as other services' replicas see it in ``<name>:new|update`` events;
+        override to add what replicas need (a project's team, a person's departments)."""
+        return instance.serialize()  # type: ignore[attr-defined,no-any-return]
+
     def event_project_id(self, instance: M) -> uuid.UUID | None:
         return getattr(instance, "project_id", None)
