@@ -167,13 +167,22 @@ class Seeder:
         self.rng = random.Random(seed)
         self.tag = tag
         self.r = SeedResult(base=api.base)
+        self._asset_type_ids: dict[str, str] = {}
 
     async def step(self, name: str, coro: Awaitable[str | None]) -> None:
+        """Run one step; a refusal (a route the target does not serve) is recorded, the seed goes on."""
         before = self.api.requests
         t0 = time.perf_counter()
-        via = await coro
+        error = None
+        try:
+            via = await coro
+        except (ApiError, KeyError) as exc:  # KeyError: an earlier step could not make what this one needs
+            via, error = f"FAILED: {exc!r}" if isinstance(exc, KeyError) else f"FAILED: {exc}", str(exc)
+            self.r.failed = self.r.failed or f"{name}: {exc}"
         self.r.steps[name] = {"seconds": round(time.perf_counter() - t0, 3),
                               "requests": self.api.requests - before, "via": via or ""}
+        if error or (via or "").startswith("FAILED"):
+            self.r.steps[name]["error"] = error or str(via)
         print(f"  seed {name:<14} {self.r.steps[name]['seconds']:8.2f} s  "
               f"{self.r.steps[name]['requests']:5d} requests {via or ''}", flush=True)
 
@@ -212,7 +221,6 @@ class Seeder:
                                                                       "color": "#888888"})
                 self.r.task_type_ids[name] = found["id"]
         asset_types = {t["name"]: t for t in await self.api.get("/data/asset-types")}
-        self._asset_type_ids = {}
         for name in ASSET_TYPES:
             found = asset_types.get(name) or await self.api.post("/data/entity-types", {"name": name})
             self._asset_type_ids[name] = found["id"]
@@ -231,7 +239,22 @@ class Seeder:
             self.r.persons[p["id"]] = {"email": email, "role": role, "task_ids": []}
 
         await gather_limited(self.n, enumerate(roles), create)
-        return ""
+        # Zou stores the password given at creation; a target that does not gets it set
+        # through the admin's change-password action, so that every person can log in
+        first = next(iter(self.r.persons.values()))
+        try:
+            await self.api.with_token("").login(first["email"], ARTIST_PASSWORD)
+            return ""
+        except ApiError:
+            pass
+        body = {"password": ARTIST_PASSWORD, "password_2": ARTIST_PASSWORD}
+        try:
+            await gather_limited(self.n, list(self.r.persons), lambda p: self.api.post(
+                f"/actions/persons/{p}/change-password", body))
+        except ApiError as exc:
+            raise ApiError("POST", "/data/persons (password given at creation is not usable, and "
+                           "/actions/persons/{id}/change-password failed)", exc.status, str(exc)) from exc
+        return "password set with /actions/persons/{id}/change-password (not taken at creation)"
 
     async def project(self) -> str:
         p = await self.api.post("/data/projects", {"name": f"{self.tag} production {int(time.time())}",
@@ -241,7 +264,18 @@ class Seeder:
         calls += [("/settings/task-status", {"task_status_id": t}) for t in self.r.status_ids.values()]
         calls += [("/settings/asset-types", {"asset_type_id": t}) for t in self._asset_type_ids.values()]
         calls += [("/team", {"person_id": person}) for person in self.r.persons]
-        await gather_limited(self.n, calls, lambda c: self.api.post(f"/data/projects/{pid}{c[0]}", c[1]))
+        refused: dict[str, str] = {}
+
+        async def call(c: tuple[str, dict[str, str]]) -> None:
+            try:
+                await self.api.post(f"/data/projects/{pid}{c[0]}", c[1])
+            except ApiError as exc:
+                refused[c[0]] = str(exc)
+
+        await gather_limited(self.n, calls, call)
+        if refused:
+            self.r.failed = self.r.failed or "project: " + "; ".join(refused.values())
+            return "FAILED: " + "; ".join(refused.values())
         return ""
 
     async def episodes(self) -> str:
@@ -282,6 +316,8 @@ class Seeder:
 
     async def tasks(self) -> str:
         pid = self.r.project_id
+        if not self.r.shot_ids and not self.r.asset_ids:
+            raise KeyError("no shots nor assets to create tasks for")
         jobs = [(name, "shots", self.r.shot_ids) for name in SHOT_TASK_TYPES]
         jobs += [(name, "assets", self.r.asset_ids) for name in ASSET_TASK_TYPES]
         via = "create-tasks per task type"
@@ -301,13 +337,15 @@ class Seeder:
                     "/data/tasks", {"project_id": pid, "task_type_id": tt, "entity_id": e}))
             return [{"id": t["id"], "entity_id": t["entity_id"], "kind": kind[:-1]} for t in created]
 
-        # two at a time: each call is one big transaction on the server
-        for batch in await gather_limited(2, jobs, create):
+        # a few at a time: each call is one big transaction on the server
+        for batch in await gather_limited(4, jobs, create):
             self.r.tasks.extend(batch)
         return via
 
     async def assign(self) -> str:
         artists = [pid for pid, p in self.r.persons.items() if p["role"] == "user"]
+        if not self.r.tasks:
+            raise KeyError("no tasks to assign")
         for i, task in enumerate(self.r.tasks):
             person = artists[i % len(artists)]
             task["assignee"] = person
@@ -331,6 +369,8 @@ class Seeder:
 
     async def comments(self) -> str:
         pid = self.r.project_id
+        if not self.r.tasks or not self.r.status_ids:
+            raise KeyError("no tasks or statuses to comment with")
         chosen = self.rng.sample(self.r.tasks, min(self.scale.comments, len(self.r.tasks)))
         kinds = list(COMMENT_STATUS_WEIGHTS)
         weights = list(COMMENT_STATUS_WEIGHTS.values())
@@ -340,7 +380,7 @@ class Seeder:
         self.r.commented_task_ids = [t["id"] for t in chosen]
         via = "POST comment-many, 100 per request"
         try:
-            await gather_limited(2, [rows[i:i + 100] for i in range(0, len(rows), 100)],
+            await gather_limited(4, [rows[i:i + 100] for i in range(0, len(rows), 100)],
                                  lambda chunk: self.api.post(f"/actions/projects/{pid}/tasks/comment-many", chunk))
         except ApiError as exc:
             if not missing_route(exc):
@@ -352,17 +392,18 @@ class Seeder:
         return via
 
     async def verify(self) -> str:
-        """Count what the target holds now, through its own listings."""
+        """Count what the target holds now, through its own listings (-1: listing refused)."""
         pid = self.r.project_id
-        self.r.counts = {
-            "persons_in_team": len(self.r.persons),
-            "episodes": len(await self.api.get(f"/data/projects/{pid}/episodes")),
-            "sequences": len(await self.api.get(f"/data/projects/{pid}/sequences")),
-            "shots": len(await self.api.get(f"/data/projects/{pid}/shots")),
-            "assets": len(await self.api.get(f"/data/projects/{pid}/assets")),
-            "tasks": len(self.r.tasks),
-            "comments": len(await self.api.get(f"/data/projects/{pid}/comments")),
-        }
+
+        async def count(path: str) -> int:
+            try:
+                return len(await self.api.get(path))
+            except ApiError:
+                return -1
+
+        self.r.counts = {"persons_in_team": len(self.r.persons), "tasks": len(self.r.tasks)}
+        for name in ("episodes", "sequences", "shots", "assets", "comments"):
+            self.r.counts[name] = await count(f"/data/projects/{pid}/{name}") if pid else -1
         return " ".join(f"{k}={v}" for k, v in self.r.counts.items())
 
 
@@ -371,13 +412,7 @@ async def seed(base: str, email: str, password: str, scale: Scale | None = None,
     async with new_session() as session:
         api = Api(session, base)
         api = api.with_token(await api.login(email, password))
-        seeder = Seeder(api, scale or Scale(), concurrency=concurrency, tag=tag)
-        try:
-            return await seeder.run()
-        except ApiError as exc:
-            seeder.r.failed = str(exc)
-            print(f"  seed stopped: {exc}", flush=True)
-            return seeder.r
+        return await Seeder(api, scale or Scale(), concurrency=concurrency, tag=tag).run()
 
 
 def main() -> None:
