@@ -49,17 +49,8 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from production_load import KINDS, build_request  # noqa: E402
-from production_seed import (  # noqa: E402
-    ARTIST_PASSWORD,
-    Api,
-    ApiError,
-    Scale,
-    SeedResult,
-    gather_limited,
-    new_session,
-    seed,
-)
+from production_load import KINDS, make_fixture, probe  # noqa: E402
+from production_seed import Scale, SeedResult, new_session, seed  # noqa: E402
 from production_zou import ZouServer, default_venv, ensure_venv  # noqa: E402
 
 from slate_common.stack import Stack, StackConfig, free_port  # noqa: E402
@@ -238,67 +229,11 @@ class Bench:
             print(f"  {target}: {result.seconds:.1f} s, server+postgres CPU {cpu:.1f} s, counts {result.counts}"
                   + (f"\n  FAILED at {result.failed}" if result.failed else ""), flush=True)
 
-    async def _fixture(self, target: str) -> dict[str, Any]:
-        s = self.seeds[target]
-        problems: dict[str, str] = {}
-        async with new_session() as session:
-            api = Api(session, self.base[target])
-
-            async def login(email: str, role: str) -> str:
-                try:
-                    return await api.login(email, ARTIST_PASSWORD)
-                except ApiError as exc:
-                    problems[role] = f"a seeded {role} cannot log in ({exc.status})"
-                    return ""
-
-            managers = [p for p in s.persons.values() if p["role"] == "manager"]
-            artists = [(pid, p) for pid, p in s.persons.items() if p["role"] == "user"]
-            manager_token = await login(managers[0]["email"], "manager") if managers else ""
-
-            async def artist(item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-                pid, p = item
-                return {"id": pid, "task_ids": p["task_ids"] or [""], "token": await login(p["email"], "artist")}
-
-            return {
-                "base": self.base[target],
-                "project_id": s.project_id,
-                "status_ids": s.status_ids,
-                "commented_task_ids": s.commented_task_ids or [""],
-                "task_ids": [t["id"] for t in s.tasks] or [""],
-                "manager_token": manager_token,
-                "artists": await gather_limited(4, artists, artist) or [{"id": "", "task_ids": [""], "token": ""}],
-                "login_problems": problems,
-                "skip": [],
-            }
-
-    async def _probe(self, fx: dict[str, Any]) -> dict[str, str]:
-        """kind -> "" when served, else why not."""
-        import random
-
-        rng = random.Random(7)
-        out: dict[str, str] = {}
-        async with new_session() as session:
-            for kind in KINDS:
-                if kind.role in fx["login_problems"]:
-                    out[kind.name] = fx["login_problems"][kind.role]
-                    continue
-                method, path, body, token = build_request(kind.name, fx, rng, fx["artists"][0])
-                if "//" in path or path.endswith("/") or "project_id=&" in path or path.endswith("project_id="):
-                    out[kind.name] = "no seeded data for it"
-                    continue
-                api = Api(session, fx["base"], token)
-                try:
-                    await api.call(method, path, json.loads(body) if body else None)
-                    out[kind.name] = ""
-                except ApiError as exc:
-                    out[kind.name] = f"{method} {path.split('?')[0]} answered {exc.status}"
-        return out
-
     def prepare_mix(self) -> None:
         probes = {}
         for target in TARGETS:
-            self.fixtures[target] = asyncio.run(self._fixture(target))
-            probes[target] = asyncio.run(self._probe(self.fixtures[target]))
+            self.fixtures[target] = asyncio.run(make_fixture(self.base[target], self.seeds[target]))
+            probes[target] = asyncio.run(probe(self.fixtures[target]))
         skipped = {k: why for k, why in probes["slate"].items() if why}
         broken_zou = {k: why for k, why in probes["zou"].items() if why}
         common_skip = sorted(set(skipped) | set(broken_zou))

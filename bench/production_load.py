@@ -30,6 +30,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+from production_seed import ARTIST_PASSWORD, Api, ApiError, SeedResult, gather_limited, new_session
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -75,6 +77,63 @@ def build_request(kind: str, fx: dict[str, Any], rng: random.Random, artist: dic
         body = {"priority": rng.randint(0, 3)}
         return "PUT", f"/data/tasks/{rng.choice(fx['task_ids'])}", orjson.dumps(body), manager
     raise ValueError(kind)
+
+
+async def make_fixture(base: str, s: SeedResult) -> dict[str, Any]:
+    """The load generator's input: ids from the seed and tokens of a manager and every artist."""
+    problems: dict[str, str] = {}
+    async with new_session() as session:
+        api = Api(session, base)
+
+        async def login(email: str, role: str) -> str:
+            try:
+                return await api.login(email, ARTIST_PASSWORD)
+            except ApiError as exc:
+                problems[role] = f"a seeded {role} cannot log in ({exc.status})"
+                return ""
+
+        managers = [p for p in s.persons.values() if p["role"] == "manager"]
+        artists = [(pid, p) for pid, p in s.persons.items() if p["role"] == "user"]
+        manager_token = await login(managers[0]["email"], "manager") if managers else ""
+
+        async def artist(item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+            pid, p = item
+            return {"id": pid, "task_ids": p["task_ids"] or [""], "token": await login(p["email"], "artist")}
+
+        return {
+            "base": base,
+            "project_id": s.project_id,
+            "status_ids": s.status_ids,
+            "commented_task_ids": s.commented_task_ids or [""],
+            "task_ids": [t["id"] for t in s.tasks] or [""],
+            "manager_token": manager_token,
+            "artists": await gather_limited(4, artists, artist) or [{"id": "", "task_ids": [""], "token": ""}],
+            "login_problems": problems,
+            "skip": [],
+        }
+
+
+async def probe(fx: dict[str, Any]) -> dict[str, str]:
+    """One request of each kind: kind -> "" when the target serves it, else why not."""
+    rng = random.Random(7)
+    out: dict[str, str] = {}
+    async with new_session() as session:
+        for kind in KINDS:
+            if kind.role in fx["login_problems"]:
+                out[kind.name] = fx["login_problems"][kind.role]
+                continue
+            method, path, body, token = build_request(kind.name, fx, rng, fx["artists"][0])
+            if "//" in path or path.endswith("/") or path.endswith("project_id="):
+                out[kind.name] = "no seeded data for it"
+                continue
+            try:
+                await Api(session, fx["base"], token).call(method, path, orjson.loads(body) if body else None)
+                out[kind.name] = ""
+            except ApiError as exc:
+                out[kind.name] = f"{method} {path.split('?')[0]} answered {exc.status}"
+            except KeyError as exc:  # e.g. no "wip" status seeded
+                out[kind.name] = f"no seeded data for it ({exc!r})"
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
