@@ -8,7 +8,7 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import projects
+from .api import entities, projects, tasks, user
 from .config import ProductionSettings
 from .crud import SPECS
 from .consumers import HANDLERS
@@ -27,7 +27,7 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         settings or ProductionSettings(),
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
-        routers=[projects.router, crud_router(SPECS)],
+        routers=[projects.router, entities.router, tasks.router, user.router, crud_router(SPECS)],
         consumers=HANDLERS,
         on_startup=[_seed],
     )

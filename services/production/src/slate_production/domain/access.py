@@ -1,0 +1,71 @@
+"""Who may see and change what, as in Zou: admins everything; everyone else only the
+projects whose team they are in (scope: other projects do not exist for them, 404);
+managers change a project's entities, tasks, team and settings; supervisors (and
+managers) assign and edit tasks; vendors only see the tasks assigned to them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import Forbidden, NotFound
+from slate_common.security import Principal
+
+from ..models import Project, project_person_link, task_person_link
+
+SUPERVISORS = ("admin", "manager", "supervisor")
+
+
+def team_projects(principal: Principal) -> Select[Any]:
+    return select(project_person_link.c.project_id).where(project_person_link.c.person_id == principal.id)
+
+
+def project_visible(principal: Principal, project_col: Any) -> ColumnElement[bool]:
+    """A condition on a ``project_id`` column: the rows the caller may see."""
+    if principal.is_admin:
+        return true()
+    return project_col.in_(team_projects(principal))
+
+
+def assigned_to(principal: Principal, task_id_col: Any) -> ColumnElement[bool]:
+    return exists().where(task_person_link.c.task_id == task_id_col, task_person_link.c.person_id == principal.id)
+
+
+async def in_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id))))
+
+
+async def readable_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+    """The project if the caller may see it, else 404."""
+    project = await session.get(Project, project_id)
+    if project is None or not (principal.is_admin or await in_team(session, principal, project_id)):
+        raise NotFound()
+    return project
+
+
+async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    if not principal.is_admin and not await in_team(session, principal, project_id):
+        raise NotFound()
+
+
+async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """Admins, or managers in the project's team (others in the team: 403)."""
+    await check_read(session, principal, project_id)
+    if not (principal.is_admin or principal.role == "manager"):
+        raise Forbidden()
+
+
+async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """Admins, or managers and supervisors in the project's team."""
+    await check_read(session, principal, project_id)
+    if principal.role not in SUPERVISORS:
+        raise Forbidden()
+
+
+def check_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden()
