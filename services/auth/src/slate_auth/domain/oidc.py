@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -143,7 +144,7 @@ async def identity_from_code(
             token = await client.fetch_token(
                 metadata["token_endpoint"], grant_type="authorization_code", code=code, code_verifier=code_verifier
             )
-        except (OAuth2Error, httpx.HTTPError, ValueError) as exc:
+        except (OAuthError, OAuth2Error, httpx.HTTPError, ValueError) as exc:
             raise SsoError("The authorization code was refused by the OIDC provider.") from exc
         id_token = token.get("id_token")
         if not id_token:

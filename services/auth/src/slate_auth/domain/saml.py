@@ -18,13 +18,19 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 
+from slate_common.logging import get_logger
+
 from ..sso_settings import SsoSettings
 from .sso import ExternalIdentity, SsoError
 
 PROVIDER = "saml"
 
+log = get_logger(__name__)
 
-def sp_config(settings: SsoSettings, metadata_xml: str) -> SPConfig:
+
+def sp_config(settings: SsoSettings, metadata_xml: str | None) -> SPConfig:
+    """The service provider's configuration (without IdP metadata: enough to describe
+    this SP in its own metadata)."""
     xmlsec = shutil.which("xmlsec1")
     if xmlsec is None:
         raise SsoError("SAML needs the xmlsec1 program, which is not installed.")
@@ -32,7 +38,7 @@ def sp_config(settings: SsoSettings, metadata_xml: str) -> SPConfig:
     config.load({
         "entityid": settings.saml_sp_entity_id,
         "xmlsec_binary": xmlsec,
-        "metadata": {"inline": [metadata_xml]},
+        **({"metadata": {"inline": [metadata_xml]}} if metadata_xml else {}),
         "allow_unknown_attributes": True,
         "accepted_time_diff": 60,
         "service": {"sp": {
@@ -105,6 +111,7 @@ def read_response(
     except SsoError:
         raise
     except Exception as exc:  # pysaml2 raises many types: signature, time, audience, xml
+        log.info("saml_response_refused", reason=type(exc).__name__, detail=str(exc)[:200])
         raise SsoError("Wrong SAML response.") from exc
     if response is None or response.assertion is None:
         raise SsoError("Wrong SAML response.")
