@@ -59,7 +59,7 @@ async def comment_world(sessionmaker, signer):  # type: ignore[no-untyped-def]
 
     from slate_common.db import transaction
     from slate_production.models import (
-        Department, Entity, EntityType, Person, Project, Task, TaskStatus, TaskType,
+        Department, Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType,
         department_person_link, project_person_link, task_person_link,
     )
 
@@ -73,7 +73,8 @@ async def comment_world(sessionmaker, signer):  # type: ignore[no-untyped-def]
             session.add(person)
             persons[who] = person.id
         department = Department(id=uuid.uuid4(), name=f"Dep{tag}", color="#ff0000")
-        project = Project(id=uuid.uuid4(), name=f"Comments {tag}")
+        open_status = await session.scalar(select(ProjectStatus.id).where(ProjectStatus.name == "Open"))
+        project = Project(id=uuid.uuid4(), name=f"Comments {tag}", project_status_id=open_status)
         session.add_all([department, project])
         await session.flush()
         await session.execute(insert(department_person_link).values(person_id=persons["user"],
