@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.responses import Response
 
 from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
+from slate_common.errors import error_response
 from slate_common.events import Event
 
 from .api import attachments, downloads, previews, thumbnails
@@ -18,6 +20,7 @@ from .consumers import consumers
 from .crud import SPECS
 from .domain.pipeline import process_preview
 from .jobs import JobWorker, ensure_jobs_stream
+from .processing import MediaError
 from .storage import Storage
 
 
@@ -55,4 +58,9 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
         on_bus_ready=[_jobs],
     )
     app.state.storage = storage
+
+    @app.exception_handler(MediaError)
+    async def _bad_media(_: Request, exc: MediaError) -> Response:
+        return error_response(400, str(exc))
+
     return app
