@@ -67,19 +67,25 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def bucket_prefix() -> str:
+    """One set of buckets for every media test (each bucket costs SeaweedFS 7 volumes)."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
 def media_db(infra, make_database):  # type: ignore[no-untyped-def]
     return make_database("media", migrate=True)
 
 
 @pytest.fixture(scope="session")
-async def media_app(media_db):  # type: ignore[no-untyped-def]
+async def media_app(media_db, bucket_prefix):  # type: ignore[no-untyped-def]
     from slate_media.config import MediaSettings
     from slate_media.main import create_app
 
     settings = MediaSettings(
         database_url=media_db,
         max_upload_bytes=TEST_UPLOAD_LIMIT,
-        bucket_prefix=f"t{uuid.uuid4().hex[:8]}",
+        bucket_prefix=bucket_prefix,
         jobs_stream=f"MEDIA_JOBS_{uuid.uuid4().hex[:8]}",
         jobs_subject=f"test.jobs.{uuid.uuid4().hex[:8]}",
         job_ack_wait=20,

@@ -44,14 +44,14 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
-async def test_killed_worker_job_is_redelivered(infra, make_database, private_nats, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_killed_worker_job_is_redelivered(infra, make_database, bucket_prefix, private_nats, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from slate_media.config import MediaSettings
     from slate_media.consumers import consumers
     from slate_media.main import create_app
     from slate_media.models import PreviewFile
 
     database = make_database("media", migrate=True)
-    prefix = f"k{uuid.uuid4().hex[:8]}"
+    prefix = bucket_prefix
     env = {**os.environ, **infra.env(), "SLATE_NATS_URL": private_nats, "SLATE_MEDIA_DATABASE_URL": database,
            "SLATE_MEDIA_BUCKET_PREFIX": prefix, "SLATE_MEDIA_JOB_ACK_WAIT": "4", "SLATE_MEDIA_HD_PRESET": "slow",
            "SLATE_LOG_LEVEL": "INFO"}
