@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from slate_common.config import BaseServiceSettings, service_config
 
+from .sso_settings import SsoSettings
 
-class AuthSettings(BaseServiceSettings):
+
+class AuthSettings(BaseServiceSettings, SsoSettings):
     service_name = "auth"
     model_config = service_config("auth")
 
