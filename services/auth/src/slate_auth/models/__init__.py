@@ -2,9 +2,12 @@ from slate_common.events.models import InboxEvent, OutboxEvent
 
 from .base import Base
 
-from .identity import Department, Organisation, Person, SigningKey, person_department
+from .identity import (
+    AppLoginCode, Department, DesktopLoginLog, LoginLog, Organisation, Person, RefreshToken, SigningKey, Studio,
+    person_department,
+)
 
 __all__ = [
-    "Base", "Department", "InboxEvent", "Organisation", "OutboxEvent", "Person",
-    "SigningKey", "person_department",
+    "AppLoginCode", "Base", "Department", "DesktopLoginLog", "InboxEvent", "LoginLog", "Organisation",
+    "OutboxEvent", "Person", "RefreshToken", "SigningKey", "Studio", "person_department",
 ]
