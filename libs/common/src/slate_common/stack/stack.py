@@ -7,6 +7,7 @@ comes from :class:`StackConfig`, so a test stack runs on free ports beside a run
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -152,7 +153,10 @@ class Stack:
         self.smtp: EmbeddedSmtp | None = None
         if config.infra is None:
             # a local SMTP sink: mail the services send lands in <home>/mail as .eml files
-            self.smtp = EmbeddedSmtp(self.home, config.ports.get("smtp", DEFAULT_PORTS["smtp"]))
+            if importlib.util.find_spec("aiosmtpd") is not None:
+                self.smtp = EmbeddedSmtp(self.home, config.ports.get("smtp", DEFAULT_PORTS["smtp"]))
+            else:
+                log.warning("smtp_sink_unavailable", reason="aiosmtpd is not installed (make install)")
             self.postgres = EmbeddedPostgres(self.home, config.ports["postgres"], fsync=config.postgres_fsync)
             self.nats = EmbeddedNats(self.home, config.ports["nats"])
             self.s3 = EmbeddedS3(
