@@ -9,6 +9,7 @@ from sqlalchemy import Select
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 
+from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .models import Project
 
@@ -43,15 +44,27 @@ class ProjectHooks(CrudHooks[Project]):
         if instance.project_status_id != closed:
             raise BadRequest("Only closed projects can be deleted")
 
+    async def post_creation(self, ctx: CrudContext, instance: Project) -> None:
+        if instance.production_type == "tvshow":
+            await entity_rules.create_first_episode(ctx.session, project=instance, actor_id=ctx.principal.id)
+
     async def serialize(self, ctx: CrudContext, instance: Project, *, relations: bool) -> dict[str, Any]:
         if relations:
-            return (await project_rules.serialize_with_relations(ctx.session, [instance]))[0]
+            row = (await project_rules.serialize_with_relations(ctx.session, [instance]))[0]
+            if instance.production_type == "tvshow":
+                first = await project_rules.first_episode_ids(ctx.session, [instance.id])
+                if instance.id in first:
+                    row["first_episode_id"] = first[instance.id]
+            return row
         return instance.serialize()
 
     async def serialize_one(self, ctx: CrudContext, instance: Project, *, relations: bool) -> dict[str, Any]:
         if relations:
-            return (await project_rules.serialize_for_listing(ctx.session, [instance]))[0]
+            return (await project_rules.serialize_for_listing(ctx.session, [instance], with_status_name=True))[0]
         return instance.serialize()
+
+    async def event_snapshot(self, ctx: CrudContext, instance: Project) -> dict[str, Any]:
+        return await project_rules.project_snapshot(ctx.session, instance)
 
     def event_project_id(self, instance: Project) -> Any:
         return instance.id

@@ -11,12 +11,15 @@ from slate_common.db import transaction
 from .api import projects
 from .config import ProductionSettings
 from .crud import SPECS
+from .consumers import HANDLERS
+from .domain.defaults import ensure_defaults
 from .domain.projects import ensure_statuses
 
 
 async def _seed(runtime: ServiceRuntime) -> None:
     async with transaction(runtime.sessionmaker) as session:
         await ensure_statuses(session)
+        await ensure_defaults(session)
 
 
 def create_app(settings: ProductionSettings | None = None) -> FastAPI:
@@ -25,5 +28,6 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
         routers=[projects.router, crud_router(SPECS)],
+        consumers=HANDLERS,
         on_startup=[_seed],
     )

@@ -9,10 +9,20 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.events import emit
 from slate_common.security import Principal
 from slate_common.serialization import now
 
-from ..models import Project, ProjectStatus, project_person_link
+from ..models import (
+    Entity,
+    EntityType,
+    Project,
+    ProjectStatus,
+    ProjectTaskStatusLink,
+    ProjectTaskTypeLink,
+    project_asset_type_link,
+    project_person_link,
+)
 
 OPEN, CLOSED = "Open", "Closed"
 
@@ -68,18 +78,65 @@ async def team_ids(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[
     return teams
 
 
+async def _links(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each project's settings: asset types, task type links, task status links."""
+    out: dict[uuid.UUID, dict[str, Any]] = {
+        pid: {"asset_types": [], "task_types": [], "task_statuses": []} for pid in project_ids
+    }
+    if not project_ids:
+        return out
+    rows = await session.execute(
+        select(project_asset_type_link.c.project_id, project_asset_type_link.c.asset_type_id)
+        .where(project_asset_type_link.c.project_id.in_(project_ids))
+    )
+    for project_id, asset_type_id in rows:
+        out[project_id]["asset_types"].append(str(asset_type_id))
+    for tt_link in await session.scalars(
+        select(ProjectTaskTypeLink).where(ProjectTaskTypeLink.project_id.in_(project_ids))
+        .order_by(ProjectTaskTypeLink.created_at)
+    ):
+        out[tt_link.project_id]["task_types"].append(tt_link)
+    for ts_link in await session.scalars(
+        select(ProjectTaskStatusLink).where(ProjectTaskStatusLink.project_id.in_(project_ids))
+        .order_by(ProjectTaskStatusLink.created_at)
+    ):
+        out[ts_link.project_id]["task_statuses"].append(ts_link)
+    return out
+
+
 async def serialize_with_relations(session: AsyncSession, projects: list[Project]) -> list[dict[str, Any]]:
     """Projects with their team and settings lists, as Zou's relations=true returns them."""
-    teams = await team_ids(session, [p.id for p in projects])
+    ids = [p.id for p in projects]
+    teams = await team_ids(session, ids)
+    links = await _links(session, ids)
     out = []
     for project in projects:
         row = project.serialize()
+        row.pop("type")
+        link = links[project.id]
         row.update(
-            team=teams[project.id], asset_types=[], task_statuses=[], task_types=[],
-            status_automations=[], preview_background_files=[],
+            team=teams[project.id],
+            asset_types=link["asset_types"],
+            task_statuses=[str(x.task_status_id) for x in link["task_statuses"]],
+            task_types=[str(x.task_type_id) for x in link["task_types"]],
+            status_automations=[], preview_background_files=[], type="Project",
         )
         out.append(row)
     return out
+
+
+async def first_episode_ids(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The first episode (by creation) of each TV show."""
+    if not project_ids:
+        return {}
+    rows = await session.execute(
+        select(Entity.project_id, Entity.id)
+        .join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(EntityType.name == "Episode", Entity.project_id.in_(project_ids))
+        .order_by(Entity.project_id, Entity.created_at, Entity.name)
+        .distinct(Entity.project_id)
+    )
+    return {pid: str(eid) for pid, eid in rows}
 
 
 async def open_projects(session: AsyncSession, principal: Principal, name: str | None = None) -> list[dict[str, Any]]:
@@ -96,10 +153,78 @@ async def open_projects(session: AsyncSession, principal: Principal, name: str |
     return await serialize_for_listing(session, projects)
 
 
-async def serialize_for_listing(session: AsyncSession, projects: list[Project]) -> list[dict[str, Any]]:
+async def all_projects(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+    """Every project the caller can see, with its status name (Zou's /data/projects/all)."""
+    stmt = (
+        select(Project, ProjectStatus.name)
+        .outerjoin(ProjectStatus, ProjectStatus.id == Project.project_status_id)
+        .order_by(Project.name)
+    )
+    rows = (await session.execute(scope_projects(stmt, principal))).all()
+    out = []
+    for project, status_name in rows:
+        row = project.serialize()
+        row.update(project_status_name=status_name, descriptors=[])
+        out.append(row)
+    return out
+
+
+async def serialize_for_listing(
+    session: AsyncSession, projects: list[Project], *, with_status_name: bool = False
+) -> list[dict[str, Any]]:
     """Projects with relations and the settings Kitsu's project pages read (metadata
     descriptors, task type links and priorities, task status links)."""
+    ids = [p.id for p in projects]
     rows = await serialize_with_relations(session, projects)
-    for row in rows:
-        row.update(descriptors=[], task_type_links={}, task_types_priority={}, task_statuses_link={})
+    links = await _links(session, ids)
+    episodes = await first_episode_ids(session, [p.id for p in projects if p.production_type == "tvshow"])
+    statuses: dict[uuid.UUID, str] = {}
+    if with_status_name and ids:
+        statuses = {
+            pid: name for pid, name in await session.execute(
+                select(Project.id, ProjectStatus.name).join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
+                .where(Project.id.in_(ids))
+            )
+        }
+    for project, row in zip(projects, rows, strict=True):
+        link = links[project.id]
+        row.update(
+            descriptors=[],
+            task_type_links={
+                str(x.task_type_id): {
+                    "priority": x.priority, "hd_bitrate_compression": x.hd_bitrate_compression,
+                    "ld_bitrate_compression": x.ld_bitrate_compression, "is_client_visible": x.is_client_visible,
+                } for x in link["task_types"]
+            },
+            task_types_priority={str(x.task_type_id): x.priority for x in link["task_types"]},
+            task_statuses_link={
+                str(x.task_status_id): {
+                    "priority": x.priority, "roles_for_board": x.roles_for_board,
+                    "is_client_allowed": x.is_client_allowed,
+                } for x in link["task_statuses"]
+            },
+        )
+        if project.id in episodes:
+            row["first_episode_id"] = episodes[project.id]
+        if with_status_name:
+            row["project_status_name"] = statuses.get(project.id)
     return rows
+
+
+async def project_snapshot(session: AsyncSession, project: Project) -> dict[str, Any]:
+    """A project as replicas see it in events: the row plus its ``team``."""
+    row = project.serialize()
+    row["team"] = (await team_ids(session, [project.id]))[project.id]
+    return row
+
+
+async def emit_project_event(
+    session: AsyncSession, verb: str, project: Project, *, actor_id: uuid.UUID | None
+) -> None:
+    emit(
+        session,
+        f"project:{verb}",
+        {"project_id": str(project.id), "snapshot": await project_snapshot(session, project)},
+        project_id=project.id,
+        actor_id=actor_id,
+    )

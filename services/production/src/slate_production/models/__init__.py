@@ -2,6 +2,37 @@ from slate_common.events.models import InboxEvent, OutboxEvent
 
 from .base import Base
 
-from .project import Project, ProjectStatus, project_person_link
+from .entity import TEMPORAL_TYPES, Entity, EntityType, entity_type_task_type_link
+from .people import Department, Person, department_person_link
+from .project import (
+    Project,
+    ProjectStatus,
+    ProjectTaskStatusLink,
+    ProjectTaskTypeLink,
+    project_asset_type_link,
+    project_person_link,
+)
+from .task import Task, TaskStatus, TaskType, task_person_link
 
-__all__ = ["Base", "InboxEvent", "OutboxEvent", "Project", "ProjectStatus", "project_person_link"]
+__all__ = [
+    "TEMPORAL_TYPES",
+    "Base",
+    "Department",
+    "Entity",
+    "EntityType",
+    "InboxEvent",
+    "OutboxEvent",
+    "Person",
+    "Project",
+    "ProjectStatus",
+    "ProjectTaskStatusLink",
+    "ProjectTaskTypeLink",
+    "Task",
+    "TaskStatus",
+    "TaskType",
+    "department_person_link",
+    "entity_type_task_type_link",
+    "project_asset_type_link",
+    "project_person_link",
+    "task_person_link",
+]

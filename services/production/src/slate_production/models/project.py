@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from slate_common.db import ZouModel
@@ -70,3 +70,52 @@ class Project(ZouModel, Base):
     )
     default_preview_background_file_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     from_schedule_version_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+#: The asset types a project uses (its settings).
+project_asset_type_link = Table(
+    "project_asset_type_link",
+    Base.metadata,
+    Column("project_id", UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
+    Column("asset_type_id", UUID(as_uuid=True), ForeignKey("entity_type.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: Roles that see a status on the board by default (Zou's default ``roles_for_board``).
+DEFAULT_BOARD_ROLES = ["user", "admin", "supervisor", "manager", "vendor"]
+
+
+class ProjectTaskTypeLink(ZouModel, Base):
+    """A task type used by a project, with its order in that project."""
+
+    __tablename__ = "project_task_type_link"
+    __table_args__ = (UniqueConstraint("project_id", "task_type_id"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    task_type_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("task_type.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    priority: Mapped[int | None] = mapped_column(Integer)
+    hd_bitrate_compression: Mapped[int | None] = mapped_column(Integer)
+    ld_bitrate_compression: Mapped[int | None] = mapped_column(Integer)
+    is_client_visible: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+
+
+class ProjectTaskStatusLink(ZouModel, Base):
+    """A task status used by a project, with its order and who sees it on the board."""
+
+    __tablename__ = "project_task_status_link"
+    __table_args__ = (UniqueConstraint("project_id", "task_status_id"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    task_status_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("task_status.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    priority: Mapped[int | None] = mapped_column(Integer)
+    roles_for_board: Mapped[list[str] | None] = mapped_column(
+        ARRAY(String(20)), default=lambda: list(DEFAULT_BOARD_ROLES)
+    )
+    is_client_allowed: Mapped[bool | None] = mapped_column(Boolean)

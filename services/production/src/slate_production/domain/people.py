@@ -1,0 +1,57 @@
+"""The person and department replicas: applying auth's events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.serialization import now
+
+from ..models import Person, department_person_link
+
+_COLUMNS = ("first_name", "last_name", "email", "desktop_login", "role", "active", "archived",
+            "is_bot", "has_avatar", "notifications_enabled")
+_DEFAULTS: dict[str, Any] = {"first_name": "", "last_name": "", "role": "user", "active": True,
+                             "archived": False, "is_bot": False, "has_avatar": False,
+                             "notifications_enabled": False}
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def upsert_person(session: AsyncSession, snapshot: dict[str, Any]) -> uuid.UUID:
+    """Store a person snapshot (Zou's fields, no secrets, plus ``departments``)."""
+    person_id = uuid.UUID(str(snapshot["id"]))
+    values: dict[str, Any] = {"id": person_id}
+    for key in _COLUMNS:
+        value = snapshot.get(key, _DEFAULTS.get(key))
+        values[key] = _DEFAULTS.get(key) if value is None and key in _DEFAULTS else value
+    values["studio_id"] = uuid.UUID(str(snapshot["studio_id"])) if snapshot.get("studio_id") else None
+    kept = {k: v for k, v in snapshot.items() if k != "departments"}
+    values["snapshot"] = kept
+    values["created_at"] = _ts(snapshot.get("created_at")) or now()
+    values["updated_at"] = _ts(snapshot.get("updated_at")) or values["created_at"]
+    stmt = insert(Person).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["id"], set_={k: stmt.excluded[k] for k in values if k != "id"})
+    )
+    departments = snapshot.get("departments")
+    if isinstance(departments, list):
+        await session.execute(delete(department_person_link).where(department_person_link.c.person_id == person_id))
+        ids = {uuid.UUID(str(d["id"] if isinstance(d, dict) else d)) for d in departments}
+        if ids:
+            await session.execute(
+                insert(department_person_link),
+                [{"person_id": person_id, "department_id": d} for d in ids],
+            )
+    return person_id
+
+
+async def delete_person(session: AsyncSession, person_id: uuid.UUID) -> None:
+    await session.execute(delete(Person).where(Person.id == person_id))
