@@ -16,6 +16,9 @@ COPY libs/common /app/libs/common
 RUN pip install /app/libs/common
 
 FROM base AS auth
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends xmlsec1 \
+    && rm -rf /var/lib/apt/lists/*
 COPY services/auth /app/services/auth
 RUN pip install /app/services/auth
 USER slate

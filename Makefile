@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml) $(wildcard gateway/pyproject.toml)
 PYPROJECTS := libs/common/pyproject.toml $(SERVICE_PROJECTS)
 EDITABLES := -e 'libs/common[embedded]' $(foreach p,$(SERVICE_PROJECTS),-e $(dir $(p)))
-TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio
+TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio flask
 TEST_PATHS := $(wildcard libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 
@@ -19,6 +19,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python $(PYPROJECTS) Makefile
+	@command -v xmlsec1 >/dev/null 2>&1 || { echo "installing xmlsec1 (SAML signatures)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; }
 	$(PIP) install $(EDITABLES) $(TEST_DEPS)
 	@touch $@
 

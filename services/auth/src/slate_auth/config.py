@@ -4,13 +4,15 @@ from pydantic import AliasChoices, Field
 
 from slate_common.config import DEFAULT_PORTS, BaseServiceSettings, service_config
 
+from .sso_settings import SsoSettings
+
 
 def _env(name: str) -> AliasChoices:
     """A knob read from ``SLATE_<NAME>`` (shared by the stack) or ``SLATE_AUTH_<NAME>``."""
     return AliasChoices(f"SLATE_{name}", f"SLATE_AUTH_{name}")
 
 
-class AuthSettings(BaseServiceSettings):
+class AuthSettings(BaseServiceSettings, SsoSettings):
     service_name = "auth"
     model_config = {**service_config("auth"), "populate_by_name": True}
 
@@ -28,8 +30,7 @@ class AuthSettings(BaseServiceSettings):
     #: Take the client IP from the last X-Forwarded-For entry (the gateway adds it).
     trust_forwarded_for: bool = True
 
-    #: Where people open Kitsu: the base of the links in mails (reset password, invite).
-    public_url: str = Field("http://127.0.0.1:8080", validation_alias=_env("PUBLIC_URL"))
+    # public_url (SsoSettings) is also the base of the links in mails (reset password, invite).
     app_name: str = "Kitsu"
     reset_token_hours: int = 2
     email_otp_minutes: int = 5

@@ -8,11 +8,13 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import auth, two_factor
+from .api import auth, sso, two_factor
 from .config import AuthSettings
 from .crud import SPECS
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import RateLimiter
+from .domain.oidc import OidcProvider
+from .domain.saml import SamlServiceProvider
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
@@ -27,11 +29,13 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="Slate auth",
-        routers=[auth.router, two_factor.router, crud_router(SPECS)],
+        routers=[auth.router, sso.router, two_factor.router, crud_router(SPECS)],
         on_startup=[load_keys],
         key_provider=keyring.verification_keys,
     )
     app.state.keyring = keyring
     app.state.auth_settings = settings
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
+    app.state.saml_provider = SamlServiceProvider(settings)
+    app.state.oidc_provider = OidcProvider(settings)
     return app

@@ -14,7 +14,28 @@ from .project import (
 )
 from .task import Task, TaskStatus, TaskType, task_person_link
 
+from .comment import (
+    Comment,
+    News,
+    comment_acknowledgement_link,
+    comment_department_mention_link,
+    comment_mention_link,
+)
+from .notification import Notification, Subscription
+from .preview import PreviewFileReplica
+from .search_filter import SearchFilter, SearchFilterGroup
+
 __all__ = [
+    "Comment",
+    "News",
+    "Notification",
+    "PreviewFileReplica",
+    "SearchFilter",
+    "SearchFilterGroup",
+    "Subscription",
+    "comment_acknowledgement_link",
+    "comment_department_mention_link",
+    "comment_mention_link",
     "TEMPORAL_TYPES",
     "Base",
     "Department",

@@ -1,14 +1,14 @@
 """two-factor state, refresh token families, app login codes, login logs, studios
 
 Revision ID: 0002
-Revises: 0001
+Revises: 5a0f1d0c2e71
 Create Date: 2026-11-23 12:35:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0002'
-down_revision = '0001'
+down_revision = '5a0f1d0c2e71'
 branch_labels = None
 depends_on = None
 

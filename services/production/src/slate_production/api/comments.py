@@ -1,0 +1,234 @@
+"""Comments: the status-change comment, batches, replies, acknowledgements, edits,
+deletions and listings (per task, per project, and Zou's /data/comments)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func, select
+from starlette.responses import Response
+
+from slate_common.app import SessionDep
+from slate_common.errors import BadRequest, Forbidden
+from slate_common.security import CurrentUser
+from slate_common.serialization import json_response, loads
+
+from ..domain import access
+from ..domain import comments as rules
+from ..models import Comment
+from .params import (CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body,
+                     parse_id)
+
+router = APIRouter(tags=["Comments"])
+
+
+def _comment_args(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("task_status_id") in (None, ""):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "task_status_id", "message": "Field required"}]})
+    text = body.get("comment", body.get("text", ""))
+    if text is not None and not isinstance(text, str):
+        raise BadRequest("comment must be a string")
+    return {
+        "task_status_id": parse_id(body["task_status_id"]), "text": text,
+        "person_id": parse_id(body["person_id"]) if body.get("person_id") else None,
+        "checklist": body.get("checklist"), "links": body.get("links"), "created_at": body.get("created_at"),
+    }
+
+
+@router.post("/actions/tasks/{task_id}/comment", operation_id="comment_task", status_code=201)
+async def comment_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
+    """Comment on a task and set its status."""
+    task = await rules.get_task(session, task_id)
+    comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(body))
+    return json_response(await rules.serialize_created(session, comment), status_code=201)
+
+
+@router.post("/actions/projects/{project_id}/tasks/comment-many", operation_id="comment_many_tasks", status_code=201)
+async def comment_many(project_id: ProjectId, body: JsonBody, principal: CurrentUser, session: SessionDep) -> Response:
+    """Status-change comments on several tasks of a project."""
+    if not isinstance(body, list):
+        raise BadRequest("A list of comments is expected.")
+    comments = await rules.comment_many(session, principal=principal, project_id=project_id, items=body)
+    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+
+
+async def _batch_items(request: Request) -> list[Any]:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        if any(not isinstance(v, str) for _, v in form.multi_items()):
+            raise BadRequest("Files are not accepted here: add previews and attachments through the "
+                             "comment's add-preview and add-attachment routes.")
+        raw = form.get("comments")
+        if not isinstance(raw, str):
+            raise BadRequest("Validation error.", data={"errors": [{"field": "comments", "message": "Field required"}]})
+        try:
+            items = loads(raw)
+        except ValueError as exc:
+            raise BadRequest("comments must be a JSON list") from exc
+    else:
+        body = await json_body(request)
+        items = body.get("comments") if isinstance(body, dict) else body
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadRequest("comments must be a JSON list of objects")
+    return items
+
+
+@router.post("/actions/tasks/{task_id}/batch-comment", operation_id="batch_comment_task", status_code=201)
+async def batch_comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Several comments on one task, in order."""
+    task = await rules.get_task(session, task_id)
+    out = []
+    for item in await _batch_items(request):
+        comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(item))
+        out.append(await rules.serialize_created(session, comment))
+    return json_response(out, status_code=201)
+
+
+@router.post("/actions/tasks/batch-comment", operation_id="batch_comment_tasks", status_code=201)
+async def batch_comment_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Comments on several tasks; each item names its ``task_id``."""
+    out = []
+    for item in await _batch_items(request):
+        task = await rules.get_task(session, parse_id(item.get("task_id") or item.get("object_id")))
+        comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(item))
+        out.append(await rules.serialize_created(session, comment))
+    return json_response(out, status_code=201)
+
+
+@router.get("/data/tasks/{task_id}/comments", operation_id="get_task_comments")
+async def task_comments(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
+    """A task's comments, newest first, with author, status, previews and links."""
+    task = await rules.get_task(session, task_id)
+    return json_response(await rules.task_comments(session, principal, task))
+
+
+@router.get("/data/tasks/{task_id}/comments/{comment_id}", operation_id="get_task_comment")
+async def task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
+    """One comment of a task."""
+    comment = await _readable(session, principal, comment_id, task_id=task_id)
+    return json_response(await rules.serialize_one(session, comment))
+
+
+@router.delete("/data/tasks/{task_id}/comments/{comment_id}", operation_id="delete_task_comment", status_code=204)
+async def delete_task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Delete a comment (its author, a manager or an admin)."""
+    comment = await rules.get_comment(session, comment_id, task_id=task_id)
+    await rules.delete_comment(session, principal=principal, comment=comment)
+    return Response(status_code=204)
+
+
+@router.post("/data/tasks/{task_id}/comments/{comment_id}/ack", operation_id="acknowledge_comment")
+async def acknowledge(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Toggle the caller's acknowledgement of a comment."""
+    comment = await rules.get_comment(session, comment_id, task_id=task_id)
+    comment = await rules.acknowledge(session, principal=principal, comment=comment)
+    return json_response(await rules.serialize_with_links(session, comment))
+
+
+@router.post("/data/tasks/{task_id}/comments/{comment_id}/reply", operation_id="reply_comment")
+async def reply(task_id: TaskId, comment_id: CommentId, body: FormOrJson, principal: CurrentUser,
+                session: SessionDep) -> Response:
+    """Reply to a comment."""
+    text = body.get("text", "")
+    if text is not None and not isinstance(text, str):
+        raise BadRequest("text must be a string")
+    comment = await rules.get_comment(session, comment_id, task_id=task_id)
+    return json_response(await rules.reply(session, principal=principal, comment=comment, text=text))
+
+
+@router.delete("/data/tasks/{task_id}/comments/{comment_id}/reply/{reply_id}", operation_id="delete_reply")
+async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: str, principal: CurrentUser,
+                       session: SessionDep) -> Response:
+    """Delete a reply (its author, a manager or an admin)."""
+    comment = await rules.get_comment(session, comment_id, task_id=task_id)
+    comment = await rules.delete_reply(session, principal=principal, comment=comment, reply_id=parse_id(reply_id))
+    return json_response(comment.serialize())
+
+
+@router.get("/data/projects/{project_id}/comments", operation_id="get_project_comments")
+async def project_comments(project_id: ProjectId, principal: CurrentUser, session: SessionDep,
+                           limit: int | None = None, page: int = 1) -> Response:
+    """Every comment of a project's tasks, newest first."""
+    return json_response(await rules.project_comments(session, principal, project_id, limit=limit, page=page))
+
+
+# --- /data/comments ----------------------------------------------------------------------
+
+
+async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any, *, task_id: Any = None) -> Comment:
+    comment = await rules.get_comment(session, comment_id, task_id=task_id)
+    task = await rules.get_task(session, comment.object_id)
+    await access.check_task_access(session, principal, task)
+    if principal.is_client:
+        visible = access.client_comment_filter(principal)
+        if await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+            raise Forbidden()
+    return comment
+
+
+@router.get("/data/comments", operation_id="list_comments")
+async def list_comments(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Every comment (admins), with Zou's filters and pagination."""
+    if not principal.is_admin:
+        raise Forbidden()
+    stmt = select(Comment)
+    params = dict(request.query_params)
+    for key in ("object_id", "person_id", "task_status_id", "editor_id"):
+        if params.get(key):
+            stmt = stmt.where(getattr(Comment, key) == parse_id(params[key]))
+    stmt = stmt.order_by(Comment.created_at)
+    if "page" not in params:
+        return json_response([c.serialize() for c in await session.scalars(stmt)])
+    try:
+        page, limit = max(int(params["page"]), 1), max(int(params.get("limit", 100)), 1)
+    except ValueError as exc:
+        raise BadRequest("page and limit must be integers") from exc
+    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = await session.scalars(stmt.offset((page - 1) * limit).limit(limit))
+    return json_response({"data": [c.serialize() for c in rows], "total": total,
+                          "nb_pages": math.ceil(total / limit), "limit": limit, "offset": (page - 1) * limit,
+                          "page": page})
+
+
+@router.post("/data/comments", operation_id="create_comment", status_code=201)
+async def create_comment(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
+    """Create a comment row (admins); the status-change flow is /actions/tasks/<id>/comment."""
+    if not principal.is_admin:
+        raise Forbidden()
+    if not body.get("object_id"):
+        raise BadRequest("A required field is missing.")
+    task = await rules.get_task(session, parse_id(body["object_id"]))
+    status_id = body.get("task_status_id") or task.task_status_id
+    comment = await rules.create_comment(
+        session, principal=principal, task=task, task_status_id=parse_id(status_id),
+        text=body.get("text", ""), person_id=parse_id(body["person_id"]) if body.get("person_id") else None,
+        checklist=body.get("checklist"), links=body.get("links"), for_client=bool(body.get("for_client")),
+        created_at=body.get("created_at"),
+    )
+    return json_response(comment.serialize(), status_code=201)
+
+
+@router.get("/data/comments/{instance_id}", operation_id="get_comment")
+async def get_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
+    """One comment, with its links, replies and author."""
+    comment = await _readable(session, principal, instance_id)
+    return json_response(await rules.serialize_one(session, comment))
+
+
+@router.put("/data/comments/{instance_id}", operation_id="update_comment")
+async def update_comment(instance_id: InstanceId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
+    """Edit a comment (its author, a manager or an admin)."""
+    comment = await rules.get_comment(session, instance_id)
+    comment = await rules.update_comment(session, principal=principal, comment=comment, data=body)
+    return json_response(await rules.serialize_with_links(session, comment))
+
+
+@router.delete("/data/comments/{instance_id}", operation_id="delete_comment", status_code=204)
+async def delete_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Delete a comment (its author, a manager or an admin)."""
+    comment = await rules.get_comment(session, instance_id)
+    await rules.delete_comment(session, principal=principal, comment=comment)
+    return Response(status_code=204)

@@ -1,0 +1,134 @@
+"""Who may see and change what, following Zou's roles.
+
+Projects and entities: admins everything; everyone else only the projects whose team
+they are in (scope: other projects do not exist for them, 404); managers change a
+project's entities, tasks, team and settings; supervisors (and managers) assign and
+edit tasks; vendors only see the tasks assigned to them.
+
+Comments:
+- everyone but admins must be in the task's project team (403 otherwise, as Zou answers);
+- vendors only on the tasks they are assigned to;
+- artists (``user``) only set statuses marked ``is_artist_allowed``, clients only
+  ``is_client_allowed`` ones;
+- clients read only client comments and comments marked ``for_client``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import Forbidden, NotFound
+from slate_common.security import Principal
+
+from ..models import Comment, Person, Project, Task, TaskStatus, project_person_link, task_person_link
+
+SUPERVISORS = ("admin", "manager", "supervisor")
+
+
+def team_projects(principal: Principal) -> Select[Any]:
+    return select(project_person_link.c.project_id).where(project_person_link.c.person_id == principal.id)
+
+
+def project_visible(principal: Principal, project_col: Any) -> ColumnElement[bool]:
+    """A condition on a ``project_id`` column: the rows the caller may see."""
+    if principal.is_admin:
+        return true()
+    return project_col.in_(team_projects(principal))
+
+
+def assigned_to(principal: Principal, task_id_col: Any) -> ColumnElement[bool]:
+    return exists().where(task_person_link.c.task_id == task_id_col, task_person_link.c.person_id == principal.id)
+
+
+async def principal_in_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id))))
+
+
+async def readable_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+    """The project if the caller may see it, else 404."""
+    project = await session.get(Project, project_id)
+    if project is None or not (principal.is_admin or await principal_in_team(session, principal, project_id)):
+        raise NotFound()
+    return project
+
+
+async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    if not principal.is_admin and not await principal_in_team(session, principal, project_id):
+        raise NotFound()
+
+
+async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """Admins, or managers in the project's team (others in the team: 403)."""
+    await check_read(session, principal, project_id)
+    if not (principal.is_admin or principal.role == "manager"):
+        raise Forbidden()
+
+
+async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """Admins, or managers and supervisors in the project's team."""
+    await check_read(session, principal, project_id)
+    if principal.role not in SUPERVISORS:
+        raise Forbidden()
+
+
+def check_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden()
+
+
+# --- comments ---------------------------------------------------------------------------
+
+
+async def in_team(session: AsyncSession, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == person_id))))
+
+
+async def is_assigned(session: AsyncSession, task_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(
+        task_person_link.c.task_id == task_id, task_person_link.c.person_id == person_id))))
+
+
+async def check_task_access(session: AsyncSession, principal: Principal, task: Task) -> None:
+    """Read or comment a task at all."""
+    if principal.is_admin:
+        return
+    if not await in_team(session, task.project_id, principal.id):
+        raise Forbidden()
+    if principal.is_vendor and not await is_assigned(session, task.id, principal.id):
+        raise Forbidden()
+
+
+async def check_project_access(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    if principal.is_admin:
+        return
+    if not await in_team(session, project_id, principal.id):
+        raise Forbidden()
+
+
+def check_status_allowed(principal: Principal, status: TaskStatus) -> None:
+    if principal.role == "user" and not status.is_artist_allowed:
+        raise Forbidden()
+    if principal.is_client and not status.is_client_allowed:
+        raise Forbidden()
+
+
+def check_author_or_manager(principal: Principal, author_id: uuid.UUID | str | None) -> None:
+    """A person changes only their own comments and replies; managers and admins any."""
+    if principal.is_manager:
+        return
+    if author_id is None or str(author_id) != str(principal.id):
+        raise Forbidden()
+
+
+def client_comment_filter(principal: Principal) -> Any:
+    """Extra condition on comments a client may read (None for everyone else)."""
+    if not principal.is_client:
+        return None
+    client_author = exists().where(Person.id == Comment.person_id, Person.role == "client")
+    return or_(Comment.for_client.is_(True), client_author)

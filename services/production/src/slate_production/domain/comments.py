@@ -1,0 +1,499 @@
+"""Comments on tasks: the status-change comment (Kitsu's main action), replies,
+acknowledgements, mentions, edits and deletions, and the listings Kitsu reads.
+
+Posting a comment, in one transaction: the comment and its mentions are stored, the
+task moves to the comment's status through :func:`tasks.change_status` (dates, retake
+count, ``task:status-changed``), the task's ``last_comment_date`` is set and
+``task:update`` emitted, a news entry is written, notifications go to the assignees,
+subscribers and mentioned persons (not to the author), and ``comment:new`` is emitted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import BadRequest, NotFound
+from slate_common.events import emit
+from slate_common.security import Principal
+from slate_common.serialization import now, serialize_value
+
+from ..models import (
+    Comment,
+    Department,
+    News,
+    Notification,
+    Person,
+    PreviewFileReplica,
+    Task,
+    TaskStatus,
+    comment_acknowledgement_link,
+    comment_department_mention_link,
+    comment_mention_link,
+    project_person_link,
+)
+from . import access, notifications
+from . import tasks as task_rules
+
+PERSON_BRIEF = ("first_name", "last_name", "full_name", "has_avatar", "role", "id")
+STATUS_BRIEF = ("name", "short_name", "color", "id")
+PREVIEW_FIELDS = ("id", "task_id", "revision", "extension", "width", "height", "duration", "status",
+                  "validation_status", "original_name", "position", "annotations")
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFound()
+    return task
+
+
+async def get_comment(session: AsyncSession, comment_id: uuid.UUID, *, task_id: uuid.UUID | None = None) -> Comment:
+    comment = await session.get(Comment, comment_id)
+    if comment is None or (task_id is not None and comment.object_id != task_id):
+        raise NotFound()
+    return comment
+
+
+async def get_status(session: AsyncSession, task_status_id: uuid.UUID) -> TaskStatus:
+    status = await session.get(TaskStatus, task_status_id)
+    if status is None:
+        raise NotFound()
+    return status
+
+
+# --- mentions --------------------------------------------------------------------------
+
+
+async def find_mentions(session: AsyncSession, project_id: uuid.UUID, text: str | None) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Persons of the project team mentioned as ``@Full Name`` and departments as
+    ``@Department Name`` in ``text``."""
+    if not text or "@" not in text:
+        return [], []
+    team = await session.execute(
+        select(Person.id, Person.first_name, Person.last_name)
+        .join(project_person_link, project_person_link.c.person_id == Person.id)
+        .where(project_person_link.c.project_id == project_id)
+    )
+    persons = [pid for pid, first, last in team if f"@{f'{first} {last}'.strip()}" in text]
+    departments = [did for did, name in await session.execute(select(Department.id, Department.name))
+                   if name and f"@{name}" in text]
+    return persons, departments
+
+
+async def department_members(session: AsyncSession, department_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    from ..models import department_person_link
+
+    if not department_ids:
+        return []
+    rows = await session.scalars(
+        select(department_person_link.c.person_id).where(department_person_link.c.department_id.in_(department_ids))
+    )
+    return list(dict.fromkeys(rows))
+
+
+async def _set_links(session: AsyncSession, table: Any, column: str, comment_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    await session.execute(delete(table).where(table.c.comment_id == comment_id))
+    if ids:
+        await session.execute(insert(table), [{"comment_id": comment_id, column: i} for i in dict.fromkeys(ids)])
+
+
+async def _links(session: AsyncSession, table: Any, column: str, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    out: dict[uuid.UUID, list[str]] = defaultdict(list)
+    if comment_ids:
+        for cid, other in await session.execute(
+            select(table.c.comment_id, table.c[column]).where(table.c.comment_id.in_(comment_ids))
+        ):
+            out[cid].append(str(other))
+    return out
+
+
+# --- serialization ---------------------------------------------------------------------
+
+
+async def _persons(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Person]:
+    if not ids:
+        return {}
+    return {p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(ids)))}
+
+
+def person_brief(person: Person | None, person_id: Any) -> dict[str, Any]:
+    if person is None:
+        return {"first_name": "", "last_name": "", "full_name": "", "has_avatar": False, "role": None,
+                "id": str(person_id)}
+    return {"first_name": person.first_name, "last_name": person.last_name, "full_name": person.full_name,
+            "has_avatar": person.has_avatar, "role": person.role, "id": str(person.id)}
+
+
+async def _previews(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    out: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    if comment_ids:
+        rows = await session.scalars(
+            select(PreviewFileReplica).where(PreviewFileReplica.comment_id.in_(comment_ids))
+            .order_by(PreviewFileReplica.revision, PreviewFileReplica.position, PreviewFileReplica.created_at)
+        )
+        for p in rows:
+            assert p.comment_id is not None
+            out[p.comment_id].append({k: serialize_value(getattr(p, k)) for k in PREVIEW_FIELDS})
+    return out
+
+
+async def comment_relations(session: AsyncSession, comments: list[Comment]) -> dict[str, Any]:
+    ids = [c.id for c in comments]
+    return {
+        "mentions": await _links(session, comment_mention_link, "person_id", ids),
+        "department_mentions": await _links(session, comment_department_mention_link, "department_id", ids),
+        "acknowledgements": await _links(session, comment_acknowledgement_link, "person_id", ids),
+        "previews": await _previews(session, ids),
+    }
+
+
+async def serialize_with_links(session: AsyncSession, comment: Comment, *, preview_ids: bool = True) -> dict[str, Any]:
+    """The comment with its mentions, acknowledgements, previews (ids) and attachments,
+    as the ack, edit and single-comment routes answer."""
+    rel = await comment_relations(session, [comment])
+    out = comment.serialize()
+    previews = rel["previews"].get(comment.id, [])
+    out.update(
+        previews=[p["id"] for p in previews] if preview_ids else previews,
+        mentions=rel["mentions"].get(comment.id, []),
+        department_mentions=rel["department_mentions"].get(comment.id, []),
+        acknowledgements=rel["acknowledgements"].get(comment.id, []),
+        attachment_files=[],
+    )
+    return out
+
+
+async def serialize_created(session: AsyncSession, comment: Comment) -> dict[str, Any]:
+    """POST answer: the comment, its links, the full task status and the full author."""
+    out = await serialize_with_links(session, comment)
+    status = await session.get(TaskStatus, comment.task_status_id) if comment.task_status_id else None
+    author = await session.get(Person, comment.person_id)
+    out["task_status"] = status.serialize() if status else None
+    out["person"] = author.serialize(exclude=frozenset({"departments"})) if author else person_brief(None, comment.person_id)
+    return out
+
+
+async def serialize_one(session: AsyncSession, comment: Comment) -> dict[str, Any]:
+    """GET /data/comments/<id>: links, author in brief, replies with their authors."""
+    out = await serialize_with_links(session, comment)
+    ids = {uuid.UUID(str(r.get("person_id"))) for r in comment.replies or [] if r.get("person_id")}
+    persons = await _persons(session, ids | {comment.person_id})
+    out["replies"] = [
+        {**r, "person": person_brief(persons.get(uuid.UUID(str(r["person_id"]))), r["person_id"])}
+        if r.get("person_id") else r
+        for r in comment.replies or []
+    ]
+    out["person"] = person_brief(persons.get(comment.person_id), comment.person_id)
+    return out
+
+
+async def task_comments(session: AsyncSession, principal: Principal, task: Task) -> list[dict[str, Any]]:
+    """A task's comments, newest first, with author, status, previews and links: the
+    listing Kitsu's task panel reads, in a fixed number of queries."""
+    await access.check_task_access(session, principal, task)
+    stmt = select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
+    client_only = access.client_comment_filter(principal)
+    if client_only is not None:
+        stmt = stmt.where(client_only)
+    comments = list((await session.scalars(stmt)).all())
+    if not comments:
+        return []
+    rel = await comment_relations(session, comments)
+    persons = await _persons(session, {c.person_id for c in comments})
+    status_ids = {c.task_status_id for c in comments if c.task_status_id}
+    statuses = {s.id: s for s in await session.scalars(select(TaskStatus).where(TaskStatus.id.in_(status_ids)))}
+    out = []
+    for c in comments:
+        row = c.serialize()
+        status = statuses.get(c.task_status_id) if c.task_status_id else None
+        row.update(
+            person=person_brief(persons.get(c.person_id), c.person_id),
+            task_status={k: serialize_value(getattr(status, k)) for k in STATUS_BRIEF} if status else None,
+            acknowledgements=rel["acknowledgements"].get(c.id, []),
+            previews=rel["previews"].get(c.id, []),
+            mentions=rel["mentions"].get(c.id, []),
+            department_mentions=rel["department_mentions"].get(c.id, []),
+            attachment_files=[],
+        )
+        out.append(row)
+    return out
+
+
+async def project_comments(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                           *, limit: int | None = None, page: int = 1) -> list[dict[str, Any]]:
+    """Every comment of a project's tasks, newest first, with links and preview ids."""
+    await access.check_project_access(session, principal, project_id)
+    stmt = (select(Comment).join(Task, Task.id == Comment.object_id)
+            .where(Task.project_id == project_id).order_by(Comment.created_at.desc(), Comment.id))
+    client_only = access.client_comment_filter(principal)
+    if client_only is not None:
+        stmt = stmt.where(client_only)
+    if principal.is_vendor:
+        from ..models import task_person_link
+        stmt = stmt.join(task_person_link, task_person_link.c.task_id == Task.id).where(
+            task_person_link.c.person_id == principal.id)
+    if limit:
+        stmt = stmt.limit(limit).offset((max(page, 1) - 1) * limit)
+    comments = list((await session.scalars(stmt)).all())
+    rel = await comment_relations(session, comments)
+    out = []
+    for c in comments:
+        row = c.serialize()
+        row.update(
+            mentions=rel["mentions"].get(c.id, []),
+            department_mentions=rel["department_mentions"].get(c.id, []),
+            acknowledgements=rel["acknowledgements"].get(c.id, []),
+            previews=[p["id"] for p in rel["previews"].get(c.id, [])],
+            attachment_files=[],
+        )
+        out.append(row)
+    return out
+
+
+def snapshot(comment: Comment) -> dict[str, Any]:
+    return comment.serialize()
+
+
+def emit_comment(session: AsyncSession, name: str, comment: Comment, task: Task, *,
+                 actor_id: uuid.UUID | None, **extra: Any) -> None:
+    emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), **extra,
+                         "snapshot": snapshot(comment)},
+         project_id=task.project_id, actor_id=actor_id)
+
+
+# --- posting ---------------------------------------------------------------------------
+
+
+def _parse_created_at(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest("Invalid created_at date") from exc
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _checklist(value: Any) -> list[Any]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, dict):  # {"item1": "text"} as the API reference shows it
+        return [{"text": str(v), "checked": False} for v in value.values()]
+    if not isinstance(value, list):
+        raise BadRequest("checklist must be a list")
+    return value
+
+
+async def create_comment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    task: Task,
+    task_status_id: uuid.UUID,
+    text: str | None = "",
+    person_id: uuid.UUID | None = None,
+    checklist: Any = None,
+    links: list[str] | None = None,
+    created_at: Any = None,
+    for_client: bool = False,
+) -> Comment:
+    """Comment on ``task`` and move it to ``task_status_id`` (module docstring)."""
+    await access.check_task_access(session, principal, task)
+    status = await get_status(session, task_status_id)
+    access.check_status_allowed(principal, status)
+    author_id = person_id if (person_id and principal.is_manager) else principal.id
+    stamp = _parse_created_at(created_at) or now()
+    if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
+        raise BadRequest("links must be a list of strings")
+    comment = Comment(
+        id=uuid.uuid4(), object_id=task.id, object_type="Task", text=text or "", replies=[],
+        checklist=_checklist(checklist), for_client=bool(for_client), links=links or [],
+        task_status_id=status.id, person_id=author_id, created_at=stamp, updated_at=stamp,
+    )
+    session.add(comment)
+    await session.flush()
+    mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
+    await _set_links(session, comment_mention_link, "person_id", comment.id, mentions)
+    await _set_links(session, comment_department_mention_link, "department_id", comment.id, department_mentions)
+
+    change = await task_rules.change_status(session, task=task, task_status_id=status.id, actor_id=author_id,
+                                            when=stamp)
+    task.last_comment_date = stamp
+    await session.flush()
+    await task_rules.emit_task_event(session, "task:update", task, actor_id=author_id)
+    session.add(News(id=uuid.uuid4(), change=change.changed, author_id=author_id, comment_id=comment.id,
+                     task_id=task.id, created_at=stamp, updated_at=stamp))
+    emit_comment(session, "comment:new", comment, task, actor_id=author_id,
+                 task_status_id=str(status.id), person_id=str(author_id))
+    await notifications.notify_comment(
+        session, comment=comment, task=task, change=change.changed, mentions=mentions,
+        department_mentions=department_mentions,
+    )
+    return comment
+
+
+async def comment_many(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                       items: list[dict[str, Any]]) -> list[Comment]:
+    """Several status-change comments on tasks of one project."""
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadRequest("A list of comments is expected.")
+        task = await get_task(session, _uuid(item.get("object_id") or item.get("task_id"), "object_id"))
+        if task.project_id != project_id:
+            raise BadRequest("The task does not belong to this project.")
+        out.append(await create_comment(
+            session, principal=principal, task=task,
+            task_status_id=_uuid(item.get("task_status_id"), "task_status_id"),
+            text=item.get("comment", item.get("text", "")), person_id=_opt_uuid(item.get("person_id")),
+            checklist=item.get("checklist"), links=item.get("links"), created_at=item.get("created_at"),
+        ))
+    return out
+
+
+def _uuid(value: Any, field: str) -> uuid.UUID:
+    if value in (None, ""):
+        raise BadRequest("Validation error.", data={"errors": [{"field": field, "message": "Field required"}]})
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise BadRequest("Malformed ID.", data=None) from exc
+
+
+def _opt_uuid(value: Any) -> uuid.UUID | None:
+    return None if value in (None, "") else _uuid(value, "person_id")
+
+
+# --- editing ---------------------------------------------------------------------------
+
+EDITABLE = ("text", "checklist", "pinned", "for_client", "links", "data", "task_status_id")
+
+
+async def update_comment(session: AsyncSession, *, principal: Principal, comment: Comment,
+                         data: dict[str, Any]) -> Comment:
+    """Edit a comment (its author, or a manager/admin of the project): new mentions are
+    notified; a status given here only relabels the comment, as in Zou."""
+    task = await get_task(session, comment.object_id)
+    await access.check_task_access(session, principal, task)
+    access.check_author_or_manager(principal, comment.person_id)
+    if "task_status_id" in data and data["task_status_id"] is not None:
+        data["task_status_id"] = (await get_status(session, _uuid(data["task_status_id"], "task_status_id"))).id
+    if "checklist" in data:
+        data["checklist"] = _checklist(data["checklist"])
+    if "links" in data and data["links"] is not None and not isinstance(data["links"], list):
+        raise BadRequest("links must be a list of strings")
+    if "for_client" in data:
+        data["for_client"] = bool(data["for_client"])
+    old_mentions = set((await _links(session, comment_mention_link, "person_id", [comment.id])).get(comment.id, []))
+    for key in EDITABLE:
+        if key in data:
+            setattr(comment, key, data[key] if key != "links" else (data[key] or []))
+    comment.editor_id = principal.id
+    comment.updated_at = now()
+    await session.flush()
+    if "text" in data:
+        mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
+        await _set_links(session, comment_mention_link, "person_id", comment.id, mentions)
+        await _set_links(session, comment_department_mention_link, "department_id", comment.id, department_mentions)
+        new = [m for m in mentions if str(m) not in old_mentions]
+        await notifications.notify_mentions(session, comment=comment, task=task, persons=new, department_mentions=[])
+    emit_comment(session, "comment:update", comment, task, actor_id=principal.id)
+    return comment
+
+
+async def delete_comment(session: AsyncSession, *, principal: Principal, comment: Comment) -> None:
+    """Delete a comment (author, manager or admin). When it was the task's latest, the
+    task goes back to the status of the comment now latest, as Zou does."""
+    task = await get_task(session, comment.object_id)
+    await access.check_task_access(session, principal, task)
+    access.check_author_or_manager(principal, comment.person_id)
+    latest = await session.scalar(
+        select(Comment.id).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))
+    emit_comment(session, "comment:delete", comment, task, actor_id=principal.id)
+    await session.delete(comment)
+    await session.flush()
+    if latest == comment.id:
+        previous = (await session.scalars(
+            select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))).first()
+        task.last_comment_date = previous.created_at if previous else None
+        if previous is not None and previous.task_status_id and previous.task_status_id != task.task_status_id:
+            task.task_status_id = previous.task_status_id
+        await session.flush()
+        await task_rules.emit_task_event(session, "task:update", task, actor_id=principal.id)
+
+
+# --- replies and acknowledgements ---------------------------------------------------------
+
+
+async def reply(session: AsyncSession, *, principal: Principal, comment: Comment, text: str | None) -> dict[str, Any]:
+    task = await get_task(session, comment.object_id)
+    await access.check_task_access(session, principal, task)
+    if principal.is_client and not comment.for_client:
+        author = await session.get(Person, comment.person_id)
+        if author is None or author.role != "client":
+            raise NotFound()
+    mentions, department_mentions = await find_mentions(session, task.project_id, text)
+    stamp = now()
+    entry = {
+        "id": str(uuid.uuid4()), "date": serialize_value(stamp), "text": text or "",
+        "mentions": [str(m) for m in mentions], "person_id": str(principal.id),
+        "created_at": serialize_value(stamp), "department_mentions": [str(d) for d in department_mentions],
+    }
+    comment.replies = [*(comment.replies or []), entry]
+    comment.updated_at = stamp
+    await session.flush()
+    emit_comment(session, "comment:reply", comment, task, actor_id=principal.id, reply_id=entry["id"])
+    await notifications.notify_reply(session, comment=comment, task=task, reply=entry, author_id=principal.id,
+                                     mentions=mentions, department_mentions=department_mentions)
+    author = await session.get(Person, principal.id)
+    return {
+        "id": entry["id"], "date": entry["date"], "person_id": entry["person_id"], "text": entry["text"],
+        "mentions": entry["mentions"], "department_mentions": entry["department_mentions"],
+        "created_at": entry["created_at"], "person": person_brief(author, principal.id),
+    }
+
+
+async def delete_reply(session: AsyncSession, *, principal: Principal, comment: Comment, reply_id: uuid.UUID) -> Comment:
+    task = await get_task(session, comment.object_id)
+    await access.check_task_access(session, principal, task)
+    entry = next((r for r in comment.replies or [] if str(r.get("id")) == str(reply_id)), None)
+    if entry is None:
+        raise NotFound()
+    access.check_author_or_manager(principal, entry.get("person_id"))
+    comment.replies = [r for r in comment.replies if str(r.get("id")) != str(reply_id)]
+    comment.updated_at = now()
+    await session.execute(delete(Notification).where(Notification.reply_id == reply_id))
+    await session.flush()
+    emit_comment(session, "comment:delete-reply", comment, task, actor_id=principal.id, reply_id=str(reply_id))
+    return comment
+
+
+async def acknowledge(session: AsyncSession, *, principal: Principal, comment: Comment) -> Comment:
+    """Toggle the caller's acknowledgement of a comment."""
+    task = await get_task(session, comment.object_id)
+    await access.check_task_access(session, principal, task)
+    link = comment_acknowledgement_link
+    removed = await session.execute(
+        delete(link).where(link.c.comment_id == comment.id, link.c.person_id == principal.id).returning(link.c.person_id))
+    if removed.first() is None:
+        await session.execute(insert(link).values(comment_id=comment.id, person_id=principal.id))
+        name = "comment:acknowledge"
+    else:
+        name = "comment:unacknowledge"
+    comment.updated_at = now()
+    await session.flush()
+    emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), "person_id": str(principal.id)},
+         project_id=task.project_id, actor_id=principal.id)
+    return comment

@@ -1,0 +1,159 @@
+"""A person's saved search filters and filter groups (``/data/user/filters``...)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import BadRequest, NotFound
+from slate_common.security import Principal
+
+from ..models import Project, SearchFilter, SearchFilterGroup, project_person_link
+
+FILTER_FIELDS = {"name": str, "search_query": str, "list_type": str, "entity_type": str, "is_shared": bool,
+                 "project_id": uuid.UUID, "department_id": uuid.UUID, "search_filter_group_id": uuid.UUID}
+GROUP_FIELDS = {"name": str, "color": str, "list_type": str, "entity_type": str, "is_shared": bool,
+                "project_id": uuid.UUID, "department_id": uuid.UUID}
+
+
+def _missing(body: dict[str, Any], required: tuple[str, ...]) -> None:
+    errors = [{"field": f, "message": "Field required"} for f in required if body.get(f) in (None, "")]
+    if errors:
+        raise BadRequest("Validation error.", data={"errors": errors})
+
+
+def _clean(body: dict[str, Any], fields: dict[str, type], *, partial: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, kind in fields.items():
+        source = "query" if key == "search_query" and "query" in body else key
+        if source not in body:
+            continue
+        value = body[source]
+        if value is None:
+            out[key] = None
+        elif kind is uuid.UUID:
+            try:
+                out[key] = uuid.UUID(str(value))
+            except ValueError as exc:
+                raise BadRequest("Malformed ID.", data=None) from exc
+        elif kind is bool:
+            out[key] = value if isinstance(value, bool) else str(value).lower() in ("true", "1")
+        else:
+            out[key] = str(value)
+    return out
+
+
+async def _check_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID | None) -> None:
+    if project_id is None:
+        return
+    if await session.get(Project, project_id) is None:
+        raise BadRequest("Project not found")
+    if not principal.is_admin:
+        from .access import check_project_access
+        await check_project_access(session, principal, project_id)
+
+
+def _grouped(rows: list[Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        out[row.list_type][str(row.project_id) if row.project_id else "all"].append(row.serialize())
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _visible(model: Any, principal: Principal) -> Any:
+    """Own filters, and filters shared in the projects the caller is in."""
+    shared = model.is_shared.is_(True) & model.project_id.in_(
+        select(project_person_link.c.project_id).where(project_person_link.c.person_id == principal.id))
+    return or_(model.person_id == principal.id, shared)
+
+
+async def list_filters(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    rows = await session.scalars(select(SearchFilter).where(_visible(SearchFilter, principal))
+                                 .order_by(SearchFilter.name, SearchFilter.created_at))
+    return _grouped(list(rows))
+
+
+async def list_groups(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    rows = await session.scalars(select(SearchFilterGroup).where(_visible(SearchFilterGroup, principal))
+                                 .order_by(SearchFilterGroup.name, SearchFilterGroup.created_at))
+    return _grouped(list(rows))
+
+
+async def create_filter(session: AsyncSession, *, principal: Principal, body: dict[str, Any]) -> SearchFilter:
+    _missing({**body, "query": body.get("query", body.get("search_query"))}, ("name", "query", "list_type"))
+    data = _clean(body, FILTER_FIELDS, partial=False)
+    await _check_project(session, principal, data.get("project_id"))
+    if data.get("search_filter_group_id"):
+        await get_group(session, principal, data["search_filter_group_id"])
+    row = SearchFilter(id=uuid.uuid4(), person_id=principal.id, **data)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def create_group(session: AsyncSession, *, principal: Principal, body: dict[str, Any]) -> SearchFilterGroup:
+    _missing(body, ("name", "color", "list_type"))
+    data = _clean(body, GROUP_FIELDS, partial=False)
+    await _check_project(session, principal, data.get("project_id"))
+    row = SearchFilterGroup(id=uuid.uuid4(), person_id=principal.id, **data)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_filter(session: AsyncSession, principal: Principal, filter_id: uuid.UUID) -> SearchFilter:
+    row = await session.get(SearchFilter, filter_id)
+    if row is None or row.person_id != principal.id:
+        raise NotFound()
+    return row
+
+
+async def get_group(session: AsyncSession, principal: Principal, group_id: uuid.UUID) -> SearchFilterGroup:
+    row = await session.get(SearchFilterGroup, group_id)
+    if row is None or row.person_id != principal.id:
+        raise NotFound()
+    return row
+
+
+async def update_filter(session: AsyncSession, *, principal: Principal, filter_id: uuid.UUID,
+                        body: dict[str, Any]) -> SearchFilter:
+    row = await get_filter(session, principal, filter_id)
+    data = _clean(body, FILTER_FIELDS, partial=True)
+    if data.get("search_filter_group_id"):
+        await get_group(session, principal, data["search_filter_group_id"])
+    if "project_id" in data:
+        await _check_project(session, principal, data["project_id"])
+    for key, value in data.items():
+        if key in ("name", "list_type", "search_query") and value is None:
+            raise BadRequest(f"{key} cannot be empty")
+        setattr(row, key, value)
+    await session.flush()
+    return row
+
+
+async def update_group(session: AsyncSession, *, principal: Principal, group_id: uuid.UUID,
+                       body: dict[str, Any]) -> SearchFilterGroup:
+    row = await get_group(session, principal, group_id)
+    data = _clean(body, GROUP_FIELDS, partial=True)
+    if "project_id" in data:
+        await _check_project(session, principal, data["project_id"])
+    for key, value in data.items():
+        if key in ("name", "list_type", "color") and value is None:
+            raise BadRequest(f"{key} cannot be empty")
+        setattr(row, key, value)
+    await session.flush()
+    return row
+
+
+async def delete_filter(session: AsyncSession, *, principal: Principal, filter_id: uuid.UUID) -> None:
+    await session.delete(await get_filter(session, principal, filter_id))
+    await session.flush()
+
+
+async def delete_group(session: AsyncSession, *, principal: Principal, group_id: uuid.UUID) -> None:
+    await session.delete(await get_group(session, principal, group_id))
+    await session.flush()

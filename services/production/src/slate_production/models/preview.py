@@ -1,0 +1,38 @@
+"""A replica of media's preview files, fed by ``preview-file:*`` events, so comment
+listings carry their previews without calling media."""
+
+from __future__ import annotations
+
+import uuid
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from slate_common.db import ZouModel
+
+from .base import Base
+
+
+class PreviewFileReplica(ZouModel, Base):
+    __tablename__ = "preview_file_replica"
+
+    name: Mapped[str | None] = mapped_column(String(250))
+    original_name: Mapped[str | None] = mapped_column(String(250))
+    revision: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(Integer)
+    extension: Mapped[str | None] = mapped_column(String(6))
+    status: Mapped[str | None] = mapped_column(String(20))
+    validation_status: Mapped[str | None] = mapped_column(String(20))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str | None] = mapped_column(String(40))
+    annotations: Mapped[list[Any] | None] = mapped_column(JSONB)
+    #: Task and comment of production (no foreign keys: events may come in any order).
+    task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    comment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

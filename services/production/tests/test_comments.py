@@ -1,0 +1,242 @@
+"""The comment flow: status-change comments with Zou's shapes and side effects, replies,
+acknowledgements, mentions, checklists, edits, deletions, listings, permissions per
+role, and the events they emit."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from slate_common.db import transaction
+from slate_common.events import Event, OutboxEvent
+
+from slate_production.models import Notification, PreviewFileReplica, Task
+
+
+async def _comment(client, w, who="supervisor", status="wip", text="Looks good", **extra):  # type: ignore[no-untyped-def]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h(who),
+                          json={"task_status_id": str(w.statuses[status]), "comment": text, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _events(sessionmaker, name, key, value):  # type: ignore[no-untyped-def]
+    async with transaction(sessionmaker) as session:
+        rows = await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))
+        events = [Event.from_json(r.payload) for r in rows]
+    return [e for e in events if e.name == name and e.data.get(key) == value]
+
+
+async def test_comment_with_status_change_has_zou_shape_and_side_effects(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    text = f"Hello @User {w.tag} and @Dep{w.tag}"
+    c = await _comment(client, w, text=text, checklist=[{"text": "a", "checked": False}], links=["https://x.y/z"])
+    assert c["type"] == "Comment" and c["object_type"] == "Task" and c["object_id"] == str(w.task_id)
+    assert c["text"] == text and c["replies"] == [] and c["checklist"] == [{"text": "a", "checked": False}]
+    assert c["links"] == ["https://x.y/z"] and c["for_client"] is False and c["pinned"] is None
+    assert c["person_id"] == str(w.persons["supervisor"]) and c["editor_id"] is None
+    assert c["task_status_id"] == str(w.statuses["wip"])
+    assert c["mentions"] == [str(w.persons["user"])] and c["department_mentions"] == [str(w.department_id)]
+    assert c["acknowledgements"] == [] and c["previews"] == [] and c["attachment_files"] == []
+    assert c["task_status"]["short_name"] == "wip" and c["task_status"]["type"] == "TaskStatus"
+    assert c["person"]["id"] == str(w.persons["supervisor"]) and c["person"]["full_name"] == f"Supervisor {w.tag}"
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert task.task_status_id == w.statuses["wip"]
+        assert task.real_start_date is not None and task.last_comment_date is not None
+    changed = await _events(sessionmaker, "task:status-changed", "task_id", str(w.task_id))
+    assert len(changed) == 1 and changed[0].data["new_task_status_id"] == str(w.statuses["wip"])
+    new = await _events(sessionmaker, "comment:new", "comment_id", c["id"])
+    assert len(new) == 1 and new[0].data["snapshot"]["object_id"] == str(w.task_id)
+    assert new[0].data["snapshot"]["person_id"] == str(w.persons["supervisor"])
+    assert new[0].data["snapshot"]["task_status_id"] == str(w.statuses["wip"])
+    assert new[0].project_id == w.project_id
+    assert await _events(sessionmaker, "task:update", "task_id", str(w.task_id))
+
+
+async def test_task_comment_listing_newest_first_with_previews(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    first = await _comment(client, w, text="first")
+    second = await _comment(client, w, who="user", status="wfa", text="second")
+    preview_id = uuid.uuid4()
+    async with transaction(sessionmaker) as session:
+        session.add(PreviewFileReplica(id=preview_id, task_id=w.task_id, comment_id=uuid.UUID(second["id"]),
+                                       revision=1, position=1, extension="png", status="ready", width=4, height=4,
+                                       duration=0.0, validation_status="neutral", original_name="a"))
+    r = await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))
+    assert r.status_code == 200
+    rows = r.json()
+    assert [x["id"] for x in rows] == [second["id"], first["id"]]
+    assert rows[0]["person"] == {"first_name": "User", "last_name": w.tag, "full_name": f"User {w.tag}",
+                                 "has_avatar": False, "role": "user", "id": str(w.persons["user"])}
+    assert rows[0]["task_status"] == {"name": "Waiting For Approval", "short_name": "wfa", "color": "#ab26ff",
+                                      "id": str(w.statuses["wfa"])}
+    assert rows[0]["previews"] == [{"id": str(preview_id), "task_id": str(w.task_id), "revision": 1,
+                                    "extension": "png", "width": 4, "height": 4, "duration": 0.0, "status": "ready",
+                                    "validation_status": "neutral", "original_name": "a", "position": 1,
+                                    "annotations": None}]
+    assert rows[1]["previews"] == []
+    one = (await client.get(f"/data/comments/{second['id']}", headers=w.h("user"))).json()
+    assert one["previews"] == [str(preview_id)] and one["person"]["id"] == str(w.persons["user"])
+    project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("user"))).json()
+    assert [x["id"] for x in project] == [second["id"], first["id"]]
+    assert project[0]["previews"] == [str(preview_id)]
+
+
+async def test_reply_ack_and_delete_reply(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w)
+    url = f"/data/tasks/{w.task_id}/comments/{c['id']}"
+    r = await client.post(f"{url}/reply", headers=w.h("user"), json={"text": f"thanks @Supervisor {w.tag}"})
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["person_id"] == str(w.persons["user"]) and reply["mentions"] == [str(w.persons["supervisor"])]
+    assert reply["person"]["full_name"] == f"User {w.tag}" and reply["department_mentions"] == []
+    assert await _events(sessionmaker, "comment:reply", "comment_id", c["id"])
+    # acknowledgement toggles
+    r = await client.post(f"{url}/ack", headers=w.h("user"))
+    assert r.status_code == 200 and r.json()["acknowledgements"] == [str(w.persons["user"])]
+    assert r.json()["replies"][0]["id"] == reply["id"]
+    r = await client.post(f"{url}/ack", headers=w.h("user"))
+    assert r.json()["acknowledgements"] == []
+    assert len(await _events(sessionmaker, "comment:acknowledge", "comment_id", c["id"])) == 1
+    assert len(await _events(sessionmaker, "comment:unacknowledge", "comment_id", c["id"])) == 1
+    # only the reply's author (or a manager) deletes it
+    r = await client.delete(f"{url}/reply/{reply['id']}", headers=w.h("user2"))
+    assert r.status_code == 403 and r.json()["error"] is True
+    r = await client.delete(f"{url}/reply/{reply['id']}", headers=w.h("user"))
+    assert r.status_code == 200 and r.json()["replies"] == [] and r.json()["id"] == c["id"]
+    async with transaction(sessionmaker) as session:
+        left = await session.scalars(select(Notification).where(Notification.reply_id == uuid.UUID(reply["id"])))
+        assert list(left) == []
+    r = await client.delete(f"{url}/reply/{reply['id']}", headers=w.h("user"))
+    assert r.status_code == 404
+
+
+async def test_edit_and_delete_comment_permissions(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w, text="sup says")
+    r = await client.put(f"/data/comments/{c['id']}", headers=w.h("user"), json={"text": "hacked"})
+    assert r.status_code == 403
+    r = await client.put(f"/data/comments/{c['id']}", headers=w.h("supervisor"),
+                         json={"text": f"edited @User2 {w.tag}", "checklist": [{"text": "b", "checked": True}]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["text"] == f"edited @User2 {w.tag}" and body["editor_id"] == str(w.persons["supervisor"])
+    assert body["mentions"] == [str(w.persons["user2"])] and body["checklist"] == [{"text": "b", "checked": True}]
+    assert await _events(sessionmaker, "comment:update", "comment_id", c["id"])
+    r = await client.put(f"/data/comments/{c['id']}", headers=w.h("manager"), json={"pinned": True})
+    assert r.status_code == 200 and r.json()["pinned"] is True
+    # the artist's own comment: others cannot delete it, the artist can
+    mine = await _comment(client, w, who="user", status="wfa", text="mine")
+    r = await client.delete(f"/data/tasks/{w.task_id}/comments/{mine['id']}", headers=w.h("user2"))
+    assert r.status_code == 403
+    r = await client.delete(f"/data/tasks/{w.task_id}/comments/{mine['id']}", headers=w.h("user"))
+    assert r.status_code == 204 and r.content == b""
+    assert await _events(sessionmaker, "comment:delete", "comment_id", mine["id"])
+    async with transaction(sessionmaker) as session:  # back to the status of the comment now latest
+        assert (await session.get(Task, w.task_id)).task_status_id == w.statuses["wip"]
+    r = await client.delete(f"/data/comments/{mine['id']}", headers=w.h("admin"))
+    assert r.status_code == 404
+    r = await client.delete(f"/data/comments/{c['id']}", headers=w.h("manager"))
+    assert r.status_code == 204
+
+
+async def test_comment_permissions_per_role(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    url = f"/actions/tasks/{w.task_id}/comment"
+    body = {"task_status_id": str(w.statuses["wfa"]), "comment": "x"}
+    assert (await client.post(url, headers=w.h("outsider"), json=body)).status_code == 403
+    assert (await client.post(url, headers=w.h("vendor"), json=body)).status_code == 403
+    for who in ("admin", "manager", "supervisor", "user", "user2", "client"):
+        r = await client.post(url, headers=w.h(who), json=body)
+        assert r.status_code == 201, (who, r.text)
+    r = await client.post(url, headers={}, json=body)
+    assert r.status_code == 401
+    # listings
+    assert (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("outsider"))).status_code == 403
+    assert (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("vendor"))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("outsider"))).status_code == 403
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert len(rows) == 6
+    # clients read only client comments (and comments marked for them)
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
+    assert [r["person_id"] for r in rows] == [str(w.persons["client"])]
+    staff = next(r for r in (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("admin"))).json()
+                 if r["person_id"] == str(w.persons["user"]))
+    assert (await client.get(f"/data/comments/{staff['id']}", headers=w.h("client"))).status_code == 403
+    # /data/comments listing is for admins
+    assert (await client.get("/data/comments", headers=w.h("manager"))).status_code == 403
+    r = await client.get("/data/comments", params={"object_id": str(w.task_id)}, headers=w.h("admin"))
+    assert r.status_code == 200 and len(r.json()) == 6
+    r = await client.get("/data/comments", params={"object_id": str(w.task_id), "page": 1, "limit": 2},
+                         headers=w.h("admin"))
+    assert (r.json()["total"], r.json()["nb_pages"], len(r.json()["data"])) == (6, 3, 2)
+
+
+async def test_artist_and_client_status_rights(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    from slate_production.models import TaskStatus
+
+    async with transaction(sessionmaker) as session:
+        locked = TaskStatus(id=uuid.uuid4(), name=f"Locked {w.tag}", short_name=f"l{w.tag}", color="#000000",
+                            is_artist_allowed=False, is_client_allowed=False)
+        session.add(locked)
+    body = {"task_status_id": str(locked.id), "comment": "x"}
+    for who, code in (("user", 403), ("client", 403), ("supervisor", 201)):
+        r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h(who), json=body)
+        assert r.status_code == code, (who, r.text)
+
+
+async def test_bad_input_is_a_clear_4xx(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    url = f"/actions/tasks/{w.task_id}/comment"
+    r = await client.post(url, headers=w.h("admin"), json={"comment": "no status"})
+    assert r.status_code == 400 and r.json()["data"]["errors"][0]["field"] == "task_status_id"
+    r = await client.post(url, headers=w.h("admin"), json={"task_status_id": str(uuid.uuid4())})
+    assert r.status_code == 404 and r.json()["error"] is True
+    r = await client.post(f"/actions/tasks/{uuid.uuid4()}/comment", headers=w.h("admin"),
+                          json={"task_status_id": str(w.statuses["wip"])})
+    assert r.status_code == 404
+    r = await client.post("/actions/tasks/not-a-uuid/comment", headers=w.h("admin"),
+                          json={"task_status_id": str(w.statuses["wip"])})
+    assert (r.status_code, r.json()["message"]) == (400, "Malformed ID.")
+    r = await client.post(url, headers={**w.h("admin"), "content-type": "application/json"}, content=b"{nope")
+    assert r.status_code == 400
+    r = await client.post(url, headers=w.h("admin"), json={"task_status_id": "zz"})
+    assert r.status_code == 400
+    r = await client.post(url, headers=w.h("admin"), json={"task_status_id": str(w.statuses["wip"]), "links": "x"})
+    assert r.status_code == 400
+    r = await client.post(url, headers=w.h("admin"), json={"task_status_id": str(w.statuses["wip"]),
+                                                           "created_at": "yesterday"})
+    assert r.status_code == 400
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("admin"))).json()
+    assert rows == []  # nothing half-written
+
+
+async def test_comment_many_and_batch_comment(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    r = await client.post(f"/actions/projects/{w.project_id}/tasks/comment-many", headers=w.h("supervisor"),
+                          json=[{"object_id": str(w.task_id), "task_status_id": str(w.statuses["retake"]),
+                                 "comment": "many"}])
+    assert r.status_code == 201, r.text
+    assert [c["text"] for c in r.json()] == ["many"] and r.json()[0]["task_status"]["short_name"] == "retake"
+    async with transaction(sessionmaker) as session:
+        assert (await session.get(Task, w.task_id)).retake_count == 1
+    r = await client.post(f"/actions/projects/{uuid.uuid4()}/tasks/comment-many", headers=w.h("supervisor"),
+                          json=[{"object_id": str(w.task_id), "task_status_id": str(w.statuses["wip"])}])
+    assert r.status_code == 400
+    import json as _json
+
+    r = await client.post(f"/actions/tasks/{w.task_id}/batch-comment", headers=w.h("supervisor"),
+                          data={"comments": _json.dumps([{"comment": "b1", "task_status_id": str(w.statuses["wip"])},
+                                                         {"comment": "b2", "task_status_id": str(w.statuses["wfa"])}])})
+    assert r.status_code == 201, r.text
+    assert [c["text"] for c in r.json()] == ["b1", "b2"]
+    r = await client.post("/actions/tasks/batch-comment", headers=w.h("supervisor"),
+                          data={"comments": _json.dumps([{"task_id": str(w.task_id), "comment": "b3",
+                                                          "task_status_id": str(w.statuses["done"])}])})
+    assert r.status_code == 201 and r.json()[0]["task_status"]["short_name"] == "done"
+    r = await client.post("/actions/tasks/batch-comment", headers=w.h("supervisor"), data={"comments": "nope"})
+    assert r.status_code == 400
