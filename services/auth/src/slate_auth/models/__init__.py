@@ -6,11 +6,11 @@ from .identity import (
     AppLoginCode, Department, DesktopLoginLog, LoginLog, Organisation, Person, RefreshToken, SigningKey, Studio,
     person_department,
 )
-from .fido import FidoChallenge, FidoDevice
+from .fido import FidoChallenge
 from .sso import SsoIdentity, SsoState
 
 __all__ = [
-    "AppLoginCode", "Base", "Department", "DesktopLoginLog", "FidoChallenge", "FidoDevice", "InboxEvent", "LoginLog",
+    "AppLoginCode", "Base", "Department", "DesktopLoginLog", "FidoChallenge", "InboxEvent", "LoginLog",
     "Organisation", "OutboxEvent", "Person", "RefreshToken", "SigningKey", "SsoIdentity", "SsoState", "Studio",
     "person_department",
 ]
