@@ -10,15 +10,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from slate_common.app import Runtime, SessionDep
-from slate_common.errors import NotFound
+from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import entity_ops, listings
+from ..domain import access, entity_ops, listings
 from ..domain.entity_ops import get_entity, list_entities, parse_uuid
 from ..domain.task_queries import named_tasks
 from ..models import Entity, Task
-from .common import flag, json_object, task_types_of
+from .common import flag, json_body, json_object, task_types_of
 
 router = APIRouter(tags=["Entities"])
 
@@ -275,3 +275,63 @@ async def episode_asset_tasks(episode_id: str, principal: CurrentUser, session: 
     assets = select(Entity.id).where(Entity.source_id == ep.id)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(assets)))
 
+
+
+async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,
+                 asset_type_id: str | None = None) -> Response:
+    body = await json_object(request)
+    ids = body.get("asset_ids")
+    if ids is not None and not isinstance(ids, list):
+        raise BadRequest("asset_ids must be a list")
+    if project_id is not None:
+        await access.readable_project(session, principal, parse_uuid(project_id))
+    rows = await entity_ops.share_assets(
+        session, principal, is_shared=bool(body.get("is_shared", True)),
+        asset_ids=[parse_uuid(i) for i in ids] if ids is not None else None,
+        project_id=parse_uuid(project_id) if project_id else None,
+        asset_type_id=parse_uuid(asset_type_id) if asset_type_id else None,
+    )
+    return json_response(rows)
+
+
+@router.post("/actions/assets/share", operation_id="share_assets")
+async def share_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Share (or unshare, is_shared=false) the given assets."""
+    body = await json_object(request)
+    if not isinstance(body.get("asset_ids"), list):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "asset_ids", "message": "Field required"}]})
+    return await _share(request, principal, session)
+
+
+@router.post("/actions/projects/{project_id}/assets/share", operation_id="share_project_assets")
+async def share_project_assets(project_id: str, request: Request, principal: CurrentUser,
+                               session: SessionDep) -> Response:
+    """Share (or unshare) a project's assets, or the given ones."""
+    return await _share(request, principal, session, project_id=project_id)
+
+
+@router.post("/actions/projects/{project_id}/asset-types/{asset_type_id}/assets/share",
+             operation_id="share_project_asset_type_assets")
+async def share_asset_type_assets(project_id: str, asset_type_id: str, request: Request, principal: CurrentUser,
+                                  session: SessionDep) -> Response:
+    """Share (or unshare) a project's assets of a type."""
+    return await _share(request, principal, session, project_id=project_id, asset_type_id=asset_type_id)
+
+
+@router.post("/actions/projects/{project_id}/delete-entities", operation_id="delete_project_entities")
+async def delete_entities(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Delete (or cancel, when they have tasks) the given entities of a project; answers their ids."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    await access.check_manager(session, principal, project.id)
+    body = await json_body(request)
+    if not isinstance(body, list):
+        raise BadRequest("A list of entity ids is expected")
+    done = []
+    for raw in body:
+        entity, type_name = await get_entity(session, principal, parse_uuid(raw))
+        if entity.project_id != project.id:
+            raise BadRequest("Entity not in this project")
+        await entity_ops.delete_entity(session, principal, entity, type_name,
+                                       force=flag(request.query_params.get("force")) or entity.canceled)
+        done.append(str(entity.id))
+    return json_response(done)

@@ -270,3 +270,26 @@ async def create_shot(project_id: str, request: Request, principal: CurrentUser,
     return json_response(entity.serialize(type_name="Shot"), status_code=201)
 
 
+
+
+@router.post("/data/projects/{project_id}/settings/batch", operation_id="add_project_settings_batch")
+async def settings_batch(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Add task types (with priorities), task statuses and asset types to a project at once."""
+    project = await settings_rules.batch(session, principal, parse_uuid(project_id), await json_object(request))
+    return json_response(project.serialize())
+
+
+@router.post("/actions/task-types/reorder", operation_id="reorder_task_types")
+async def reorder_global_task_types(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Set the studio-wide order of task types (admins)."""
+    body = await json_object(request)
+    rows = await settings_rules.reorder_global_task_types(session, principal,
+                                                          settings_rules.uuid_list(body, "task_type_ids"))
+    return json_response([t.serialize() for t in rows])
+
+
+@router.get("/data/projects/{project_id}/episodes/stats", operation_id="get_project_episode_stats")
+async def episode_stats(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Task counts (and frames) by episode, task type and status for a project."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await settings_rules.episode_stats(session, project.id))

@@ -18,6 +18,7 @@ from slate_common.serialization import json_response
 from ..domain import access, task_ops
 from ..domain.entity_ops import get_entity, parse_uuid
 from ..domain.task_queries import assigned_to_person, open_project, plain_tasks, todo_tasks
+from ..domain.subscriptions import is_subscribed_task
 from ..domain.tasks import assignees_of, serialize_task
 from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
 from .common import json_body, json_object
@@ -196,7 +197,7 @@ async def full_task(task_id: str, principal: CurrentUser, session: SessionDep) -
     assigner = persons.get(task.assigner_id) if task.assigner_id else None
     row.update(
         entity=entity.serialize(), entity_type=entity_type.serialize() if entity_type else None,
-        is_subscribed=False,
+        is_subscribed=await is_subscribed_task(session, principal=principal, task_id=task.id),
         persons=[persons[uuid.UUID(a)].serialize() for a in assignees if uuid.UUID(a) in persons],
         project=project.serialize() if project else None,
         task_status=(await session.get(TaskStatus, task.task_status_id)).serialize(),  # type: ignore[union-attr]
@@ -265,3 +266,70 @@ async def task_dates(principal: CurrentUser, session: SessionDep) -> Response:
         {"person_id": str(pid), "min_date": lo, "max_date": hi, "busy_periods": []} for pid, lo, hi in rows
     ])
 
+
+
+@router.post("/actions/projects/{project_id}/task-types/{task_type_id}/create-tasks/{entity_type}",
+             operation_id="create_entity_type_tasks", status_code=201)
+async def create_tasks_for_type(project_id: str, task_type_id: str, entity_type: str, request: Request,
+                                principal: CurrentUser, session: SessionDep) -> Response:
+    """One task of this type for each given entity of an entity type named in the path
+    ("Shot", "Sequence", "Episode", "Asset", ...)."""
+    return await _create_tasks(request, principal, session, project_id, task_type_id, entity_type)
+
+
+@router.post("/actions/projects/{project_id}/task-types/{task_type_id}/set-shot-nb-frames",
+             operation_id="set_shots_nb_frames")
+async def set_shot_nb_frames(project_id: str, task_type_id: str, request: Request, principal: CurrentUser,
+                             session: SessionDep) -> Response:
+    """Set nb_frames of the given shots (managers); answers the shots changed."""
+    from ..domain.entities import emit_entity_event
+
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    await access.check_manager(session, principal, project.id)
+    body = await json_object(request)
+    items = body.get("shots")
+    if not isinstance(items, list):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "shots", "message": "Field required"}]})
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or "shot_id" not in item:
+            raise BadRequest("shots items need shot_id and nb_frames")
+        shot, _ = await get_entity(session, principal, parse_uuid(item["shot_id"]), "Shot")
+        if shot.project_id != project.id:
+            raise BadRequest("Shot not in this project")
+        try:
+            shot.nb_frames = int(item.get("nb_frames"))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise BadRequest("nb_frames must be an integer") from exc
+        await session.flush()
+        await emit_entity_event(session, "update", shot, actor_id=principal.id, type_name="Shot")
+        out.append(shot.serialize(type_name="Shot"))
+    return json_response(out)
+
+
+@router.get("/data/tasks/open-tasks/stats", operation_id="get_open_tasks_stats")
+async def open_tasks_stats(principal: CurrentUser, session: SessionDep) -> Response:
+    """Per running project: task count, done count, durations and estimations, by type and status."""
+    stmt = (
+        select(Task.project_id, Task.task_type_id, Task.task_status_id, func.count(Task.id),
+               func.count(Task.id).filter(TaskStatus.is_done.is_(True)),
+               func.coalesce(func.sum(Task.duration), 0.0), func.coalesce(func.sum(Task.estimation), 0.0))
+        .join(Project, Project.id == Task.project_id)
+        .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
+        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
+        .where(ProjectStatus.name == "Open", access.project_visible(principal, Task.project_id))
+        .group_by(Task.project_id, Task.task_type_id, Task.task_status_id)
+        .order_by(Task.project_id, Task.task_type_id, Task.task_status_id)
+    )
+    out: dict[str, Any] = {}
+    for project_id, tt, ts, amount, done, duration, estimation in await session.execute(stmt):
+        project = out.setdefault(str(project_id), {"amount": 0, "amount_done": 0, "total_duration": 0.0,
+                                                   "total_estimation": 0.0, "task_types": []})
+        project["amount"] += amount
+        project["amount_done"] += done
+        project["total_duration"] += float(duration)
+        project["total_estimation"] += float(estimation)
+        project["task_types"].append({
+            "task_status_id": str(ts), "task_type_id": str(tt), "project_id": str(project_id), "amount": amount,
+            "amount_done": done, "total_duration": float(duration), "total_estimation": float(estimation)})
+    return json_response(out)

@@ -210,3 +210,29 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
     await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()
+
+
+async def share_assets(session: AsyncSession, principal: Principal, *, is_shared: bool,
+                       asset_ids: list[uuid.UUID] | None = None, project_id: uuid.UUID | None = None,
+                       asset_type_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Mark assets shared (usable by other projects) or not; managers of their projects.
+    Answers the assets changed (asset:update each)."""
+    stmt = (select(Entity).join(EntityType, EntityType.id == Entity.entity_type_id)
+            .where(EntityType.name.not_in(TEMPORAL_TYPES), access.project_visible(principal, Entity.project_id)))
+    if asset_ids is not None:
+        stmt = stmt.where(Entity.id.in_(asset_ids))
+    if project_id is not None:
+        stmt = stmt.where(Entity.project_id == project_id)
+    if asset_type_id is not None:
+        stmt = stmt.where(Entity.entity_type_id == asset_type_id)
+    assets = list((await session.scalars(stmt.order_by(Entity.name, Entity.id))).all())
+    for project in {a.project_id for a in assets}:
+        await access.check_manager(session, principal, project)
+    out = []
+    for asset in assets:
+        if asset.is_shared != is_shared:
+            asset.is_shared = is_shared
+            await session.flush()
+            await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name="Asset")
+        out.append(asset.serialize(type_name="Asset"))
+    return out

@@ -28,7 +28,8 @@ _TASK_COLUMNS = """
     t.start_date AS t_start_date, t.difficulty AS t_difficulty, t.nb_drawings AS t_nb_drawings,
     t.task_status_id::text AS t_task_status_id, t.task_type_id::text AS t_task_type_id, t.data AS t_data,
     ARRAY(SELECT l.person_id::text FROM task_person_link l WHERE l.task_id = t.id ORDER BY l.person_id)
-        AS t_assignees
+        AS t_assignees,
+    EXISTS(SELECT 1 FROM subscription su WHERE su.task_id = t.id AND su.person_id = :me) AS t_is_subscribed
 """
 
 SHOT_TASK_FIELDS = (
@@ -56,11 +57,11 @@ TEMPORAL_FIELDS = (
 )
 
 
-def _task(row: Any, entity_id: str, fields: Sequence[str], subscribed: set[str]) -> dict[str, Any]:
+def _task(row: Any, entity_id: str, fields: Sequence[str]) -> dict[str, Any]:
     values = {
         "id": row.t_id, "duration": row.t_duration, "due_date": row.t_due_date, "end_date": row.t_end_date,
         "done_date": row.t_done_date, "entity_id": entity_id, "estimation": row.t_estimation,
-        "is_subscribed": row.t_id in subscribed, "last_comment_date": row.t_last_comment_date,
+        "is_subscribed": bool(row.t_is_subscribed), "last_comment_date": row.t_last_comment_date,
         "last_preview_file_id": row.t_last_preview_file_id, "nb_assets_ready": row.t_nb_assets_ready,
         "priority": row.t_priority, "real_start_date": row.t_real_start_date, "retake_count": row.t_retake_count,
         "start_date": row.t_start_date, "difficulty": row.t_difficulty, "nb_drawings": row.t_nb_drawings,
@@ -150,7 +151,7 @@ class Filters:
 
 def build_query(listing: Listing, principal: Principal, filters: Filters) -> tuple[str, dict[str, Any]]:
     """The SQL of a listing for ``principal`` (scope and vendor restriction inside)."""
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"me": principal.id}
     where: list[str] = []
     joins = ""
     extra = ""
@@ -191,10 +192,8 @@ def build_query(listing: Listing, principal: Principal, filters: Filters) -> tup
         params["entity_ids"] = list(filters.entity_ids)
     if not principal.is_admin:
         where.append("e.project_id IN (SELECT project_id FROM project_person_link WHERE person_id = :me)")
-        params["me"] = principal.id
     task_join = "LEFT JOIN task t ON t.entity_id = e.id"
     if principal.is_vendor:
-        params["me"] = principal.id
         assigned = "EXISTS (SELECT 1 FROM task_person_link v WHERE v.task_id = {} AND v.person_id = :me)"
         task_join += " AND " + assigned.format("t.id")
         where.append("EXISTS (SELECT 1 FROM task vt WHERE vt.entity_id = e.id AND "
@@ -208,7 +207,7 @@ def build_query(listing: Listing, principal: Principal, filters: Filters) -> tup
     return sql, params
 
 
-def _group(listing: Listing, rows: Iterable[Any], subscribed: set[str]) -> Iterable[dict[str, Any]]:
+def _group(listing: Listing, rows: Iterable[Any]) -> Iterable[dict[str, Any]]:
     """Consecutive rows of one entity become one entity with its tasks."""
     current: dict[str, Any] | None = None
     for row in rows:
@@ -217,7 +216,7 @@ def _group(listing: Listing, rows: Iterable[Any], subscribed: set[str]) -> Itera
                 yield current
             current = listing.build(row)
         if row.t_id is not None:
-            current["tasks"].append(_task(row, row.id, listing.task_fields, subscribed))
+            current["tasks"].append(_task(row, row.id, listing.task_fields))
     if current is not None:
         yield current
 
@@ -233,11 +232,11 @@ def compact_header(listing: Listing) -> dict[str, Any]:
 
 async def fetch(
     session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
-    compact: bool = False, subscribed: set[str] | None = None,
+    compact: bool = False,
 ) -> Any:
     sql, params = build_query(listing, principal, filters)
     rows = (await session.execute(text(sql), params)).all()
-    entities = list(_group(listing, rows, subscribed or set()))
+    entities = list(_group(listing, rows))
     if not compact:
         return entities
     return {**compact_header(listing), "rows": [_compact_row(listing, e) for e in entities]}
@@ -245,7 +244,7 @@ async def fetch(
 
 async def stream(
     sessionmaker: async_sessionmaker[AsyncSession], listing: Listing, principal: Principal, filters: Filters, *,
-    compact: bool = False, subscribed: set[str] | None = None, batch: int = 500,
+    compact: bool = False, batch: int = 500,
 ) -> AsyncIterator[bytes]:
     """NDJSON: a header line, then one line per entity, from a server-side cursor."""
     sql, params = build_query(listing, principal, filters)
@@ -261,7 +260,6 @@ async def stream(
 
         current: dict[str, Any] | None = None
         buffer: list[bytes] = []
-        subs = subscribed or set()
         async for row in rows():
             if current is None or current["id"] != row.id:
                 if current is not None:
@@ -271,7 +269,7 @@ async def stream(
                         buffer = []
                 current = listing.build(row)
             if row.t_id is not None:
-                current["tasks"].append(_task(row, row.id, listing.task_fields, subs))
+                current["tasks"].append(_task(row, row.id, listing.task_fields))
         if current is not None:
             buffer.append(dumps(_compact_row(listing, current) if compact else current) + b"\n")
         if buffer:

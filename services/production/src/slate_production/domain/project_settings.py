@@ -266,3 +266,82 @@ async def reorder_task_statuses(session: AsyncSession, principal: Principal, pro
                                                    {"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
+
+
+async def batch(session: AsyncSession, principal: Principal, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
+    """Several task types (with priority), task statuses and asset types at once; unknown
+    ids are skipped; ``replace_task_types`` makes the task type list the full set."""
+    project = await _managed(session, principal, project_id)
+    task_types_in = body.get("task_types") or []
+    if not isinstance(task_types_in, list):
+        raise BadRequest("task_types must be a list")
+    wanted: list[uuid.UUID] = []
+    for item in task_types_in:
+        if not isinstance(item, dict) or not item.get("task_type_id"):
+            raise BadRequest("task_types items need a task_type_id")
+        task_type_id = required_uuid(item, "task_type_id")
+        if await session.get(TaskType, task_type_id) is None:
+            continue
+        wanted.append(task_type_id)
+        await upsert_task_type_link(session, principal, project_id, task_type_id, priority=item.get("priority"))
+    if body.get("replace_task_types"):
+        await session.execute(delete(ProjectTaskTypeLink).where(
+            ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id.not_in(wanted)))
+    for status_id in uuid_list(body, "task_status_ids") if body.get("task_status_ids") else []:
+        if await session.get(TaskStatus, status_id) is not None:
+            await upsert_task_status_link(session, principal, project_id, status_id, {})
+    for asset_type_id in uuid_list(body, "asset_type_ids") if body.get("asset_type_ids") else []:
+        if await session.get(EntityType, asset_type_id) is not None:
+            await session.execute(insert(project_asset_type_link).values(
+                project_id=project_id, asset_type_id=asset_type_id).on_conflict_do_nothing())
+    return await _changed(session, principal, project)
+
+
+async def reorder_global_task_types(session: AsyncSession, principal: Principal,
+                                    task_type_ids: list[uuid.UUID]) -> list[TaskType]:
+    """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
+    access.check_admin(principal)
+    out = []
+    for position, task_type_id in enumerate(task_type_ids, start=1):
+        task_type = await session.get(TaskType, task_type_id)
+        if task_type is None:
+            continue
+        task_type.priority = position
+        out.append(task_type)
+    await session.flush()
+    from slate_common.events import emit
+
+    for task_type in out:
+        emit(session, "task-type:update", {"task_type_id": str(task_type.id), "snapshot": task_type.serialize()},
+             actor_id=principal.id)
+    return out
+
+
+async def episode_stats(session: AsyncSession, project_id: uuid.UUID) -> dict[str, Any]:
+    """{episode: {task type: {status: {name, color, count, frames, drawings}}}} for shot
+    tasks, plus an "all" episode summing them, as Zou's episode stats."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import aliased
+
+    from ..models import Task
+
+    seq = aliased(Entity)
+    stmt = (
+        select(seq.parent_id, Task.task_type_id, Task.task_status_id, TaskStatus.short_name, TaskStatus.color,
+               func.count(Task.id), func.coalesce(func.sum(Entity.nb_frames), 0),
+               func.coalesce(func.sum(Task.nb_drawings), 0))
+        .join(Entity, Entity.id == Task.entity_id)
+        .join(seq, seq.id == Entity.parent_id)
+        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
+        .where(Task.project_id == project_id, seq.parent_id.is_not(None))
+        .group_by(seq.parent_id, Task.task_type_id, Task.task_status_id, TaskStatus.short_name, TaskStatus.color)
+    )
+    out: dict[str, Any] = {}
+    for episode_id, tt, ts, name, color, count, frames, drawings in await session.execute(stmt):
+        for key in (str(episode_id), "all"):
+            cell = out.setdefault(key, {}).setdefault(str(tt), {}).setdefault(
+                str(ts), {"name": name, "color": color, "count": 0, "frames": 0, "drawings": 0})
+            cell["count"] += count
+            cell["frames"] += int(frames)
+            cell["drawings"] += int(drawings)
+    return out

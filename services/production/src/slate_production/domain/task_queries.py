@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from slate_common.security import Principal
 
 from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
 from . import access
+from .todo import _base as todo_base  # the to-check pages' row builder, same shape
+from .todo import _rows as todo_rows
 from .tasks import assignees_of, serialize_task
 
 
@@ -56,43 +57,14 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
 
 
 async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
-    """Rich task rows (a person's todo list): entity, parents, type and status details."""
-    seq = aliased(Entity)
-    ep = aliased(Entity)
+    """Rich task rows of running projects (a person's todo list): entity, parents, type
+    and status details, last comment (the row builder of the to-check pages)."""
     stmt = (
-        select(Task, Project.name, Project.has_avatar, Entity, EntityType.name, seq.name, ep.id, ep.name,
-               TaskType, TaskStatus)
-        .join(Project, Project.id == Task.project_id)
-        .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
-        .join(TaskType, TaskType.id == Task.task_type_id)
-        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
-        .join(Entity, Entity.id == Task.entity_id)
-        .join(EntityType, EntityType.id == Entity.entity_type_id)
-        .outerjoin(seq, seq.id == Entity.parent_id)
-        .outerjoin(ep, ep.id == seq.parent_id)
+        todo_base()
         .where(access.project_visible(principal, Task.project_id), *conditions)
         .order_by(Project.name, Entity.name, TaskType.priority, Task.id)
     )
-    rows = (await session.execute(stmt)).all()
-    assignees = await assignees_of(session, [r[0].id for r in rows])
-    out = []
-    for task, project_name, has_avatar, entity, et_name, seq_name, ep_id, ep_name, task_type, status in rows:
-        row = task.serialize()
-        row.update(
-            project_name=project_name, project_has_avatar=has_avatar, entity_name=entity.name,
-            entity_description=entity.description, entity_data=entity.data,
-            entity_preview_file_id=str(entity.preview_file_id) if entity.preview_file_id else "",
-            entity_source_id=str(entity.source_id) if entity.source_id else "",
-            entity_type_name=et_name, entity_canceled=entity.canceled, sequence_name=seq_name,
-            episode_id=str(ep_id) if ep_id else (str(entity.source_id) if entity.source_id else ""),
-            episode_name=ep_name, task_type_for_entity=task_type.for_entity,
-            task_estimation=task.estimation, task_duration=task.duration, task_start_date=row["start_date"],
-            task_due_date=row["due_date"], task_type_name=task_type.name, task_status_name=status.name,
-            task_type_color=task_type.color, task_status_color=status.color,
-            task_status_short_name=status.short_name, assignees=assignees[task.id], last_comment={},
-        )
-        out.append(row)
-    return out
+    return await todo_rows(session, stmt)
 
 
 def assigned_to_person(person_id: uuid.UUID) -> ColumnElement[bool]:
