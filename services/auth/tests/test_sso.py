@@ -317,3 +317,42 @@ async def test_oidc_refuses_an_unverified_email_and_a_wrong_code(sso, peers) -> 
     r = await sso.get("/auth/oidc/callback", params={**params, "code": "not-a-code-the-provider-gave"})
     assert r.status_code == 400
     assert r.json() == {"error": "The authorization code was refused by the OIDC provider."}
+
+
+# --- SAML with a subject attribute: the account is bound to the IdP's subject ---------------
+
+
+@pytest.fixture(scope="module")
+async def sso_bound(infra, make_database, peers) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    from slate_auth.config import AuthSettings
+    from slate_auth.main import create_app
+
+    idp, _ = peers
+    settings = AuthSettings(
+        database_url=make_database("auth", migrate=True), public_url=PUBLIC_URL,
+        saml_enabled=True, saml_metadata_url=idp.http.base + "/metadata", saml_subject_attribute="uid",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        await asyncio.wait_for(app.state.runtime.bus_ready.wait(), timeout=30)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC_URL) as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+
+
+async def test_saml_subject_binding(sso_bound, peers) -> None:  # type: ignore[no-untyped-def]
+    idp, _ = peers
+    idp.user = saml_user()
+    first = await sso_bound.post("/auth/saml/sso", data=await saml_round_trip(sso_bound, idp))
+    assert first.status_code == 302
+    person_id = who(first)
+    # The IdP renames the person's email: the subject still finds the account.
+    idp.user = {**idp.user, "email": "moved-" + idp.user["email"]}
+    again = await sso_bound.post("/auth/saml/sso", data=await saml_round_trip(sso_bound, idp))
+    assert again.status_code == 302 and who(again) == person_id
+    assert await count_persons(sso_bound, idp.user["email"]) == 0
+    # Another subject asserting the first account's email is refused.
+    user = await authenticated(sso_bound, first)
+    idp.user = saml_user(email=user["email"])
+    r = await sso_bound.post("/auth/saml/sso", data=await saml_round_trip(sso_bound, idp))
+    assert r.status_code == 400 and r.json() == {"error": "This account is bound to another identity."}

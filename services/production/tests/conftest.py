@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
 import pytest
+
+from slate_common.db import transaction
 
 from slate_common.testing.tokens import TestSigner, service_client
 
@@ -31,6 +37,103 @@ async def client(production_app):  # type: ignore[no-untyped-def]
 def sessionmaker(production_app):  # type: ignore[no-untyped-def]
     """The app's own sessionmaker (commits wake its outbox relay)."""
     return production_app[0].state.runtime.sessionmaker
+
+
+# --- factories (fixtures: tests import nothing from here) ---------------------------------
+
+
+async def make_person(sessionmaker, role: str = "user", **extra: Any) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A person as auth's person:new would have replicated it."""
+    from slate_production.domain.people import upsert_person
+
+    pid = uuid.uuid4()
+    async with transaction(sessionmaker) as session:
+        await upsert_person(session, {
+            "id": str(pid), "first_name": role.capitalize(), "last_name": pid.hex[:6], "email": f"{pid.hex}@x.io",
+            "role": role, "active": True, "archived": False, "has_avatar": False, "departments": [],
+            "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00", "type": "Person", **extra,
+        })
+    return pid
+
+
+@dataclass
+class Production:
+    project: dict[str, Any]
+    people: dict[str, uuid.UUID] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.project["id"])
+
+
+async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, f"{response.status_code} {response.text}"
+    return response.json() if response.content else None
+
+
+async def make_production(client, signer, sessionmaker, *, shots: int = 2, tvshow: bool = False) -> Production:  # type: ignore[no-untyped-def]
+    """A project with a team (one person per role), an asset, a sequence of shots, and
+    task types linked; no tasks yet."""
+    h = signer.headers()
+    body: dict[str, Any] = {"name": f"Prod {uuid.uuid4().hex[:8]}"}
+    if tvshow:
+        body["production_type"] = "tvshow"
+    project = await ok(await client.post("/data/projects", json=body, headers=h), 201)
+    prod = Production(project)
+    for role in ("manager", "supervisor", "user", "client", "vendor"):
+        prod.people[role] = await make_person(sessionmaker, role)
+        await ok(await client.post(f"/data/projects/{prod.id}/team", json={"person_id": str(prod.people[role])},
+                                   headers=h), 201)
+    prod.people["outsider"] = await make_person(sessionmaker, "user")
+    types = {t["name"]: t["id"] for t in await ok(await client.get("/data/entity-types", headers=h))}
+    prod.ids["character"] = types["Character"]
+    task_types = await ok(await client.get("/data/task-types", headers=h))
+    prod.ids["anim"] = next(t["id"] for t in task_types if t["name"] == "Animation" and t["for_entity"] == "Shot")
+    prod.ids["layout"] = next(t["id"] for t in task_types if t["name"] == "Layout" and t["for_entity"] == "Shot")
+    prod.ids["modeling"] = next(t["id"] for t in task_types if t["name"] == "Modeling" and t["for_entity"] == "Asset")
+    statuses = {s["short_name"]: s["id"] for s in await ok(await client.get("/data/task-status", headers=h))}
+    prod.ids["status"] = statuses
+    await ok(await client.post(f"/data/projects/{prod.id}/settings/asset-types",
+                               json={"asset_type_id": prod.ids["character"]}, headers=h), 201)
+    for tt in ("anim", "modeling"):
+        await ok(await client.post(f"/data/projects/{prod.id}/settings/task-types",
+                                   json={"task_type_id": prod.ids[tt]}, headers=h), 201)
+    asset = await ok(await client.post(
+        f"/data/projects/{prod.id}/asset-types/{prod.ids['character']}/assets/new",
+        json={"name": "Hero", "description": "the hero", "data": {"x": 1}}, headers=h), 201)
+    prod.ids["asset"] = asset["id"]
+    if tvshow:
+        episode = await ok(await client.post(f"/data/projects/{prod.id}/episodes", json={"name": "E01"}, headers=h), 201)
+        prod.ids["episode"] = episode["id"]
+    seq_body: dict[str, Any] = {"name": "SQ01"}
+    if tvshow:
+        seq_body["episode_id"] = prod.ids["episode"]
+    sequence = await ok(await client.post(f"/data/projects/{prod.id}/sequences", json=seq_body, headers=h), 201)
+    prod.ids["sequence"] = sequence["id"]
+    prod.ids["shots"] = []
+    for i in range(shots):
+        shot = await ok(await client.post(f"/data/projects/{prod.id}/shots", json={
+            "name": f"SH{(i + 1) * 10:03d}", "sequence_id": sequence["id"], "nb_frames": 48,
+            "data": {"frame_in": 1, "frame_out": 48, "fps": 24}}, headers=h), 201)
+        prod.ids["shots"].append(shot["id"])
+    return prod
+
+
+@pytest.fixture
+def person_factory(sessionmaker):  # type: ignore[no-untyped-def]
+    async def factory(role: str = "user", **extra: Any) -> uuid.UUID:
+        return await make_person(sessionmaker, role, **extra)
+
+    return factory
+
+
+@pytest.fixture
+def production_factory(client, signer, sessionmaker):  # type: ignore[no-untyped-def]
+    async def factory(**kwargs: Any) -> Production:
+        return await make_production(client, signer, sessionmaker, **kwargs)
+
+    return factory
 
 
 # --- the comment flow's world (test_comments.py, test_notifications.py) ---------------

@@ -6,6 +6,7 @@ SAML and OIDC are off by default; the routes then answer Zou's "not enabled" err
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings
@@ -67,7 +68,16 @@ class SsoSettings(BaseSettings):
 
     @property
     def effective_fido_rp_id(self) -> str:
-        return self.fido_rp_id or (urlsplit(self.public_url).hostname or "localhost")
+        """The configured RP id, else the public host; never an IP address (WebAuthn
+        refuses those), "localhost" instead."""
+        if self.fido_rp_id:
+            return self.fido_rp_id
+        host = urlsplit(self.public_url).hostname or "localhost"
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        return "localhost"
 
     @property
     def public_origin(self) -> str:

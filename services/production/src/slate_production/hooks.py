@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 
+from .domain import access
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
-from .models import Project
+from .domain import tasks as task_rules
+from .models import Entity, EntityType, Project, Task, TaskStatus, TaskType
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
                                "commercial", "catalog", "immersive", "nft", "video-game", "vr"})
@@ -68,3 +70,108 @@ class ProjectHooks(CrudHooks[Project]):
 
     def event_project_id(self, instance: Project) -> Any:
         return instance.id
+
+
+class EntityTypeHooks(CrudHooks[EntityType]):
+    """Studio-wide reference data: everyone reads, admins write; names are unique."""
+
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        name = data.get("name")
+        if name and await ctx.session.scalar(select(EntityType.id).where(func.lower(EntityType.name) == name.lower())):
+            raise BadRequest("Entity type with this name already exists")
+        return data
+
+
+class TaskTypeHooks(CrudHooks[TaskType]):
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        exists_ = await ctx.session.scalar(select(TaskType.id).where(
+            func.lower(TaskType.name) == str(data.get("name", "")).lower(),
+            TaskType.for_entity == (data.get("for_entity") or "Asset"),
+            TaskType.department_id.is_(None) if data.get("department_id") is None
+            else TaskType.department_id == data["department_id"],
+        ))
+        if exists_:
+            raise BadRequest("A task type with similar name already exists")
+        return data
+
+
+class TaskStatusHooks(CrudHooks[TaskStatus]):
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: TaskStatus | None) -> dict[str, Any]:
+        if instance is None and not data.get("color"):
+            raise BadRequest("A required field is missing.")
+        return data
+
+
+class TaskHooks(CrudHooks[Task]):
+    """Tasks through /data/tasks: project scope (vendors: their tasks), supervisors edit,
+    managers create and delete; events carry Zou's task snapshot."""
+
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        stmt = stmt.where(access.project_visible(ctx.principal, Task.project_id))
+        if ctx.principal.is_vendor:
+            stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
+        return stmt
+
+    async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
+        if data.get("project_id") is None:
+            raise BadRequest("A required field is missing.")
+        await access.check_manager(ctx.session, ctx.principal, data["project_id"])
+
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Task | None) -> dict[str, Any]:
+        if instance is None:
+            if not data.get("task_status_id"):
+                data["task_status_id"] = await task_rules.default_status_id(ctx.session)
+            data.setdefault("assigner_id", ctx.principal.id)
+            data["name"] = data.get("name") or "main"
+        else:
+            data.pop("project_id", None)  # a task stays in its project
+        return data
+
+    async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
+        await access.check_supervisor(ctx.session, ctx.principal, instance.project_id)
+
+    async def check_delete(self, ctx: CrudContext, instance: Task) -> None:
+        await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+
+    async def serialize(self, ctx: CrudContext, instance: Task, *, relations: bool) -> dict[str, Any]:
+        return await task_rules.task_snapshot(ctx.session, instance)
+
+    async def serialize_many(self, ctx: CrudContext, instances: list[Task], *, relations: bool) -> list[dict[str, Any]]:
+        assignees = await task_rules.assignees_of(ctx.session, [t.id for t in instances])
+        return [task_rules.serialize_task(t, assignees[t.id]) for t in instances]
+
+    async def event_snapshot(self, ctx: CrudContext, instance: Task) -> dict[str, Any]:
+        return await task_rules.task_snapshot(ctx.session, instance)
+
+
+class EntityHooks(CrudHooks[Entity]):
+    """Generic /data/entities: project scope; managers of the project write."""
+
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        return stmt.where(access.project_visible(ctx.principal, Entity.project_id))
+
+    async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
+        if data.get("project_id") is None:
+            raise BadRequest("A required field is missing.")
+        await access.check_manager(ctx.session, ctx.principal, data["project_id"])
+
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Entity | None) -> dict[str, Any]:
+        if instance is None:
+            data.setdefault("created_by", ctx.principal.id)
+        return data
+
+    async def check_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
+        await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+
+    async def check_delete(self, ctx: CrudContext, instance: Entity) -> None:
+        await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+
+    async def serialize(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
+        return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
+
+    async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:
+        names = dict((await ctx.session.execute(select(EntityType.id, EntityType.name))).all())
+        return [entity_rules.serialize_entity(e, names.get(e.entity_type_id, "")) for e in instances]
+
+    async def event_snapshot(self, ctx: CrudContext, instance: Entity) -> dict[str, Any]:
+        return await self.serialize(ctx, instance, relations=False)

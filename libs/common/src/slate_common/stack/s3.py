@@ -29,7 +29,7 @@ class EmbeddedS3:
         access_key: str = "slate",
         secret_key: str = "slate-secret-key",
         volume_size_limit_mb: int = 64,
-        max_volumes: int = 32,
+        max_volumes: int = 128,  # SeaweedFS grows 7 volumes per bucket; media alone has 5 buckets
     ) -> None:
         self.home = Path(home).resolve()
         self.port = port

@@ -1,20 +1,295 @@
-"""Project routes beyond CRUD."""
+"""Project routes beyond CRUD: listings, team, settings (task types, task statuses,
+asset types and their order), and the project-scoped entity routes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain.projects import open_projects
+from ..domain import access, entity_ops
+from ..domain import project_settings as settings_rules
+from ..domain.entity_ops import list_entities, parse_uuid
+from ..domain.projects import all_projects, open_projects
+from ..domain.task_queries import plain_tasks
+from ..models import Task
+from .common import json_object
 
-router = APIRouter(prefix="/data/projects", tags=["Projects"])
+router = APIRouter(tags=["Projects"])
 
 
-@router.get("/open", operation_id="get_open_projects")
+@router.get("/data/projects/open", operation_id="get_open_projects")
 async def get_open_projects(principal: CurrentUser, session: SessionDep, name: str | None = None) -> Response:
     """Running projects the caller can see."""
     return json_response(await open_projects(session, principal, name))
+
+
+@router.get("/data/projects/all", operation_id="get_all_projects")
+async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Response:
+    """Every project the caller can see, with its status name."""
+    return json_response(await all_projects(session, principal))
+
+
+# --- team ----------------------------------------------------------------------------
+
+
+@router.get("/data/projects/{project_id}/team", operation_id="get_project_team")
+async def get_team(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """The persons of a project's team."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await settings_rules.team(session, project.id))
+
+
+@router.post("/data/projects/{project_id}/team", operation_id="add_project_team_member", status_code=201)
+async def add_team_member(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Add a person to a project's team (managers); emits project:update."""
+    body = await json_object(request)
+    project = await settings_rules.add_to_team(session, principal, parse_uuid(project_id),
+                                               person_id=settings_rules.required_uuid(body, "person_id"))
+    return json_response(project.serialize(), status_code=201)
+
+
+@router.delete("/data/projects/{project_id}/team/{person_id}", operation_id="remove_project_team_member",
+               status_code=204)
+async def remove_team_member(project_id: str, person_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Remove a person from a project's team (managers); emits project:update."""
+    await settings_rules.remove_from_team(session, principal, parse_uuid(project_id), parse_uuid(person_id))
+    return Response(status_code=204)
+
+
+# --- settings ------------------------------------------------------------------------
+
+
+@router.post("/data/projects/{project_id}/settings/asset-types", operation_id="add_project_asset_type",
+             status_code=201)
+async def add_asset_type(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Use an asset type in a project."""
+    body = await json_object(request)
+    project = await settings_rules.add_asset_type(session, principal, parse_uuid(project_id),
+                                                  settings_rules.required_uuid(body, "asset_type_id"))
+    return json_response(project.serialize(), status_code=201)
+
+
+@router.delete("/data/projects/{project_id}/settings/asset-types/{asset_type_id}",
+               operation_id="remove_project_asset_type", status_code=204)
+async def remove_asset_type(project_id: str, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Stop using an asset type in a project."""
+    await settings_rules.remove_asset_type(session, principal, parse_uuid(project_id), parse_uuid(asset_type_id))
+    return Response(status_code=204)
+
+
+@router.post("/data/projects/{project_id}/settings/task-types", operation_id="add_project_task_type",
+             status_code=201)
+async def add_task_type(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Use a task type in a project (with an optional priority)."""
+    body = await json_object(request)
+    project = await settings_rules.link_task_type(
+        session, principal, parse_uuid(project_id), settings_rules.required_uuid(body, "task_type_id"),
+        priority=body.get("priority"),
+    )
+    return json_response(project.serialize(), status_code=201)
+
+
+@router.delete("/data/projects/{project_id}/settings/task-types/{task_type_id}",
+               operation_id="remove_project_task_type", status_code=204)
+async def remove_task_type(project_id: str, task_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Stop using a task type in a project."""
+    await settings_rules.unlink_task_type(session, principal, parse_uuid(project_id), parse_uuid(task_type_id))
+    return Response(status_code=204)
+
+
+@router.get("/data/projects/{project_id}/settings/task-status", operation_id="get_project_task_statuses")
+async def get_task_statuses(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """The task statuses a project uses."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await settings_rules.task_statuses(session, project.id))
+
+
+@router.post("/data/projects/{project_id}/settings/task-status", operation_id="add_project_task_status",
+             status_code=201)
+async def add_task_status(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Use a task status in a project."""
+    body = await json_object(request)
+    project = await settings_rules.link_task_status(
+        session, principal, parse_uuid(project_id), settings_rules.required_uuid(body, "task_status_id"),
+        priority=body.get("priority"),
+    )
+    return json_response(project.serialize(), status_code=201)
+
+
+@router.put("/data/projects/{project_id}/settings/task-status/{task_status_id}",
+            operation_id="update_project_task_status")
+async def update_task_status_link(project_id: str, task_status_id: str, request: Request, principal: CurrentUser,
+                                  session: SessionDep) -> Response:
+    """Change a project's use of a task status (priority, board roles, client visibility)."""
+    link = await settings_rules.update_task_status_link(
+        session, principal, parse_uuid(project_id), parse_uuid(task_status_id), await json_object(request))
+    return json_response(link.serialize())
+
+
+@router.delete("/data/projects/{project_id}/settings/task-status/{task_status_id}",
+               operation_id="remove_project_task_status", status_code=204)
+async def remove_task_status(project_id: str, task_status_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Stop using a task status in a project."""
+    await settings_rules.unlink_task_status(session, principal, parse_uuid(project_id), parse_uuid(task_status_id))
+    return Response(status_code=204)
+
+
+@router.post("/data/task-type-links", operation_id="create_task_type_link", status_code=201)
+async def create_task_type_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Link a task type to a project with a priority (updates an existing link)."""
+    body = await json_object(request)
+    link = await settings_rules.upsert_task_type_link(
+        session, principal, settings_rules.required_uuid(body, "project_id"),
+        settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
+    return json_response(link.serialize(), status_code=201)
+
+
+@router.post("/data/task-status-links", operation_id="create_task_status_link", status_code=201)
+async def create_task_status_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Link a task status to a project with a priority (updates an existing link)."""
+    body = await json_object(request)
+    link = await settings_rules.upsert_task_status_link(
+        session, principal, settings_rules.required_uuid(body, "project_id"),
+        settings_rules.required_uuid(body, "task_status_id"), body)
+    return json_response(link.serialize(), status_code=201)
+
+
+@router.post("/actions/projects/{project_id}/task-type-links/reorder", operation_id="reorder_task_type_links")
+async def reorder_task_types(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Set the order of a project's task types (priority 1, 2, ... in the given order)."""
+    body = await json_object(request)
+    links = await settings_rules.reorder_task_types(session, principal, parse_uuid(project_id),
+                                                    settings_rules.uuid_list(body, "task_type_ids"))
+    return json_response([x.serialize() for x in links])
+
+
+@router.post("/actions/projects/{project_id}/task-status-links/reorder", operation_id="reorder_task_status_links")
+async def reorder_task_statuses(project_id: str, request: Request, principal: CurrentUser,
+                                session: SessionDep) -> Response:
+    """Set the order of a project's task statuses."""
+    body = await json_object(request)
+    links = await settings_rules.reorder_task_statuses(session, principal, parse_uuid(project_id),
+                                                       settings_rules.uuid_list(body, "task_status_ids"))
+    return json_response([x.serialize() for x in links])
+
+
+# --- project-scoped listings and creations ---------------------------------------------
+
+
+@router.get("/data/projects/{project_id}/asset-types", operation_id="get_project_asset_types")
+async def project_asset_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Asset types that the project's assets use."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await settings_rules.used_asset_types(session, project.id))
+
+
+@router.get("/data/projects/{project_id}/task-types", operation_id="get_project_task_types")
+async def project_task_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Task types a project uses."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await settings_rules.task_types(session, project.id))
+
+
+@router.get("/data/projects/{project_id}/tasks", operation_id="get_project_tasks")
+async def project_tasks(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Tasks of a project."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await plain_tasks(session, principal, Task.project_id == project.id))
+
+
+def _listing(kind: str) -> Any:
+    async def handler(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+        project = await access.readable_project(session, principal, parse_uuid(project_id))
+        filters = {k: v for k, v in request.query_params.items() if k not in ("relations",)}
+        return json_response(await list_entities(session, principal, kind, project_id=project.id, filters=filters))
+
+    return handler
+
+
+for _path, _kind in (("assets", "Asset"), ("episodes", "Episode"), ("sequences", "Sequence"), ("shots", "Shot")):
+    router.add_api_route(f"/data/projects/{{project_id}}/{_path}", _listing(_kind), methods=["GET"],
+                         operation_id=f"get_project_{_path}", summary=f"The project's {_path}")
+
+
+@router.get("/data/projects/{project_id}/asset-types/{asset_type_id}/assets",
+            operation_id="get_project_asset_type_assets")
+async def project_assets_of_type(project_id: str, asset_type_id: str, principal: CurrentUser,
+                                 session: SessionDep) -> Response:
+    """A project's assets of one type."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await list_entities(session, principal, "Asset", project_id=project.id,
+                                             filters={"entity_type_id": asset_type_id}))
+
+
+@router.post("/data/projects/{project_id}/asset-types/{asset_type_id}/assets/new",
+             operation_id="create_asset", status_code=201)
+async def create_asset(project_id: str, asset_type_id: str, request: Request, principal: CurrentUser,
+                       session: SessionDep) -> Response:
+    """Create an asset of a type in a project (managers)."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    entity, type_name, _ = await entity_ops.create_entity(
+        session, principal, project_id=project.id, entity_type=parse_uuid(asset_type_id),
+        body=await json_object(request))
+    return json_response(entity.serialize(type_name="Asset"), status_code=201)
+
+
+@router.post("/data/projects/{project_id}/episodes", operation_id="create_episode", status_code=201)
+async def create_episode(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Create an episode (or get the one of that name)."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Episode",
+                                                  body=await json_object(request), get_or_create=True)
+    return json_response(entity.serialize(type_name="Episode"), status_code=201)
+
+
+@router.post("/data/projects/{project_id}/sequences", operation_id="create_sequence", status_code=201)
+async def create_sequence(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Create a sequence, in an episode for TV shows (or get the one of that name)."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    body = await json_object(request)
+    parent = parse_uuid(body["episode_id"], "episode_id") if body.get("episode_id") else None
+    entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Sequence",
+                                                  body=body, parent_id=parent, get_or_create=True)
+    return json_response(entity.serialize(type_name="Sequence"), status_code=201)
+
+
+@router.post("/data/projects/{project_id}/shots", operation_id="create_shot", status_code=201)
+async def create_shot(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Create a shot in a sequence, with nb_frames and data (or get the one of that name)."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    body = await json_object(request)
+    parent = parse_uuid(body["sequence_id"], "sequence_id") if body.get("sequence_id") else None
+    entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Shot",
+                                                  body=body, parent_id=parent, get_or_create=True)
+    return json_response(entity.serialize(type_name="Shot"), status_code=201)
+
+
+
+
+@router.post("/data/projects/{project_id}/settings/batch", operation_id="add_project_settings_batch")
+async def settings_batch(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Add task types (with priorities), task statuses and asset types to a project at once."""
+    project = await settings_rules.batch(session, principal, parse_uuid(project_id), await json_object(request))
+    return json_response(project.serialize())
+
+
+@router.post("/actions/task-types/reorder", operation_id="reorder_task_types")
+async def reorder_global_task_types(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Set the studio-wide order of task types (admins)."""
+    body = await json_object(request)
+    rows = await settings_rules.reorder_global_task_types(session, principal,
+                                                          settings_rules.uuid_list(body, "task_type_ids"))
+    return json_response([t.serialize() for t in rows])
+
+
+@router.get("/data/projects/{project_id}/episodes/stats", operation_id="get_project_episode_stats")
+async def episode_stats(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Task counts (and frames) by episode, task type and status for a project."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    return json_response(await settings_rules.episode_stats(session, project.id))

@@ -1,7 +1,12 @@
-"""Who may read and write a task's comments, following Zou's roles.
+"""Who may see and change what, following Zou's roles.
 
-- admins: everything;
-- everyone else must be in the task's project team (403 otherwise, as Zou answers);
+Projects and entities: admins everything; everyone else only the projects whose team
+they are in (scope: other projects do not exist for them, 404); managers change a
+project's entities, tasks, team and settings; supervisors (and managers) assign and
+edit tasks; vendors only see the tasks assigned to them.
+
+Comments:
+- everyone but admins must be in the task's project team (403 otherwise, as Zou answers);
 - vendors only on the tasks they are assigned to;
 - artists (``user``) only set statuses marked ``is_artist_allowed``, clients only
   ``is_client_allowed`` ones;
@@ -13,13 +18,70 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import Forbidden
+from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 
-from ..models import Comment, Person, Task, TaskStatus, project_person_link, task_person_link
+from ..models import Comment, Person, Project, Task, TaskStatus, project_person_link, task_person_link
+
+SUPERVISORS = ("admin", "manager", "supervisor")
+
+
+def team_projects(principal: Principal) -> Select[Any]:
+    return select(project_person_link.c.project_id).where(project_person_link.c.person_id == principal.id)
+
+
+def project_visible(principal: Principal, project_col: Any) -> ColumnElement[bool]:
+    """A condition on a ``project_id`` column: the rows the caller may see."""
+    if principal.is_admin:
+        return true()
+    return project_col.in_(team_projects(principal))
+
+
+def assigned_to(principal: Principal, task_id_col: Any) -> ColumnElement[bool]:
+    return exists().where(task_person_link.c.task_id == task_id_col, task_person_link.c.person_id == principal.id)
+
+
+async def principal_in_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id))))
+
+
+async def readable_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+    """The project if the caller may see it, else 404."""
+    project = await session.get(Project, project_id)
+    if project is None or not (principal.is_admin or await principal_in_team(session, principal, project_id)):
+        raise NotFound()
+    return project
+
+
+async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    if not principal.is_admin and not await principal_in_team(session, principal, project_id):
+        raise NotFound()
+
+
+async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """Admins, or managers in the project's team (others in the team: 403)."""
+    await check_read(session, principal, project_id)
+    if not (principal.is_admin or principal.role == "manager"):
+        raise Forbidden()
+
+
+async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """Admins, or managers and supervisors in the project's team."""
+    await check_read(session, principal, project_id)
+    if principal.role not in SUPERVISORS:
+        raise Forbidden()
+
+
+def check_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden()
+
+
+# --- comments ---------------------------------------------------------------------------
 
 
 async def in_team(session: AsyncSession, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:

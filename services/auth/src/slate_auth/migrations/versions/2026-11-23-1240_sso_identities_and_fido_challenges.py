@@ -1,4 +1,4 @@
-"""sso identities and states, fido devices and challenges
+"""sso identities and states, fido challenges
 
 Revision ID: 5a0f1d0c2e71
 Revises: 0001
@@ -37,35 +37,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('key', name=op.f('pk_sso_state'))
     )
     op.create_index(op.f('ix_sso_state_expires_at'), 'sso_state', ['expires_at'], unique=False)
-    op.create_table('fido_device',
-    sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('person_id', sa.UUID(), nullable=False),
-    sa.Column('device_name', sa.String(length=80), nullable=False),
-    sa.Column('credential_id', sa.LargeBinary(), nullable=False),
-    sa.Column('credential_data', sa.LargeBinary(), nullable=False),
-    sa.Column('sign_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('last_used_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_fido_device_person_id_person'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_fido_device')),
-    sa.UniqueConstraint('credential_id', name=op.f('uq_fido_device_credential_id')),
-    sa.UniqueConstraint('person_id', 'device_name', name=op.f('uq_fido_device_person_id_device_name'))
-    )
-    op.create_index(op.f('ix_fido_device_person_id'), 'fido_device', ['person_id'], unique=False)
     op.create_table('fido_challenge',
+    sa.Column('challenge', sa.String(length=128), nullable=False),
     sa.Column('person_id', sa.UUID(), nullable=False),
     sa.Column('purpose', sa.String(length=16), nullable=False),
     sa.Column('state', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_fido_challenge_person_id_person'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('person_id', 'purpose', name=op.f('pk_fido_challenge'))
+    sa.PrimaryKeyConstraint('challenge', name=op.f('pk_fido_challenge'))
     )
+    op.create_index(op.f('ix_fido_challenge_person_id'), 'fido_challenge', ['person_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_fido_challenge_person_id'), table_name='fido_challenge')
     op.drop_table('fido_challenge')
-    op.drop_index(op.f('ix_fido_device_person_id'), table_name='fido_device')
-    op.drop_table('fido_device')
     op.drop_index(op.f('ix_sso_state_expires_at'), table_name='sso_state')
     op.drop_table('sso_state')
     op.drop_index(op.f('ix_sso_identity_person_id'), table_name='sso_identity')

@@ -1,0 +1,190 @@
+"""Preview routes beyond CRUD: add on a comment, upload, positions, annotations, main
+previews, listings per entity and project, frame and tile extraction."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path as FsPath
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from slate_common.app import Runtime, SessionDep
+from slate_common.crud.engine import _json_body
+from slate_common.errors import BadRequest, NotFound
+from slate_common.security import CurrentUser
+from slate_common.serialization import json_response
+
+from .. import processing
+from ..domain import access, pipeline
+from ..domain import previews as rules
+from ..models import ProjectReplica, TaskReplica
+from ..uploads import receive_upload
+from .deps import CommentId, InstanceId, PreviewFileId, ProjectId, SettingsDep, StorageDep, TaskId, parse_id
+
+router = APIRouter(tags=["Previews"])
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{name} must be an integer.") from exc
+
+
+@router.post("/actions/tasks/{task_id}/comments/{comment_id}/add-preview", operation_id="add_preview", status_code=201)
+async def add_preview(task_id: TaskId, comment_id: CommentId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Create a preview awaiting its file on a comment (revision: the comment's, or the next)."""
+    body = await _json_body(request)
+    preview = await rules.add_preview(session, principal, task_id=task_id, comment_id=comment_id,
+                                      revision=_int(body.get("revision"), "revision"))
+    return json_response(await rules.serialize_with_comments(session, preview), status_code=201)
+
+
+async def _upload(request: Request, runtime: Runtime, storage: Any, settings: Any, principal: Any, preview_id: Any, **kw: Any) -> Response:
+    await pipeline.check_upload_access(runtime.sessionmaker, principal, preview_id, task_id=kw.get("task_id"))
+    upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    try:
+        out = await pipeline.accept_upload(runtime.sessionmaker, storage, principal, preview_id, upload,
+                                           jobs_subject=settings.jobs_subject, **kw)
+    finally:
+        upload.close()
+    return json_response(out, status_code=201)
+
+
+@router.post("/pictures/preview-files/{instance_id}", operation_id="upload_preview_file", status_code=201)
+async def upload_preview(instance_id: InstanceId, request: Request, principal: CurrentUser, runtime: Runtime,
+                         storage: StorageDep, settings: SettingsDep) -> Response:
+    """Upload the file of a preview (multipart field ``file``); processing follows."""
+    return await _upload(request, runtime, storage, settings, principal, instance_id)
+
+
+@router.post("/actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}",
+             operation_id="upload_comment_preview_file", status_code=201)
+async def upload_comment_preview(task_id: TaskId, comment_id: CommentId, preview_file_id: PreviewFileId, request: Request,
+                                 principal: CurrentUser, runtime: Runtime, storage: StorageDep, settings: SettingsDep) -> Response:
+    """Upload the file of a preview shown by a comment of the task."""
+    return await _upload(request, runtime, storage, settings, principal, preview_file_id, comment_id=comment_id, task_id=task_id)
+
+
+@router.delete("/actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}",
+               operation_id="delete_comment_preview_file", status_code=204)
+async def delete_comment_preview(task_id: TaskId, comment_id: CommentId, preview_file_id: PreviewFileId,
+                                 principal: CurrentUser, session: SessionDep) -> Response:
+    """Delete a preview from a comment of a task."""
+    await rules.remove_from_comment(session, principal, task_id=task_id, comment_id=comment_id, preview_id=preview_file_id)
+    return Response(status_code=204)
+
+
+@router.put("/actions/preview-files/{preview_file_id}/update-position", operation_id="update_preview_position")
+async def update_position(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Move a preview within its revision; returns the revision's previews in order."""
+    position = _int((await _json_body(request)).get("position"), "position")
+    if position is None:
+        raise BadRequest("A position is required.")
+    items = await rules.update_position(session, principal, preview_file_id, position)
+    return json_response([rules.serialize(p) for p in items])
+
+
+@router.put("/actions/preview-files/{preview_file_id}/update-annotations", operation_id="update_preview_annotations")
+async def update_annotations(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Add, change and remove drawings on a preview."""
+    preview = await rules.update_annotations(session, principal, preview_file_id, await _json_body(request))
+    return json_response(rules.serialize(preview))
+
+
+@router.put("/actions/preview-files/{preview_file_id}/set-main-preview", operation_id="set_main_preview")
+async def set_main_preview(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Make the preview its entity's picture; returns the entity."""
+    preview = await rules.get_preview(session, principal, preview_file_id)
+    return json_response(await rules.set_main_preview(session, principal, preview))
+
+
+@router.put("/actions/tasks/set-main-preview", operation_id="set_main_preview_from_tasks")
+async def set_main_from_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """For each task, its last preview becomes its entity's picture; returns the entities."""
+    body = await _json_body(request)
+    task_ids = body.get("task_ids")
+    if not isinstance(task_ids, list):
+        raise BadRequest("task_ids must be a list of task ids.")
+    out = []
+    for raw in task_ids:
+        entity = await rules.set_main_from_task(session, principal, parse_id(str(raw)))
+        if entity is not None:
+            out.append(entity)
+    return json_response(out)
+
+
+@router.put("/actions/tasks/{task_id}/set-main-preview", operation_id="set_main_preview_from_task")
+async def set_main_from_task(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
+    """The task's last preview becomes its entity's picture."""
+    entity = await rules.set_main_from_task(session, principal, task_id)
+    if entity is None:
+        raise BadRequest("This task has no preview.")
+    return json_response(entity)
+
+
+def _entity_listing(kind: str) -> Any:
+    async def listing(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+        entity_id = parse_id(request.path_params[f"{kind}_id"])
+        return json_response(await rules.previews_of_entity(session, principal, entity_id))
+
+    listing.__doc__ = f"Previews of the tasks of a {kind}, newest revision first."
+    return listing
+
+
+for _kind, _plural in (("entity", "entities"), ("shot", "shots"), ("edit", "edits"), ("concept", "concepts")):
+    router.add_api_route(f"/data/{_plural}/{{{_kind}_id}}/preview-files", _entity_listing(_kind), methods=["GET"],
+                         operation_id=f"get_{_kind}_preview_files")
+
+
+@router.get("/data/projects/{project_id}/preview-files", operation_id="get_project_preview_files")
+async def project_previews(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Every preview of a project."""
+    return json_response(await rules.previews_of_project(session, principal, project_id))
+
+
+@router.get("/actions/preview-files/{preview_file_id}/extract-frame", operation_id="extract_preview_frame")
+async def extract_frame(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep,
+                        storage: StorageDep, settings: SettingsDep) -> Response:
+    """A frame of a movie preview as PNG (``frame_number``, default 0)."""
+    preview = await rules.get_preview(session, principal, preview_file_id)
+    if not preview.is_movie or preview.status != "ready":
+        raise NotFound()
+    frame = _int(request.query_params.get("frame_number"), "frame_number") or 0
+    if frame < 0:
+        raise BadRequest("frame_number must be positive.")
+    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
+    project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
+    fps = processing.parse_fps((project.snapshot if project else {}).get("fps"))
+    seconds = min(frame / fps, max(preview.duration - 1 / fps, 0))
+    bucket, key = pipeline.derivative_key(preview.id, "hd")
+    url = await asyncio.to_thread(storage.client.presigned_get_object, storage.bucket(bucket), key)
+    with tempfile.TemporaryDirectory(prefix="slate-frame-", dir=settings.scratch_dir) as tmp:
+        dest = FsPath(tmp) / "frame.png"
+        argv = processing.extract_frame_command(processing.ffmpeg_binary(settings.ffmpeg), url, dest, seconds)
+        try:
+            await asyncio.to_thread(processing.run_ffmpeg, argv, timeout=120)
+        except processing.MediaError as exc:
+            raise BadRequest(f"The frame could not be extracted: {exc}") from exc
+        if not dest.exists():
+            raise NotFound()
+        data = dest.read_bytes()
+    return Response(data, media_type="image/png", headers={"Cache-Control": "max-age=604800, private"})
+
+
+@router.get("/actions/preview-files/{preview_file_id}/extract-tile", operation_id="extract_preview_tile")
+async def extract_tile(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
+    """The tile sheet of a movie preview (its frames in a grid) as PNG."""
+    preview = await rules.get_preview(session, principal, preview_file_id)
+    if not preview.is_movie:
+        raise BadRequest("This preview is not a movie.")
+    bucket, key = pipeline.derivative_key(preview.id, "tiles")
+    if await storage.stat(bucket, key) is None:
+        raise NotFound()
+    return Response(await storage.read_bytes(bucket, key), media_type="image/png",
+                    headers={"Cache-Control": "max-age=604800, private"})

@@ -1,0 +1,158 @@
+"""Thumbnails of persons (avatars), projects and organisations; preview backgrounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from slate_common.app import SessionDep
+from slate_common.crud.engine import _json_body
+from slate_common.errors import BadRequest, NotFound
+from slate_common.security import CurrentUser
+from slate_common.serialization import json_response
+
+from ..domain import access, files
+from ..downloads import mime_of, object_response
+from ..models import PreviewBackgroundFile
+from ..uploads import receive_upload
+from .deps import InstanceId, ProjectId, SettingsDep, StorageDep, parse_id
+
+router = APIRouter(tags=["Thumbnails"])
+
+
+def _get_thumbnail(kind: str) -> Any:
+    async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, storage: StorageDep) -> Response:
+        return await object_response(request, storage, "thumbnails", files.avatar_key(kind, instance_id), media_type="image/png")
+
+    handler.__doc__ = f"The thumbnail of one of the {kind} (PNG)."
+    return handler
+
+
+def _post_thumbnail(kind: str) -> Any:
+    async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
+                      storage: StorageDep, settings: SettingsDep) -> Response:
+        await files.check_avatar_change(session, principal, kind, instance_id)
+        upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+        try:
+            out = await files.set_avatar(session, storage, principal, kind, instance_id, upload,
+                                         scratch_dir=settings.scratch_dir)
+        finally:
+            upload.close()
+        return json_response(out, status_code=201)
+
+    handler.__doc__ = f"Set the thumbnail of one of the {kind} (multipart field ``file``)."
+    return handler
+
+
+for _kind in ("persons", "projects", "organisations"):
+    for _suffix in (".png", ""):  # the .png form first: "{instance_id}" alone would match it
+        _path = f"/pictures/thumbnails/{_kind}/{{instance_id}}{_suffix}"
+        _op = f"{_kind}_thumbnail{'_png' if _suffix else ''}"
+        router.add_api_route(_path, _get_thumbnail(_kind), methods=["GET"], operation_id=f"get_{_op}")
+        router.add_api_route(_path, _post_thumbnail(_kind), methods=["POST"], operation_id=f"set_{_op}", status_code=201)
+
+
+@router.delete("/actions/user/clear-avatar", operation_id="clear_own_avatar", status_code=204)
+async def clear_own_avatar(principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
+    """Remove the caller's avatar."""
+    await files.clear_avatar(session, storage, principal, principal.id)
+    return Response(status_code=204)
+
+
+@router.delete("/actions/persons/{person_id}/clear-avatar", operation_id="clear_person_avatar", status_code=204)
+async def clear_person_avatar(person_id: str, principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
+    """Remove a person's avatar (the person or an admin)."""
+    await files.clear_avatar(session, storage, principal, parse_id(person_id))
+    return Response(status_code=204)
+
+
+# -- preview backgrounds ------------------------------------------------------------------
+
+
+async def _background(session: Any, instance_id: Any) -> PreviewBackgroundFile:
+    background = await session.get(PreviewBackgroundFile, instance_id)
+    if background is None:
+        raise NotFound()
+    return background
+
+
+@router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
+async def upload_background(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
+                            storage: StorageDep, settings: SettingsDep) -> Response:
+    """Store a preview background (HDR, EXR or picture) and its thumbnail."""
+    access.check_manager(principal)
+    await _background(session, instance_id)
+    upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    try:
+        out = await files.upload_background(session, storage, principal, instance_id, upload)
+    finally:
+        upload.close()
+    return json_response(out, status_code=201)
+
+
+@router.get("/pictures/preview-background-files/{instance_id}.{extension}", operation_id="get_preview_background")
+async def get_background(instance_id: InstanceId, extension: str, request: Request, principal: CurrentUser,
+                         session: SessionDep, storage: StorageDep) -> Response:
+    """A preview background file in its own extension."""
+    background = await _background(session, instance_id)
+    if (background.extension or "") != extension.lower():
+        raise NotFound()
+    return await object_response(request, storage, "files", files.background_key(instance_id, extension.lower()),
+                                 media_type=mime_of(extension))
+
+
+@router.get("/pictures/thumbnails/preview-background-files/{instance_id}.png", operation_id="get_preview_background_thumbnail")
+async def get_background_thumbnail(instance_id: InstanceId, request: Request, principal: CurrentUser, storage: StorageDep) -> Response:
+    """The thumbnail of a preview background."""
+    return await object_response(request, storage, "thumbnails", files.background_thumbnail_key(instance_id),
+                                 media_type="image/png")
+
+
+@router.post("/pictures/thumbnails/preview-background-files/{instance_id}.png",
+             operation_id="set_preview_background_thumbnail", status_code=201)
+async def set_background_thumbnail(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
+                                   storage: StorageDep, settings: SettingsDep) -> Response:
+    """Replace the thumbnail of a preview background with a picture."""
+    access.check_manager(principal)
+    await _background(session, instance_id)
+    upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    try:
+        from pathlib import Path
+
+        from .. import processing
+
+        try:
+            await files.set_background_thumbnail(storage, instance_id, Path(upload.path))
+        except processing.MediaError as exc:
+            raise BadRequest(str(exc)) from exc
+    finally:
+        upload.close()
+    return json_response({"thumbnail_path": f"pictures/thumbnails/preview-background-files/{instance_id}.png"}, status_code=201)
+
+
+@router.get("/data/projects/{project_id}/settings/preview-background-files", operation_id="get_project_preview_backgrounds")
+async def project_backgrounds(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
+    """The preview backgrounds of a production."""
+    return json_response(await files.project_backgrounds(session, principal, project_id))
+
+
+@router.post("/data/projects/{project_id}/settings/preview-background-files",
+             operation_id="add_project_preview_background", status_code=201)
+async def add_project_background(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """Link a preview background to a production."""
+    body = await _json_body(request)
+    return json_response(
+        await files.add_project_background(session, principal, project_id, body.get("preview_background_file_id")),
+        status_code=201,
+    )
+
+
+@router.delete("/data/projects/{project_id}/settings/preview-background-files/{preview_background_file_id}",
+               operation_id="remove_project_preview_background", status_code=204)
+async def remove_project_background(project_id: ProjectId, preview_background_file_id: str, principal: CurrentUser,
+                                    session: SessionDep) -> Response:
+    """Unlink a preview background from a production."""
+    await files.remove_project_background(session, principal, project_id, parse_id(preview_background_file_id))
+    return Response(status_code=204)

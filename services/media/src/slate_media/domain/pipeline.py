@@ -1,0 +1,241 @@
+"""From upload to ready: store the original, queue the job, and what the job does.
+
+The upload is checked (extension, empty file, picture readable), stored under its
+final key, and only then is the preview marked ``processing`` with a job queued
+(same transaction). A worker downloads the source, runs ffmpeg and Pillow in a
+scratch directory, stores the derivatives, and marks the preview ``ready``, or
+``broken`` with the reason when the file itself is at fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from slate_common.db import transaction
+from slate_common.errors import BadRequest
+from slate_common.logging import get_logger
+from slate_common.security import Principal
+
+from .. import processing
+from ..config import MediaSettings
+from ..downloads import mime_of
+from ..jobs import enqueue_preview_job
+from ..models import PreviewFile, ProjectReplica, TaskReplica
+from ..storage import Storage
+from ..uploads import Upload
+from . import previews as preview_rules
+
+log = get_logger(__name__)
+
+
+# -- where things are stored ------------------------------------------------------------
+
+
+def source_key(preview_id: uuid.UUID, extension: str) -> tuple[str, str]:
+    kind = processing.kind_of(extension)
+    if kind == "movie":
+        return "movies", f"source/{preview_id}.{extension}"
+    if kind == "picture":
+        return "previews", f"uploads/{preview_id}.{extension}"
+    return "files", f"originals/{preview_id}.{extension}"
+
+
+def derivative_key(preview_id: uuid.UUID, name: str) -> tuple[str, str]:
+    return {
+        "original": ("previews", f"originals/{preview_id}.png"),
+        "preview": ("previews", f"previews/{preview_id}.png"),
+        "thumbnail": ("previews", f"thumbnails/{preview_id}.png"),
+        "square": ("previews", f"thumbnails-square/{preview_id}.png"),
+        "hd": ("movies", f"originals/{preview_id}.mp4"),
+        "ld": ("movies", f"low/{preview_id}.mp4"),
+        "tiles": ("movies", f"tiles/{preview_id}.png"),
+    }[name]
+
+
+# -- upload -------------------------------------------------------------------------------
+
+
+def check_upload(upload: Upload) -> str:
+    """The kind of an acceptable upload ("picture", "movie", "file"), else a clear 400."""
+    ext = upload.extension
+    kind = processing.kind_of(ext)
+    if not ext:
+        raise BadRequest("The file has no extension: its type cannot be told.")
+    if kind is None:
+        raise BadRequest(f"Files with the extension .{ext} are not accepted as previews.")
+    if upload.size == 0:
+        raise BadRequest("The uploaded file is empty.")
+    return kind
+
+
+async def check_upload_access(
+    sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, preview_id: uuid.UUID,
+    *, task_id: uuid.UUID | None = None,
+) -> None:
+    """Checked before the body is read (and again after), in a short transaction."""
+    async with transaction(sessionmaker) as session:
+        preview = await preview_rules.get_preview(session, principal, preview_id)
+        if task_id is not None and preview.task_id != task_id:
+            raise BadRequest("This preview is not a preview of this task.")
+        await preview_rules.check_upload_allowed(session, principal, preview)
+
+
+async def accept_upload(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    storage: Storage,
+    principal: Principal,
+    preview_id: uuid.UUID,
+    upload: Upload,
+    *,
+    comment_id: uuid.UUID | None = None,
+    task_id: uuid.UUID | None = None,
+    jobs_subject: str = "slate.jobs.media",
+) -> dict[str, Any]:
+    await check_upload_access(sessionmaker, principal, preview_id, task_id=task_id)
+    kind = check_upload(upload)
+    if kind == "picture":
+        await asyncio.to_thread(processing.check_picture, Path(upload.path))
+    bucket, key = source_key(preview_id, upload.extension)
+    await storage.put_file(bucket, key, upload.file, upload.size, upload.content_type or mime_of(upload.extension))
+    async with transaction(sessionmaker) as session:
+        preview = await preview_rules.get_preview(session, principal, preview_id, for_update=True)
+        preview.original_name = upload.stem[:250]
+        preview.source_extension = upload.extension
+        preview.file_size = upload.size
+        preview.extension = {"movie": "mp4", "picture": "png"}.get(kind, upload.extension)
+        preview.is_movie = kind == "movie"
+        preview.status_reason = None
+        preview.attempts = 0
+        if kind == "movie":
+            preview.uploaded_movie_name = upload.filename[:150]
+        if comment_id is not None:
+            await preview_rules.link_to_comment(session, preview, comment_id)
+        if kind == "file":
+            preview.status = "ready"
+            await preview_rules.emit_preview(session, "add-file", preview, actor_id=principal.id)
+        else:
+            preview.status = "processing"
+            enqueue_preview_job(session, preview.id, subject_prefix=jobs_subject)
+        await preview_rules.emit_preview(session, "update", preview, actor_id=principal.id)
+        return preview_rules.serialize(preview)
+
+
+# -- the job ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    preview_id: uuid.UUID
+    source_extension: str
+    kind: str
+    fps: float
+    resolution: tuple[int, int]
+    hd_bitrate: int | None
+    ld_bitrate: int | None
+
+
+def _project_settings(project: ProjectReplica | None) -> dict[str, Any]:
+    snap = project.snapshot if project is not None else {}
+    return {
+        "fps": processing.parse_fps(snap.get("fps")),
+        "resolution": processing.parse_resolution(snap.get("resolution")),
+        "hd_bitrate": snap.get("hd_bitrate_compression") or None,
+        "ld_bitrate": snap.get("ld_bitrate_compression") or None,
+    }
+
+
+async def _start(session: AsyncSession, settings: MediaSettings, preview_id: uuid.UUID) -> JobPlan | None:
+    """Count this start, or give up on a job that keeps failing; None: nothing to do."""
+    preview = await session.get(PreviewFile, preview_id, with_for_update=True)
+    if preview is None or preview.status != "processing" or not preview.source_extension:
+        return None
+    preview.attempts += 1
+    if preview.attempts > settings.job_max_attempts:
+        preview.status = "broken"
+        preview.status_reason = (
+            f"Processing was started {settings.job_max_attempts} times without finishing; giving up."
+        )
+        await preview_rules.emit_preview(session, "update", preview)
+        return None
+    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
+    project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
+    kind = processing.kind_of(preview.source_extension) or "file"
+    return JobPlan(preview_id, preview.source_extension, kind, **_project_settings(project))
+
+
+def run_job_sync(plan: JobPlan, storage: Storage, settings: MediaSettings, work: Path) -> dict[str, Any]:
+    """Download, transcode, derive, store; returns the facts to record. Synchronous."""
+    bucket, key = source_key(plan.preview_id, plan.source_extension)
+    src = work / f"source.{plan.source_extension}"
+    storage.fetch_to_path_sync(bucket, key, src)
+    stored: dict[str, Path] = {}
+    result: dict[str, Any] = {}
+    if plan.kind == "picture":
+        out = processing.picture_derivatives(src, work)
+        width, height = out["size"]  # type: ignore[misc]
+        result.update(width=width, height=height, duration=0.0)
+        stored = {k: v for k, v in out.items() if isinstance(v, Path)}
+    else:
+        ffmpeg_bin = processing.ffmpeg_binary(settings.ffmpeg)
+        info = processing.probe(ffmpeg_bin, src)
+        outputs = processing.movie_outputs(work)
+        argv = processing.normalize_command(
+            ffmpeg_bin, src, outputs, info, fps=plan.fps, resolution=plan.resolution,
+            hd_preset=settings.hd_preset, hd_crf=settings.hd_crf, ld_preset=settings.ld_preset,
+            ld_crf=settings.ld_crf, ld_height=settings.ld_height, hd_bitrate_mbps=plan.hd_bitrate,
+            ld_bitrate_mbps=plan.ld_bitrate, threads=settings.ffmpeg_threads,
+        )
+        processing.run_ffmpeg(argv, timeout=max(600.0, info.duration * 30))
+        normalized = processing.probe(ffmpeg_bin, outputs.hd)
+        pictures = processing.picture_derivatives(outputs.frame, work)
+        stored = {k: v for k, v in pictures.items() if isinstance(v, Path)}
+        stored.update(hd=outputs.hd, ld=outputs.ld, tiles=outputs.tiles)
+        result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
+    for name, path in stored.items():
+        bucket, key = derivative_key(plan.preview_id, name)
+        storage.put_path_sync(bucket, key, path, "video/mp4" if path.suffix == ".mp4" else "image/png")
+    return result
+
+
+async def process_preview(
+    sessionmaker: async_sessionmaker[AsyncSession], storage: Storage, settings: MediaSettings, preview_id: uuid.UUID
+) -> str:
+    """Run one preview job; returns the outcome ("ready", "broken", "skipped").
+    Errors other than a bad file propagate, and the job is retried."""
+    async with transaction(sessionmaker) as session:
+        plan = await _start(session, settings, preview_id)
+    if plan is None:
+        return "skipped"
+    log.info("preview_job_started", preview_file_id=str(preview_id), kind=plan.kind)
+    with tempfile.TemporaryDirectory(prefix="slate-job-", dir=settings.scratch_dir) as tmp:
+        try:
+            result = await asyncio.to_thread(run_job_sync, plan, storage, settings, Path(tmp))
+        except processing.MediaError as exc:
+            return await _finish(sessionmaker, preview_id, status="broken", reason=str(exc))
+    return await _finish(sessionmaker, preview_id, status="ready", facts=result)
+
+
+async def _finish(
+    sessionmaker: async_sessionmaker[AsyncSession], preview_id: uuid.UUID, *, status: str,
+    reason: str | None = None, facts: dict[str, Any] | None = None,
+) -> str:
+    async with transaction(sessionmaker) as session:
+        preview = await session.get(PreviewFile, preview_id, with_for_update=True)
+        if preview is None or preview.status != "processing":
+            return "skipped"
+        preview.status = status
+        preview.status_reason = reason
+        for key, value in (facts or {}).items():
+            setattr(preview, key, value)
+        if status == "ready":
+            await preview_rules.emit_preview(session, "add-file", preview)
+        await preview_rules.emit_preview(session, "update", preview)
+    log.info("preview_job_done", preview_file_id=str(preview_id), status=status, reason=reason)
+    return status

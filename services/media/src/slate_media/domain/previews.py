@@ -1,0 +1,308 @@
+"""Preview files: creation on a comment, revisions and positions, annotations, main
+previews, listings, and the events others learn about them from."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import BadRequest, NotFound
+from slate_common.events import emit
+from slate_common.security import Principal
+
+from ..models import CommentReplica, EntityReplica, PreviewFile, TaskReplica, preview_file_comment
+from . import access
+
+#: Fields of the short form used by the per-entity listings (as Zou lists them).
+SHORT_FIELDS = (
+    "id", "name", "original_name", "extension", "revision", "position", "file_size", "status",
+    "validation_status", "task_id", "person_id", "created_at", "token_in", "token_out",
+)
+
+
+def serialize(preview: PreviewFile) -> dict[str, Any]:
+    out = preview.serialize()
+    if preview.status == "broken" and preview.status_reason:
+        out["status_reason"] = preview.status_reason
+    return out
+
+
+async def comment_ids(session: AsyncSession, preview_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(preview_file_comment.c.comment_id).where(preview_file_comment.c.preview_file_id == preview_id)
+    )
+    return [str(r) for r in rows]
+
+
+async def serialize_with_comments(session: AsyncSession, preview: PreviewFile) -> dict[str, Any]:
+    out = serialize(preview)
+    out["comments"] = await comment_ids(session, preview.id)
+    out["type"] = "PreviewFile"  # keep "type" last, as Zou does
+    return out
+
+
+async def project_id_of(session: AsyncSession, preview: PreviewFile) -> uuid.UUID | None:
+    if preview.task_id is None:
+        return None
+    return await session.scalar(select(TaskReplica.project_id).where(TaskReplica.id == preview.task_id))
+
+
+async def snapshot(session: AsyncSession, preview: PreviewFile) -> dict[str, Any]:
+    """The preview as other services see it in events: Zou's fields plus comment_id,
+    project_id and entity_id (from the task replica)."""
+    out = serialize(preview)
+    comments = await comment_ids(session, preview.id)
+    out["comment_id"] = comments[0] if comments else None
+    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
+    out["project_id"] = str(task.project_id) if task and task.project_id else None
+    out["entity_id"] = str(task.entity_id) if task and task.entity_id else None
+    return out
+
+
+async def emit_preview(session: AsyncSession, name: str, preview: PreviewFile, *, actor_id: Any = None) -> None:
+    await session.flush()
+    snap = await snapshot(session, preview)
+    emit(
+        session,
+        f"preview-file:{name}",
+        {"preview_file_id": str(preview.id), "snapshot": snap},
+        project_id=snap["project_id"],
+        actor_id=actor_id,
+    )
+
+
+async def get_preview(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, *, for_update: bool = False) -> PreviewFile:
+    stmt = access.scope_previews(select(PreviewFile), principal).where(PreviewFile.id == preview_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=PreviewFile)
+    preview = (await session.scalars(stmt)).first()
+    if preview is None:
+        raise NotFound()
+    return preview
+
+
+async def task_of(session: AsyncSession, preview: PreviewFile) -> TaskReplica:
+    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
+    if task is None:
+        raise NotFound()
+    return task
+
+
+async def _next_position(session: AsyncSession, task_id: uuid.UUID, revision: int) -> int:
+    current = await session.scalar(
+        select(func.max(PreviewFile.position)).where(PreviewFile.task_id == task_id, PreviewFile.revision == revision)
+    )
+    return int(current or 0) + 1
+
+
+async def add_preview(
+    session: AsyncSession, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID, revision: int | None
+) -> PreviewFile:
+    """A preview awaiting its file, on a comment of a task: the comment's revision if it
+    already shows previews (next position), else the task's last revision + 1."""
+    task = await access.task_visible(session, principal, task_id)
+    access.check_task_action(principal, task)
+    comment = await session.get(CommentReplica, comment_id)
+    if comment is None:
+        raise NotFound()
+    if comment.object_id != task_id:
+        raise BadRequest("This comment is not a comment of this task.")
+    if revision is None:
+        revision = await session.scalar(
+            select(func.max(PreviewFile.revision))
+            .join(preview_file_comment, preview_file_comment.c.preview_file_id == PreviewFile.id)
+            .where(preview_file_comment.c.comment_id == comment_id)
+        )
+    if revision is None:
+        last = await session.scalar(select(func.max(PreviewFile.revision)).where(PreviewFile.task_id == task_id))
+        revision = int(last or 0) + 1
+    if revision < 1:
+        raise BadRequest("The revision must be a positive number.")
+    new_id = uuid.uuid4()
+    preview = PreviewFile(
+        id=new_id,
+        name=str(new_id)[:13],
+        revision=revision,
+        position=await _next_position(session, task_id, revision),
+        extension="mp4",
+        source="webgui",
+        status="processing",
+        task_id=task_id,
+        person_id=principal.id,
+    )
+    session.add(preview)
+    await session.flush()
+    await session.execute(insert(preview_file_comment).values(preview_file_id=new_id, comment_id=comment_id))
+    await emit_preview(session, "new", preview, actor_id=principal.id)
+    return preview
+
+
+async def check_upload_allowed(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
+    if preview.person_id == principal.id and not principal.is_client:
+        return
+    access.check_task_action(principal, await task_of(session, preview))
+
+
+async def update_position(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, position: int) -> list[PreviewFile]:
+    """Move a preview within its revision; the others close up around it."""
+    preview = await get_preview(session, principal, preview_id, for_update=True)
+    access.check_task_action(principal, await task_of(session, preview))
+    siblings = list(
+        (
+            await session.scalars(
+                select(PreviewFile)
+                .where(PreviewFile.task_id == preview.task_id, PreviewFile.revision == preview.revision)
+                .order_by(PreviewFile.position, PreviewFile.created_at)
+                .with_for_update()
+            )
+        ).all()
+    )
+    others = [p for p in siblings if p.id != preview.id]
+    index = min(max(position, 1), len(siblings)) - 1
+    others.insert(index, preview)
+    for i, item in enumerate(others, start=1):
+        if item.position != i:
+            item.position = i
+    await session.flush()
+    for item in others:
+        await emit_preview(session, "update", item, actor_id=principal.id)
+    return others
+
+
+def _merge_annotations(current: list[dict[str, Any]], additions: list[Any], updates: list[Any], deletions: list[Any]) -> list[dict[str, Any]]:
+    frames: dict[Any, dict[str, Any]] = {}
+    for frame in current or []:
+        if isinstance(frame, dict):
+            frames[frame.get("time")] = {**frame, "drawing": {"objects": list((frame.get("drawing") or {}).get("objects") or [])}}
+
+    def objects_of(frame: Any) -> list[dict[str, Any]]:
+        return [o for o in ((frame.get("drawing") or {}).get("objects") or []) if isinstance(o, dict)]
+
+    for frame in additions or []:
+        if not isinstance(frame, dict):
+            raise BadRequest("Annotations must be objects with a time and a drawing.")
+        target = frames.setdefault(frame.get("time"), {**frame, "drawing": {"objects": []}})
+        known = {o.get("id") for o in target["drawing"]["objects"]}
+        target["drawing"]["objects"].extend(o for o in objects_of(frame) if o.get("id") not in known or o.get("id") is None)
+    for frame in updates or []:
+        if not isinstance(frame, dict) or frame.get("time") not in frames:
+            continue
+        target = frames[frame.get("time")]
+        changed = {o.get("id"): o for o in objects_of(frame)}
+        target["drawing"]["objects"] = [changed.get(o.get("id"), o) for o in target["drawing"]["objects"]]
+    for frame in deletions or []:
+        if not isinstance(frame, dict) or frame.get("time") not in frames:
+            continue
+        gone = set(frame.get("objects") or [])
+        target = frames[frame.get("time")]
+        target["drawing"]["objects"] = [o for o in target["drawing"]["objects"] if o.get("id") not in gone]
+    return [f for f in frames.values() if f["drawing"]["objects"]]
+
+
+async def update_annotations(
+    session: AsyncSession, principal: Principal, preview_id: uuid.UUID, body: dict[str, Any]
+) -> PreviewFile:
+    """Drawings on a preview: additions, updates and deletions of objects per frame."""
+    preview = await get_preview(session, principal, preview_id, for_update=True)
+    lists = [body.get(k) or [] for k in ("additions", "updates", "deletions")]
+    if not all(isinstance(v, list) for v in lists):
+        raise BadRequest("additions, updates and deletions must be lists.")
+    preview.annotations = _merge_annotations(preview.annotations or [], *lists)
+    await emit_preview(session, "update", preview, actor_id=principal.id)
+    return preview
+
+
+async def set_main_preview(session: AsyncSession, principal: Principal, preview: PreviewFile) -> dict[str, Any]:
+    """Make the preview its entity's picture (production applies it from the event)."""
+    task = await task_of(session, preview)
+    access.check_task_action(principal, task)
+    if task.entity_id is None:
+        raise BadRequest("The task of this preview has no entity.")
+    emit(
+        session,
+        "preview-file:set-main",
+        {"preview_file_id": str(preview.id), "entity_id": str(task.entity_id), "task_id": str(task.id)},
+        project_id=task.project_id,
+        actor_id=principal.id,
+    )
+    entity = await session.get(EntityReplica, task.entity_id, with_for_update=True)
+    if entity is None:
+        return {"id": str(task.entity_id), "project_id": str(task.project_id) if task.project_id else None,
+                "preview_file_id": str(preview.id), "type": "Entity"}
+    entity.snapshot = {**entity.snapshot, "preview_file_id": str(preview.id)}
+    return entity.snapshot
+
+
+async def last_preview_of_task(session: AsyncSession, task_id: uuid.UUID) -> PreviewFile | None:
+    return (
+        await session.scalars(
+            select(PreviewFile)
+            .where(PreviewFile.task_id == task_id, PreviewFile.status != "broken")
+            .order_by(PreviewFile.revision.desc(), PreviewFile.position.asc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def set_main_from_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> dict[str, Any] | None:
+    task = await access.task_visible(session, principal, task_id)
+    access.check_task_action(principal, task)
+    preview = await last_preview_of_task(session, task_id)
+    if preview is None:
+        return None
+    return await set_main_preview(session, principal, preview)
+
+
+async def remove_from_comment(
+    session: AsyncSession, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID, preview_id: uuid.UUID
+) -> None:
+    """Delete a preview shown by a comment of the task (stored files are left to the purge)."""
+    task = await access.task_visible(session, principal, task_id)
+    access.check_task_action(principal, task)
+    preview = await get_preview(session, principal, preview_id, for_update=True)
+    linked = await session.scalar(
+        select(preview_file_comment.c.comment_id).where(
+            preview_file_comment.c.preview_file_id == preview_id, preview_file_comment.c.comment_id == comment_id
+        )
+    )
+    if preview.task_id != task_id or linked is None:
+        raise NotFound()
+    await emit_preview(session, "delete", preview, actor_id=principal.id)
+    await session.execute(delete(PreviewFile).where(PreviewFile.id == preview_id))
+
+
+async def link_to_comment(session: AsyncSession, preview: PreviewFile, comment_id: uuid.UUID) -> None:
+    exists = await session.scalar(
+        select(preview_file_comment.c.comment_id).where(
+            preview_file_comment.c.preview_file_id == preview.id, preview_file_comment.c.comment_id == comment_id
+        )
+    )
+    if exists is None:
+        await session.execute(insert(preview_file_comment).values(preview_file_id=preview.id, comment_id=comment_id))
+
+
+def short(preview: PreviewFile) -> dict[str, Any]:
+    full = preview.serialize()
+    return {k: full[k] for k in SHORT_FIELDS}
+
+
+async def previews_of_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+    stmt = (
+        access.scope_previews(select(PreviewFile), principal)
+        .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.entity_id == entity_id)))
+        .order_by(PreviewFile.revision.desc(), PreviewFile.position.asc(), PreviewFile.created_at.desc())
+    )
+    return [short(p) for p in (await session.scalars(stmt)).all()]
+
+
+async def previews_of_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    await access.project_visible(session, principal, project_id)
+    stmt = (
+        access.scope_previews(select(PreviewFile), principal)
+        .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.project_id == project_id)))
+        .order_by(PreviewFile.created_at.desc())
+    )
+    return [serialize(p) for p in (await session.scalars(stmt)).all()]

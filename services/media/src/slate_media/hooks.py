@@ -1,0 +1,103 @@
+"""CRUD hooks of media's /data models (Zou's rules on top of the engine's defaults)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from slate_common.crud import CrudContext, CrudHooks
+from slate_common.errors import BadRequest, Forbidden, NotFound
+
+from .domain import access
+from .domain import previews as preview_rules
+from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, TaskReplica
+
+PREVIEW_STATUSES = frozenset({"processing", "ready", "broken"})
+VALIDATION_STATUSES = frozenset({"neutral", "validated", "rejected"})
+
+
+class PreviewFileHooks(CrudHooks[PreviewFile]):
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        return access.scope_previews(stmt, ctx.principal)
+
+    async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
+        if not ctx.principal.is_manager:
+            raise Forbidden()
+
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        task_id = data.get("task_id")
+        if task_id is None:
+            raise BadRequest("A required field is missing.", data={"errors": [{"field": "task_id", "message": "Field required"}]})
+        await access.task_visible(ctx.session, ctx.principal, task_id)
+        data.setdefault("person_id", ctx.principal.id)
+        if data.get("revision") is None:
+            data["revision"] = 1
+        if data.get("position") is None:
+            data["position"] = 1
+        return data
+
+    async def check_update(self, ctx: CrudContext, instance: PreviewFile, data: dict[str, Any]) -> None:
+        access.check_supervisor(ctx.principal)
+
+    async def check_delete(self, ctx: CrudContext, instance: PreviewFile) -> None:
+        if ctx.principal.is_manager or instance.person_id == ctx.principal.id:
+            return
+        raise Forbidden()
+
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: PreviewFile | None) -> dict[str, Any]:
+        if data.get("status") is not None and data["status"] not in PREVIEW_STATUSES:
+            raise BadRequest(f"Invalid status: {data['status']}")
+        if data.get("validation_status") is not None and data["validation_status"] not in VALIDATION_STATUSES:
+            raise BadRequest(f"Invalid validation_status: {data['validation_status']}")
+        if instance is None and not data.get("name"):
+            data["name"] = str(uuid.uuid4())[:13]
+        return data
+
+    async def serialize(self, ctx: CrudContext, instance: PreviewFile, *, relations: bool) -> dict[str, Any]:
+        return preview_rules.serialize(instance)
+
+    async def serialize_one(self, ctx: CrudContext, instance: PreviewFile, *, relations: bool) -> dict[str, Any]:
+        return await preview_rules.serialize_with_comments(ctx.session, instance)
+
+    async def event_snapshot(self, ctx: CrudContext, instance: PreviewFile) -> dict[str, Any]:
+        return await preview_rules.snapshot(ctx.session, instance)
+
+    def event_project_id(self, instance: PreviewFile) -> Any:
+        return None
+
+
+class AttachmentFileHooks(CrudHooks[AttachmentFile]):
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        if ctx.principal.is_admin:
+            return stmt
+        from .models import ProjectReplica
+
+        visible_comments = (
+            select(CommentReplica.id)
+            .join(TaskReplica, TaskReplica.id == CommentReplica.object_id)
+            .join(ProjectReplica, ProjectReplica.id == TaskReplica.project_id)
+            .where(ProjectReplica.team.any(ctx.principal.id))  # type: ignore[arg-type]
+        )
+        return stmt.where(AttachmentFile.comment_id.in_(visible_comments))
+
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("comment_id") is not None and await ctx.session.get(CommentReplica, data["comment_id"]) is None:
+            raise NotFound()
+        return data
+
+
+class PreviewBackgroundHooks(CrudHooks[PreviewBackgroundFile]):
+    async def update_data(
+        self, ctx: CrudContext, data: dict[str, Any], instance: PreviewBackgroundFile | None
+    ) -> dict[str, Any]:
+        if data.get("is_default"):
+            # One default background: the others lose the flag.
+            others = await ctx.session.scalars(
+                select(PreviewBackgroundFile).where(PreviewBackgroundFile.is_default.is_(True))
+            )
+            for other in others:
+                if instance is None or other.id != instance.id:
+                    other.is_default = False
+        return data

@@ -1,0 +1,244 @@
+"""What a worker does to an upload: probe and normalise movies with ffmpeg (command
+lines built with ffmpeg-python), and make the picture derivatives with Pillow.
+
+Pure and synchronous: these functions take paths and return facts; the job runner
+moves bytes to and from storage and records the result.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+PICTURE_EXTENSIONS = frozenset({"png", "jpg", "jpeg"})
+MOVIE_EXTENSIONS = frozenset({"mp4", "mov", "avi", "webm", "mkv", "m4v", "wmv", "mpg", "mpeg", "mxf", "flv", "ogv"})
+FILE_EXTENSIONS = frozenset({
+    "pdf", "glb", "gltf", "gif", "obj", "fbx", "abc", "usd", "usda", "usdc", "usdz", "blend", "ma", "mb",
+    "hip", "psd", "exr", "tif", "tiff", "svg", "zip", "rar", "7z", "ai", "swf", "sbsar", "spp", "kra", "tga",
+    "webp", "bmp", "wav", "mp3", "ogg", "flac", "txt", "json", "xml", "csv", "doc", "docx", "xls", "xlsx",
+    "ppt", "pptx", "odt", "ods", "c4d", "max", "nk", "aep", "prproj", "clip", "heic",
+})
+
+PREVIEW_WIDTH = 1200
+THUMBNAIL_SIZE = (150, 100)
+SQUARE_SIZE = (100, 100)
+AVATAR_SIZE = (400, 400)
+TILE_HEIGHT = 100
+TILE_COLUMNS = 8
+MAX_TILES = 240
+
+Image.MAX_IMAGE_PIXELS = 20000 * 20000  # a 4K or 8K still is fine; decompression bombs are not
+
+
+class MediaError(Exception):
+    """The file cannot be processed (its content is at fault, not the system)."""
+
+
+def kind_of(extension: str) -> str | None:
+    ext = extension.lower()
+    if ext in PICTURE_EXTENSIONS:
+        return "picture"
+    if ext in MOVIE_EXTENSIONS:
+        return "movie"
+    if ext in FILE_EXTENSIONS:
+        return "file"
+    return None
+
+
+def ffmpeg_binary(configured: str = "") -> str:
+    if configured:
+        return configured
+    system = shutil.which("ffmpeg")
+    if system:
+        return system
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+# -- pictures ---------------------------------------------------------------------------
+
+
+def check_picture(path: Path) -> tuple[int, int]:
+    """Width and height of a readable picture, else MediaError."""
+    try:
+        with Image.open(path) as im:
+            size = im.size
+            im.verify()
+        return size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaError("Uploaded file is not a readable picture.") from exc
+
+
+def _rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGB", "RGBA"):
+        return im
+    if im.mode in ("LA", "P", "PA") or "transparency" in im.info:
+        return im.convert("RGBA")
+    return im.convert("RGB")
+
+
+def picture_derivatives(src: Path, out_dir: Path, *, original: bool = True) -> dict[str, Path | tuple[int, int]]:
+    """Original as PNG, mid-size preview, thumbnail and square thumbnail; returns paths and size."""
+    try:
+        with Image.open(src) as opened:
+            opened.load()
+            im = _rgb(ImageOps.exif_transpose(opened))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaError("Uploaded file is not a readable picture.") from exc
+    out: dict[str, Path | tuple[int, int]] = {"size": im.size}
+    if original:
+        out["original"] = out_dir / "original.png"
+        im.save(out["original"], "PNG", compress_level=1)
+    preview = im.copy()
+    preview.thumbnail((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))), Image.LANCZOS)
+    out["preview"] = out_dir / "preview.png"
+    preview.save(out["preview"], "PNG", compress_level=3)
+    out["thumbnail"] = out_dir / "thumbnail.png"
+    ImageOps.fit(im, THUMBNAIL_SIZE, Image.LANCZOS).save(out["thumbnail"], "PNG")
+    out["square"] = out_dir / "square.png"
+    ImageOps.fit(im, SQUARE_SIZE, Image.LANCZOS).save(out["square"], "PNG")
+    return out
+
+
+def avatar(src: Path, dest: Path) -> None:
+    """A person/project/organisation thumbnail: the picture cropped to a square."""
+    try:
+        with Image.open(src) as opened:
+            opened.load()
+            im = _rgb(ImageOps.exif_transpose(opened))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaError("Uploaded file is not a readable picture.") from exc
+    ImageOps.fit(im, AVATAR_SIZE, Image.LANCZOS).save(dest, "PNG")
+
+
+# -- movies -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    width: int
+    height: int
+    duration: float
+    fps: float
+    has_audio: bool
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+_VIDEO = re.compile(r"Stream #\S+.*?: Video: (.*)")
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)")
+
+
+def probe(ffmpeg_bin: str, path: Path) -> Probe:
+    """Read a movie's size, duration and rate from ``ffmpeg -i`` (the wheel ships no ffprobe)."""
+    res = subprocess.run(  # noqa: S603
+        [ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True, text=True, errors="replace", check=False, timeout=120,
+    )
+    err = res.stderr
+    video = _VIDEO.search(err)
+    size = _SIZE.search(video.group(1)) if video else None
+    if not video or not size:
+        lines = [ln.strip() for ln in err.splitlines() if ln.strip() and "At least one output" not in ln]
+        raise MediaError("Uploaded file is not a readable movie: " + (lines[-1] if lines else "no video stream"))
+    duration = 0.0
+    d = _DURATION.search(err)
+    if d:
+        duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3))
+    fps_match = _FPS.search(video.group(1))
+    fps = float(fps_match.group(1)) if fps_match else 25.0
+    return Probe(int(size.group(1)), int(size.group(2)), duration, fps, "Audio:" in err)
+
+
+def parse_fps(value: object, default: float = 25.0) -> float:
+    try:
+        fps = float(Fraction(str(value)))
+    except (ValueError, ZeroDivisionError):
+        return default
+    return fps if 1 <= fps <= 240 else default
+
+
+def parse_resolution(value: object, default: tuple[int, int] = (1920, 1080)) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d{2,5})\s*x\s*(\d{2,5})\s*", str(value or ""))
+    return (int(m.group(1)), int(m.group(2))) if m else default
+
+
+@dataclass(frozen=True)
+class MovieOutputs:
+    hd: Path
+    ld: Path
+    frame: Path
+    tiles: Path
+
+
+def movie_outputs(out_dir: Path) -> MovieOutputs:
+    return MovieOutputs(out_dir / "movie.mp4", out_dir / "low.mp4", out_dir / "frame.png", out_dir / "tiles.png")
+
+
+def normalize_command(
+    ffmpeg_bin: str,
+    src: Path,
+    out: MovieOutputs,
+    info: Probe,
+    *,
+    fps: float,
+    resolution: tuple[int, int],
+    hd_preset: str,
+    hd_crf: int,
+    ld_preset: str,
+    ld_crf: int,
+    ld_height: int,
+    hd_bitrate_mbps: int | None = None,
+    ld_bitrate_mbps: int | None = None,
+    threads: int = 0,
+) -> list[str]:
+    """One ffmpeg run, one decode: H.264/AAC MP4 at the project's rate within its
+    resolution, a low-definition MP4, the first frame, and the tile sheet."""
+    max_w, max_h = resolution
+    inp = ffmpeg.input(str(src))
+    video = inp.video.split()
+    hd = video[0].filter("scale", f"min(iw,{max_w})", f"min(ih,{max_h})",
+                         force_original_aspect_ratio="decrease", force_divisible_by=2)
+    ld = video[1].filter("scale", -2, f"min(ih,{ld_height})")
+    nb_tiles = max(1, min(MAX_TILES, int(info.duration * fps) or 1))
+    tile_rate = nb_tiles / info.duration if info.duration > 0 else fps
+    rows = max(1, -(-nb_tiles // TILE_COLUMNS))
+    tiles = (
+        video[3].filter("fps", f"{tile_rate:.6f}").filter("scale", -2, TILE_HEIGHT)
+        .filter("tile", f"{TILE_COLUMNS}x{rows}")
+    )
+    common = {"vcodec": "libx264", "pix_fmt": "yuv420p", "r": f"{fps:g}", "movflags": "+faststart",
+              "profile:v": "high", "threads": threads}
+    audio = {"acodec": "aac", "b:a": "128k", "ac": 2, "ar": 48000} if info.has_audio else {}
+    hd_rate = {"b:v": f"{hd_bitrate_mbps}M"} if hd_bitrate_mbps else {"crf": hd_crf}
+    ld_rate = {"b:v": f"{ld_bitrate_mbps}M"} if ld_bitrate_mbps else {"crf": ld_crf}
+    streams_hd = [hd, inp.audio] if info.has_audio else [hd]
+    streams_ld = [ld, inp.audio] if info.has_audio else [ld]
+    outputs = [
+        ffmpeg.output(*streams_hd, str(out.hd), preset=hd_preset, **common, **hd_rate, **audio),
+        ffmpeg.output(*streams_ld, str(out.ld), preset=ld_preset, **common, **ld_rate, **audio),
+        ffmpeg.output(video[2], str(out.frame), vframes=1, format="image2", update=1),
+        ffmpeg.output(tiles, str(out.tiles), vframes=1, format="image2", update=1),
+    ]
+    cmd = ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+    return list(cmd.compile(cmd=ffmpeg_bin, overwrite_output=True))
+
+
+def run_ffmpeg(argv: list[str], *, timeout: float | None = None) -> None:
+    res = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False, timeout=timeout)  # noqa: S603
+    if res.returncode != 0:
+        lines = [ln.strip() for ln in res.stderr.splitlines() if ln.strip()]
+        raise MediaError("Movie normalisation failed: " + (lines[-1] if lines else f"ffmpeg exit {res.returncode}"))
+
+
+def extract_frame_command(ffmpeg_bin: str, src: str, dest: Path, seconds: float) -> list[str]:
+    stream = ffmpeg.input(src, ss=f"{max(seconds, 0):.3f}").output(str(dest), vframes=1, format="image2", update=1)
+    return list(stream.global_args("-hide_banner", "-nostdin", "-loglevel", "error").compile(cmd=ffmpeg_bin, overwrite_output=True))

@@ -1,0 +1,242 @@
+"""Permissions, positions, annotations, main previews, listings, deletion; thumbnails
+of persons/projects/organisations; attachments; preview backgrounds."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from slate_common.testing.tokens import TestSigner
+
+ADMIN = uuid.uuid4()
+
+
+@pytest.fixture(scope="module")
+async def s(world, signer: TestSigner) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    artist, unassigned, supervisor, client_p, outsider, vendor = (uuid.uuid4() for _ in range(6))
+    project = await world.project([ADMIN, artist, unassigned, supervisor, client_p, vendor])
+    entity = await world.entity(project, "shot", "sh010")
+    task = await world.task(project, entity, assignees=[artist])
+    comment = await world.comment(task, artist)
+    h = signer.headers
+    return {
+        "project": project, "entity": entity, "task": task, "comment": comment, "artist": artist,
+        "admin": h(ADMIN, "admin"), "artist_h": h(artist, "user"), "unassigned": h(unassigned, "user"),
+        "supervisor": h(supervisor, "supervisor"), "client": h(client_p, "client"), "outsider": h(outsider, "user"),
+        "outsider_manager": h(outsider, "manager"), "vendor": h(vendor, "vendor"),
+    }
+
+
+def add_url(s: dict[str, Any], comment: dict[str, Any] | None = None) -> str:
+    return f"/actions/tasks/{s['task']['id']}/comments/{(comment or s['comment'])['id']}/add-preview"
+
+
+async def test_who_may_add_and_see_previews(client, s) -> None:  # type: ignore[no-untyped-def]
+    assert (await client.post(add_url(s), json={}, headers=s["unassigned"])).status_code == 403
+    assert (await client.post(add_url(s), json={}, headers=s["client"])).status_code == 403
+    assert (await client.post(add_url(s), json={}, headers=s["outsider_manager"])).status_code == 404
+    assert (await client.post(add_url(s), json={})).status_code == 401
+    r = await client.post(add_url(s), json={}, headers=s["supervisor"])
+    assert r.status_code == 201
+    preview = r.json()
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["unassigned"])).status_code == 200
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["outsider"])).status_code == 404
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["vendor"])).status_code == 404
+    listed = await client.get(f"/data/preview-files?task_id={s['task']['id']}", headers=s["outsider"])
+    assert listed.status_code == 200 and listed.json() == []
+    assert (await client.get(f"/pictures/thumbnails/preview-files/{preview['id']}.png", headers=s["outsider"])).status_code == 404
+    # an artist may not upload on someone else's task, nor change its validation
+    up = await client.post(f"/pictures/preview-files/{preview['id']}", headers=s["unassigned"],
+                           files={"file": ("a.png", b"x", "image/png")})
+    assert up.status_code == 403
+    put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "validated"},
+                           headers=s["artist_h"])
+    assert put.status_code == 403
+    put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "validated"},
+                           headers=s["supervisor"])
+    assert put.status_code == 200 and put.json()["validation_status"] == "validated"
+    bad = await client.put(f"/data/preview-files/{preview['id']}", json={"status": "nonsense"}, headers=s["admin"])
+    assert bad.status_code == 400
+
+
+async def test_team_change_reaches_permissions(client, s, world, signer) -> None:  # type: ignore[no-untyped-def]
+    newcomer = uuid.uuid4()
+    preview = (await client.post(add_url(s), json={}, headers=s["admin"])).json()
+    headers = signer.headers(newcomer, "supervisor")
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 404
+    project = {**s["project"], "team": [*s["project"]["team"], str(newcomer)]}
+    await world.update_project(project)
+    from .conftest import eventually  # noqa: TID252
+
+    async def visible() -> bool:
+        return (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 200
+
+    assert await eventually(visible)
+
+
+async def test_positions_annotations_main_preview_listings_delete(client, s, world, outbox) -> None:  # type: ignore[no-untyped-def]
+    comment = await world.comment(s["task"], s["artist"])
+    a = (await client.post(add_url(s, comment), json={}, headers=s["artist_h"])).json()
+    b = (await client.post(add_url(s, comment), json={}, headers=s["artist_h"])).json()
+    c = (await client.post(add_url(s, comment), json={}, headers=s["artist_h"])).json()
+    assert [a["position"], b["position"], c["position"]] == [1, 2, 3]
+    r = await client.put(f"/actions/preview-files/{c['id']}/update-position", json={"position": 1}, headers=s["artist_h"])
+    assert r.status_code == 200
+    assert [(p["id"], p["position"]) for p in r.json()] == [(c["id"], 1), (a["id"], 2), (b["id"], 3)]
+
+    body = {"additions": [{"time": 0, "drawing": {"objects": [{"id": "o1", "type": "path"}, {"id": "o2", "type": "rect"}]}}],
+            "updates": [], "deletions": []}
+    r = await client.put(f"/actions/preview-files/{a['id']}/update-annotations", json=body, headers=s["client"])
+    assert r.status_code == 200
+    assert r.json()["annotations"] == body["additions"]
+    change = {"additions": [], "updates": [{"time": 0, "drawing": {"objects": [{"id": "o1", "type": "path", "stroke": 3}]}}],
+              "deletions": [{"time": 0, "objects": ["o2"]}]}
+    r = await client.put(f"/actions/preview-files/{a['id']}/update-annotations", json=change, headers=s["supervisor"])
+    assert r.json()["annotations"] == [{"time": 0, "drawing": {"objects": [{"id": "o1", "type": "path", "stroke": 3}]}}]
+
+    r = await client.put(f"/actions/preview-files/{a['id']}/set-main-preview", headers=s["artist_h"])
+    assert r.status_code == 200
+    assert r.json()["id"] == s["entity"]["id"] and r.json()["preview_file_id"] == a["id"] and r.json()["name"] == "sh010"
+    mains = [e for e in await outbox("preview-file:set-main") if e["data"]["preview_file_id"] == a["id"]]
+    assert mains[0]["data"] == {"preview_file_id": a["id"], "entity_id": s["entity"]["id"], "task_id": s["task"]["id"]}
+    assert (await client.put(f"/actions/preview-files/{a['id']}/set-main-preview", headers=s["unassigned"])).status_code == 403
+    r = await client.put(f"/actions/tasks/{s['task']['id']}/set-main-preview", headers=s["supervisor"])
+    assert r.status_code == 200 and r.json()["id"] == s["entity"]["id"]
+    r = await client.put("/actions/tasks/set-main-preview", json={"task_ids": [s["task"]["id"]]}, headers=s["supervisor"])
+    assert r.status_code == 200 and [e["id"] for e in r.json()] == [s["entity"]["id"]]
+
+    for path in (f"/data/entities/{s['entity']['id']}/preview-files", f"/data/shots/{s['entity']['id']}/preview-files"):
+        listed = (await client.get(path, headers=s["artist_h"])).json()
+        ids = [p["id"] for p in listed]
+        assert {a["id"], b["id"], c["id"]} <= set(ids)
+        assert set(listed[0]) == {"id", "name", "original_name", "extension", "revision", "position", "file_size",
+                                  "status", "validation_status", "task_id", "person_id", "created_at", "token_in",
+                                  "token_out"}
+        revisions = [p["revision"] for p in listed]
+        assert revisions == sorted(revisions, reverse=True)
+    project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["artist_h"])).json()
+    assert {a["id"], b["id"], c["id"]} <= {p["id"] for p in project_list} and project_list[0]["type"] == "PreviewFile"
+    assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["outsider"])).status_code == 404
+
+    url = f"/actions/tasks/{s['task']['id']}/comments/{comment['id']}/preview-files/{b['id']}"
+    assert (await client.delete(url, headers=s["unassigned"])).status_code == 403
+    assert (await client.delete(url, headers=s["artist_h"])).status_code == 204
+    assert (await client.get(f"/data/preview-files/{b['id']}", headers=s["admin"])).status_code == 404
+    deleted = [e for e in await outbox("preview-file:delete") if e["data"]["preview_file_id"] == b["id"]]
+    assert deleted and deleted[0]["data"]["snapshot"]["comment_id"] == comment["id"]
+
+
+async def test_upload_through_the_comment_route(client, s, media_files, world, wait_status) -> None:  # type: ignore[no-untyped-def]
+    preview = (await client.post(add_url(s), json={}, headers=s["artist_h"])).json()
+    other = await world.comment(s["task"], s["artist"])
+    url = f"/actions/tasks/{s['task']['id']}/comments/{other['id']}/preview-files/{preview['id']}"
+    r = await client.post(url, headers=s["artist_h"], files={"file": ("still.png", media_files["png"].read_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    one = (await client.get(f"/data/preview-files/{preview['id']}", headers=s["artist_h"])).json()
+    assert set(one["comments"]) == {s["comment"]["id"], other["id"]}
+    assert (await wait_status(preview["id"], s["artist_h"]))["status"] == "ready"
+
+
+def png(size: tuple[int, int] = (800, 600)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def test_person_project_organisation_thumbnails(client, s, signer, outbox) -> None:  # type: ignore[no-untyped-def]
+    me = uuid.uuid4()
+    mine = signer.headers(me, "user")
+    r = await client.post(f"/pictures/thumbnails/persons/{me}", headers=mine, files={"file": ("me.png", png(), "image/png")})
+    assert r.status_code == 201 and r.json() == {"thumbnail_path": f"pictures/thumbnails/persons/{me}.png"}
+    got = await client.get(f"/pictures/thumbnails/persons/{me}.png", headers=s["artist_h"])
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(got.content)).size == (400, 400)
+    assert (await client.get(f"/pictures/thumbnails/persons/{me}", headers=mine)).content == got.content
+    events = [e["data"] for e in await outbox("avatar:update") if e["data"]["id"] == str(me)]
+    assert events == [{"kind": "person", "id": str(me), "has_avatar": True}]
+    # someone else's avatar: refused; a non-picture: clear 400
+    r = await client.post(f"/pictures/thumbnails/persons/{me}", headers=s["artist_h"], files={"file": ("x.png", png(), "image/png")})
+    assert r.status_code == 403
+    r = await client.post(f"/pictures/thumbnails/persons/{me}.png", headers=mine, files={"file": ("x.png", b"nope", "image/png")})
+    assert r.status_code == 400 and r.json()["message"] == "Uploaded file is not a readable picture."
+    assert (await client.delete("/actions/user/clear-avatar", headers=mine)).status_code == 204
+    assert (await client.get(f"/pictures/thumbnails/persons/{me}.png", headers=mine)).status_code == 404
+    events = [e["data"] for e in await outbox("avatar:update") if e["data"]["id"] == str(me)]
+    assert events[-1] == {"kind": "person", "id": str(me), "has_avatar": False}
+    assert (await client.delete(f"/actions/persons/{me}/clear-avatar", headers=s["artist_h"])).status_code == 403
+
+    pid = s["project"]["id"]
+    assert (await client.post(f"/pictures/thumbnails/projects/{pid}.png", headers=s["supervisor"],
+                              files={"file": ("p.png", png(), "image/png")})).status_code == 403
+    r = await client.post(f"/pictures/thumbnails/projects/{pid}.png", headers=s["admin"], files={"file": ("p.png", png(), "image/png")})
+    assert r.status_code == 201
+    assert (await client.get(f"/pictures/thumbnails/projects/{pid}.png", headers=s["artist_h"])).status_code == 200
+    assert [e["data"]["kind"] for e in await outbox("avatar:update") if e["data"]["id"] == pid] == ["project"]
+    org = uuid.uuid4()
+    assert (await client.post(f"/pictures/thumbnails/organisations/{org}", headers=s["supervisor"],
+                              files={"file": ("o.png", png(), "image/png")})).status_code == 403
+    assert (await client.post(f"/pictures/thumbnails/organisations/{org}", headers=s["admin"],
+                              files={"file": ("o.png", png(), "image/png")})).status_code == 201
+    assert (await client.get(f"/pictures/thumbnails/organisations/{org}.png", headers=mine)).status_code == 200
+
+
+async def test_comment_attachments(client, s, media_files) -> None:  # type: ignore[no-untyped-def]
+    url = f"/actions/tasks/{s['task']['id']}/comments/{s['comment']['id']}/add-attachment"
+    r = await client.post(url, headers=s["artist_h"], files=[
+        ("files", ("notes.pdf", media_files["pdf"].read_bytes(), "application/pdf")),
+        ("files", ("ref.png", png((300, 200)), "image/png")),
+    ])
+    assert r.status_code == 201, r.text
+    pdf, picture = r.json()
+    assert (pdf["name"], pdf["extension"], pdf["mimetype"], pdf["comment_id"], pdf["type"]) == (
+        "notes.pdf", "pdf", "application/pdf", s["comment"]["id"], "AttachmentFile")
+    assert pdf["size"] == media_files["pdf"].stat().st_size
+    got = await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["supervisor"])
+    assert got.status_code == 200 and got.content == media_files["pdf"].read_bytes()
+    assert got.headers["content-type"] == "application/pdf"
+    assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["outsider"])).status_code == 404
+    thumb = await client.get(f"/pictures/thumbnails/attachment-files/{picture['id']}.png", headers=s["artist_h"])
+    assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.content)).size == (150, 100)
+    listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["artist_h"])
+    assert {a["id"] for a in listed.json()} == {pdf["id"], picture["id"]}
+    assert (await client.get("/data/attachment-files", headers=s["outsider"])).json() == []
+    r = await client.post(url, headers=s["unassigned"], files={"files": ("x.txt", b"hi", "text/plain")})
+    assert r.status_code == 403
+    r = await client.post(url, headers=s["artist_h"], files={"files": ("../x.txt", b"hi", "text/plain")})
+    assert r.status_code == 400
+    delete_url = f"/data/tasks/{s['task']['id']}/comments/{s['comment']['id']}/attachments/{pdf['id']}"
+    assert (await client.delete(delete_url, headers=s["unassigned"])).status_code == 403
+    assert (await client.delete(delete_url, headers=s["artist_h"])).status_code == 204
+    assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["artist_h"])).status_code == 404
+
+
+async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untyped-def]
+    name = f"studio-{uuid.uuid4().hex[:6]}"
+    assert (await client.post("/data/preview-background-files", json={"name": name}, headers=s["supervisor"])).status_code == 403
+    r = await client.post("/data/preview-background-files", json={"name": name, "is_default": True}, headers=s["admin"])
+    assert r.status_code == 201
+    bg = r.json()
+    assert bg["type"] == "PreviewBackgroundFile" and bg["is_default"] is True and bg["archived"] is False
+    up = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["admin"],
+                           files={"file": ("sky.png", png((1024, 512)), "image/png")})
+    assert up.status_code == 201 and up.json()["extension"] == "png" and up.json()["original_name"] == "sky"
+    got = await client.get(f"/pictures/preview-background-files/{bg['id']}.png", headers=s["artist_h"])
+    assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).size == (1024, 512)
+    thumb = await client.get(f"/pictures/thumbnails/preview-background-files/{bg['id']}.png", headers=s["artist_h"])
+    assert thumb.status_code == 200
+    bad = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["admin"],
+                            files={"file": ("sky.mp4", b"abc", "video/mp4")})
+    assert bad.status_code == 400
+    pid = s["project"]["id"]
+    r = await client.post(f"/data/projects/{pid}/settings/preview-background-files",
+                          json={"preview_background_file_id": bg["id"]}, headers=s["admin"])
+    assert r.status_code == 201
+    listed = await client.get(f"/data/projects/{pid}/settings/preview-background-files", headers=s["artist_h"])
+    assert [b["id"] for b in listed.json()] == [bg["id"]]
+    r = await client.delete(f"/data/projects/{pid}/settings/preview-background-files/{bg['id']}", headers=s["admin"])
+    assert r.status_code == 204
+    assert (await client.get(f"/data/projects/{pid}/settings/preview-background-files", headers=s["artist_h"])).json() == []

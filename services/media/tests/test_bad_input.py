@@ -1,0 +1,146 @@
+"""Bad uploads: each a clear 4xx, or a broken status with a reason; never a stuck job
+nor a half-written object."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from slate_common.testing.tokens import TestSigner
+
+from .conftest import TEST_UPLOAD_LIMIT  # noqa: TID252
+
+ADMIN = uuid.uuid4()
+
+
+@pytest.fixture(scope="module")
+async def s(world, signer: TestSigner) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    project = await world.project([ADMIN])
+    task = await world.task(project, await world.entity(project))
+    comment = await world.comment(task, ADMIN)
+    return {"task": task, "comment": comment, "h": signer.headers(ADMIN, "admin")}
+
+
+async def new_preview(client, s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    r = await client.post(f"/actions/tasks/{s['task']['id']}/comments/{s['comment']['id']}/add-preview", json={}, headers=s["h"])
+    assert r.status_code == 201
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def send(client, s, preview_id: str, name: str, content: bytes):  # type: ignore[no-untyped-def]
+    return await client.post(f"/pictures/preview-files/{preview_id}", headers=s["h"],
+                             files={"file": (name, content, "application/octet-stream")})
+
+
+async def stored_keys(media_app, preview_id: str) -> list[str]:
+    storage = media_app.state.storage
+    found = []
+    for kind in ("previews", "movies", "files"):
+        objects = storage.client.list_objects(storage.bucket(kind), recursive=True)
+        found += [f"{kind}/{o.object_name}" for o in objects if preview_id in o.object_name]
+    return found
+
+
+async def test_corrupt_movie_is_broken_with_a_reason(client, s, media_files, wait_status, media_app, outbox) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    r = await send(client, s, preview["id"], "corrupt.mp4", media_files["corrupt"].read_bytes())
+    assert r.status_code == 201 and r.json()["status"] == "processing"
+    done = await wait_status(preview["id"], s["h"])
+    assert done["status"] == "broken"
+    assert "not a readable movie" in done["status_reason"]
+    keys = await stored_keys(media_app, preview["id"])
+    assert keys == [f"movies/source/{preview['id']}.mp4"]  # the source only, no partial derivative
+    updates = [e for e in await outbox("preview-file:update") if e["data"]["preview_file_id"] == preview["id"]]
+    assert updates[-1]["data"]["snapshot"]["status"] == "broken"
+    assert (await client.get(f"/movies/originals/preview-files/{preview['id']}.mp4", headers=s["h"])).status_code == 404
+
+
+async def test_text_named_png_is_refused(client, s, media_app) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    r = await send(client, s, preview["id"], "fake.png", b"this is not a picture at all")
+    assert r.status_code == 400
+    assert r.json() == {"error": True, "message": "Uploaded file is not a readable picture."}
+    assert await stored_keys(media_app, preview["id"]) == []
+    after = (await client.get(f"/data/preview-files/{preview['id']}", headers=s["h"])).json()
+    assert after["file_size"] == 0 and after["original_name"] is None
+
+
+async def test_png_with_a_jpg_extension_is_read_by_content(client, s, media_files, wait_status) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    r = await send(client, s, preview["id"], "mislabelled.jpg", media_files["png"].read_bytes())
+    assert r.status_code == 201
+    done = await wait_status(preview["id"], s["h"])
+    assert (done["status"], done["width"], done["extension"]) == ("ready", 1920, "png")
+
+
+async def test_unknown_extension_and_empty_file_and_no_file(client, s, media_app) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    r = await send(client, s, preview["id"], "data.xyz", b"abc")
+    assert r.status_code == 400 and r.json()["message"] == "Files with the extension .xyz are not accepted as previews."
+    r = await send(client, s, preview["id"], "empty.png", b"")
+    assert r.status_code == 400 and r.json()["message"] == "The uploaded file is empty."
+    r = await send(client, s, preview["id"], "noext", b"abc")
+    assert r.status_code == 400 and "no extension" in r.json()["message"]
+    r = await client.post(f"/pictures/preview-files/{preview['id']}", headers=s["h"], data={"x": "1"})
+    assert r.status_code == 400 and r.json()["error"] is True
+    r = await client.post(f"/pictures/preview-files/{preview['id']}", headers=s["h"], json={"file": "x"})
+    assert r.status_code == 400 and "multipart" in r.json()["message"]
+    assert await stored_keys(media_app, preview["id"]) == []
+
+
+async def test_path_in_the_name_is_refused(client, s, media_files, media_app) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    for name in ("../../etc/passwd.png", "..\\evil.png", "dir/still.png"):
+        r = await send(client, s, preview["id"], name, media_files["png"].read_bytes())
+        assert r.status_code == 400 and r.json()["message"] == "Invalid file name: it must not contain a path."
+    assert await stored_keys(media_app, preview["id"]) == []
+
+
+async def test_upload_over_the_limit_is_refused_while_streaming(client, s, media_app) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    big = b"\x00" * (TEST_UPLOAD_LIMIT + 1024 * 1024)
+    r = await send(client, s, preview["id"], "huge.mp4", big)
+    assert r.status_code == 413
+    assert r.json() == {"error": True, "message": f"The file is too large: the limit is {TEST_UPLOAD_LIMIT} bytes."}
+
+    # Without a Content-Length (chunked), the limit holds on the bytes read.
+    boundary = "slateboundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.mp4\"\r\n"
+            "Content-Type: video/mp4\r\n\r\n").encode()
+
+    async def body():  # type: ignore[no-untyped-def]
+        yield head
+        for _ in range(TEST_UPLOAD_LIMIT // (1024 * 1024) + 2):
+            yield b"\x01" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = await client.post(f"/pictures/preview-files/{preview['id']}", content=body(),
+                          headers={**s["h"], "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert r.status_code == 413 and r.json()["error"] is True
+    assert await stored_keys(media_app, preview["id"]) == []
+    after = (await client.get(f"/data/preview-files/{preview['id']}", headers=s["h"])).json()
+    assert after["status"] == "processing" and after["file_size"] == 0
+
+
+async def test_pdf_is_a_file_preview_ready_at_once(client, s, media_files) -> None:  # type: ignore[no-untyped-def]
+    preview = await new_preview(client, s)
+    r = await send(client, s, preview["id"], "doc.pdf", media_files["pdf"].read_bytes())
+    assert r.status_code == 201
+    assert (r.json()["status"], r.json()["extension"], r.json()["original_name"]) == ("ready", "pdf", "doc")
+    got = await client.get(f"/pictures/originals/preview-files/{preview['id']}.pdf", headers=s["h"])
+    assert got.status_code == 200 and got.headers["content-type"] == "application/pdf"
+    assert got.content == media_files["pdf"].read_bytes()
+    assert (await client.get(f"/pictures/originals/preview-files/{preview['id']}.glb", headers=s["h"])).status_code == 404
+    dl = await client.get(f"/pictures/originals/preview-files/{preview['id']}/download", headers=s["h"])
+    assert dl.status_code == 200 and dl.headers["content-disposition"].endswith(".pdf")
+
+
+async def test_malformed_ids_and_unknown_previews(client, s) -> None:  # type: ignore[no-untyped-def]
+    r = await client.get("/pictures/thumbnails/preview-files/not-an-id.png", headers=s["h"])
+    assert r.status_code == 400 and r.json()["message"] == "Malformed ID."
+    r = await client.get(f"/movies/originals/preview-files/{uuid.uuid4()}.mp4", headers=s["h"])
+    assert r.status_code == 404
+    r = await client.post(f"/pictures/preview-files/{uuid.uuid4()}", headers=s["h"], files={"file": ("a.png", b"x")})
+    assert r.status_code == 404

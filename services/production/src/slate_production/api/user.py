@@ -1,0 +1,159 @@
+"""/data/user/*: the signed-in person's context, projects, tasks and the entities they
+have tasks on; and /data/asset-types."""
+
+from __future__ import annotations
+
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from starlette.responses import Response
+
+from slate_common.app import SessionDep
+from slate_common.security import CurrentUser
+from slate_common.serialization import json_response
+
+from ..domain import access
+from ..domain.asset_types import serialize_asset_types
+from ..domain.entity_ops import get_entity, list_entities, parse_uuid
+from ..domain.projects import open_projects
+from ..domain.task_queries import assigned_to_person, named_tasks, open_project, todo_tasks
+from ..domain.user_context import context
+from ..models import TEMPORAL_TYPES, Entity, EntityType, Task, TaskStatus
+from .common import task_types_of
+
+router = APIRouter(tags=["User"])
+
+
+def _my_entities(principal: Any) -> Any:
+    """Ids of the entities on which the caller has a task assigned."""
+    return select(Task.entity_id).where(assigned_to_person(principal.id))
+
+
+def _parents_of_mine(principal: Any) -> Any:
+    return select(Entity.parent_id).where(Entity.id.in_(_my_entities(principal)))
+
+
+@router.get("/data/user/context", operation_id="get_user_context")
+async def user_context(principal: CurrentUser, session: SessionDep) -> Response:
+    """Everything Kitsu loads at start for the signed-in person."""
+    return json_response(await context(session, principal))
+
+
+@router.get("/data/user/projects/open", operation_id="get_user_open_projects")
+async def user_open_projects(principal: CurrentUser, session: SessionDep) -> Response:
+    """Running projects the person is in."""
+    return json_response(await open_projects(session, principal))
+
+
+@router.get("/data/user/tasks", operation_id="get_user_tasks")
+async def user_tasks(principal: CurrentUser, session: SessionDep) -> Response:
+    """The person's todo list: unfinished tasks assigned to them in running projects."""
+    return json_response(await todo_tasks(session, principal, assigned_to_person(principal.id), open_project(),
+                                          TaskStatus.is_done.is_(False)))
+
+
+@router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")
+async def user_asset_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Asset types of the project's assets the person has tasks on."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    used = select(Entity.entity_type_id).where(Entity.project_id == project.id,
+                                               Entity.id.in_(_my_entities(principal)))
+    types = list(await session.scalars(select(EntityType).where(
+        EntityType.id.in_(used), EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
+    rows = await serialize_asset_types(session, types)
+    for row in rows:
+        row.pop("task_types")
+    return json_response(rows)
+
+
+@router.get("/data/user/projects/{project_id}/asset-types/{asset_type_id}/assets",
+            operation_id="get_user_project_asset_type_assets")
+async def user_assets(project_id: str, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """The project's assets of a type the person has tasks on."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    rows = await list_entities(session, principal, "Asset", project_id=project.id,
+                               filters={"entity_type_id": asset_type_id})
+    mine = {str(i) for i in await session.scalars(_my_entities(principal))}
+    return json_response([r for r in rows if r["id"] in mine])
+
+
+@router.get("/data/user/projects/{project_id}/sequences", operation_id="get_user_project_sequences")
+async def user_sequences(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Sequences of the project holding shots the person has tasks on."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    rows = await list_entities(session, principal, "Sequence", project_id=project.id)
+    mine = {str(i) for i in await session.scalars(_parents_of_mine(principal)) if i}
+    return json_response([r for r in rows if r["id"] in mine])
+
+
+@router.get("/data/user/projects/{project_id}/episodes", operation_id="get_user_project_episodes")
+async def user_episodes(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Episodes of the project holding shots (or assets) the person has tasks on."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    rows = await list_entities(session, principal, "Episode", project_id=project.id)
+    seq = aliased(Entity)
+    via_shots = select(seq.parent_id).where(seq.id.in_(_parents_of_mine(principal)))
+    via_assets = select(Entity.source_id).where(Entity.id.in_(_my_entities(principal)))
+    mine = {str(i) for i in await session.scalars(via_shots.union(via_assets)) if i}
+    mine |= {str(i) for i in await session.scalars(_my_entities(principal))}
+    return json_response([r for r in rows if r["id"] in mine])
+
+
+@router.get("/data/user/sequences/{sequence_id}/shots", operation_id="get_user_sequence_shots")
+async def user_sequence_shots(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """Shots of a sequence the person has tasks on."""
+    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence")
+    rows = await list_entities(session, principal, "Shot", parent_id=seq.id)
+    mine = {str(i) for i in await session.scalars(_my_entities(principal))}
+    return json_response([r for r in rows if r["id"] in mine])
+
+
+def _mine_on(entity_ids: Any, principal: Any) -> list[Any]:
+    return [Task.entity_id.in_(entity_ids), assigned_to_person(principal.id)]
+
+
+def _entity_routes(path: str, kind: str) -> None:
+    async def tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        ids = select(Entity.id).where(Entity.parent_id == entity.id) if kind == "Sequence" else [entity.id]
+        return json_response(await named_tasks(session, principal, *_mine_on(ids, principal)))
+
+    async def task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        ids = select(Entity.id).where(Entity.parent_id == entity.id) if kind == "Sequence" else [entity.id]
+        return json_response(await task_types_of(session, *_mine_on(ids, principal)))
+
+    name = path.rstrip("s")
+    router.add_api_route(f"/data/user/{path}/{{entity_id}}/tasks", tasks, methods=["GET"],
+                         operation_id=f"get_user_{name}_tasks", summary=f"The person's tasks on a {name}")
+    router.add_api_route(f"/data/user/{path}/{{entity_id}}/task-types", task_types, methods=["GET"],
+                         operation_id=f"get_user_{name}_task_types", summary=f"Task types of the person's tasks on a {name}")
+
+
+for _path, _kind in (("assets", "Asset"), ("shots", "Shot"), ("sequences", "Sequence")):
+    _entity_routes(_path, _kind)
+
+
+@router.get("/data/asset-types", operation_id="get_asset_types")
+async def asset_types(principal: CurrentUser, session: SessionDep) -> Response:
+    """Entity types that are asset types, with their workflow's task types."""
+    types = list(await session.scalars(select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES))
+                                       .order_by(EntityType.name)))
+    return json_response(await serialize_asset_types(session, types))
+
+
+@router.get("/data/asset-types/{asset_type_id}", operation_id="get_asset_type")
+async def asset_type(asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+    """One asset type."""
+    found = await session.get(EntityType, parse_uuid(asset_type_id))
+    if found is None or not found.is_asset_type:
+        from slate_common.errors import NotFound
+
+        raise NotFound()
+    return json_response((await serialize_asset_types(session, [found]))[0])
+
+
+

@@ -1,0 +1,238 @@
+"""Creating, reading, updating and deleting assets, episodes, sequences and shots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from slate_common.errors import BadRequest, NotFound
+from slate_common.security import Principal
+
+from ..models import TEMPORAL_TYPES, Entity, EntityType, Project, Task, task_person_link
+from . import access
+from .entities import emit_entity_event, entity_type_id, kind_of, serialize_entity
+from .tasks import emit_task_event
+
+ENTITY_UPDATABLE = frozenset({
+    "name", "code", "description", "shotgun_id", "canceled", "nb_frames", "nb_entities_out",
+    "is_casting_standby", "is_shared", "status", "parent_id", "source_id", "preview_file_id", "data",
+    "ready_for", "entity_type_id",
+})
+
+
+def parse_uuid(value: Any, field: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("Malformed ID." if field == "id" else f"Invalid {field}") from exc
+
+
+async def get_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+                     kind: str | None = None) -> tuple[Entity, str]:
+    """An entity the caller may see, with its entity type name; 404 otherwise (and when
+    it is not of ``kind``: "Shot", "Asset", ...)."""
+    row = (await session.execute(
+        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(Entity.id == entity_id, access.project_visible(principal, Entity.project_id))
+    )).first()
+    if row is None or (kind is not None and kind_of(row[1]) != kind):
+        raise NotFound()
+    return row[0], row[1]
+
+
+def kind_condition(kind: str) -> Any:
+    if kind == "Asset":
+        return EntityType.name.not_in(TEMPORAL_TYPES)
+    return EntityType.name == kind
+
+
+async def list_entities(
+    session: AsyncSession, principal: Principal, kind: str, *, filters: dict[str, Any] | None = None,
+    project_id: uuid.UUID | None = None, parent_id: uuid.UUID | None = None, grand_parent_id: uuid.UUID | None = None,
+    names: str = "",
+) -> list[dict[str, Any]]:
+    """Plain rows of one kind, in scope. ``names``: "project" adds ``project_name``,
+    "sequence" adds ``sequence_name`` (Zou's /data/shots), "episode" adds the episode."""
+    parent = aliased(Entity)
+    stmt = (
+        select(Entity, EntityType.name, Project.name, parent.name, parent.parent_id)
+        .join(EntityType, EntityType.id == Entity.entity_type_id)
+        .join(Project, Project.id == Entity.project_id)
+        .outerjoin(parent, parent.id == Entity.parent_id)
+        .where(kind_condition(kind), access.project_visible(principal, Entity.project_id))
+        .order_by(Entity.name, Entity.id)
+    )
+    if project_id is not None:
+        stmt = stmt.where(Entity.project_id == project_id)
+    if parent_id is not None:
+        stmt = stmt.where(Entity.parent_id == parent_id)
+    if grand_parent_id is not None:
+        stmt = stmt.where(parent.parent_id == grand_parent_id)
+    for key, value in (filters or {}).items():
+        column = getattr(Entity, key, None)
+        if column is None or key not in ENTITY_UPDATABLE | {"id", "project_id"}:
+            continue
+        if key.endswith("_id") or key == "id":
+            value = parse_uuid(value, key)
+        if key == "name":
+            stmt = stmt.where(func.lower(Entity.name) == str(value).lower())
+        else:
+            stmt = stmt.where(column == value)
+    if kind == "Asset" and filters and filters.get("asset_type_id"):
+        stmt = stmt.where(Entity.entity_type_id == parse_uuid(filters["asset_type_id"], "asset_type_id"))
+    if kind in ("Asset", "Shot") and principal.is_vendor:
+        stmt = stmt.where(exists().where(
+            Task.entity_id == Entity.id,
+            exists().where(task_person_link.c.task_id == Task.id, task_person_link.c.person_id == principal.id),
+        ))
+    out = []
+    for entity, type_name, project_name, parent_name, _ in (await session.execute(stmt)).all():
+        row = serialize_entity(entity, type_name)
+        if "project" in names:
+            row["project_name"] = project_name
+        if "sequence" in names:
+            row["sequence_name"] = parent_name
+        out.append(row)
+    return out
+
+
+async def create_entity(
+    session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, type_name: str | None = None,
+    entity_type: uuid.UUID | None = None, body: dict[str, Any], parent_id: uuid.UUID | None = None,
+    get_or_create: bool = False,
+) -> tuple[Entity, str, bool]:
+    """A new entity (manager of the project). Episodes, sequences and shots with the same
+    name under the same parent are returned as they are (Zou's get-or-create)."""
+    await access.check_manager(session, principal, project_id)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("Validation error.", data={"errors": [{"field": "name", "message": "Field required"}]})
+    if entity_type is None:
+        assert type_name is not None
+        entity_type = await entity_type_id(session, type_name)
+    else:
+        found = await session.scalar(select(EntityType.name).where(EntityType.id == entity_type))
+        if found is None:
+            raise NotFound()
+        type_name = found
+    if get_or_create:
+        existing = await session.scalar(select(Entity).where(
+            Entity.project_id == project_id, Entity.entity_type_id == entity_type, Entity.name == name,
+            Entity.parent_id == parent_id if parent_id else Entity.parent_id.is_(None),
+        ))
+        if existing is not None:
+            return existing, str(type_name), False
+    if parent_id is not None:
+        parent = await session.get(Entity, parent_id)
+        if parent is None or parent.project_id != project_id:
+            raise BadRequest("Parent not found in this project")
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise BadRequest("data must be an object")
+    nb_frames = body.get("nb_frames")
+    if nb_frames is not None:
+        try:
+            nb_frames = int(nb_frames)
+        except (TypeError, ValueError) as exc:
+            raise BadRequest("nb_frames must be an integer") from exc
+    source_id = body.get("source_id") or body.get("episode_id")
+    entity = Entity(
+        name=name.strip(), project_id=project_id, entity_type_id=entity_type, parent_id=parent_id,
+        description=body.get("description", None if type_name == "Shot" else ""),
+        data=data or {}, nb_frames=nb_frames, created_by=principal.id,
+        source_id=parse_uuid(source_id, "source_id") if source_id else None,
+        is_shared=bool(body.get("is_shared", False)),
+    )
+    session.add(entity)
+    await session.flush()
+    await emit_entity_event(session, "new", entity, actor_id=principal.id, type_name=str(type_name))
+    return entity, str(type_name), True
+
+
+async def update_entity(
+    session: AsyncSession, principal: Principal, entity: Entity, type_name: str, body: dict[str, Any]
+) -> Entity:
+    await access.check_manager(session, principal, entity.project_id)
+    for key, value in body.items():
+        if key not in ENTITY_UPDATABLE:
+            continue
+        if key in ("parent_id", "source_id", "preview_file_id", "ready_for", "entity_type_id") and value is not None:
+            value = parse_uuid(value, key)
+        if key == "data" and value is not None and not isinstance(value, dict):
+            raise BadRequest("data must be an object")
+        if key == "nb_frames" and value is not None:
+            try:
+                value = int(value)
+            except (TypeError, ValueError) as exc:
+                raise BadRequest("nb_frames must be an integer") from exc
+        if key in ("name",) and (not isinstance(value, str) or not value.strip()):
+            raise BadRequest("name must be a non-empty string")
+        setattr(entity, key, value)
+    await session.flush()
+    await emit_entity_event(session, "update", entity, actor_id=principal.id, type_name=type_name)
+    return entity
+
+
+async def delete_entity(
+    session: AsyncSession, principal: Principal, entity: Entity, type_name: str, *, force: bool
+) -> None:
+    """Zou's rule: an entity with tasks is canceled unless ``force``; otherwise deleted
+    (its tasks with it)."""
+    await access.check_manager(session, principal, entity.project_id)
+    has_tasks = bool(await session.scalar(select(exists().where(Task.entity_id == entity.id))))
+    if has_tasks and not force:
+        entity.canceled = True
+        await session.flush()
+        await emit_entity_event(session, "update", entity, actor_id=principal.id, type_name=type_name)
+        return
+    children = bool(await session.scalar(select(exists().where(Entity.parent_id == entity.id))))
+    if children and not force:
+        raise BadRequest("This entity has children; delete them first or use force=true")
+    await _delete_tree(session, principal, entity, type_name)
+
+
+async def _delete_tree(session: AsyncSession, principal: Principal, entity: Entity, type_name: str) -> None:
+    for child, child_type in (await session.execute(
+        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(Entity.parent_id == entity.id)
+    )).all():
+        await _delete_tree(session, principal, child, child_type)
+    for task in (await session.scalars(select(Task).where(Task.entity_id == entity.id))).all():
+        await emit_task_event(session, "task:delete", task, actor_id=principal.id)
+    await session.execute(delete(Task).where(Task.entity_id == entity.id))
+    await session.execute(
+        Entity.__table__.update().where(Entity.source_id == entity.id).values(source_id=None)
+    )
+    await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
+    await session.delete(entity)
+    await session.flush()
+
+
+async def share_assets(session: AsyncSession, principal: Principal, *, is_shared: bool,
+                       asset_ids: list[uuid.UUID] | None = None, project_id: uuid.UUID | None = None,
+                       asset_type_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Mark assets shared (usable by other projects) or not; managers of their projects.
+    Answers the assets changed (asset:update each)."""
+    stmt = (select(Entity).join(EntityType, EntityType.id == Entity.entity_type_id)
+            .where(EntityType.name.not_in(TEMPORAL_TYPES), access.project_visible(principal, Entity.project_id)))
+    if asset_ids is not None:
+        stmt = stmt.where(Entity.id.in_(asset_ids))
+    if project_id is not None:
+        stmt = stmt.where(Entity.project_id == project_id)
+    if asset_type_id is not None:
+        stmt = stmt.where(Entity.entity_type_id == asset_type_id)
+    assets = list((await session.scalars(stmt.order_by(Entity.name, Entity.id))).all())
+    for project in {a.project_id for a in assets}:
+        await access.check_manager(session, principal, project)
+    out = []
+    for asset in assets:
+        if asset.is_shared != is_shared:
+            asset.is_shared = is_shared
+            await session.flush()
+            await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name="Asset")
+        out.append(asset.serialize(type_name="Asset"))
+    return out

@@ -1,0 +1,347 @@
+"""A project's team and settings: the task types, task statuses and asset types it uses
+and their order. Every change is a manager's and emits project:update (the snapshot
+carries the team)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import BadRequest, NotFound
+from slate_common.security import Principal
+from slate_common.serialization import now
+
+from ..models import (
+    Entity,
+    EntityType,
+    Person,
+    Project,
+    ProjectTaskStatusLink,
+    ProjectTaskTypeLink,
+    TaskStatus,
+    TaskType,
+    project_asset_type_link,
+    project_person_link,
+)
+from . import access
+from .projects import emit_project_event
+
+
+def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:
+    if not body.get(key):
+        raise BadRequest("Validation error.", data={"errors": [{"field": key, "message": "Field required"}]})
+    try:
+        return uuid.UUID(str(body[key]))
+    except ValueError as exc:
+        raise BadRequest(f"Invalid {key}") from exc
+
+
+def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
+    values = body.get(key)
+    if not isinstance(values, list):
+        raise BadRequest("Validation error.", data={"errors": [{"field": key, "message": "Field required"}]})
+    try:
+        return [uuid.UUID(str(v)) for v in values]
+    except ValueError as exc:
+        raise BadRequest(f"Invalid {key}") from exc
+
+
+async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+    project = await access.readable_project(session, principal, project_id)
+    await access.check_manager(session, principal, project_id)
+    return project
+
+
+async def _changed(session: AsyncSession, principal: Principal, project: Project) -> Project:
+    project.updated_at = now()  # its settings changed
+    await session.flush()
+    await emit_project_event(session, "update", project, actor_id=principal.id)
+    return project
+
+
+# --- team ----------------------------------------------------------------------------
+
+
+async def team(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Person).join(project_person_link, project_person_link.c.person_id == Person.id)
+        .where(project_person_link.c.project_id == project_id).order_by(Person.first_name, Person.last_name)
+    )
+    out = []
+    for person in rows:
+        row = person.serialize()
+        row["departments"] = row.get("departments", [])
+        row["project_role"] = None
+        out.append(row)
+    return out
+
+
+async def add_to_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID, *,
+                      person_id: uuid.UUID) -> Project:
+    project = await _managed(session, principal, project_id)
+    if await session.get(Person, person_id) is None:
+        raise NotFound()
+    await session.execute(
+        insert(project_person_link).values(project_id=project_id, person_id=person_id).on_conflict_do_nothing()
+    )
+    return await _changed(session, principal, project)
+
+
+async def remove_from_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                           person_id: uuid.UUID) -> None:
+    project = await _managed(session, principal, project_id)
+    await session.execute(delete(project_person_link).where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == person_id))
+    await _changed(session, principal, project)
+
+
+# --- asset types ---------------------------------------------------------------------
+
+
+async def add_asset_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                         asset_type_id: uuid.UUID) -> Project:
+    project = await _managed(session, principal, project_id)
+    if await session.get(EntityType, asset_type_id) is None:
+        raise NotFound()
+    await session.execute(insert(project_asset_type_link).values(
+        project_id=project_id, asset_type_id=asset_type_id).on_conflict_do_nothing())
+    return await _changed(session, principal, project)
+
+
+async def remove_asset_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                            asset_type_id: uuid.UUID) -> None:
+    project = await _managed(session, principal, project_id)
+    await session.execute(delete(project_asset_type_link).where(
+        project_asset_type_link.c.project_id == project_id, project_asset_type_link.c.asset_type_id == asset_type_id))
+    await _changed(session, principal, project)
+
+
+async def used_asset_types(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Asset types of the project's assets (Zou's /data/projects/<id>/asset-types)."""
+    used = select(Entity.entity_type_id).where(Entity.project_id == project_id)
+    rows = await session.scalars(select(EntityType).where(EntityType.id.in_(used)).order_by(EntityType.name))
+    return [row.serialize(exclude=frozenset()) | {"type": "AssetType"} for row in rows if row.is_asset_type]
+
+
+# --- task types ----------------------------------------------------------------------
+
+
+async def upsert_task_type_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                                task_type_id: uuid.UUID, *, priority: Any = None,
+                                keep_priority: bool = False) -> ProjectTaskTypeLink:
+    await _managed(session, principal, project_id)
+    if await session.get(TaskType, task_type_id) is None:
+        raise NotFound()
+    if priority is not None:
+        try:
+            priority = int(priority)
+        except (TypeError, ValueError) as exc:
+            raise BadRequest("priority must be an integer") from exc
+    link = await session.scalar(select(ProjectTaskTypeLink).where(
+        ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id == task_type_id))
+    if link is None:
+        link = ProjectTaskTypeLink(project_id=project_id, task_type_id=task_type_id, priority=priority)
+        session.add(link)
+    elif not keep_priority:
+        link.priority = priority
+    await session.flush()
+    return link
+
+
+async def link_task_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                         task_type_id: uuid.UUID, *, priority: Any = None) -> Project:
+    await upsert_task_type_link(session, principal, project_id, task_type_id, priority=priority,
+                                keep_priority=priority is None)
+    return await _changed(session, principal, await access.readable_project(session, principal, project_id))
+
+
+async def unlink_task_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                           task_type_id: uuid.UUID) -> None:
+    project = await _managed(session, principal, project_id)
+    await session.execute(delete(ProjectTaskTypeLink).where(
+        ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id == task_type_id))
+    await _changed(session, principal, project)
+
+
+async def task_types(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(TaskType).join(ProjectTaskTypeLink, ProjectTaskTypeLink.task_type_id == TaskType.id)
+        .where(ProjectTaskTypeLink.project_id == project_id)
+        .order_by(ProjectTaskTypeLink.priority.nulls_last(), TaskType.priority, TaskType.name)
+    )
+    return [row.serialize() for row in rows]
+
+
+async def reorder_task_types(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                             task_type_ids: list[uuid.UUID]) -> list[ProjectTaskTypeLink]:
+    links = []
+    for position, task_type_id in enumerate(task_type_ids, start=1):
+        links.append(await upsert_task_type_link(session, principal, project_id, task_type_id, priority=position))
+    await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    return links
+
+
+# --- task statuses -------------------------------------------------------------------
+
+
+async def upsert_task_status_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                                  task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
+    await _managed(session, principal, project_id)
+    if await session.get(TaskStatus, task_status_id) is None:
+        raise NotFound()
+    link = await session.scalar(select(ProjectTaskStatusLink).where(
+        ProjectTaskStatusLink.project_id == project_id, ProjectTaskStatusLink.task_status_id == task_status_id))
+    if link is None:
+        link = ProjectTaskStatusLink(project_id=project_id, task_status_id=task_status_id)
+        session.add(link)
+    _apply_status_link(link, values)
+    await session.flush()
+    return link
+
+
+def _apply_status_link(link: ProjectTaskStatusLink, values: dict[str, Any]) -> None:
+    if "priority" in values:
+        priority = values["priority"]
+        try:
+            link.priority = None if priority is None else int(priority)
+        except (TypeError, ValueError) as exc:
+            raise BadRequest("priority must be an integer") from exc
+    if "roles_for_board" in values:
+        roles = values["roles_for_board"]
+        if not isinstance(roles, list) or any(r not in ("admin", "manager", "supervisor", "user", "client", "vendor")
+                                              for r in roles):
+            raise BadRequest("roles_for_board must be a list of roles")
+        link.roles_for_board = roles
+    if "is_client_allowed" in values:
+        allowed = values["is_client_allowed"]
+        link.is_client_allowed = None if allowed is None else bool(allowed)
+
+
+async def link_task_status(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                           task_status_id: uuid.UUID, *, priority: Any = None) -> Project:
+    values = {"priority": priority} if priority is not None else {}
+    await upsert_task_status_link(session, principal, project_id, task_status_id, values)
+    return await _changed(session, principal, await access.readable_project(session, principal, project_id))
+
+
+async def update_task_status_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                                  task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
+    await _managed(session, principal, project_id)
+    link = await session.scalar(select(ProjectTaskStatusLink).where(
+        ProjectTaskStatusLink.project_id == project_id, ProjectTaskStatusLink.task_status_id == task_status_id))
+    if link is None:
+        raise NotFound()
+    _apply_status_link(link, values)
+    await session.flush()
+    await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    return link
+
+
+async def unlink_task_status(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                             task_status_id: uuid.UUID) -> None:
+    project = await _managed(session, principal, project_id)
+    await session.execute(delete(ProjectTaskStatusLink).where(
+        ProjectTaskStatusLink.project_id == project_id, ProjectTaskStatusLink.task_status_id == task_status_id))
+    await _changed(session, principal, project)
+
+
+async def task_statuses(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(TaskStatus).join(ProjectTaskStatusLink, ProjectTaskStatusLink.task_status_id == TaskStatus.id)
+        .where(ProjectTaskStatusLink.project_id == project_id)
+        .order_by(ProjectTaskStatusLink.priority.nulls_last(), TaskStatus.name)
+    )
+    return [row.serialize() for row in rows]
+
+
+async def reorder_task_statuses(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                                task_status_ids: list[uuid.UUID]) -> list[ProjectTaskStatusLink]:
+    links = []
+    for position, task_status_id in enumerate(task_status_ids, start=1):
+        links.append(await upsert_task_status_link(session, principal, project_id, task_status_id,
+                                                   {"priority": position}))
+    await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    return links
+
+
+async def batch(session: AsyncSession, principal: Principal, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
+    """Several task types (with priority), task statuses and asset types at once; unknown
+    ids are skipped; ``replace_task_types`` makes the task type list the full set."""
+    project = await _managed(session, principal, project_id)
+    task_types_in = body.get("task_types") or []
+    if not isinstance(task_types_in, list):
+        raise BadRequest("task_types must be a list")
+    wanted: list[uuid.UUID] = []
+    for item in task_types_in:
+        if not isinstance(item, dict) or not item.get("task_type_id"):
+            raise BadRequest("task_types items need a task_type_id")
+        task_type_id = required_uuid(item, "task_type_id")
+        if await session.get(TaskType, task_type_id) is None:
+            continue
+        wanted.append(task_type_id)
+        await upsert_task_type_link(session, principal, project_id, task_type_id, priority=item.get("priority"))
+    if body.get("replace_task_types"):
+        await session.execute(delete(ProjectTaskTypeLink).where(
+            ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id.not_in(wanted)))
+    for status_id in uuid_list(body, "task_status_ids") if body.get("task_status_ids") else []:
+        if await session.get(TaskStatus, status_id) is not None:
+            await upsert_task_status_link(session, principal, project_id, status_id, {})
+    for asset_type_id in uuid_list(body, "asset_type_ids") if body.get("asset_type_ids") else []:
+        if await session.get(EntityType, asset_type_id) is not None:
+            await session.execute(insert(project_asset_type_link).values(
+                project_id=project_id, asset_type_id=asset_type_id).on_conflict_do_nothing())
+    return await _changed(session, principal, project)
+
+
+async def reorder_global_task_types(session: AsyncSession, principal: Principal,
+                                    task_type_ids: list[uuid.UUID]) -> list[TaskType]:
+    """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
+    access.check_admin(principal)
+    out = []
+    for position, task_type_id in enumerate(task_type_ids, start=1):
+        task_type = await session.get(TaskType, task_type_id)
+        if task_type is None:
+            continue
+        task_type.priority = position
+        out.append(task_type)
+    await session.flush()
+    from slate_common.events import emit
+
+    for task_type in out:
+        emit(session, "task-type:update", {"task_type_id": str(task_type.id), "snapshot": task_type.serialize()},
+             actor_id=principal.id)
+    return out
+
+
+async def episode_stats(session: AsyncSession, project_id: uuid.UUID) -> dict[str, Any]:
+    """{episode: {task type: {status: {name, color, count, frames, drawings}}}} for shot
+    tasks, plus an "all" episode summing them, as Zou's episode stats."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import aliased
+
+    from ..models import Task
+
+    seq = aliased(Entity)
+    stmt = (
+        select(seq.parent_id, Task.task_type_id, Task.task_status_id, TaskStatus.short_name, TaskStatus.color,
+               func.count(Task.id), func.coalesce(func.sum(Entity.nb_frames), 0),
+               func.coalesce(func.sum(Task.nb_drawings), 0))
+        .join(Entity, Entity.id == Task.entity_id)
+        .join(seq, seq.id == Entity.parent_id)
+        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
+        .where(Task.project_id == project_id, seq.parent_id.is_not(None))
+        .group_by(seq.parent_id, Task.task_type_id, Task.task_status_id, TaskStatus.short_name, TaskStatus.color)
+    )
+    out: dict[str, Any] = {}
+    for episode_id, tt, ts, name, color, count, frames, drawings in await session.execute(stmt):
+        for key in (str(episode_id), "all"):
+            cell = out.setdefault(key, {}).setdefault(str(tt), {}).setdefault(
+                str(ts), {"name": name, "color": color, "count": 0, "frames": 0, "drawings": 0})
+            cell["count"] += count
+            cell["frames"] += int(frames)
+            cell["drawings"] += int(drawings)
+    return out

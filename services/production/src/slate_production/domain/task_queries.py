@@ -1,0 +1,75 @@
+"""Task listings: plain rows, rows with names (per entity), and the rich rows of a
+person's todo list; each one query, scope inside."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.security import Principal
+
+from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
+from . import access
+from .todo import _base as todo_base  # the to-check pages' row builder, same shape
+from .todo import _rows as todo_rows
+from .tasks import assignees_of, serialize_task
+
+
+def vendor_filter(principal: Principal) -> ColumnElement[bool]:
+    if not principal.is_vendor:
+        return true()
+    return access.assigned_to(principal, Task.id)
+
+
+async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
+    stmt = (
+        select(Task).where(access.project_visible(principal, Task.project_id), vendor_filter(principal), *conditions)
+        .order_by(Task.created_at, Task.id)
+    )
+    tasks = list((await session.scalars(stmt)).all())
+    assignees = await assignees_of(session, [t.id for t in tasks])
+    return [serialize_task(t, assignees[t.id]) for t in tasks]
+
+
+async def named_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
+    """Task rows with project, type, status and entity names (Zou's entity task lists)."""
+    stmt = (
+        select(Task, Project.name, TaskType.name, TaskStatus.name, EntityType.name, Entity.name)
+        .join(Project, Project.id == Task.project_id)
+        .join(TaskType, TaskType.id == Task.task_type_id)
+        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
+        .join(Entity, Entity.id == Task.entity_id)
+        .join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(access.project_visible(principal, Task.project_id), vendor_filter(principal), *conditions)
+        .order_by(Entity.name, TaskType.priority, TaskType.name, Task.id)
+    )
+    rows = (await session.execute(stmt)).all()
+    out = []
+    for task, project_name, tt_name, ts_name, et_name, e_name in rows:
+        row = task.serialize()
+        row.update(project_name=project_name, task_type_name=tt_name, task_status_name=ts_name,
+                   entity_type_name=et_name, entity_name=e_name)
+        out.append(row)
+    return out
+
+
+async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
+    """Rich task rows of running projects (a person's todo list): entity, parents, type
+    and status details, last comment (the row builder of the to-check pages)."""
+    stmt = (
+        todo_base()
+        .where(access.project_visible(principal, Task.project_id), *conditions)
+        .order_by(Project.name, Entity.name, TaskType.priority, Task.id)
+    )
+    return await todo_rows(session, stmt)
+
+
+def assigned_to_person(person_id: uuid.UUID) -> ColumnElement[bool]:
+    return exists().where(task_person_link.c.task_id == Task.id, task_person_link.c.person_id == person_id)
+
+
+def open_project() -> ColumnElement[bool]:
+    return ProjectStatus.name == "Open"

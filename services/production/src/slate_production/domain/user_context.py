@@ -1,0 +1,81 @@
+"""What Kitsu loads at start for the signed-in person (/data/user/context).
+
+Other parts of the service (notifications, search filters) add their keys through
+:data:`EXTRA_PROVIDERS`: each is awaited with (session, principal) and returns a dict
+merged into the context."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.security import Principal
+
+from ..models import (
+    TEMPORAL_TYPES,
+    Department,
+    EntityType,
+    Person,
+    ProjectStatus,
+    TaskStatus,
+    TaskType,
+    department_person_link,
+)
+from .asset_types import serialize_asset_types
+from .projects import open_projects
+
+ContextProvider = Callable[[AsyncSession, Principal], Awaitable[dict[str, Any]]]
+
+#: Providers of further context keys (registered by the modules that own them).
+EXTRA_PROVIDERS: list[ContextProvider] = []
+
+PERSON_CONTEXT_FIELDS = ("id", "type", "first_name", "last_name", "full_name", "has_avatar", "active",
+                         "departments", "studio_id", "role", "desktop_login", "is_bot")
+
+
+async def person_rows(session: AsyncSession) -> list[dict[str, Any]]:
+    deps: dict[Any, list[str]] = {}
+    for person_id, department_id in await session.execute(
+        select(department_person_link.c.person_id, department_person_link.c.department_id)
+    ):
+        deps.setdefault(person_id, []).append(str(department_id))
+    out = []
+    for person in await session.scalars(select(Person).order_by(Person.first_name, Person.last_name)):
+        row = person.serialize()
+        row["departments"] = deps.get(person.id, [])
+        row.setdefault("studio_id", None)
+        row.setdefault("desktop_login", person.desktop_login)
+        row.setdefault("is_bot", person.is_bot)
+        out.append({k: row.get(k) for k in PERSON_CONTEXT_FIELDS})
+    return out
+
+
+async def context(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    asset_types = list(await session.scalars(
+        select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
+    out: dict[str, Any] = {
+        "asset_types": await serialize_asset_types(session, asset_types),
+        "custom_actions": [],
+        "status_automations": [],
+        "departments": [d.serialize() for d in await session.scalars(select(Department).order_by(Department.name))],
+        "studios": [],
+        "notification_count": 0,
+        "persons": await person_rows(session),
+        "project_status": [s.serialize() for s in await session.scalars(select(ProjectStatus).order_by(ProjectStatus.name.desc()))],
+        "project_roles": {},
+        "projects": await open_projects(session, principal),
+        "task_types": [t.serialize() for t in await session.scalars(
+            select(TaskType).order_by(TaskType.priority, TaskType.name))],
+        "task_status": [s.serialize() for s in await session.scalars(
+            select(TaskStatus).order_by(TaskStatus.created_at, TaskStatus.name))],
+        "search_filters": {},
+        "search_filter_groups": {},
+        "preview_background_files": [],
+        "plugins": [],
+    }
+    for provider in EXTRA_PROVIDERS:
+        out.update(await provider(session, principal))
+    return out

@@ -1,0 +1,104 @@
+"""Entities and tasks through the routes: Zou's shapes, the daily loop, events."""
+
+from __future__ import annotations
+
+import json
+
+from typing import Any
+
+
+async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, f"{response.status_code} {response.text}"
+    return response.json() if response.content else None
+
+
+async def test_shot_and_asset_creation_shapes(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(tvshow=True)
+    h = signer.headers()
+    shot = await ok(await client.get(f"/data/shots/{prod.ids['shots'][0]}", headers=h))
+    assert shot["type"] == "Shot" and shot["name"] == "SH010" and shot["nb_frames"] == 48
+    assert (shot["frame_in"], shot["frame_out"], shot["fps"]) == (1, 48, 24)
+    assert shot["sequence_id"] == prod.ids["sequence"] and shot["sequence_name"] == "SQ01"
+    assert shot["episode_id"] == prod.ids["episode"] and shot["episode_name"] == "E01"
+    assert shot["project_name"] == prod.project["name"] and shot["tasks"] == []
+    # get-or-create: the same name in the same sequence gives back the same shot
+    again = await ok(await client.post(f"/data/projects/{prod.id}/shots",
+                                       json={"name": "SH010", "sequence_id": prod.ids["sequence"]}, headers=h), 201)
+    assert again["id"] == shot["id"]
+    r = await client.post(f"/data/projects/{prod.id}/shots", json={"sequence_id": prod.ids["sequence"]}, headers=h)
+    assert r.status_code == 400 and r.json()["data"]["errors"][0]["field"] == "name"
+    asset = await ok(await client.get(f"/data/assets/{prod.ids['asset']}", headers=h))
+    assert asset["type"] == "Asset" and asset["asset_type_name"] == "Character" and asset["data"] == {"x": 1}
+    assert asset["preview_file_id"] == "" and asset["ready_for"] == "None" and asset["episode_id"] == ""
+    shots = await ok(await client.get("/data/shots", params={"project_id": prod.id}, headers=h))
+    assert [s["name"] for s in shots] == ["SH010", "SH020"] and shots[0]["sequence_name"] == "SQ01"
+    seqs = await ok(await client.get(f"/data/episodes/{prod.ids['episode']}/sequences", headers=h))
+    assert [s["id"] for s in seqs] == [prod.ids["sequence"]]
+    eps = await ok(await client.get(f"/data/projects/{prod.id}/episodes", headers=h))
+    assert {e["name"] for e in eps} == {"E01"}  # the TV show's first episode is E01
+    # update: data replaced, nb_frames kept
+    updated = await ok(await client.put(f"/data/shots/{shot['id']}", json={"data": {"frame_in": 5}}, headers=h))
+    assert updated["data"] == {"frame_in": 5} and updated["nb_frames"] == 48
+    r = await client.put(f"/data/shots/{shot['id']}", json={"nb_frames": "many"}, headers=h)
+    assert r.status_code == 400 and r.json()["error"] is True
+    at = await ok(await client.get(f"/data/projects/{prod.id}/asset-types", headers=h))
+    assert [a["name"] for a in at] == ["Character"] and at[0]["type"] == "AssetType"
+
+
+async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory()
+    h = signer.headers()
+    created = await ok(await client.post(
+        f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks", json=[], headers=h), 201)
+    assert len(created) == 2 and created[0]["task_status_name"] == "Todo" and created[0]["assignees"] == []
+    assert created[0]["task_type_name"] == "Animation" and created[0]["name"] == "main"
+    # creating again skips the shots that already have one
+    assert await ok(await client.post(
+        f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks", json=[], headers=h), 201) == []
+    asset_tasks = await ok(await client.post(
+        f"/actions/projects/{prod.id}/task-types/{prod.ids['modeling']}/assets/create-tasks",
+        json=[prod.ids["asset"]], headers=h), 201)
+    artist = str(prod.people["user"])
+    task = await ok(await client.put(f"/actions/tasks/{created[0]['id']}/assign", json={"person_id": artist},
+                                     headers=signer.headers(prod.people["supervisor"], "supervisor")))
+    assert task["assignees"] == [artist]
+    await ok(await client.put(f"/actions/persons/{artist}/assign", json={"task_ids": [asset_tasks[0]["id"]]},
+                              headers=h))
+    mine = await ok(await client.get("/data/user/tasks", headers=signer.headers(prod.people["user"], "user")))
+    assert sorted(t["id"] for t in mine) == sorted([created[0]["id"], asset_tasks[0]["id"]])
+    shot_row = next(t for t in mine if t["id"] == created[0]["id"])
+    assert shot_row["entity_name"] == "SH010" and shot_row["sequence_name"] == "SQ01"
+    assert shot_row["task_status_short_name"] == "todo" and shot_row["task_type_name"] == "Animation"
+    # priority, estimation, full view
+    prio = await ok(await client.put("/actions/tasks/set-priority", json={"task_ids": [created[0]["id"]], "priority": 3},
+                                     headers=h))
+    assert prio[0]["priority"] == 3
+    put = await ok(await client.put(f"/data/tasks/{created[0]['id']}",
+                                    json={"estimation": 2.5, "due_date": "2026-12-01"}, headers=h))
+    assert put["estimation"] == 2.5 and put["due_date"] == "2026-12-01T00:00:00"
+    full = await ok(await client.get(f"/data/tasks/{created[0]['id']}/full", headers=h))
+    assert full["entity"]["name"] == "SH010" and full["task_type"]["name"] == "Animation"
+    assert full["persons"][0]["id"] == artist and full["project"]["id"] == prod.id
+    # with-tasks: plain, compact and stream agree
+    rows = await ok(await client.get("/data/shots/with-tasks", params={"project_id": prod.id}, headers=h))
+    assert [r["name"] for r in rows] == ["SH010", "SH020"]
+    assert rows[0]["tasks"][0]["assignees"] == [artist] and rows[0]["tasks"][0]["priority"] == 3
+    compact = await ok(await client.get("/data/shots/with-tasks", params={"project_id": prod.id, "compact": "true"},
+                                        headers=h))
+    assert compact["compact"] is True and compact["shot_fields"][-1] == "tasks"
+    first = dict(zip(compact["shot_fields"], compact["rows"][0], strict=True))
+    assert first["id"] == rows[0]["id"] and dict(zip(compact["task_fields"], first["tasks"][0], strict=True))["assignees"] == [artist]
+    r = await client.get("/data/shots/with-tasks", params={"project_id": prod.id, "stream": "true"}, headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert lines[0] == {"compact": False} and lines[1:] == rows
+    assets = await ok(await client.get("/data/assets/with-tasks", params={"project_id": prod.id}, headers=h))
+    assert assets[0]["asset_type_name"] == "Character" and assets[0]["tasks"][0]["assignees"] == [artist]
+    # unassign, then delete
+    cleared = await ok(await client.put("/actions/tasks/clear-assignation",
+                                        json={"task_ids": [created[0]["id"]], "person_id": artist}, headers=h))
+    assert cleared == [created[0]["id"]]
+    r = await client.delete(f"/data/tasks/{created[1]['id']}", headers=h)
+    assert r.status_code == 204
+    tasks = await ok(await client.get(f"/data/shots/{prod.ids['shots'][1]}/tasks", headers=h))
+    assert tasks == []

@@ -1,0 +1,67 @@
+"""Every change others must learn about is an event in the outbox, with Zou's names and
+{"<kind>_id", "snapshot"} data."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from slate_common.db import transaction
+from slate_common.events import Event, OutboxEvent
+
+
+async def _events(sessionmaker, project_id: str) -> list[Event]:  # type: ignore[no-untyped-def]
+    async with transaction(sessionmaker) as session:
+        rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))).all()
+    events = [Event.from_json(r.payload) for r in rows]
+    return [e for e in events if str(e.project_id) == project_id]
+
+
+async def test_loop_emits_zou_events(client, signer, sessionmaker, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(shots=1)
+    h = signer.headers()
+    events = await _events(sessionmaker, prod.id)
+    names = [e.name for e in events]
+    assert names[0] == "project:new" and "asset:new" in names and "sequence:new" in names and "shot:new" in names
+    team_updates = [e for e in events if e.name == "project:update"]
+    # the last team/settings change carries the whole team
+    assert sorted(team_updates[-1].data["snapshot"]["team"]) == sorted(
+        str(prod.people[r]) for r in ("manager", "supervisor", "user", "client", "vendor"))
+    shot_event = next(e for e in events if e.name == "shot:new")
+    assert shot_event.data["shot_id"] == prod.ids["shots"][0]
+    assert shot_event.data["snapshot"]["type"] == "Shot" and shot_event.data["snapshot"]["nb_frames"] == 48
+
+    created = (await client.post(f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks",
+                                 json=[], headers=h)).json()
+    task_id = created[0]["id"]
+    artist = str(prod.people["user"])
+    await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": artist}, headers=h)
+    await client.put("/actions/tasks/clear-assignation", json={"task_ids": [task_id]}, headers=h)
+    await client.put(f"/data/tasks/{task_id}", json={"priority": 2}, headers=h)
+    await client.put(f"/data/shots/{prod.ids['shots'][0]}", json={"nb_frames": 12}, headers=h)
+    await client.delete(f"/data/tasks/{task_id}", headers=h)
+    later = [e for e in await _events(sessionmaker, prod.id)
+             if e.id not in {x.id for x in events} and not e.name.startswith("notification:")]
+    assert [e.name for e in later] == ["task:new", "task:assign", "task:unassign", "task:update", "shot:update",
+                                       "task:delete"]
+    by_name: dict[str, Any] = {e.name: e for e in later}
+    assert by_name["task:new"].data["task_id"] == task_id
+    assert by_name["task:assign"].data["snapshot"]["assignees"] == [artist]
+    assert by_name["task:assign"].data["person_id"] == artist
+    assert by_name["task:unassign"].data["snapshot"]["assignees"] == []
+    assert by_name["task:update"].data["snapshot"]["priority"] == 2
+    assert by_name["shot:update"].data["snapshot"]["nb_frames"] == 12
+    assert all(e.actor_id is not None and uuid.UUID(str(e.actor_id)) for e in later)
+
+
+async def test_team_removal_emits_project_update(client, signer, sessionmaker, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(shots=0)
+    before = {e.id for e in await _events(sessionmaker, prod.id)}
+    r = await client.delete(f"/data/projects/{prod.id}/team/{prod.people['vendor']}", headers=signer.headers())
+    assert r.status_code == 204
+    later = [e for e in await _events(sessionmaker, prod.id) if e.id not in before]
+    assert [e.name for e in later] == ["project:update"]
+    assert str(prod.people["vendor"]) not in later[0].data["snapshot"]["team"]
+    assert len(later[0].data["snapshot"]["team"]) == 4
