@@ -485,8 +485,8 @@ def print_summary(out: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per level and target")
-    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds per level and target")
+    parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--max-requests", type=int, default=20000, help="cap per level and target")
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--listing-runs", type=int, default=10)

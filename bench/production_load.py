@@ -193,8 +193,10 @@ async def run(fx: dict[str, Any], concurrency: int, duration: float, warmup: flo
                         raw = await r.read()
                         status, size = r.status, len(raw)
                 except (aiohttp.ClientError, asyncio.TimeoutError):
-                    status, size = 599, 0
+                    status, size = 599, 0  # counted as an error
                 ms = (time.perf_counter() - t0) * 1000
+                if status == 599:
+                    await asyncio.sleep(0.1)  # a dead server is not spun on
                 if measuring and phase["measuring"]:
                     samples.append((kind, ms, status, size))
                     if len(samples) >= max_requests:
