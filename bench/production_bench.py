@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -173,6 +174,7 @@ class Bench:
             self.workdir / "slate",
             # the bench logs in ~40 persons from one address: lift the per-IP login limit
             extra_env={"SLATE_AUTH_LOGIN_RATE_PER_MINUTE": "100000"},
+            postgres_fsync=self.args.fsync,
         )
         self.stack = Stack(config)
         self.stack.__enter__()
@@ -496,9 +498,16 @@ def main() -> None:
     parser.add_argument("--zou-workers", type=int, default=3)
     parser.add_argument("--no-zou-full-mix", action="store_true")
     parser.add_argument("--tiny", action="store_true", help="tiny production (a smoke run)")
+    parser.add_argument("--fsync", action="store_true",
+                        help="PostgreSQL with fsync on (default off, as the test stacks: less disk noise)")
     args = parser.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     bench = Bench(args)
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # run the finally below: stop both servers
+
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         bench.boot()
         bench.seed_all()

@@ -41,6 +41,13 @@ def ensure_venv(venv: Path) -> Path:
     return venv
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the benchmark process dies, however it dies."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _wait_http(url: str, timeout: float, alive: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,7 +113,7 @@ class ZouServer:
         self.redis = subprocess.Popen(  # noqa: S603
             [redis, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
              "--dir", str(self.home / "redis"), "--logfile", str(self.home / "logs" / "redis.log")],
-            stdin=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
         self._zou("init-db")
         self._zou("init-data")
         self._zou("create-admin", "--password", self.admin_password, self.admin_email)
@@ -114,7 +121,8 @@ class ZouServer:
             [str(self.venv / "bin" / "gunicorn"), "-w", str(self.workers), "-k", "gevent",
              "-b", f"127.0.0.1:{self.port}", "--error-logfile", str(self.home / "logs" / "gunicorn.log"),
              "zou.app:app"],
-            env=self.env(), cwd=self.home, stdin=subprocess.DEVNULL, start_new_session=True)
+            env=self.env(), cwd=self.home, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
         _wait_http(self.url + "/", 120, self.gunicorn)
 
     def worker_pids(self) -> list[int]:
