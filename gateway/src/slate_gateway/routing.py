@@ -2,7 +2,9 @@
 
 Each node of the trie holds its static children in a dict keyed by the raw
 segment bytes, at most one ``{param}`` child (matching any single non-empty
-segment) and, when a template ends there, a ``{METHOD: target}`` dict.
+segment) and, when a template ends there, a ``{METHOD: target}`` dict. A segment with
+a parameter and a suffix (``{instance_id}.png``) is a parameter segment too: the
+owner checks the suffix.
 
 Matching walks the request path segment by segment, trying the static child
 first and falling back to the parameter child (with backtracking, so
@@ -54,7 +56,7 @@ class RouteTable:
             return False
         node = self.root
         for seg in split_path(template.encode()):
-            if seg.startswith(b"{") and seg.endswith(b"}"):
+            if b"{" in seg:  # "{id}", and "{id}.png" / "{id}.{extension}" (media's files)
                 if node.param is None:
                     node.param = Node()
                 node = node.param

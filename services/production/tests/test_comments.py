@@ -240,3 +240,64 @@ async def test_comment_many_and_batch_comment(client, comment_world, sessionmake
     assert r.status_code == 201 and r.json()[0]["task_status"]["short_name"] == "done"
     r = await client.post("/actions/tasks/batch-comment", headers=w.h("supervisor"), data={"comments": "nope"})
     assert r.status_code == 400
+
+
+async def test_news_feed(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    first = await _comment(client, w, text="one")
+    second = await _comment(client, w, who="user", status="wfa", text="two")
+    await _comment(client, w, status="wfa", text="three")
+    pid = uuid.uuid4()
+    async with transaction(sessionmaker) as session:
+        session.add(PreviewFileReplica(id=pid, task_id=w.task_id, comment_id=uuid.UUID(second["id"]), revision=3,
+                                       position=1, extension="mp4", status="ready"))
+    r = await client.get(f"/data/projects/{w.project_id}/news", headers=w.h("user"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["total"], body["nb_pages"], body["limit"], body["offset"], body["page"]) == (3, 1, 50, 0, 1)
+    assert body["stats"] == {str(w.statuses["wip"]): 1, str(w.statuses["wfa"]): 2}
+    assert [n["comment_id"] for n in body["data"]][1:] == [second["id"], first["id"]]
+    news = body["data"][1]
+    assert news == {
+        "id": news["id"], "type": "News", "author_id": str(w.persons["user"]), "comment_id": second["id"],
+        "task_id": str(w.task_id), "task_type_id": str(w.task_type_id), "task_status_id": str(w.statuses["wfa"]),
+        "task_entity_id": str(w.asset_id), "preview_file_id": str(pid), "preview_file_extension": "mp4",
+        "preview_file_revision": 3, "project_id": str(w.project_id), "project_name": f"Comments {w.tag}",
+        "created_at": news["created_at"], "change": True, "full_entity_name": f"Character / {w.asset_name}",
+        "episode_id": None, "entity_preview_file_id": None,
+        "person": {"first_name": "User", "last_name": w.tag, "full_name": f"User {w.tag}", "has_avatar": False,
+                   "role": "user", "id": str(w.persons["user"])},
+    }
+    assert body["data"][0]["change"] is False  # wfa -> wfa
+    r = await client.get(f"/data/projects/{w.project_id}/news",
+                         params={"task_status_id": str(w.statuses["wfa"]), "limit": 1, "page": 2}, headers=w.h("user"))
+    b = r.json()
+    assert (b["total"], b["nb_pages"], b["offset"], len(b["data"])) == (2, 2, 1, 1)
+    assert b["data"][0]["comment_id"] == second["id"]
+    r = await client.get(f"/data/projects/{w.project_id}/news", params={"only_preview": "true"}, headers=w.h("user"))
+    assert [n["comment_id"] for n in r.json()["data"]] == [second["id"]]
+    r = await client.get(f"/data/projects/{w.project_id}/news", params={"person_id": str(w.persons["user"])},
+                         headers=w.h("user"))
+    assert r.json()["total"] == 1
+    r = await client.get(f"/data/projects/{w.project_id}/news/{news['id']}", headers=w.h("supervisor"))
+    assert r.status_code == 200 and r.json() == news
+    assert (await client.get(f"/data/projects/{w.project_id}/news/{uuid.uuid4()}", headers=w.h("user"))).status_code == 404
+    r = await client.get(f"/data/entities/{w.asset_id}/news", headers=w.h("user"))
+    assert r.json()["total"] == 3
+    r = await client.get("/data/projects/news", headers=w.h("user"))
+    assert {n["project_id"] for n in r.json()["data"]} == {str(w.project_id)} and r.json()["total"] == 3
+    for who in ("client", "vendor"):
+        assert (await client.get(f"/data/projects/{w.project_id}/news", headers=w.h(who))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/news", headers=w.h("outsider"))).status_code == 403
+    assert (await client.get("/data/news", headers=w.h("manager"))).status_code == 403
+    r = await client.get("/data/news", params={"task_id": str(w.task_id)}, headers=w.h("admin"))
+    assert r.status_code == 200 and len(r.json()) == 3 and r.json()[0]["type"] == "News"
+
+
+async def test_replies_carry_their_author_in_listings(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w)
+    await client.post(f"/data/tasks/{w.task_id}/comments/{c['id']}/reply", headers=w.h("user"), data={"text": "form reply"})
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert rows[0]["replies"][0]["text"] == "form reply"
+    assert rows[0]["replies"][0]["person"]["id"] == str(w.persons["user"])

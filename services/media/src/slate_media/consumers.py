@@ -18,7 +18,7 @@ from slate_common.events.consumer import PoisonEvent
 
 from .models import CommentReplica, EntityReplica, ProjectReplica, TaskReplica
 
-ENTITY_KINDS = ("asset", "shot", "sequence", "episode", "edit", "concept", "scene")
+ENTITY_KINDS = ("entity", "asset", "shot", "sequence", "episode", "edit", "concept", "scene")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -188,13 +188,17 @@ async def serialize_one(session: AsyncSession, comment: Comment) -> dict[str, An
     out = await serialize_with_links(session, comment)
     ids = {uuid.UUID(str(r.get("person_id"))) for r in comment.replies or [] if r.get("person_id")}
     persons = await _persons(session, ids | {comment.person_id})
-    out["replies"] = [
+    out["replies"] = _replies_with_persons(comment, persons)
+    out["person"] = person_brief(persons.get(comment.person_id), comment.person_id)
+    return out
+
+
+def _replies_with_persons(comment: Comment, persons: dict[uuid.UUID, Person]) -> list[dict[str, Any]]:
+    return [
         {**r, "person": person_brief(persons.get(uuid.UUID(str(r["person_id"]))), r["person_id"])}
         if r.get("person_id") else r
         for r in comment.replies or []
     ]
-    out["person"] = person_brief(persons.get(comment.person_id), comment.person_id)
-    return out
 
 
 async def task_comments(session: AsyncSession, principal: Principal, task: Task) -> list[dict[str, Any]]:
@@ -209,12 +213,14 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
     if not comments:
         return []
     rel = await comment_relations(session, comments)
-    persons = await _persons(session, {c.person_id for c in comments})
+    reply_authors = {uuid.UUID(str(r["person_id"])) for c in comments for r in c.replies or [] if r.get("person_id")}
+    persons = await _persons(session, {c.person_id for c in comments} | reply_authors)
     status_ids = {c.task_status_id for c in comments if c.task_status_id}
     statuses = {s.id: s for s in await session.scalars(select(TaskStatus).where(TaskStatus.id.in_(status_ids)))}
     out = []
     for c in comments:
         row = c.serialize()
+        row["replies"] = _replies_with_persons(c, persons)
         status = statuses.get(c.task_status_id) if c.task_status_id else None
         row.update(
             person=person_brief(persons.get(c.person_id), c.person_id),

@@ -1,0 +1,95 @@
+"""Review through the gateway: a comment with a movie preview, transcoded by the media
+worker, downloaded with a Range request, with its thumbnail and tiles; production
+learns of the preview from media's events."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import uuid
+from pathlib import Path
+
+from PIL import Image
+
+from .conftest import eventually
+
+
+def make_movie(path: Path) -> Path:
+    from slate_media.processing import ffmpeg_binary
+
+    subprocess.run(
+        [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc=duration=2:size=640x360:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-shortest",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
+        check=True,
+    )
+    return path
+
+
+async def test_comment_with_a_movie_preview(api, admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    project = (await api.post("/data/projects", json={"name": f"Review {uuid.uuid4().hex[:6]}"}, headers=admin)).json()
+    types = (await api.get("/data/entity-types", headers=admin)).json()
+    asset_type = next(t for t in types if t["name"] not in ("Shot", "Sequence", "Episode", "Edit", "Concept", "Scene"))
+    r = await api.post("/data/entities", json={"name": "hero", "project_id": project["id"],
+                                                "entity_type_id": asset_type["id"]}, headers=admin)
+    assert r.status_code == 201, r.text
+    asset = r.json()
+    task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
+    r = await api.post(f"/data/entities/{asset['id']}/tasks", json={"task_type_id": task_type["id"]}, headers=admin)
+    assert r.status_code == 201, r.text
+    task = r.json()
+    status = (await api.get("/data/task-status", headers=admin)).json()[0]
+    r = await api.post(f"/actions/tasks/{task['id']}/comment", json={"task_status_id": status["id"], "comment": "v1"},
+                       headers=admin)
+    assert r.status_code == 201, r.text
+    comment = r.json()
+
+    async def added():  # type: ignore[no-untyped-def]
+        r = await api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview", json={}, headers=admin)
+        return r if r.status_code == 201 else None  # media's replicas follow production's events
+
+    preview = (await eventually(added, timeout=30)).json()
+    assert (preview["revision"], preview["position"], preview["task_id"]) == (1, 1, task["id"])
+    movie = make_movie(tmp_path / "take1.mov")
+    r = await api.post(f"/pictures/preview-files/{preview['id']}", headers=admin,
+                       files={"file": ("take1.mov", movie.read_bytes(), "video/quicktime")})
+    assert r.status_code == 201, r.text
+
+    async def ready():  # type: ignore[no-untyped-def]
+        body = (await api.get(f"/data/preview-files/{preview['id']}", headers=admin)).json()
+        return body if body["status"] != "processing" else None
+
+    done = await eventually(ready, timeout=180, interval=0.5)
+    assert done["status"] == "ready" and done["is_movie"] is True
+    assert (done["width"], done["height"]) == (640, 360)
+
+    pid = preview["id"]
+    full = await api.get(f"/movies/originals/preview-files/{pid}.mp4", headers=admin)
+    assert full.status_code == 200 and full.headers["content-type"] == "video/mp4", (full.text[:300], full.headers)
+    size = int(full.headers["content-length"])
+    assert size == len(full.content) > 1000
+    part = await api.get(f"/movies/originals/preview-files/{pid}.mp4", headers={**admin, "Range": "bytes=100-611"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-611/{size}" and part.headers["content-length"] == "512"
+    assert part.content == full.content[100:612]
+    assert part.headers["cache-control"] == "max-age=604800, private" and part.headers["accept-ranges"] == "bytes"
+    unsatisfiable = await api.get(f"/movies/originals/preview-files/{pid}.mp4", headers={**admin, "Range": f"bytes={size}-"})
+    assert unsatisfiable.status_code == 416
+
+    thumb = await api.get(f"/pictures/thumbnails/preview-files/{pid}.png", headers=admin)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(thumb.content)).size == (150, 100)
+    tiles = await api.get(f"/movies/tiles/preview-files/{pid}.png", headers=admin)
+    assert tiles.status_code == 200 and tiles.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(tiles.content)).size[0] > 0
+    low = await api.get(f"/movies/low/preview-files/{pid}.mp4", headers={**admin, "Range": "bytes=0-99"})
+    assert low.status_code == 206 and len(low.content) == 100
+
+    # production hears of the preview (preview-file events) and shows it on the comment
+    async def on_comment():  # type: ignore[no-untyped-def]
+        comments = (await api.get(f"/data/tasks/{task['id']}/comments", headers=admin)).json()
+        mine = [c for c in comments if c["id"] == comment["id"]]
+        return mine and pid in [p if isinstance(p, str) else p.get("id") for p in mine[0].get("previews", [])]
+
+    assert await eventually(on_comment, timeout=30)
