@@ -8,7 +8,7 @@ from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest
 from slate_common.security import ROLES
 
-from .domain.identity import revoke_all_tokens, serialize_person
+from .domain.identity import person_snapshot, revoke_all_tokens, serialize_person
 from .models import Person
 
 
@@ -34,3 +34,6 @@ class PersonHooks(CrudHooks[Person]):
 
     async def serialize(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
         return await serialize_person(ctx.session, instance)
+
+    async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
+        return await person_snapshot(ctx.session, instance)
