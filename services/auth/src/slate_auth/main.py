@@ -8,7 +8,7 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import auth, sso, two_factor
+from .api import auth, passwords, sso, two_factor
 from .config import AuthSettings
 from .crud import SPECS
 from .domain.keys import KeyRing, load_or_create
@@ -29,7 +29,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="Slate auth",
-        routers=[auth.router, sso.router, two_factor.router, crud_router(SPECS)],
+        routers=[auth.router, passwords.router, sso.router, two_factor.router, crud_router(SPECS)],
         on_startup=[load_keys],
         key_provider=keyring.verification_keys,
     )
