@@ -8,7 +8,7 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import auth, passwords, persons, sso, two_factor
+from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
 from .consumers import HANDLERS
 from .crud import specs
@@ -30,7 +30,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="Slate auth",
-        routers=[auth.router, passwords.router, persons.router, sso.router, two_factor.router, crud_router(specs(keyring, settings))],
+        routers=[auth.router, passwords.router, persons.router, sso.router, two_factor.router, fido.router,
+                 crud_router(specs(keyring, settings))],
         consumers=HANDLERS,
         on_startup=[load_keys],
         key_provider=keyring.verification_keys,
