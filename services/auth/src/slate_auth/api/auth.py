@@ -15,7 +15,7 @@ from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, RefreshUser
 from slate_common.serialization import json_response
 
-from ..domain import two_factor
+from ..domain import fido, two_factor
 from ..domain.identity import find_login_person, get_organisation, serialize_person
 from ..domain.login_guard import RateLimiter, is_locked, record_failure, record_success
 from ..domain.logs import record_login
@@ -137,7 +137,7 @@ async def authenticated(principal: CurrentUser, session: SessionDep) -> Response
     if person is None or not person.active:
         raise Unauthorized("Person not found")
     user = await serialize_person(session, person)
-    user["fido_devices"] = []
+    user["fido_devices"] = fido.device_names(person)
     organisation = await get_organisation(session)
     return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize()})
 

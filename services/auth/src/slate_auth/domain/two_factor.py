@@ -1,5 +1,5 @@
-"""Second factors: TOTP, emailed one-time codes, recovery codes (and FIDO, plugged in
-by :func:`verify_fido` / :func:`fido_login_options`).
+"""Second factors: TOTP, emailed one-time codes, recovery codes (and FIDO, through
+:func:`verify_fido`, in :mod:`.fido`).
 
 Login asks :func:`check_second_factor` once the password is right. The proofs a client
 may send are the fields of :class:`SecondFactorProof` (Zou's login body); a proof for a
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.serialization import now
 
 from ..models import Person
+from . import fido
 
 #: The methods a person can enable, in the order Zou lists them.
 METHODS = ("totp", "email_otp", "fido")
@@ -97,16 +98,13 @@ async def check_second_factor(
 
 
 async def verify_fido(session: AsyncSession, *, person: Person, response: dict[str, Any]) -> bool:
-    """Verify a WebAuthn assertion (``fido_authentication_response``) for ``person``.
-
-    FIDO plugs in here (domain/fido.py of the FIDO work); until then no assertion is
-    accepted, and no person can have ``fido_enabled`` set."""
-    return False
+    """Verify a WebAuthn assertion (``fido_authentication_response``) for ``person``."""
+    return await fido.verify_assertion(session, person=person, response=response)
 
 
 async def fido_login_options(session: AsyncSession, *, person: Person) -> dict[str, Any]:
-    """Extra keys of the "second factor missing" login answer when FIDO is enabled (the
-    WebAuthn challenge options); FIDO plugs in here too."""
+    """Extra keys of the "second factor missing" login answer when FIDO is enabled: none,
+    as Zou (the client asks GET /auth/fido?email= for a WebAuthn challenge)."""
     return {}
 
 
