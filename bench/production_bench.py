@@ -51,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from production_load import KINDS, make_fixture, probe  # noqa: E402
-from production_seed import Scale, SeedResult, new_session, seed  # noqa: E402
+from production_seed import Api, Scale, SeedResult, new_session, seed  # noqa: E402
 from production_zou import ZouServer, default_venv, ensure_venv  # noqa: E402
 
 from slate_common.stack import Stack, StackConfig, free_port  # noqa: E402
@@ -277,17 +277,31 @@ class Bench:
             res["skipped"] = f"slate: {self.out['probe']['slate']['shots_with_tasks']}"
             print(f"\nshot list with tasks on Slate: SKIPPED ({res['skipped']})", flush=True)
 
+        # "json" repeats the same request on unchanged data (what a cache may serve);
+        # "json_after_write" changes one task's priority (untimed) before each request,
+        # so nothing computed before the change can be reused
+        variants = (("json", "", False), ("json_after_write", "", True), ("compact", "compact=true", False),
+                    ("stream", "stream=true", False))
+
         async def run() -> None:
-            async with new_session(limit=1) as session:
-                for variant in ("", "compact=true", "stream=true"):
+            import random
+
+            rng = random.Random(3)
+            async with new_session(limit=2) as session:
+                for name, query, write_first in variants:
                     for target in targets:
                         fx = self.fixtures[target]
-                        url = self.listing_url(target, variant)
-                        await self._timed_get(session, url, fx["manager_token"], bool(variant))  # warm
-                        rows = [await self._timed_get(session, url, fx["manager_token"], bool(variant))
-                                for _ in range(self.args.listing_runs)]
+                        url = self.listing_url(target, query)
+                        writer = Api(session, fx["base"], fx["manager_token"])
+                        await self._timed_get(session, url, fx["manager_token"], bool(query))  # warm
+                        rows = []
+                        for _ in range(self.args.listing_runs):
+                            if write_first:
+                                await writer.put(f"/data/tasks/{rng.choice(fx['task_ids'])}",
+                                                 {"priority": rng.randint(0, 3)})
+                            rows.append(await self._timed_get(session, url, fx["manager_token"], bool(query)))
                         ms = [r[0] for r in rows]
-                        res.setdefault(variant or "json", {})[target] = {
+                        res.setdefault(name, {})[target] = {
                             "runs": len(ms), "median_ms": round(statistics.median(ms), 1),
                             "min_ms": round(min(ms), 1), "max_ms": round(max(ms), 1),
                             "bytes": rows[-1][2], "statuses": sorted({r[1] for r in rows})}
