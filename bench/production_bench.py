@@ -231,6 +231,28 @@ class Bench:
             print(f"  {target}: {result.seconds:.1f} s, server+postgres CPU {cpu:.1f} s, counts {result.counts}"
                   + (f"\n  FAILED at {result.failed}" if result.failed else ""), flush=True)
 
+    def settle(self, limit: float = 180.0) -> None:
+        """Wait until both servers are idle: Slate's services consume the seed's events
+        (replicas, notifications) in the background after the seed answered; measuring
+        while they do would charge that backlog to the first load runs."""
+        t0 = time.perf_counter()
+        pids = self.server_pids("slate") + self.server_pids("zou") + [self.postgres_pid()]
+        last = tree_cpu(pids)
+        while time.perf_counter() - t0 < limit:
+            time.sleep(3)
+            now = tree_cpu(pids)
+            if (now - last) / 3 < 0.05:  # under 5 % of a core for both servers and PostgreSQL
+                break
+            last = now
+        self.out["settle_s"] = round(time.perf_counter() - t0, 1)
+        print(f"\nservers idle after {self.out['settle_s']} s", flush=True)
+
+    def slate_breakdown(self) -> dict[str, float]:
+        """CPU seconds so far of each Slate process (with its children: PostgreSQL's backends)."""
+        assert self.stack is not None
+        return {n: tree_cpu([self.stack.supervisor[n].pid]) for n in self.stack.supervisor.names
+                if self.stack.supervisor[n].pid}
+
     def prepare_mix(self) -> None:
         probes = {}
         for target in TARGETS:
@@ -355,6 +377,7 @@ class Bench:
 
     # the mix ---------------------------------------------------------------------------
     def run_load(self, target: str, concurrency: int, full_mix: bool = False) -> dict[str, Any]:
+        self.settle(limit=60.0)
         fixture = self.workdir / f"fixture-{target}.json"
         if full_mix:
             fx = dict(self.fixtures[target], skip=[])
@@ -371,8 +394,10 @@ class Bench:
         servers = self.server_pids(target) + [self.postgres_pid()]
         busy0, ours0, srv0 = machine_busy_s(), tree_cpu(ours), tree_cpu(servers)
         load0 = os.getloadavg()[0]
+        parts0 = self.slate_breakdown()
         subprocess.run(cmd, check=True)
         busy1, ours1, srv1 = machine_busy_s(), tree_cpu(ours), tree_cpu(servers)
+        parts1 = self.slate_breakdown()
         result: dict[str, Any] = json.loads(out.read_text())
         wall = self.args.duration + self.args.warmup
         ok = result["all"]["ok"]
@@ -384,6 +409,8 @@ class Bench:
         other = (busy1 - busy0) - ((ours1 - ours0) + loadgen_total)
         result["other_cpu_cores"] = round(max(0.0, other) / wall, 2)
         result["loadavg_before"] = round(load0, 2)
+        # where the CPU went on Slate's side (postgres: the whole server, whoever drove it)
+        result["slate_cpu_s_by_process"] = {n: round(parts1[n] - parts0.get(n, 0.0), 2) for n in parts1}
         a = result["all"]
         print(f"  {target:<5} {concurrency:>3} clients{' (full mix)' if full_mix else ''}: {a['rps']:8.1f} req/s  "
               f"median {a['median_ms']} ms  p99 {a['p99_ms']} ms  errors {a['errors']}  "
@@ -525,6 +552,7 @@ def main() -> None:
     try:
         bench.boot()
         bench.seed_all()
+        bench.settle()
         bench.prepare_mix()
         bench.memory()
         bench.listing()
