@@ -50,4 +50,5 @@ async def make_person(client, email: str, password: str | None = "initial passwo
 async def login_headers(client, email: str, password: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     r = await client.post("/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
+    client.cookies.clear()  # the shared client would otherwise carry this login's cookies
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -15,6 +15,7 @@ from .crud import SPECS
 from .crud_comments import COMMENT_SPECS
 from .consumers import HANDLERS
 from .domain.defaults import ensure_defaults
+from .domain.listing_cache import ListingCache
 from .domain.projects import ensure_statuses
 
 
@@ -25,7 +26,7 @@ async def _seed(runtime: ServiceRuntime) -> None:
 
 
 def create_app(settings: ProductionSettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         settings or ProductionSettings(),
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
@@ -34,3 +35,5 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         consumers={**HANDLERS, **COMMENT_HANDLERS},
         on_startup=[_seed],
     )
+    app.state.listing_cache = ListingCache()
+    return app

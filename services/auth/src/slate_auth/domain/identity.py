@@ -39,6 +39,32 @@ async def serialize_person(session: AsyncSession, person: Person) -> dict[str, A
     return out
 
 
+#: What non-admins see of a person (Zou's minimal payload).
+MINIMAL_PERSON_FIELDS = ("id", "type", "first_name", "last_name", "full_name", "has_avatar", "active",
+                         "departments", "studio_id", "role", "desktop_login", "is_bot")
+
+
+async def serialize_persons(
+    session: AsyncSession, persons: list[Person], *, fields: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Persons with their departments, in one query for the whole list; only ``fields``
+    when given."""
+    links: dict[uuid.UUID, list[str]] = {p.id: [] for p in persons}
+    if persons:
+        rows = await session.execute(
+            select(person_department.c.person_id, person_department.c.department_id)
+            .where(person_department.c.person_id.in_(list(links)))
+        )
+        for person_id, department_id in rows:
+            links[person_id].append(str(department_id))
+    out = []
+    for person in persons:
+        row = person.serialize()
+        row["departments"] = links[person.id]
+        out.append({k: row[k] for k in fields} if fields else row)
+    return out
+
+
 async def person_snapshot(session: AsyncSession, person: Person) -> dict[str, Any]:
     """The person as replicas see it in person:* events (no secrets, with departments)."""
     return await serialize_person(session, person)

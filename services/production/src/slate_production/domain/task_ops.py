@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
 from slate_common.security import Principal
+from slate_common.serialization import now
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Person, Task, TaskStatus, TaskType, task_person_link
 from . import access
@@ -150,6 +151,7 @@ async def assign(session: AsyncSession, principal: Principal, task_ids: list[uui
         )
         if inserted.first() is not None:
             task.assigner_id = principal.id
+            task.updated_at = now()  # its assignees changed
             await session.flush()
             await emit_task_event(session, "task:assign", task, actor_id=principal.id, person_id=str(person_id))
     return tasks
@@ -164,6 +166,9 @@ async def clear_assignation(session: AsyncSession, principal: Principal, task_id
         if person_id is not None:
             stmt = stmt.where(task_person_link.c.person_id == person_id)
         removed = (await session.execute(stmt.returning(task_person_link.c.person_id))).scalars().all()
+        if removed:
+            task.updated_at = now()  # its assignees changed
+            await session.flush()
         for removed_id in removed:
             await emit_task_event(session, "task:unassign", task, actor_id=principal.id, person_id=str(removed_id))
     return tasks
