@@ -62,17 +62,34 @@ async def check_read(session: AsyncSession, principal: Principal, project_id: uu
         raise NotFound()
 
 
+async def project_role(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> str | None:
+    """The caller's role on a project: "admin" for admins, the team member's project
+    role when one is set (PUT /data/projects/<id>/team/<person>), else their studio
+    role; None when they are not in the team."""
+    if principal.is_admin:
+        return "admin"
+    row = (await session.execute(select(project_person_link.c.role).where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id))).first()
+    if row is None:
+        return None
+    return row[0] or principal.role
+
+
 async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers in the project's team (others in the team: 403)."""
-    await check_read(session, principal, project_id)
-    if not (principal.is_admin or principal.role == "manager"):
+    role = await project_role(session, principal, project_id)
+    if role is None:
+        raise NotFound()
+    if role not in ("admin", "manager"):
         raise Forbidden()
 
 
 async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers and supervisors in the project's team."""
-    await check_read(session, principal, project_id)
-    if principal.role not in SUPERVISORS:
+    role = await project_role(session, principal, project_id)
+    if role is None:
+        raise NotFound()
+    if role not in SUPERVISORS:
         raise Forbidden()
 
 

@@ -189,11 +189,14 @@ async def set_priority(session: AsyncSession, principal: Principal, task_ids: li
 
 
 async def _supervised(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID]) -> list[Task]:
-    """The tasks among ``task_ids`` the caller may change (supervisor+ in their project)."""
-    if not task_ids or principal.role not in access.SUPERVISORS:
+    """The tasks among ``task_ids`` the caller may change (supervisor+ in their project,
+    by their role on that project); the others are skipped, as Zou does."""
+    if not task_ids:
         return []
     stmt = select(Task).where(Task.id.in_(task_ids), access.project_visible(principal, Task.project_id))
-    return list((await session.scalars(stmt.order_by(Task.created_at, Task.id).with_for_update())).all())
+    tasks = list((await session.scalars(stmt.order_by(Task.created_at, Task.id).with_for_update())).all())
+    roles = {pid: await access.project_role(session, principal, pid) for pid in {t.project_id for t in tasks}}
+    return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS]
 
 
 async def delete_tasks(session: AsyncSession, principal: Principal, tasks: list[Task]) -> list[str]:
