@@ -32,11 +32,14 @@ BOT_TOKEN_YEARS = 100
 
 
 def _token(ring: KeyRing, settings: AuthSettings, claims: dict[str, Any], lifetime: float) -> str:
-    issued = int(time.time())
+    # iat keeps sub-second precision (a NumericDate may): a person's revocation cuts at an
+    # instant, and a login right after a password change, in the same second, must live.
+    stamp = time.time()
+    issued = int(stamp)
     payload = {
         "iss": settings.shared.jwt_issuer,
         "aud": settings.shared.jwt_audience,
-        "iat": issued,
+        "iat": round(stamp, 6),
         "nbf": issued,
         "exp": issued + int(lifetime),
         "jti": str(uuid.uuid4()),
