@@ -395,3 +395,21 @@ async def test_project_roles_govern_comment_rights(client, comment_world) -> Non
     assert (await client.put(f"/data/comments/{c['id']}", headers=w.h("manager"), json={"pinned": False})).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("user2"))).status_code == 200
+
+
+async def test_comment_as_form_data(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "comment": "form comment",
+                                "checklist": '[{"text": "x", "checked": false}]'})
+    assert r.status_code == 201, r.text
+    assert r.json()["text"] == "form comment" and r.json()["checklist"] == [{"text": "x", "checked": False}]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "comment": "with a file"},
+                          files={"file": ("a.txt", b"abc", "text/plain")})
+    assert r.status_code == 400 and "add-attachment" in r.json()["message"]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "checklist": "[nope"})
+    assert r.status_code == 400
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("admin"))).json()
+    assert [c["text"] for c in rows] == ["form comment"]
