@@ -413,3 +413,23 @@ async def test_comment_as_form_data(client, comment_world) -> None:  # type: ign
     assert r.status_code == 400
     rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("admin"))).json()
     assert [c["text"] for c in rows] == ["form comment"]
+
+
+async def test_task_follows_its_comment_history_on_relabel_and_delete(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    base = await _comment(client, w, status="wip", text="base")
+    edited = await _comment(client, w, status="wfa", text="edit me")
+    r = await client.put(f"/data/comments/{edited['id']}", headers=w.h("supervisor"),
+                         json={"task_status_id": str(w.statuses["retake"])})
+    assert r.status_code == 200 and r.json()["task_status_id"] == str(w.statuses["retake"])
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert (task.task_status_id, task.retake_count) == (w.statuses["retake"], 1)
+        assert task.end_date is not None  # kept from the feedback request
+    changed = await _events(sessionmaker, "task:status-changed", "task_id", str(w.task_id))
+    assert changed[-1].data["new_task_status_id"] == str(w.statuses["retake"])
+    assert (await client.delete(f"/data/comments/{edited['id']}", headers=w.h("supervisor"))).status_code == 204
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert (task.task_status_id, task.retake_count) == (w.statuses["wip"], 0)
+        assert task.last_comment_date.isoformat(timespec="seconds") == base["created_at"]
