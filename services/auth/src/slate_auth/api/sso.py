@@ -7,15 +7,20 @@ import asyncio
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
-
 from slate_common.app import SessionDep
 from slate_common.serialization import json_response
+from starlette.responses import RedirectResponse, Response
 
 from ..config import AuthSettings
 from ..domain import oidc, saml
-from ..domain.sso import SsoError, live_state_keys, person_for_identity, save_state, take_state
 from ..domain.logs import record_login
+from ..domain.sso import (
+    SsoError,
+    live_state_keys,
+    person_for_identity,
+    save_state,
+    take_state,
+)
 from ..domain.tokens import start_session
 from ..models import Person
 from .auth import _set_cookies, client_ip
