@@ -25,6 +25,7 @@ from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
 from ..models import (
+    AttachmentFileReplica,
     Comment,
     Department,
     News,
@@ -147,9 +148,29 @@ async def _previews(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict
     return out
 
 
+async def _attachments(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[AttachmentFileReplica]]:
+    out: dict[uuid.UUID, list[AttachmentFileReplica]] = defaultdict(list)
+    if comment_ids:
+        rows = await session.scalars(select(AttachmentFileReplica).where(AttachmentFileReplica.comment_id.in_(comment_ids))
+                                     .order_by(AttachmentFileReplica.created_at, AttachmentFileReplica.id))
+        for a in rows:
+            assert a.comment_id is not None
+            out[a.comment_id].append(a)
+    return out
+
+
+def attachment_brief(a: AttachmentFileReplica, *, reply: bool = False) -> dict[str, Any]:
+    out = {"id": str(a.id), "name": a.name, "extension": a.extension}
+    if reply:
+        out["reply_id"] = serialize_value(a.reply_id)
+    out["size"] = a.size
+    return out
+
+
 async def comment_relations(session: AsyncSession, comments: list[Comment]) -> dict[str, Any]:
     ids = [c.id for c in comments]
     return {
+        "attachments": await _attachments(session, ids),
         "mentions": await _links(session, comment_mention_link, "person_id", ids),
         "department_mentions": await _links(session, comment_department_mention_link, "department_id", ids),
         "acknowledgements": await _links(session, comment_acknowledgement_link, "person_id", ids),
@@ -168,7 +189,7 @@ async def serialize_with_links(session: AsyncSession, comment: Comment, *, previ
         mentions=rel["mentions"].get(comment.id, []),
         department_mentions=rel["department_mentions"].get(comment.id, []),
         acknowledgements=rel["acknowledgements"].get(comment.id, []),
-        attachment_files=[],
+        attachment_files=[attachment_brief(a) for a in rel["attachments"].get(comment.id, [])],
     )
     return out
 
@@ -233,7 +254,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
             previews=rel["previews"].get(c.id, []),
             mentions=[] if blind else rel["mentions"].get(c.id, []),
             department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
-            attachment_files=[],
+            attachment_files=[] if blind else [attachment_brief(a, reply=True) for a in rel["attachments"].get(c.id, [])],
         )
         out.append(row)
     return out
@@ -269,7 +290,7 @@ async def project_comments(session: AsyncSession, principal: Principal, project_
             department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
             acknowledgements=rel["acknowledgements"].get(c.id, []),
             previews=[p["id"] for p in rel["previews"].get(c.id, [])],
-            attachment_files=[],
+            attachment_files=[] if blind else [str(a.id) for a in rel["attachments"].get(c.id, [])],
         )
         out.append(row)
     return out
@@ -327,8 +348,9 @@ async def create_comment(
     """Comment on ``task`` and move it to ``task_status_id`` (module docstring)."""
     await access.check_task_access(session, principal, task)
     status = await get_status(session, task_status_id)
-    access.check_status_allowed(principal, status)
-    author_id = person_id if (person_id and principal.is_manager) else principal.id
+    role = await access.project_role(session, principal, task.project_id)
+    access.check_status_allowed(role, status)
+    author_id = person_id if (person_id and role in ("admin", "manager")) else principal.id
     stamp = _parse_created_at(created_at) or now()
     if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
         raise BadRequest("links must be a list of strings")
@@ -402,7 +424,7 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     notified; a status given here only relabels the comment, as in Zou."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    access.check_author_or_manager(principal, comment.person_id)
+    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     if "task_status_id" in data and data["task_status_id"] is not None:
         data["task_status_id"] = (await get_status(session, _uuid(data["task_status_id"], "task_status_id"))).id
     if "checklist" in data:
@@ -433,7 +455,7 @@ async def delete_comment(session: AsyncSession, *, principal: Principal, comment
     task goes back to the status of the comment now latest, as Zou does."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    access.check_author_or_manager(principal, comment.person_id)
+    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     latest = await session.scalar(
         select(Comment.id).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))
     emit_comment(session, "comment:delete", comment, task, actor_id=principal.id)
@@ -486,7 +508,7 @@ async def delete_reply(session: AsyncSession, *, principal: Principal, comment: 
     entry = next((r for r in comment.replies or [] if str(r.get("id")) == str(reply_id)), None)
     if entry is None:
         raise NotFound()
-    access.check_author_or_manager(principal, entry.get("person_id"))
+    await access.check_author_or_manager(session, principal, task.project_id, entry.get("person_id"))
     comment.replies = [r for r in comment.replies if str(r.get("id")) != str(reply_id)]
     comment.updated_at = now()
     await session.execute(delete(Notification).where(Notification.reply_id == reply_id))
@@ -528,9 +550,9 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
     notifications and news are made again on the target, whose status follows the
     comment when it becomes the latest there; the source goes back to the status of
     the comment now latest on it."""
-    if not principal.is_manager:
-        raise Forbidden()
     await access.check_task_access(session, principal, source)
+    if not await access.is_project_manager(session, principal, source.project_id):
+        raise Forbidden()
     if comment.object_id != source.id:
         raise BadRequest("Comment does not belong to the given task.", data=None)
     if target_task_id == source.id:
@@ -580,9 +602,9 @@ async def copy_client_comments(session: AsyncSession, *, principal: Principal, p
                                task_ids: list[uuid.UUID], prefix: str | None) -> list[Comment]:
     """For each task of the project, the last client comment copied into a comment of
     the caller (a manager), so artists read it; the task keeps its status."""
-    if not principal.is_manager:
-        raise Forbidden()
     await access.check_project_access(session, principal, project_id)
+    if not await access.is_project_manager(session, principal, project_id):
+        raise Forbidden()
     out = []
     for task_id in dict.fromkeys(task_ids):
         task = await session.get(Task, task_id)
@@ -597,4 +619,23 @@ async def copy_client_comments(session: AsyncSession, *, principal: Principal, p
         text = f"{prefix}\n\n{source.text or ''}" if prefix else (source.text or "")
         out.append(await create_comment(session, principal=principal, task=task,
                                         task_status_id=task.task_status_id, text=text))
+    return out
+
+
+async def attachment_files(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID | None = None,
+                           project_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Attachment files of a task's or a project's comments, each with its comment
+    (admins, as Zou)."""
+    access.check_admin(principal)
+    stmt = select(AttachmentFileReplica, Comment).join(Comment, Comment.id == AttachmentFileReplica.comment_id)
+    if task_id is not None:
+        await get_task(session, task_id)
+        stmt = stmt.where(Comment.object_id == task_id)
+    else:
+        stmt = stmt.join(Task, Task.id == Comment.object_id).where(Task.project_id == project_id)
+    out = []
+    for attachment, comment in await session.execute(stmt.order_by(AttachmentFileReplica.created_at)):
+        row = {k: serialize_value(getattr(attachment, k)) for k in AttachmentFileReplica.FIELDS}
+        row.update(comment=comment.serialize(), chat_message=None, type="AttachmentFile")
+        out.append(row)
     return out
