@@ -51,3 +51,12 @@ async def test_gateway_serves_every_declared_route(stack) -> None:  # type: igno
             assert own <= {(m, re.sub(r"^/api(?=/)", "", p)) for m, p in aggregated}
     served = {(m, re.sub(r"^/api(?=/)", "", p)) for m, p in aggregated}
     assert REQUIRED <= served, sorted(REQUIRED - served)
+
+
+async def test_every_auth_route_is_served(stack) -> None:  # type: ignore[no-untyped-def]
+    """Issue 3: all of auth's routes of the reference answer through the gateway."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        aggregated = declared((await client.get(stack.gateway_url + "/api/openapi.json")).json())
+    served = {(m, re.sub(r"^/api(?=/)", "", p)) for m, p in aggregated}
+    wanted = {route for route, service in reference().items() if service == "auth"}
+    assert len(wanted) == 57 and wanted <= served, sorted(wanted - served)

@@ -9,13 +9,14 @@ ADMIN = ("admin@studio.test", "correct horse battery")
 
 
 @pytest.fixture(scope="session")
-async def client(infra, make_database):  # type: ignore[no-untyped-def]
+async def client(infra, make_database, smtp_sink):  # type: ignore[no-untyped-def]
     from slate_auth.config import AuthSettings
     from slate_auth.domain.identity import create_admin
     from slate_auth.main import create_app
     from slate_common.db import transaction
 
-    app = create_app(AuthSettings(database_url=make_database("auth", migrate=True)))
+    app = create_app(AuthSettings(database_url=make_database("auth", migrate=True), smtp_port=smtp_sink.port,
+                                  public_url="https://kitsu.studio.test"))
     async with app.router.lifespan_context(app):
         async with transaction(app.state.runtime.sessionmaker) as session:
             await create_admin(session, email=ADMIN[0], password=ADMIN[1])
@@ -30,3 +31,24 @@ async def tokens(client):  # type: ignore[no-untyped-def]
     r = await client.post("/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+async def make_person(client, email: str, password: str | None = "initial password", role: str = "user",
+                      **fields):  # type: ignore[no-untyped-def]
+    """A person created straight in auth's database (with a password)."""
+    from slate_auth.domain.passwords import hash_password
+    from slate_auth.models import Person
+    from slate_common.db import transaction
+
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        person = Person(first_name=email.split("@")[0].title(), last_name="Test", email=email, role=role,
+                        password=hash_password(password) if password else None, **fields)
+        session.add(person)
+    return person
+
+
+async def login_headers(client, email: str, password: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    r = await client.post("/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    client.cookies.clear()  # the shared client would otherwise carry this login's cookies
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -135,7 +135,6 @@ async def test_role_change_and_deactivation_revoke_the_persons_tokens(client, to
     assert (await client.put(f"/data/persons/{person.id}", json={"role": "user"}, headers=admin)).status_code == 200
     r = await client.get("/auth/authenticated", headers=rita)
     assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
-    await asyncio.sleep(1.1)  # tokens are stamped to the second: the next one is newer
     login = await client.post("/auth/login", json={"email": "rita@studio.test", "password": "rita password"})
     rita = {"Authorization": f"Bearer {login.json()['access_token']}"}
     assert (await client.get("/auth/authenticated", headers=rita)).status_code == 200
@@ -143,3 +142,28 @@ async def test_role_change_and_deactivation_revoke_the_persons_tokens(client, to
     assert (await client.get("/auth/authenticated", headers=rita)).status_code == 401
     r = await client.post("/auth/login", json={"email": "rita@studio.test", "password": "rita password"})
     assert r.status_code == 401 and r.json()["login"] is False
+
+
+async def test_refresh_rotates_and_a_reused_refresh_token_revokes_its_family(client) -> None:  # type: ignore[no-untyped-def]
+    login = (await client.post("/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})).json()
+    first = login["refresh_token"]
+    r = await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {first}"})
+    assert r.status_code == 200 and set(r.json()) == {"access_token", "refresh_token"}
+    second, access = r.json()["refresh_token"], r.json()["access_token"]
+    assert second != first
+    assert any(c.startswith("refresh_token_cookie=") for c in r.headers.get_list("set-cookie"))
+    r = await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {second}"})
+    assert r.status_code == 200
+    third, newest_access = r.json()["refresh_token"], r.json()["access_token"]
+    assert (await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {newest_access}"})).status_code == 200
+    # The first token again: it leaked. The whole family dies, access tokens included.
+    r = await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {first}"})
+    assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
+    for token in (third,):
+        assert (await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    for token in (access, newest_access, login["access_token"]):
+        r = await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
+    # Another login (another family) is untouched.
+    other = (await client.post("/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})).json()
+    assert (await client.get("/auth/refresh-token", headers={"Authorization": f"Bearer {other['refresh_token']}"})).status_code == 200

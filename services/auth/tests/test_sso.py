@@ -26,7 +26,6 @@ CLIENT_ID, CLIENT_SECRET = "slate-kitsu", "op-client-secret-for-tests"
 @pytest.fixture(scope="module")
 async def peers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[SamlIdp, OidcProvider]]:
     from saml2.metadata import create_metadata_string
-
     from slate_auth.config import AuthSettings
     from slate_auth.domain.saml import sp_config
 

@@ -158,8 +158,11 @@ async def test_comment_permissions_per_role(client, comment_world) -> None:  # t
     assert (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("outsider"))).status_code == 403
     assert (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("vendor"))).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("outsider"))).status_code == 403
-    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("supervisor"))).json()
     assert len(rows) == 6
+    # artists do not read clients' comments
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert len(rows) == 5 and str(w.persons["client"]) not in [r["person_id"] for r in rows]
     # clients read only client comments (and comments marked for them)
     rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
     assert [r["person_id"] for r in rows] == [str(w.persons["client"])]
@@ -240,3 +243,137 @@ async def test_comment_many_and_batch_comment(client, comment_world, sessionmake
     assert r.status_code == 201 and r.json()[0]["task_status"]["short_name"] == "done"
     r = await client.post("/actions/tasks/batch-comment", headers=w.h("supervisor"), data={"comments": "nope"})
     assert r.status_code == 400
+
+
+async def test_news_feed(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    first = await _comment(client, w, text="one")
+    second = await _comment(client, w, who="user", status="wfa", text="two")
+    await _comment(client, w, status="wfa", text="three")
+    pid = uuid.uuid4()
+    async with transaction(sessionmaker) as session:
+        session.add(PreviewFileReplica(id=pid, task_id=w.task_id, comment_id=uuid.UUID(second["id"]), revision=3,
+                                       position=1, extension="mp4", status="ready"))
+    r = await client.get(f"/data/projects/{w.project_id}/news", headers=w.h("user"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["total"], body["nb_pages"], body["limit"], body["offset"], body["page"]) == (3, 1, 50, 0, 1)
+    assert body["stats"] == {str(w.statuses["wip"]): 1, str(w.statuses["wfa"]): 2}
+    assert [n["comment_id"] for n in body["data"]][1:] == [second["id"], first["id"]]
+    news = body["data"][1]
+    assert news == {
+        "id": news["id"], "type": "News", "author_id": str(w.persons["user"]), "comment_id": second["id"],
+        "task_id": str(w.task_id), "task_type_id": str(w.task_type_id), "task_status_id": str(w.statuses["wfa"]),
+        "task_entity_id": str(w.asset_id), "preview_file_id": str(pid), "preview_file_extension": "mp4",
+        "preview_file_revision": 3, "project_id": str(w.project_id), "project_name": f"Comments {w.tag}",
+        "created_at": news["created_at"], "change": True, "full_entity_name": f"Character / {w.asset_name}",
+        "episode_id": None, "entity_preview_file_id": None,
+        "person": {"first_name": "User", "last_name": w.tag, "full_name": f"User {w.tag}", "has_avatar": False,
+                   "role": "user", "id": str(w.persons["user"])},
+    }
+    assert body["data"][0]["change"] is False  # wfa -> wfa
+    r = await client.get(f"/data/projects/{w.project_id}/news",
+                         params={"task_status_id": str(w.statuses["wfa"]), "limit": 1, "page": 2}, headers=w.h("user"))
+    b = r.json()
+    assert (b["total"], b["nb_pages"], b["offset"], len(b["data"])) == (2, 2, 1, 1)
+    assert b["data"][0]["comment_id"] == second["id"]
+    r = await client.get(f"/data/projects/{w.project_id}/news", params={"only_preview": "true"}, headers=w.h("user"))
+    assert [n["comment_id"] for n in r.json()["data"]] == [second["id"]]
+    r = await client.get(f"/data/projects/{w.project_id}/news", params={"person_id": str(w.persons["user"])},
+                         headers=w.h("user"))
+    assert r.json()["total"] == 1
+    r = await client.get(f"/data/projects/{w.project_id}/news/{news['id']}", headers=w.h("supervisor"))
+    assert r.status_code == 200 and r.json() == news
+    assert (await client.get(f"/data/projects/{w.project_id}/news/{uuid.uuid4()}", headers=w.h("user"))).status_code == 404
+    r = await client.get(f"/data/entities/{w.asset_id}/news", headers=w.h("user"))
+    assert r.json()["total"] == 3
+    r = await client.get("/data/projects/news", headers=w.h("user"))
+    assert {n["project_id"] for n in r.json()["data"]} == {str(w.project_id)} and r.json()["total"] == 3
+    for who in ("client", "vendor"):
+        assert (await client.get(f"/data/projects/{w.project_id}/news", headers=w.h(who))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/news", headers=w.h("outsider"))).status_code == 403
+    assert (await client.get("/data/news", headers=w.h("manager"))).status_code == 403
+    r = await client.get("/data/news", params={"task_id": str(w.task_id)}, headers=w.h("admin"))
+    assert r.status_code == 200 and len(r.json()) == 3 and r.json()[0]["type"] == "News"
+
+
+async def test_replies_carry_their_author_in_listings(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w)
+    await client.post(f"/data/tasks/{w.task_id}/comments/{c['id']}/reply", headers=w.h("user"), data={"text": "form reply"})
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert rows[0]["replies"][0]["text"] == "form reply"
+    assert rows[0]["replies"][0]["person"]["id"] == str(w.persons["user"])
+
+
+async def test_clients_see_preview_comments_without_their_text(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    staff = await _comment(client, w, text=f"internal note @User {w.tag}", checklist=[{"text": "a", "checked": False}])
+    await _comment(client, w, text="plain staff")
+    async with transaction(sessionmaker) as session:
+        session.add(PreviewFileReplica(id=uuid.uuid4(), task_id=w.task_id, comment_id=uuid.UUID(staff["id"]),
+                                       revision=1, position=1, extension="mp4", status="ready"))
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
+    assert [r["id"] for r in rows] == [staff["id"]]
+    assert rows[0]["text"] == "" and rows[0]["checklist"] == [] and rows[0]["mentions"] == []
+    assert len(rows[0]["previews"]) == 1
+    project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("client"))).json()
+    assert [(r["id"], r["text"]) for r in project] == [(staff["id"], "")]
+    r = await client.put(f"/data/comments/{staff['id']}", headers=w.h("admin"), json={"for_client": True})
+    assert r.status_code == 200 and r.json()["for_client"] is True
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
+    assert rows[0]["text"] == f"internal note @User {w.tag}"
+
+
+async def test_move_comment_to_another_task_of_the_entity(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    from slate_production.models import TaskType
+
+    async with transaction(sessionmaker) as session:
+        other_type = TaskType(id=uuid.uuid4(), name=f"Rig {w.tag}", for_entity="Asset")
+        session.add(other_type)
+        await session.flush()
+        target = Task(id=uuid.uuid4(), project_id=w.project_id, entity_id=w.asset_id, task_type_id=other_type.id,
+                      task_status_id=w.statuses["todo"])
+        session.add(target)
+    await _comment(client, w, status="wfa", text="before")
+    moving = await _comment(client, w, status="retake", text="to move")
+    async with transaction(sessionmaker) as session:
+        assert (await session.get(Task, w.task_id)).retake_count == 1
+    assert (await client.post(f"/actions/user/tasks/{target.id}/subscribe", headers=w.h("user2"))).status_code == 201
+    url = f"/actions/tasks/{w.task_id}/comments/{moving['id']}/move"
+    body = {"target_task_id": str(target.id)}
+    assert (await client.post(url, headers=w.h("supervisor"), json=body)).status_code == 403
+    r = await client.post(url, headers=w.h("manager"), json={})
+    assert r.status_code == 400 and r.json()["data"]["errors"][0]["field"] == "target_task_id"
+    r = await client.post(url, headers=w.h("manager"), json={"target_task_id": str(w.task_id)})
+    assert (r.status_code, r.json()["message"]) == (400, "Source and target tasks must be different.")
+    r = await client.post(url, headers=w.h("manager"), json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["object_id"] == str(target.id) and r.json()["id"] == moving["id"]
+    async with transaction(sessionmaker) as session:
+        source, moved_to = await session.get(Task, w.task_id), await session.get(Task, target.id)
+        assert (source.task_status_id, source.retake_count) == (w.statuses["wfa"], 0)
+        assert (moved_to.task_status_id, moved_to.retake_count) == (w.statuses["retake"], 1)
+        notes = list(await session.scalars(select(Notification).where(Notification.comment_id == uuid.UUID(moving["id"]))))
+        # the source's assignee is told no more; the target's subscriber is
+        assert [(n.task_id, n.person_id, n.change) for n in notes] == [(target.id, w.persons["user2"], True)]
+    assert [c["id"] for c in (await client.get(f"/data/tasks/{target.id}/comments", headers=w.h("admin"))).json()] == [moving["id"]]
+    r = await client.post(url, headers=w.h("manager"), json=body)
+    assert (r.status_code, r.json()["message"]) == (400, "Comment does not belong to the given task.")
+
+
+async def test_copy_client_comments(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    await _comment(client, w, who="client", status="wfa", text="The light is too warm.")
+    url = f"/actions/projects/{w.project_id}/tasks/copy-client-comments"
+    assert (await client.post(url, headers=w.h("supervisor"), json={"task_ids": [str(w.task_id)]})).status_code == 403
+    r = await client.post(url, headers=w.h("manager"),
+                          json={"task_ids": [str(w.task_id), str(uuid.uuid4())], "prefix": "Client feedback:"})
+    assert r.status_code == 201, r.text
+    copied = r.json()
+    assert len(copied) == 1 and copied[0]["text"] == "Client feedback:\n\nThe light is too warm."
+    assert copied[0]["person_id"] == str(w.persons["manager"]) and copied[0]["task_status_id"] == str(w.statuses["wfa"])
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert [r["text"] for r in rows] == ["Client feedback:\n\nThe light is too warm."]
+    assert (await client.post(url, headers=w.h("manager"), json={})).status_code == 400

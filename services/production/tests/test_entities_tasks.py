@@ -102,3 +102,27 @@ async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # 
     assert r.status_code == 204
     tasks = await ok(await client.get(f"/data/shots/{prod.ids['shots'][1]}/tasks", headers=h))
     assert tasks == []
+
+
+async def test_listing_filters(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(tvshow=True)
+    h = signer.headers()
+    other_seq = await ok(await client.post(f"/data/projects/{prod.id}/sequences",
+                                           json={"name": "SQ02", "episode_id": prod.ids["episode"]}, headers=h), 201)
+    lone = await ok(await client.post(f"/data/projects/{prod.id}/shots",
+                                      json={"name": "SH900", "sequence_id": other_seq["id"]}, headers=h), 201)
+    by_seq = await ok(await client.get("/data/shots", params={"sequence_id": other_seq["id"]}, headers=h))
+    assert [s["id"] for s in by_seq] == [lone["id"]]
+    by_ep = await ok(await client.get("/data/shots", params={"episode_id": prod.ids["episode"]}, headers=h))
+    assert len(by_ep) == 3
+    seqs = await ok(await client.get("/data/sequences", params={"episode_id": prod.ids["episode"]}, headers=h))
+    assert sorted(s["name"] for s in seqs) == ["SQ01", "SQ02"]
+    wt = await ok(await client.get("/data/shots/with-tasks",
+                                   params={"project_id": prod.id, "sequence_id": other_seq["id"]}, headers=h))
+    assert [s["id"] for s in wt] == [lone["id"]]
+    named = await ok(await client.get("/data/shots", params={"project_id": prod.id, "name": "sh900"}, headers=h))
+    assert [s["id"] for s in named] == [lone["id"]]
+    r = await client.get("/data/shots", params={"sequence_id": "nope"}, headers=h)
+    assert r.status_code == 400 and r.json()["error"] is True
+    r = await client.get("/data/shots/with-tasks", params={"project_id": "nope"}, headers=h)
+    assert r.status_code == 400

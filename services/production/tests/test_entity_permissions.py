@@ -133,3 +133,28 @@ async def test_user_routes_are_about_the_caller(client, signer, prod) -> None:  
     assert r.status_code == 403
     r = await client.get(f"/data/persons/{prod.people['vendor']}/tasks", headers=headers(signer, prod, "supervisor"))
     assert [t["id"] for t in r.json()] == [prod.ids["tasks"][0]]
+
+
+async def test_project_role_overrides_the_studio_role(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
+    artist = prod.people["user"]
+    h_artist = headers(signer, prod, "user")
+    task_id = prod.ids["tasks"][1]
+    body = {"person_id": str(artist)}
+    assert (await client.put(f"/actions/tasks/{task_id}/assign", json=body, headers=h_artist)).status_code == 403
+    r = await client.put(f"/data/projects/{prod.id}/team/{artist}", json={"role": "supervisor"},
+                         headers=headers(signer, prod, "supervisor"))
+    assert r.status_code == 403  # managers set project roles
+    r = await client.put(f"/data/projects/{prod.id}/team/{artist}", json={"role": "supervisor"},
+                         headers=headers(signer, prod, "manager"))
+    assert r.status_code == 200 and r.json() == {"project_id": prod.id, "person_id": str(artist), "role": "supervisor"}
+    team = await ok(await client.get(f"/data/projects/{prod.id}/team", headers=signer.headers()))
+    assert next(p["project_role"] for p in team if p["id"] == str(artist)) == "supervisor"
+    assert (await client.put(f"/actions/tasks/{task_id}/assign", json=body, headers=h_artist)).status_code == 200
+    r = await client.put(f"/data/projects/{prod.id}/team/{artist}", json={"role": "director"}, headers=signer.headers())
+    assert r.status_code == 400
+    r = await client.put(f"/data/projects/{prod.id}/team/{artist}", json={"role": None}, headers=signer.headers())
+    assert r.status_code == 200 and r.json()["role"] is None
+    assert (await client.put(f"/actions/tasks/{task_id}/assign", json=body, headers=h_artist)).status_code == 403
+    r = await client.put(f"/data/projects/{prod.id}/team/{prod.people['outsider']}", json={"role": "user"},
+                         headers=signer.headers())
+    assert r.status_code == 404  # not in the team

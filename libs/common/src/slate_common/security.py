@@ -66,6 +66,10 @@ class RevocationView:
     def is_revoked(self, claims: dict[str, Any]) -> bool:
         if claims.get("jti") in self.jtis:
             return True
+        # An access token dies with the refresh token it was minted from (logout, a
+        # refresh token family revoked on reuse).
+        if claims.get("refresh_jti") and claims["refresh_jti"] in self.jtis:
+            return True
         cutoff = self.persons.get(str(claims.get("sub")))
         return cutoff is not None and float(claims.get("iat", 0)) <= cutoff
 

@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from slate_common.crud import CrudContext, CrudHooks
-from slate_common.errors import BadRequest
+from slate_common.errors import BadRequest, Forbidden
+from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
-from .domain.identity import revoke_all_tokens, serialize_person
-from .models import Person
+from .config import AuthSettings
+from .domain.identity import MINIMAL_PERSON_FIELDS, person_snapshot, revoke_all_tokens, serialize_persons
+from .domain.keys import KeyRing
+from .domain.tokens import issue_bot_token
+from .models import Organisation, Person
+
+#: What a person may not change on their own record (Zou's protected fields).
+SELF_PROTECTED = frozenset({
+    "role", "active", "archived", "is_bot", "is_guest", "daily_salary", "contract_type", "studio_id",
+    "expiration_date", "position", "seniority", "is_generated_from_ldap", "ldap_uid", "shotgun_id",
+    "preview_project_id", "preview_opened_at", "preview_open_until",
+})
+CONTRACT_TYPES = ("open-ended", "fixed-term", "short-term", "freelance", "apprentice", "internship")
 
 
 class PersonHooks(CrudHooks[Person]):
+    """Admins manage persons; a person edits their own profile; non-admins read the
+    minimal payload. Bots get an API token at creation and when their expiration date
+    changes (the previous one is revoked)."""
+
+    def __init__(self, keyring: KeyRing, settings: AuthSettings) -> None:
+        self.keyring = keyring
+        self.settings = settings
+
+    async def check_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
+        if not ctx.principal.is_admin and ctx.principal.id != instance.id:
+            raise Forbidden()
+
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Person | None) -> dict[str, Any]:
+        if instance is not None and not ctx.principal.is_admin:
+            data = {k: v for k, v in data.items() if k not in SELF_PROTECTED}
         role = data.get("role")
         if role is not None and role not in ROLES:
             raise BadRequest(f"Invalid role: {role}")
+        if data.get("contract_type") is not None and data["contract_type"] not in CONTRACT_TYPES:
+            raise BadRequest(f"Invalid contract_type: {data['contract_type']}")
         if data.get("email"):
             data["email"] = data["email"].strip()
         return data
+
+    async def post_creation(self, ctx: CrudContext, instance: Person) -> None:
+        if instance.is_bot:
+            instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
 
     async def pre_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         """A role change or a deactivation ends every session of that person, in every
@@ -28,9 +61,51 @@ class PersonHooks(CrudHooks[Person]):
         deactivated = data.get("active") is False and instance.active
         if demoted or deactivated:
             await revoke_all_tokens(ctx.runtime, instance.id)
+        becomes_bot = data.get("is_bot") is True and not instance.is_bot
+        new_expiry = "expiration_date" in data and data["expiration_date"] != instance.expiration_date
+        if (instance.is_bot and new_expiry) or becomes_bot:
+            ctx.session.info.setdefault("slate_new_bot_tokens", set()).add(instance.id)
+
+    async def post_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
+        if instance.id not in ctx.session.info.get("slate_new_bot_tokens", set()):
+            return
+        if instance.bot_token_jti:
+            await _revoke_jti(ctx.runtime, instance.bot_token_jti)
+        instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
 
     async def pre_delete(self, ctx: CrudContext, instance: Person) -> None:
         await revoke_all_tokens(ctx.runtime, instance.id)
 
     async def serialize(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        return await serialize_person(ctx.session, instance)
+        out = (await serialize_persons(ctx.session, [instance]))[0]
+        token = getattr(instance, "api_token", None)
+        if token:  # a bot's token is shown once, when it is issued
+            out["access_token"] = token
+        return out
+
+    async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
+        return (await self.serialize_many(ctx, [instance], relations=relations))[0]
+
+    async def serialize_many(self, ctx: CrudContext, instances: list[Person], *, relations: bool) -> list[dict[str, Any]]:
+        minimal = not ctx.principal.is_admin
+        return await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+
+    async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
+        return await person_snapshot(ctx.session, instance)
+
+
+async def _revoke_jti(runtime: Any, jti: str) -> None:
+    kv = await revocation_bucket(runtime.js)
+    await revoke_token(kv, jti)
+    runtime.verifier.revocations.jtis[jti] = time.time()
+
+
+ORGANISATION_SECRETS = frozenset({"chat_token_slack", "chat_webhook_mattermost", "chat_token_discord"})
+
+
+class OrganisationHooks(CrudHooks[Organisation]):
+    """Chat tokens are for admins' eyes only."""
+
+    async def serialize(self, ctx: CrudContext, instance: Organisation, *, relations: bool) -> dict[str, Any]:
+        exclude = frozenset() if ctx.principal.is_admin else ORGANISATION_SECRETS
+        return instance.serialize(exclude=exclude)

@@ -8,9 +8,10 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import auth, sso
+from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
-from .crud import SPECS
+from .consumers import HANDLERS
+from .crud import specs
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import RateLimiter
 from .domain.oidc import OidcProvider
@@ -29,7 +30,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="Slate auth",
-        routers=[auth.router, sso.router, crud_router(SPECS)],
+        routers=[auth.router, passwords.router, persons.router, sso.router, two_factor.router, fido.router,
+                 crud_router(specs(keyring, settings))],
+        consumers=HANDLERS,
         on_startup=[load_keys],
         key_provider=keyring.verification_keys,
     )

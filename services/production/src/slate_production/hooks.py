@@ -134,9 +134,14 @@ class TaskHooks(CrudHooks[Task]):
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
 
     async def serialize(self, ctx: CrudContext, instance: Task, *, relations: bool) -> dict[str, Any]:
-        return await task_rules.task_snapshot(ctx.session, instance)
+        """With relations (create, GET one): the assignees too, as Zou."""
+        if relations:
+            return await task_rules.task_snapshot(ctx.session, instance)
+        return instance.serialize()
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Task], *, relations: bool) -> list[dict[str, Any]]:
+        if not relations:
+            return [t.serialize() for t in instances]
         assignees = await task_rules.assignees_of(ctx.session, [t.id for t in instances])
         return [task_rules.serialize_task(t, assignees[t.id]) for t in instances]
 
@@ -168,6 +173,18 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def serialize(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
         return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
+
+    async def serialize_one(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
+        """GET one: the row with its (casting) link lists, in Zou's key order."""
+        row = await self.serialize(ctx, instance, relations=relations)
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if key == "created_at":
+                out.update(entities_out=[], entity_concept_links=[], instance_casting=[])
+            if key == "type":
+                out["entities_in"] = []
+            out[key] = value
+        return out
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:
         names = dict((await ctx.session.execute(select(EntityType.id, EntityType.name))).all())

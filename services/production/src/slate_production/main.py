@@ -8,13 +8,14 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import comments, entities, filters, notifications, projects, tasks, todo, user
+from .api import comments, entities, filters, news, notifications, projects, tasks, todo, user
 from .comment_consumers import COMMENT_HANDLERS
 from .config import ProductionSettings
 from .crud import SPECS
 from .crud_comments import COMMENT_SPECS
 from .consumers import HANDLERS
 from .domain.defaults import ensure_defaults
+from .domain.listing_cache import ListingCache
 from .domain.projects import ensure_statuses
 
 
@@ -25,12 +26,15 @@ async def _seed(runtime: ServiceRuntime) -> None:
 
 
 def create_app(settings: ProductionSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings or ProductionSettings(),
+    settings = settings or ProductionSettings()
+    app = create_service_app(
+        settings,
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
-        routers=[projects.router, entities.router, tasks.router, user.router, comments.router,
+        routers=[news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
                  notifications.router, filters.router, todo.router, crud_router([*SPECS, *COMMENT_SPECS])],
         consumers={**HANDLERS, **COMMENT_HANDLERS},
         on_startup=[_seed],
     )
+    app.state.listing_cache = ListingCache(settings.listing_cache_mb * 1024 * 1024) if settings.listing_cache_mb else None
+    return app

@@ -7,6 +7,7 @@ comes from :class:`StackConfig`, so a test stack runs on free ports beside a run
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from slate_common.stack.nats import EmbeddedNats
 from slate_common.stack.postgres import EmbeddedPostgres
 from slate_common.stack.process import ManagedProcess, Supervisor
 from slate_common.stack.s3 import S3_PORT_SPAN, EmbeddedS3
+from slate_common.stack.smtp import EmbeddedSmtp
 
 log = get_logger("slate.stack")
 
@@ -148,7 +150,13 @@ class Stack:
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
         self.s3: EmbeddedS3 | None = None
+        self.smtp: EmbeddedSmtp | None = None
         if config.infra is None:
+            # a local SMTP sink: mail the services send lands in <home>/mail as .eml files
+            if importlib.util.find_spec("aiosmtpd") is not None:
+                self.smtp = EmbeddedSmtp(self.home, config.ports.get("smtp", DEFAULT_PORTS["smtp"]))
+            else:
+                log.warning("smtp_sink_unavailable", reason="aiosmtpd is not installed (make install)")
             self.postgres = EmbeddedPostgres(self.home, config.ports["postgres"], fsync=config.postgres_fsync)
             self.nats = EmbeddedNats(self.home, config.ports["nats"])
             self.s3 = EmbeddedS3(
@@ -203,6 +211,8 @@ class Stack:
         if self.nats is not None:
             wanted[self.nats.port] = "nats"
             wanted[self.nats.monitor_port] = "nats monitoring"
+        if self.smtp is not None:
+            wanted[self.smtp.port] = "smtp"
         if self.s3 is not None:
             wanted.update({port: f"s3 ({role})" for role, port in self.s3.ports().items()})
         for svc in (*self.config.services, *([GATEWAY] if self.config.gateway else [])):
@@ -218,8 +228,8 @@ class Stack:
             )
 
     def start_infra(self, timeout: float = 90.0) -> None:
-        launchers = [x for x in (self.postgres, self.nats, self.s3) if x is not None]
-        self.check_ports(["postgres", "nats", "s3"])
+        launchers = [x for x in (self.postgres, self.nats, self.s3, self.smtp) if x is not None]
+        self.check_ports(["postgres", "nats", "s3", "smtp"])
         for launcher in launchers:
             launcher.prepare()
             if launcher.process.name not in self.supervisor:

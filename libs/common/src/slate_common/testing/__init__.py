@@ -14,6 +14,8 @@ Fixtures (session scope unless said otherwise):
 ``make_database``  factory ``(service, *, migrate=False) -> url``: a fresh, uniquely named
                    database on ``infra`` (dropped at session end), optionally migrated with
                    ``python -m slate_<service> migrate``.
+``smtp_sink``      :class:`SmtpSinkHandle`: a real SMTP server (aiosmtpd) on a free port;
+                   read what was sent with ``wait_for(address)``.
 ``slate_stack``    :class:`SlateStackHandle`: the whole suite booted with
                    :class:`~slate_common.stack.Stack` on free ports, its own embedded
                    infrastructure and a temporary ``SLATE_HOME``.
@@ -22,10 +24,12 @@ Fixtures (session scope unless said otherwise):
 from slate_common.testing.databases import create_database, drop_database, migrate_database
 from slate_common.testing.fixtures import (
     SlateStackHandle,
+    SmtpSinkHandle,
     docker_available,
     infra,
     make_database,
     slate_stack,
+    smtp_sink,
     start_infra,
 )
 
@@ -38,5 +42,7 @@ __all__ = [
     "make_database",
     "migrate_database",
     "slate_stack",
+    "smtp_sink",
+    "SmtpSinkHandle",
     "start_infra",
 ]

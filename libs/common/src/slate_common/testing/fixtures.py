@@ -24,6 +24,7 @@ from slate_common.stack import (
     free_port_block,
 )
 from slate_common.stack._util import tcp_open, wait_until
+from slate_common.stack.smtp import Mailbox, SmtpSink
 from slate_common.testing.databases import create_database, drop_database, migrate_database
 
 S3_ACCESS_KEY = "slate"
@@ -201,6 +202,11 @@ class SlateStackHandle:
     def restarts(self, name: str) -> int:
         return self.stack.supervisor[name].restarts
 
+    @property
+    def mailbox(self) -> Mailbox:
+        """The mail the stack's services sent, as its SMTP sink received it."""
+        return Mailbox(self.home / "mail")
+
     def log(self, name: str) -> str:
         path = self.home / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -226,3 +232,20 @@ def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStack
         )
         print(f"\nslate_stack up in {time.monotonic() - started:.1f}s at {stack.gateway_url} (home {home})")
         yield handle
+
+
+@dataclass
+class SmtpSinkHandle(Mailbox):
+    """A running SMTP sink: where to send (``host``, ``port``) and what arrived."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSinkHandle]:
+    """A real SMTP server (aiosmtpd) on a free port for the session; tests read the mail
+    really sent through it (``wait_for(address)``, ``messages()``, ``text(message)``)."""
+    mail_dir = tmp_path_factory.mktemp("smtp-sink")
+    with SmtpSink(mail_dir) as sink:
+        yield SmtpSinkHandle(mail_dir=mail_dir, host=sink.host, port=sink.port)

@@ -15,10 +15,12 @@ from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, RefreshUser
 from slate_common.serialization import json_response
 
+from ..domain import fido, two_factor
 from ..domain.identity import find_login_person, get_organisation, serialize_person
 from ..domain.login_guard import RateLimiter, is_locked, record_failure, record_success
+from ..domain.logs import record_login
 from ..domain.passwords import verify_password
-from ..domain.tokens import issue_access, issue_pair
+from ..domain.tokens import refresh_session, start_session
 from ..models import Person
 
 router = APIRouter(prefix="/auth", tags=["Authentication"])
@@ -68,29 +70,53 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def login_origin(request: Request) -> str:
+    """"web" for a browser (it sends Origin or Referer), "script" otherwise."""
+    return "web" if request.headers.get("origin") or request.headers.get("referer") else "script"
+
+
 @router.post("/login")
 async def login(body: LoginBody, request: Request, session: SessionDep) -> Response:
-    """Log in with email (or desktop login id) and password; returns tokens and sets cookies.
+    """Log in with email (or desktop login id) and password, and the second factor when
+    one is enabled; returns tokens and sets cookies.
 
     A locked account answers like a wrong password (no hint that the account exists)."""
     settings = request.app.state.auth_settings
     limiter: RateLimiter = request.app.state.login_limiter
-    if not limiter.allow(client_ip(request)):
+    ip = client_ip(request)
+    if not limiter.allow(ip):
         return json_response({"error": True, "login": False, "message": "Too many login attempts, try again later."},
                              status_code=429, headers={"Retry-After": "60"})
     person = await find_login_person(session, body.email)
     ok = await asyncio.to_thread(verify_password, person.password if person else None, body.password)
-    if person is not None and is_locked(person):
+    if person is None:
         return json_response(WRONG_CREDENTIALS, status_code=400)
-    if person is None or not ok:
-        if person is not None:
+    origin = login_origin(request)
+    if is_locked(person) or not ok:
+        if not is_locked(person):
             record_failure(person, max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
+        record_login(session, person=person, ip=ip, origin=origin, success=False)
         return json_response(WRONG_CREDENTIALS, status_code=400)
-    record_success(person)
     if not person.active:
         return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True}, status_code=401)
-    access, refresh = issue_pair(request.app.state.keyring, request.app.state.auth_settings,
-                                 person_id=person.id, role=person.role)
+    outcome = await two_factor.check_second_factor(
+        session, person=person, proof=two_factor.SecondFactorProof.of(body), secret_key=settings.shared.secret_key
+    )
+    if outcome is two_factor.Outcome.MISSING:
+        return json_response(await two_factor.missing_answer(session, person=person), status_code=400)
+    if outcome is two_factor.Outcome.WRONG:
+        record_failure(person, max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
+        record_login(session, person=person, ip=ip, origin=origin, success=False)
+        return json_response(two_factor.WRONG_ANSWER, status_code=400)
+    record_success(person)
+    record_login(session, person=person, ip=ip, origin=origin, success=True)
+    return await login_answer(request, session, person)
+
+
+async def login_answer(request: Request, session: SessionDep, person: Person, *, cookies: bool = True) -> Response:
+    """Zou's successful login body (user, organisation, tokens), cookies set."""
+    access, refresh = await start_session(session, request.app.state.keyring, request.app.state.auth_settings,
+                                          person=person)
     organisation = await get_organisation(session)
     response = json_response({
         "user": await serialize_person(session, person),
@@ -99,7 +125,8 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
         "access_token": access,
         "refresh_token": refresh,
     })
-    _set_cookies(request, response, access, refresh)
+    if cookies:
+        _set_cookies(request, response, access, refresh)
     return response
 
 
@@ -110,7 +137,7 @@ async def authenticated(principal: CurrentUser, session: SessionDep) -> Response
     if person is None or not person.active:
         raise Unauthorized("Person not found")
     user = await serialize_person(session, person)
-    user["fido_devices"] = []
+    user["fido_devices"] = fido.device_names(person)
     organisation = await get_organisation(session)
     return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize()})
 
@@ -132,14 +159,17 @@ async def logout(principal: CurrentUser, runtime: Runtime) -> Response:
 
 
 @router.get("/refresh-token")
-async def refresh_token(principal: RefreshUser, request: Request, session: SessionDep) -> Response:
-    """A new access token for a valid refresh token."""
+async def refresh_token(principal: RefreshUser, request: Request, session: SessionDep, runtime: Runtime) -> Response:
+    """A new access token (and, with rotation, the next refresh token) for a valid
+    refresh token; a refresh token used twice revokes its whole family."""
     person = await session.get(Person, principal.id)
     if person is None or not person.active:
         raise Unauthorized("Person not found")
-    access = issue_access(request.app.state.keyring, request.app.state.auth_settings,
-                          person_id=person.id, role=person.role, refresh_jti=principal.jti)
-    response = json_response({"access_token": access})
-    _set_cookies(request, response, access, None)
+    access, refresh = await refresh_session(session, runtime, request.app.state.keyring,
+                                            request.app.state.auth_settings, principal=principal, person=person)
+    body = {"access_token": access}
+    if refresh:
+        body["refresh_token"] = refresh
+    response = json_response(body)
+    _set_cookies(request, response, access, refresh)
     return response
-

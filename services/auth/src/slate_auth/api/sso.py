@@ -7,17 +7,23 @@ import asyncio
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
-
 from slate_common.app import SessionDep
 from slate_common.serialization import json_response
+from starlette.responses import RedirectResponse, Response
 
 from ..config import AuthSettings
 from ..domain import oidc, saml
-from ..domain.sso import SsoError, live_state_keys, person_for_identity, save_state, take_state
-from ..domain.tokens import issue_pair
+from ..domain.logs import record_login
+from ..domain.sso import (
+    SsoError,
+    live_state_keys,
+    person_for_identity,
+    save_state,
+    take_state,
+)
+from ..domain.tokens import start_session
 from ..models import Person
-from .auth import _set_cookies
+from .auth import _set_cookies, client_ip
 
 router = APIRouter(prefix="/auth", tags=["Authentication"])
 
@@ -38,13 +44,14 @@ def _oidc(request: Request) -> oidc.OidcProvider:
     return request.app.state.oidc_provider  # type: ignore[no-any-return]
 
 
-def _logged_in(request: Request, person: Person) -> Response:
+async def _logged_in(request: Request, session: SessionDep, person: Person) -> Response:
     """Tokens as cookies and a redirect home, or Zou's inactive-user answer."""
     settings = _settings(request)
     if not person.active:
         return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True},
                              status_code=401)
-    access, refresh = issue_pair(request.app.state.keyring, settings, person_id=person.id, role=person.role)
+    access, refresh = await start_session(session, request.app.state.keyring, settings, person=person)
+    record_login(session, person=person, ip=client_ip(request), origin="web", success=True)
     response = RedirectResponse(settings.public_base + "/", status_code=302)
     _set_cookies(request, response, access, refresh)
     return response
@@ -75,7 +82,7 @@ async def saml_sso(request: Request, session: SessionDep) -> Response:
     if await take_state(session, key=request_id, provider=saml.PROVIDER) is None:
         raise SsoError("Wrong SAML response.")  # already used
     person = await person_for_identity(session, identity=identity)
-    return _logged_in(request, person)
+    return await _logged_in(request, session, person)
 
 
 @router.get("/oidc/login")
@@ -103,4 +110,4 @@ async def oidc_callback(request: Request, session: SessionDep) -> Response:
         raise SsoError("Wrong state.")
     identity = await oidc.identity_from_code(provider, code=code, nonce=begun.nonce, code_verifier=begun.code_verifier)
     person = await person_for_identity(session, identity=identity)
-    return _logged_in(request, person)
+    return await _logged_in(request, session, person)

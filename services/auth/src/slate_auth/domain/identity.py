@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import ServiceUnavailable
+from slate_common.errors import NotFound, ServiceUnavailable
 from slate_common.events import emit
 from slate_common.revocation import revocation_bucket, revoke_person
 
@@ -39,6 +39,55 @@ async def serialize_person(session: AsyncSession, person: Person) -> dict[str, A
     return out
 
 
+#: What non-admins see of a person (Zou's minimal payload).
+MINIMAL_PERSON_FIELDS = ("id", "type", "first_name", "last_name", "full_name", "has_avatar", "active",
+                         "departments", "studio_id", "role", "desktop_login", "is_bot")
+
+
+async def serialize_persons(
+    session: AsyncSession, persons: list[Person], *, fields: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Persons with their departments, in one query for the whole list; only ``fields``
+    when given."""
+    links: dict[uuid.UUID, list[str]] = {p.id: [] for p in persons}
+    if persons:
+        rows = await session.execute(
+            select(person_department.c.person_id, person_department.c.department_id)
+            .where(person_department.c.person_id.in_(list(links)))
+        )
+        for person_id, department_id in rows:
+            links[person_id].append(str(department_id))
+    out = []
+    for person in persons:
+        row = person.serialize()
+        row["departments"] = links[person.id]
+        out.append({k: row[k] for k in fields} if fields else row)
+    return out
+
+
+async def person_snapshot(session: AsyncSession, person: Person) -> dict[str, Any]:
+    """The person as replicas see it in person:* events (no secrets, with departments)."""
+    return await serialize_person(session, person)
+
+
+async def emit_person_update(session: AsyncSession, person: Person, *, actor_id: uuid.UUID | None) -> None:
+    """person:update for a change made outside the CRUD routes, with the CRUD snapshot."""
+    await session.flush()
+    emit(session, "person:update", {"person_id": str(person.id), "snapshot": await person_snapshot(session, person)},
+         actor_id=actor_id)
+
+
+async def get_person(session: AsyncSession, person_id: uuid.UUID, *, lock: bool = False) -> Person:
+    """The person or Zou's 404."""
+    stmt = select(Person).where(Person.id == person_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    person = (await session.scalars(stmt)).first()
+    if person is None:
+        raise NotFound()
+    return person
+
+
 async def revoke_all_tokens(runtime: Any, person_id: uuid.UUID) -> None:
     """Refuse every token of the person issued until now, everywhere (before the change
     commits: if it then fails, the person only has to log in again)."""
@@ -55,7 +104,7 @@ async def get_organisation(session: AsyncSession) -> Organisation:
         org = Organisation(name="Kitsu")
         session.add(org)
         await session.flush()
-        emit(session, "organisation:new", {"organisation_id": str(org.id)})
+        emit(session, "organisation:new", {"organisation_id": str(org.id), "snapshot": org.serialize()})
     return org
 
 
@@ -71,7 +120,8 @@ async def create_admin(session: AsyncSession, *, email: str, password: str) -> t
     session.add(person)
     await session.flush()
     await get_organisation(session)
-    emit(session, "person:new", {"person_id": str(person.id)}, actor_id=person.id)
+    emit(session, "person:new", {"person_id": str(person.id), "snapshot": await person_snapshot(session, person)},
+         actor_id=person.id)
     return person, True
 
 

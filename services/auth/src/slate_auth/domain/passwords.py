@@ -19,3 +19,16 @@ def verify_password(stored: str | None, password: str) -> bool:
         return _hasher.verify(stored or _DUMMY, password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+MIN_LENGTH = 8
+
+
+def check_new_password(password: str, confirmation: str) -> None:
+    """Zou's rule for a new password: at least 8 characters, confirmed."""
+    from slate_common.errors import BadRequest
+
+    if len(password) < MIN_LENGTH:
+        raise BadRequest("Password is too short.")
+    if password != confirmation:
+        raise BadRequest("Confirmation password doesn't match.")

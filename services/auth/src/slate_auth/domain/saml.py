@@ -17,7 +17,6 @@ import httpx
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
-
 from slate_common.logging import get_logger
 
 from ..sso_settings import SsoSettings

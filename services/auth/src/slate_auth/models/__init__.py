@@ -2,11 +2,15 @@ from slate_common.events.models import InboxEvent, OutboxEvent
 
 from .base import Base
 
-from .identity import Department, Organisation, Person, SigningKey, person_department
+from .identity import (
+    AppLoginCode, Department, DesktopLoginLog, LoginLog, Organisation, Person, RefreshToken, SigningKey, Studio,
+    person_department,
+)
 from .fido import FidoChallenge
 from .sso import SsoIdentity, SsoState
 
 __all__ = [
-    "Base", "Department", "FidoChallenge", "SsoIdentity", "SsoState", "InboxEvent", "Organisation", "OutboxEvent", "Person",
-    "SigningKey", "person_department",
+    "AppLoginCode", "Base", "Department", "DesktopLoginLog", "FidoChallenge", "InboxEvent", "LoginLog",
+    "Organisation", "OutboxEvent", "Person", "RefreshToken", "SigningKey", "SsoIdentity", "SsoState", "Studio",
+    "person_department",
 ]

@@ -26,7 +26,9 @@ class Person(ZouModel, Base):
     __tablename__ = "person"
     hidden_fields: ClassVar[frozenset[str]] = frozenset(
         {"password", "totp_secret", "email_otp_secret", "fido_credentials", "recovery_codes",
-         "failed_login_count", "last_failed_login_at", "locked_until"}
+         "failed_login_count", "last_failed_login_at", "locked_until",
+         "email_otp_code", "email_otp_expires_at", "reset_token_hash", "reset_token_expires_at",
+         "bot_token_jti"}
     )
 
     first_name: Mapped[str] = mapped_column(String(80), nullable=False, default="")
@@ -78,6 +80,14 @@ class Person(ZouModel, Base):
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: The pending emailed one-time code (a keyed hash) and until when it is valid.
+    email_otp_code: Mapped[str | None] = mapped_column(String(128))
+    email_otp_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: The pending password reset token (a hash) and until when it is valid.
+    reset_token_hash: Mapped[str | None] = mapped_column(String(128))
+    reset_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: The id of a bot's current API token (revoked when a new one is issued).
+    bot_token_jti: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def full_name(self) -> str:
@@ -111,6 +121,67 @@ class Organisation(ZouModel, Base):
     chat_webhook_mattermost: Mapped[str] = mapped_column(String(80), default="")
     chat_token_discord: Mapped[str] = mapped_column(String(80), default="")
     dark_theme_by_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Studio(ZouModel, Base):
+    __tablename__ = "studio"
+
+    name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    color: Mapped[str] = mapped_column(String(7), nullable=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginLog(ZouModel, Base):
+    """One row per login attempt of a known person; the listing shows the successful ones."""
+
+    __tablename__ = "login_log"
+    hidden_fields: ClassVar[frozenset[str]] = frozenset({"success", "updated_at"})
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    ip_address: Mapped[str | None] = mapped_column(String(50))
+    origin: Mapped[str] = mapped_column(String(30), nullable=False, default="web")
+    success: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class DesktopLoginLog(ZouModel, Base):
+    __tablename__ = "desktop_login_log"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    date: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class RefreshToken(Base):
+    """Issued refresh tokens, for rotation with reuse detection: each refresh spends its
+    token and issues the next of the same family; a spent token shown again revokes the
+    whole family."""
+
+    __tablename__ = "refresh_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AppLoginCode(Base):
+    """One-time desktop app login codes (a hash), bound to a PKCE challenge."""
+
+    __tablename__ = "app_login_code"
+
+    code_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("person.id", ondelete="CASCADE"), nullable=False
+    )
+    code_challenge: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class SigningKey(Base):

@@ -162,10 +162,11 @@ async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any
     comment = await rules.get_comment(session, comment_id, task_id=task_id)
     task = await rules.get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    if principal.is_client:
-        visible = access.client_comment_filter(principal)
-        if await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
-            raise Forbidden()
+    if principal.is_client:  # Zou gives clients no single comment
+        raise Forbidden()
+    visible = access.comment_visibility(principal)
+    if visible is not None and await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+        raise Forbidden()
     return comment
 
 
@@ -232,3 +233,32 @@ async def delete_comment(instance_id: InstanceId, principal: CurrentUser, sessio
     comment = await rules.get_comment(session, instance_id)
     await rules.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
+
+
+@router.post("/actions/tasks/{task_id}/comments/{comment_id}/move", operation_id="move_comment")
+async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject, principal: CurrentUser,
+                       session: SessionDep) -> Response:
+    """Move a comment to another task of the same entity (managers and admins)."""
+    if body.get("target_task_id") in (None, ""):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "target_task_id", "message": "Field required"}]})
+    source = await rules.get_task(session, task_id)
+    comment = await rules.get_comment(session, comment_id)
+    comment = await rules.move_comment(session, principal=principal, comment=comment, source=source,
+                                       target_task_id=parse_id(body["target_task_id"]))
+    return json_response(await rules.serialize_with_links(session, comment))
+
+
+@router.post("/actions/projects/{project_id}/tasks/copy-client-comments", operation_id="copy_client_comments",
+             status_code=201)
+async def copy_client_comments(project_id: ProjectId, body: JsonObject, principal: CurrentUser,
+                               session: SessionDep) -> Response:
+    """Copy each task's last client comment into a comment artists can read (managers)."""
+    ids = body.get("task_ids")
+    if not isinstance(ids, list):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "task_ids", "message": "Field required"}]})
+    prefix = body.get("prefix")
+    if prefix is not None and not isinstance(prefix, str):
+        raise BadRequest("prefix must be a string")
+    comments = await rules.copy_client_comments(session, principal=principal, project_id=project_id,
+                                                task_ids=[parse_id(i) for i in ids], prefix=prefix)
+    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)

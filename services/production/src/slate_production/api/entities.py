@@ -16,6 +16,7 @@ from slate_common.serialization import json_response
 
 from ..domain import access, entity_ops, listings
 from ..domain.entity_ops import get_entity, list_entities, parse_uuid
+from ..domain.listing_cache import ListingCache, fingerprint
 from ..domain.task_queries import named_tasks
 from ..models import Entity, Task
 from .common import flag, json_body, json_object, task_types_of
@@ -46,7 +47,17 @@ async def with_tasks(request: Request, principal: Any, session: Any, runtime: An
     if flag(request.query_params.get("stream")):
         body = listings.stream(runtime.sessionmaker, listing, principal, filters, compact=compact)
         return StreamingResponse(body, media_type="application/x-ndjson")
-    return json_response(await listings.fetch(session, listing, principal, filters, compact=compact))
+    cache: ListingCache | None = getattr(request.app.state, "listing_cache", None)
+    if cache is None or filters.project_id is None:
+        body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
+        return Response(body_bytes, media_type="application/json")
+    key = (family, filters, compact, principal.id, principal.role)
+    stamp = await fingerprint(session, filters.project_id, principal.id)
+    body_bytes = cache.get(key, stamp)
+    if body_bytes is None:
+        body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
+        cache.put(key, stamp, body_bytes)
+    return Response(body_bytes, media_type="application/json")
 
 
 def _plain_filters(request: Request) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
+from slate_common.errors import BadRequest
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -60,6 +61,17 @@ async def remove_team_member(project_id: str, person_id: str, principal: Current
     """Remove a person from a project's team (managers); emits project:update."""
     await settings_rules.remove_from_team(session, principal, parse_uuid(project_id), parse_uuid(person_id))
     return Response(status_code=204)
+
+
+@router.put("/data/projects/{project_id}/team/{person_id}", operation_id="set_project_team_member_role")
+async def set_team_role(project_id: str, person_id: str, request: Request, principal: CurrentUser,
+                        session: SessionDep) -> Response:
+    """Set a team member's role on this production only (managers); null restores the studio role."""
+    body = await json_object(request)
+    if "role" not in body:
+        raise BadRequest("Validation error.", data={"errors": [{"field": "role", "message": "Field required"}]})
+    return json_response(await settings_rules.set_team_role(
+        session, principal, parse_uuid(project_id), parse_uuid(person_id), body["role"]))
 
 
 # --- settings ------------------------------------------------------------------------

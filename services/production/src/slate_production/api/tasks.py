@@ -113,8 +113,7 @@ async def set_priority(request: Request, principal: CurrentUser, session: Sessio
     """Set the priority of tasks (the ones the caller supervises)."""
     body = await json_object(request)
     tasks = await task_ops.set_priority(session, principal, _ids(body, "task_ids"), body.get("priority"))
-    assignees = await assignees_of(session, [t.id for t in tasks])
-    return json_response([serialize_task(t, assignees[t.id]) for t in tasks])
+    return json_response([t.serialize() for t in tasks])
 
 
 @router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
@@ -204,6 +203,12 @@ async def full_task(task_id: str, principal: CurrentUser, session: SessionDep) -
         task_type=(await session.get(TaskType, task.task_type_id)).serialize(),  # type: ignore[union-attr]
         assigner=assigner.serialize() if assigner else None,
     )
+    if entity_type is not None and entity_type.name in ("Shot", "Scene") and entity.parent_id:
+        sequence = await session.get(Entity, entity.parent_id)
+        row["sequence"] = sequence.serialize(type_name="Sequence") if sequence else None
+        episode = await session.get(Entity, sequence.parent_id) if sequence and sequence.parent_id else None
+        if episode is not None:
+            row["episode"] = episode.serialize(type_name="Episode")
     return json_response(row)
 
 

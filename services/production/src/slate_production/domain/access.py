@@ -10,7 +10,8 @@ Comments:
 - vendors only on the tasks they are assigned to;
 - artists (``user``) only set statuses marked ``is_artist_allowed``, clients only
   ``is_client_allowed`` ones;
-- clients read only client comments and comments marked ``for_client``.
+- clients read client comments, comments marked ``for_client``, and comments with a
+  preview (without their text); artists and vendors do not read clients' comments.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 
-from ..models import Comment, Person, Project, Task, TaskStatus, project_person_link, task_person_link
+from ..models import (Comment, Person, PreviewFileReplica, Project, Task, TaskStatus, project_person_link,
+                      task_person_link)
 
 SUPERVISORS = ("admin", "manager", "supervisor")
 
@@ -62,17 +64,34 @@ async def check_read(session: AsyncSession, principal: Principal, project_id: uu
         raise NotFound()
 
 
+async def project_role(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> str | None:
+    """The caller's role on a project: "admin" for admins, the team member's project
+    role when one is set (PUT /data/projects/<id>/team/<person>), else their studio
+    role; None when they are not in the team."""
+    if principal.is_admin:
+        return "admin"
+    row = (await session.execute(select(project_person_link.c.role).where(
+        project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id))).first()
+    if row is None:
+        return None
+    return row[0] or principal.role
+
+
 async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers in the project's team (others in the team: 403)."""
-    await check_read(session, principal, project_id)
-    if not (principal.is_admin or principal.role == "manager"):
+    role = await project_role(session, principal, project_id)
+    if role is None:
+        raise NotFound()
+    if role not in ("admin", "manager"):
         raise Forbidden()
 
 
 async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers and supervisors in the project's team."""
-    await check_read(session, principal, project_id)
-    if principal.role not in SUPERVISORS:
+    role = await project_role(session, principal, project_id)
+    if role is None:
+        raise NotFound()
+    if role not in SUPERVISORS:
         raise Forbidden()
 
 
@@ -126,9 +145,29 @@ def check_author_or_manager(principal: Principal, author_id: uuid.UUID | str | N
         raise Forbidden()
 
 
-def client_comment_filter(principal: Principal) -> Any:
-    """Extra condition on comments a client may read (None for everyone else)."""
-    if not principal.is_client:
-        return None
-    client_author = exists().where(Person.id == Comment.person_id, Person.role == "client")
-    return or_(Comment.for_client.is_(True), client_author)
+def _client_author() -> Any:
+    return exists().where(Person.id == Comment.person_id, Person.role == "client")
+
+
+def _has_preview() -> Any:
+    return exists().where(PreviewFileReplica.comment_id == Comment.id)
+
+
+def comment_visibility(principal: Principal) -> Any:
+    """Extra condition on the comments a caller may read (None: all of them).
+
+    Clients read their fellow clients' comments, comments marked ``for_client`` and
+    comments carrying a preview (whose text they do not get, see :func:`client_blind`);
+    artists and vendors do not read clients' comments."""
+    if principal.is_client:
+        return or_(Comment.for_client.is_(True), _client_author(), _has_preview())
+    if principal.role in ("user", "vendor"):
+        return ~_client_author()
+    return None
+
+
+def client_blind(principal: Principal, comment: Comment, author_role: str | None) -> bool:
+    """True when a client sees ``comment`` only for its preview: text, replies,
+    checklist and mentions are withheld."""
+    return principal.is_client and not comment.for_client and author_role != "client"
+

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
@@ -188,13 +188,17 @@ async def serialize_one(session: AsyncSession, comment: Comment) -> dict[str, An
     out = await serialize_with_links(session, comment)
     ids = {uuid.UUID(str(r.get("person_id"))) for r in comment.replies or [] if r.get("person_id")}
     persons = await _persons(session, ids | {comment.person_id})
-    out["replies"] = [
+    out["replies"] = _replies_with_persons(comment, persons)
+    out["person"] = person_brief(persons.get(comment.person_id), comment.person_id)
+    return out
+
+
+def _replies_with_persons(comment: Comment, persons: dict[uuid.UUID, Person]) -> list[dict[str, Any]]:
+    return [
         {**r, "person": person_brief(persons.get(uuid.UUID(str(r["person_id"]))), r["person_id"])}
         if r.get("person_id") else r
         for r in comment.replies or []
     ]
-    out["person"] = person_brief(persons.get(comment.person_id), comment.person_id)
-    return out
 
 
 async def task_comments(session: AsyncSession, principal: Principal, task: Task) -> list[dict[str, Any]]:
@@ -202,27 +206,33 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
     listing Kitsu's task panel reads, in a fixed number of queries."""
     await access.check_task_access(session, principal, task)
     stmt = select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
-    client_only = access.client_comment_filter(principal)
+    client_only = access.comment_visibility(principal)
     if client_only is not None:
         stmt = stmt.where(client_only)
     comments = list((await session.scalars(stmt)).all())
     if not comments:
         return []
     rel = await comment_relations(session, comments)
-    persons = await _persons(session, {c.person_id for c in comments})
+    reply_authors = {uuid.UUID(str(r["person_id"])) for c in comments for r in c.replies or [] if r.get("person_id")}
+    persons = await _persons(session, {c.person_id for c in comments} | reply_authors)
     status_ids = {c.task_status_id for c in comments if c.task_status_id}
     statuses = {s.id: s for s in await session.scalars(select(TaskStatus).where(TaskStatus.id.in_(status_ids)))}
     out = []
     for c in comments:
         row = c.serialize()
+        row["replies"] = _replies_with_persons(c, persons)
         status = statuses.get(c.task_status_id) if c.task_status_id else None
+        author = persons.get(c.person_id)
+        blind = access.client_blind(principal, c, author.role if author else None)
+        if blind:
+            row.update(text="", replies=[], checklist=[])
         row.update(
-            person=person_brief(persons.get(c.person_id), c.person_id),
+            person=person_brief(author, c.person_id),
             task_status={k: serialize_value(getattr(status, k)) for k in STATUS_BRIEF} if status else None,
             acknowledgements=rel["acknowledgements"].get(c.id, []),
             previews=rel["previews"].get(c.id, []),
-            mentions=rel["mentions"].get(c.id, []),
-            department_mentions=rel["department_mentions"].get(c.id, []),
+            mentions=[] if blind else rel["mentions"].get(c.id, []),
+            department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
             attachment_files=[],
         )
         out.append(row)
@@ -235,7 +245,7 @@ async def project_comments(session: AsyncSession, principal: Principal, project_
     await access.check_project_access(session, principal, project_id)
     stmt = (select(Comment).join(Task, Task.id == Comment.object_id)
             .where(Task.project_id == project_id).order_by(Comment.created_at.desc(), Comment.id))
-    client_only = access.client_comment_filter(principal)
+    client_only = access.comment_visibility(principal)
     if client_only is not None:
         stmt = stmt.where(client_only)
     if principal.is_vendor:
@@ -246,12 +256,17 @@ async def project_comments(session: AsyncSession, principal: Principal, project_
         stmt = stmt.limit(limit).offset((max(page, 1) - 1) * limit)
     comments = list((await session.scalars(stmt)).all())
     rel = await comment_relations(session, comments)
+    roles = ({p.id: p.role for p in (await _persons(session, {c.person_id for c in comments})).values()}
+             if principal.is_client else {})
     out = []
     for c in comments:
         row = c.serialize()
+        blind = access.client_blind(principal, c, roles.get(c.person_id))
+        if blind:
+            row.update(text="", replies=[], checklist=[])
         row.update(
-            mentions=rel["mentions"].get(c.id, []),
-            department_mentions=rel["department_mentions"].get(c.id, []),
+            mentions=[] if blind else rel["mentions"].get(c.id, []),
+            department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
             acknowledgements=rel["acknowledgements"].get(c.id, []),
             previews=[p["id"] for p in rel["previews"].get(c.id, [])],
             attachment_files=[],
@@ -440,10 +455,10 @@ async def delete_comment(session: AsyncSession, *, principal: Principal, comment
 async def reply(session: AsyncSession, *, principal: Principal, comment: Comment, text: str | None) -> dict[str, Any]:
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    if principal.is_client and not comment.for_client:
-        author = await session.get(Person, comment.person_id)
-        if author is None or author.role != "client":
-            raise NotFound()
+    visible = access.comment_visibility(principal)
+    if visible is not None and await session.scalar(
+            select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+        raise NotFound()
     mentions, department_mentions = await find_mentions(session, task.project_id, text)
     stamp = now()
     entry = {
@@ -497,3 +512,89 @@ async def acknowledge(session: AsyncSession, *, principal: Principal, comment: C
     emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), "person_id": str(principal.id)},
          project_id=task.project_id, actor_id=principal.id)
     return comment
+
+
+# --- moving and copying ------------------------------------------------------------------
+
+
+async def _latest(session: AsyncSession, task_id: uuid.UUID) -> Comment | None:
+    return (await session.scalars(select(Comment).where(Comment.object_id == task_id)
+                                  .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))).first()
+
+
+async def move_comment(session: AsyncSession, *, principal: Principal, comment: Comment, source: Task,
+                       target_task_id: uuid.UUID) -> Comment:
+    """Move a comment to another task of the same entity (managers and admins): its
+    notifications and news are made again on the target, whose status follows the
+    comment when it becomes the latest there; the source goes back to the status of
+    the comment now latest on it."""
+    if not principal.is_manager:
+        raise Forbidden()
+    await access.check_task_access(session, principal, source)
+    if comment.object_id != source.id:
+        raise BadRequest("Comment does not belong to the given task.", data=None)
+    if target_task_id == source.id:
+        raise BadRequest("Source and target tasks must be different.", data=None)
+    target = await get_task(session, target_task_id)
+    if target.entity_id != source.entity_id:
+        raise BadRequest("Source and target tasks must belong to the same entity.", data=None)
+    if await session.scalar(select(PreviewFileReplica.id).where(PreviewFileReplica.comment_id == comment.id).limit(1)):
+        raise BadRequest("Comments tied to a preview revision cannot be moved.", data=None)
+    was_latest = (await _latest(session, source.id)) is comment
+    await session.execute(delete(Notification).where(Notification.comment_id == comment.id))
+    await session.execute(delete(News).where(News.comment_id == comment.id))
+    comment.object_id = target.id
+    comment.updated_at = now()
+    await session.flush()
+    if was_latest:
+        previous = await _latest(session, source.id)
+        moved_status = await session.get(TaskStatus, comment.task_status_id) if comment.task_status_id else None
+        if previous is not None and previous.task_status_id and previous.task_status_id != source.task_status_id:
+            back = await get_status(session, previous.task_status_id)
+            if moved_status is not None and moved_status.is_retake and not back.is_retake:
+                source.retake_count = max((source.retake_count or 0) - 1, 0)
+            source.task_status_id = back.id
+        source.last_comment_date = previous.created_at if previous else None
+        await session.flush()
+        await task_rules.emit_task_event(session, "task:update", source, actor_id=principal.id)
+    changed = False
+    if (await _latest(session, target.id)) is comment and comment.task_status_id:
+        change = await task_rules.change_status(session, task=target, task_status_id=comment.task_status_id,
+                                                actor_id=principal.id)
+        changed = change.changed
+        target.last_comment_date = comment.created_at
+        await session.flush()
+        await task_rules.emit_task_event(session, "task:update", target, actor_id=principal.id)
+    session.add(News(id=uuid.uuid4(), change=changed, author_id=comment.person_id, comment_id=comment.id,
+                     task_id=target.id, created_at=comment.created_at, updated_at=comment.created_at))
+    mentions = [uuid.UUID(m) for m in (await _links(session, comment_mention_link, "person_id", [comment.id])).get(comment.id, [])]
+    departments = [uuid.UUID(d) for d in (await _links(session, comment_department_mention_link, "department_id",
+                                                       [comment.id])).get(comment.id, [])]
+    await notifications.notify_comment(session, comment=comment, task=target, change=changed, mentions=mentions,
+                                       department_mentions=departments)
+    emit_comment(session, "comment:update", comment, target, actor_id=principal.id, previous_task_id=str(source.id))
+    return comment
+
+
+async def copy_client_comments(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                               task_ids: list[uuid.UUID], prefix: str | None) -> list[Comment]:
+    """For each task of the project, the last client comment copied into a comment of
+    the caller (a manager), so artists read it; the task keeps its status."""
+    if not principal.is_manager:
+        raise Forbidden()
+    await access.check_project_access(session, principal, project_id)
+    out = []
+    for task_id in dict.fromkeys(task_ids):
+        task = await session.get(Task, task_id)
+        if task is None or task.project_id != project_id:
+            continue
+        source = (await session.scalars(
+            select(Comment).join(Person, Person.id == Comment.person_id)
+            .where(Comment.object_id == task.id, Person.role == "client")
+            .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))).first()
+        if source is None:
+            continue
+        text = f"{prefix}\n\n{source.text or ''}" if prefix else (source.text or "")
+        out.append(await create_comment(session, principal=principal, task=task,
+                                        task_status_id=task.task_status_id, text=text))
+    return out

@@ -72,7 +72,18 @@ async def list_entities(
         stmt = stmt.where(Entity.parent_id == parent_id)
     if grand_parent_id is not None:
         stmt = stmt.where(parent.parent_id == grand_parent_id)
-    for key, value in (filters or {}).items():
+    filters = dict(filters or {})
+    if filters.get("sequence_id"):
+        stmt = stmt.where(Entity.parent_id == parse_uuid(filters.pop("sequence_id"), "sequence_id"))
+    if filters.get("episode_id"):
+        episode_id = parse_uuid(filters.pop("episode_id"), "episode_id")
+        if kind == "Shot":
+            stmt = stmt.where(parent.parent_id == episode_id)
+        elif kind == "Sequence":
+            stmt = stmt.where(Entity.parent_id == episode_id)
+        else:
+            stmt = stmt.where(Entity.source_id == episode_id)
+    for key, value in filters.items():
         column = getattr(Entity, key, None)
         if column is None or key not in ENTITY_UPDATABLE | {"id", "project_id"}:
             continue
@@ -82,7 +93,7 @@ async def list_entities(
             stmt = stmt.where(func.lower(Entity.name) == str(value).lower())
         else:
             stmt = stmt.where(column == value)
-    if kind == "Asset" and filters and filters.get("asset_type_id"):
+    if kind == "Asset" and filters.get("asset_type_id"):
         stmt = stmt.where(Entity.entity_type_id == parse_uuid(filters["asset_type_id"], "asset_type_id"))
     if kind in ("Asset", "Shot") and principal.is_vendor:
         stmt = stmt.where(exists().where(

@@ -1,16 +1,17 @@
 """The with-tasks listings Kitsu's shot, asset, sequence and episode pages read.
 
-One set-based query per listing: entities joined to their parents and project, left
-joined to their tasks (assignees aggregated per task), ordered so that each entity's
-tasks follow it; rows are grouped while they are read. ``stream=true`` reads the same
-query from a server-side cursor and writes NDJSON as it goes (memory stays flat);
+One set-based query per listing, and PostgreSQL writes the JSON: each result row is
+one entity, already serialized in Zou's key order, with its tasks aggregated by a
+lateral subquery (assignees and the caller's subscription included). Python only joins
+the rows, so the cost stays in one indexed query. ``stream=true`` reads the same query
+from a server-side cursor and writes NDJSON as it goes (memory stays flat);
 ``compact=true`` sends field lists once and rows as arrays, as Zou does.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,19 +19,44 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from slate_common.security import Principal
-from slate_common.serialization import dumps
+from slate_common.serialization import dumps, loads
 
-_TASK_COLUMNS = """
-    t.id::text AS t_id, t.duration AS t_duration, t.due_date AS t_due_date, t.end_date AS t_end_date,
-    t.done_date AS t_done_date, t.estimation AS t_estimation, t.last_comment_date AS t_last_comment_date,
-    t.last_preview_file_id::text AS t_last_preview_file_id, t.nb_assets_ready AS t_nb_assets_ready,
-    t.priority AS t_priority, t.real_start_date AS t_real_start_date, t.retake_count AS t_retake_count,
-    t.start_date AS t_start_date, t.difficulty AS t_difficulty, t.nb_drawings AS t_nb_drawings,
-    t.task_status_id::text AS t_task_status_id, t.task_type_id::text AS t_task_type_id, t.data AS t_data,
-    ARRAY(SELECT l.person_id::text FROM task_person_link l WHERE l.task_id = t.id ORDER BY l.person_id)
-        AS t_assignees,
-    EXISTS(SELECT 1 FROM subscription su WHERE su.task_id = t.id AND su.person_id = :me) AS t_is_subscribed
-"""
+
+def _ts(col: str) -> str:
+    """Zou's timestamps: ISO 8601 to the second, no zone."""
+    return f"to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+
+
+def _float(col: str) -> str:
+    """Floats as Python writes them (2.0, not 2)."""
+    return f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN to_json({col}::numeric(30,1)) ELSE to_json({col}) END"
+
+
+#: Every task field a listing may carry: SQL over ``t`` (the task row).
+TASK_SQL = {
+    "id": "t.id",
+    "duration": _float("t.duration"),
+    "due_date": _ts("t.due_date"),
+    "end_date": _ts("t.end_date"),
+    "done_date": _ts("t.done_date"),
+    "entity_id": "t.entity_id",
+    "estimation": _float("t.estimation"),
+    "is_subscribed": "EXISTS(SELECT 1 FROM subscription su WHERE su.task_id = t.id AND su.person_id = :me)",
+    "last_comment_date": _ts("t.last_comment_date"),
+    "last_preview_file_id": "t.last_preview_file_id",
+    "nb_assets_ready": "t.nb_assets_ready",
+    "priority": "t.priority",
+    "real_start_date": _ts("t.real_start_date"),
+    "retake_count": "t.retake_count",
+    "start_date": _ts("t.start_date"),
+    "difficulty": "t.difficulty",
+    "nb_drawings": "t.nb_drawings",
+    "task_status_id": "t.task_status_id",
+    "task_type_id": "t.task_type_id",
+    "assignees": ("COALESCE((SELECT json_agg(l.person_id ORDER BY l.person_id) FROM task_person_link l "
+                  "WHERE l.task_id = t.id), '[]'::json)"),
+    "data": "t.data",
+}
 
 SHOT_TASK_FIELDS = (
     "id", "duration", "due_date", "end_date", "done_date", "entity_id", "estimation", "is_subscribed",
@@ -42,102 +68,55 @@ ASSET_TASK_FIELDS = (
     "last_comment_date", "last_preview_file_id", "priority", "real_start_date", "retake_count", "start_date",
     "difficulty", "task_status_id", "task_type_id", "assignees", "data",
 )
-SHOT_FIELDS = (
-    "canceled", "data", "description", "entity_type_id", "episode_id", "episode_name", "fps", "frame_in",
-    "frame_out", "id", "name", "nb_frames", "parent_id", "preview_file_id", "project_id", "project_name",
-    "sequence_id", "sequence_name", "source_id", "nb_entities_out", "is_casting_standby", "type", "tasks",
-)
-ASSET_FIELDS = (
-    "id", "name", "preview_file_id", "description", "asset_type_name", "asset_type_id", "canceled", "ready_for",
-    "episode_id", "casting_episode_ids", "is_casting_standby", "is_shared", "data", "tasks",
-)
-TEMPORAL_FIELDS = (
-    "id", "name", "status", "episode_id", "description", "frame_in", "frame_out", "fps", "preview_file_id",
-    "canceled", "data", "tasks",
-)
 
-
-def _task(row: Any, entity_id: str, fields: Sequence[str]) -> dict[str, Any]:
-    values = {
-        "id": row.t_id, "duration": row.t_duration, "due_date": row.t_due_date, "end_date": row.t_end_date,
-        "done_date": row.t_done_date, "entity_id": entity_id, "estimation": row.t_estimation,
-        "is_subscribed": bool(row.t_is_subscribed), "last_comment_date": row.t_last_comment_date,
-        "last_preview_file_id": row.t_last_preview_file_id, "nb_assets_ready": row.t_nb_assets_ready,
-        "priority": row.t_priority, "real_start_date": row.t_real_start_date, "retake_count": row.t_retake_count,
-        "start_date": row.t_start_date, "difficulty": row.t_difficulty, "nb_drawings": row.t_nb_drawings,
-        "task_status_id": row.t_task_status_id, "task_type_id": row.t_task_type_id,
-        "assignees": list(row.t_assignees or ()), "data": row.t_data,
-    }
-    return {k: values[k] for k in fields}
-
-
-def _frame(data: Any, key: str) -> Any:
-    return data.get(key) if isinstance(data, dict) else None
-
-
-def _shot(row: Any) -> dict[str, Any]:
-    data = row.data
-    return {
-        "canceled": row.canceled, "data": data, "description": row.description,
-        "entity_type_id": row.entity_type_id, "episode_id": row.episode_id, "episode_name": row.episode_name,
-        "fps": _frame(data, "fps"), "frame_in": _frame(data, "frame_in"), "frame_out": _frame(data, "frame_out"),
-        "id": row.id, "name": row.name, "nb_frames": row.nb_frames, "parent_id": row.parent_id,
-        "preview_file_id": row.preview_file_id, "project_id": row.project_id, "project_name": row.project_name,
-        "sequence_id": row.parent_id, "sequence_name": row.sequence_name, "source_id": row.source_id,
-        "nb_entities_out": row.nb_entities_out, "is_casting_standby": row.is_casting_standby,
-        "tasks": [], "type": "Shot",
-    }
-
-
-def _asset(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "preview_file_id": row.preview_file_id or "",
-        "description": row.description, "asset_type_name": row.asset_type_name,
-        "asset_type_id": row.entity_type_id, "canceled": row.canceled, "ready_for": str(row.ready_for),
-        "episode_id": row.source_id or "", "casting_episode_ids": [], "is_casting_standby": row.is_casting_standby,
-        "is_shared": row.is_shared, "data": row.data, "tasks": [],
-    }
-
-
-def _temporal(row: Any) -> dict[str, Any]:
-    data = row.data
-    return {
-        "id": row.id, "name": row.name, "status": row.status, "episode_id": str(row.parent_id),
-        "description": row.description, "frame_in": _frame(data, "frame_in"), "frame_out": _frame(data, "frame_out"),
-        "fps": _frame(data, "fps"), "preview_file_id": row.preview_file_id or "", "canceled": row.canceled,
-        "data": data, "tasks": [],
-    }
+#: Entity fields per listing: SQL over ``e`` (the entity), ``et`` (its type), ``seq``,
+#: ``ep`` (its parents, shots only), ``p`` (its project) and ``tk.tasks``.
+SHOT_SQL = {
+    "canceled": "e.canceled", "data": "e.data", "description": "e.description",
+    "entity_type_id": "e.entity_type_id", "episode_id": "ep.id", "episode_name": "ep.name",
+    "fps": "e.data -> 'fps'", "frame_in": "e.data -> 'frame_in'", "frame_out": "e.data -> 'frame_out'",
+    "id": "e.id", "name": "e.name", "nb_frames": "e.nb_frames", "parent_id": "e.parent_id",
+    "preview_file_id": "e.preview_file_id", "project_id": "e.project_id", "project_name": "p.name",
+    "sequence_id": "e.parent_id", "sequence_name": "seq.name", "source_id": "e.source_id",
+    "nb_entities_out": "e.nb_entities_out", "is_casting_standby": "e.is_casting_standby", "type": "'Shot'",
+    "tasks": "tk.tasks",
+}
+SHOT_DICT_ORDER = (*[k for k in SHOT_SQL if k not in ("type", "tasks")], "tasks", "type")
+ASSET_SQL = {
+    "id": "e.id", "name": "e.name", "preview_file_id": "COALESCE(e.preview_file_id::text, '')",
+    "description": "e.description", "asset_type_name": "et.name", "asset_type_id": "e.entity_type_id",
+    "canceled": "e.canceled", "ready_for": "COALESCE(e.ready_for::text, 'None')",
+    "episode_id": "COALESCE(e.source_id::text, '')", "casting_episode_ids": "'[]'::json",
+    "is_casting_standby": "e.is_casting_standby", "is_shared": "e.is_shared", "data": "e.data", "tasks": "tk.tasks",
+}
+TEMPORAL_SQL = {
+    "id": "e.id", "name": "e.name", "status": "e.status", "episode_id": "COALESCE(e.parent_id::text, 'None')",
+    "description": "e.description", "frame_in": "e.data -> 'frame_in'", "frame_out": "e.data -> 'frame_out'",
+    "fps": "e.data -> 'fps'", "preview_file_id": "COALESCE(e.preview_file_id::text, '')", "canceled": "e.canceled",
+    "data": "e.data", "tasks": "tk.tasks",
+}
 
 
 @dataclass(frozen=True)
 class Listing:
     kind: str  # "shot", "asset", "sequence", "episode"
-    fields: tuple[str, ...]
+    sql: dict[str, str]
+    dict_order: tuple[str, ...]
     task_fields: tuple[str, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.sql)
 
     @property
     def fields_key(self) -> str:
         return f"{self.kind}_fields"
 
-    def build(self, row: Any) -> dict[str, Any]:
-        if self.kind == "shot":
-            return _shot(row)
-        if self.kind == "asset":
-            return _asset(row)
-        return _temporal(row)
 
-
-SHOTS = Listing("shot", SHOT_FIELDS, SHOT_TASK_FIELDS)
-ASSETS = Listing("asset", ASSET_FIELDS, ASSET_TASK_FIELDS)
-SEQUENCES = Listing("sequence", TEMPORAL_FIELDS, SHOT_TASK_FIELDS)
-EPISODES = Listing("episode", TEMPORAL_FIELDS, SHOT_TASK_FIELDS)
-
-_ENTITY_COLUMNS = """
-    e.id::text AS id, e.name, e.description, e.canceled, e.data, e.status, e.entity_type_id::text AS entity_type_id,
-    e.nb_frames, e.parent_id::text AS parent_id, e.preview_file_id::text AS preview_file_id,
-    e.project_id::text AS project_id, e.source_id::text AS source_id, e.nb_entities_out, e.is_casting_standby,
-    e.is_shared, e.ready_for::text AS ready_for
-"""
+SHOTS = Listing("shot", SHOT_SQL, SHOT_DICT_ORDER, SHOT_TASK_FIELDS)
+ASSETS = Listing("asset", ASSET_SQL, tuple(ASSET_SQL), ASSET_TASK_FIELDS)
+SEQUENCES = Listing("sequence", TEMPORAL_SQL, tuple(TEMPORAL_SQL), SHOT_TASK_FIELDS)
+EPISODES = Listing("episode", TEMPORAL_SQL, tuple(TEMPORAL_SQL), SHOT_TASK_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -149,17 +128,24 @@ class Filters:
     entity_ids: tuple[uuid.UUID, ...] = ()
 
 
-def build_query(listing: Listing, principal: Principal, filters: Filters) -> tuple[str, dict[str, Any]]:
-    """The SQL of a listing for ``principal`` (scope and vendor restriction inside)."""
+def _object(keys: tuple[str, ...], sql: dict[str, str]) -> str:
+    return "json_build_object(" + ", ".join(f"'{k}', {sql[k]}" for k in keys) + ")"
+
+
+def _array(keys: tuple[str, ...], sql: dict[str, str]) -> str:
+    return "json_build_array(" + ", ".join(sql[k] for k in keys) + ")"
+
+
+def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False
+                ) -> tuple[str, dict[str, Any]]:
+    """The SQL of a listing for ``principal`` (scope and vendor restriction inside):
+    one text column, the entity's JSON."""
     params: dict[str, Any] = {"me": principal.id}
     where: list[str] = []
-    joins = ""
-    extra = ""
+    joins = "JOIN project p ON p.id = e.project_id"
     order = "e.name, e.id"
     if listing.kind == "shot":
-        extra = ", seq.name AS sequence_name, ep.id::text AS episode_id, ep.name AS episode_name, p.name AS project_name"
-        joins = ("LEFT JOIN entity seq ON seq.id = e.parent_id LEFT JOIN entity ep ON ep.id = seq.parent_id "
-                 "JOIN project p ON p.id = e.project_id")
+        joins += " LEFT JOIN entity seq ON seq.id = e.parent_id LEFT JOIN entity ep ON ep.id = seq.parent_id"
         where.append("et.name = 'Shot'")
         order = "ep.name NULLS FIRST, seq.name, e.name, e.id"
         if filters.episode_id:
@@ -169,7 +155,6 @@ def build_query(listing: Listing, principal: Principal, filters: Filters) -> tup
             where.append("e.parent_id = :sequence_id")
             params["sequence_id"] = filters.sequence_id
     elif listing.kind == "asset":
-        extra = ", et.name AS asset_type_name"
         where.append("et.name NOT IN ('Episode', 'Sequence', 'Shot', 'Scene', 'Edit', 'Concept', 'ConceptFolder')")
         order = "et.name, e.name, e.id"
         if filters.episode_id:
@@ -192,54 +177,42 @@ def build_query(listing: Listing, principal: Principal, filters: Filters) -> tup
         params["entity_ids"] = list(filters.entity_ids)
     if not principal.is_admin:
         where.append("e.project_id IN (SELECT project_id FROM project_person_link WHERE person_id = :me)")
-    task_join = "LEFT JOIN task t ON t.entity_id = e.id"
+    task_where = "t.entity_id = e.id"
     if principal.is_vendor:
         assigned = "EXISTS (SELECT 1 FROM task_person_link v WHERE v.task_id = {} AND v.person_id = :me)"
-        task_join += " AND " + assigned.format("t.id")
-        where.append("EXISTS (SELECT 1 FROM task vt WHERE vt.entity_id = e.id AND "
-                     + assigned.format("vt.id") + ")")
+        task_where += " AND " + assigned.format("t.id")
+        where.append("EXISTS (SELECT 1 FROM task vt WHERE vt.entity_id = e.id AND " + assigned.format("vt.id") + ")")
+    task_json = _array(listing.task_fields, TASK_SQL) if compact else _object(listing.task_fields, TASK_SQL)
+    entity_json = _array(listing.fields, listing.sql) if compact else _object(listing.dict_order, listing.sql)
     sql = (
-        f"SELECT {_ENTITY_COLUMNS}{extra}, {_TASK_COLUMNS} "
-        f"FROM entity e JOIN entity_type et ON et.id = e.entity_type_id {joins} {task_join} "
-        f"WHERE {' AND '.join(where)} "
-        f"ORDER BY {order}, t.created_at, t.id"
+        f"SELECT ({entity_json})::text AS row "
+        f"FROM entity e JOIN entity_type et ON et.id = e.entity_type_id {joins} "
+        f"LEFT JOIN LATERAL (SELECT COALESCE(json_agg({task_json} ORDER BY t.created_at, t.id), '[]'::json) AS tasks "
+        f"FROM task t WHERE {task_where}) tk ON true "
+        f"WHERE {' AND '.join(where)} ORDER BY {order}"
     )
     return sql, params
-
-
-def _group(listing: Listing, rows: Iterable[Any]) -> Iterable[dict[str, Any]]:
-    """Consecutive rows of one entity become one entity with its tasks."""
-    current: dict[str, Any] | None = None
-    for row in rows:
-        if current is None or current["id"] != row.id:
-            if current is not None:
-                yield current
-            current = listing.build(row)
-        if row.t_id is not None:
-            current["tasks"].append(_task(row, row.id, listing.task_fields))
-    if current is not None:
-        yield current
-
-
-def _compact_row(listing: Listing, entity: dict[str, Any]) -> list[Any]:
-    entity["tasks"] = [[t[k] for k in listing.task_fields] for t in entity["tasks"]]
-    return [entity[k] for k in listing.fields]
 
 
 def compact_header(listing: Listing) -> dict[str, Any]:
     return {"compact": True, listing.fields_key: list(listing.fields), "task_fields": list(listing.task_fields)}
 
 
-async def fetch(
-    session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
-    compact: bool = False,
-) -> Any:
-    sql, params = build_query(listing, principal, filters)
-    rows = (await session.execute(text(sql), params)).all()
-    entities = list(_group(listing, rows))
+async def fetch_json(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
+                     compact: bool = False) -> bytes:
+    """The whole listing as a JSON document (bytes), as Zou answers it."""
+    sql, params = build_query(listing, principal, filters, compact=compact)
+    rows = (await session.execute(text(sql), params)).scalars().all()
+    body = "[" + ",".join(rows) + "]"
     if not compact:
-        return entities
-    return {**compact_header(listing), "rows": [_compact_row(listing, e) for e in entities]}
+        return body.encode()
+    header = dumps(compact_header(listing))
+    return header[:-1] + b',"rows":' + body.encode() + b"}"
+
+
+async def fetch(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters) -> list[dict[str, Any]]:
+    """The listing as Python dicts (for single-entity views)."""
+    return loads(await fetch_json(session, listing, principal, filters))  # type: ignore[no-any-return]
 
 
 async def stream(
@@ -247,30 +220,9 @@ async def stream(
     compact: bool = False, batch: int = 500,
 ) -> AsyncIterator[bytes]:
     """NDJSON: a header line, then one line per entity, from a server-side cursor."""
-    sql, params = build_query(listing, principal, filters)
-    header = compact_header(listing) if compact else {"compact": False}
-    yield dumps(header) + b"\n"
+    sql, params = build_query(listing, principal, filters, compact=compact)
+    yield dumps(compact_header(listing) if compact else {"compact": False}) + b"\n"
     async with sessionmaker() as session, session.begin():
         result = await session.stream(text(sql).execution_options(yield_per=batch), params)
-
-        async def rows() -> AsyncIterator[Any]:
-            async for partition in result.partitions(batch):
-                for row in partition:
-                    yield row
-
-        current: dict[str, Any] | None = None
-        buffer: list[bytes] = []
-        async for row in rows():
-            if current is None or current["id"] != row.id:
-                if current is not None:
-                    buffer.append(dumps(_compact_row(listing, current) if compact else current) + b"\n")
-                    if len(buffer) >= 50:
-                        yield b"".join(buffer)
-                        buffer = []
-                current = listing.build(row)
-            if row.t_id is not None:
-                current["tasks"].append(_task(row, row.id, listing.task_fields))
-        if current is not None:
-            buffer.append(dumps(_compact_row(listing, current) if compact else current) + b"\n")
-        if buffer:
-            yield b"".join(buffer)
+        async for partition in result.scalars().partitions(batch):
+            yield ("\n".join(partition) + "\n").encode()

@@ -67,17 +67,36 @@ async def _changed(session: AsyncSession, principal: Principal, project: Project
 
 
 async def team(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(Person).join(project_person_link, project_person_link.c.person_id == Person.id)
+    rows = await session.execute(
+        select(Person, project_person_link.c.role).join(project_person_link, project_person_link.c.person_id == Person.id)
         .where(project_person_link.c.project_id == project_id).order_by(Person.first_name, Person.last_name)
     )
     out = []
-    for person in rows:
+    for person, project_role in rows:
         row = person.serialize()
         row["departments"] = row.get("departments", [])
-        row["project_role"] = None
+        row["project_role"] = project_role
         out.append(row)
     return out
+
+
+TEAM_ROLES = ("user", "supervisor", "manager", "client", "vendor")
+
+
+async def set_team_role(session: AsyncSession, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID,
+                        role: Any) -> dict[str, Any]:
+    """A person's role on this production only (None restores their studio role)."""
+    await _managed(session, principal, project_id)
+    if role is not None and role not in TEAM_ROLES:
+        raise BadRequest(f"Invalid role: {role}")
+    updated = await session.execute(
+        project_person_link.update()
+        .where(project_person_link.c.project_id == project_id, project_person_link.c.person_id == person_id)
+        .values(role=role).returning(project_person_link.c.person_id)
+    )
+    if updated.first() is None:
+        raise NotFound()
+    return {"project_id": str(project_id), "person_id": str(person_id), "role": role}
 
 
 async def add_to_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID, *,

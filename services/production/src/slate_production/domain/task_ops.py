@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
 from slate_common.security import Principal
+from slate_common.serialization import now
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Person, Task, TaskStatus, TaskType, task_person_link
 from . import access
@@ -150,6 +151,7 @@ async def assign(session: AsyncSession, principal: Principal, task_ids: list[uui
         )
         if inserted.first() is not None:
             task.assigner_id = principal.id
+            task.updated_at = now()  # its assignees changed
             await session.flush()
             await emit_task_event(session, "task:assign", task, actor_id=principal.id, person_id=str(person_id))
     return tasks
@@ -164,6 +166,9 @@ async def clear_assignation(session: AsyncSession, principal: Principal, task_id
         if person_id is not None:
             stmt = stmt.where(task_person_link.c.person_id == person_id)
         removed = (await session.execute(stmt.returning(task_person_link.c.person_id))).scalars().all()
+        if removed:
+            task.updated_at = now()  # its assignees changed
+            await session.flush()
         for removed_id in removed:
             await emit_task_event(session, "task:unassign", task, actor_id=principal.id, person_id=str(removed_id))
     return tasks
@@ -184,11 +189,14 @@ async def set_priority(session: AsyncSession, principal: Principal, task_ids: li
 
 
 async def _supervised(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID]) -> list[Task]:
-    """The tasks among ``task_ids`` the caller may change (supervisor+ in their project)."""
-    if not task_ids or principal.role not in access.SUPERVISORS:
+    """The tasks among ``task_ids`` the caller may change (supervisor+ in their project,
+    by their role on that project); the others are skipped, as Zou does."""
+    if not task_ids:
         return []
     stmt = select(Task).where(Task.id.in_(task_ids), access.project_visible(principal, Task.project_id))
-    return list((await session.scalars(stmt.order_by(Task.created_at, Task.id).with_for_update())).all())
+    tasks = list((await session.scalars(stmt.order_by(Task.created_at, Task.id).with_for_update())).all())
+    roles = {pid: await access.project_role(session, principal, pid) for pid in {t.project_id for t in tasks}}
+    return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS]
 
 
 async def delete_tasks(session: AsyncSession, principal: Principal, tasks: list[Task]) -> list[str]:

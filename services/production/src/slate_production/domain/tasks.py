@@ -44,10 +44,12 @@ async def assignees_of(session: AsyncSession, task_ids: list[uuid.UUID]) -> dict
 
 def serialize_task(task: Task, assignees: list[str]) -> dict[str, Any]:
     """Zou's task row: the columns, then ``assignees``."""
-    out = task.serialize()
-    out.pop("type")
-    out["assignees"] = assignees
-    out["type"] = "Task"
+    row = task.serialize()
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "id":
+            out["assignees"] = assignees
+        out[key] = value
     return out
 
 

@@ -20,6 +20,8 @@ project_person_link = Table(
     Base.metadata,
     Column("project_id", UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
     Column("person_id", UUID(as_uuid=True), primary_key=True, index=True),
+    #: The person's role on this production only (None: their studio role).
+    Column("role", String(20), nullable=True),
 )
 
 

@@ -1,0 +1,136 @@
+"""Passwords: change, reset by mailed token (read from a real SMTP sink), admin side,
+reset links and invitations; each new password ends every session of the person."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+from .conftest import login_headers, make_person
+
+OLD = "old password 1"
+
+
+def _admin(tokens):  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def _token_in(text: str) -> tuple[str, str]:
+    link = re.search(r"https://kitsu\.studio\.test/reset-change-password\?\S+", text)
+    assert link, text
+    query = parse_qs(urlsplit(link.group(0)).query)
+    return query["email"][0], query["token"][0]
+
+
+async def test_change_own_password_rules_and_revocation(client) -> None:  # type: ignore[no-untyped-def]
+    email = f"change-{uuid.uuid4().hex[:6]}@studio.test"
+    await make_person(client, email, OLD)
+    h = await login_headers(client, email, OLD)
+    r = await client.post("/auth/change-password", json={}, headers=h)
+    assert r.status_code == 400 and [e["field"] for e in r.json()["data"]["errors"]] == ["old_password", "password", "password_2"]
+    cases = [
+        ({"old_password": "wrong", "password": "new password", "password_2": "new password"}, "Old password is wrong."),
+        ({"old_password": OLD, "password": "short", "password_2": "short"}, "Password is too short."),
+        ({"old_password": OLD, "password": "new password", "password_2": "new passw0rd"},
+         "Confirmation password doesn't match."),
+    ]
+    for body, message in cases:
+        r = await client.post("/auth/change-password", json=body, headers=h)
+        assert r.status_code == 400 and r.json() == {"error": True, "message": message}
+    assert (await client.get("/auth/authenticated", headers=h)).status_code == 200
+    r = await client.post("/auth/change-password",
+                          json={"old_password": OLD, "password": "new password", "password_2": "new password"}, headers=h)
+    assert r.status_code == 200 and r.json() == {"success": True}
+    r = await client.get("/auth/authenticated", headers=h)
+    assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
+    assert (await client.post("/auth/login", json={"email": email, "password": OLD})).status_code == 400
+    await login_headers(client, email, "new password")
+
+
+async def test_reset_password_by_mailed_token(client, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    email = f"reset-{uuid.uuid4().hex[:6]}@studio.test"
+    await make_person(client, email, OLD)
+    h = await login_headers(client, email, OLD)
+    r = await client.post("/auth/reset-password", json={})
+    assert r.status_code == 400 and r.json()["data"]["errors"] == [{"field": "email", "message": "Field required"}]
+    for address in ("nobody@studio.test", email.upper()):
+        r = await client.post("/auth/reset-password", json={"email": address})
+        assert r.status_code == 200 and r.json() == {"success": "Reset token sent"}
+    assert smtp_sink.to("nobody@studio.test") == []
+    mail = smtp_sink.wait_for(email)[-1]
+    mailed_email, token = _token_in(smtp_sink.text(mail))
+    assert mailed_email == email and len(token) == 64 and "password reset" in str(mail["Subject"])
+
+    body = {"email": email, "token": token, "password": "reset password", "password2": "reset password"}
+    r = await client.put("/auth/reset-password", json={"email": email, "token": token, "password": "x",
+                                                       "password_2": "x"})
+    assert r.status_code == 400 and r.json()["data"]["errors"] == [{"field": "password2", "message": "Field required"}]
+    r = await client.put("/auth/reset-password", json={**body, "password": "short", "password2": "short"})
+    assert r.json() == {"error": True, "message": "Password is too short."}
+    r = await client.put("/auth/reset-password", json={**body, "password2": "other password"})
+    assert r.json() == {"error": True, "message": "Confirmation password doesn't match."}
+    for wrong in ({**body, "token": "A" * 64}, {**body, "email": "nobody@studio.test"}):
+        r = await client.put("/auth/reset-password", json=wrong)
+        assert r.status_code == 400 and r.json() == {"error": True, "message": "Wrong or expired token."}
+    r = await client.put("/auth/reset-password", json=body)
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert (await client.get("/auth/authenticated", headers=h)).status_code == 401  # sessions ended
+    r = await client.put("/auth/reset-password", json=body)  # used once
+    assert r.status_code == 400 and r.json()["message"] == "Wrong or expired token."
+    await login_headers(client, email, "reset password")
+
+
+async def test_admin_change_password(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    email = f"adminset-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, OLD)
+    h = await login_headers(client, email, OLD)
+    url = f"/actions/persons/{person.id}/change-password"
+    r = await client.post(url, json={"password": "abcdefgh", "password_2": "abcdefgi"}, headers=_admin(tokens))
+    assert r.status_code == 400 and r.json()["data"]["errors"] == [
+        {"field": "", "message": "Value error, Confirmation password doesn't match."}]
+    r = await client.post(url, json={"password": "abcdefg", "password_2": "abcdefg"}, headers=_admin(tokens))
+    assert r.status_code == 400 and r.json() == {"error": True, "message": "Password is too short."}
+    assert (await client.post(url, json={"password": "abcdefgh", "password_2": "abcdefgh"}, headers=h)).status_code == 403
+    r = await client.post(url, json={"password": "set by admin", "password_2": "set by admin"}, headers=_admin(tokens))
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert (await client.get("/auth/authenticated", headers=h)).status_code == 401
+    await login_headers(client, email, "set by admin")
+    r = await client.post(f"/actions/persons/{uuid.uuid4()}/change-password",
+                          json={"password": "abcdefgh", "password_2": "abcdefgh"}, headers=_admin(tokens))
+    assert r.status_code == 404
+    # Another admin's password is theirs; a new admin without one can get a first one.
+    other = await make_person(client, f"otheradmin-{uuid.uuid4().hex[:6]}@studio.test", OLD, role="admin")
+    r = await client.post(f"/actions/persons/{other.id}/change-password",
+                          json={"password": "abcdefgh", "password_2": "abcdefgh"}, headers=_admin(tokens))
+    assert r.status_code == 400 and r.json()["message"] == "An admin can't change another admin's password."
+    fresh = await make_person(client, f"newadmin-{uuid.uuid4().hex[:6]}@studio.test", None, role="admin")
+    r = await client.post(f"/actions/persons/{fresh.id}/change-password",
+                          json={"password": "abcdefgh", "password_2": "abcdefgh"}, headers=_admin(tokens))
+    assert r.status_code == 200
+
+
+async def test_reset_link_and_invite(client, tokens, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    email = f"invited-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, None)
+    r = await client.post(f"/actions/persons/{person.id}/reset-password-link", headers=_admin(tokens))
+    assert r.status_code == 200 and set(r.json()) == {"reset_password_link"}
+    link = r.json()["reset_password_link"]
+    again = (await client.post(f"/actions/persons/{person.id}/reset-password-link", headers=_admin(tokens))).json()
+    assert again["reset_password_link"] == link  # a pending link stays valid
+    assert _token_in(link)[0] == email
+
+    r = await client.get(f"/actions/persons/{person.id}/invite", headers=_admin(tokens))
+    assert r.status_code == 200 and r.json() == {"success": True, "message": "Email sent"}
+    mail = smtp_sink.wait_for(email)[-1]
+    assert "invited" in str(mail["Subject"])
+    _, token = _token_in(smtp_sink.text(mail))
+    r = await client.put("/auth/reset-password", json={"email": email, "token": token, "password": "my first password",
+                                                       "password2": "my first password"})
+    assert r.status_code == 200
+    h = await login_headers(client, email, "my first password")
+    assert (await client.get(f"/actions/persons/{person.id}/invite", headers=h)).status_code == 403
+    assert (await client.post(f"/actions/persons/{person.id}/reset-password-link", headers=h)).status_code == 403
+    other = await make_person(client, f"adm-{uuid.uuid4().hex[:6]}@studio.test", OLD, role="admin")
+    r = await client.post(f"/actions/persons/{other.id}/reset-password-link", headers=_admin(tokens))
+    assert r.status_code == 400 and r.json()["message"] == "An admin can't change another admin's password."

@@ -1,0 +1,229 @@
+"""Persons beyond CRUD: bots and their tokens, department membership (with person:update
+snapshots), department members, studios, organisations, login and desktop login logs,
+the desktop app login flow, and avatars set by media."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import uuid
+
+import jwt
+from sqlalchemy import select
+
+from .conftest import ADMIN, login_headers, make_person
+
+PASSWORD = "persons password"
+
+
+def _admin(tokens):  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def _events(client, name: str, key: str, ident: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    from slate_auth.models import OutboxEvent
+    from slate_common.db import transaction
+
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
+    out = []
+    for row in rows:
+        doc = json.loads(row.payload)
+        if doc["name"] == name and doc["data"].get(key) == ident:
+            out.append(doc["data"])
+    return out
+
+
+async def test_bot_token_never_expires_and_is_replaced_with_its_expiration(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/data/persons", json={"first_name": "Render", "last_name": "Bot", "is_bot": True,
+                                                 "role": "user"}, headers=_admin(tokens))
+    assert r.status_code == 201
+    bot = r.json()
+    token = bot["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["identity_type"] == "bot" and claims["sub"] == bot["id"]
+    assert claims["exp"] - claims["iat"] > 50 * 365 * 86400  # never expires in practice
+    h = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/auth/authenticated", headers=h)).json()["user"]["is_bot"] is True
+    assert (await client.get("/auth/refresh-token", headers=h)).json()["msg"] == "Only refresh tokens are allowed"
+    # Reads never show the token again; an unrelated change does not issue one.
+    assert "access_token" not in (await client.get(f"/data/persons/{bot['id']}", headers=_admin(tokens))).json()
+    r = await client.put(f"/data/persons/{bot['id']}", json={"phone": "42"}, headers=_admin(tokens))
+    assert "access_token" not in r.json()
+    # A new expiration date: a new token, the old one revoked everywhere.
+    r = await client.put(f"/data/persons/{bot['id']}", json={"expiration_date": "2030-01-01"}, headers=_admin(tokens))
+    assert r.status_code == 200
+    new = r.json()["access_token"]
+    assert jwt.decode(new, options={"verify_signature": False})["exp"] == 1893456000
+    r = await client.get("/auth/authenticated", headers=h)
+    assert r.status_code == 401 and r.json()["msg"] == "Token has been revoked"
+    assert (await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {new}"})).status_code == 200
+    # Deactivating a bot revokes its token.
+    r = await client.put(f"/data/persons/{bot['id']}", json={"active": False}, headers=_admin(tokens))
+    assert (await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {new}"})).status_code == 401
+    snapshot = (await _events(client, "person:new", "person_id", bot["id"]))[0]["snapshot"]
+    assert "access_token" not in snapshot and "bot_token_jti" not in snapshot
+
+
+async def test_non_admins_read_the_minimal_person_and_edit_only_themselves(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    email = f"minimal-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, PASSWORD)
+    h = await login_headers(client, email, PASSWORD)
+    listed = (await client.get("/data/persons", headers=h)).json()
+    assert listed and all(set(p) == {"id", "type", "first_name", "last_name", "full_name", "has_avatar", "active",
+                                     "departments", "studio_id", "role", "desktop_login", "is_bot"} for p in listed)
+    me = (await client.get(f"/data/persons/{person.id}", headers=h)).json()
+    assert "email" not in me and me["full_name"] == person.full_name
+    full = (await client.get(f"/data/persons/{person.id}", headers=_admin(tokens))).json()
+    assert full["email"] == email and "timezone" in full
+    r = await client.put(f"/data/persons/{person.id}", json={"phone": "555", "role": "admin", "active": False}, headers=h)
+    assert r.status_code == 200 and r.json()["phone"] == "555" and r.json()["role"] == "user" and r.json()["active"]
+    admin_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+    assert (await client.put(f"/data/persons/{admin_id}", json={"phone": "1"}, headers=h)).status_code == 403
+    r = await client.put(f"/data/persons/{person.id}", json={"totp_enabled": True}, headers=_admin(tokens))
+    assert r.status_code == 200 and r.json()["totp_enabled"] is False  # 2FA belongs to /auth routes
+
+
+async def test_department_membership_emits_person_update_with_departments(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin(tokens)
+    dept = (await client.post("/data/departments", json={"name": f"Layout {uuid.uuid4().hex[:4]}",
+                                                         "color": "#123456"}, headers=admin)).json()
+    email = f"member-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, PASSWORD)
+    url = f"/actions/persons/{person.id}/departments/add"
+    r = await client.post(url, json={"department_id": dept["id"]}, headers=admin)
+    assert r.status_code == 201 and r.json()["departments"] == [dept["id"]] and r.json()["id"] == str(person.id)
+    assert (await client.post(url, json={"department_id": dept["id"]}, headers=admin)).status_code == 201
+    r = await client.post(url, json={"department_id": str(uuid.uuid4())}, headers=admin)
+    assert r.status_code == 400 and r.json() == {"error": True, "message": "Department ID matches no department",
+                                                 "data": None}
+    assert (await client.post(url, json={"department_id": "bad"}, headers=admin)).status_code == 400
+    h = await login_headers(client, email, PASSWORD)
+    assert (await client.post(url, json={"department_id": dept["id"]}, headers=h)).status_code == 403
+    members = (await client.get(f"/data/departments/{dept['id']}/persons", headers=admin)).json()
+    assert [m["id"] for m in members] == [str(person.id)] and members[0]["email"] == email
+    members = (await client.get(f"/data/departments/{dept['id']}/persons", headers=h)).json()
+    assert [m["id"] for m in members] == [str(person.id)] and "email" not in members[0]
+    assert (await client.get(f"/data/departments/{uuid.uuid4()}/persons", headers=admin)).status_code == 404
+    updates = await _events(client, "person:update", "person_id", str(person.id))
+    assert updates[-1]["snapshot"]["departments"] == [dept["id"]] and "password" not in updates[-1]["snapshot"]
+    r = await client.delete(f"/actions/persons/{person.id}/departments/{dept['id']}", headers=admin)
+    assert r.status_code == 204 and r.content == b""
+    assert (await client.delete(f"/actions/persons/{person.id}/departments/{dept['id']}", headers=admin)).status_code == 204
+    updates = await _events(client, "person:update", "person_id", str(person.id))
+    assert updates[-1]["snapshot"]["departments"] == []
+    assert (await client.get(f"/data/departments/{dept['id']}/persons", headers=admin)).json() == []
+
+
+async def test_studios_and_organisation_secrets(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin(tokens)
+    r = await client.post("/data/studios", json={"name": "Main Studio"}, headers=admin)
+    assert r.status_code == 400
+    r = await client.post("/data/studios", json={"name": "Main Studio", "color": "#123456"}, headers=admin)
+    assert r.status_code == 201
+    studio = r.json()
+    assert studio["type"] == "Studio" and studio["archived"] is False
+    email = f"studio-{uuid.uuid4().hex[:6]}@studio.test"
+    await make_person(client, email, PASSWORD)
+    h = await login_headers(client, email, PASSWORD)
+    assert [s["id"] for s in (await client.get("/data/studios", headers=h)).json()] == [studio["id"]]
+    assert (await client.post("/data/studios", json={"name": "X", "color": "#000000"}, headers=h)).status_code == 403
+    assert (await client.put(f"/data/studios/{studio['id']}", json={"archived": True}, headers=admin)).json()["archived"]
+    assert await _events(client, "studio:update", "studio_id", studio["id"])
+    assert (await client.delete(f"/data/studios/{studio['id']}", headers=admin)).status_code == 204
+    org = (await client.get("/data/organisations", headers=admin)).json()[0]
+    assert org["chat_token_slack"] == "" and org["hours_by_day"] == 8.0
+    r = await client.put(f"/data/organisations/{org['id']}", json={"chat_token_slack": "xoxb-secret"}, headers=admin)
+    assert r.status_code == 200
+    seen = (await client.get("/data/organisations", headers=h)).json()[0]
+    assert "chat_token_slack" not in seen and "chat_token_discord" not in seen and seen["name"] == org["name"]
+
+
+async def test_login_logs_and_desktop_login_logs(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin(tokens)
+    email = f"logs-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, PASSWORD)
+    assert (await client.post("/auth/login", json={"email": email, "password": "wrong"})).status_code == 400
+    h = await login_headers(client, email, PASSWORD)
+    assert (await client.get("/data/events/login-logs/last", headers=h)).status_code == 403
+    rows = (await client.get("/data/events/login-logs/last", params={"person_ids": str(person.id)}, headers=admin)).json()
+    assert len(rows) == 1 and set(rows[0]) == {"id", "created_at", "ip_address", "person_id", "origin"}
+    assert rows[0]["origin"] == "script" and rows[0]["person_id"] == str(person.id)
+    from slate_auth.models import LoginLog
+    from slate_common.db import transaction
+
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        attempts = (await session.scalars(select(LoginLog).where(LoginLog.person_id == person.id))).all()
+    assert sorted(a.success for a in attempts) == [False, True]  # every attempt is kept
+    latest = (await client.get("/data/events/login-logs/last", params={"limit": 1}, headers=admin)).json()
+    assert len(latest) == 1
+
+    r = await client.post("/data/user/desktop-login-logs", json={}, headers=h)
+    assert r.status_code == 201 and r.json()["type"] == "DesktopLoginLog" and r.json()["person_id"] == str(person.id)
+    r = await client.post(f"/data/persons/{person.id}/desktop-login-logs", json={"date": "2026-11-20"}, headers=h)
+    assert r.status_code == 201 and r.json()["date"] == "2026-11-20T00:00:00"
+    assert (await client.post(f"/data/persons/{person.id}/desktop-login-logs", json={"date": "garbage"},
+                              headers=h)).status_code == 400
+    assert (await client.post(f"/data/persons/{person.id}/desktop-login-logs", json={}, headers=h)).status_code == 400
+    mine = (await client.get("/data/user/desktop-login-logs", headers=h)).json()
+    assert len(mine) == 2 and mine[0]["date"] > mine[1]["date"]
+    assert (await client.get(f"/data/persons/{person.id}/desktop-login-logs", headers=admin)).json() == mine
+    admin_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+    assert (await client.get(f"/data/persons/{admin_id}/desktop-login-logs", headers=h)).status_code == 403
+
+
+async def test_desktop_app_login_with_pkce(client) -> None:  # type: ignore[no-untyped-def]
+    email = f"app-{uuid.uuid4().hex[:6]}@studio.test"
+    await make_person(client, email, PASSWORD)
+    h = await login_headers(client, email, PASSWORD)
+    verifier = base64.urlsafe_b64encode(uuid.uuid4().bytes * 2).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    r = await client.post("/auth/app-login/code", json={"code_challenge": "short"}, headers=h)
+    assert r.status_code == 400 and "String should match pattern" in r.json()["data"]["errors"][0]["message"]
+    assert (await client.post("/auth/app-login/code", json={"code_challenge": challenge})).status_code == 401
+    r = await client.post("/auth/app-login/code", json={"code_challenge": challenge}, headers=h)
+    assert r.status_code == 201 and set(r.json()) == {"code"}
+    code = r.json()["code"]
+    r = await client.post("/auth/app-login/token", json={"code": code, "code_verifier": verifier})
+    assert r.status_code == 200 and r.json()["login"] is True and r.json()["user"]["email"] == email
+    assert not r.headers.get_list("set-cookie")
+    app_h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert (await client.get("/auth/authenticated", headers=app_h)).status_code == 200
+    r = await client.post("/auth/app-login/token", json={"code": code, "code_verifier": verifier})
+    assert r.status_code == 400 and r.json() == {"login": False, "message": "Wrong or expired code."}
+    # A wrong verifier spends the code.
+    code = (await client.post("/auth/app-login/code", json={"code_challenge": challenge}, headers=h)).json()["code"]
+    r = await client.post("/auth/app-login/token", json={"code": code, "code_verifier": "x" * 43})
+    assert r.status_code == 400 and r.json()["message"] == "Wrong or expired code."
+    r = await client.post("/auth/app-login/token", json={"code": code, "code_verifier": verifier})
+    assert r.status_code == 400
+
+
+async def test_avatar_update_from_media_flips_has_avatar(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    from slate_common.bus import event_subject
+    from slate_common.events.envelope import Event
+
+    email = f"avatar-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, PASSWORD)
+    org = (await client.get("/data/organisations", headers=_admin(tokens))).json()[0]
+    js = client.app.state.runtime.js
+    for kind, ident in (("person", str(person.id)), ("organisation", org["id"])):
+        event = Event(name="avatar:update", data={"kind": kind, "id": ident, "has_avatar": True})
+        await js.publish(event_subject("media", "avatar:update"), event.to_json(), headers={"Nats-Msg-Id": str(event.id)})
+
+    async def flipped() -> bool:
+        p = (await client.get(f"/data/persons/{person.id}", headers=_admin(tokens))).json()
+        o = (await client.get(f"/data/organisations/{org['id']}", headers=_admin(tokens))).json()
+        return bool(p["has_avatar"] and o["has_avatar"])
+
+    for _ in range(100):
+        if await flipped():
+            break
+        await asyncio.sleep(0.1)
+    assert await flipped()
+    updates = await _events(client, "person:update", "person_id", str(person.id))
+    assert updates[-1]["snapshot"]["has_avatar"] is True
+    assert (await _events(client, "organisation:update", "organisation_id", org["id"]))[-1]["snapshot"]["has_avatar"]
+    assert ADMIN

@@ -1,0 +1,55 @@
+"""The news feed routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from slate_common.app import SessionDep
+from slate_common.errors import NotFound
+from slate_common.security import CurrentUser
+from slate_common.serialization import json_response
+
+from ..domain import access
+from ..domain.news import list_news
+from ..models import Entity
+from .params import ProjectId, path_id
+
+router = APIRouter(tags=["News"])
+
+NewsId = Annotated[uuid.UUID, path_id("news_id")]
+EntityId = Annotated[uuid.UUID, path_id("entity_id")]
+
+
+@router.get("/data/projects/news", operation_id="get_open_projects_news")
+async def open_projects_news(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """News of the caller's open projects, newest first."""
+    return json_response(await list_news(session, principal, dict(request.query_params)))
+
+
+@router.get("/data/projects/{project_id}/news", operation_id="get_project_news")
+async def project_news(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """A project's news, newest first (filters: task_status_id, person_id, task_type_id,
+    before, after, only_preview; page, limit)."""
+    await access.check_project_access(session, principal, project_id)
+    return json_response(await list_news(session, principal, dict(request.query_params), project_id=project_id))
+
+
+@router.get("/data/projects/{project_id}/news/{news_id}", operation_id="get_project_news_item")
+async def project_news_item(project_id: ProjectId, news_id: NewsId, principal: CurrentUser, session: SessionDep) -> Response:
+    """One news entry of a project."""
+    await access.check_project_access(session, principal, project_id)
+    return json_response(await list_news(session, principal, {}, project_id=project_id, news_id=news_id))
+
+
+@router.get("/data/entities/{entity_id}/news", operation_id="get_entity_news")
+async def entity_news(entity_id: EntityId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+    """The news of an entity's tasks."""
+    entity = await session.get(Entity, entity_id)
+    if entity is None:
+        raise NotFound()
+    await access.check_project_access(session, principal, entity.project_id)
+    return json_response(await list_news(session, principal, dict(request.query_params), entity_id=entity_id))

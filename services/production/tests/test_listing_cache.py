@@ -1,0 +1,60 @@
+"""The with-tasks listings are cached per caller and validated by a fingerprint: every
+kind of change shows in the next listing, and an unchanged project is served from the
+cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, f"{response.status_code} {response.text}"
+    return response.json() if response.content else None
+
+
+async def test_every_change_invalidates(client, signer, production_factory, production_app) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(shots=2)
+    cache = production_app[0].state.listing_cache
+    h = signer.headers()
+    manager = signer.headers(prod.people["manager"], "manager")
+    await ok(await client.post(f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks",
+                               json=[], headers=h), 201)
+
+    async def shots(headers: dict[str, str] = h) -> list[dict[str, Any]]:
+        return await ok(await client.get("/data/shots/with-tasks", params={"project_id": prod.id}, headers=headers))
+
+    first = await shots()
+    hits = cache.hits
+    assert await shots() == first and cache.hits == hits + 1  # unchanged: served from the cache
+    task_id = first[0]["tasks"][0]["id"]
+    artist = str(prod.people["user"])
+
+    await ok(await client.put(f"/data/tasks/{task_id}", json={"priority": 4}, headers=h))
+    assert (await shots())[0]["tasks"][0]["priority"] == 4
+    await ok(await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": artist}, headers=h))
+    assert (await shots())[0]["tasks"][0]["assignees"] == [artist]
+    await ok(await client.put("/actions/tasks/clear-assignation", json={"task_ids": [task_id]}, headers=h))
+    assert (await shots())[0]["tasks"][0]["assignees"] == []
+    await ok(await client.post(f"/actions/user/tasks/{task_id}/subscribe", headers=h), 201)
+    assert (await shots())[0]["tasks"][0]["is_subscribed"] is True
+    await ok(await client.put(f"/data/shots/{prod.ids['shots'][0]}", json={"nb_frames": 99}, headers=manager))
+    assert (await shots())[0]["nb_frames"] == 99
+    await ok(await client.post(f"/data/projects/{prod.id}/shots",
+                               json={"name": "SH999", "sequence_id": prod.ids["sequence"]}, headers=h), 201)
+    assert [s["name"] for s in await shots()][-1] == "SH999"
+    await ok(await client.put(f"/data/projects/{prod.id}", json={"name": prod.project["name"] + " v2"}, headers=h))
+    assert (await shots())[0]["project_name"] == prod.project["name"] + " v2"
+    await ok(await client.post(f"/actions/tasks/{task_id}/comment",
+                               json={"task_status_id": prod.ids["status"]["wip"], "comment": "go"}, headers=h), 201)
+    row = (await shots())[0]["tasks"][0]
+    assert row["task_status_id"] == prod.ids["status"]["wip"] and row["real_start_date"] is not None
+    r = await client.delete(f"/data/tasks/{task_id}", headers=h)
+    assert r.status_code == 204
+    assert (await shots())[0]["tasks"] == []
+    # the cache is per caller: a vendor never gets the admin's body
+    assert await shots(signer.headers(prod.people["vendor"], "vendor")) == []
+    # and a person removed from the team no longer sees the project
+    supervisor = signer.headers(prod.people["supervisor"], "supervisor")
+    assert len(await shots(supervisor)) == 3
+    await ok(await client.delete(f"/data/projects/{prod.id}/team/{prod.people['supervisor']}", headers=h), 204)
+    assert await shots(supervisor) == []
