@@ -17,6 +17,12 @@ REQUIRED = {
     ("GET", "/auth/refresh-token"), ("GET", "/data/projects"), ("POST", "/data/projects"),
     ("GET", "/data/projects/{}"), ("PUT", "/data/projects/{}"), ("DELETE", "/data/projects/{}"),
     ("GET", "/data/projects/open"), ("GET", "/"), ("GET", "/config"),
+    # the comment flow (issue 4)
+    ("POST", "/actions/tasks/{}/comment"), ("GET", "/data/tasks/{}/comments"), ("GET", "/data/comments/{}"),
+    ("POST", "/data/tasks/{}/comments/{}/reply"), ("POST", "/data/tasks/{}/comments/{}/ack"),
+    ("GET", "/data/user/notifications"), ("PUT", "/data/user/notifications/{}"),
+    ("POST", "/actions/user/notifications/mark-all-as-read"), ("POST", "/actions/user/tasks/{}/subscribe"),
+    ("GET", "/data/user/filters"), ("GET", "/data/user/tasks-to-check"), ("GET", "/data/projects/{}/news"),
 }
 
 

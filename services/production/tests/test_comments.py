@@ -377,3 +377,21 @@ async def test_copy_client_comments(client, comment_world, sessionmaker) -> None
     rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
     assert [r["text"] for r in rows] == ["Client feedback:\n\nThe light is too warm."]
     assert (await client.post(url, headers=w.h("manager"), json={})).status_code == 400
+
+
+async def test_project_roles_govern_comment_rights(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w, text="sup")
+    # an artist made manager of this production edits others' comments there
+    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['user2']}", headers=w.h("admin"),
+                         json={"role": "manager"})
+    assert r.status_code == 200, r.text
+    r = await client.put(f"/data/comments/{c['id']}", headers=w.h("user2"), json={"pinned": True})
+    assert r.status_code == 200 and r.json()["pinned"] is True
+    # a studio manager who is only an artist on this production does not
+    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['manager']}", headers=w.h("admin"),
+                         json={"role": "user"})
+    assert r.status_code == 200, r.text
+    assert (await client.put(f"/data/comments/{c['id']}", headers=w.h("manager"), json={"pinned": False})).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("user2"))).status_code == 200

@@ -130,18 +130,25 @@ async def check_project_access(session: AsyncSession, principal: Principal, proj
         raise Forbidden()
 
 
-def check_status_allowed(principal: Principal, status: TaskStatus) -> None:
-    if principal.role == "user" and not status.is_artist_allowed:
+def check_status_allowed(role: str | None, status: TaskStatus) -> None:
+    """``role``: the caller's role on the task's project (:func:`project_role`)."""
+    if role == "user" and not status.is_artist_allowed:
         raise Forbidden()
-    if principal.is_client and not status.is_client_allowed:
+    if role == "client" and not status.is_client_allowed:
         raise Forbidden()
 
 
-def check_author_or_manager(principal: Principal, author_id: uuid.UUID | str | None) -> None:
-    """A person changes only their own comments and replies; managers and admins any."""
-    if principal.is_manager:
+async def is_project_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
+    return await project_role(session, principal, project_id) in ("admin", "manager")
+
+
+async def check_author_or_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                                  author_id: uuid.UUID | str | None) -> None:
+    """A person changes only their own comments and replies; the project's managers and
+    admins any."""
+    if author_id is not None and str(author_id) == str(principal.id):
         return
-    if author_id is None or str(author_id) != str(principal.id):
+    if not await is_project_manager(session, principal, project_id):
         raise Forbidden()
 
 

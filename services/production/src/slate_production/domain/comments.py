@@ -327,8 +327,9 @@ async def create_comment(
     """Comment on ``task`` and move it to ``task_status_id`` (module docstring)."""
     await access.check_task_access(session, principal, task)
     status = await get_status(session, task_status_id)
-    access.check_status_allowed(principal, status)
-    author_id = person_id if (person_id and principal.is_manager) else principal.id
+    role = await access.project_role(session, principal, task.project_id)
+    access.check_status_allowed(role, status)
+    author_id = person_id if (person_id and role in ("admin", "manager")) else principal.id
     stamp = _parse_created_at(created_at) or now()
     if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
         raise BadRequest("links must be a list of strings")
@@ -402,7 +403,7 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     notified; a status given here only relabels the comment, as in Zou."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    access.check_author_or_manager(principal, comment.person_id)
+    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     if "task_status_id" in data and data["task_status_id"] is not None:
         data["task_status_id"] = (await get_status(session, _uuid(data["task_status_id"], "task_status_id"))).id
     if "checklist" in data:
@@ -433,7 +434,7 @@ async def delete_comment(session: AsyncSession, *, principal: Principal, comment
     task goes back to the status of the comment now latest, as Zou does."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    access.check_author_or_manager(principal, comment.person_id)
+    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     latest = await session.scalar(
         select(Comment.id).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))
     emit_comment(session, "comment:delete", comment, task, actor_id=principal.id)
@@ -486,7 +487,7 @@ async def delete_reply(session: AsyncSession, *, principal: Principal, comment: 
     entry = next((r for r in comment.replies or [] if str(r.get("id")) == str(reply_id)), None)
     if entry is None:
         raise NotFound()
-    access.check_author_or_manager(principal, entry.get("person_id"))
+    await access.check_author_or_manager(session, principal, task.project_id, entry.get("person_id"))
     comment.replies = [r for r in comment.replies if str(r.get("id")) != str(reply_id)]
     comment.updated_at = now()
     await session.execute(delete(Notification).where(Notification.reply_id == reply_id))
@@ -528,9 +529,9 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
     notifications and news are made again on the target, whose status follows the
     comment when it becomes the latest there; the source goes back to the status of
     the comment now latest on it."""
-    if not principal.is_manager:
-        raise Forbidden()
     await access.check_task_access(session, principal, source)
+    if not await access.is_project_manager(session, principal, source.project_id):
+        raise Forbidden()
     if comment.object_id != source.id:
         raise BadRequest("Comment does not belong to the given task.", data=None)
     if target_task_id == source.id:
@@ -580,9 +581,9 @@ async def copy_client_comments(session: AsyncSession, *, principal: Principal, p
                                task_ids: list[uuid.UUID], prefix: str | None) -> list[Comment]:
     """For each task of the project, the last client comment copied into a comment of
     the caller (a manager), so artists read it; the task keeps its status."""
-    if not principal.is_manager:
-        raise Forbidden()
     await access.check_project_access(session, principal, project_id)
+    if not await access.is_project_manager(session, principal, project_id):
+        raise Forbidden()
     out = []
     for task_id in dict.fromkeys(task_ids):
         task = await session.get(Task, task_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -215,9 +215,7 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
     for task in (await session.scalars(select(Task).where(Task.entity_id == entity.id))).all():
         await emit_task_event(session, "task:delete", task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
-    await session.execute(
-        Entity.__table__.update().where(Entity.source_id == entity.id).values(source_id=None)
-    )
+    await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
     await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()

@@ -360,7 +360,7 @@ async def episode_stats(session: AsyncSession, project_id: uuid.UUID) -> dict[st
         for key in (str(episode_id), "all"):
             cell = out.setdefault(key, {}).setdefault(str(tt), {}).setdefault(
                 str(ts), {"name": name, "color": color, "count": 0, "frames": 0, "drawings": 0})
-            cell["count"] += count
-            cell["frames"] += int(frames)
-            cell["drawings"] += int(drawings)
+            cell["count"] += int(count or 0)
+            cell["frames"] += int(frames or 0)
+            cell["drawings"] += int(drawings or 0)
     return out
