@@ -168,6 +168,19 @@ async def test_saml_login_matches_an_existing_account_by_email(sso, peers) -> No
     assert not [e for e in await person_events(sso) if e["data"]["person_id"] == existing_id]
 
 
+async def test_saml_login_of_an_inactive_person_is_refused(sso, peers) -> None:  # type: ignore[no-untyped-def]
+    from slate_auth.models import Person
+
+    idp, _ = peers
+    idp.user = saml_user()
+    async with sso.app.state.runtime.sessionmaker() as session, session.begin():
+        session.add(Person(email=idp.user["email"], first_name="Gone", last_name="Artist", active=False))
+    r = await sso.post("/auth/saml/sso", data=await saml_round_trip(sso, idp))
+    assert r.status_code == 401
+    assert r.json() == {"error": True, "login": False, "message": "User is inactive.", "unactive": True}
+    assert not any(c.startswith("access_token_cookie=") for c in r.headers.get_list("set-cookie"))
+
+
 async def test_saml_refuses_a_tampered_assertion(sso, peers) -> None:  # type: ignore[no-untyped-def]
     idp, _ = peers
     idp.user = saml_user(email="honest@studio.test")
@@ -279,6 +292,22 @@ async def test_oidc_refuses_a_wrong_or_replayed_state(sso, peers) -> None:  # ty
     assert r.status_code == 400 and r.json() == {"error": "Wrong parameter: code and state are required."}
     r = await sso.get("/auth/oidc/callback", params={"error": "access_denied", "state": params["state"]})
     assert r.status_code == 400 and r.json() == {"error": "The OIDC provider refused the login: access_denied."}
+
+
+async def test_oidc_callback_must_come_back_to_the_browser_that_started_it(sso, peers) -> None:  # type: ignore[no-untyped-def]
+    """Login CSRF: an attacker's own callback URL, opened in the victim's browser."""
+    _, op = peers
+    op.user = oidc_user()
+    params = await oidc_round_trip(sso, op)  # the attacker's browser holds the state cookie
+    assert sso.cookies.get("slate_oidc_state") == params["state"]
+    victim = httpx.AsyncClient(transport=httpx.ASGITransport(app=sso.app), base_url=PUBLIC_URL)  # type: ignore[attr-defined]
+    async with victim:
+        r = await victim.get("/auth/oidc/callback", params=params)
+    assert r.status_code == 400 and r.json() == {"error": "Wrong state."}
+    assert not any(c.startswith("access_token_cookie=") for c in r.headers.get_list("set-cookie"))
+    ok = await sso.get("/auth/oidc/callback", params=params)  # the browser that started it still can
+    assert ok.status_code == 302
+    assert any(c.startswith("slate_oidc_state=") and "Max-Age=0" in c for c in ok.headers.get_list("set-cookie"))
 
 
 async def test_oidc_refuses_a_wrong_nonce(sso, peers) -> None:  # type: ignore[no-untyped-def]

@@ -262,3 +262,15 @@ async def copy_client_comments(project_id: ProjectId, body: JsonObject, principa
     comments = await rules.copy_client_comments(session, principal=principal, project_id=project_id,
                                                 task_ids=[parse_id(i) for i in ids], prefix=prefix)
     return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+
+
+@router.get("/data/tasks/{task_id}/attachment-files", operation_id="get_task_attachment_files")
+async def task_attachment_files(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Attachment files of a task's comments (admins)."""
+    return json_response(await rules.attachment_files(session, principal, task_id=task_id))
+
+
+@router.get("/data/projects/{project_id}/attachment-files", operation_id="get_project_attachment_files")
+async def project_attachment_files(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Attachment files of a project's comments (admins)."""
+    return json_response(await rules.attachment_files(session, principal, project_id=project_id))

@@ -25,6 +25,7 @@ from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
 from ..models import (
+    AttachmentFileReplica,
     Comment,
     Department,
     News,
@@ -147,9 +148,29 @@ async def _previews(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict
     return out
 
 
+async def _attachments(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[AttachmentFileReplica]]:
+    out: dict[uuid.UUID, list[AttachmentFileReplica]] = defaultdict(list)
+    if comment_ids:
+        rows = await session.scalars(select(AttachmentFileReplica).where(AttachmentFileReplica.comment_id.in_(comment_ids))
+                                     .order_by(AttachmentFileReplica.created_at, AttachmentFileReplica.id))
+        for a in rows:
+            assert a.comment_id is not None
+            out[a.comment_id].append(a)
+    return out
+
+
+def attachment_brief(a: AttachmentFileReplica, *, reply: bool = False) -> dict[str, Any]:
+    out = {"id": str(a.id), "name": a.name, "extension": a.extension}
+    if reply:
+        out["reply_id"] = serialize_value(a.reply_id)
+    out["size"] = a.size
+    return out
+
+
 async def comment_relations(session: AsyncSession, comments: list[Comment]) -> dict[str, Any]:
     ids = [c.id for c in comments]
     return {
+        "attachments": await _attachments(session, ids),
         "mentions": await _links(session, comment_mention_link, "person_id", ids),
         "department_mentions": await _links(session, comment_department_mention_link, "department_id", ids),
         "acknowledgements": await _links(session, comment_acknowledgement_link, "person_id", ids),
@@ -168,7 +189,7 @@ async def serialize_with_links(session: AsyncSession, comment: Comment, *, previ
         mentions=rel["mentions"].get(comment.id, []),
         department_mentions=rel["department_mentions"].get(comment.id, []),
         acknowledgements=rel["acknowledgements"].get(comment.id, []),
-        attachment_files=[],
+        attachment_files=[attachment_brief(a) for a in rel["attachments"].get(comment.id, [])],
     )
     return out
 
@@ -233,7 +254,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
             previews=rel["previews"].get(c.id, []),
             mentions=[] if blind else rel["mentions"].get(c.id, []),
             department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
-            attachment_files=[],
+            attachment_files=[] if blind else [attachment_brief(a, reply=True) for a in rel["attachments"].get(c.id, [])],
         )
         out.append(row)
     return out
@@ -269,7 +290,7 @@ async def project_comments(session: AsyncSession, principal: Principal, project_
             department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
             acknowledgements=rel["acknowledgements"].get(c.id, []),
             previews=[p["id"] for p in rel["previews"].get(c.id, [])],
-            attachment_files=[],
+            attachment_files=[] if blind else [str(a.id) for a in rel["attachments"].get(c.id, [])],
         )
         out.append(row)
     return out
@@ -598,4 +619,23 @@ async def copy_client_comments(session: AsyncSession, *, principal: Principal, p
         text = f"{prefix}\n\n{source.text or ''}" if prefix else (source.text or "")
         out.append(await create_comment(session, principal=principal, task=task,
                                         task_status_id=task.task_status_id, text=text))
+    return out
+
+
+async def attachment_files(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID | None = None,
+                           project_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Attachment files of a task's or a project's comments, each with its comment
+    (admins, as Zou)."""
+    access.check_admin(principal)
+    stmt = select(AttachmentFileReplica, Comment).join(Comment, Comment.id == AttachmentFileReplica.comment_id)
+    if task_id is not None:
+        await get_task(session, task_id)
+        stmt = stmt.where(Comment.object_id == task_id)
+    else:
+        stmt = stmt.join(Task, Task.id == Comment.object_id).where(Task.project_id == project_id)
+    out = []
+    for attachment, comment in await session.execute(stmt.order_by(AttachmentFileReplica.created_at)):
+        row = {k: serialize_value(getattr(attachment, k)) for k in AttachmentFileReplica.FIELDS}
+        row.update(comment=comment.serialize(), chat_message=None, type="AttachmentFile")
+        out.append(row)
     return out
