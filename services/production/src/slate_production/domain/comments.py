@@ -381,6 +381,32 @@ async def create_comment(
     return comment
 
 
+async def create_raw_comment(session: AsyncSession, *, principal: Principal, data: dict[str, Any]) -> Comment:
+    """A comment row as given (the generic /data/comments create): the task is left as
+    it is and nobody is notified."""
+    if data.get("object_id") in (None, ""):
+        raise BadRequest("A required field is missing.")
+    task = await get_task(session, _uuid(data["object_id"], "object_id"))
+    status_id = _opt_uuid(data.get("task_status_id"))
+    if status_id is not None:
+        await get_status(session, status_id)
+    links = data.get("links")
+    if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
+        raise BadRequest("links must be a list of strings")
+    stamp = _parse_created_at(data.get("created_at")) or now()
+    comment = Comment(
+        id=uuid.uuid4(), object_id=task.id, object_type="Task", text=data.get("text") or "", replies=[],
+        checklist=_checklist(data.get("checklist")), for_client=bool(data.get("for_client")), links=links or [],
+        task_status_id=status_id or task.task_status_id, person_id=_opt_uuid(data.get("person_id")) or principal.id,
+        pinned=data.get("pinned") if isinstance(data.get("pinned"), bool) else None,
+        created_at=stamp, updated_at=stamp,
+    )
+    session.add(comment)
+    await session.flush()
+    emit_comment(session, "comment:new", comment, task, actor_id=principal.id)
+    return comment
+
+
 async def comment_many(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                        items: list[dict[str, Any]]) -> list[Comment]:
     """Several status-change comments on tasks of one project."""
