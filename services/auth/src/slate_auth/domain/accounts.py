@@ -12,15 +12,13 @@ import string
 from typing import Any
 from urllib.parse import urlencode
 
+from slate_common.errors import BadRequest
+from slate_common.serialization import now
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import BadRequest
-from slate_common.serialization import now
-
 from ..config import AuthSettings
 from ..models import Person
-
 from .identity import get_organisation, revoke_all_tokens
 from .passwords import check_new_password, hash_password, verify_password
 

@@ -15,13 +15,12 @@ import uuid
 from typing import Any
 
 import jwt
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from slate_common.errors import Unauthorized
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ALGORITHM, Principal
 from slate_common.serialization import now
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import AuthSettings
 from ..models import Person, RefreshToken
@@ -125,7 +124,7 @@ def issue_bot_token(ring: KeyRing, settings: AuthSettings, *, person: Person) ->
     """A bot's API token: no refresh, valid until the bot's expiration date (if any)."""
     issued = int(time.time())
     if person.expiration_date is not None:
-        until = dt.datetime.combine(person.expiration_date, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+        until = dt.datetime.combine(person.expiration_date, dt.time(), tzinfo=dt.UTC).timestamp()
         lifetime = max(until - issued, 1)
     else:
         lifetime = BOT_TOKEN_YEARS * 365 * 86400

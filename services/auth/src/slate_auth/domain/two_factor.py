@@ -20,9 +20,8 @@ from enum import Enum
 from typing import Any
 
 import pyotp
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from slate_common.serialization import now
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Person
 from . import fido
