@@ -227,3 +227,24 @@ async def test_avatar_update_from_media_flips_has_avatar(client, tokens) -> None
     assert updates[-1]["snapshot"]["has_avatar"] is True
     assert (await _events(client, "organisation:update", "organisation_id", org["id"]))[-1]["snapshot"]["has_avatar"]
     assert ADMIN
+
+
+async def test_person_creation_is_validated_like_zou(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin(tokens)
+    email = f"valid-{uuid.uuid4().hex[:6]}@studio.test"
+    cases = [
+        ({"first_name": "X", "email": "not-an-email"}, "An email address must have an @-sign."),
+        ({"first_name": "X", "email": email, "role": "emperor"}, "Invalid role"),
+        ({"first_name": "X", "email": email, "contract_type": "bad"}, "Invalid contract_type"),
+    ]
+    for body, message in cases:
+        r = await client.post("/data/persons", json=body, headers=admin)
+        assert r.status_code == 400 and r.json() == {"error": True, "message": message, "data": None}
+    assert (await client.post("/data/persons", json={"first_name": "X", "email": email}, headers=admin)).status_code == 201
+    r = await client.post("/data/persons", json={"first_name": "Y", "email": email.upper()}, headers=admin)
+    assert r.status_code == 400 and r.json()["message"] == "Email already in use."
+    other = (await client.post("/data/persons", json={"first_name": "Z", "email": "z" + email}, headers=admin)).json()
+    r = await client.put(f"/data/persons/{other['id']}", json={"email": email}, headers=admin)
+    assert r.status_code == 400 and r.json()["message"] == "Email already in use."
+    r = await client.put(f"/data/persons/{other['id']}", json={"email": "z" + email}, headers=admin)
+    assert r.status_code == 200
