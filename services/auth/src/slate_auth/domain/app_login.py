@@ -10,10 +10,11 @@ import hashlib
 import hmac
 import secrets
 
-from slate_common.errors import Forbidden
-from slate_common.serialization import now
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import Forbidden
+from slate_common.serialization import now
 
 from ..models import AppLoginCode, Person
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-
-from slate_common.errors import BadRequest, NotFound
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import BadRequest, NotFound
 
 from ..models import Department, Person, person_department
 from .identity import emit_person_update

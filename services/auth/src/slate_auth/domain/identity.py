@@ -6,11 +6,12 @@ import time
 import uuid
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from slate_common.errors import NotFound, ServiceUnavailable
 from slate_common.events import emit
 from slate_common.revocation import revocation_bucket, revoke_person
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Department, Organisation, Person, person_department
 from .passwords import hash_password

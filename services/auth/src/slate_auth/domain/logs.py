@@ -6,9 +6,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from slate_common.errors import BadRequest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.errors import BadRequest
+from slate_common.serialization import now
 
 from ..models import DesktopLoginLog, LoginLog, Person
 
@@ -31,7 +33,7 @@ def _parse_datetime(raw: str, name: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
         raise BadRequest(f"Invalid {name} format.") from exc
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
 async def last_login_logs(session: AsyncSession, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -78,7 +80,7 @@ def _desktop(log: DesktopLoginLog) -> dict[str, Any]:
 
 
 async def add_desktop_log(session: AsyncSession, *, person_id: uuid.UUID, date: str | None) -> dict[str, Any]:
-    when = _parse_datetime(date, "date") if date else dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    when = _parse_datetime(date, "date") if date else now().replace(microsecond=0)
     log = DesktopLoginLog(person_id=person_id, date=when)
     session.add(log)
     await session.flush()

@@ -15,12 +15,13 @@ import uuid
 from typing import Any
 
 import jwt
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from slate_common.errors import Unauthorized
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ALGORITHM, Principal
 from slate_common.serialization import now
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import AuthSettings
 from ..models import Person, RefreshToken
@@ -79,7 +80,9 @@ def _record(session: AsyncSession, settings: AuthSettings, *, refresh: str, pers
     ))
 
 
-async def start_session(session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person) -> tuple[str, str]:
+async def start_session(
+    session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person
+) -> tuple[str, str]:
     """Tokens for a fresh login: (access, refresh), the refresh token opening a family."""
     access, refresh = issue_pair(ring, settings, person_id=person.id, role=person.role)
     _record(session, settings, refresh=refresh, person_id=person.id, family=_jti(refresh))
@@ -124,7 +127,7 @@ def issue_bot_token(ring: KeyRing, settings: AuthSettings, *, person: Person) ->
     """A bot's API token: no refresh, valid until the bot's expiration date (if any)."""
     issued = int(time.time())
     if person.expiration_date is not None:
-        until = dt.datetime.combine(person.expiration_date, dt.time(), tzinfo=dt.UTC).timestamp()
+        until = dt.datetime.combine(person.expiration_date, dt.time(), tzinfo=dt.timezone.utc).timestamp()
         lifetime = max(until - issued, 1)
     else:
         lifetime = BOT_TOKEN_YEARS * 365 * 86400

@@ -20,8 +20,9 @@ from enum import Enum
 from typing import Any
 
 import pyotp
-from slate_common.serialization import now
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.serialization import now
 
 from ..models import Person
 from . import fido

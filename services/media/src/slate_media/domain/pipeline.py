@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,9 +199,12 @@ def run_job_sync(plan: JobPlan, storage: Storage, settings: MediaSettings, work:
         stored = {k: v for k, v in pictures.items() if isinstance(v, Path)}
         stored.update(hd=outputs.hd, ld=outputs.ld, tiles=outputs.tiles)
         result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
-    for name, path in stored.items():
-        bucket, key = derivative_key(plan.preview_id, name)
-        storage.put_path_sync(bucket, key, path, "video/mp4" if path.suffix == ".mp4" else "image/png")
+    def put(item: tuple[str, Path]) -> None:
+        bucket, key = derivative_key(plan.preview_id, item[0])
+        storage.put_path_sync(bucket, key, item[1], "video/mp4" if item[1].suffix == ".mp4" else "image/png")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the derivatives go up side by side
+        list(pool.map(put, stored.items()))
     return result
 
 
