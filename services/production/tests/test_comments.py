@@ -395,3 +395,41 @@ async def test_project_roles_govern_comment_rights(client, comment_world) -> Non
     assert (await client.put(f"/data/comments/{c['id']}", headers=w.h("manager"), json={"pinned": False})).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("user2"))).status_code == 200
+
+
+async def test_comment_as_form_data(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "comment": "form comment",
+                                "checklist": '[{"text": "x", "checked": false}]'})
+    assert r.status_code == 201, r.text
+    assert r.json()["text"] == "form comment" and r.json()["checklist"] == [{"text": "x", "checked": False}]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "comment": "with a file"},
+                          files={"file": ("a.txt", b"abc", "text/plain")})
+    assert r.status_code == 400 and "add-attachment" in r.json()["message"]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "checklist": "[nope"})
+    assert r.status_code == 400
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("admin"))).json()
+    assert [c["text"] for c in rows] == ["form comment"]
+
+
+async def test_task_follows_its_comment_history_on_relabel_and_delete(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    base = await _comment(client, w, status="wip", text="base")
+    edited = await _comment(client, w, status="wfa", text="edit me")
+    r = await client.put(f"/data/comments/{edited['id']}", headers=w.h("supervisor"),
+                         json={"task_status_id": str(w.statuses["retake"])})
+    assert r.status_code == 200 and r.json()["task_status_id"] == str(w.statuses["retake"])
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert (task.task_status_id, task.retake_count) == (w.statuses["retake"], 1)
+        assert task.end_date is not None  # kept from the feedback request
+    changed = await _events(sessionmaker, "task:status-changed", "task_id", str(w.task_id))
+    assert changed[-1].data["new_task_status_id"] == str(w.statuses["retake"])
+    assert (await client.delete(f"/data/comments/{edited['id']}", headers=w.h("supervisor"))).status_code == 204
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert (task.task_status_id, task.retake_count) == (w.statuses["wip"], 0)
+        assert task.last_comment_date.isoformat(timespec="seconds") == base["created_at"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from slate_common.db import transaction
 from slate_common.events import Event, OutboxEvent, emit
 
-from slate_production.models import Notification, PreviewFileReplica
+from slate_production.models import PreviewFileReplica
 
 
 async def _comment(client, w, who="supervisor", status="wip", text="ok"):  # type: ignore[no-untyped-def]
@@ -202,7 +202,7 @@ async def test_subscriptions(client, comment_world) -> None:  # type: ignore[no-
 
 async def test_sequence_subscription_notifies_shot_task_comments(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
-    from slate_production.models import Entity, EntityType, Task, task_person_link
+    from slate_production.models import Entity, EntityType, Task
 
     async with transaction(sessionmaker) as session:
         types = {t.name: t.id for t in await session.scalars(select(EntityType))}
@@ -231,7 +231,6 @@ async def test_sequence_subscription_notifies_shot_task_comments(client, comment
     assert (await client.delete(f"{base}/unsubscribe", headers=w.h("user2"))).status_code == 204
     assert (await client.get(check, headers=w.h("user2"))).json() is False
     assert (await client.post(f"{base}/subscribe", headers=w.h("outsider"))).status_code == 403
-    _ = task_person_link
 
 
 async def test_user_filters_and_groups(client, comment_world) -> None:  # type: ignore[no-untyped-def]
@@ -330,7 +329,6 @@ async def test_admin_only_notification_routes(client, comment_world) -> None:  #
     assert r.status_code == 200 and r.json()["read"] is True
     assert (await client.delete(f"/data/notifications/{nid}", headers=w.h("admin"))).status_code == 204
     assert await _mine(client, w, "user") == []
-    _ = Notification
 
 
 async def test_attachment_file_events_feed_comment_listings(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from ..domain import access
 from ..domain import comments as rules
 from ..models import Comment
 from .params import (CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body,
-                     parse_id)
+                     json_object, parse_id)
 
 router = APIRouter(tags=["Comments"])
 
@@ -37,9 +37,30 @@ def _comment_args(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _comment_body(request: Request) -> dict[str, Any]:
+    """JSON, or form fields as Kitsu sends them with attachments (``checklist`` and
+    ``links`` as JSON strings). Files belong to media: they are refused here."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        return await json_object(request)
+    form = await request.form()
+    if any(not isinstance(v, str) for _, v in form.multi_items()):
+        raise BadRequest("Files are not accepted here: post the comment, then add its files with "
+                         "/actions/tasks/<task_id>/comments/<comment_id>/add-attachment.")
+    body: dict[str, Any] = {k: v for k, v in form.items()}
+    for key in ("checklist", "links"):
+        if isinstance(body.get(key), str) and body[key]:
+            try:
+                body[key] = loads(body[key])
+            except ValueError as exc:
+                raise BadRequest(f"{key} must be JSON") from exc
+    return body
+
+
 @router.post("/actions/tasks/{task_id}/comment", operation_id="comment_task", status_code=201)
-async def comment_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
+async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
+    body = await _comment_body(request)
     task = await rules.get_task(session, task_id)
     comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(body))
     return json_response(await rules.serialize_created(session, comment), status_code=201)

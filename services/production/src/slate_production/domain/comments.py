@@ -413,6 +413,49 @@ def _opt_uuid(value: Any) -> uuid.UUID | None:
     return None if value in (None, "") else _uuid(value, "person_id")
 
 
+# --- the task from its comment history -------------------------------------------------
+
+
+async def reset_task_from_history(session: AsyncSession, task: Task, *, actor_id: uuid.UUID | None) -> None:
+    """After a comment is deleted, moved or relabelled, the task is derived again from
+    its comments, as Zou does: status of the latest comment, retake count (entries into
+    a retake status), first WIP and first feedback-request dates, last done date, last
+    comment date. Dates no comment gives are kept. Emits ``task:status-changed`` when the
+    status moves, and ``task:update``."""
+    rows = (await session.execute(
+        select(Comment.created_at, TaskStatus)
+        .join(TaskStatus, TaskStatus.id == Comment.task_status_id)
+        .where(Comment.object_id == task.id).order_by(Comment.created_at, Comment.id)
+    )).all()
+    previous_status = task.task_status_id
+    retakes, previous = 0, None
+    real_start = end = done = None
+    for created_at, status in rows:
+        if status.is_retake and (previous is None or not previous.is_retake):
+            retakes += 1
+        if status.is_wip and real_start is None:
+            real_start = created_at
+        if status.is_feedback_request and end is None:
+            end = created_at
+        if status.is_done:
+            done = created_at
+        previous = status
+    task.retake_count = retakes
+    task.real_start_date = real_start or task.real_start_date
+    task.end_date = end or task.end_date
+    task.done_date = done or task.done_date
+    task.last_comment_date = rows[-1][0] if rows else None
+    if previous is not None:
+        task.task_status_id = previous.id
+    await session.flush()
+    if task.task_status_id != previous_status:
+        await task_rules.emit_task_event(
+            session, "task:status-changed", task, actor_id=actor_id,
+            previous_task_status_id=str(previous_status), new_task_status_id=str(task.task_status_id),
+            person_id=str(actor_id) if actor_id else None)
+    await task_rules.emit_task_event(session, "task:update", task, actor_id=actor_id)
+
+
 # --- editing ---------------------------------------------------------------------------
 
 EDITABLE = ("text", "checklist", "pinned", "for_client", "links", "data", "task_status_id")
@@ -421,7 +464,7 @@ EDITABLE = ("text", "checklist", "pinned", "for_client", "links", "data", "task_
 async def update_comment(session: AsyncSession, *, principal: Principal, comment: Comment,
                          data: dict[str, Any]) -> Comment:
     """Edit a comment (its author, or a manager/admin of the project): new mentions are
-    notified; a status given here only relabels the comment, as in Zou."""
+    notified; a new status relabels the comment and the task follows its history."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
     await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
@@ -440,6 +483,8 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     comment.editor_id = principal.id
     comment.updated_at = now()
     await session.flush()
+    if "task_status_id" in data and data["task_status_id"] is not None:
+        await reset_task_from_history(session, task, actor_id=principal.id)
     if "text" in data:
         mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
         await _set_links(session, comment_mention_link, "person_id", comment.id, mentions)
@@ -451,24 +496,15 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
 
 
 async def delete_comment(session: AsyncSession, *, principal: Principal, comment: Comment) -> None:
-    """Delete a comment (author, manager or admin). When it was the task's latest, the
-    task goes back to the status of the comment now latest, as Zou does."""
+    """Delete a comment (author, manager or admin); the task follows its remaining
+    history (:func:`reset_task_from_history`), as Zou does."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
     await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
-    latest = await session.scalar(
-        select(Comment.id).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))
     emit_comment(session, "comment:delete", comment, task, actor_id=principal.id)
     await session.delete(comment)
     await session.flush()
-    if latest == comment.id:
-        previous = (await session.scalars(
-            select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))).first()
-        task.last_comment_date = previous.created_at if previous else None
-        if previous is not None and previous.task_status_id and previous.task_status_id != task.task_status_id:
-            task.task_status_id = previous.task_status_id
-        await session.flush()
-        await task_rules.emit_task_event(session, "task:update", task, actor_id=principal.id)
+    await reset_task_from_history(session, task, actor_id=principal.id)
 
 
 # --- replies and acknowledgements ---------------------------------------------------------
@@ -547,9 +583,8 @@ async def _latest(session: AsyncSession, task_id: uuid.UUID) -> Comment | None:
 async def move_comment(session: AsyncSession, *, principal: Principal, comment: Comment, source: Task,
                        target_task_id: uuid.UUID) -> Comment:
     """Move a comment to another task of the same entity (managers and admins): its
-    notifications and news are made again on the target, whose status follows the
-    comment when it becomes the latest there; the source goes back to the status of
-    the comment now latest on it."""
+    notifications and news are made again on the target; both tasks follow their
+    comment histories (:func:`reset_task_from_history`)."""
     await access.check_task_access(session, principal, source)
     if not await access.is_project_manager(session, principal, source.project_id):
         raise Forbidden()
@@ -562,31 +597,17 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
         raise BadRequest("Source and target tasks must belong to the same entity.", data=None)
     if await session.scalar(select(PreviewFileReplica.id).where(PreviewFileReplica.comment_id == comment.id).limit(1)):
         raise BadRequest("Comments tied to a preview revision cannot be moved.", data=None)
-    was_latest = (await _latest(session, source.id)) is comment
+    latest_on_target = await _latest(session, target.id)
     await session.execute(delete(Notification).where(Notification.comment_id == comment.id))
     await session.execute(delete(News).where(News.comment_id == comment.id))
     comment.object_id = target.id
     comment.updated_at = now()
     await session.flush()
-    if was_latest:
-        previous = await _latest(session, source.id)
-        moved_status = await session.get(TaskStatus, comment.task_status_id) if comment.task_status_id else None
-        if previous is not None and previous.task_status_id and previous.task_status_id != source.task_status_id:
-            back = await get_status(session, previous.task_status_id)
-            if moved_status is not None and moved_status.is_retake and not back.is_retake:
-                source.retake_count = max((source.retake_count or 0) - 1, 0)
-            source.task_status_id = back.id
-        source.last_comment_date = previous.created_at if previous else None
-        await session.flush()
-        await task_rules.emit_task_event(session, "task:update", source, actor_id=principal.id)
-    changed = False
-    if (await _latest(session, target.id)) is comment and comment.task_status_id:
-        change = await task_rules.change_status(session, task=target, task_status_id=comment.task_status_id,
-                                                actor_id=principal.id)
-        changed = change.changed
-        target.last_comment_date = comment.created_at
-        await session.flush()
-        await task_rules.emit_task_event(session, "task:update", target, actor_id=principal.id)
+    await reset_task_from_history(session, source, actor_id=principal.id)
+    status_before = target.task_status_id
+    await reset_task_from_history(session, target, actor_id=principal.id)
+    changed = target.task_status_id != status_before and (
+        latest_on_target is None or latest_on_target.created_at <= comment.created_at)
     session.add(News(id=uuid.uuid4(), change=changed, author_id=comment.person_id, comment_id=comment.id,
                      task_id=target.id, created_at=comment.created_at, updated_at=comment.created_at))
     mentions = [uuid.UUID(m) for m in (await _links(session, comment_mention_link, "person_id", [comment.id])).get(comment.id, [])]
