@@ -90,7 +90,9 @@ class PersonHooks(CrudHooks[Person]):
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
         return (await self.serialize_many(ctx, [instance], relations=relations))[0]
 
-    async def serialize_many(self, ctx: CrudContext, instances: list[Person], *, relations: bool) -> list[dict[str, Any]]:
+    async def serialize_many(
+        self, ctx: CrudContext, instances: list[Person], *, relations: bool
+    ) -> list[dict[str, Any]]:
         minimal = not ctx.principal.is_admin
         return await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
 

@@ -80,7 +80,9 @@ def _record(session: AsyncSession, settings: AuthSettings, *, refresh: str, pers
     ))
 
 
-async def start_session(session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person) -> tuple[str, str]:
+async def start_session(
+    session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person
+) -> tuple[str, str]:
     """Tokens for a fresh login: (access, refresh), the refresh token opening a family."""
     access, refresh = issue_pair(ring, settings, person_id=person.id, role=person.role)
     _record(session, settings, refresh=refresh, person_id=person.id, family=_jti(refresh))
