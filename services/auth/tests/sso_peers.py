@@ -49,7 +49,7 @@ def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
     """An RSA key and a self-signed certificate, as PEM files."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -210,7 +210,7 @@ class OidcProvider:
         provider = self
 
         class CodeGrant(grants.AuthorizationCodeGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic"]
+            TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic",)
 
             def save_authorization_code(self, code: str, req: Any) -> None:
                 payload = req.payload

@@ -146,7 +146,7 @@ async def test_replayed_forged_and_cloned_assertions_are_refused(client) -> None
 
 
 async def test_registration_is_checked(client) -> None:  # type: ignore[no-untyped-def]
-    email, _, h = await new_person(client)
+    _, _, h = await new_person(client)
     key = SoftAuthenticator(origin=origin_of(client))
     options = (await client.put("/auth/fido", headers=h)).json()
     response = key.register(options)

@@ -26,7 +26,6 @@ CLIENT_ID, CLIENT_SECRET = "slate-kitsu", "op-client-secret-for-tests"
 @pytest.fixture(scope="module")
 async def peers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[SamlIdp, OidcProvider]]:
     from saml2.metadata import create_metadata_string
-
     from slate_auth.config import AuthSettings
     from slate_auth.domain.saml import sp_config
 
@@ -169,6 +168,19 @@ async def test_saml_login_matches_an_existing_account_by_email(sso, peers) -> No
     assert not [e for e in await person_events(sso) if e["data"]["person_id"] == existing_id]
 
 
+async def test_saml_login_of_an_inactive_person_is_refused(sso, peers) -> None:  # type: ignore[no-untyped-def]
+    from slate_auth.models import Person
+
+    idp, _ = peers
+    idp.user = saml_user()
+    async with sso.app.state.runtime.sessionmaker() as session, session.begin():
+        session.add(Person(email=idp.user["email"], first_name="Gone", last_name="Artist", active=False))
+    r = await sso.post("/auth/saml/sso", data=await saml_round_trip(sso, idp))
+    assert r.status_code == 401
+    assert r.json() == {"error": True, "login": False, "message": "User is inactive.", "unactive": True}
+    assert not any(c.startswith("access_token_cookie=") for c in r.headers.get_list("set-cookie"))
+
+
 async def test_saml_refuses_a_tampered_assertion(sso, peers) -> None:  # type: ignore[no-untyped-def]
     idp, _ = peers
     idp.user = saml_user(email="honest@studio.test")
@@ -282,6 +294,22 @@ async def test_oidc_refuses_a_wrong_or_replayed_state(sso, peers) -> None:  # ty
     assert r.status_code == 400 and r.json() == {"error": "The OIDC provider refused the login: access_denied."}
 
 
+async def test_oidc_callback_must_come_back_to_the_browser_that_started_it(sso, peers) -> None:  # type: ignore[no-untyped-def]
+    """Login CSRF: an attacker's own callback URL, opened in the victim's browser."""
+    _, op = peers
+    op.user = oidc_user()
+    params = await oidc_round_trip(sso, op)  # the attacker's browser holds the state cookie
+    assert sso.cookies.get("slate_oidc_state") == params["state"]
+    victim = httpx.AsyncClient(transport=httpx.ASGITransport(app=sso.app), base_url=PUBLIC_URL)  # type: ignore[attr-defined]
+    async with victim:
+        r = await victim.get("/auth/oidc/callback", params=params)
+    assert r.status_code == 400 and r.json() == {"error": "Wrong state."}
+    assert not any(c.startswith("access_token_cookie=") for c in r.headers.get_list("set-cookie"))
+    ok = await sso.get("/auth/oidc/callback", params=params)  # the browser that started it still can
+    assert ok.status_code == 302
+    assert any(c.startswith("slate_oidc_state=") and "Max-Age=0" in c for c in ok.headers.get_list("set-cookie"))
+
+
 async def test_oidc_refuses_a_wrong_nonce(sso, peers) -> None:  # type: ignore[no-untyped-def]
     _, op = peers
     op.user = oidc_user()
@@ -356,3 +384,19 @@ async def test_saml_subject_binding(sso_bound, peers) -> None:  # type: ignore[n
     idp.user = saml_user(email=user["email"])
     r = await sso_bound.post("/auth/saml/sso", data=await saml_round_trip(sso_bound, idp))
     assert r.status_code == 400 and r.json() == {"error": "This account is bound to another identity."}
+
+
+async def test_an_unreachable_provider_is_a_503_not_a_500() -> None:
+    from slate_auth.config import AuthSettings
+    from slate_auth.domain.oidc import OidcProvider as SlateOidc
+    from slate_auth.domain.saml import SamlServiceProvider
+    from slate_auth.domain.sso import SsoUnavailable
+    from slate_common.stack import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SsoUnavailable, match="metadata could not be loaded") as saml_error:
+        await SamlServiceProvider(AuthSettings(saml_metadata_url=closed + "/metadata")).client()
+    assert saml_error.value.status_code == 503
+    with pytest.raises(SsoUnavailable, match="could not be reached") as oidc_error:
+        await SlateOidc(AuthSettings(oidc_issuer=closed, oidc_client_id="x")).metadata()
+    assert oidc_error.value.body() == {"error": "The OIDC provider could not be reached."}

@@ -158,8 +158,11 @@ async def test_comment_permissions_per_role(client, comment_world) -> None:  # t
     assert (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("outsider"))).status_code == 403
     assert (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("vendor"))).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("outsider"))).status_code == 403
-    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("supervisor"))).json()
     assert len(rows) == 6
+    # artists do not read clients' comments
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert len(rows) == 5 and str(w.persons["client"]) not in [r["person_id"] for r in rows]
     # clients read only client comments (and comments marked for them)
     rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
     assert [r["person_id"] for r in rows] == [str(w.persons["client"])]
@@ -301,3 +304,151 @@ async def test_replies_carry_their_author_in_listings(client, comment_world) -> 
     rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
     assert rows[0]["replies"][0]["text"] == "form reply"
     assert rows[0]["replies"][0]["person"]["id"] == str(w.persons["user"])
+
+
+async def test_clients_see_preview_comments_without_their_text(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    staff = await _comment(client, w, text=f"internal note @User {w.tag}", checklist=[{"text": "a", "checked": False}])
+    await _comment(client, w, text="plain staff")
+    async with transaction(sessionmaker) as session:
+        session.add(PreviewFileReplica(id=uuid.uuid4(), task_id=w.task_id, comment_id=uuid.UUID(staff["id"]),
+                                       revision=1, position=1, extension="mp4", status="ready"))
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
+    assert [r["id"] for r in rows] == [staff["id"]]
+    assert rows[0]["text"] == "" and rows[0]["checklist"] == [] and rows[0]["mentions"] == []
+    assert len(rows[0]["previews"]) == 1
+    project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("client"))).json()
+    assert [(r["id"], r["text"]) for r in project] == [(staff["id"], "")]
+    r = await client.put(f"/data/comments/{staff['id']}", headers=w.h("admin"), json={"for_client": True})
+    assert r.status_code == 200 and r.json()["for_client"] is True
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("client"))).json()
+    assert rows[0]["text"] == f"internal note @User {w.tag}"
+
+
+async def test_move_comment_to_another_task_of_the_entity(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    from slate_production.models import TaskType
+
+    async with transaction(sessionmaker) as session:
+        other_type = TaskType(id=uuid.uuid4(), name=f"Rig {w.tag}", for_entity="Asset")
+        session.add(other_type)
+        await session.flush()
+        target = Task(id=uuid.uuid4(), project_id=w.project_id, entity_id=w.asset_id, task_type_id=other_type.id,
+                      task_status_id=w.statuses["todo"])
+        session.add(target)
+    await _comment(client, w, status="wfa", text="before")
+    moving = await _comment(client, w, status="retake", text="to move")
+    async with transaction(sessionmaker) as session:
+        assert (await session.get(Task, w.task_id)).retake_count == 1
+    assert (await client.post(f"/actions/user/tasks/{target.id}/subscribe", headers=w.h("user2"))).status_code == 201
+    url = f"/actions/tasks/{w.task_id}/comments/{moving['id']}/move"
+    body = {"target_task_id": str(target.id)}
+    assert (await client.post(url, headers=w.h("supervisor"), json=body)).status_code == 403
+    r = await client.post(url, headers=w.h("manager"), json={})
+    assert r.status_code == 400 and r.json()["data"]["errors"][0]["field"] == "target_task_id"
+    r = await client.post(url, headers=w.h("manager"), json={"target_task_id": str(w.task_id)})
+    assert (r.status_code, r.json()["message"]) == (400, "Source and target tasks must be different.")
+    r = await client.post(url, headers=w.h("manager"), json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["object_id"] == str(target.id) and r.json()["id"] == moving["id"]
+    async with transaction(sessionmaker) as session:
+        source, moved_to = await session.get(Task, w.task_id), await session.get(Task, target.id)
+        assert (source.task_status_id, source.retake_count) == (w.statuses["wfa"], 0)
+        assert (moved_to.task_status_id, moved_to.retake_count) == (w.statuses["retake"], 1)
+        notes = list(await session.scalars(select(Notification).where(Notification.comment_id == uuid.UUID(moving["id"]))))
+        # the source's assignee is told no more; the target's subscriber is
+        assert [(n.task_id, n.person_id, n.change) for n in notes] == [(target.id, w.persons["user2"], True)]
+    assert [c["id"] for c in (await client.get(f"/data/tasks/{target.id}/comments", headers=w.h("admin"))).json()] == [moving["id"]]
+    r = await client.post(url, headers=w.h("manager"), json=body)
+    assert (r.status_code, r.json()["message"]) == (400, "Comment does not belong to the given task.")
+
+
+async def test_copy_client_comments(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    await _comment(client, w, who="client", status="wfa", text="The light is too warm.")
+    url = f"/actions/projects/{w.project_id}/tasks/copy-client-comments"
+    assert (await client.post(url, headers=w.h("supervisor"), json={"task_ids": [str(w.task_id)]})).status_code == 403
+    r = await client.post(url, headers=w.h("manager"),
+                          json={"task_ids": [str(w.task_id), str(uuid.uuid4())], "prefix": "Client feedback:"})
+    assert r.status_code == 201, r.text
+    copied = r.json()
+    assert len(copied) == 1 and copied[0]["text"] == "Client feedback:\n\nThe light is too warm."
+    assert copied[0]["person_id"] == str(w.persons["manager"]) and copied[0]["task_status_id"] == str(w.statuses["wfa"])
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    assert [r["text"] for r in rows] == ["Client feedback:\n\nThe light is too warm."]
+    assert (await client.post(url, headers=w.h("manager"), json={})).status_code == 400
+
+
+async def test_project_roles_govern_comment_rights(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w, text="sup")
+    # an artist made manager of this production edits others' comments there
+    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['user2']}", headers=w.h("admin"),
+                         json={"role": "manager"})
+    assert r.status_code == 200, r.text
+    r = await client.put(f"/data/comments/{c['id']}", headers=w.h("user2"), json={"pinned": True})
+    assert r.status_code == 200 and r.json()["pinned"] is True
+    # a studio manager who is only an artist on this production does not
+    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['manager']}", headers=w.h("admin"),
+                         json={"role": "user"})
+    assert r.status_code == 200, r.text
+    assert (await client.put(f"/data/comments/{c['id']}", headers=w.h("manager"), json={"pinned": False})).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("user2"))).status_code == 200
+
+
+async def test_comment_as_form_data(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "comment": "form comment",
+                                "checklist": '[{"text": "x", "checked": false}]'})
+    assert r.status_code == 201, r.text
+    assert r.json()["text"] == "form comment" and r.json()["checklist"] == [{"text": "x", "checked": False}]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "comment": "with a file"},
+                          files={"file": ("a.txt", b"abc", "text/plain")})
+    assert r.status_code == 400 and "add-attachment" in r.json()["message"]
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("supervisor"),
+                          data={"task_status_id": str(w.statuses["wip"]), "checklist": "[nope"})
+    assert r.status_code == 400
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("admin"))).json()
+    assert [c["text"] for c in rows] == ["form comment"]
+
+
+async def test_task_follows_its_comment_history_on_relabel_and_delete(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    base = await _comment(client, w, status="wip", text="base")
+    edited = await _comment(client, w, status="wfa", text="edit me")
+    r = await client.put(f"/data/comments/{edited['id']}", headers=w.h("supervisor"),
+                         json={"task_status_id": str(w.statuses["retake"])})
+    assert r.status_code == 200 and r.json()["task_status_id"] == str(w.statuses["retake"])
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert (task.task_status_id, task.retake_count) == (w.statuses["retake"], 1)
+        assert task.end_date is not None  # kept from the feedback request
+    changed = await _events(sessionmaker, "task:status-changed", "task_id", str(w.task_id))
+    assert changed[-1].data["new_task_status_id"] == str(w.statuses["retake"])
+    assert (await client.delete(f"/data/comments/{edited['id']}", headers=w.h("supervisor"))).status_code == 204
+    async with transaction(sessionmaker) as session:
+        task = await session.get(Task, w.task_id)
+        assert (task.task_status_id, task.retake_count) == (w.statuses["wip"], 0)
+        assert task.last_comment_date.isoformat(timespec="seconds") == base["created_at"]
+
+
+async def test_generic_comment_create_is_raw(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    body = {"object_id": str(w.task_id), "task_status_id": str(w.statuses["done"]), "text": "raw",
+            "person_id": str(w.persons["user2"])}
+    assert (await client.post("/data/comments", headers=w.h("manager"), json=body)).status_code == 403
+    r = await client.post("/data/comments", headers=w.h("admin"), json=body)
+    assert r.status_code == 201, r.text
+    c = r.json()
+    assert (c["text"], c["person_id"], c["task_status_id"]) == ("raw", str(w.persons["user2"]), str(w.statuses["done"]))
+    assert c["previews"] == [] and c["mentions"] == [] and c["acknowledgements"] == []
+    async with transaction(sessionmaker) as session:
+        assert (await session.get(Task, w.task_id)).task_status_id == w.statuses["todo"]  # untouched
+        assert list(await session.scalars(select(Notification).where(Notification.task_id == w.task_id))) == []
+    r = await client.post("/data/comments", headers=w.h("admin"), json={"text": "no task"})
+    assert (r.status_code, r.json()["message"]) == (400, "A required field is missing.")
+    r = await client.post("/data/comments", headers=w.h("admin"), json={"object_id": str(uuid.uuid4())})
+    assert r.status_code == 404

@@ -102,3 +102,62 @@ async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # 
     assert r.status_code == 204
     tasks = await ok(await client.get(f"/data/shots/{prod.ids['shots'][1]}/tasks", headers=h))
     assert tasks == []
+
+
+async def test_listing_filters(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(tvshow=True)
+    h = signer.headers()
+    other_seq = await ok(await client.post(f"/data/projects/{prod.id}/sequences",
+                                           json={"name": "SQ02", "episode_id": prod.ids["episode"]}, headers=h), 201)
+    lone = await ok(await client.post(f"/data/projects/{prod.id}/shots",
+                                      json={"name": "SH900", "sequence_id": other_seq["id"]}, headers=h), 201)
+    by_seq = await ok(await client.get("/data/shots", params={"sequence_id": other_seq["id"]}, headers=h))
+    assert [s["id"] for s in by_seq] == [lone["id"]]
+    by_ep = await ok(await client.get("/data/shots", params={"episode_id": prod.ids["episode"]}, headers=h))
+    assert len(by_ep) == 3
+    seqs = await ok(await client.get("/data/sequences", params={"episode_id": prod.ids["episode"]}, headers=h))
+    assert sorted(s["name"] for s in seqs) == ["SQ01", "SQ02"]
+    wt = await ok(await client.get("/data/shots/with-tasks",
+                                   params={"project_id": prod.id, "sequence_id": other_seq["id"]}, headers=h))
+    assert [s["id"] for s in wt] == [lone["id"]]
+    named = await ok(await client.get("/data/shots", params={"project_id": prod.id, "name": "sh900"}, headers=h))
+    assert [s["id"] for s in named] == [lone["id"]]
+    r = await client.get("/data/shots", params={"sequence_id": "nope"}, headers=h)
+    assert r.status_code == 400 and r.json()["error"] is True
+    r = await client.get("/data/shots/with-tasks", params={"project_id": "nope"}, headers=h)
+    assert r.status_code == 400
+
+
+async def test_project_settings_links_and_order(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory(shots=0)
+    h = signer.headers()
+    wip, wfa = prod.ids["status"]["wip"], prod.ids["status"]["wfa"]
+    await ok(await client.post(f"/data/projects/{prod.id}/settings/task-status", json={"task_status_id": wip},
+                               headers=h), 201)
+    one = await ok(await client.get(f"/data/projects/{prod.id}", headers=h))
+    assert one["task_statuses_link"][wip] == {"priority": None, "is_client_allowed": None,
+                                              "roles_for_board": ["user", "admin", "supervisor", "manager", "vendor"]}
+    assert one["task_types_priority"] == {prod.ids["anim"]: None, prod.ids["modeling"]: None}
+    link = await ok(await client.post("/data/task-status-links", json={
+        "project_id": prod.id, "task_status_id": wip, "priority": 4}, headers=h), 201)
+    assert (link["type"], link["priority"], link["roles_for_board"]) == ("ProjectTaskStatusLink", 4, [])
+    links = await ok(await client.post(f"/actions/projects/{prod.id}/task-type-links/reorder",
+                                       json={"task_type_ids": [prod.ids["modeling"], prod.ids["anim"]]}, headers=h))
+    assert [(x["task_type_id"], x["priority"]) for x in links] == [(prod.ids["modeling"], 1), (prod.ids["anim"], 2)]
+    ordered = await ok(await client.get(f"/data/projects/{prod.id}/task-types", headers=h))
+    assert [t["id"] for t in ordered] == [prod.ids["modeling"], prod.ids["anim"]]
+    r = await client.put(f"/data/projects/{prod.id}/settings/task-status/{wip}",
+                         json={"roles_for_board": ["admin"], "is_client_allowed": True}, headers=h)
+    assert r.status_code == 200 and r.json()["roles_for_board"] == ["admin"]
+    r = await client.put(f"/data/projects/{prod.id}/settings/task-status/{wfa}", json={"priority": 1}, headers=h)
+    assert r.status_code == 404  # not linked
+    batch = await ok(await client.post(f"/data/projects/{prod.id}/settings/batch", json={
+        "task_types": [{"task_type_id": prod.ids["layout"], "priority": 3}], "task_status_ids": [wfa],
+        "replace_task_types": True}, headers=h))
+    assert batch["id"] == prod.id
+    one = await ok(await client.get(f"/data/projects/{prod.id}", headers=h))
+    assert one["task_types"] == [prod.ids["layout"]] and sorted(one["task_statuses"]) == sorted([wip, wfa])
+    r = await client.delete(f"/data/projects/{prod.id}/settings/task-status/{wip}", headers=h)
+    assert r.status_code == 204
+    statuses = await ok(await client.get(f"/data/projects/{prod.id}/settings/task-status", headers=h))
+    assert [s["id"] for s in statuses] == [wfa]

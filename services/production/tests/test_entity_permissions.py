@@ -158,3 +158,18 @@ async def test_project_role_overrides_the_studio_role(client, signer, prod) -> N
     r = await client.put(f"/data/projects/{prod.id}/team/{prod.people['outsider']}", json={"role": "user"},
                          headers=signer.headers())
     assert r.status_code == 404  # not in the team
+
+
+async def test_user_entity_task_routes(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
+    h = headers(signer, prod, "vendor")
+    shot_tasks = await ok(await client.get(f"/data/user/shots/{prod.ids['shots'][0]}/tasks", headers=h))
+    assert [t["id"] for t in shot_tasks] == [prod.ids["tasks"][0]] and "assignees" not in shot_tasks[0]
+    types = await ok(await client.get(f"/data/user/shots/{prod.ids['shots'][0]}/task-types", headers=h))
+    assert [t["id"] for t in types] == [prod.ids["anim"]]
+    # the sequence's own tasks (none): its shots' tasks are not the sequence's
+    assert await ok(await client.get(f"/data/user/sequences/{prod.ids['sequence']}/tasks", headers=h)) == []
+    assert await ok(await client.get(f"/data/user/sequences/{prod.ids['sequence']}/task-types", headers=h)) == []
+    r = await client.get(f"/data/user/shots/{prod.ids['shots'][0]}/tasks", headers=headers(signer, prod, "outsider"))
+    assert r.status_code == 404
+    assert await ok(await client.get(f"/data/user/shots/{prod.ids['shots'][0]}/tasks",
+                                     headers=headers(signer, prod, "user"))) == []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from slate_common.db import transaction
 from slate_common.events import Event, OutboxEvent, emit
 
-from slate_production.models import Notification, PreviewFileReplica
+from slate_production.models import PreviewFileReplica
 
 
 async def _comment(client, w, who="supervisor", status="wip", text="ok"):  # type: ignore[no-untyped-def]
@@ -202,7 +202,7 @@ async def test_subscriptions(client, comment_world) -> None:  # type: ignore[no-
 
 async def test_sequence_subscription_notifies_shot_task_comments(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
-    from slate_production.models import Entity, EntityType, Task, task_person_link
+    from slate_production.models import Entity, EntityType, Task
 
     async with transaction(sessionmaker) as session:
         types = {t.name: t.id for t in await session.scalars(select(EntityType))}
@@ -231,7 +231,6 @@ async def test_sequence_subscription_notifies_shot_task_comments(client, comment
     assert (await client.delete(f"{base}/unsubscribe", headers=w.h("user2"))).status_code == 204
     assert (await client.get(check, headers=w.h("user2"))).json() is False
     assert (await client.post(f"{base}/subscribe", headers=w.h("outsider"))).status_code == 403
-    _ = task_person_link
 
 
 async def test_user_filters_and_groups(client, comment_world) -> None:  # type: ignore[no-untyped-def]
@@ -330,4 +329,48 @@ async def test_admin_only_notification_routes(client, comment_world) -> None:  #
     assert r.status_code == 200 and r.json()["read"] is True
     assert (await client.delete(f"/data/notifications/{nid}", headers=w.h("admin"))).status_code == 204
     assert await _mine(client, w, "user") == []
-    _ = Notification
+
+
+async def test_attachment_file_events_feed_comment_listings(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    c = await _comment(client, w)
+    aid = uuid.uuid4()
+    snap = {"id": str(aid), "name": "notes.txt", "size": 11, "extension": "txt", "mimetype": "text/plain",
+            "comment_id": c["id"], "chat_message_id": None, "data": None, "created_at": "2026-11-23T10:00:00",
+            "updated_at": "2026-11-23T10:00:00", "type": "AttachmentFile"}
+    async with transaction(sessionmaker) as session:
+        emit(session, "attachment-file:new", {"attachment_file_id": str(aid), "comment_id": c["id"], "snapshot": snap},
+             project_id=w.project_id)
+
+    async def listed():  # type: ignore[no-untyped-def]
+        rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+        return rows[0]["attachment_files"]
+
+    for _ in range(100):
+        if await listed():
+            break
+        await asyncio.sleep(0.1)
+    assert await listed() == [{"id": str(aid), "name": "notes.txt", "extension": "txt", "reply_id": None, "size": 11}]
+    one = (await client.get(f"/data/comments/{c['id']}", headers=w.h("user"))).json()
+    assert one["attachment_files"] == [{"id": str(aid), "name": "notes.txt", "extension": "txt", "size": 11}]
+    project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("user"))).json()
+    assert project[0]["attachment_files"] == [str(aid)]
+    r = await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.h("admin"))
+    assert r.status_code == 200
+    row = r.json()[0]
+    assert (row["id"], row["name"], row["mimetype"], row["comment_id"], row["type"]) == (
+        str(aid), "notes.txt", "text/plain", c["id"], "AttachmentFile")
+    assert row["comment"]["id"] == c["id"] and row["chat_message"] is None and row["reply_id"] is None
+    r = await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.h("admin"))
+    assert [a["id"] for a in r.json()] == [str(aid)]
+    for who in ("manager", "supervisor", "user"):
+        assert (await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.h(who))).status_code == 403
+        assert (await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.h(who))).status_code == 403
+    async with transaction(sessionmaker) as session:
+        emit(session, "attachment-file:delete", {"attachment_file_id": str(aid), "comment_id": c["id"]},
+             project_id=w.project_id)
+    for _ in range(100):
+        if not await listed():
+            break
+        await asyncio.sleep(0.1)
+    assert await listed() == []

@@ -34,7 +34,7 @@ async def _eventually(sessionmaker, probe, expected, timeout: float = 10.0):  # 
         await asyncio.sleep(0.1)
 
 
-async def test_person_and_department_replicas(client, sessionmaker, infra) -> None:  # type: ignore[no-untyped-def]
+async def test_person_and_department_replicas(client, signer, sessionmaker, infra) -> None:  # type: ignore[no-untyped-def]
     dep_id, person_id = uuid.uuid4(), uuid.uuid4()
     await _publish(infra, "auth", "department:new", {"department_id": str(dep_id), "snapshot": {
         "id": str(dep_id), "name": "Animation", "color": "#123456", "archived": False,
@@ -55,6 +55,15 @@ async def test_person_and_department_replicas(client, sessionmaker, infra) -> No
         "Ann Artist", "user", "Europe/Paris", [dep_id])
     dep = await _eventually(sessionmaker, lambda s: s.get(Department, dep_id), None, timeout=0)
     assert dep is not None and dep.name == "Animation"
+    # the person, with their departments, wherever production shows a person
+    project = (await client.post("/data/projects", json={"name": f"Deps {uuid.uuid4().hex[:6]}"},
+                                 headers=signer.headers())).json()
+    r = await client.post(f"/data/projects/{project['id']}/team", json={"person_id": str(person_id)},
+                          headers=signer.headers())
+    assert r.status_code == 201
+    team = (await client.get(f"/data/projects/{project['id']}/team", headers=signer.headers())).json()
+    assert team[0]["departments"] == [str(dep_id)] and team[0]["timezone"] == "Europe/Paris"
+    assert team[0]["full_name"] == "Ann Artist" and team[0]["project_role"] is None
 
     await _publish(infra, "auth", "person:update", {"person_id": str(person_id), "snapshot": {
         **snapshot, "role": "supervisor", "departments": []}})

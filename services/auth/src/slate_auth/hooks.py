@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
 from .config import AuthSettings
-from .domain.identity import MINIMAL_PERSON_FIELDS, person_snapshot, revoke_all_tokens, serialize_persons
+from .domain.identity import MINIMAL_PERSON_FIELDS, email_taken, person_snapshot, revoke_all_tokens, serialize_persons
 from .domain.keys import KeyRing
 from .domain.tokens import issue_bot_token
 from .models import Organisation, Person
@@ -43,11 +45,13 @@ class PersonHooks(CrudHooks[Person]):
             data = {k: v for k, v in data.items() if k not in SELF_PROTECTED}
         role = data.get("role")
         if role is not None and role not in ROLES:
-            raise BadRequest(f"Invalid role: {role}")
+            raise BadRequest("Invalid role", data=None)
         if data.get("contract_type") is not None and data["contract_type"] not in CONTRACT_TYPES:
-            raise BadRequest(f"Invalid contract_type: {data['contract_type']}")
+            raise BadRequest("Invalid contract_type", data=None)
         if data.get("email"):
-            data["email"] = data["email"].strip()
+            data["email"] = _checked_email(data["email"])
+            if await email_taken(ctx.session, data["email"], but=instance.id if instance else None):
+                raise BadRequest("Email already in use.", data=None)
         return data
 
     async def post_creation(self, ctx: CrudContext, instance: Person) -> None:
@@ -86,12 +90,23 @@ class PersonHooks(CrudHooks[Person]):
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
         return (await self.serialize_many(ctx, [instance], relations=relations))[0]
 
-    async def serialize_many(self, ctx: CrudContext, instances: list[Person], *, relations: bool) -> list[dict[str, Any]]:
+    async def serialize_many(
+        self, ctx: CrudContext, instances: list[Person], *, relations: bool
+    ) -> list[dict[str, Any]]:
         minimal = not ctx.principal.is_admin
         return await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
         return await person_snapshot(ctx.session, instance)
+
+
+def _checked_email(raw: str) -> str:
+    try:
+        # test_environment: addresses under .test (local setups, tests) are accepted
+        validate_email(raw.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise BadRequest(str(exc), data=None) from exc
+    return raw.strip()
 
 
 async def _revoke_jti(runtime: Any, jti: str) -> None:

@@ -12,7 +12,7 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 
 from .domain import access
 from .domain import previews as preview_rules
-from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, TaskReplica
+from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, ProjectReplica, TaskReplica
 
 PREVIEW_STATUSES = frozenset({"processing", "ready", "broken"})
 VALIDATION_STATUSES = frozenset({"neutral", "validated", "rejected"})
@@ -72,8 +72,6 @@ class AttachmentFileHooks(CrudHooks[AttachmentFile]):
     def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         if ctx.principal.is_admin:
             return stmt
-        from .models import ProjectReplica
-
         visible_comments = (
             select(CommentReplica.id)
             .join(TaskReplica, TaskReplica.id == CommentReplica.object_id)

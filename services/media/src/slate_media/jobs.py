@@ -37,9 +37,12 @@ PREVIEW_JOB = "media:process-preview"
 WORKERS_CONSUMER = "media-workers"
 
 
-def enqueue_preview_job(session: AsyncSession, preview_file_id: uuid.UUID, *, subject_prefix: str = JOBS_SUBJECT_PREFIX) -> Event:
-    """Queue the processing of a preview, in the caller's transaction (outbox)."""
-    event = Event(name=PREVIEW_JOB, data={"preview_file_id": str(preview_file_id)})
+def enqueue_preview_job(
+    session: AsyncSession, preview_file_id: uuid.UUID, upload_token: uuid.UUID, *,
+    subject_prefix: str = JOBS_SUBJECT_PREFIX,
+) -> Event:
+    """Queue the processing of a preview's upload, in the caller's transaction (outbox)."""
+    event = Event(name=PREVIEW_JOB, data={"preview_file_id": str(preview_file_id), "upload_token": str(upload_token)})
     session.add(
         OutboxEvent(
             id=event.id,

@@ -41,7 +41,9 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
             return
 
         async def handle(event: Event) -> None:
-            await process_preview(runtime.sessionmaker, storage, settings, uuid.UUID(event.data["preview_file_id"]))
+            token = event.data.get("upload_token")
+            await process_preview(runtime.sessionmaker, storage, settings, uuid.UUID(event.data["preview_file_id"]),
+                                  uuid.UUID(token) if token else None)
 
         worker = JobWorker(js=runtime.js, stream=settings.jobs_stream, handler=handle,
                            ack_wait=settings.job_ack_wait, concurrency=settings.job_concurrency,

@@ -228,8 +228,15 @@ def normalize_command(
         ffmpeg.output(video[2], str(out.frame), vframes=1, format="image2", update=1),
         ffmpeg.output(tiles, str(out.tiles), vframes=1, format="image2", update=1),
     ]
-    cmd = ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-nostdin", "-loglevel", "error")
-    return list(cmd.compile(cmd=ffmpeg_bin, overwrite_output=True))
+    return _globals_first(ffmpeg.merge_outputs(*outputs).compile(cmd=ffmpeg_bin))
+
+
+GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
+
+
+def _globals_first(argv: list[str]) -> list[str]:
+    """ffmpeg-python appends global options last; ffmpeg wants them before the inputs."""
+    return [argv[0], *GLOBAL_ARGS, *argv[1:]]
 
 
 def run_ffmpeg(argv: list[str], *, timeout: float | None = None) -> None:
@@ -241,4 +248,4 @@ def run_ffmpeg(argv: list[str], *, timeout: float | None = None) -> None:
 
 def extract_frame_command(ffmpeg_bin: str, src: str, dest: Path, seconds: float) -> list[str]:
     stream = ffmpeg.input(src, ss=f"{max(seconds, 0):.3f}").output(str(dest), vframes=1, format="image2", update=1)
-    return list(stream.global_args("-hide_banner", "-nostdin", "-loglevel", "error").compile(cmd=ffmpeg_bin, overwrite_output=True))
+    return _globals_first(stream.compile(cmd=ffmpeg_bin))

@@ -1,5 +1,5 @@
-"""Events the comment flow consumes: media's preview files (a replica, so comment
-listings carry their previews) and task assignments (assignation notifications)."""
+"""Events the comment flow consumes: media's preview and attachment files (replicas, so
+comment listings carry them) and task assignments (assignation notifications)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from slate_common.events.consumer import PoisonEvent
 from slate_common.replica import replica_handlers
 
 from .domain.notifications import notify_assignation
-from .models import Notification, PreviewFileReplica, Task
+from .models import AttachmentFileReplica, Notification, PreviewFileReplica, Task
 
 _preview = replica_handlers(PreviewFileReplica, "preview-file")
+_attachment = replica_handlers(AttachmentFileReplica, "attachment-file")
 
 
 def _ids(values: Any) -> list[uuid.UUID]:
@@ -58,6 +59,7 @@ async def on_task_assign(session: AsyncSession, event: Event) -> None:
 
 COMMENT_HANDLERS: dict[str, EventHandler] = {
     **_preview,
+    **_attachment,
     "preview-file:add-file": _preview["preview-file:update"],
     "task:assign": on_task_assign,
 }

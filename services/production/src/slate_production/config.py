@@ -6,3 +6,6 @@ from slate_common.config import BaseServiceSettings, service_config
 class ProductionSettings(BaseServiceSettings):
     service_name = "production"
     model_config = service_config("production")
+
+    #: Bytes of with-tasks listings kept per process (0 turns the cache off).
+    listing_cache_mb: int = 32

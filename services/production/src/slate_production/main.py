@@ -26,8 +26,9 @@ async def _seed(runtime: ServiceRuntime) -> None:
 
 
 def create_app(settings: ProductionSettings | None = None) -> FastAPI:
+    settings = settings or ProductionSettings()
     app = create_service_app(
-        settings or ProductionSettings(),
+        settings,
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
         routers=[news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
@@ -35,5 +36,5 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         consumers={**HANDLERS, **COMMENT_HANDLERS},
         on_startup=[_seed],
     )
-    app.state.listing_cache = ListingCache()
+    app.state.listing_cache = ListingCache(settings.listing_cache_mb * 1024 * 1024) if settings.listing_cache_mb else None
     return app

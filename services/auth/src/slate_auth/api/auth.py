@@ -98,7 +98,8 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
         record_login(session, person=person, ip=ip, origin=origin, success=False)
         return json_response(WRONG_CREDENTIALS, status_code=400)
     if not person.active:
-        return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True}, status_code=401)
+        return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True},
+                             status_code=401)
     outcome = await two_factor.check_second_factor(
         session, person=person, proof=two_factor.SecondFactorProof.of(body), secret_key=settings.shared.secret_key
     )

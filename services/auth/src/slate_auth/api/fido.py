@@ -11,13 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
-from starlette.responses import Response
-
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
+from sqlalchemy import func, select
+from starlette.responses import Response
 
 from ..domain import fido, two_factor
 from ..domain.identity import emit_person_update, get_person
@@ -44,7 +43,9 @@ async def login_challenge(request: Request, session: SessionDep, settings: Setti
     """A WebAuthn challenge to log in with one of the person's devices."""
     if not email:
         raise BadRequest("Missing required parameter: email", data=None)
-    from .auth import client_ip  # the login limiter guards this unauthenticated route too
+    from .auth import (
+        client_ip,  # the login limiter guards this unauthenticated route too
+    )
 
     if not request.app.state.login_limiter.allow(client_ip(request)):
         return json_response({"error": True, "message": "Too many requests, try again later."},

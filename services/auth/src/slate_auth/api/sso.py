@@ -1,26 +1,39 @@
 """/auth/saml/* and /auth/oidc/*: single sign-on. A successful login ends as Zou's does:
-a redirect to the app's home page with the access and refresh cookies set."""
+a redirect to the app's home page with the access and refresh cookies set.
+
+The OIDC state is also set as a cookie on the browser that starts the login, and the
+callback must come back with it: a callback URL made by someone else (login CSRF: being
+logged in as the attacker) is refused. (The SAML ACS is a cross-site POST, which a
+SameSite cookie would not reach; its request id is kept one-use instead.)"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
-
 from slate_common.app import SessionDep
 from slate_common.serialization import json_response
+from starlette.responses import RedirectResponse, Response
 
 from ..config import AuthSettings
 from ..domain import oidc, saml
-from ..domain.sso import SsoError, live_state_keys, person_for_identity, save_state, take_state
 from ..domain.logs import record_login
+from ..domain.sso import (
+    SsoError,
+    live_state_keys,
+    person_for_identity,
+    save_state,
+    take_state,
+)
 from ..domain.tokens import start_session
 from ..models import Person
-from .auth import _set_cookies, client_ip
+from .auth import _secure, _set_cookies, client_ip
 
 router = APIRouter(prefix="/auth", tags=["Authentication"])
+
+OIDC_STATE_COOKIE = "slate_oidc_state"
 
 
 def _settings(request: Request) -> AuthSettings:
@@ -85,9 +98,13 @@ async def oidc_login(request: Request, session: SessionDep) -> Response:
     """Send the browser to the OpenID Connect provider (authorization-code flow)."""
     provider = _oidc(request)
     url, state, nonce, verifier = await oidc.authorization_url(provider)
+    lifetime = _settings(request).sso_state_seconds
     await save_state(session, key=state, provider=oidc.PROVIDER, nonce=nonce, code_verifier=verifier,
-                     lifetime=_settings(request).sso_state_seconds)
-    return RedirectResponse(url, status_code=302)
+                     lifetime=lifetime)
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(OIDC_STATE_COOKIE, state, max_age=lifetime, httponly=True, samesite="lax",
+                        secure=_secure(request), path="/")
+    return response
 
 
 @router.get("/oidc/callback")
@@ -100,9 +117,13 @@ async def oidc_callback(request: Request, session: SessionDep) -> Response:
     code, state = params.get("code"), params.get("state")
     if not code or not state:
         raise SsoError("Wrong parameter: code and state are required.")
+    if not hmac.compare_digest(request.cookies.get(OIDC_STATE_COOKIE, "").encode(), state.encode()):
+        raise SsoError("Wrong state.")  # not the browser that started this login
     begun = await take_state(session, key=state, provider=oidc.PROVIDER)
     if begun is None or not begun.nonce or not begun.code_verifier:
         raise SsoError("Wrong state.")
     identity = await oidc.identity_from_code(provider, code=code, nonce=begun.nonce, code_verifier=begun.code_verifier)
     person = await person_for_identity(session, identity=identity)
-    return await _logged_in(request, session, person)
+    response = await _logged_in(request, session, person)
+    response.delete_cookie(OIDC_STATE_COOKIE, path="/")
+    return response

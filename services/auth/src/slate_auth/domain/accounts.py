@@ -27,11 +27,13 @@ from .passwords import check_new_password, hash_password, verify_password
 _TOKEN_ALPHABET = string.ascii_uppercase + string.digits
 TOKEN_LENGTH = 64
 
+
 def _derive_token(person: Person, nonce: str, secret_key: str) -> str:
     """The reset token of a pending reset: derived from a stored nonce with the secret key,
     so the database alone never reveals it, and a link shared earlier can be shown again."""
     digest = hmac.new(secret_key.encode(), f"reset:{person.id}:{nonce}".encode(), hashlib.sha512).digest()
     return "".join(_TOKEN_ALPHABET[b % len(_TOKEN_ALPHABET)] for b in digest[:TOKEN_LENGTH])
+
 
 async def set_password(runtime: Any, person: Person, password: str) -> None:
     """Store a new password and end every session of the person, everywhere."""
@@ -39,6 +41,7 @@ async def set_password(runtime: Any, person: Person, password: str) -> None:
     person.reset_token_hash = None
     person.reset_token_expires_at = None
     await revoke_all_tokens(runtime, person.id)
+
 
 async def change_own_password(
     runtime: Any, *, person: Person, old_password: str, password: str, password_2: str
@@ -49,6 +52,7 @@ async def change_own_password(
         raise BadRequest("Old password is wrong.")
     check_new_password(password, password_2)
     await set_password(runtime, person, password)
+
 
 async def admin_change_password(
     runtime: Any, *, admin_id: Any, person: Person, password: str
@@ -61,9 +65,11 @@ async def admin_change_password(
     check_new_password(password, password)
     await set_password(runtime, person, password)
 
+
 def reset_pending(person: Person) -> bool:
     return bool(person.reset_token_hash) and person.reset_token_expires_at is not None \
         and person.reset_token_expires_at > now()
+
 
 def new_reset_token(person: Person, settings: AuthSettings, *, reuse: bool = False) -> str:
     """A reset token valid ``reset_token_hours``; with ``reuse``, a pending one is kept."""
@@ -73,15 +79,18 @@ def new_reset_token(person: Person, settings: AuthSettings, *, reuse: bool = Fal
     assert person.reset_token_hash
     return _derive_token(person, person.reset_token_hash, settings.shared.secret_key)
 
+
 def reset_link(settings: AuthSettings, person: Person, token: str) -> str:
     query = urlencode({"email": person.email or "", "token": token})
     return f"{settings.public_url.rstrip('/')}/reset-change-password?{query}"
+
 
 async def find_by_email(session: AsyncSession, email: str) -> Person | None:
     email = email.strip().lower()
     if not email:
         return None
     return (await session.scalars(select(Person).where(func.lower(Person.email) == email))).first()
+
 
 async def reset_with_token(
     session: AsyncSession, runtime: Any, settings: AuthSettings, *, email: str, token: str, password: str,
@@ -90,12 +99,14 @@ async def reset_with_token(
     check_new_password(password, password_2)
     person = await find_by_email(session, email)
     if person is None or not reset_pending(person) or not hmac.compare_digest(
-        _derive_token(person, person.reset_token_hash or "", settings.shared.secret_key), token.strip()
+        _derive_token(person, person.reset_token_hash or "", settings.shared.secret_key).encode(),
+        token.strip().encode("utf-8", "replace"),
     ):
         raise BadRequest("Wrong or expired token.")
     if not person.active:
         raise BadRequest("User is inactive.")
     await set_password(runtime, person, password)
+
 
 def reset_mail(settings: AuthSettings, person: Person, link: str) -> tuple[str, str]:
     subject = f"{settings.app_name}: password reset"
@@ -106,6 +117,7 @@ def reset_mail(settings: AuthSettings, person: Person, link: str) -> tuple[str, 
         "If you did not ask for it, ignore this mail: your password stays as it is.\n"
     )
     return subject, body
+
 
 async def invite_mail(session: AsyncSession, settings: AuthSettings, person: Person, link: str) -> tuple[str, str]:
     organisation = await get_organisation(session)

@@ -35,12 +35,11 @@ from fido2.webauthn import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from slate_common.errors import BadRequest
 from slate_common.logging import get_logger
 from slate_common.serialization import now
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import FidoChallenge, Person
 from ..sso_settings import SsoSettings
@@ -140,7 +139,8 @@ async def register_device(session: AsyncSession, *, person: Person, device_name:
         parsed = RegistrationResponse.from_dict(response)
     except Exception as exc:  # not a WebAuthn registration response at all
         raise BadRequest("FIDO registration failed: the registration response is invalid.") from exc
-    state = await _take_challenge(session, person=person, purpose=REGISTER, challenge=parsed.response.client_data.challenge)
+    state = await _take_challenge(session, person=person, purpose=REGISTER,
+                                  challenge=parsed.response.client_data.challenge)
     if state is None:
         raise BadRequest("No FIDO registration was started (or it expired): ask for registration options first.")
     try:
@@ -185,7 +185,7 @@ async def verify_assertion(session: AsyncSession, *, person: Person, response: d
         return False
     try:
         parsed = AuthenticationResponse.from_dict(response)
-    except Exception:  # not a WebAuthn assertion at all
+    except Exception:  # noqa: BLE001 - not a WebAuthn assertion at all (fido2 raises many types)
         return False
     state = await _take_challenge(session, person=person, purpose=AUTHENTICATE,
                                   challenge=parsed.response.client_data.challenge)
@@ -193,7 +193,7 @@ async def verify_assertion(session: AsyncSession, *, person: Person, response: d
         return False
     try:
         used = _server(state.pop("rp")).authenticate_complete(state, _attested(person), parsed)
-    except Exception as exc:  # a wrong signature, origin, rp id, challenge or a malformed response
+    except Exception as exc:  # noqa: BLE001 - a wrong signature, origin, rp id, challenge, or malformed data
         log.info("fido_assertion_refused", reason=type(exc).__name__, detail=str(exc)[:200])
         return False
     credentials = stored_credentials(person)

@@ -26,6 +26,14 @@ async def find_login_person(session: AsyncSession, login: str) -> Person | None:
     return person
 
 
+async def email_taken(session: AsyncSession, email: str, *, but: uuid.UUID | None = None) -> bool:
+    """Whether another person already uses ``email`` (case-insensitive)."""
+    stmt = select(Person.id).where(func.lower(Person.email) == email.strip().lower())
+    if but is not None:
+        stmt = stmt.where(Person.id != but)
+    return (await session.scalars(stmt.limit(1))).first() is not None
+
+
 async def department_ids(session: AsyncSession, person_id: uuid.UUID) -> list[str]:
     rows = await session.execute(
         select(person_department.c.department_id).where(person_department.c.person_id == person_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest
+from slate_common.serialization import now
 
 from ..models import DesktopLoginLog, LoginLog, Person
 
@@ -79,7 +80,7 @@ def _desktop(log: DesktopLoginLog) -> dict[str, Any]:
 
 
 async def add_desktop_log(session: AsyncSession, *, person_id: uuid.UUID, date: str | None) -> dict[str, Any]:
-    when = _parse_datetime(date, "date") if date else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    when = _parse_datetime(date, "date") if date else now().replace(microsecond=0)
     log = DesktopLoginLog(person_id=person_id, date=when)
     session.add(log)
     await session.flush()

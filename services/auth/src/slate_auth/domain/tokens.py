@@ -32,11 +32,14 @@ BOT_TOKEN_YEARS = 100
 
 
 def _token(ring: KeyRing, settings: AuthSettings, claims: dict[str, Any], lifetime: float) -> str:
-    issued = int(time.time())
+    # iat keeps sub-second precision (a NumericDate may): a person's revocation cuts at an
+    # instant, and a login right after a password change, in the same second, must live.
+    stamp = time.time()
+    issued = int(stamp)
     payload = {
         "iss": settings.shared.jwt_issuer,
         "aud": settings.shared.jwt_audience,
-        "iat": issued,
+        "iat": round(stamp, 6),
         "nbf": issued,
         "exp": issued + int(lifetime),
         "jti": str(uuid.uuid4()),
@@ -77,7 +80,9 @@ def _record(session: AsyncSession, settings: AuthSettings, *, refresh: str, pers
     ))
 
 
-async def start_session(session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person) -> tuple[str, str]:
+async def start_session(
+    session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person
+) -> tuple[str, str]:
     """Tokens for a fresh login: (access, refresh), the refresh token opening a family."""
     access, refresh = issue_pair(ring, settings, person_id=person.id, role=person.role)
     _record(session, settings, refresh=refresh, person_id=person.id, family=_jti(refresh))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ async def accept_upload(
         preview.is_movie = kind == "movie"
         preview.status_reason = None
         preview.attempts = 0
+        preview.upload_token = uuid.uuid4()
         if kind == "movie":
             preview.uploaded_movie_name = upload.filename[:150]
         if comment_id is not None:
@@ -122,7 +124,7 @@ async def accept_upload(
             await preview_rules.emit_preview(session, "add-file", preview, actor_id=principal.id)
         else:
             preview.status = "processing"
-            enqueue_preview_job(session, preview.id, subject_prefix=jobs_subject)
+            enqueue_preview_job(session, preview.id, preview.upload_token, subject_prefix=jobs_subject)
         await preview_rules.emit_preview(session, "update", preview, actor_id=principal.id)
         return preview_rules.serialize(preview)
 
@@ -133,6 +135,7 @@ async def accept_upload(
 @dataclass(frozen=True)
 class JobPlan:
     preview_id: uuid.UUID
+    upload_token: uuid.UUID | None
     source_extension: str
     kind: str
     fps: float
@@ -151,10 +154,15 @@ def _project_settings(project: ProjectReplica | None) -> dict[str, Any]:
     }
 
 
-async def _start(session: AsyncSession, settings: MediaSettings, preview_id: uuid.UUID) -> JobPlan | None:
-    """Count this start, or give up on a job that keeps failing; None: nothing to do."""
+async def _start(
+    session: AsyncSession, settings: MediaSettings, preview_id: uuid.UUID, upload_token: uuid.UUID | None
+) -> JobPlan | None:
+    """Count this start, or give up on a job that keeps failing; None: nothing to do
+    (the preview is gone, done, or was uploaded again since this job was queued)."""
     preview = await session.get(PreviewFile, preview_id, with_for_update=True)
     if preview is None or preview.status != "processing" or not preview.source_extension:
+        return None
+    if upload_token is not None and preview.upload_token != upload_token:
         return None
     preview.attempts += 1
     if preview.attempts > settings.job_max_attempts:
@@ -167,7 +175,7 @@ async def _start(session: AsyncSession, settings: MediaSettings, preview_id: uui
     task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
     project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
     kind = processing.kind_of(preview.source_extension) or "file"
-    return JobPlan(preview_id, preview.source_extension, kind, **_project_settings(project))
+    return JobPlan(preview_id, preview.upload_token, preview.source_extension, kind, **_project_settings(project))
 
 
 def run_job_sync(plan: JobPlan, storage: Storage, settings: MediaSettings, work: Path) -> dict[str, Any]:
@@ -198,19 +206,23 @@ def run_job_sync(plan: JobPlan, storage: Storage, settings: MediaSettings, work:
         stored = {k: v for k, v in pictures.items() if isinstance(v, Path)}
         stored.update(hd=outputs.hd, ld=outputs.ld, tiles=outputs.tiles)
         result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
-    for name, path in stored.items():
-        bucket, key = derivative_key(plan.preview_id, name)
-        storage.put_path_sync(bucket, key, path, "video/mp4" if path.suffix == ".mp4" else "image/png")
+    def put(item: tuple[str, Path]) -> None:
+        bucket, key = derivative_key(plan.preview_id, item[0])
+        storage.put_path_sync(bucket, key, item[1], "video/mp4" if item[1].suffix == ".mp4" else "image/png")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the derivatives go up side by side
+        list(pool.map(put, stored.items()))
     return result
 
 
 async def process_preview(
-    sessionmaker: async_sessionmaker[AsyncSession], storage: Storage, settings: MediaSettings, preview_id: uuid.UUID
+    sessionmaker: async_sessionmaker[AsyncSession], storage: Storage, settings: MediaSettings, preview_id: uuid.UUID,
+    upload_token: uuid.UUID | None = None,
 ) -> str:
     """Run one preview job; returns the outcome ("ready", "broken", "skipped").
     Errors other than a bad file propagate, and the job is retried."""
     async with transaction(sessionmaker) as session:
-        plan = await _start(session, settings, preview_id)
+        plan = await _start(session, settings, preview_id, upload_token)
     if plan is None:
         return "skipped"
     log.info("preview_job_started", preview_file_id=str(preview_id), kind=plan.kind)
@@ -218,17 +230,18 @@ async def process_preview(
         try:
             result = await asyncio.to_thread(run_job_sync, plan, storage, settings, Path(tmp))
         except processing.MediaError as exc:
-            return await _finish(sessionmaker, preview_id, status="broken", reason=str(exc))
-    return await _finish(sessionmaker, preview_id, status="ready", facts=result)
+            return await _finish(sessionmaker, plan, status="broken", reason=str(exc))
+    return await _finish(sessionmaker, plan, status="ready", facts=result)
 
 
 async def _finish(
-    sessionmaker: async_sessionmaker[AsyncSession], preview_id: uuid.UUID, *, status: str,
+    sessionmaker: async_sessionmaker[AsyncSession], plan: JobPlan, *, status: str,
     reason: str | None = None, facts: dict[str, Any] | None = None,
 ) -> str:
+    preview_id = plan.preview_id
     async with transaction(sessionmaker) as session:
         preview = await session.get(PreviewFile, preview_id, with_for_update=True)
-        if preview is None or preview.status != "processing":
+        if preview is None or preview.status != "processing" or preview.upload_token != plan.upload_token:
             return "skipped"
         preview.status = status
         preview.status_reason = reason

@@ -27,7 +27,9 @@ class PreviewFile(ZouModel, Base):
     __tablename__ = "preview_file"
     zou_type: ClassVar[str] = "PreviewFile"
     #: Slate's own bookkeeping, never in Zou's serialization.
-    hidden_fields: ClassVar[frozenset[str]] = frozenset({"status_reason", "source_extension", "attempts"})
+    hidden_fields: ClassVar[frozenset[str]] = frozenset(
+        {"status_reason", "source_extension", "attempts", "upload_token"}
+    )
 
     name: Mapped[str] = mapped_column(String(250), nullable=False)
     original_name: Mapped[str | None] = mapped_column(String(250))
@@ -62,6 +64,9 @@ class PreviewFile(ZouModel, Base):
     source_extension: Mapped[str | None] = mapped_column(String(10))
     #: Times a worker started processing the current upload (crashes included).
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    #: Set anew by each upload and carried by its job: a job for an upload replaced
+    #: since then finds another token and leaves the preview alone.
+    upload_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class AttachmentFile(ZouModel, Base):

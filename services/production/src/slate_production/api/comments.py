@@ -19,7 +19,7 @@ from ..domain import access
 from ..domain import comments as rules
 from ..models import Comment
 from .params import (CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body,
-                     parse_id)
+                     json_object, parse_id)
 
 router = APIRouter(tags=["Comments"])
 
@@ -37,9 +37,30 @@ def _comment_args(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _comment_body(request: Request) -> dict[str, Any]:
+    """JSON, or form fields as Kitsu sends them with attachments (``checklist`` and
+    ``links`` as JSON strings). Files belong to media: they are refused here."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        return await json_object(request)
+    form = await request.form()
+    if any(not isinstance(v, str) for _, v in form.multi_items()):
+        raise BadRequest("Files are not accepted here: post the comment, then add its files with "
+                         "/actions/tasks/<task_id>/comments/<comment_id>/add-attachment.")
+    body: dict[str, Any] = {k: v for k, v in form.items()}
+    for key in ("checklist", "links"):
+        if isinstance(body.get(key), str) and body[key]:
+            try:
+                body[key] = loads(body[key])
+            except ValueError as exc:
+                raise BadRequest(f"{key} must be JSON") from exc
+    return body
+
+
 @router.post("/actions/tasks/{task_id}/comment", operation_id="comment_task", status_code=201)
-async def comment_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
+async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
+    body = await _comment_body(request)
     task = await rules.get_task(session, task_id)
     comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(body))
     return json_response(await rules.serialize_created(session, comment), status_code=201)
@@ -162,10 +183,11 @@ async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any
     comment = await rules.get_comment(session, comment_id, task_id=task_id)
     task = await rules.get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    if principal.is_client:
-        visible = access.client_comment_filter(principal)
-        if await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
-            raise Forbidden()
+    if principal.is_client:  # Zou gives clients no single comment
+        raise Forbidden()
+    visible = access.comment_visibility(principal)
+    if visible is not None and await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+        raise Forbidden()
     return comment
 
 
@@ -195,20 +217,12 @@ async def list_comments(request: Request, principal: CurrentUser, session: Sessi
 
 @router.post("/data/comments", operation_id="create_comment", status_code=201)
 async def create_comment(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
-    """Create a comment row (admins); the status-change flow is /actions/tasks/<id>/comment."""
+    """Create a comment row (admins): no status change, no notification, as Zou's
+    generic route; the comment flow is /actions/tasks/<id>/comment."""
     if not principal.is_admin:
         raise Forbidden()
-    if not body.get("object_id"):
-        raise BadRequest("A required field is missing.")
-    task = await rules.get_task(session, parse_id(body["object_id"]))
-    status_id = body.get("task_status_id") or task.task_status_id
-    comment = await rules.create_comment(
-        session, principal=principal, task=task, task_status_id=parse_id(status_id),
-        text=body.get("text", ""), person_id=parse_id(body["person_id"]) if body.get("person_id") else None,
-        checklist=body.get("checklist"), links=body.get("links"), for_client=bool(body.get("for_client")),
-        created_at=body.get("created_at"),
-    )
-    return json_response(comment.serialize(), status_code=201)
+    comment = await rules.create_raw_comment(session, principal=principal, data=body)
+    return json_response(await rules.serialize_with_links(session, comment), status_code=201)
 
 
 @router.get("/data/comments/{instance_id}", operation_id="get_comment")
@@ -232,3 +246,44 @@ async def delete_comment(instance_id: InstanceId, principal: CurrentUser, sessio
     comment = await rules.get_comment(session, instance_id)
     await rules.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
+
+
+@router.post("/actions/tasks/{task_id}/comments/{comment_id}/move", operation_id="move_comment")
+async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject, principal: CurrentUser,
+                       session: SessionDep) -> Response:
+    """Move a comment to another task of the same entity (managers and admins)."""
+    if body.get("target_task_id") in (None, ""):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "target_task_id", "message": "Field required"}]})
+    source = await rules.get_task(session, task_id)
+    comment = await rules.get_comment(session, comment_id)
+    comment = await rules.move_comment(session, principal=principal, comment=comment, source=source,
+                                       target_task_id=parse_id(body["target_task_id"]))
+    return json_response(await rules.serialize_with_links(session, comment))
+
+
+@router.post("/actions/projects/{project_id}/tasks/copy-client-comments", operation_id="copy_client_comments",
+             status_code=201)
+async def copy_client_comments(project_id: ProjectId, body: JsonObject, principal: CurrentUser,
+                               session: SessionDep) -> Response:
+    """Copy each task's last client comment into a comment artists can read (managers)."""
+    ids = body.get("task_ids")
+    if not isinstance(ids, list):
+        raise BadRequest("Validation error.", data={"errors": [{"field": "task_ids", "message": "Field required"}]})
+    prefix = body.get("prefix")
+    if prefix is not None and not isinstance(prefix, str):
+        raise BadRequest("prefix must be a string")
+    comments = await rules.copy_client_comments(session, principal=principal, project_id=project_id,
+                                                task_ids=[parse_id(i) for i in ids], prefix=prefix)
+    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+
+
+@router.get("/data/tasks/{task_id}/attachment-files", operation_id="get_task_attachment_files")
+async def task_attachment_files(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Attachment files of a task's comments (admins)."""
+    return json_response(await rules.attachment_files(session, principal, task_id=task_id))
+
+
+@router.get("/data/projects/{project_id}/attachment-files", operation_id="get_project_attachment_files")
+async def project_attachment_files(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
+    """Attachment files of a project's comments (admins)."""
+    return json_response(await rules.attachment_files(session, principal, project_id=project_id))

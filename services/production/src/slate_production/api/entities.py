@@ -53,11 +53,11 @@ async def with_tasks(request: Request, principal: Any, session: Any, runtime: An
         return Response(body_bytes, media_type="application/json")
     key = (family, filters, compact, principal.id, principal.role)
     stamp = await fingerprint(session, filters.project_id, principal.id)
-    body_bytes = cache.get(key, stamp)
-    if body_bytes is None:
-        body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
-        cache.put(key, stamp, body_bytes)
-    return Response(body_bytes, media_type="application/json")
+    cached = cache.get(key, stamp)
+    if cached is None:
+        cached = await listings.fetch_json(session, listing, principal, filters, compact=compact)
+        cache.put(key, stamp, cached)
+    return Response(cached, media_type="application/json")
 
 
 def _plain_filters(request: Request) -> dict[str, Any]:

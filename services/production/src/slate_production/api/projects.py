@@ -164,11 +164,12 @@ async def create_task_type_link(request: Request, principal: CurrentUser, sessio
 
 @router.post("/data/task-status-links", operation_id="create_task_status_link", status_code=201)
 async def create_task_status_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Link a task status to a project with a priority (updates an existing link)."""
+    """Link a task status to a project with a priority (updates an existing link; board
+    roles not given are emptied, as Zou does on this route)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_status_link(
         session, principal, settings_rules.required_uuid(body, "project_id"),
-        settings_rules.required_uuid(body, "task_status_id"), body)
+        settings_rules.required_uuid(body, "task_status_id"), {"roles_for_board": [], **body})
     return json_response(link.serialize(), status_code=201)
 
 

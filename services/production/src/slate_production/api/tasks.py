@@ -18,6 +18,7 @@ from slate_common.serialization import json_response
 from ..domain import access, task_ops
 from ..domain.entity_ops import get_entity, parse_uuid
 from ..domain.task_queries import assigned_to_person, open_project, plain_tasks, todo_tasks
+from ..domain.people import serialize_persons
 from ..domain.subscriptions import is_subscribed_task
 from ..domain.tasks import assignees_of, serialize_task
 from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
@@ -191,17 +192,18 @@ async def full_task(task_id: str, principal: CurrentUser, session: SessionDep) -
     assert entity is not None
     entity_type = await session.get(EntityType, entity.entity_type_id)
     project = await session.get(Project, task.project_id)
-    persons = {p.id: p for p in await session.scalars(
-        select(Person).where(Person.id.in_([uuid.UUID(a) for a in assignees] + [task.assigner_id or uuid.uuid4()])))}
+    found = list(await session.scalars(
+        select(Person).where(Person.id.in_([uuid.UUID(a) for a in assignees] + [task.assigner_id or uuid.uuid4()]))))
+    persons = {uuid.UUID(row["id"]): row for row in await serialize_persons(session, found)}
     assigner = persons.get(task.assigner_id) if task.assigner_id else None
     row.update(
         entity=entity.serialize(), entity_type=entity_type.serialize() if entity_type else None,
         is_subscribed=await is_subscribed_task(session, principal=principal, task_id=task.id),
-        persons=[persons[uuid.UUID(a)].serialize() for a in assignees if uuid.UUID(a) in persons],
+        persons=[persons[uuid.UUID(a)] for a in assignees if uuid.UUID(a) in persons],
         project=project.serialize() if project else None,
         task_status=(await session.get(TaskStatus, task.task_status_id)).serialize(),  # type: ignore[union-attr]
         task_type=(await session.get(TaskType, task.task_type_id)).serialize(),  # type: ignore[union-attr]
-        assigner=assigner.serialize() if assigner else None,
+        assigner=assigner,
     )
     if entity_type is not None and entity_type.name in ("Shot", "Scene") and entity.parent_id:
         sequence = await session.get(Entity, entity.parent_id)

@@ -44,4 +44,4 @@ async def person_done_tasks(person_id: PersonId, principal: CurrentUser, session
     """A person's done tasks (the person themself, managers and admins)."""
     if person_id != principal.id and not principal.is_manager:
         raise Forbidden()
-    return json_response(await todo.done_tasks(session, person_id))
+    return json_response(await todo.done_tasks(session, person_id, principal))

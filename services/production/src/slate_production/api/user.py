@@ -19,7 +19,7 @@ from ..domain import access
 from ..domain.asset_types import serialize_asset_types
 from ..domain.entity_ops import get_entity, list_entities, parse_uuid
 from ..domain.projects import open_projects
-from ..domain.task_queries import assigned_to_person, named_tasks, open_project, todo_tasks
+from ..domain.task_queries import assigned_to_person, open_project, todo_tasks
 from ..domain.user_context import context
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Task, TaskStatus
 from .common import task_types_of
@@ -118,13 +118,13 @@ def _mine_on(entity_ids: Any, principal: Any) -> list[Any]:
 def _entity_routes(path: str, kind: str) -> None:
     async def tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
-        ids = select(Entity.id).where(Entity.parent_id == entity.id) if kind == "Sequence" else [entity.id]
-        return json_response(await named_tasks(session, principal, *_mine_on(ids, principal)))
+        rows = await session.scalars(select(Task).where(*_mine_on([entity.id], principal))
+                                     .order_by(Task.created_at, Task.id))
+        return json_response([t.serialize() for t in rows])
 
     async def task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
-        ids = select(Entity.id).where(Entity.parent_id == entity.id) if kind == "Sequence" else [entity.id]
-        return json_response(await task_types_of(session, *_mine_on(ids, principal)))
+        return json_response(await task_types_of(session, *_mine_on([entity.id], principal)))
 
     name = path.rstrip("s")
     router.add_api_route(f"/data/user/{path}/{{entity_id}}/tasks", tasks, methods=["GET"],

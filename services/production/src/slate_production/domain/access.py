@@ -10,7 +10,8 @@ Comments:
 - vendors only on the tasks they are assigned to;
 - artists (``user``) only set statuses marked ``is_artist_allowed``, clients only
   ``is_client_allowed`` ones;
-- clients read only client comments and comments marked ``for_client``.
+- clients read client comments, comments marked ``for_client``, and comments with a
+  preview (without their text); artists and vendors do not read clients' comments.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 
-from ..models import Comment, Person, Project, Task, TaskStatus, project_person_link, task_person_link
+from ..models import (Comment, Person, PreviewFileReplica, Project, Task, TaskStatus, project_person_link,
+                      task_person_link)
 
 SUPERVISORS = ("admin", "manager", "supervisor")
 
@@ -128,24 +130,51 @@ async def check_project_access(session: AsyncSession, principal: Principal, proj
         raise Forbidden()
 
 
-def check_status_allowed(principal: Principal, status: TaskStatus) -> None:
-    if principal.role == "user" and not status.is_artist_allowed:
+def check_status_allowed(role: str | None, status: TaskStatus) -> None:
+    """``role``: the caller's role on the task's project (:func:`project_role`)."""
+    if role == "user" and not status.is_artist_allowed:
         raise Forbidden()
-    if principal.is_client and not status.is_client_allowed:
+    if role == "client" and not status.is_client_allowed:
         raise Forbidden()
 
 
-def check_author_or_manager(principal: Principal, author_id: uuid.UUID | str | None) -> None:
-    """A person changes only their own comments and replies; managers and admins any."""
-    if principal.is_manager:
+async def is_project_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
+    return await project_role(session, principal, project_id) in ("admin", "manager")
+
+
+async def check_author_or_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+                                  author_id: uuid.UUID | str | None) -> None:
+    """A person changes only their own comments and replies; the project's managers and
+    admins any."""
+    if author_id is not None and str(author_id) == str(principal.id):
         return
-    if author_id is None or str(author_id) != str(principal.id):
+    if not await is_project_manager(session, principal, project_id):
         raise Forbidden()
 
 
-def client_comment_filter(principal: Principal) -> Any:
-    """Extra condition on comments a client may read (None for everyone else)."""
-    if not principal.is_client:
-        return None
-    client_author = exists().where(Person.id == Comment.person_id, Person.role == "client")
-    return or_(Comment.for_client.is_(True), client_author)
+def _client_author() -> Any:
+    return exists().where(Person.id == Comment.person_id, Person.role == "client")
+
+
+def _has_preview() -> Any:
+    return exists().where(PreviewFileReplica.comment_id == Comment.id)
+
+
+def comment_visibility(principal: Principal) -> Any:
+    """Extra condition on the comments a caller may read (None: all of them).
+
+    Clients read their fellow clients' comments, comments marked ``for_client`` and
+    comments carrying a preview (whose text they do not get, see :func:`client_blind`);
+    artists and vendors do not read clients' comments."""
+    if principal.is_client:
+        return or_(Comment.for_client.is_(True), _client_author(), _has_preview())
+    if principal.role in ("user", "vendor"):
+        return ~_client_author()
+    return None
+
+
+def client_blind(principal: Principal, comment: Comment, author_role: str | None) -> bool:
+    """True when a client sees ``comment`` only for its preview: text, replies,
+    checklist and mentions are withheld."""
+    return principal.is_client and not comment.for_client and author_role != "client"
+

@@ -19,12 +19,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
 from ..models import (
+    AttachmentFileReplica,
     Comment,
     Department,
     News,
@@ -147,9 +148,29 @@ async def _previews(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict
     return out
 
 
+async def _attachments(session: AsyncSession, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[AttachmentFileReplica]]:
+    out: dict[uuid.UUID, list[AttachmentFileReplica]] = defaultdict(list)
+    if comment_ids:
+        rows = await session.scalars(select(AttachmentFileReplica).where(AttachmentFileReplica.comment_id.in_(comment_ids))
+                                     .order_by(AttachmentFileReplica.created_at, AttachmentFileReplica.id))
+        for a in rows:
+            assert a.comment_id is not None
+            out[a.comment_id].append(a)
+    return out
+
+
+def attachment_brief(a: AttachmentFileReplica, *, reply: bool = False) -> dict[str, Any]:
+    out = {"id": str(a.id), "name": a.name, "extension": a.extension}
+    if reply:
+        out["reply_id"] = serialize_value(a.reply_id)
+    out["size"] = a.size
+    return out
+
+
 async def comment_relations(session: AsyncSession, comments: list[Comment]) -> dict[str, Any]:
     ids = [c.id for c in comments]
     return {
+        "attachments": await _attachments(session, ids),
         "mentions": await _links(session, comment_mention_link, "person_id", ids),
         "department_mentions": await _links(session, comment_department_mention_link, "department_id", ids),
         "acknowledgements": await _links(session, comment_acknowledgement_link, "person_id", ids),
@@ -168,7 +189,7 @@ async def serialize_with_links(session: AsyncSession, comment: Comment, *, previ
         mentions=rel["mentions"].get(comment.id, []),
         department_mentions=rel["department_mentions"].get(comment.id, []),
         acknowledgements=rel["acknowledgements"].get(comment.id, []),
-        attachment_files=[],
+        attachment_files=[attachment_brief(a) for a in rel["attachments"].get(comment.id, [])],
     )
     return out
 
@@ -206,7 +227,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
     listing Kitsu's task panel reads, in a fixed number of queries."""
     await access.check_task_access(session, principal, task)
     stmt = select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
-    client_only = access.client_comment_filter(principal)
+    client_only = access.comment_visibility(principal)
     if client_only is not None:
         stmt = stmt.where(client_only)
     comments = list((await session.scalars(stmt)).all())
@@ -222,14 +243,18 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
         row = c.serialize()
         row["replies"] = _replies_with_persons(c, persons)
         status = statuses.get(c.task_status_id) if c.task_status_id else None
+        author = persons.get(c.person_id)
+        blind = access.client_blind(principal, c, author.role if author else None)
+        if blind:
+            row.update(text="", replies=[], checklist=[])
         row.update(
-            person=person_brief(persons.get(c.person_id), c.person_id),
+            person=person_brief(author, c.person_id),
             task_status={k: serialize_value(getattr(status, k)) for k in STATUS_BRIEF} if status else None,
             acknowledgements=rel["acknowledgements"].get(c.id, []),
             previews=rel["previews"].get(c.id, []),
-            mentions=rel["mentions"].get(c.id, []),
-            department_mentions=rel["department_mentions"].get(c.id, []),
-            attachment_files=[],
+            mentions=[] if blind else rel["mentions"].get(c.id, []),
+            department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
+            attachment_files=[] if blind else [attachment_brief(a, reply=True) for a in rel["attachments"].get(c.id, [])],
         )
         out.append(row)
     return out
@@ -241,7 +266,7 @@ async def project_comments(session: AsyncSession, principal: Principal, project_
     await access.check_project_access(session, principal, project_id)
     stmt = (select(Comment).join(Task, Task.id == Comment.object_id)
             .where(Task.project_id == project_id).order_by(Comment.created_at.desc(), Comment.id))
-    client_only = access.client_comment_filter(principal)
+    client_only = access.comment_visibility(principal)
     if client_only is not None:
         stmt = stmt.where(client_only)
     if principal.is_vendor:
@@ -252,15 +277,20 @@ async def project_comments(session: AsyncSession, principal: Principal, project_
         stmt = stmt.limit(limit).offset((max(page, 1) - 1) * limit)
     comments = list((await session.scalars(stmt)).all())
     rel = await comment_relations(session, comments)
+    roles = ({p.id: p.role for p in (await _persons(session, {c.person_id for c in comments})).values()}
+             if principal.is_client else {})
     out = []
     for c in comments:
         row = c.serialize()
+        blind = access.client_blind(principal, c, roles.get(c.person_id))
+        if blind:
+            row.update(text="", replies=[], checklist=[])
         row.update(
-            mentions=rel["mentions"].get(c.id, []),
-            department_mentions=rel["department_mentions"].get(c.id, []),
+            mentions=[] if blind else rel["mentions"].get(c.id, []),
+            department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
             acknowledgements=rel["acknowledgements"].get(c.id, []),
             previews=[p["id"] for p in rel["previews"].get(c.id, [])],
-            attachment_files=[],
+            attachment_files=[] if blind else [str(a.id) for a in rel["attachments"].get(c.id, [])],
         )
         out.append(row)
     return out
@@ -318,8 +348,9 @@ async def create_comment(
     """Comment on ``task`` and move it to ``task_status_id`` (module docstring)."""
     await access.check_task_access(session, principal, task)
     status = await get_status(session, task_status_id)
-    access.check_status_allowed(principal, status)
-    author_id = person_id if (person_id and principal.is_manager) else principal.id
+    role = await access.project_role(session, principal, task.project_id)
+    access.check_status_allowed(role, status)
+    author_id = person_id if (person_id and role in ("admin", "manager")) else principal.id
     stamp = _parse_created_at(created_at) or now()
     if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
         raise BadRequest("links must be a list of strings")
@@ -347,6 +378,32 @@ async def create_comment(
         session, comment=comment, task=task, change=change.changed, mentions=mentions,
         department_mentions=department_mentions,
     )
+    return comment
+
+
+async def create_raw_comment(session: AsyncSession, *, principal: Principal, data: dict[str, Any]) -> Comment:
+    """A comment row as given (the generic /data/comments create): the task is left as
+    it is and nobody is notified."""
+    if data.get("object_id") in (None, ""):
+        raise BadRequest("A required field is missing.")
+    task = await get_task(session, _uuid(data["object_id"], "object_id"))
+    status_id = _opt_uuid(data.get("task_status_id"))
+    if status_id is not None:
+        await get_status(session, status_id)
+    links = data.get("links")
+    if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
+        raise BadRequest("links must be a list of strings")
+    stamp = _parse_created_at(data.get("created_at")) or now()
+    comment = Comment(
+        id=uuid.uuid4(), object_id=task.id, object_type="Task", text=data.get("text") or "", replies=[],
+        checklist=_checklist(data.get("checklist")), for_client=bool(data.get("for_client")), links=links or [],
+        task_status_id=status_id or task.task_status_id, person_id=_opt_uuid(data.get("person_id")) or principal.id,
+        pinned=data.get("pinned") if isinstance(data.get("pinned"), bool) else None,
+        created_at=stamp, updated_at=stamp,
+    )
+    session.add(comment)
+    await session.flush()
+    emit_comment(session, "comment:new", comment, task, actor_id=principal.id)
     return comment
 
 
@@ -382,6 +439,49 @@ def _opt_uuid(value: Any) -> uuid.UUID | None:
     return None if value in (None, "") else _uuid(value, "person_id")
 
 
+# --- the task from its comment history -------------------------------------------------
+
+
+async def reset_task_from_history(session: AsyncSession, task: Task, *, actor_id: uuid.UUID | None) -> None:
+    """After a comment is deleted, moved or relabelled, the task is derived again from
+    its comments, as Zou does: status of the latest comment, retake count (entries into
+    a retake status), first WIP and first feedback-request dates, last done date, last
+    comment date. Dates no comment gives are kept. Emits ``task:status-changed`` when the
+    status moves, and ``task:update``."""
+    rows = (await session.execute(
+        select(Comment.created_at, TaskStatus)
+        .join(TaskStatus, TaskStatus.id == Comment.task_status_id)
+        .where(Comment.object_id == task.id).order_by(Comment.created_at, Comment.id)
+    )).all()
+    previous_status = task.task_status_id
+    retakes, previous = 0, None
+    real_start = end = done = None
+    for created_at, status in rows:
+        if status.is_retake and (previous is None or not previous.is_retake):
+            retakes += 1
+        if status.is_wip and real_start is None:
+            real_start = created_at
+        if status.is_feedback_request and end is None:
+            end = created_at
+        if status.is_done:
+            done = created_at
+        previous = status
+    task.retake_count = retakes
+    task.real_start_date = real_start or task.real_start_date
+    task.end_date = end or task.end_date
+    task.done_date = done or task.done_date
+    task.last_comment_date = rows[-1][0] if rows else None
+    if previous is not None:
+        task.task_status_id = previous.id
+    await session.flush()
+    if task.task_status_id != previous_status:
+        await task_rules.emit_task_event(
+            session, "task:status-changed", task, actor_id=actor_id,
+            previous_task_status_id=str(previous_status), new_task_status_id=str(task.task_status_id),
+            person_id=str(actor_id) if actor_id else None)
+    await task_rules.emit_task_event(session, "task:update", task, actor_id=actor_id)
+
+
 # --- editing ---------------------------------------------------------------------------
 
 EDITABLE = ("text", "checklist", "pinned", "for_client", "links", "data", "task_status_id")
@@ -390,10 +490,10 @@ EDITABLE = ("text", "checklist", "pinned", "for_client", "links", "data", "task_
 async def update_comment(session: AsyncSession, *, principal: Principal, comment: Comment,
                          data: dict[str, Any]) -> Comment:
     """Edit a comment (its author, or a manager/admin of the project): new mentions are
-    notified; a status given here only relabels the comment, as in Zou."""
+    notified; a new status relabels the comment and the task follows its history."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    access.check_author_or_manager(principal, comment.person_id)
+    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     if "task_status_id" in data and data["task_status_id"] is not None:
         data["task_status_id"] = (await get_status(session, _uuid(data["task_status_id"], "task_status_id"))).id
     if "checklist" in data:
@@ -409,6 +509,8 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     comment.editor_id = principal.id
     comment.updated_at = now()
     await session.flush()
+    if "task_status_id" in data and data["task_status_id"] is not None:
+        await reset_task_from_history(session, task, actor_id=principal.id)
     if "text" in data:
         mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
         await _set_links(session, comment_mention_link, "person_id", comment.id, mentions)
@@ -420,24 +522,15 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
 
 
 async def delete_comment(session: AsyncSession, *, principal: Principal, comment: Comment) -> None:
-    """Delete a comment (author, manager or admin). When it was the task's latest, the
-    task goes back to the status of the comment now latest, as Zou does."""
+    """Delete a comment (author, manager or admin); the task follows its remaining
+    history (:func:`reset_task_from_history`), as Zou does."""
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    access.check_author_or_manager(principal, comment.person_id)
-    latest = await session.scalar(
-        select(Comment.id).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))
+    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     emit_comment(session, "comment:delete", comment, task, actor_id=principal.id)
     await session.delete(comment)
     await session.flush()
-    if latest == comment.id:
-        previous = (await session.scalars(
-            select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc()).limit(1))).first()
-        task.last_comment_date = previous.created_at if previous else None
-        if previous is not None and previous.task_status_id and previous.task_status_id != task.task_status_id:
-            task.task_status_id = previous.task_status_id
-        await session.flush()
-        await task_rules.emit_task_event(session, "task:update", task, actor_id=principal.id)
+    await reset_task_from_history(session, task, actor_id=principal.id)
 
 
 # --- replies and acknowledgements ---------------------------------------------------------
@@ -446,10 +539,10 @@ async def delete_comment(session: AsyncSession, *, principal: Principal, comment
 async def reply(session: AsyncSession, *, principal: Principal, comment: Comment, text: str | None) -> dict[str, Any]:
     task = await get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
-    if principal.is_client and not comment.for_client:
-        author = await session.get(Person, comment.person_id)
-        if author is None or author.role != "client":
-            raise NotFound()
+    visible = access.comment_visibility(principal)
+    if visible is not None and await session.scalar(
+            select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+        raise NotFound()
     mentions, department_mentions = await find_mentions(session, task.project_id, text)
     stamp = now()
     entry = {
@@ -477,7 +570,7 @@ async def delete_reply(session: AsyncSession, *, principal: Principal, comment: 
     entry = next((r for r in comment.replies or [] if str(r.get("id")) == str(reply_id)), None)
     if entry is None:
         raise NotFound()
-    access.check_author_or_manager(principal, entry.get("person_id"))
+    await access.check_author_or_manager(session, principal, task.project_id, entry.get("person_id"))
     comment.replies = [r for r in comment.replies if str(r.get("id")) != str(reply_id)]
     comment.updated_at = now()
     await session.execute(delete(Notification).where(Notification.reply_id == reply_id))
@@ -503,3 +596,93 @@ async def acknowledge(session: AsyncSession, *, principal: Principal, comment: C
     emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), "person_id": str(principal.id)},
          project_id=task.project_id, actor_id=principal.id)
     return comment
+
+
+# --- moving and copying ------------------------------------------------------------------
+
+
+async def _latest(session: AsyncSession, task_id: uuid.UUID) -> Comment | None:
+    return (await session.scalars(select(Comment).where(Comment.object_id == task_id)
+                                  .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))).first()
+
+
+async def move_comment(session: AsyncSession, *, principal: Principal, comment: Comment, source: Task,
+                       target_task_id: uuid.UUID) -> Comment:
+    """Move a comment to another task of the same entity (managers and admins): its
+    notifications and news are made again on the target; both tasks follow their
+    comment histories (:func:`reset_task_from_history`)."""
+    await access.check_task_access(session, principal, source)
+    if not await access.is_project_manager(session, principal, source.project_id):
+        raise Forbidden()
+    if comment.object_id != source.id:
+        raise BadRequest("Comment does not belong to the given task.", data=None)
+    if target_task_id == source.id:
+        raise BadRequest("Source and target tasks must be different.", data=None)
+    target = await get_task(session, target_task_id)
+    if target.entity_id != source.entity_id:
+        raise BadRequest("Source and target tasks must belong to the same entity.", data=None)
+    if await session.scalar(select(PreviewFileReplica.id).where(PreviewFileReplica.comment_id == comment.id).limit(1)):
+        raise BadRequest("Comments tied to a preview revision cannot be moved.", data=None)
+    latest_on_target = await _latest(session, target.id)
+    await session.execute(delete(Notification).where(Notification.comment_id == comment.id))
+    await session.execute(delete(News).where(News.comment_id == comment.id))
+    comment.object_id = target.id
+    comment.updated_at = now()
+    await session.flush()
+    await reset_task_from_history(session, source, actor_id=principal.id)
+    status_before = target.task_status_id
+    await reset_task_from_history(session, target, actor_id=principal.id)
+    changed = target.task_status_id != status_before and (
+        latest_on_target is None or latest_on_target.created_at <= comment.created_at)
+    session.add(News(id=uuid.uuid4(), change=changed, author_id=comment.person_id, comment_id=comment.id,
+                     task_id=target.id, created_at=comment.created_at, updated_at=comment.created_at))
+    mentions = [uuid.UUID(m) for m in (await _links(session, comment_mention_link, "person_id", [comment.id])).get(comment.id, [])]
+    departments = [uuid.UUID(d) for d in (await _links(session, comment_department_mention_link, "department_id",
+                                                       [comment.id])).get(comment.id, [])]
+    await notifications.notify_comment(session, comment=comment, task=target, change=changed, mentions=mentions,
+                                       department_mentions=departments)
+    emit_comment(session, "comment:update", comment, target, actor_id=principal.id, previous_task_id=str(source.id))
+    return comment
+
+
+async def copy_client_comments(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                               task_ids: list[uuid.UUID], prefix: str | None) -> list[Comment]:
+    """For each task of the project, the last client comment copied into a comment of
+    the caller (a manager), so artists read it; the task keeps its status."""
+    await access.check_project_access(session, principal, project_id)
+    if not await access.is_project_manager(session, principal, project_id):
+        raise Forbidden()
+    out = []
+    for task_id in dict.fromkeys(task_ids):
+        task = await session.get(Task, task_id)
+        if task is None or task.project_id != project_id:
+            continue
+        source = (await session.scalars(
+            select(Comment).join(Person, Person.id == Comment.person_id)
+            .where(Comment.object_id == task.id, Person.role == "client")
+            .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))).first()
+        if source is None:
+            continue
+        text = f"{prefix}\n\n{source.text or ''}" if prefix else (source.text or "")
+        out.append(await create_comment(session, principal=principal, task=task,
+                                        task_status_id=task.task_status_id, text=text))
+    return out
+
+
+async def attachment_files(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID | None = None,
+                           project_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Attachment files of a task's or a project's comments, each with its comment
+    (admins, as Zou)."""
+    access.check_admin(principal)
+    stmt = select(AttachmentFileReplica, Comment).join(Comment, Comment.id == AttachmentFileReplica.comment_id)
+    if task_id is not None:
+        await get_task(session, task_id)
+        stmt = stmt.where(Comment.object_id == task_id)
+    else:
+        stmt = stmt.join(Task, Task.id == Comment.object_id).where(Task.project_id == project_id)
+    out = []
+    for attachment, comment in await session.execute(stmt.order_by(AttachmentFileReplica.created_at)):
+        row = {k: serialize_value(getattr(attachment, k)) for k in AttachmentFileReplica.FIELDS}
+        row.update(comment=comment.serialize(), chat_message=None, type="AttachmentFile")
+        out.append(row)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -72,7 +72,18 @@ async def list_entities(
         stmt = stmt.where(Entity.parent_id == parent_id)
     if grand_parent_id is not None:
         stmt = stmt.where(parent.parent_id == grand_parent_id)
-    for key, value in (filters or {}).items():
+    filters = dict(filters or {})
+    if filters.get("sequence_id"):
+        stmt = stmt.where(Entity.parent_id == parse_uuid(filters.pop("sequence_id"), "sequence_id"))
+    if filters.get("episode_id"):
+        episode_id = parse_uuid(filters.pop("episode_id"), "episode_id")
+        if kind == "Shot":
+            stmt = stmt.where(parent.parent_id == episode_id)
+        elif kind == "Sequence":
+            stmt = stmt.where(Entity.parent_id == episode_id)
+        else:
+            stmt = stmt.where(Entity.source_id == episode_id)
+    for key, value in filters.items():
         column = getattr(Entity, key, None)
         if column is None or key not in ENTITY_UPDATABLE | {"id", "project_id"}:
             continue
@@ -82,7 +93,7 @@ async def list_entities(
             stmt = stmt.where(func.lower(Entity.name) == str(value).lower())
         else:
             stmt = stmt.where(column == value)
-    if kind == "Asset" and filters and filters.get("asset_type_id"):
+    if kind == "Asset" and filters.get("asset_type_id"):
         stmt = stmt.where(Entity.entity_type_id == parse_uuid(filters["asset_type_id"], "asset_type_id"))
     if kind in ("Asset", "Shot") and principal.is_vendor:
         stmt = stmt.where(exists().where(
@@ -204,9 +215,7 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
     for task in (await session.scalars(select(Task).where(Task.entity_id == entity.id))).all():
         await emit_task_event(session, "task:delete", task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
-    await session.execute(
-        Entity.__table__.update().where(Entity.source_id == entity.id).values(source_id=None)
-    )
+    await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
     await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()

@@ -55,3 +55,30 @@ async def upsert_person(session: AsyncSession, snapshot: dict[str, Any]) -> uuid
 
 async def delete_person(session: AsyncSession, person_id: uuid.UUID) -> None:
     await session.execute(delete(Person).where(Person.id == person_id))
+
+
+async def departments_of(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Department ids (strings) per person, from the replica's links."""
+    from sqlalchemy import select
+
+    out: dict[uuid.UUID, list[str]] = {pid: [] for pid in person_ids}
+    if person_ids:
+        rows = await session.execute(
+            select(department_person_link.c.person_id, department_person_link.c.department_id)
+            .where(department_person_link.c.person_id.in_(person_ids))
+            .order_by(department_person_link.c.department_id)
+        )
+        for person_id, department_id in rows:
+            out[person_id].append(str(department_id))
+    return out
+
+
+async def serialize_persons(session: AsyncSession, persons: list[Person]) -> list[dict[str, Any]]:
+    """Zou's person rows with their departments."""
+    deps = await departments_of(session, [p.id for p in persons])
+    out = []
+    for person in persons:
+        row = person.serialize()
+        row["departments"] = deps[person.id]
+        out.append(row)
+    return out

@@ -28,6 +28,7 @@ from ..models import (
     project_person_link,
 )
 from . import access
+from .people import serialize_persons
 from .projects import emit_project_event
 
 
@@ -71,12 +72,10 @@ async def team(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, A
         select(Person, project_person_link.c.role).join(project_person_link, project_person_link.c.person_id == Person.id)
         .where(project_person_link.c.project_id == project_id).order_by(Person.first_name, Person.last_name)
     )
-    out = []
-    for person, project_role in rows:
-        row = person.serialize()
-        row["departments"] = row.get("departments", [])
+    pairs = list(rows)
+    out = await serialize_persons(session, [person for person, _ in pairs])
+    for row, (_, project_role) in zip(out, pairs, strict=True):
         row["project_role"] = project_role
-        out.append(row)
     return out
 
 
@@ -360,7 +359,7 @@ async def episode_stats(session: AsyncSession, project_id: uuid.UUID) -> dict[st
         for key in (str(episode_id), "all"):
             cell = out.setdefault(key, {}).setdefault(str(tt), {}).setdefault(
                 str(ts), {"name": name, "color": color, "count": 0, "frames": 0, "drawings": 0})
-            cell["count"] += count
-            cell["frames"] += int(frames)
-            cell["drawings"] += int(drawings)
+            cell["count"] += int(count or 0)
+            cell["frames"] += int(frames or 0)
+            cell["drawings"] += int(drawings or 0)
     return out

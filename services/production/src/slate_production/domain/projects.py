@@ -104,11 +104,14 @@ async def _links(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uu
     return out
 
 
-async def serialize_with_relations(session: AsyncSession, projects: list[Project]) -> list[dict[str, Any]]:
+async def serialize_with_relations(
+    session: AsyncSession, projects: list[Project], links: dict[uuid.UUID, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Projects with their team and settings lists, as Zou's relations=true returns them."""
     ids = [p.id for p in projects]
     teams = await team_ids(session, ids)
-    links = await _links(session, ids)
+    if links is None:
+        links = await _links(session, ids)
     out = []
     for project in projects:
         row = project.serialize()
@@ -175,8 +178,8 @@ async def serialize_for_listing(
     """Projects with relations and the settings Kitsu's project pages read (metadata
     descriptors, task type links and priorities, task status links)."""
     ids = [p.id for p in projects]
-    rows = await serialize_with_relations(session, projects)
     links = await _links(session, ids)
+    rows = await serialize_with_relations(session, projects, links)
     episodes = await first_episode_ids(session, [p.id for p in projects if p.production_type == "tvshow"])
     statuses: dict[uuid.UUID, str] = {}
     if with_status_name and ids:

@@ -118,11 +118,16 @@ async def tasks_to_check_filter_values(session: AsyncSession, principal: Princip
             "person_ids": persons}
 
 
-async def done_tasks(session: AsyncSession, person_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Tasks assigned to ``person_id`` whose status is a done one, in open projects."""
+async def done_tasks(session: AsyncSession, person_id: uuid.UUID,
+                     viewer: Principal | None = None) -> list[dict[str, Any]]:
+    """Tasks assigned to ``person_id`` whose status is a done one, in open projects
+    (and, for a viewer other than an admin, only in projects the viewer is in)."""
     stmt = (
         _base().where(TaskStatus.is_done.is_(True))
         .where(exists().where(task_person_link.c.task_id == Task.id, task_person_link.c.person_id == person_id))
         .order_by(Task.end_date.desc().nulls_last(), Task.done_date.desc().nulls_last(), Task.id)
     )
+    if viewer is not None and not viewer.is_admin and viewer.id != person_id:
+        stmt = stmt.where(exists().where(project_person_link.c.project_id == Task.project_id,
+                                         project_person_link.c.person_id == viewer.id))
     return await _rows(session, stmt)

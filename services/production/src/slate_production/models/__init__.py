@@ -22,10 +22,11 @@ from .comment import (
     comment_mention_link,
 )
 from .notification import Notification, Subscription
-from .preview import PreviewFileReplica
+from .preview import AttachmentFileReplica, PreviewFileReplica
 from .search_filter import SearchFilter, SearchFilterGroup
 
 __all__ = [
+    "AttachmentFileReplica",
     "Comment",
     "News",
     "Notification",

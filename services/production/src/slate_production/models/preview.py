@@ -36,3 +36,20 @@ class PreviewFileReplica(ZouModel, Base):
     task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     comment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class AttachmentFileReplica(ZouModel, Base):
+    """A replica of media's attachment files, fed by ``attachment-file:*`` events."""
+
+    __tablename__ = "attachment_file_replica"
+
+    name: Mapped[str | None] = mapped_column(String(250))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    extension: Mapped[str | None] = mapped_column(String(10))
+    mimetype: Mapped[str | None] = mapped_column(String(255))
+    comment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    reply_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    chat_message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+    FIELDS = ("name", "size", "extension", "mimetype", "comment_id", "reply_id", "chat_message_id", "id",
+              "created_at", "updated_at")

@@ -4,8 +4,8 @@ Revision ID: 5a0f1d0c2e71
 Revises: 0001
 Create Date: 2026-11-23 12:40:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '5a0f1d0c2e71'
