@@ -231,7 +231,7 @@ class Bench:
             print(f"  {target}: {result.seconds:.1f} s, server+postgres CPU {cpu:.1f} s, counts {result.counts}"
                   + (f"\n  FAILED at {result.failed}" if result.failed else ""), flush=True)
 
-    def settle(self, limit: float = 180.0) -> None:
+    def settle(self, limit: float = 120.0) -> None:
         """Wait until both servers are idle: Slate's services consume the seed's events
         (replicas, notifications) in the background after the seed answered; measuring
         while they do would charge that backlog to the first load runs."""
@@ -241,7 +241,7 @@ class Bench:
         while time.perf_counter() - t0 < limit:
             time.sleep(3)
             now = tree_cpu(pids)
-            if (now - last) / 3 < 0.05:  # under 5 % of a core for both servers and PostgreSQL
+            if (now - last) / 3 < 0.15:  # under 15 % of a core for both servers and PostgreSQL
                 break
             last = now
         self.out["settle_s"] = round(time.perf_counter() - t0, 1)
@@ -377,7 +377,7 @@ class Bench:
 
     # the mix ---------------------------------------------------------------------------
     def run_load(self, target: str, concurrency: int, full_mix: bool = False) -> dict[str, Any]:
-        self.settle(limit=60.0)
+        self.settle(limit=30.0)
         fixture = self.workdir / f"fixture-{target}.json"
         if full_mix:
             fx = dict(self.fixtures[target], skip=[])
