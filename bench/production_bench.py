@@ -115,7 +115,9 @@ def tree_cpu(pids: list[int]) -> float:
             seen.add(p.pid)
             try:
                 t = p.cpu_times()
-                total += t.user + t.system
+                # children_*: CPU of children that exited and were reaped (PostgreSQL's
+                # backends when a pool closes a connection; the load generator for us)
+                total += t.user + t.system + t.children_user + t.children_system
             except psutil.Error:
                 continue
     return total
@@ -404,9 +406,8 @@ class Bench:
         # servers' CPU over warmup + measured window, per request served in that time
         result["server_cpu_s"] = round(srv1 - srv0, 2)
         result["server_cpu_ms_per_request"] = round((srv1 - srv0) * 1000 / max(1, ok * wall / result["seconds"]), 2)
-        # the load generator exited: its CPU is no longer in tree_cpu(ours); take its own count
-        loadgen_total = result["loadgen_cpu_s"] * wall / max(result["seconds"], 1e-9)
-        other = (busy1 - busy0) - ((ours1 - ours0) + loadgen_total)
+        # ours: this process, every server and the load generator (reaped: in children_*)
+        other = (busy1 - busy0) - (ours1 - ours0)
         result["other_cpu_cores"] = round(max(0.0, other) / wall, 2)
         result["loadavg_before"] = round(load0, 2)
         # where the CPU went on Slate's side (postgres: the whole server, whoever drove it)
