@@ -384,3 +384,19 @@ async def test_saml_subject_binding(sso_bound, peers) -> None:  # type: ignore[n
     idp.user = saml_user(email=user["email"])
     r = await sso_bound.post("/auth/saml/sso", data=await saml_round_trip(sso_bound, idp))
     assert r.status_code == 400 and r.json() == {"error": "This account is bound to another identity."}
+
+
+async def test_an_unreachable_provider_is_a_503_not_a_500() -> None:
+    from slate_auth.config import AuthSettings
+    from slate_auth.domain.oidc import OidcProvider as SlateOidc
+    from slate_auth.domain.saml import SamlServiceProvider
+    from slate_auth.domain.sso import SsoUnavailable
+    from slate_common.stack import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SsoUnavailable, match="metadata could not be loaded") as saml_error:
+        await SamlServiceProvider(AuthSettings(saml_metadata_url=closed + "/metadata")).client()
+    assert saml_error.value.status_code == 503
+    with pytest.raises(SsoUnavailable, match="could not be reached") as oidc_error:
+        await SlateOidc(AuthSettings(oidc_issuer=closed, oidc_client_id="x")).metadata()
+    assert oidc_error.value.body() == {"error": "The OIDC provider could not be reached."}

@@ -433,3 +433,22 @@ async def test_task_follows_its_comment_history_on_relabel_and_delete(client, co
         task = await session.get(Task, w.task_id)
         assert (task.task_status_id, task.retake_count) == (w.statuses["wip"], 0)
         assert task.last_comment_date.isoformat(timespec="seconds") == base["created_at"]
+
+
+async def test_generic_comment_create_is_raw(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    body = {"object_id": str(w.task_id), "task_status_id": str(w.statuses["done"]), "text": "raw",
+            "person_id": str(w.persons["user2"])}
+    assert (await client.post("/data/comments", headers=w.h("manager"), json=body)).status_code == 403
+    r = await client.post("/data/comments", headers=w.h("admin"), json=body)
+    assert r.status_code == 201, r.text
+    c = r.json()
+    assert (c["text"], c["person_id"], c["task_status_id"]) == ("raw", str(w.persons["user2"]), str(w.statuses["done"]))
+    assert c["previews"] == [] and c["mentions"] == [] and c["acknowledgements"] == []
+    async with transaction(sessionmaker) as session:
+        assert (await session.get(Task, w.task_id)).task_status_id == w.statuses["todo"]  # untouched
+        assert list(await session.scalars(select(Notification).where(Notification.task_id == w.task_id))) == []
+    r = await client.post("/data/comments", headers=w.h("admin"), json={"text": "no task"})
+    assert (r.status_code, r.json()["message"]) == (400, "A required field is missing.")
+    r = await client.post("/data/comments", headers=w.h("admin"), json={"object_id": str(uuid.uuid4())})
+    assert r.status_code == 404

@@ -374,3 +374,29 @@ async def test_attachment_file_events_feed_comment_listings(client, comment_worl
             break
         await asyncio.sleep(0.1)
     assert await listed() == []
+
+
+async def test_tasks_to_check_follow_project_roles_and_departments(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    from sqlalchemy import insert as sa_insert
+
+    from slate_production.models import TaskType, department_person_link
+
+    await _comment(client, w, who="user", status="wfa", text="check")
+
+    async def ids(who):  # type: ignore[no-untyped-def]
+        return [r["id"] for r in (await client.get("/data/user/tasks-to-check", headers=w.h(who))).json()]
+
+    assert str(w.task_id) not in await ids("user2")
+    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['user2']}", headers=w.h("admin"),
+                         json={"role": "supervisor"})
+    assert r.status_code == 200
+    assert str(w.task_id) in await ids("user2")  # supervisor of this production
+    # a supervisor with departments checks only their departments' task types
+    async with transaction(sessionmaker) as session:
+        await session.execute(sa_insert(department_person_link).values(person_id=w.persons["supervisor"],
+                                                                       department_id=w.department_id))
+    assert str(w.task_id) not in await ids("supervisor")
+    async with transaction(sessionmaker) as session:
+        (await session.get(TaskType, w.task_type_id)).department_id = w.department_id
+    assert str(w.task_id) in await ids("supervisor")

@@ -23,6 +23,8 @@ class SsoSettings(BaseSettings):
     #: The identity provider's metadata, by URL (fetched on first use) or as a local file.
     saml_metadata_url: str = ""
     saml_metadata_file: str = ""
+    #: How long the IdP metadata is kept before it is loaded again.
+    saml_metadata_refresh_seconds: int = 3600
     #: This service provider's entity id (default: <public_url>/api/auth/saml/metadata).
     saml_entity_id: str = ""
     #: When set, the person is bound to the assertion's issuer and this attribute's value

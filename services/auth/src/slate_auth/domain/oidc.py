@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # authlib would rather use the httpx2 fork; htt
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from ..sso_settings import SsoSettings
-from .sso import ExternalIdentity, SsoError
+from .sso import ExternalIdentity, SsoError, SsoUnavailable
 
 PROVIDER = "oidc"
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -55,22 +55,22 @@ class OidcProvider:
                 response.raise_for_status()
                 doc = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise SsoError("The OIDC provider could not be reached.") from exc
+            raise SsoUnavailable("The OIDC provider could not be reached.") from exc
         if not isinstance(doc, dict):
-            raise SsoError("The OIDC provider sent an invalid document.")
+            raise SsoUnavailable("The OIDC provider sent an invalid document.")
         return doc
 
     async def metadata(self) -> dict[str, Any]:
         async with self._lock:
             if self._metadata is None:
                 if not self.issuer or not self.settings.oidc_client_id:
-                    raise SsoError("OIDC is enabled but its issuer or client id is not configured.")
+                    raise SsoUnavailable("OIDC is enabled but its issuer or client id is not configured.")
                 doc = await self._get_json(self.issuer + "/.well-known/openid-configuration")
                 if str(doc.get("issuer", "")).rstrip("/") != self.issuer:
-                    raise SsoError("The OIDC discovery document names another issuer.")
+                    raise SsoUnavailable("The OIDC discovery document names another issuer.")
                 for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
                     if not doc.get(key):
-                        raise SsoError("The OIDC discovery document is incomplete.")
+                        raise SsoUnavailable("The OIDC discovery document is incomplete.")
                 self._metadata = doc
             return self._metadata
 
@@ -82,7 +82,7 @@ class OidcProvider:
                 try:
                     self._keys = KeySet.import_key_set(await self._get_json(metadata["jwks_uri"]))  # type: ignore[arg-type]
                 except (JoseError, ValueError, KeyError) as exc:
-                    raise SsoError("The OIDC provider's keys are invalid.") from exc
+                    raise SsoUnavailable("The OIDC provider's keys are invalid.") from exc
                 self._keys_at = time.monotonic()
             return self._keys
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from saml2.config import SPConfig
 from slate_common.logging import get_logger
 
 from ..sso_settings import SsoSettings
-from .sso import ExternalIdentity, SsoError
+from .sso import ExternalIdentity, SsoError, SsoUnavailable
 
 PROVIDER = "saml"
 
@@ -32,7 +33,7 @@ def sp_config(settings: SsoSettings, metadata_xml: str | None) -> SPConfig:
     this SP in its own metadata)."""
     xmlsec = shutil.which("xmlsec1")
     if xmlsec is None:
-        raise SsoError("SAML needs the xmlsec1 program, which is not installed.")
+        raise SsoUnavailable("SAML needs the xmlsec1 program, which is not installed.")
     config = SPConfig()
     config.load({
         "entityid": settings.saml_sp_entity_id,
@@ -54,31 +55,44 @@ def sp_config(settings: SsoSettings, metadata_xml: str | None) -> SPConfig:
 
 
 class SamlServiceProvider:
-    """The pysaml2 client, built on first use from the IdP's metadata."""
+    """The pysaml2 client, built on first use from the IdP's metadata and again once the
+    metadata is older than ``saml_metadata_refresh_seconds`` (the IdP rotates keys)."""
 
     def __init__(self, settings: SsoSettings) -> None:
         self.settings = settings
         self._client: Saml2Client | None = None
+        self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
     async def _metadata(self) -> str:
         if self.settings.saml_metadata_file:
             return await asyncio.to_thread(Path(self.settings.saml_metadata_file).read_text)
         if not self.settings.saml_metadata_url:
-            raise SsoError("SAML is enabled but no identity provider metadata is configured.")
+            raise SsoUnavailable("SAML is enabled but no identity provider metadata is configured.")
         try:
             async with httpx.AsyncClient(timeout=10.0) as http:
                 response = await http.get(self.settings.saml_metadata_url)
                 response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise SsoError("The SAML identity provider's metadata could not be loaded.") from exc
+            raise SsoUnavailable("The SAML identity provider's metadata could not be loaded.") from exc
         return response.text
 
     async def client(self) -> Saml2Client:
         async with self._lock:
-            if self._client is None:
-                config = sp_config(self.settings, await self._metadata())
-                self._client = await asyncio.to_thread(Saml2Client, config)
+            stale = time.monotonic() - self._loaded_at > self.settings.saml_metadata_refresh_seconds
+            if self._client is None or stale:
+                try:
+                    config = sp_config(self.settings, await self._metadata())
+                    self._client = await asyncio.to_thread(Saml2Client, config)
+                except SsoError:
+                    if self._client is None:
+                        raise
+                    log.warning("saml_metadata_refresh_failed")  # keep the metadata we have
+                except Exception as exc:
+                    if self._client is None:
+                        raise SsoUnavailable("The SAML identity provider's metadata is invalid.") from exc
+                    log.warning("saml_metadata_refresh_failed", reason=type(exc).__name__)
+                self._loaded_at = time.monotonic()
             return self._client
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Person, SsoIdentity, SsoState
-from .identity import serialize_person
+from .identity import person_snapshot
 
 
 class SsoError(SlateError):
@@ -23,6 +23,12 @@ class SsoError(SlateError):
 
     def body(self) -> dict[str, object]:
         return {"error": self.message, **self.extra}
+
+
+class SsoUnavailable(SsoError):
+    """The identity provider cannot be reached or sent something unusable."""
+
+    status_code = 503
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ async def person_for_identity(session: AsyncSession, *, identity: ExternalIdenti
         session.add(person)
         await session.flush()
         emit(session, "person:new",
-             {"person_id": str(person.id), "snapshot": await serialize_person(session, person)},
+             {"person_id": str(person.id), "snapshot": await person_snapshot(session, person)},
              actor_id=person.id)
     elif identity.subject is not None:
         other = (await session.scalars(select(SsoIdentity).where(

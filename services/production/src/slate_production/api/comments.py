@@ -217,20 +217,12 @@ async def list_comments(request: Request, principal: CurrentUser, session: Sessi
 
 @router.post("/data/comments", operation_id="create_comment", status_code=201)
 async def create_comment(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
-    """Create a comment row (admins); the status-change flow is /actions/tasks/<id>/comment."""
+    """Create a comment row (admins): no status change, no notification, as Zou's
+    generic route; the comment flow is /actions/tasks/<id>/comment."""
     if not principal.is_admin:
         raise Forbidden()
-    if not body.get("object_id"):
-        raise BadRequest("A required field is missing.")
-    task = await rules.get_task(session, parse_id(body["object_id"]))
-    status_id = body.get("task_status_id") or task.task_status_id
-    comment = await rules.create_comment(
-        session, principal=principal, task=task, task_status_id=parse_id(status_id),
-        text=body.get("text", ""), person_id=parse_id(body["person_id"]) if body.get("person_id") else None,
-        checklist=body.get("checklist"), links=body.get("links"), for_client=bool(body.get("for_client")),
-        created_at=body.get("created_at"),
-    )
-    return json_response(comment.serialize(), status_code=201)
+    comment = await rules.create_raw_comment(session, principal=principal, data=body)
+    return json_response(await rules.serialize_with_links(session, comment), status_code=201)
 
 
 @router.get("/data/comments/{instance_id}", operation_id="get_comment")

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
@@ -153,7 +154,8 @@ async def check_author_or_manager(session: AsyncSession, principal: Principal, p
 
 
 def _client_author() -> Any:
-    return exists().where(Person.id == Comment.person_id, Person.role == "client")
+    author = aliased(Person)  # its own alias: listings join the author too
+    return exists().where(author.id == Comment.person_id, author.role == "client")
 
 
 def _has_preview() -> Any:

@@ -15,7 +15,8 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ARRAY, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,39 +223,59 @@ def _replies_with_persons(comment: Comment, persons: dict[uuid.UUID, Person]) ->
     ]
 
 
+def _linked_ids(table: Any, column: str) -> Any:
+    """The ids linked to each comment row, as an array (empty when none)."""
+    return func.coalesce(
+        select(func.array_agg(table.c[column])).where(table.c.comment_id == Comment.id)
+        .correlate(Comment).scalar_subquery(),
+        literal([], ARRAY(PG_UUID(as_uuid=True))),
+    )
+
+
 async def task_comments(session: AsyncSession, principal: Principal, task: Task) -> list[dict[str, Any]]:
     """A task's comments, newest first, with author, status, previews and links: the
-    listing Kitsu's task panel reads, in a fixed number of queries."""
+    listing Kitsu's task panel reads. One query for the comments with their author,
+    status and link arrays, one each for previews and attachments."""
     await access.check_task_access(session, principal, task)
-    stmt = select(Comment).where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
-    client_only = access.comment_visibility(principal)
-    if client_only is not None:
-        stmt = stmt.where(client_only)
-    comments = list((await session.scalars(stmt)).all())
-    if not comments:
+    stmt = (
+        select(Comment, Person.first_name, Person.last_name, Person.has_avatar, Person.role,
+               TaskStatus.name, TaskStatus.short_name, TaskStatus.color,
+               _linked_ids(comment_mention_link, "person_id"),
+               _linked_ids(comment_department_mention_link, "department_id"),
+               _linked_ids(comment_acknowledgement_link, "person_id"))
+        .outerjoin(Person, Person.id == Comment.person_id)
+        .outerjoin(TaskStatus, TaskStatus.id == Comment.task_status_id)
+        .where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
+    )
+    visible = access.comment_visibility(principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    rows = (await session.execute(stmt)).all()
+    if not rows:
         return []
-    rel = await comment_relations(session, comments)
-    reply_authors = {uuid.UUID(str(r["person_id"])) for c in comments for r in c.replies or [] if r.get("person_id")}
-    persons = await _persons(session, {c.person_id for c in comments} | reply_authors)
-    status_ids = {c.task_status_id for c in comments if c.task_status_id}
-    statuses = {s.id: s for s in await session.scalars(select(TaskStatus).where(TaskStatus.id.in_(status_ids)))}
+    ids = [r[0].id for r in rows]
+    previews = await _previews(session, ids)
+    attachments = await _attachments(session, ids)
+    reply_authors = {uuid.UUID(str(r["person_id"])) for row in rows for r in row[0].replies or [] if r.get("person_id")}
+    persons = await _persons(session, reply_authors)
     out = []
-    for c in comments:
+    for c, first, last, avatar, role, s_name, s_short, s_color, mentions, departments, acks in rows:
         row = c.serialize()
         row["replies"] = _replies_with_persons(c, persons)
-        status = statuses.get(c.task_status_id) if c.task_status_id else None
-        author = persons.get(c.person_id)
-        blind = access.client_blind(principal, c, author.role if author else None)
+        blind = access.client_blind(principal, c, role)
         if blind:
             row.update(text="", replies=[], checklist=[])
         row.update(
-            person=person_brief(author, c.person_id),
-            task_status={k: serialize_value(getattr(status, k)) for k in STATUS_BRIEF} if status else None,
-            acknowledgements=rel["acknowledgements"].get(c.id, []),
-            previews=rel["previews"].get(c.id, []),
-            mentions=[] if blind else rel["mentions"].get(c.id, []),
-            department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
-            attachment_files=[] if blind else [attachment_brief(a, reply=True) for a in rel["attachments"].get(c.id, [])],
+            person={"first_name": first or "", "last_name": last or "",
+                    "full_name": f"{first or ''} {last or ''}".strip(), "has_avatar": bool(avatar), "role": role,
+                    "id": str(c.person_id)},
+            task_status=({"name": s_name, "short_name": s_short, "color": s_color, "id": str(c.task_status_id)}
+                         if s_name is not None else None),
+            acknowledgements=[str(a) for a in acks],
+            previews=previews.get(c.id, []),
+            mentions=[] if blind else [str(m) for m in mentions],
+            department_mentions=[] if blind else [str(d) for d in departments],
+            attachment_files=[] if blind else [attachment_brief(a, reply=True) for a in attachments.get(c.id, [])],
         )
         out.append(row)
     return out
@@ -378,6 +399,32 @@ async def create_comment(
         session, comment=comment, task=task, change=change.changed, mentions=mentions,
         department_mentions=department_mentions,
     )
+    return comment
+
+
+async def create_raw_comment(session: AsyncSession, *, principal: Principal, data: dict[str, Any]) -> Comment:
+    """A comment row as given (the generic /data/comments create): the task is left as
+    it is and nobody is notified."""
+    if data.get("object_id") in (None, ""):
+        raise BadRequest("A required field is missing.")
+    task = await get_task(session, _uuid(data["object_id"], "object_id"))
+    status_id = _opt_uuid(data.get("task_status_id"))
+    if status_id is not None:
+        await get_status(session, status_id)
+    links = data.get("links")
+    if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
+        raise BadRequest("links must be a list of strings")
+    stamp = _parse_created_at(data.get("created_at")) or now()
+    comment = Comment(
+        id=uuid.uuid4(), object_id=task.id, object_type="Task", text=data.get("text") or "", replies=[],
+        checklist=_checklist(data.get("checklist")), for_client=bool(data.get("for_client")), links=links or [],
+        task_status_id=status_id or task.task_status_id, person_id=_opt_uuid(data.get("person_id")) or principal.id,
+        pinned=data.get("pinned") if isinstance(data.get("pinned"), bool) else None,
+        created_at=stamp, updated_at=stamp,
+    )
+    session.add(comment)
+    await session.flush()
+    emit_comment(session, "comment:new", comment, task, actor_id=principal.id)
     return comment
 
 

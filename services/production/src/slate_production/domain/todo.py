@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select, true
+from sqlalchemy import Select, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -85,25 +85,29 @@ async def _rows(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]
     return out
 
 
-def _to_check_stmt(principal: Principal) -> Select[Any] | None:
-    if principal.role not in ("admin", "manager", "supervisor"):
-        return None
+def _to_check_stmt(principal: Principal) -> Select[Any]:
+    """Feedback requests in the projects where the caller is a manager or supervisor
+    (their project role when set, else their studio role); as a supervisor, only the
+    task types of their departments when they have any."""
     stmt = _base().where(TaskStatus.is_feedback_request.is_(True))
-    if not principal.is_admin:
-        stmt = stmt.where(exists().where(project_person_link.c.project_id == Task.project_id,
-                                         project_person_link.c.person_id == principal.id))
-    if principal.role == "supervisor":
-        departments = select(department_person_link.c.department_id).where(
-            department_person_link.c.person_id == principal.id)
-        stmt = stmt.where(or_(~exists(departments), TaskType.department_id.in_(departments)))
+    if principal.is_admin:
+        return stmt.order_by(Task.last_comment_date.desc().nulls_last(), Task.id)
+    link = project_person_link
+    role = func.coalesce(link.c.role, principal.role)
+    stmt = stmt.where(exists().where(link.c.project_id == Task.project_id, link.c.person_id == principal.id,
+                                     role.in_(("manager", "supervisor"))))
+    departments = select(department_person_link.c.department_id).where(
+        department_person_link.c.person_id == principal.id)
+    supervising = exists().where(link.c.project_id == Task.project_id, link.c.person_id == principal.id,
+                                 role == "supervisor")
+    stmt = stmt.where(or_(~supervising, ~exists(departments), TaskType.department_id.in_(departments)))
     return stmt.order_by(Task.last_comment_date.desc().nulls_last(), Task.id)
 
 
 async def tasks_to_check(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
-    """Tasks waiting for feedback in the caller's open projects (supervisors: their
-    departments' task types; artists, clients and vendors: none)."""
-    stmt = _to_check_stmt(principal)
-    return [] if stmt is None else await _rows(session, stmt)
+    """Tasks waiting for feedback in the caller's open projects (:func:`_to_check_stmt`;
+    artists, clients and vendors: none)."""
+    return await _rows(session, _to_check_stmt(principal))
 
 
 async def tasks_to_check_filter_values(session: AsyncSession, principal: Principal) -> dict[str, list[str]]:
