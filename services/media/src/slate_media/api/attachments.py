@@ -11,7 +11,7 @@ from slate_common.serialization import json_response
 
 from ..domain import files
 from ..downloads import mime_of, object_response
-from ..uploads import receive_uploads
+from ..uploads import check_filename, receive_uploads
 from .deps import AttachmentFileId, CommentId, SettingsDep, StorageDep, TaskId
 
 router = APIRouter(tags=["Attachments"])
@@ -25,8 +25,6 @@ async def add_attachment(task_id: TaskId, comment_id: CommentId, request: Reques
     await files.visible_comment(session, principal, comment_id)
     uploads = await receive_uploads(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
     try:
-        from ..uploads import check_filename
-
         for upload in uploads:
             check_filename(upload.filename)
         out = await files.add_attachments(session, storage, principal, task_id=task_id, comment_id=comment_id,

@@ -18,7 +18,7 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from .. import processing
-from ..domain import access, pipeline
+from ..domain import pipeline
 from ..domain import previews as rules
 from ..models import ProjectReplica, TaskReplica
 from ..uploads import receive_upload

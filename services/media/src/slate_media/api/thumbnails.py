@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
+from .. import processing
 from ..domain import access, files
 from ..downloads import mime_of, object_response
 from ..models import PreviewBackgroundFile
@@ -119,10 +121,6 @@ async def set_background_thumbnail(instance_id: InstanceId, request: Request, pr
     await _background(session, instance_id)
     upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
     try:
-        from pathlib import Path
-
-        from .. import processing
-
         try:
             await files.set_background_thumbnail(storage, instance_id, Path(upload.path))
         except processing.MediaError as exc:
