@@ -15,6 +15,7 @@ from slate_common.security import ROLES
 from .config import AuthSettings
 from .domain.identity import MINIMAL_PERSON_FIELDS, email_taken, person_snapshot, revoke_all_tokens, serialize_persons
 from .domain.keys import KeyRing
+from .domain.passwords import hash_password
 from .domain.tokens import issue_bot_token
 from .models import Organisation, Person
 
@@ -43,6 +44,11 @@ class PersonHooks(CrudHooks[Person]):
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Person | None) -> dict[str, Any]:
         if instance is not None and not ctx.principal.is_admin:
             data = {k: v for k, v in data.items() if k not in SELF_PROTECTED}
+        # As Zou, a password given at creation is stored (hashed); afterwards it only
+        # changes through the password routes, which also end the person's sessions.
+        password = data.pop("password", None)
+        if instance is None and password:
+            data["password"] = hash_password(password)
         role = data.get("role")
         if role is not None and role not in ROLES:
             raise BadRequest("Invalid role", data=None)

@@ -97,6 +97,9 @@ class CrudSpec(Generic[M]):
     #: Columns filtered case-insensitively (Zou: ``name``).
     insensitive: frozenset[str] = frozenset({"name"})
     default_relations_one: bool = False
+    #: Hidden columns a body may still set (a person's password on creation); the
+    #: hooks must turn them into what is stored (a hash) and they never leave.
+    write_only: frozenset[str] = frozenset()
     list_order: tuple[str, ...] = ("created_at",)
 
     def __post_init__(self) -> None:
@@ -105,7 +108,8 @@ class CrudSpec(Generic[M]):
         hidden = getattr(self.model, "hidden_fields", frozenset())
         self.writable = [
             c for c in table.columns
-            if c.key not in READONLY_FIELDS and c.key not in self.readonly and c.key not in hidden
+            if c.key not in READONLY_FIELDS and c.key not in self.readonly
+            and (c.key not in hidden or c.key in self.write_only)
         ]
         self.create_schema, self.update_schema = _schemas(self.model, self.writable)
         if self.event_name is None:
