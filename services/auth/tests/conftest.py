@@ -16,7 +16,10 @@ async def client(infra, make_database, smtp_sink):  # type: ignore[no-untyped-de
     from slate_common.db import transaction
 
     app = create_app(AuthSettings(database_url=make_database("auth", migrate=True), smtp_port=smtp_sink.port,
-                                  public_url="https://kitsu.studio.test"))
+                                  public_url="https://kitsu.studio.test",
+                                  # Every test logs in from the one test client address;
+                                  # the limiter has its own tests (test_login_guard).
+                                  login_rate_per_minute=100_000))
     async with app.router.lifespan_context(app):
         async with transaction(app.state.runtime.sessionmaker) as session:
             await create_admin(session, email=ADMIN[0], password=ADMIN[1])

@@ -2,9 +2,14 @@
 token rotation with reuse detection, and bots' API tokens.
 
 Every refresh token is recorded (``refresh_token``) with the family it belongs to (one
-family per login). A refresh spends its token and issues the next one of the family; a
-spent token shown again means it leaked, so the whole family is revoked in every service
+family per login). A refresh spends its token and issues the next one of the family. A
+spent token shown again after a later token of its family has been used means two
+holders share the family, i.e. it leaked: the whole family is revoked in every service
 (its refresh tokens by jti; the access tokens they minted carry ``refresh_jti``).
+
+A spent token shown again while no later token was used is accepted: that is what a
+client that never reads the rotated token does (gazu keeps the refresh token of its
+login, as Zou never rotates), and two browser tabs refreshing at once.
 """
 
 from __future__ import annotations
@@ -102,7 +107,7 @@ async def refresh_session(
         row = RefreshToken(jti=principal.jti, family_id=principal.jti, person_id=person.id, created_at=now(),
                            expires_at=now() + dt.timedelta(days=settings.refresh_token_days))
         session.add(row)
-    elif row.used_at is not None:
+    elif row.used_at is not None and await _family_moved_on(session, row):
         await revoke_family(session, runtime, family_id=row.family_id)
         raise Unauthorized("Token has been revoked")
     row.used_at = now()
@@ -111,6 +116,18 @@ async def refresh_session(
     _record(session, settings, refresh=refresh, person_id=person.id, family=row.family_id)
     access = issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=_jti(refresh))
     return access, refresh
+
+
+async def _family_moved_on(session: AsyncSession, row: RefreshToken) -> bool:
+    """True when a token issued after ``row`` in its family has itself been used."""
+    later_used = await session.scalar(
+        select(RefreshToken.jti).where(
+            RefreshToken.family_id == row.family_id,
+            RefreshToken.created_at > row.created_at,
+            RefreshToken.used_at.is_not(None),
+        ).limit(1)
+    )
+    return later_used is not None
 
 
 async def revoke_family(session: AsyncSession, runtime: Any, *, family_id: str) -> None:
