@@ -3,7 +3,6 @@ projects, or per entity, with Zou's envelope (page, limit 50, ``stats`` per stat
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import uuid
 from collections import Counter
@@ -32,29 +31,12 @@ from ..models import (
 from .comments import person_brief
 from .notifications import _full_entity_name
 from .projects import OPEN
+from .query_params import optional_date, optional_uuid
 
 
 def _check_role(principal: Principal) -> None:
     if principal.is_client or principal.is_vendor:
         raise Forbidden()
-
-
-def _date(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError as exc:
-        raise BadRequest(f"Invalid date: {value}") from exc
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise BadRequest("Malformed ID.", data=None) from exc
 
 
 def _int(value: str | None, default: int) -> int:
@@ -76,15 +58,15 @@ def _preview() -> Any:
 
 
 def _filtered(stmt: Select[Any], params: dict[str, str], preview: Any) -> Select[Any]:
-    if (status := _uuid(params.get("task_status_id"))) is not None:
+    if (status := optional_uuid(params.get("task_status_id"))) is not None:
         stmt = stmt.where(Comment.task_status_id == status)
-    if (person := _uuid(params.get("person_id"))) is not None:
+    if (person := optional_uuid(params.get("person_id"))) is not None:
         stmt = stmt.where(News.author_id == person)
-    if (task_type := _uuid(params.get("task_type_id"))) is not None:
+    if (task_type := optional_uuid(params.get("task_type_id"))) is not None:
         stmt = stmt.where(Task.task_type_id == task_type)
-    if (before := _date(params.get("before"))) is not None:
+    if (before := optional_date(params.get("before"))) is not None:
         stmt = stmt.where(News.created_at < before)
-    if (after := _date(params.get("after"))) is not None:
+    if (after := optional_date(params.get("after"))) is not None:
         stmt = stmt.where(News.created_at > after)
     if str(params.get("only_preview", "")).lower() in ("true", "1"):
         stmt = stmt.where(preview.c.id.is_not(None))

@@ -12,7 +12,6 @@ Each notification emits ``notification:new`` with ``{"notification_id", "person_
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
@@ -41,6 +40,7 @@ from ..models import (
     project_person_link,
     task_person_link,
 )
+from .query_params import optional_date, optional_uuid
 
 
 # --- recipients ------------------------------------------------------------------------
@@ -149,24 +149,6 @@ def _bool(value: str | None) -> bool | None:
     return value.lower() in ("true", "1", "yes")
 
 
-def _date(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError as exc:
-        raise BadRequest(f"Invalid date: {value}") from exc
-
-
-def _uuid_param(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise BadRequest("Malformed ID.", data=None) from exc
-
-
 async def user_notifications(session: AsyncSession, principal: Principal, params: dict[str, str],
                              *, notification_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """The caller's notifications, newest first, with what Kitsu's notification page
@@ -193,19 +175,19 @@ async def user_notifications(session: AsyncSession, principal: Principal, params
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
     else:
-        if (after := _date(params.get("after"))) is not None:
+        if (after := optional_date(params.get("after"))) is not None:
             stmt = stmt.where(Notification.created_at > after)
-        if (before := _date(params.get("before"))) is not None:
+        if (before := optional_date(params.get("before"))) is not None:
             stmt = stmt.where(Notification.created_at < before)
         if (read := _bool(params.get("read"))) is not None:
             stmt = stmt.where(Notification.read.is_(read))
         if (kind := params.get("type")):
             stmt = stmt.where(Notification.notification_type == kind)
-        if (tt := _uuid_param(params.get("task_type_id"))) is not None:
+        if (tt := optional_uuid(params.get("task_type_id"))) is not None:
             stmt = stmt.where(Task.task_type_id == tt)
-        if (ts := _uuid_param(params.get("task_status_id"))) is not None:
+        if (ts := optional_uuid(params.get("task_status_id"))) is not None:
             stmt = stmt.where(Comment.task_status_id == ts)
-        if (pid := _uuid_param(params.get("project_id"))) is not None:
+        if (pid := optional_uuid(params.get("project_id"))) is not None:
             stmt = stmt.where(Task.project_id == pid)
         stmt = stmt.limit(100)
     rows = (await session.execute(stmt)).all()
