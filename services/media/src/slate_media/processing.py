@@ -201,9 +201,10 @@ def normalize_command(
     threads: int = 0,
 ) -> list[str]:
     """One ffmpeg run, one decode: H.264/AAC MP4 at the project's rate within its
-    resolution, a low-definition MP4, the first frame, and the tile sheet."""
+    resolution, a low-definition MP4, the first frame, and the tile sheet. ``threads``
+    (0: ffmpeg's choice) bounds the decoder, the filter graph and both encoders."""
     max_w, max_h = resolution
-    inp = ffmpeg.input(str(src))
+    inp = ffmpeg.input(str(src), **({"threads": threads} if threads else {}))
     video = inp.video.split()
     hd = video[0].filter("scale", f"min(iw,{max_w})", f"min(ih,{max_h})",
                          force_original_aspect_ratio="decrease", force_divisible_by=2)
@@ -228,15 +229,16 @@ def normalize_command(
         ffmpeg.output(video[2], str(out.frame), vframes=1, format="image2", update=1),
         ffmpeg.output(tiles, str(out.tiles), vframes=1, format="image2", update=1),
     ]
-    return _globals_first(ffmpeg.merge_outputs(*outputs).compile(cmd=ffmpeg_bin))
+    extra = ("-filter_complex_threads", str(threads)) if threads else ()
+    return _globals_first(ffmpeg.merge_outputs(*outputs).compile(cmd=ffmpeg_bin), extra)
 
 
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
 
 
-def _globals_first(argv: list[str]) -> list[str]:
+def _globals_first(argv: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     """ffmpeg-python appends global options last; ffmpeg wants them before the inputs."""
-    return [argv[0], *GLOBAL_ARGS, *argv[1:]]
+    return [argv[0], *GLOBAL_ARGS, *extra, *argv[1:]]
 
 
 def run_ffmpeg(argv: list[str], *, timeout: float | None = None) -> None:

@@ -198,7 +198,7 @@ def run_job_sync(plan: JobPlan, storage: Storage, settings: MediaSettings, work:
             ffmpeg_bin, src, outputs, info, fps=plan.fps, resolution=plan.resolution,
             hd_preset=settings.hd_preset, hd_crf=settings.hd_crf, ld_preset=settings.ld_preset,
             ld_crf=settings.ld_crf, ld_height=settings.ld_height, hd_bitrate_mbps=plan.hd_bitrate,
-            ld_bitrate_mbps=plan.ld_bitrate, threads=settings.ffmpeg_threads,
+            ld_bitrate_mbps=plan.ld_bitrate, threads=settings.ffmpeg_thread_count(),
         )
         processing.run_ffmpeg(argv, timeout=max(600.0, info.duration * 30))
         normalized = processing.probe(ffmpeg_bin, outputs.hd)
