@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -85,8 +86,12 @@ def _rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def picture_derivatives(src: Path, out_dir: Path, *, original: bool = True) -> dict[str, Path | tuple[int, int]]:
-    """Original as PNG, mid-size preview, thumbnail and square thumbnail; returns paths and size."""
+def picture_derivatives(
+    src: Path, out_dir: Path, *, original: bool = True, on_saved: Callable[[str, Path], None] | None = None,
+) -> dict[str, Path | tuple[int, int]]:
+    """Original as PNG, mid-size preview, thumbnail and square thumbnail; returns paths and
+    size. ``on_saved(name, path)`` is called as each file is written (to store it meanwhile)."""
+    saved = on_saved or (lambda name, path: None)
     try:
         with Image.open(src) as opened:
             opened.load()
@@ -97,14 +102,18 @@ def picture_derivatives(src: Path, out_dir: Path, *, original: bool = True) -> d
     if original:
         out["original"] = out_dir / "original.png"
         im.save(out["original"], "PNG", compress_level=1)
+        saved("original", out["original"])
     preview = im.copy()
     preview.thumbnail((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))), Image.LANCZOS)
     out["preview"] = out_dir / "preview.png"
     preview.save(out["preview"], "PNG", compress_level=3)
+    saved("preview", out["preview"])
     out["thumbnail"] = out_dir / "thumbnail.png"
     ImageOps.fit(im, THUMBNAIL_SIZE, Image.LANCZOS).save(out["thumbnail"], "PNG")
+    saved("thumbnail", out["thumbnail"])
     out["square"] = out_dir / "square.png"
     ImageOps.fit(im, SQUARE_SIZE, Image.LANCZOS).save(out["square"], "PNG")
+    saved("square", out["square"])
     return out
 
 
