@@ -6,7 +6,16 @@ from the wheels) started for the run: the media API in-process (uploads go throu
 its HTTP routes with an ASGI client), workers as real ``python -m slate_media worker``
 processes. Bounded: a fixed number of clips and repetitions, nothing open-ended.
 
-    .venv/bin/python bench/media_pipeline.py [--clips 20] [--repeat 2]
+Phases: upload-to-ready of a 10 s 1080p clip (``--repeat``) and of a 4K still
+(``--still-repeat``, with where its time goes); throughput over ``--clips`` short clips
+with 1 and 2 unpinned workers (ffmpeg threads: the CPUs a worker may use) against the
+same ffmpeg command lines one and two at a time; then "one worker per core": each
+worker pinned to its own core with taskset and SLATE_MEDIA_FFMPEG_THREADS=1, against
+the bare commands pinned the same way. Readiness is seen from the preview-file:update
+events (as Kitsu learns it), backed by a slow poll. ~6-7 minutes on a quiet 2-core
+machine; ``--only`` runs one phase.
+
+    .venv/bin/python bench/media_pipeline.py [--clips 20] [--repeat 2] [--only still]
 """
 
 from __future__ import annotations
@@ -366,7 +375,7 @@ if __name__ == "__main__":
     parser.add_argument("--still-repeat", type=int, default=5)
     parser.add_argument("--poll", type=float, default=0.5,
                         help="seconds between status polls backing up the preview-file:update events")
-    parser.add_argument("--small-seconds", type=float, default=3.0)
+    parser.add_argument("--small-seconds", type=float, default=2.0)
     parser.add_argument("--small-size", default="1280x720")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--only", choices=("latency", "still", "throughput", "pinned"), default=None)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from slate_common.db import transaction
@@ -102,10 +103,16 @@ async def accept_upload(
     jobs_subject: str = "slate.jobs.media",
 ) -> dict[str, Any]:
     clock = time.perf_counter()
-    await check_upload_access(sessionmaker, principal, preview_id, task_id=task_id)
     kind = check_upload(upload)
-    if kind == "picture":
-        await asyncio.to_thread(processing.check_picture, Path(upload.path))
+    # the access is checked again now the body is in (side by side with reading the picture)
+    outcomes = await asyncio.gather(
+        check_upload_access(sessionmaker, principal, preview_id, task_id=task_id),
+        *([asyncio.to_thread(processing.check_picture, Path(upload.path))] if kind == "picture" else []),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     checked = time.perf_counter()
     bucket, key = source_key(preview_id, upload.extension)
     await storage.put_file(bucket, key, upload.file, upload.size, upload.content_type or mime_of(upload.extension))
@@ -167,8 +174,17 @@ async def _start(
 ) -> JobPlan | None:
     """Count this start, or give up on a job that keeps failing; None: nothing to do
     (the preview is gone, done, or was uploaded again since this job was queued)."""
-    preview = await session.get(PreviewFile, preview_id, with_for_update=True)
-    if preview is None or preview.status != "processing" or not preview.source_extension:
+    row = (await session.execute(  # the preview (locked) and its project's settings in one round trip
+        select(PreviewFile, ProjectReplica)
+        .outerjoin(TaskReplica, TaskReplica.id == PreviewFile.task_id)
+        .outerjoin(ProjectReplica, ProjectReplica.id == TaskReplica.project_id)
+        .where(PreviewFile.id == preview_id)
+        .with_for_update(of=PreviewFile)
+    )).first()
+    if row is None:
+        return None
+    preview, project = row
+    if preview.status != "processing" or not preview.source_extension:
         return None
     if upload_token is not None and preview.upload_token != upload_token:
         return None
@@ -180,8 +196,6 @@ async def _start(
         )
         await preview_rules.emit_preview(session, "update", preview)
         return None
-    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
-    project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
     kind = processing.kind_of(preview.source_extension) or "file"
     return JobPlan(preview_id, preview.upload_token, preview.source_extension, kind, **_project_settings(project))
 
