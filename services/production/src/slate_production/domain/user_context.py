@@ -20,9 +20,11 @@ from ..models import (
     EntityType,
     Person,
     ProjectStatus,
+    Studio,
     TaskStatus,
     TaskType,
     department_person_link,
+    project_person_link,
 )
 from .asset_types import serialize_asset_types
 from .projects import open_projects
@@ -53,6 +55,13 @@ async def person_rows(session: AsyncSession) -> list[dict[str, Any]]:
     return out
 
 
+async def project_roles(session: AsyncSession, principal: Principal) -> dict[str, str]:
+    """The caller's role on each production where one is set (project id -> role)."""
+    rows = await session.execute(select(project_person_link.c.project_id, project_person_link.c.role).where(
+        project_person_link.c.person_id == principal.id, project_person_link.c.role.is_not(None)))
+    return {str(project_id): role for project_id, role in rows}
+
+
 async def context(session: AsyncSession, principal: Principal) -> dict[str, Any]:
     asset_types = list(await session.scalars(
         select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
@@ -61,11 +70,11 @@ async def context(session: AsyncSession, principal: Principal) -> dict[str, Any]
         "custom_actions": [],
         "status_automations": [],
         "departments": [d.serialize() for d in await session.scalars(select(Department).order_by(Department.name))],
-        "studios": [],
+        "studios": [s.serialize() for s in await session.scalars(select(Studio).order_by(Studio.name))],
         "notification_count": 0,
         "persons": await person_rows(session),
         "project_status": [s.serialize() for s in await session.scalars(select(ProjectStatus).order_by(ProjectStatus.name.desc()))],
-        "project_roles": {},
+        "project_roles": await project_roles(session, principal),
         "projects": await open_projects(session, principal),
         "task_types": [t.serialize() for t in await session.scalars(
             select(TaskType).order_by(TaskType.priority, TaskType.name))],
