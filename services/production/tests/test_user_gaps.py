@@ -128,3 +128,41 @@ async def test_context_studios_and_project_roles(client, comment_world, sessionm
         await asyncio.sleep(0.1)
     context = (await client.get("/data/user/context", headers=w.h("user"))).json()
     assert {**snapshot, "archived": True} in context["studios"]
+
+
+async def test_isolated_clients_read_only_their_own_client_comments(client, comment_world,
+                                                                    sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    from slate_production.models import Person, project_person_link
+
+    w = comment_world
+    async with transaction(sessionmaker) as session:
+        other_client = Person(id=uuid.uuid4(), first_name="Client2", last_name=w.tag, role="client",
+                              email=f"client2-{w.tag}@example.com", snapshot={})
+        session.add(other_client)
+        await session.flush()
+        await session.execute(insert(project_person_link).values(project_id=w.project_id, person_id=other_client.id))
+    h_other = w.signer.headers(other_client.id, "client")
+    mine = await _comment(client, w, w.task_id, "from the first client", who="client")
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=h_other,
+                          json={"task_status_id": str(w.statuses["wip"]), "comment": "from the second client"})
+    assert r.status_code == 201, r.text
+    theirs = r.json()
+    staff = await _comment(client, w, w.task_id, "staff only")
+    r = await client.put(f"/data/comments/{staff['id']}", json={"for_client": True}, headers=w.h("admin"))
+    assert r.status_code == 200, r.text
+
+    async def texts(headers: dict[str, str]) -> list[str]:
+        r = await client.get(f"/data/tasks/{w.task_id}/comments", headers=headers)
+        assert r.status_code == 200, r.text
+        return [c["text"] for c in r.json()]
+
+    assert await texts(w.h("client")) == ["staff only", "from the second client", "from the first client"]
+    assert await texts(h_other) == ["staff only", "from the second client", "from the first client"]
+    r = await client.put(f"/data/projects/{w.project_id}", json={"is_clients_isolated": True}, headers=w.h("admin"))
+    assert r.status_code == 200 and r.json()["is_clients_isolated"] is True
+    assert await texts(w.h("client")) == ["staff only", "from the first client"]
+    assert await texts(h_other) == ["staff only", "from the second client"]
+    # the staff still read every client's comments; artists none, as before
+    assert await texts(w.h("supervisor")) == ["staff only", "from the second client", "from the first client"]
+    assert await texts(w.h("user")) == ["staff only"]
+    assert mine["id"] != theirs["id"]
