@@ -69,6 +69,13 @@ async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # 
     shot_row = next(t for t in mine if t["id"] == created[0]["id"])
     assert shot_row["entity_name"] == "SH010" and shot_row["sequence_name"] == "SQ01"
     assert shot_row["task_status_short_name"] == "todo" and shot_row["task_type_name"] == "Animation"
+    # the row PostgreSQL writes carries the task exactly as GET /data/tasks/{id} does, then the names
+    plain = await ok(await client.get(f"/data/tasks/{created[0]['id']}", headers=h))
+    own = {k: v for k, v in plain.items() if k != "assignees"}
+    assert {k: shot_row[k] for k in own} == own and list(shot_row)[:len(own)] == list(own)
+    assert list(shot_row)[-3:] == ["task_status_short_name", "assignees", "last_comment"]
+    assert shot_row["assignees"] == [artist] and shot_row["last_comment"] == {}
+    assert shot_row["task_estimation"] == plain["estimation"] and isinstance(shot_row["task_duration"], float)
     # priority, estimation, full view
     prio = await ok(await client.put("/actions/tasks/set-priority", json={"task_ids": [created[0]["id"]], "priority": 3},
                                      headers=h))

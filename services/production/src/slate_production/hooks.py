@@ -12,6 +12,7 @@ from slate_common.errors import BadRequest, Forbidden
 from .domain import access
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
+from .domain import shot_versions
 from .domain import tasks as task_rules
 from .models import Entity, EntityType, Project, Task, TaskStatus, TaskType
 
@@ -167,6 +168,12 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def check_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+
+    async def pre_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
+        if "data" in data and await entity_rules.type_name_of(ctx.session, instance.entity_type_id) == "Shot":
+            await shot_versions.record_if_frames_changed(
+                ctx.session, shot=instance, name=data.get("name") or instance.name, before=instance.data,
+                after=data["data"], person_id=ctx.principal.id)
 
     async def check_delete(self, ctx: CrudContext, instance: Entity) -> None:
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)

@@ -25,7 +25,7 @@ async def _preview(session: Any, principal: Any, instance_id: Any) -> PreviewFil
     return await rules.get_preview(session, principal, instance_id)
 
 
-async def _download_name(session: Any, preview: PreviewFile, extension: str) -> str:
+async def download_name(session: Any, preview: PreviewFile, extension: str) -> str:
     """``<project>_<entity>_v<revision>.<ext>`` from the replicas, as far as they know."""
     parts: list[str] = []
     task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
@@ -74,7 +74,7 @@ async def download_picture(instance_id: InstanceId, request: Request, principal:
         bucket, key = pipeline.source_key(preview.id, preview.extension or "")
         ext = preview.extension or ""
     return await object_response(request, storage, bucket, key, media_type=mime_of(ext),
-                                 download_name=await _download_name(session, preview, ext))
+                                 download_name=await download_name(session, preview, ext))
 
 
 @router.get("/pictures/originals/preview-files/{instance_id}.{extension}", operation_id="get_preview_original_file")
@@ -101,7 +101,7 @@ def _movie(name: str, *, download: bool = False) -> Any:
         else:
             bucket, key = pipeline.derivative_key(preview.id, name)
             media_type = "video/mp4"
-        filename = await _download_name(session, preview, "mp4") if download else None
+        filename = await download_name(session, preview, "mp4") if download else None
         return await object_response(request, storage, bucket, key, media_type=media_type, download_name=filename)
 
     return handler

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from slate_common.app import Runtime, SessionDep
@@ -17,11 +18,10 @@ from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from .. import processing
-from ..domain import pipeline
+from ..domain import frames, pipeline
 from ..domain import previews as rules
-from ..models import ProjectReplica, TaskReplica
 from ..uploads import receive_upload
+from .downloads import download_name
 from .deps import CommentId, InstanceId, PreviewFileId, ProjectId, SettingsDep, StorageDep, TaskId, parse_id
 
 router = APIRouter(tags=["Previews"])
@@ -158,23 +158,52 @@ async def extract_frame(preview_file_id: PreviewFileId, request: Request, princi
     frame = _int(request.query_params.get("frame_number"), "frame_number") or 0
     if frame < 0:
         raise BadRequest("frame_number must be positive.")
-    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
-    project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
-    fps = processing.parse_fps((project.snapshot if project else {}).get("fps"))
+    fps = await frames.project_fps(session, preview)
     seconds = min(frame / fps, max(preview.duration - 1 / fps, 0))
-    bucket, key = pipeline.derivative_key(preview.id, "hd")
-    url = await asyncio.to_thread(storage.client.presigned_get_object, storage.bucket(bucket), key)
     with tempfile.TemporaryDirectory(prefix="slate-frame-", dir=settings.scratch_dir) as tmp:
         dest = FsPath(tmp) / "frame.png"
-        argv = processing.extract_frame_command(processing.ffmpeg_binary(settings.ffmpeg), url, dest, seconds)
-        try:
-            await asyncio.to_thread(processing.run_ffmpeg, argv, timeout=120)
-        except processing.MediaError as exc:
-            raise BadRequest(f"The frame could not be extracted: {exc}") from exc
-        if not dest.exists():
-            raise NotFound()
+        await frames.extract_frame(storage, settings, preview.id, seconds, dest)
         data = dest.read_bytes()
     return Response(data, media_type="image/png", headers={"Cache-Control": "max-age=604800, private"})
+
+
+FrameNumber = Annotated[int | None, Query(ge=1)]
+
+
+@router.get("/actions/preview-files/{preview_file_id}/extract-annotated-frame", operation_id="extract_annotated_frame")
+async def extract_annotated_frame(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
+                                  storage: StorageDep, settings: SettingsDep, frame_number: FrameNumber = None) -> Response:
+    """A frame with its drawings as PNG: a movie's ``frame_number`` (1-based), a picture itself."""
+    frame = await frames.annotated_frame(session, storage, settings, principal, preview_id=preview_file_id,
+                                         frame_number=frame_number)
+    return Response(await asyncio.to_thread(frames.png_bytes, frame.image), media_type="image/png",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/actions/preview-files/{preview_file_id}/extract-annotated-frames", operation_id="extract_annotated_frames")
+async def extract_annotated_frames(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
+                                   storage: StorageDep, settings: SettingsDep) -> Response:
+    """Every annotated frame of a preview, one PNG each, in a zip."""
+    preview, items = await frames.annotated_frames(session, storage, settings, principal, preview_id=preview_file_id)
+    base = (await download_name(session, preview, "x"))[:-2]
+    data = await asyncio.to_thread(frames.zip_bytes, [(f"{base}_frame_{f.number}.png", f.image) for f in items])
+    return _attachment(data, "application/zip", f"{base}_annotated_frames.zip")
+
+
+@router.get("/actions/preview-files/{preview_file_id}/extract-annotated-frames-pdf",
+            operation_id="extract_annotated_frames_pdf")
+async def extract_annotated_frames_pdf(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
+                                       storage: StorageDep, settings: SettingsDep) -> Response:
+    """Every annotated frame of a preview, one page each, in a PDF."""
+    preview, items = await frames.annotated_frames(session, storage, settings, principal, preview_id=preview_file_id)
+    base = (await download_name(session, preview, "x"))[:-2]
+    data = await asyncio.to_thread(frames.pdf_bytes, [f.image for f in items])
+    return _attachment(data, "application/pdf", f"{base}_annotated_frames.pdf")
+
+
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(data, media_type=media_type, headers={
+        "Cache-Control": "no-cache", "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
 
 @router.get("/actions/preview-files/{preview_file_id}/extract-tile", operation_id="extract_preview_tile")

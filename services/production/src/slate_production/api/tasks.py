@@ -17,7 +17,7 @@ from slate_common.serialization import json_response
 
 from ..domain import access, task_ops
 from ..domain.entity_ops import get_entity, parse_uuid
-from ..domain.task_queries import assigned_to_person, open_project, plain_tasks, todo_tasks
+from ..domain.task_queries import assigned_to_person, open_project, plain_tasks, todo_tasks, todo_tasks_json
 from ..domain.people import serialize_persons
 from ..domain.subscriptions import is_subscribed_task
 from ..domain.tasks import assignees_of, serialize_task
@@ -239,8 +239,8 @@ async def _person_for(session: Any, principal: Any, person_id: str) -> uuid.UUID
 async def person_tasks(person_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Unfinished tasks assigned to a person in running projects (the caller's scope)."""
     pid = await _person_for(session, principal, person_id)
-    return json_response(await todo_tasks(session, principal, assigned_to_person(pid), open_project(),
-                                          TaskStatus.is_done.is_(False)))
+    return Response(await todo_tasks_json(session, principal, assigned_to_person(pid), open_project(),
+                                               TaskStatus.is_done.is_(False)), media_type="application/json")
 
 
 @router.get("/data/persons/{person_id}/related-tasks/{task_type_id}", operation_id="get_person_related_tasks")

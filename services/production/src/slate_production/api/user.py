@@ -19,7 +19,7 @@ from ..domain import access
 from ..domain.asset_types import serialize_asset_types
 from ..domain.entity_ops import get_entity, list_entities, parse_uuid
 from ..domain.projects import open_projects
-from ..domain.task_queries import assigned_to_person, open_project, todo_tasks
+from ..domain.task_queries import assigned_to_person, open_project, todo_tasks_json
 from ..domain.user_context import context
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Task, TaskStatus
 from .common import task_types_of
@@ -51,8 +51,8 @@ async def user_open_projects(principal: CurrentUser, session: SessionDep) -> Res
 @router.get("/data/user/tasks", operation_id="get_user_tasks")
 async def user_tasks(principal: CurrentUser, session: SessionDep) -> Response:
     """The person's todo list: unfinished tasks assigned to them in running projects."""
-    return json_response(await todo_tasks(session, principal, assigned_to_person(principal.id), open_project(),
-                                          TaskStatus.is_done.is_(False)))
+    return Response(await todo_tasks_json(session, principal, assigned_to_person(principal.id), open_project(),
+                                               TaskStatus.is_done.is_(False)), media_type="application/json")
 
 
 @router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")

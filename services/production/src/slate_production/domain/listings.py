@@ -21,34 +21,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from slate_common.security import Principal
 from slate_common.serialization import dumps, loads
 
-
-def _ts(col: str) -> str:
-    """Zou's timestamps: ISO 8601 to the second, no zone."""
-    return f"to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-
-
-def _float(col: str) -> str:
-    """Floats as Python writes them (2.0, not 2)."""
-    return f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN to_json({col}::numeric(30,1)) ELSE to_json({col}) END"
+from .sql_json import float_, ts
 
 
 #: Every task field a listing may carry: SQL over ``t`` (the task row).
 TASK_SQL = {
     "id": "t.id",
-    "duration": _float("t.duration"),
-    "due_date": _ts("t.due_date"),
-    "end_date": _ts("t.end_date"),
-    "done_date": _ts("t.done_date"),
+    "duration": float_("t.duration"),
+    "due_date": ts("t.due_date"),
+    "end_date": ts("t.end_date"),
+    "done_date": ts("t.done_date"),
     "entity_id": "t.entity_id",
-    "estimation": _float("t.estimation"),
+    "estimation": float_("t.estimation"),
     "is_subscribed": "EXISTS(SELECT 1 FROM subscription su WHERE su.task_id = t.id AND su.person_id = :me)",
-    "last_comment_date": _ts("t.last_comment_date"),
+    "last_comment_date": ts("t.last_comment_date"),
     "last_preview_file_id": "t.last_preview_file_id",
     "nb_assets_ready": "t.nb_assets_ready",
     "priority": "t.priority",
-    "real_start_date": _ts("t.real_start_date"),
+    "real_start_date": ts("t.real_start_date"),
     "retake_count": "t.retake_count",
-    "start_date": _ts("t.start_date"),
+    "start_date": ts("t.start_date"),
     "difficulty": "t.difficulty",
     "nb_drawings": "t.nb_drawings",
     "task_status_id": "t.task_status_id",

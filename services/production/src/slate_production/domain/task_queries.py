@@ -6,15 +6,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.security import Principal
+from slate_common.serialization import loads
 
-from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
+from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType
 from . import access
 from .todo import _base as todo_base  # the to-check pages' row builder, same shape
-from .todo import _rows as todo_rows
+from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' filter)
+from .todo import rows_json as todo_rows_json
 from .tasks import assignees_of, serialize_task
 
 
@@ -56,19 +58,20 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
     return out
 
 
-async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
-    """Rich task rows of running projects (a person's todo list): entity, parents, type
-    and status details, last comment (the row builder of the to-check pages)."""
+async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditions: Any) -> bytes:
+    """Rich task rows of running projects (a person's todo list) as a JSON array: entity,
+    parents, type and status details, last comment (the row builder of the to-check pages)."""
     stmt = (
         todo_base()
         .where(access.project_visible(principal, Task.project_id), *conditions)
         .order_by(Project.name, Entity.name, TaskType.priority, Task.id)
     )
-    return await todo_rows(session, stmt)
+    return await todo_rows_json(session, stmt)
 
 
-def assigned_to_person(person_id: uuid.UUID) -> ColumnElement[bool]:
-    return exists().where(task_person_link.c.task_id == Task.id, task_person_link.c.person_id == person_id)
+async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
+    """:func:`todo_tasks_json` as dicts, for callers that reshape the rows."""
+    return loads(await todo_tasks_json(session, principal, *conditions))  # type: ignore[no-any-return]
 
 
 def open_project() -> ColumnElement[bool]:

@@ -2,7 +2,7 @@ from slate_common.events.models import InboxEvent, OutboxEvent
 
 from .base import Base
 
-from .entity import TEMPORAL_TYPES, Entity, EntityType, entity_type_task_type_link
+from .entity import TEMPORAL_TYPES, Entity, EntityType, EntityVersion, entity_type_task_type_link
 from .people import Department, Person, department_person_link
 from .project import (
     Project,
@@ -43,6 +43,7 @@ __all__ = [
     "Department",
     "Entity",
     "EntityType",
+    "EntityVersion",
     "InboxEvent",
     "OutboxEvent",
     "Person",

@@ -1,7 +1,7 @@
 """casting: entity links and concept links
 
 Revision ID: 0007
-Revises: 0005
+Revises: prodmisc01
 Create Date: 2026-11-23 17:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = 'prodmisc01'
 branch_labels = None
 depends_on = None
 
