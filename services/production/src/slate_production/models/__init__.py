@@ -24,6 +24,7 @@ from .comment import (
 from .notification import Notification, Subscription
 from .preview import AttachmentFileReplica, PreviewFileReplica
 from .search_filter import SearchFilter, SearchFilterGroup
+from .casting import EntityLink, entity_concept_link
 
 __all__ = [
     "AttachmentFileReplica",
