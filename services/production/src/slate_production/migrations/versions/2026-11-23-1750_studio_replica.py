@@ -1,7 +1,7 @@
 """studio replica
 
 Revision ID: prodmisc02
-Revises: prodmisc01
+Revises: 0007
 Create Date: 2026-11-23 17:50:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'prodmisc02'
-down_revision = 'prodmisc01'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
