@@ -166,3 +166,49 @@ async def test_isolated_clients_read_only_their_own_client_comments(client, comm
     assert await texts(w.h("supervisor")) == ["staff only", "from the second client", "from the first client"]
     assert await texts(w.h("user")) == ["staff only"]
     assert mine["id"] != theirs["id"]
+
+
+async def test_context_persons_per_role(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    reduced = ["id", "type", "first_name", "last_name", "full_name", "has_avatar", "active", "departments",
+               "studio_id", "role", "desktop_login", "is_bot"]
+    for who in ("admin", "manager", "supervisor", "user", "vendor", "client"):
+        context = (await client.get("/data/user/context", headers=w.h(who))).json()
+        persons = {p["id"]: p for p in context["persons"]}
+        user = persons[str(w.persons["user"])]
+        if who in ("admin", "manager"):  # every person, in full
+            assert str(w.persons["outsider"]) in persons and user["email"] == f"user-{w.tag}@example.com"
+            assert user["departments"] == [str(w.department_id)]
+        elif who == "client":  # only the teams of their productions, names and roles
+            assert str(w.persons["outsider"]) not in persons
+            assert set(persons) >= {str(p) for k, p in w.persons.items() if k != "outsider"}
+            assert list(user) == ["id", "type", "first_name", "last_name", "full_name", "has_avatar", "active",
+                                  "role", "is_bot"]
+            assert user["full_name"] == f"User {w.tag}" and user["role"] == "user"
+        else:
+            assert str(w.persons["outsider"]) in persons
+            assert list(user) == reduced and user["departments"] == [str(w.department_id)]
+        assert ("user_limit" in context) is (who == "admin"), who
+        if who == "admin":
+            assert context["user_limit"] == 100
+
+
+async def test_clients_are_not_told_who_works_on_a_task(client, comment_world) -> None:  # type: ignore[no-untyped-def]
+    w = comment_world
+    assignee = str(w.persons["user"])
+    for who in ("supervisor", "user", "client"):
+        task = (await client.get(f"/data/tasks/{w.task_id}", headers=w.h(who))).json()
+        full = (await client.get(f"/data/tasks/{w.task_id}/full", headers=w.h(who))).json()
+        asset = (await client.get(f"/data/assets/{w.asset_id}", headers=w.h(who))).json()
+        listed = (await client.get("/data/tasks", params={"project_id": str(w.project_id), "relations": "true"},
+                                   headers=w.h(who))).json()
+        if who == "client":
+            assert task["assignees"] == [] and full["assignees"] == [] and full["persons"] == []
+            assert "assigner" not in full and full["task_status"]["short_name"] == "todo"
+            assert [t["assignees"] for t in asset["tasks"]] == [[]]
+            assert [t["assignees"] for t in listed] == [[]]
+        else:
+            assert task["assignees"] == [assignee] and full["assignees"] == [assignee]
+            assert [p["id"] for p in full["persons"]] == [assignee] and "assigner" in full
+            assert [t["assignees"] for t in asset["tasks"]] == [[assignee]]
+            assert [t["assignees"] for t in listed] == [[assignee]]
