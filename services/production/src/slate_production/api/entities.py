@@ -16,7 +16,7 @@ from slate_common.serialization import json_response
 
 from ..domain import access, casting, entity_ops, listings
 from ..domain.entity_ops import get_entity, list_entities, parse_uuid
-from ..domain.listing_cache import ListingCache, fingerprint
+from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks
 from ..models import Entity, Task
 from .common import flag, json_body, json_object, task_types_of
@@ -51,13 +51,8 @@ async def with_tasks(request: Request, principal: Any, session: Any, runtime: An
     if cache is None or filters.project_id is None:
         body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
         return Response(body_bytes, media_type="application/json")
-    key = (family, filters, compact, principal.id, principal.role)
-    stamp = await fingerprint(session, filters.project_id, principal.id)
-    cached = cache.get(key, stamp)
-    if cached is None:
-        cached = await listings.fetch_json(session, listing, principal, filters, compact=compact)
-        cache.put(key, stamp, cached)
-    return Response(cached, media_type="application/json")
+    body = await cache.listing(session, listing, principal, filters, compact=compact)
+    return Response(body, media_type="application/json")
 
 
 def _plain_filters(request: Request) -> dict[str, Any]:
