@@ -3,8 +3,8 @@
 Kitsu reloads a production's shot and asset lists often, and between two reloads a
 studio changes a handful of tasks, not the thousand shots. So each listing is cached per
 caller as its rows, one per entity, each stored with a stamp of everything it was built
-from (:func:`listings.stamps_query`: the entity, the rows it names, its tasks and their
-assignations). A request first reads the current stamps of the listing's entities, in
+from (:func:`listings.stamps_query`: the entity, the rows it names, its tasks, which
+assigning touches). A request first reads the current stamps of the listing's entities, in
 the listing's order, with one cheap query; only the rows whose stamp changed (or that
 are new) are built again, in one query for all of them, and the body is joined from the
 rows. An unchanged listing is served as the bytes joined last time.

@@ -136,7 +136,7 @@ class Scope:
     joins: str
     where: str
     order: str
-    task_where: str
+    task_filter: str  # over ``t``, besides belonging to the entity
     params: dict[str, Any]
 
 
@@ -179,13 +179,13 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
         params["entity_ids"] = list(filters.entity_ids)
     if not principal.is_admin:
         where.append("e.project_id IN (SELECT project_id FROM project_person_link WHERE person_id = :me)")
-    task_where = "t.entity_id = e.id"
+    task_filter = "true"
     if principal.is_vendor:
         assigned = "EXISTS (SELECT 1 FROM task_person_link v WHERE v.task_id = {} AND v.person_id = :me)"
-        task_where += " AND " + assigned.format("t.id")
+        task_filter = assigned.format("t.id")
         where.append("EXISTS (SELECT 1 FROM task vt WHERE vt.entity_id = e.id AND " + assigned.format("vt.id") + ")")
     return Scope(joins=f"JOIN entity_type et ON et.id = e.entity_type_id {joins}", where=" AND ".join(where),
-                 order=order, task_where=task_where, params=params)
+                 order=order, task_filter=task_filter, params=params)
 
 
 def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False,
@@ -198,7 +198,7 @@ def build_query(listing: Listing, principal: Principal, filters: Filters, *, com
     sql = (
         f"SELECT {'e.id, ' if with_ids else ''}({entity_json})::text AS row FROM entity e {sc.joins} "
         f"LEFT JOIN LATERAL (SELECT COALESCE(json_agg({task_json} ORDER BY t.created_at, t.id), '[]'::json) AS tasks "
-        f"FROM task t WHERE {sc.task_where}) tk ON true "
+        f"FROM task t WHERE t.entity_id = e.id AND {sc.task_filter}) tk ON true "
         f"WHERE {sc.where} ORDER BY {sc.order}"
     )
     return sql, sc.params
@@ -211,18 +211,20 @@ ROW_SOURCES = {"shot": ("seq", "ep", "p"), "asset": ("et",)}
 
 def stamps_query(listing: Listing, principal: Principal, filters: Filters) -> tuple[str, dict[str, Any]]:
     """The SQL of the listing's entity ids in order, each with a stamp of everything its
-    row is built from: the ``updated_at`` of the entity, of the rows it names, and the
-    count and sum of its tasks' ``updated_at`` and of their assignations (assigning
-    bumps a task's ``updated_at`` too; the count catches links removed by other paths).
-    A committed change to any of them changes the stamp, whatever the commit order."""
+    row is built from: the ``updated_at`` of the entity and of the rows it names, and the
+    count and sum of ``updated_at`` of its tasks (the only writers of assignations,
+    ``task_ops.assign`` and ``clear_assignation``, bump the task's ``updated_at``). A
+    committed change to any of them changes the stamp, whatever the commit order (a sum,
+    not a max). Tasks are aggregated for the whole project at once (``filters.project_id``
+    is set): one scan, not a lookup per entity."""
+    assert filters.project_id is not None
     sc = scope(listing, principal, filters)
     sources = ("e", *ROW_SOURCES.get(listing.kind, ()))
     parts = [f"extract(epoch FROM {a}.updated_at)" for a in sources]
     sql = (
-        f"SELECT e.id, concat_ws(':', {', '.join(parts)}, ts.n, ts.s, ts.l) FROM entity e {sc.joins} "
-        "LEFT JOIN LATERAL (SELECT count(*) AS n, sum(extract(epoch FROM t.updated_at)) AS s, "
-        "sum((SELECT count(*) FROM task_person_link l WHERE l.task_id = t.id)) AS l "
-        f"FROM task t WHERE {sc.task_where}) ts ON true "
+        f"SELECT e.id, concat_ws(':', {', '.join(parts)}, ts.n, ts.s) FROM entity e {sc.joins} "
+        "LEFT JOIN (SELECT t.entity_id, count(*) AS n, sum(extract(epoch FROM t.updated_at)) AS s FROM task t "
+        f"WHERE t.project_id = :project_id AND {sc.task_filter} GROUP BY t.entity_id) ts ON ts.entity_id = e.id "
         f"WHERE {sc.where} ORDER BY {sc.order}"
     )
     return sql, sc.params
