@@ -124,6 +124,16 @@ async def check_task_access(session: AsyncSession, principal: Principal, task: T
         raise Forbidden()
 
 
+async def task_role(session: AsyncSession, principal: Principal, task: Task) -> str:
+    """:func:`check_task_access`, answering the caller's project role (one lookup for both)."""
+    role = await project_role(session, principal, task.project_id)
+    if role is None:
+        raise Forbidden()
+    if principal.is_vendor and not await is_assigned(session, task.id, principal.id):
+        raise Forbidden()
+    return role
+
+
 async def check_project_access(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     if principal.is_admin:
         return
