@@ -267,9 +267,10 @@ async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyp
                            "preview_file_id": None, "nb_occurences": 4}
 
     shot_assets = await ok(await client.get(f"/data/shots/{w.ids['sh1']}/assets", headers=u))
-    assert [(a["name"], a["type"], a["nb_frames"]) for a in shot_assets] == [("Hero", "Asset", None),
-                                                                             ("Sword", "Asset", None)]
-    assert shot_assets[0]["nb_entities_out"] == 1  # hero casts the sword
+    # in the order they were cast, as Zou
+    assert [(a["name"], a["type"], a["nb_frames"]) for a in shot_assets] == [("Sword", "Asset", None),
+                                                                             ("Hero", "Asset", None)]
+    assert shot_assets[1]["nb_entities_out"] == 1  # hero casts the sword
     types = await ok(await client.get(f"/data/shots/{w.ids['sh1']}/asset-types", headers=u))
     assert [(t["name"], t["type"]) for t in types] == [("Character", "AssetType"), ("Prop", "AssetType")]
     assert list(types[0]) == ["name", "short_name", "description", "archived", "id", "created_at", "updated_at",
@@ -509,3 +510,37 @@ async def test_entities_linked_with_tasks_lists_concepts(client, world, sessionm
                                      headers=w.h("user"))) == []
     assert (await client.get(f"/data/entities/{uuid.uuid4()}/entities-linked/with-tasks",
                              headers=w.h("user"))).status_code == 404
+
+
+async def test_single_rows_carry_their_links(client, world) -> None:  # type: ignore[no-untyped-def]
+    w = world
+    m = w.h("manager")
+    await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
+    await ok(await client.put(cast_path(w, "sh3"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
+    shot = await ok(await client.get(f"/data/shots/{w.ids['sh1']}", headers=w.h("user")))
+    assert (shot["entities_out"], shot["entities_in"], shot["nb_entities_out"]) == ([w.ids["hero"]], [], 1)
+    hero = await ok(await client.get(f"/data/assets/{w.ids['hero']}", headers=w.h("user")))
+    assert sorted(hero["entities_in"]) == sorted([w.ids["ep1"], w.ids["sh1"], w.ids["ep2"], w.ids["sh3"]])
+    assert sorted(hero["casting_episode_ids"]) == sorted([w.ids["ep1"], w.ids["ep2"]])
+    assert hero["entities_out"] == []
+    generic = await ok(await client.get(f"/data/entities/{w.ids['ep2']}", headers=w.h()))
+    assert generic["entities_out"] == [w.ids["hero"]] and generic["nb_entities_out"] == 1
+    # a canceled shot is not listed where the asset is cast
+    await ok(await client.put(f"/data/shots/{w.ids['sh3']}", json={"canceled": True}, headers=m))
+    cast_in = await ok(await client.get(f"/data/assets/{w.ids['hero']}/cast-in", headers=m))
+    assert [r["shot_id"] for r in cast_in] == [w.ids["sh1"]]
+
+
+async def test_generic_entity_delete_forgets_casting(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    w, outbox = world, Outbox(sessionmaker, world.pid)
+    m = w.h("manager")
+    await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["villain"], "nb_occurences": 1},
+                                                         {"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
+    await outbox.mark()
+    assert (await client.delete(f"/data/entities/{w.ids['villain']}", headers=m)).status_code == 204
+    names = [e.name for e in await outbox.since()]
+    assert names[:3] == ["shot:casting-update", "episode:casting-update", "entity:delete"], names
+    assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "sh1"), headers=m))] == ["Hero"]
+    assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "ep1"), headers=m))] == ["Hero"]
+    shot = await ok(await client.get(f"/data/entities/{w.ids['sh1']}", headers=w.h()))
+    assert shot["nb_entities_out"] == 1

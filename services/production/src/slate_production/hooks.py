@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 
-from .domain import access
+from .domain import access, casting
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import shot_versions
@@ -188,14 +188,20 @@ class EntityHooks(CrudHooks[Entity]):
     async def serialize_one(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
         """GET one: the row with its (casting) link lists, in Zou's key order."""
         row = await self.serialize(ctx, instance, relations=relations)
+        links = await casting.link_lists(ctx.session, instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
             if key == "created_at":
-                out.update(entities_out=[], entity_concept_links=[], instance_casting=[])
+                out.update(entities_out=links["entities_out"], entity_concept_links=[], instance_casting=[])
             if key == "type":
-                out["entities_in"] = []
+                out["entities_in"] = links["entities_in"]
             out[key] = value
         return out
+
+    async def pre_delete(self, ctx: CrudContext, instance: Entity) -> None:
+        """Its casting goes with it; the entities that cast it are told."""
+        await casting.forget_entity(ctx.session, ctx.principal, instance,
+                                    await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:
         names = dict((await ctx.session.execute(select(EntityType.id, EntityType.name))).all())

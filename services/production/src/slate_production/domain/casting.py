@@ -536,7 +536,8 @@ async def holders_casting(session: AsyncSession, *, project_id: uuid.UUID, kind:
 
 
 async def cast_in(session: AsyncSession, asset_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The shots casting an asset (with sequence and episode), then the assets casting it."""
+    """The shots casting an asset (with sequence and episode; canceled shots left out, as
+    Zou does), then the assets casting it."""
     holder, holder_type = aliased(Entity, name="holder"), aliased(EntityType, name="holder_type")
     seq, episode = aliased(Entity, name="seq"), aliased(Entity, name="episode")
     rows = (await session.execute(
@@ -547,7 +548,7 @@ async def cast_in(session: AsyncSession, asset_id: uuid.UUID) -> list[dict[str, 
         .outerjoin(seq, seq.id == holder.parent_id)
         .outerjoin(episode, episode.id == seq.parent_id)
         .where(EntityLink.entity_out_id == asset_id,
-               (holder_type.name == "Shot") | holder_type.name.not_in(TEMPORAL_TYPES))
+               ((holder_type.name == "Shot") & holder.canceled.is_(False)) | holder_type.name.not_in(TEMPORAL_TYPES))
         .order_by(episode.name.nulls_first(), seq.name, holder_type.name, holder.name, holder.id)
     )).all()
     shots, assets = [], []
@@ -563,11 +564,11 @@ async def cast_in(session: AsyncSession, asset_id: uuid.UUID) -> list[dict[str, 
 
 
 async def cast_assets(session: AsyncSession, entity_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The assets an entity casts, as plain asset rows."""
+    """The assets an entity casts, as plain asset rows, in the order they were cast."""
     rows = (await session.execute(
         select(Entity, EntityType.name).join(EntityLink, EntityLink.entity_out_id == Entity.id)
         .join(EntityType, EntityType.id == Entity.entity_type_id)
-        .where(EntityLink.entity_in_id == entity_id).order_by(EntityType.name, Entity.name, Entity.id)
+        .where(EntityLink.entity_in_id == entity_id).order_by(EntityLink.created_at, EntityLink.id)
     )).all()
     return [serialize_entity(asset, str(type_name)) for asset, type_name in rows]
 
@@ -676,12 +677,16 @@ async def concepts_linked(session: AsyncSession, principal: Principal, entity_id
 
 
 async def link_lists(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, list[str]]:
-    """``entities_out`` (what the entity casts) and ``entities_in`` (what casts it), as on
-    Zou's single entity rows."""
+    """``entities_out`` (what the entity casts), ``entities_in`` (what casts it) and
+    ``casting_episode_ids`` (the episodes among those), as on Zou's single entity rows."""
+    holder_type = aliased(EntityType)
     rows = (await session.execute(
-        select(EntityLink.entity_in_id, EntityLink.entity_out_id)
+        select(EntityLink.entity_in_id, EntityLink.entity_out_id, holder_type.name)
+        .join(Entity, Entity.id == EntityLink.entity_in_id)
+        .join(holder_type, holder_type.id == Entity.entity_type_id)
         .where((EntityLink.entity_in_id == entity_id) | (EntityLink.entity_out_id == entity_id))
         .order_by(EntityLink.created_at, EntityLink.id)
     )).all()
-    return {"entities_out": [str(o) for i, o in rows if i == entity_id],
-            "entities_in": [str(i) for i, o in rows if o == entity_id]}
+    return {"entities_out": [str(o) for i, o, _ in rows if i == entity_id],
+            "entities_in": [str(i) for i, o, _ in rows if o == entity_id],
+            "casting_episode_ids": [str(i) for i, o, t in rows if o == entity_id and t == "Episode"]}
