@@ -169,6 +169,17 @@ class Bench:
         assert pid is not None
         return pid
 
+    def production_workers(self) -> list[int]:
+        """The processes serving production's requests: the uvicorn workers when it runs
+        several (SLATE_PRODUCTION_HTTP_PROCESSES), else the process itself."""
+        deadline = time.monotonic() + 30
+        while True:
+            kids = [c.pid for c in psutil.Process(self.production_pid()).children()
+                    if "spawn_main" in " ".join(c.cmdline())]
+            if kids or time.monotonic() > deadline:
+                return kids or [self.production_pid()]
+            time.sleep(0.5)
+
     # boot -------------------------------------------------------------------------------
     def boot(self) -> None:
         t0 = time.perf_counter()
@@ -202,7 +213,7 @@ class Bench:
         self.base = {"zou": self.zou.url, "slate": self.stack.gateway_url + "/api"}
         self.creds = {"zou": (self.zou.admin_email, self.zou.admin_password),
                       "slate": (config.admin_email, config.admin_password)}
-        print(f"Slate gateway {self.stack.gateway_url} (production pid {self.production_pid()}), "
+        print(f"Slate gateway {self.stack.gateway_url} (production pids {self.production_workers()}), "
               f"Zou {self.zou.url} (gunicorn pid {self.zou.gunicorn.pid if self.zou.gunicorn else '?'}), "
               f"PostgreSQL :{pg_port} shared", flush=True)
 
@@ -352,8 +363,8 @@ class Bench:
         async def one(target: str, variant: str, pids: list[int]) -> dict[str, Any]:
             fx = self.fixtures[target]
             async with new_session(limit=1) as session:
-                # warm the process with small requests (imports, pools), not the listing
-                for _ in range(3):
+                # warm the processes with small requests (imports, pools), not the listing
+                for _ in range(8):
                     await self._timed_get(session, f"{fx['base']}/data/projects/open", fx["manager_token"])
                 for p in pids:
                     reset_hwm(p)
@@ -372,7 +383,7 @@ class Bench:
             query = "" if variant == "json" else variant
             row = res.setdefault(variant, {})
             if self.serves_listing("slate"):
-                row["slate_production"] = asyncio.run(one("slate", query, [self.production_pid()]))
+                row["slate_production"] = asyncio.run(one("slate", query, self.production_workers()))
             if self.serves_listing("zou"):
                 row["zou_worker"] = asyncio.run(one("zou", query, self.zou.worker_pids()))
         self.out["memory"] = res

@@ -142,3 +142,39 @@ def test_revoked_jti_and_person_cutoff() -> None:
         v.principal(sign(other))
     fresh = claims(sub=other["sub"])
     assert v.principal(sign(fresh)).id == uuid.UUID(other["sub"])
+
+
+def test_a_token_verified_once_is_still_checked_on_every_use() -> None:
+    """The verified-signature cache spares the RSA check, not the time, type, key and
+    revocation checks."""
+    keys = {KID: PRIVATE.public_key()}
+    revocations = RevocationView()
+    v = TokenVerifier(audience="slate", issuer="slate-auth", key_provider=lambda: dict(keys),
+                      revocations=revocations, leeway=0)
+    c = claims(exp=int(time.time()) + 2)
+    token = sign(c)
+    assert v.decode(token)["jti"] == c["jti"]
+    assert token in v._verified
+    assert v.decode(token)["jti"] == c["jti"]  # from the cache
+    with pytest.raises(InvalidToken):
+        v.decode(token, expected_type="refresh")
+    revocations.jtis[c["jti"]] = time.time()
+    with pytest.raises(Unauthorized, match="revoked"):
+        v.decode(token)
+    del revocations.jtis[c["jti"]]
+    time.sleep(2.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        v.decode(token)
+    assert token not in v._verified
+
+
+def test_a_cached_token_dies_with_its_key() -> None:
+    v = TokenVerifier(audience="slate", issuer="slate-auth", jwks_url="http://127.0.0.1:9/jwks.json", leeway=0)
+    v._keys = {KID: PRIVATE.public_key()}
+    v._fetched_at = time.monotonic()
+    token = sign(claims())
+    assert v.decode(token)["sub"]
+    v._keys = {"k2": OTHER.public_key()}  # the key was withdrawn from the JWKS
+    v._fetched_at = time.monotonic()  # fresh: no refetch within 3 s
+    with pytest.raises(InvalidToken, match="Unknown token key"):
+        v.decode(token)

@@ -4,6 +4,7 @@ cache."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -30,7 +31,9 @@ async def test_every_change_invalidates(client, signer, production_factory, prod
     artist = str(prod.people["user"])
 
     await ok(await client.put(f"/data/tasks/{task_id}", json={"priority": 4}, headers=h))
+    built = cache.rows_built
     assert (await shots())[0]["tasks"][0]["priority"] == 4
+    assert cache.rows_built == built + 1  # only the changed shot's row was built again
     await ok(await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": artist}, headers=h))
     assert (await shots())[0]["tasks"][0]["assignees"] == [artist]
     await ok(await client.put("/actions/tasks/clear-assignation", json={"task_ids": [task_id]}, headers=h))
@@ -48,13 +51,26 @@ async def test_every_change_invalidates(client, signer, production_factory, prod
                                json={"task_status_id": prod.ids["status"]["wip"], "comment": "go"}, headers=h), 201)
     row = (await shots())[0]["tasks"][0]
     assert row["task_status_id"] == prod.ids["status"]["wip"] and row["real_start_date"] is not None
+    # a renamed sequence shows in its shots' rows (the row names its parents)
+    await ok(await client.put(f"/data/entities/{prod.ids['sequence']}", json={"name": "SQ99"}, headers=h))
+    assert {s["sequence_name"] for s in await shots()} == {"SQ99"}
+    # the cached body is what the uncached stream says, compact too
+    r = await client.get("/data/shots/with-tasks", params={"project_id": prod.id, "stream": "true"}, headers=h)
+    assert [json.loads(line) for line in r.text.splitlines()][1:] == await shots()
+    compact = await ok(await client.get("/data/shots/with-tasks", params={"project_id": prod.id, "compact": "true"},
+                                        headers=h))
+    assert [dict(zip(compact["shot_fields"], row, strict=True))["id"] for row in compact["rows"]] == [
+        s["id"] for s in await shots()]
     r = await client.delete(f"/data/tasks/{task_id}", headers=h)
     assert r.status_code == 204
     assert (await shots())[0]["tasks"] == []
+    r = await client.delete(f"/data/shots/{prod.ids['shots'][1]}", params={"force": "true"}, headers=h)
+    assert r.status_code in (200, 204)
+    assert prod.ids["shots"][1] not in [s["id"] for s in await shots()]
     # the cache is per caller: a vendor never gets the admin's body
     assert await shots(signer.headers(prod.people["vendor"], "vendor")) == []
     # and a person removed from the team no longer sees the project
     supervisor = signer.headers(prod.people["supervisor"], "supervisor")
-    assert len(await shots(supervisor)) == 3
+    assert len(await shots(supervisor)) == 2
     await ok(await client.delete(f"/data/projects/{prod.id}/team/{prod.people['supervisor']}", headers=h), 204)
     assert await shots(supervisor) == []

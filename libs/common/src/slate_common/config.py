@@ -80,6 +80,10 @@ class BaseServiceSettings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     workers_enabled: bool = True  # outbox relay and consumers inside the API process
+    #: API processes behind the service's port (uvicorn workers). Each runs its own relay
+    #: and consumers too: the outbox is claimed with SKIP LOCKED and the consumers are
+    #: durable and shared, so any number of processes (or replicas) cooperate.
+    http_processes: int = Field(default=1, ge=1, le=64)
 
     @cached_property
     def shared(self) -> SharedSettings:

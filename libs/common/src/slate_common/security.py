@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable
 
@@ -93,6 +94,11 @@ class TokenVerifier:
         self.leeway = leeway
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
+        #: Tokens whose signature, audience and issuer were verified: token -> (claims,
+        #: key id). A client sends the same token for an hour; an RSA check per request
+        #: is the largest fixed cost of a light one. Times, type, key and revocation are
+        #: still checked on every use.
+        self._verified: OrderedDict[str, tuple[dict[str, Any], Any]] = OrderedDict()
 
     def _load_keys(self, force: bool) -> None:
         if self.key_provider is not None:
@@ -134,7 +140,37 @@ class TokenVerifier:
         if self.needs_fetch(token):
             await asyncio.to_thread(self._load_keys, True)
 
+    VERIFIED_CACHE_SIZE = 4096
+
+    def _cached_claims(self, token: str) -> dict[str, Any] | None:
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        claims, kid = hit
+        if self.key_provider is None and kid not in self._keys:  # its key was withdrawn
+            del self._verified[token]
+            return None
+        now = time.time()
+        if float(claims["exp"]) <= now - self.leeway:
+            del self._verified[token]
+            raise Unauthorized("Token has expired")
+        if float(claims["nbf"]) > now + self.leeway:
+            raise InvalidToken("The token is not yet valid (nbf)")
+        self._verified.move_to_end(token)
+        return claims
+
     def decode(self, token: str, *, expected_type: str = "access") -> dict[str, Any]:
+        claims = self._cached_claims(token)
+        if claims is None:
+            claims = self._verify(token)
+        if claims.get("type", "access") != expected_type:
+            raise InvalidToken(f"Only {expected_type} tokens are allowed")
+        if self.revocations.is_revoked(claims):
+            raise Unauthorized("Token has been revoked")
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        """Signature, algorithm, key, audience, issuer and times of a token not seen yet."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -160,10 +196,9 @@ class TokenVerifier:
             raise InvalidToken("Invalid audience") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc) or "Invalid token") from exc
-        if claims.get("type", "access") != expected_type:
-            raise InvalidToken(f"Only {expected_type} tokens are allowed")
-        if self.revocations.is_revoked(claims):
-            raise Unauthorized("Token has been revoked")
+        self._verified[token] = (claims, header.get("kid"))
+        if len(self._verified) > self.VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
         return claims
 
     def principal(self, token: str, *, expected_type: str = "access") -> Principal:

@@ -61,6 +61,7 @@ def run_service_cli(
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=10,
+            workers=settings.http_processes,
         )
         return 0
     if args.command == "migrate":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.events import Event, EventHandler
@@ -17,6 +17,14 @@ from .domain.notifications import notify_assignation
 from .models import AttachmentFileReplica, Notification, PreviewFileReplica, Task
 
 _preview = replica_handlers(PreviewFileReplica, "preview-file")
+
+
+async def _upsert_preview(session: AsyncSession, event: Event) -> None:
+    """The queried columns (generic replica upsert), then the whole snapshot beside them."""
+    await _preview["preview-file:update"](session, event)
+    snapshot = event.data["snapshot"]
+    await session.execute(update(PreviewFileReplica).where(PreviewFileReplica.id == uuid.UUID(str(snapshot["id"])))
+                          .values(snapshot=snapshot))
 _attachment = replica_handlers(AttachmentFileReplica, "attachment-file")
 
 
@@ -58,8 +66,10 @@ async def on_task_assign(session: AsyncSession, event: Event) -> None:
 
 
 COMMENT_HANDLERS: dict[str, EventHandler] = {
-    **_preview,
+    "preview-file:new": _upsert_preview,
+    "preview-file:update": _upsert_preview,
+    "preview-file:add-file": _upsert_preview,
+    "preview-file:delete": _preview["preview-file:delete"],
     **_attachment,
-    "preview-file:add-file": _preview["preview-file:update"],
     "task:assign": on_task_assign,
 }

@@ -9,15 +9,29 @@ from sqlalchemy import Select, func, select
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 
-from .domain import access
+from .domain import access, casting
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
+from .domain import shot_versions
 from .domain import tasks as task_rules
 from .models import Entity, EntityType, Project, Task, TaskStatus, TaskType
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
                                "commercial", "catalog", "immersive", "nft", "video-game", "vr"})
 PRODUCTION_TYPES = frozenset({"short", "featurefilm", "tvshow"})
+
+
+def merge_data(data: dict[str, Any], current: dict[str, Any] | None) -> None:
+    """Zou's updates of entities and tasks add to their ``data`` (metadata) fields
+    rather than replace them; ``data: null`` changes nothing."""
+    if "data" not in data:
+        return
+    if data["data"] is None:
+        del data["data"]
+    elif isinstance(data["data"], dict):
+        data["data"] = {**(current or {}), **data["data"]}
+    else:
+        raise BadRequest("data must be an object")
 
 
 class ProjectHooks(CrudHooks[Project]):
@@ -125,6 +139,7 @@ class TaskHooks(CrudHooks[Task]):
             data["name"] = data.get("name") or "main"
         else:
             data.pop("project_id", None)  # a task stays in its project
+            merge_data(data, instance.data)
         return data
 
     async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
@@ -136,12 +151,16 @@ class TaskHooks(CrudHooks[Task]):
     async def serialize(self, ctx: CrudContext, instance: Task, *, relations: bool) -> dict[str, Any]:
         """With relations (create, GET one): the assignees too, as Zou."""
         if relations:
+            if ctx.principal.is_client:  # clients are not told who works on a task
+                return task_rules.serialize_task(instance, [])
             return await task_rules.task_snapshot(ctx.session, instance)
         return instance.serialize()
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Task], *, relations: bool) -> list[dict[str, Any]]:
         if not relations:
             return [t.serialize() for t in instances]
+        if ctx.principal.is_client:
+            return [task_rules.serialize_task(t, []) for t in instances]
         assignees = await task_rules.assignees_of(ctx.session, [t.id for t in instances])
         return [task_rules.serialize_task(t, assignees[t.id]) for t in instances]
 
@@ -163,10 +182,18 @@ class EntityHooks(CrudHooks[Entity]):
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Entity | None) -> dict[str, Any]:
         if instance is None:
             data.setdefault("created_by", ctx.principal.id)
+        else:
+            merge_data(data, instance.data)
         return data
 
     async def check_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+
+    async def pre_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
+        if "data" in data and await entity_rules.type_name_of(ctx.session, instance.entity_type_id) == "Shot":
+            await shot_versions.record_if_frames_changed(
+                ctx.session, shot=instance, name=data.get("name") or instance.name, before=instance.data,
+                after=data["data"], person_id=ctx.principal.id)
 
     async def check_delete(self, ctx: CrudContext, instance: Entity) -> None:
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
@@ -177,14 +204,20 @@ class EntityHooks(CrudHooks[Entity]):
     async def serialize_one(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
         """GET one: the row with its (casting) link lists, in Zou's key order."""
         row = await self.serialize(ctx, instance, relations=relations)
+        links = await casting.link_lists(ctx.session, instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
             if key == "created_at":
-                out.update(entities_out=[], entity_concept_links=[], instance_casting=[])
+                out.update(entities_out=links["entities_out"], entity_concept_links=[], instance_casting=[])
             if key == "type":
-                out["entities_in"] = []
+                out["entities_in"] = links["entities_in"]
             out[key] = value
         return out
+
+    async def pre_delete(self, ctx: CrudContext, instance: Entity) -> None:
+        """Its casting goes with it; the entities that cast it are told."""
+        await casting.forget_entity(ctx.session, ctx.principal, instance,
+                                    await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:
         names = dict((await ctx.session.execute(select(EntityType.id, EntityType.name))).all())

@@ -8,11 +8,12 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import comments, entities, filters, news, notifications, projects, tasks, todo, user
+from .api import casting, comments, entities, entity_extras, filters, news, notifications, projects, stats, tasks, todo, user
 from .comment_consumers import COMMENT_HANDLERS
 from .config import ProductionSettings
 from .crud import SPECS
 from .crud_comments import COMMENT_SPECS
+from .crud_casting import CASTING_SPECS
 from .consumers import HANDLERS
 from .domain.defaults import ensure_defaults
 from .domain.listing_cache import ListingCache
@@ -31,8 +32,9 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         settings,
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
-        routers=[news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
-                 notifications.router, filters.router, todo.router, crud_router([*SPECS, *COMMENT_SPECS])],
+        routers=[casting.router, news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
+                 notifications.router, filters.router, todo.router, stats.router, entity_extras.router,
+                 crud_router([*SPECS, *COMMENT_SPECS, *CASTING_SPECS])],
         consumers={**HANDLERS, **COMMENT_HANDLERS},
         on_startup=[_seed],
     )

@@ -104,6 +104,10 @@ class StackConfig:
     services: tuple[str, ...] = SERVICES
     gateway: bool = True
     workers: tuple[str, ...] = ()  # extra `python -m slate_<svc> worker` processes
+    #: API processes per service (SLATE_<SVC>_HTTP_PROCESSES, unless the environment sets
+    #: it): production, the busiest, gets two so a heavy listing does not hold up the
+    #: light requests behind it, and the service can use more than one core.
+    http_processes: dict[str, int] = field(default_factory=lambda: {"production": 2})
     python: str = sys.executable
     extra_env: dict[str, str] = field(default_factory=dict)
     infra: InfraEndpoints | None = None  # use these instead of launching embedded infra
@@ -196,6 +200,8 @@ class Stack:
             env[f"SLATE_{env_key(svc)}_PORT"] = str(self.config.ports[svc])
             env[f"SLATE_{env_key(svc)}_URL"] = self.service_url(svc)
         env["PYTHONUNBUFFERED"] = "1"
+        for svc, n in self.config.http_processes.items():
+            env.setdefault(f"SLATE_{env_key(svc)}_HTTP_PROCESSES", str(n))
         env.update(self.config.extra_env)
         return env
 

@@ -14,9 +14,9 @@ from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import access, entity_ops, listings
+from ..domain import access, casting, entity_ops, listings
 from ..domain.entity_ops import get_entity, list_entities, parse_uuid
-from ..domain.listing_cache import ListingCache, fingerprint
+from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks
 from ..models import Entity, Task
 from .common import flag, json_body, json_object, task_types_of
@@ -51,13 +51,8 @@ async def with_tasks(request: Request, principal: Any, session: Any, runtime: An
     if cache is None or filters.project_id is None:
         body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
         return Response(body_bytes, media_type="application/json")
-    key = (family, filters, compact, principal.id, principal.role)
-    stamp = await fingerprint(session, filters.project_id, principal.id)
-    cached = cache.get(key, stamp)
-    if cached is None:
-        cached = await listings.fetch_json(session, listing, principal, filters, compact=compact)
-        cache.put(key, stamp, cached)
-    return Response(cached, media_type="application/json")
+    body = await cache.listing(session, listing, principal, filters, compact=compact)
+    return Response(body, media_type="application/json")
 
 
 def _plain_filters(request: Request) -> dict[str, Any]:
@@ -146,23 +141,27 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
     if not rows:  # a vendor with no task on it
         raise NotFound()
     row = rows[0]
+    if principal.is_client:  # clients are not told who works on a task
+        row = {**row, "tasks": [{**t, "assignees": []} for t in row.get("tasks") or []]}
+    links = await casting.link_lists(session, entity.id)
     if family == "shots":
         out = dict(row)
         out.pop("type")
         for key in ("code", "shotgun_id", "is_shared", "status", "ready_for", "created_by"):
             out[key] = base[key]
-        out.update(entities_out=[], entity_concept_links=[], instance_casting=[],
-                   created_at=base["created_at"], updated_at=base["updated_at"], entities_in=[], type="Shot")
+        out.update(entities_out=links["entities_out"], entity_concept_links=[], instance_casting=[],
+                   created_at=base["created_at"], updated_at=base["updated_at"], entities_in=links["entities_in"],
+                   type="Shot")
         return out
     if family == "assets":
         out = {k: base[k] for k in ("id", "name", "code", "description", "shotgun_id", "canceled",
                                     "nb_entities_out", "is_casting_standby", "is_shared", "status", "project_id",
                                     "entity_type_id", "parent_id")}
         out.update(preview_file_id=base["preview_file_id"] or "", data=base["data"],
-                   ready_for=str(base["ready_for"]), created_by=base["created_by"], entities_out=[],
-                   entity_concept_links=[], instance_casting=[], created_at=base["created_at"], updated_at=base["updated_at"], entities_in=[], type="Asset",
+                   ready_for=str(base["ready_for"]), created_by=base["created_by"], entities_out=links["entities_out"],
+                   entity_concept_links=[], instance_casting=[], created_at=base["created_at"], updated_at=base["updated_at"], entities_in=links["entities_in"], type="Asset",
                    project_name=await _project_name(session, entity.project_id), asset_type_id=base["entity_type_id"],
-                   asset_type_name=type_name, episode_id=base["source_id"] or "", casting_episode_ids=[],
+                   asset_type_name=type_name, episode_id=base["source_id"] or "", casting_episode_ids=links["casting_episode_ids"],
                    tasks=row.get("tasks", []))
         return out
     return base

@@ -103,8 +103,11 @@ async def department_members(session: AsyncSession, department_ids: list[uuid.UU
     return list(dict.fromkeys(rows))
 
 
-async def _set_links(session: AsyncSession, table: Any, column: str, comment_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
-    await session.execute(delete(table).where(table.c.comment_id == comment_id))
+async def _set_links(session: AsyncSession, table: Any, column: str, comment_id: uuid.UUID, ids: list[uuid.UUID],
+                     *, new: bool = False) -> None:
+    """Make ``ids`` the comment's links in ``table`` (``new``: the comment has none yet)."""
+    if not new:
+        await session.execute(delete(table).where(table.c.comment_id == comment_id))
     if ids:
         await session.execute(insert(table), [{"comment_id": comment_id, column: i} for i in dict.fromkeys(ids)])
 
@@ -182,7 +185,15 @@ async def comment_relations(session: AsyncSession, comments: list[Comment]) -> d
 async def serialize_with_links(session: AsyncSession, comment: Comment, *, preview_ids: bool = True) -> dict[str, Any]:
     """The comment with its mentions, acknowledgements, previews (ids) and attachments,
     as the ack, edit and single-comment routes answer."""
-    rel = await comment_relations(session, [comment])
+    if comment.fresh_links is not None:  # created in this request: only its mentions exist
+        mentions, department_mentions = comment.fresh_links
+        rel: dict[str, Any] = {
+            "attachments": {}, "acknowledgements": {}, "previews": {},
+            "mentions": {comment.id: [str(m) for m in dict.fromkeys(mentions)]},
+            "department_mentions": {comment.id: [str(d) for d in dict.fromkeys(department_mentions)]},
+        }
+    else:
+        rel = await comment_relations(session, [comment])
     out = comment.serialize()
     previews = rel["previews"].get(comment.id, [])
     out.update(
@@ -367,9 +378,8 @@ async def create_comment(
     for_client: bool = False,
 ) -> Comment:
     """Comment on ``task`` and move it to ``task_status_id`` (module docstring)."""
-    await access.check_task_access(session, principal, task)
+    role = await access.task_role(session, principal, task)
     status = await get_status(session, task_status_id)
-    role = await access.project_role(session, principal, task.project_id)
     access.check_status_allowed(role, status)
     author_id = person_id if (person_id and role in ("admin", "manager")) else principal.id
     stamp = _parse_created_at(created_at) or now()
@@ -383,8 +393,10 @@ async def create_comment(
     session.add(comment)
     await session.flush()
     mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
-    await _set_links(session, comment_mention_link, "person_id", comment.id, mentions)
-    await _set_links(session, comment_department_mention_link, "department_id", comment.id, department_mentions)
+    await _set_links(session, comment_mention_link, "person_id", comment.id, mentions, new=True)
+    await _set_links(session, comment_department_mention_link, "department_id", comment.id, department_mentions,
+                     new=True)
+    comment.fresh_links = (mentions, department_mentions)
 
     change = await task_rules.change_status(session, task=task, task_status_id=status.id, actor_id=author_id,
                                             when=stamp)

@@ -13,8 +13,9 @@ from slate_common.errors import BadRequest, NotFound
 from slate_common.security import Principal
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Project, Task, task_person_link
-from . import access
+from . import access, casting
 from .entities import emit_entity_event, entity_type_id, kind_of, serialize_entity
+from . import shot_versions
 from .tasks import emit_task_event
 
 ENTITY_UPDATABLE = frozenset({
@@ -168,6 +169,7 @@ async def update_entity(
     session: AsyncSession, principal: Principal, entity: Entity, type_name: str, body: dict[str, Any]
 ) -> Entity:
     await access.check_manager(session, principal, entity.project_id)
+    data_before = dict(entity.data or {})
     for key, value in body.items():
         if key not in ENTITY_UPDATABLE:
             continue
@@ -183,6 +185,9 @@ async def update_entity(
         if key in ("name",) and (not isinstance(value, str) or not value.strip()):
             raise BadRequest("name must be a non-empty string")
         setattr(entity, key, value)
+    if type_name == "Shot":
+        await shot_versions.record_if_frames_changed(session, shot=entity, name=entity.name, before=data_before,
+                                                     after=entity.data, person_id=principal.id)
     await session.flush()
     await emit_entity_event(session, "update", entity, actor_id=principal.id, type_name=type_name)
     return entity
@@ -216,6 +221,7 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
         await emit_task_event(session, "task:delete", task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
     await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
+    await casting.forget_entity(session, principal, entity, type_name)
     await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()

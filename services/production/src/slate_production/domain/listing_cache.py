@@ -1,69 +1,119 @@
-"""A validated cache for the with-tasks listings of one project.
+"""A validated, row-level cache for the with-tasks listings of one project.
 
-Kitsu reloads a production's shot and asset lists often, and most reloads find nothing
-changed. Each cached body is stored with a fingerprint of everything it was built
-from, and a request first recomputes that fingerprint with one cheap query (counts and
-sums of ``updated_at`` over the project's tasks and entities, its assignations, the
-caller's subscriptions, the project row, entity types, the caller's membership); the
-body is reused only when the fingerprint is unchanged. The fingerprint is read before
-the listing, so a body is never newer-tagged than its data; any committed change to a
-row changes a sum or a count, whatever the commit order (a sum, not a max, of
-``updated_at``). Bodies are kept per caller (``is_subscribed`` and vendor scope are
-personal), in an LRU bounded in bytes. Streams never go through it.
+Kitsu reloads a production's shot and asset lists often, and between two reloads a
+studio changes a handful of tasks, not the thousand shots. So each listing is cached per
+caller as its rows, one per entity, each stored with a stamp of everything it was built
+from (:func:`listings.stamps_query`: the entity, the rows it names, its tasks, which
+assigning touches). A request first reads the current stamps of the listing's entities, in
+the listing's order, with one cheap query; only the rows whose stamp changed (or that
+are new) are built again, in one query for all of them, and the body is joined from the
+rows. An unchanged listing is served as the bytes joined last time.
+
+A few things change every row at once and are checked first, for the whole listing: the
+caller's subscriptions (``is_subscribed``), the caller's membership of the project and
+the entity types. Stamps are read before the rows, so a row is never tagged newer than
+its data (at worst it is rebuilt once more). Bodies are kept per caller
+(``is_subscribed`` and the vendor scope are personal), in an LRU bounded in bytes.
+Streams never go through it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-FINGERPRINT_SQL = text("""
+from slate_common.security import Principal
+
+from . import listings
+
+GLOBAL_SQL = text("""
 SELECT concat_ws(':',
-  (SELECT count(*) || '/' || coalesce(sum(extract(epoch FROM updated_at)), 0) FROM task WHERE project_id = :p),
-  (SELECT count(*) || '/' || coalesce(sum(extract(epoch FROM updated_at)), 0) FROM entity WHERE project_id = :p),
-  (SELECT count(*) FROM task_person_link l JOIN task t ON t.id = l.task_id WHERE t.project_id = :p),
   (SELECT count(*) || '/' || coalesce(sum(extract(epoch FROM created_at)), 0) FROM subscription
      WHERE person_id = :me),
-  (SELECT extract(epoch FROM updated_at) FROM project WHERE id = :p),
   (SELECT count(*) || '/' || coalesce(sum(extract(epoch FROM updated_at)), 0) FROM entity_type),
   (SELECT count(*) FROM project_person_link WHERE project_id = :p AND person_id = :me)
 )
 """)
 
+#: Above this share of changed rows, one query for the whole listing beats a list of ids.
+FULL_REBUILD_SHARE = 0.5
 
-async def fingerprint(session: AsyncSession, project_id: uuid.UUID, person_id: uuid.UUID) -> str:
-    return str(await session.scalar(FINGERPRINT_SQL, {"p": project_id, "me": person_id}))
+
+@dataclass
+class Entry:
+    global_stamp: str
+    rows: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)  # id -> (stamp, row JSON)
+    order_key: int = 0  # hash of the ids and stamps the body was joined from
+    body: bytes = b""
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(row) for _, row in self.rows.values())
 
 
 class ListingCache:
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[Any, tuple[str, bytes]] = OrderedDict()
-        self.hits = 0
+        self.entries: OrderedDict[Any, Entry] = OrderedDict()
+        self.hits = 0  # served without building a row
         self.misses = 0
+        self.rows_built = 0
 
-    def get(self, key: Any, stamp: str) -> bytes | None:
-        entry = self.entries.get(key)
-        if entry is None or entry[0] != stamp:
-            self.misses += 1
-            return None
-        self.entries.move_to_end(key)
-        self.hits += 1
-        return entry[1]
+    def _take(self, key: Any) -> Entry | None:
+        entry = self.entries.pop(key, None)
+        if entry is not None:
+            self.size -= entry.size
+        return entry
 
-    def put(self, key: Any, stamp: str, body: bytes) -> None:
-        if len(body) > self.max_bytes:
+    def _keep(self, key: Any, entry: Entry) -> None:
+        size = entry.size
+        if size > self.max_bytes:
             return
-        old = self.entries.pop(key, None)
-        if old is not None:
-            self.size -= len(old[1])
-        self.entries[key] = (stamp, body)
-        self.size += len(body)
+        self.entries[key] = entry
+        self.size += size
         while self.size > self.max_bytes:
-            _, (_, evicted) = self.entries.popitem(last=False)
-            self.size -= len(evicted)
+            _, evicted = self.entries.popitem(last=False)
+            self.size -= evicted.size
+
+    async def listing(self, session: AsyncSession, listing: listings.Listing, principal: Principal,
+                      filters: listings.Filters, *, compact: bool = False) -> bytes:
+        """The listing's JSON body, rebuilding only the rows that changed since the
+        caller's last request (``filters.project_id`` must be set)."""
+        assert filters.project_id is not None
+        key = (listing.kind, filters, compact, principal.id, principal.role)
+        global_stamp = str(await session.scalar(GLOBAL_SQL, {"p": filters.project_id, "me": principal.id}))
+        sql, params = listings.stamps_query(listing, principal, filters)
+        stamps: list[tuple[uuid.UUID, str]] = [(r[0], r[1]) for r in await session.execute(text(sql), params)]
+        entry = self._take(key)
+        if entry is None or entry.global_stamp != global_stamp:
+            entry = Entry(global_stamp)
+        order_key = hash(tuple(stamps))
+        if entry.body and entry.order_key == order_key:
+            self.hits += 1
+            self._keep(key, entry)
+            return entry.body
+        self.misses += 1
+        stale = [eid for eid, stamp in stamps if entry.rows.get(eid, ("",))[0] != stamp]
+        if stale:
+            wanted = (filters if len(stale) > FULL_REBUILD_SHARE * len(stamps)
+                      else listings.Filters(project_id=filters.project_id, entity_ids=tuple(stale)))
+            sql, params = listings.build_query(listing, principal, wanted, compact=compact, with_ids=True)
+            built = {r[0]: r[1] for r in await session.execute(text(sql), params)}
+            self.rows_built += len(built)
+            current = dict(stamps)
+            for eid, row in built.items():
+                if eid in current:
+                    entry.rows[eid] = (current[eid], row)
+        rows = {eid: entry.rows[eid] for eid, _ in stamps if eid in entry.rows}  # drops deleted entities
+        entry.rows = rows
+        entry.body = listings.document(listing, [rows[eid][1] for eid, _ in stamps if eid in rows], compact=compact)
+        # a row missing (its entity went away meanwhile): do not serve this body again as is
+        entry.order_key = order_key if len(rows) == len(stamps) else 0
+        self._keep(key, entry)
+        return entry.body

@@ -11,7 +11,7 @@ from a server-side cursor and writes NDJSON as it goes (memory stays flat);
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,10 +128,20 @@ def _array(keys: tuple[str, ...], sql: dict[str, str]) -> str:
     return "json_build_array(" + ", ".join(sql[k] for k in keys) + ")"
 
 
-def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False
-                ) -> tuple[str, dict[str, Any]]:
-    """The SQL of a listing for ``principal`` (scope and vendor restriction inside):
-    one text column, the entity's JSON."""
+@dataclass(frozen=True)
+class Scope:
+    """What a listing reads for a caller: joins, conditions and order over ``e`` (the
+    entity) and ``et``, and the condition on its tasks ``t``."""
+
+    joins: str
+    where: str
+    order: str
+    task_filter: str  # over ``t``, besides belonging to the entity
+    params: dict[str, Any]
+
+
+def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
+    """The listing's rows for ``principal``: scope and vendor restriction inside."""
     params: dict[str, Any] = {"me": principal.id}
     where: list[str] = []
     joins = "JOIN project p ON p.id = e.project_id"
@@ -169,21 +179,55 @@ def build_query(listing: Listing, principal: Principal, filters: Filters, *, com
         params["entity_ids"] = list(filters.entity_ids)
     if not principal.is_admin:
         where.append("e.project_id IN (SELECT project_id FROM project_person_link WHERE person_id = :me)")
-    task_where = "t.entity_id = e.id"
+    task_filter = "true"
     if principal.is_vendor:
         assigned = "EXISTS (SELECT 1 FROM task_person_link v WHERE v.task_id = {} AND v.person_id = :me)"
-        task_where += " AND " + assigned.format("t.id")
+        task_filter = assigned.format("t.id")
         where.append("EXISTS (SELECT 1 FROM task vt WHERE vt.entity_id = e.id AND " + assigned.format("vt.id") + ")")
+    return Scope(joins=f"JOIN entity_type et ON et.id = e.entity_type_id {joins}", where=" AND ".join(where),
+                 order=order, task_filter=task_filter, params=params)
+
+
+def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False,
+                with_ids: bool = False) -> tuple[str, dict[str, Any]]:
+    """The SQL of a listing for ``principal``: one text column, the entity's JSON (after
+    the entity's id with ``with_ids``)."""
+    sc = scope(listing, principal, filters)
     task_json = _array(listing.task_fields, TASK_SQL) if compact else _object(listing.task_fields, TASK_SQL)
     entity_json = _array(listing.fields, listing.sql) if compact else _object(listing.dict_order, listing.sql)
     sql = (
-        f"SELECT ({entity_json})::text AS row "
-        f"FROM entity e JOIN entity_type et ON et.id = e.entity_type_id {joins} "
+        f"SELECT {'e.id, ' if with_ids else ''}({entity_json})::text AS row FROM entity e {sc.joins} "
         f"LEFT JOIN LATERAL (SELECT COALESCE(json_agg({task_json} ORDER BY t.created_at, t.id), '[]'::json) AS tasks "
-        f"FROM task t WHERE {task_where}) tk ON true "
-        f"WHERE {' AND '.join(where)} ORDER BY {order}"
+        f"FROM task t WHERE t.entity_id = e.id AND {sc.task_filter}) tk ON true "
+        f"WHERE {sc.where} ORDER BY {sc.order}"
     )
-    return sql, params
+    return sql, sc.params
+
+
+#: The rows besides the entity and its tasks whose changes show in a listing's row:
+#: a shot names its sequence, episode and project; an asset its type.
+ROW_SOURCES = {"shot": ("seq", "ep", "p"), "asset": ("et",)}
+
+
+def stamps_query(listing: Listing, principal: Principal, filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The SQL of the listing's entity ids in order, each with a stamp of everything its
+    row is built from: the ``updated_at`` of the entity and of the rows it names, and the
+    count and sum of ``updated_at`` of its tasks (the only writers of assignations,
+    ``task_ops.assign`` and ``clear_assignation``, bump the task's ``updated_at``). A
+    committed change to any of them changes the stamp, whatever the commit order (a sum,
+    not a max). Tasks are aggregated for the whole project at once (``filters.project_id``
+    is set): one scan, not a lookup per entity."""
+    assert filters.project_id is not None
+    sc = scope(listing, principal, filters)
+    sources = ("e", *ROW_SOURCES.get(listing.kind, ()))
+    parts = [f"extract(epoch FROM {a}.updated_at)" for a in sources]
+    sql = (
+        f"SELECT e.id, concat_ws(':', {', '.join(parts)}, ts.n, ts.s) FROM entity e {sc.joins} "
+        "LEFT JOIN (SELECT t.entity_id, count(*) AS n, sum(extract(epoch FROM t.updated_at)) AS s FROM task t "
+        f"WHERE t.project_id = :project_id AND {sc.task_filter} GROUP BY t.entity_id) ts ON ts.entity_id = e.id "
+        f"WHERE {sc.where} ORDER BY {sc.order}"
+    )
+    return sql, sc.params
 
 
 def compact_header(listing: Listing) -> dict[str, Any]:
@@ -194,7 +238,11 @@ async def fetch_json(session: AsyncSession, listing: Listing, principal: Princip
                      compact: bool = False) -> bytes:
     """The whole listing as a JSON document (bytes), as Zou answers it."""
     sql, params = build_query(listing, principal, filters, compact=compact)
-    rows = (await session.execute(text(sql), params)).scalars().all()
+    return document(listing, (await session.execute(text(sql), params)).scalars().all(), compact=compact)
+
+
+def document(listing: Listing, rows: Sequence[str], *, compact: bool = False) -> bytes:
+    """The JSON answer made of rows (each an entity's JSON): an array, or the compact object."""
     body = "[" + ",".join(rows) + "]"
     if not compact:
         return body.encode()

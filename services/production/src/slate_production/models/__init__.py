@@ -2,8 +2,8 @@ from slate_common.events.models import InboxEvent, OutboxEvent
 
 from .base import Base
 
-from .entity import TEMPORAL_TYPES, Entity, EntityType, entity_type_task_type_link
-from .people import Department, Person, department_person_link
+from .entity import TEMPORAL_TYPES, Entity, EntityType, EntityVersion, entity_type_task_type_link
+from .people import Department, Person, Studio, department_person_link
 from .project import (
     Project,
     ProjectStatus,
@@ -24,6 +24,7 @@ from .comment import (
 from .notification import Notification, Subscription
 from .preview import AttachmentFileReplica, PreviewFileReplica
 from .search_filter import SearchFilter, SearchFilterGroup
+from .casting import EntityLink, entity_concept_link
 
 __all__ = [
     "AttachmentFileReplica",
@@ -33,6 +34,7 @@ __all__ = [
     "PreviewFileReplica",
     "SearchFilter",
     "SearchFilterGroup",
+    "Studio",
     "Subscription",
     "comment_acknowledgement_link",
     "comment_department_mention_link",
@@ -42,6 +44,7 @@ __all__ = [
     "Department",
     "Entity",
     "EntityType",
+    "EntityVersion",
     "InboxEvent",
     "OutboxEvent",
     "Person",

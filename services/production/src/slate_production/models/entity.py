@@ -86,3 +86,25 @@ class Entity(ZouModel, Base):
         out = {k: serialize_value(getattr(self, k)) for k in self.FIELDS if k not in exclude}
         out["type"] = type_name or "Entity"
         return out
+
+
+class EntityVersion(ZouModel, Base):
+    """A shot's name and data as they were after a change of its frame range (Zou's
+    shot versions, ``GET /data/shots/<id>/versions``)."""
+
+    __tablename__ = "entity_version"
+
+    name: Mapped[str] = mapped_column(String(160), nullable=False)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    entity_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("entity.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    #: Who changed the shot (a person of the replica; no foreign key).
+    person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("name", "data", "entity_id", "person_id", "id", "created_at", "updated_at")
+
+    def serialize(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+        out = {k: serialize_value(getattr(self, k)) for k in self.FIELDS if k not in exclude}
+        out["type"] = "ShotVersion"
+        return out

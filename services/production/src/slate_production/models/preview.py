@@ -36,6 +36,9 @@ class PreviewFileReplica(ZouModel, Base):
     task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     comment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    #: The whole preview as media's event described it (Zou's fields plus comment_id,
+    #: project_id, entity_id), what /data/tasks/<id>/previews answers with.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class AttachmentFileReplica(ZouModel, Base):

@@ -1,0 +1,44 @@
+"""A task's preview files, from the replica of media's previews (``preview-file:*``
+events): the snapshot media sent, in Zou's shape."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slate_common.serialization import serialize_value
+
+from ..models import PreviewFileReplica
+
+#: Zou's key order for preview files.
+PREVIEW_FIELDS = (
+    "name", "original_name", "revision", "position", "extension", "description", "path", "source", "file_size",
+    "status", "validation_status", "annotations", "width", "height", "duration", "data", "token_in", "token_out",
+    "task_id", "person_id", "source_file_id", "shotgun_id", "is_movie", "url", "uploaded_movie_url",
+    "uploaded_movie_name", "id", "created_at", "updated_at",
+)
+#: What media's snapshots add for other services (not in Zou's preview rows).
+EVENT_ONLY = frozenset({"comment_id", "project_id", "entity_id", "comments"})
+
+
+def serialize_preview(row: PreviewFileReplica) -> dict[str, Any]:
+    if row.snapshot:  # JSONB keeps no key order: Zou's first, then what media adds
+        snap = row.snapshot
+        out = {k: snap[k] for k in PREVIEW_FIELDS if k in snap}
+        out.update({k: v for k, v in sorted(snap.items()) if k not in out and k not in EVENT_ONLY and k != "type"})
+    else:  # replicated before snapshots were kept: the columns the replica has
+        out = {k: serialize_value(getattr(row, k, None)) for k in PREVIEW_FIELDS}
+    out["type"] = "PreviewFile"
+    return out
+
+
+async def task_previews(session: AsyncSession, *, task_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Newest revision first, then by position within a revision."""
+    rows = await session.scalars(
+        select(PreviewFileReplica).where(PreviewFileReplica.task_id == task_id)
+        .order_by(PreviewFileReplica.revision.desc().nulls_last(), PreviewFileReplica.position,
+                  PreviewFileReplica.created_at, PreviewFileReplica.id))
+    return [serialize_preview(r) for r in rows]
