@@ -14,6 +14,8 @@ from sqlalchemy import select
 from slate_common import bus
 from slate_common.errors import NotFound
 
+from .conftest import ADMIN
+
 
 async def _rpc(client, operation: str, payload):  # type: ignore[no-untyped-def]
     return await bus.request(client.app.state.runtime.nc, "auth", f"preview-account.{operation}", payload)
@@ -66,6 +68,15 @@ async def test_create_open_login_close_reset_delete(client) -> None:  # type: ig
         assert jwt.decode(token, options={"verify_signature": False})["exp"] <= end
     h = {"Authorization": f"Bearer {body['access_token']}"}
     assert (await client.get("/auth/authenticated", headers=h)).status_code == 200
+    # not listed among the persons (as Zou), still read one by one
+    r = await client.post("/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})
+    client.cookies.clear()
+    admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    listed = [p["id"] for p in (await client.get("/data/persons", headers=admin)).json()]
+    assert person_id not in listed and body["user"]["id"] == person_id and listed
+    assert (await client.get("/data/persons", params={"id": person_id}, headers=admin)).json() == []
+    one = (await client.get(f"/data/persons/{person_id}", headers=admin)).json()
+    assert one["preview_project_id"] == project_id and one["preview_open_until"] is not None
 
     closed = await _rpc(client, "set-open", {"project_id": project_id, "is_open": False, "actor_id": actor})
     assert closed["preview_open_until"] is None
