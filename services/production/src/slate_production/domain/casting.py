@@ -37,7 +37,7 @@ from ..models import TEMPORAL_TYPES, Entity, EntityLink, EntityType, Project, Ta
 from . import access
 from .task_queries import vendor_filter
 from .tasks import assignees_of
-from .entities import emit_entity_event, event_prefix, kind_of, serialize_entity
+from .entities import emit_entity_event, kind_of, serialize_entity
 
 AUTO = {"auto": True}
 
@@ -184,9 +184,12 @@ def _link_data(link: EntityLink, project_id: uuid.UUID, *, new: bool) -> dict[st
 
 def _casting_update(session: AsyncSession, principal: Principal, entity: Entity, type_name: str, *,
                     added: Iterable[uuid.UUID], removed: Iterable[uuid.UUID]) -> None:
-    prefix = event_prefix(type_name)
+    kind = kind_of(type_name)
+    # Zou's names: shots and episodes have their own, anything else (an asset, a
+    # sequence) is announced as an asset
+    prefix = "shot" if kind == "Shot" else "episode" if kind == "Episode" else "asset"
     emit(session, f"{prefix}:casting-update", {
-        f"{prefix.replace('-', '_')}_id": str(entity.id),
+        f"{prefix}_id": str(entity.id),
         "project_id": str(entity.project_id),
         "added_asset_ids": sorted(str(a) for a in added),
         "nb_entities_out": entity.nb_entities_out,
