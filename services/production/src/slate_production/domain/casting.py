@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -220,20 +221,21 @@ def _touch(entity: Entity, nb_entities_out: int) -> None:
 
 async def _add_episode_links(session: AsyncSession, episode_id: uuid.UUID | None,
                              casts: Sequence[tuple[uuid.UUID, str]]) -> set[uuid.UUID]:
-    """Cast in the episode the assets its shot now casts; answers the assets newly cast."""
+    """Cast in the episode the assets its shot now casts (one statement; a link already
+    there, even one written concurrently, is kept); answers the assets newly cast."""
     if episode_id is None or not casts:
         return set()
-    present = set((await session.scalars(select(EntityLink.entity_out_id).where(
-        EntityLink.entity_in_id == episode_id, EntityLink.entity_out_id.in_([a for a, _ in casts])))).all())
-    added: set[uuid.UUID] = set()
-    for asset_id, label in casts:
-        if asset_id in present or asset_id in added:
-            continue
-        session.add(EntityLink(entity_in_id=episode_id, entity_out_id=asset_id, nb_occurences=1, label=label,
-                               data=dict(AUTO)))
-        added.add(asset_id)
+    stamp = now()
+    labels = dict(reversed(casts))  # the first label given for an asset
+    rows = [{"id": uuid.uuid4(), "entity_in_id": episode_id, "entity_out_id": asset_id, "nb_occurences": 1,
+             "label": label, "data": dict(AUTO), "created_at": stamp, "updated_at": stamp}
+            for asset_id, label in labels.items()]
+    added = set((await session.scalars(
+        pg_insert(EntityLink).values(rows)
+        .on_conflict_do_nothing(index_elements=["entity_in_id", "entity_out_id"])
+        .returning(EntityLink.entity_out_id)
+    )).all())
     if added:
-        await session.flush()
         episode = await session.get(Entity, episode_id)
         if episode is not None:
             _touch(episode, (await _count_links(session, [episode_id]))[episode_id])
