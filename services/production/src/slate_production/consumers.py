@@ -13,7 +13,7 @@ from slate_common.replica import replica_handlers
 
 from .domain import people, projects
 from .domain.entities import emit_entity_event
-from .models import Department, Entity, Project
+from .models import Department, Entity, Project, Studio
 
 
 def _uuid(event: Event, key: str) -> uuid.UUID:
@@ -64,6 +64,7 @@ HANDLERS: dict[str, EventHandler] = {
     "person:update": on_person_upsert,
     "person:delete": on_person_delete,
     **replica_handlers(Department, "department"),
+    **replica_handlers(Studio, "studio"),
     "preview-file:set-main": on_set_main_preview,
     "avatar:update": on_avatar_update,
 }

@@ -137,12 +137,16 @@ class TaskHooks(CrudHooks[Task]):
     async def serialize(self, ctx: CrudContext, instance: Task, *, relations: bool) -> dict[str, Any]:
         """With relations (create, GET one): the assignees too, as Zou."""
         if relations:
+            if ctx.principal.is_client:  # clients are not told who works on a task
+                return task_rules.serialize_task(instance, [])
             return await task_rules.task_snapshot(ctx.session, instance)
         return instance.serialize()
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Task], *, relations: bool) -> list[dict[str, Any]]:
         if not relations:
             return [t.serialize() for t in instances]
+        if ctx.principal.is_client:
+            return [task_rules.serialize_task(t, []) for t in instances]
         assignees = await task_rules.assignees_of(ctx.session, [t.id for t in instances])
         return [task_rules.serialize_task(t, assignees[t.id]) for t in instances]
 

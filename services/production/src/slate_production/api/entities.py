@@ -141,6 +141,8 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
     if not rows:  # a vendor with no task on it
         raise NotFound()
     row = rows[0]
+    if principal.is_client:  # clients are not told who works on a task
+        row = {**row, "tasks": [{**t, "assignees": []} for t in row.get("tasks") or []]}
     links = await casting.link_lists(session, entity.id)
     if family == "shots":
         out = dict(row)

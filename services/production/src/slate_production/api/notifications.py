@@ -27,8 +27,8 @@ TaskTypeId = Annotated[uuid.UUID, path_id("task_type_id")]
 
 @router.get("/data/user/notifications", operation_id="get_user_notifications")
 async def user_notifications(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """The caller's latest notifications, newest first (filters: after, before, read,
-    type, task_type_id, task_status_id, project_id)."""
+    """The caller's latest 100 notifications, newest first (filters: after, before, read,
+    type, task_type_id, task_status_id, project_id, watching); older ones with before=."""
     return json_response(await rules.user_notifications(session, principal, dict(request.query_params)))
 
 

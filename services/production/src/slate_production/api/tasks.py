@@ -186,7 +186,8 @@ async def open_tasks(request: Request, principal: CurrentUser, session: SessionD
 async def full_task(task_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """A task with its entity, entity type, project, status, type, assignees and assigner."""
     task = await task_ops.visible_task(session, principal, parse_uuid(task_id))
-    assignees = (await assignees_of(session, [task.id]))[task.id]
+    # clients are not told who works on a task (no assignees, persons nor assigner)
+    assignees = [] if principal.is_client else (await assignees_of(session, [task.id]))[task.id]
     row = serialize_task(task, assignees)
     entity = await session.get(Entity, task.entity_id)
     assert entity is not None
@@ -205,6 +206,8 @@ async def full_task(task_id: str, principal: CurrentUser, session: SessionDep) -
         task_type=(await session.get(TaskType, task.task_type_id)).serialize(),  # type: ignore[union-attr]
         assigner=assigner,
     )
+    if principal.is_client:
+        del row["assigner"]
     if entity_type is not None and entity_type.name in ("Shot", "Scene") and entity.parent_id:
         sequence = await session.get(Entity, entity.parent_id)
         row["sequence"] = sequence.serialize(type_name="Sequence") if sequence else None

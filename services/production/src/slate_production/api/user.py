@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from starlette.responses import Response
@@ -37,9 +37,10 @@ def _parents_of_mine(principal: Any) -> Any:
 
 
 @router.get("/data/user/context", operation_id="get_user_context")
-async def user_context(principal: CurrentUser, session: SessionDep) -> Response:
+async def user_context(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Everything Kitsu loads at start for the signed-in person."""
-    return json_response(await context(session, principal))
+    settings = request.app.state.runtime.settings
+    return json_response(await context(session, principal, user_limit=getattr(settings, "user_limit", None)))
 
 
 @router.get("/data/user/projects/open", operation_id="get_user_open_projects")

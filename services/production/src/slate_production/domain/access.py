@@ -10,8 +10,9 @@ Comments:
 - vendors only on the tasks they are assigned to;
 - artists (``user``) only set statuses marked ``is_artist_allowed``, clients only
   ``is_client_allowed`` ones;
-- clients read client comments, comments marked ``for_client``, and comments with a
-  preview (without their text); artists and vendors do not read clients' comments.
+- clients read client comments (only their own where ``is_clients_isolated``), comments
+  marked ``for_client``, and comments with a preview (without their text); artists and
+  vendors do not read clients' comments.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -175,11 +176,16 @@ def _has_preview() -> Any:
 def comment_visibility(principal: Principal) -> Any:
     """Extra condition on the comments a caller may read (None: all of them).
 
-    Clients read their fellow clients' comments, comments marked ``for_client`` and
+    Clients read their fellow clients' comments (only their own when the production has
+    ``is_clients_isolated``), comments marked ``for_client`` and
     comments carrying a preview (whose text they do not get, see :func:`client_blind`);
     artists and vendors do not read clients' comments."""
     if principal.is_client:
-        return or_(Comment.for_client.is_(True), _client_author(), _has_preview())
+        # on a production whose clients are isolated, only their own among clients' comments
+        others_hidden = exists().where(Task.id == Comment.object_id, Project.id == Task.project_id,
+                                       Project.is_clients_isolated.is_(True))
+        clients = and_(_client_author(), or_(Comment.person_id == principal.id, ~others_hidden))
+        return or_(Comment.for_client.is_(True), clients, _has_preview())
     if principal.role in ("user", "vendor"):
         return ~_client_author()
     return None

@@ -16,7 +16,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -189,6 +189,11 @@ async def user_notifications(session: AsyncSession, principal: Principal, params
             stmt = stmt.where(Comment.task_status_id == ts)
         if (pid := optional_uuid(params.get("project_id"))) is not None:
             stmt = stmt.where(Task.project_id == pid)
+        if (watching := _bool(params.get("watching"))) is not None:
+            # notifications about the tasks the caller follows (or, false, the others)
+            followed = exists().where(Subscription.person_id == principal.id,
+                                      Subscription.task_id == Notification.task_id)
+            stmt = stmt.where(followed if watching else ~followed)
         stmt = stmt.limit(100)
     rows = (await session.execute(stmt)).all()
     comment_ids = list({r[1].id for r in rows if r[1] is not None})

@@ -3,7 +3,7 @@ from slate_common.events.models import InboxEvent, OutboxEvent
 from .base import Base
 
 from .entity import TEMPORAL_TYPES, Entity, EntityType, EntityVersion, entity_type_task_type_link
-from .people import Department, Person, department_person_link
+from .people import Department, Person, Studio, department_person_link
 from .project import (
     Project,
     ProjectStatus,
@@ -34,6 +34,7 @@ __all__ = [
     "PreviewFileReplica",
     "SearchFilter",
     "SearchFilterGroup",
+    "Studio",
     "Subscription",
     "comment_acknowledgement_link",
     "comment_department_mention_link",

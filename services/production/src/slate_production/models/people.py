@@ -66,3 +66,13 @@ class Department(ZouModel, Base):
     name: Mapped[str] = mapped_column(String(80), nullable=False)
     color: Mapped[str | None] = mapped_column(String(7))
     archived: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+
+class Studio(ZouModel, Base):
+    """A replica of auth's studios (``studio:*`` events), listed in the user context."""
+
+    __tablename__ = "studio"
+
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    color: Mapped[str | None] = mapped_column(String(7))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
