@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import nats
+import nats.errors
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.dialects.postgresql import UUID
@@ -160,3 +161,51 @@ async def test_poison_event_is_terminated(env) -> None:  # type: ignore[no-untyp
         await sub.fetch(1, timeout=1)
     async with sm() as s:
         assert await s.scalar(select(func.count()).select_from(InboxEvent)) == 0
+
+
+async def test_a_batch_is_one_transaction_and_a_bad_event_fails_alone(env) -> None:  # type: ignore[no-untyped-def]
+    sm, js, stream = env
+    seen: list[int] = []
+
+    async def handler(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        seen.append(event.data["n"])
+        if event.data["n"] == 3:
+            raise PoisonEvent("three is never valid")
+        await session.execute(effects.insert().values(event_id=event.id, name=event.name, attempt=event.data["n"]))
+
+    # ack_wait 1 s: a message left unacked would come back within the final 2 s wait
+    consumer = Consumer(name="c-batch", js=js, sessionmaker=sm, handlers={"thing:new": handler}, stream=stream,
+                        ack_wait=1)
+    sub = await consumer.subscribe()
+    async with transaction(sm) as s:
+        first = emit(s, "thing:new", {"n": 1})
+    await OutboxRelay(sm, js).publish_pending()
+    await consumer.handle((await sub.fetch(1, timeout=5))[0])  # n=1 applied alone
+    async with transaction(sm) as s:
+        for n in (2, 4):
+            emit(s, "thing:new", {"n": n})
+    await OutboxRelay(sm, js).publish_pending()
+    # n=1 delivered again (a duplicate) in the same burst as 2 and 4
+    async with sm() as s:
+        raw = (await s.scalars(select(OutboxEvent.payload).where(OutboxEvent.id == first.id))).one()
+    await js.publish("slate.events.testsvc.thing.new", raw, headers={"Nats-Msg-Id": str(uuid.uuid4())})
+    msgs = await sub.fetch(10, timeout=5)
+    assert len(msgs) == 3
+    await consumer.handle_batch(msgs)
+    assert seen == [1, 2, 4]  # the duplicate did not run again
+    async with sm() as s:
+        assert sorted((await s.scalars(select(effects.c.attempt))).all()) == [1, 2, 4]
+    # a batch holding a poison event: the others are applied, the poison one terminated
+    async with transaction(sm) as s:
+        for n in (3, 5):
+            emit(s, "thing:new", {"n": n})
+    await OutboxRelay(sm, js).publish_pending()
+    msgs = await sub.fetch(10, timeout=5)
+    assert len(msgs) == 2
+    await consumer.handle_batch(msgs)
+    async with sm() as s:
+        assert sorted((await s.scalars(select(effects.c.attempt))).all()) == [1, 2, 4, 5]
+        assert sorted((await s.scalars(select(InboxEvent.name).where(InboxEvent.consumer == "c-batch"))).all()) == [
+            "thing:new"] * 4
+    with pytest.raises(nats.errors.TimeoutError):  # everything was acked or terminated: nothing comes back
+        await sub.fetch(1, timeout=2)
