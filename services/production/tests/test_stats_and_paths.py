@@ -361,3 +361,24 @@ async def test_guess_from_path(client, signer, production_factory, route) -> Non
         assert r.status_code == status and r.json()["error"] is True, bad
     r = await client.post(route, json=["x"], headers=h)
     assert r.status_code == 400
+
+
+async def test_generic_updates_add_to_data(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """PUT /data/entities and /data/tasks merge ``data`` as Zou does (PUT /data/shots replaces it)."""
+    prod = await production_factory()
+    h = signer.headers()
+    shot = prod.ids["shots"][0]
+    r = await ok(await client.put(f"/data/entities/{shot}", json={"data": {"frame_out": 60}}, headers=h))
+    assert r["data"] == {"frame_in": 1, "frame_out": 60, "fps": 24}
+    versions = await ok(await client.get(f"/data/shots/{shot}/versions", headers=h))
+    assert [v["data"] for v in versions] == [{"frame_in": 1, "frame_out": 60, "fps": 24}]
+    r = await ok(await client.put(f"/data/entities/{shot}", json={"data": None, "description": "d"}, headers=h))
+    assert r["data"] == {"frame_in": 1, "frame_out": 60, "fps": 24} and r["description"] == "d"
+    r = await ok(await client.put(f"/data/shots/{shot}", json={"data": {"frame_in": 2}}, headers=h))
+    assert r["data"] == {"frame_in": 2}
+    task = (await _tasks(client, signer, prod))[0]
+    await ok(await client.put(f"/data/tasks/{task['id']}", json={"data": {"x": 1}}, headers=h))
+    r = await ok(await client.put(f"/data/tasks/{task['id']}", json={"data": {"y": 2}}, headers=h))
+    assert r["data"] == {"x": 1, "y": 2}
+    r = await client.put(f"/data/entities/{shot}", json={"data": "nope"}, headers=h)
+    assert r.status_code == 400

@@ -21,6 +21,19 @@ PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "
 PRODUCTION_TYPES = frozenset({"short", "featurefilm", "tvshow"})
 
 
+def merge_data(data: dict[str, Any], current: dict[str, Any] | None) -> None:
+    """Zou's updates of entities and tasks add to their ``data`` (metadata) fields
+    rather than replace them; ``data: null`` changes nothing."""
+    if "data" not in data:
+        return
+    if data["data"] is None:
+        del data["data"]
+    elif isinstance(data["data"], dict):
+        data["data"] = {**(current or {}), **data["data"]}
+    else:
+        raise BadRequest("data must be an object")
+
+
 class ProjectHooks(CrudHooks[Project]):
     def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         return project_rules.scope_projects(stmt, ctx.principal)
@@ -126,6 +139,7 @@ class TaskHooks(CrudHooks[Task]):
             data["name"] = data.get("name") or "main"
         else:
             data.pop("project_id", None)  # a task stays in its project
+            merge_data(data, instance.data)
         return data
 
     async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
@@ -168,6 +182,8 @@ class EntityHooks(CrudHooks[Entity]):
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Entity | None) -> dict[str, Any]:
         if instance is None:
             data.setdefault("created_by", ctx.principal.id)
+        else:
+            merge_data(data, instance.data)
         return data
 
     async def check_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:

@@ -22,7 +22,8 @@ FRAME_KEYS = ("frame_in", "frame_out")
 
 
 def frames_changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
-    before, after = before or {}, after or {}
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
     return any(before.get(key) != after.get(key) for key in FRAME_KEYS)
 
 
