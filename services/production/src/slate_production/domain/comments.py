@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ARRAY, delete, func, literal, select
+from sqlalchemy import ARRAY, JSON, delete, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +41,7 @@ from ..models import (
     project_person_link,
 )
 from . import access, notifications
+from .sql_json import column_json, json_object
 from . import tasks as task_rules
 
 PERSON_BRIEF = ("first_name", "last_name", "full_name", "has_avatar", "role", "id")
@@ -234,6 +235,24 @@ def _replies_with_persons(comment: Comment, persons: dict[uuid.UUID, Person]) ->
     ]
 
 
+def _json_rows(model: Any, fields: tuple[str, ...], order: str) -> Any:
+    """A comment row's ``model`` rows (previews, attachments) as a JSON array of objects
+    with ``fields``, in ``order``: a correlated subquery of the comments listing, where
+    two more queries were needed."""
+    table = model.__table__
+    pairs = [(f, column_json(table.c[f])) for f in fields]
+    return literal_column(
+        f"(SELECT COALESCE(json_agg(({json_object(pairs)})::json ORDER BY {order}), '[]'::json) "
+        f"FROM {table.name} WHERE {table.name}.comment_id = comment.id)", type_=JSON)
+
+
+#: What the task comments listing says of a preview and of an attachment (Zou's keys).
+LISTED_PREVIEWS = _json_rows(PreviewFileReplica, PREVIEW_FIELDS, "preview_file_replica.revision, "
+                             "preview_file_replica.position, preview_file_replica.created_at")
+LISTED_ATTACHMENTS = _json_rows(AttachmentFileReplica, ("id", "name", "extension", "reply_id", "size"),
+                                "attachment_file_replica.created_at, attachment_file_replica.id")
+
+
 def _linked_ids(table: Any, column: str) -> Any:
     """The ids linked to each comment row, as an array (empty when none)."""
     return func.coalesce(
@@ -253,7 +272,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
                TaskStatus.name, TaskStatus.short_name, TaskStatus.color,
                _linked_ids(comment_mention_link, "person_id"),
                _linked_ids(comment_department_mention_link, "department_id"),
-               _linked_ids(comment_acknowledgement_link, "person_id"))
+               _linked_ids(comment_acknowledgement_link, "person_id"), LISTED_PREVIEWS, LISTED_ATTACHMENTS)
         .outerjoin(Person, Person.id == Comment.person_id)
         .outerjoin(TaskStatus, TaskStatus.id == Comment.task_status_id)
         .where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
@@ -264,13 +283,10 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
     rows = (await session.execute(stmt)).all()
     if not rows:
         return []
-    ids = [r[0].id for r in rows]
-    previews = await _previews(session, ids)
-    attachments = await _attachments(session, ids)
     reply_authors = {uuid.UUID(str(r["person_id"])) for row in rows for r in row[0].replies or [] if r.get("person_id")}
     persons = await _persons(session, reply_authors)
     out = []
-    for c, first, last, avatar, role, s_name, s_short, s_color, mentions, departments, acks in rows:
+    for c, first, last, avatar, role, s_name, s_short, s_color, mentions, departments, acks, previews, files in rows:
         row = c.serialize()
         row["replies"] = _replies_with_persons(c, persons)
         blind = access.client_blind(principal, c, role)
@@ -283,10 +299,10 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
             task_status=({"name": s_name, "short_name": s_short, "color": s_color, "id": str(c.task_status_id)}
                          if s_name is not None else None),
             acknowledgements=[str(a) for a in acks],
-            previews=previews.get(c.id, []),
+            previews=previews,
             mentions=[] if blind else [str(m) for m in mentions],
             department_mentions=[] if blind else [str(d) for d in departments],
-            attachment_files=[] if blind else [attachment_brief(a, reply=True) for a in attachments.get(c.id, [])],
+            attachment_files=[] if blind else files,
         )
         out.append(row)
     return out

@@ -23,7 +23,6 @@ from ..models import (
     Studio,
     TaskStatus,
     TaskType,
-    department_person_link,
     project_person_link,
 )
 from .access import team_projects
