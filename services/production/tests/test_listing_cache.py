@@ -36,6 +36,9 @@ async def test_every_change_invalidates(client, signer, production_factory, prod
     assert cache.rows_built == built + 1  # only the changed shot's row was built again
     await ok(await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": artist}, headers=h))
     assert (await shots())[0]["tasks"][0]["assignees"] == [artist]
+    # a client sees the task, not who works on it (as Zou)
+    as_client = await shots(signer.headers(prod.people["client"], "client"))
+    assert as_client[0]["tasks"][0]["id"] == task_id and as_client[0]["tasks"][0]["assignees"] == []
     await ok(await client.put("/actions/tasks/clear-assignation", json={"task_ids": [task_id]}, headers=h))
     assert (await shots())[0]["tasks"][0]["assignees"] == []
     await ok(await client.post(f"/actions/user/tasks/{task_id}/subscribe", headers=h), 201)

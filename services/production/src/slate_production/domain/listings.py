@@ -50,6 +50,9 @@ TASK_SQL = {
     "data": "t.data",
 }
 
+#: Clients are not shown who works on a task (Zou answers their listings with no assignees).
+CLIENT_TASK_SQL = {**TASK_SQL, "assignees": "'[]'::json"}
+
 SHOT_TASK_FIELDS = (
     "id", "duration", "due_date", "end_date", "done_date", "entity_id", "estimation", "is_subscribed",
     "last_comment_date", "last_preview_file_id", "nb_assets_ready", "priority", "real_start_date",
@@ -193,7 +196,8 @@ def build_query(listing: Listing, principal: Principal, filters: Filters, *, com
     """The SQL of a listing for ``principal``: one text column, the entity's JSON (after
     the entity's id with ``with_ids``)."""
     sc = scope(listing, principal, filters)
-    task_json = _array(listing.task_fields, TASK_SQL) if compact else _object(listing.task_fields, TASK_SQL)
+    task_sql = CLIENT_TASK_SQL if principal.is_client else TASK_SQL
+    task_json = _array(listing.task_fields, task_sql) if compact else _object(listing.task_fields, task_sql)
     entity_json = _array(listing.fields, listing.sql) if compact else _object(listing.dict_order, listing.sql)
     sql = (
         f"SELECT {'e.id, ' if with_ids else ''}({entity_json})::text AS row FROM entity e {sc.joins} "
