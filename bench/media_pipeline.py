@@ -6,13 +6,25 @@ from the wheels) started for the run: the media API in-process (uploads go throu
 its HTTP routes with an ASGI client), workers as real ``python -m slate_media worker``
 processes. Bounded: a fixed number of clips and repetitions, nothing open-ended.
 
-    .venv/bin/python bench/media_pipeline.py [--clips 20] [--repeat 2]
+Phases: upload-to-ready of a 10 s 1080p clip (``--repeat``) and of a 4K still
+(``--still-repeat``, with where its time goes); throughput over ``--clips`` short clips
+with 1 and 2 unpinned workers (ffmpeg threads: the CPUs a worker may use) against the
+same ffmpeg command lines one and two at a time; then "one worker per core": each
+worker pinned to its own core with taskset and SLATE_MEDIA_FFMPEG_THREADS=1, against
+the bare commands pinned the same way. Readiness is seen from the preview-file:update
+events (as Kitsu learns it), backed by a slow poll. ~6-7 minutes on a quiet 2-core
+machine; ``--only`` runs one phase.
+
+    .venv/bin/python bench/media_pipeline.py [--clips 20] [--repeat 2] [--only still]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import asyncio
+import json
 import os
 import platform
 import signal
@@ -50,7 +62,7 @@ def make_still(path: Path) -> Path:
     return path
 
 
-def bare_commands(src: Path, work: Path, settings: Any) -> list[list[str]]:
+def bare_commands(src: Path, work: Path, settings: Any, threads: int | None = None) -> list[list[str]]:
     """The ffmpeg command lines a worker runs for a movie: probe, normalise, probe."""
     from slate_media import processing as p
 
@@ -60,18 +72,20 @@ def bare_commands(src: Path, work: Path, settings: Any) -> list[list[str]]:
     normalize = p.normalize_command(
         ffmpeg, src, out, info, fps=25.0, resolution=(1920, 1080), hd_preset=settings.hd_preset,
         hd_crf=settings.hd_crf, ld_preset=settings.ld_preset, ld_crf=settings.ld_crf, ld_height=settings.ld_height,
-        threads=settings.ffmpeg_threads,
+        threads=settings.ffmpeg_thread_count() if threads is None else threads,
     )
     probe_cmd = [ffmpeg, "-hide_banner", "-nostdin", "-i"]
     return [probe_cmd + [str(src)], normalize, probe_cmd + [str(out.hd)]]
 
 
-def run_bare(src: Path, settings: Any) -> float:
+def run_bare(src: Path, settings: Any, *, threads: int | None = None, cpu: int | None = None) -> float:
+    """The worker's ffmpeg command lines for one movie; ``cpu``: pinned to that core (taskset)."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
-        cmds = bare_commands(src, Path(tmp), settings)
+        cmds = bare_commands(src, Path(tmp), settings, threads)
         started = time.perf_counter()
         for argv in cmds:
-            subprocess.run(argv, capture_output=True, check=False)
+            subprocess.run(pin + argv, capture_output=True, check=False)
         return time.perf_counter() - started
 
 
@@ -89,13 +103,22 @@ class Bench:
         self.args = args
         self.home = home
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.retired: list[subprocess.Popen[bytes]] = []
+        self.n_logs = 0
 
-    def start_workers(self, n: int, env: dict[str, str]) -> None:
+    def start_workers(self, n: int, env: dict[str, str], *, cpus: list[int] | None = None,
+                      threads: int | None = None) -> None:
+        """``n`` worker processes; with ``cpus``, worker i is pinned to cpus[i] (taskset)."""
         for i in range(n):
-            log = (self.home / f"worker-{len(self.workers)}.log").open("wb")
+            log = (self.home / f"worker-{self.n_logs}.log").open("wb")
+            self.n_logs += 1
+            pin = ["taskset", "-c", str(cpus[i])] if cpus else []
+            wenv = dict(env)
+            if threads is not None:
+                wenv["SLATE_MEDIA_FFMPEG_THREADS"] = str(threads)
             self.workers.append(subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "slate_media", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                [*pin, sys.executable, "-m", "slate_media", "worker"], env=wenv, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
             ))
         time.sleep(0.5)
 
@@ -103,7 +126,7 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready = sum("media_worker_started" in (self.home / f"worker-{i}.log").read_text(errors="replace")
-                        for i in range(len(self.workers) - n, len(self.workers)))
+                        for i in range(self.n_logs - n, self.n_logs))
             if ready == n:
                 return
             time.sleep(0.2)
@@ -119,6 +142,20 @@ class Bench:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+        self.retired.extend(self.workers)
+        self.workers = []
+
+    def worker_logs(self) -> list[dict[str, Any]]:
+        """The JSON log lines of every worker started so far."""
+        out = []
+        for path in sorted(self.home.glob("worker-*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                if line.startswith("{"):
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return out
 
 
 async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
@@ -126,14 +163,16 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
     from slate_common.testing import create_database, migrate_database, start_infra
     from slate_common.testing.tokens import TestSigner, service_client
 
+    bench_started = time.perf_counter()
     home = Path(tempfile.mkdtemp(prefix="slate-media-bench-"))
     media_dir = home / "media"
     media_dir.mkdir()
     print(f"# media pipeline bench ({platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"load {os.getloadavg()[0]:.2f}) home {home}", flush=True)
-    clip = make_clip(media_dir / "clip-1080p-10s.mov", 10, "1920x1080")
+    clip = make_clip(media_dir / "clip-1080p-10s.mov", 10, "1920x1080") if args.only in (None, "latency") else None
     still = make_still(media_dir / "still-4k.png")
-    small = [make_clip(media_dir / f"clip-{i:02d}.mov", args.small_seconds, args.small_size) for i in range(args.clips)]
+    n_small = args.clips if args.only in (None, "throughput", "pinned") else 0
+    small = [make_clip(media_dir / f"clip-{i:02d}.mov", args.small_seconds, args.small_size) for i in range(n_small)]
 
     with start_infra(home / "infra", "embedded") as infra:
         os.environ.update(infra.env())
@@ -170,70 +209,158 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
                     up = await client.post(f"/pictures/preview-files/{pid}", headers=h,
                                            files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
                     assert up.status_code == 201, up.text
+                    uploads[pid] = time.perf_counter() - started
+                    walls[pid] = [time.time()]
                     return pid, started
+
+                # Readiness is seen as Kitsu sees it: the preview-file:update event with status
+                # "ready" (published by the worker's relay right after its commit); a slow poll
+                # of GET /data/preview-files/{id} backs it up and catches broken previews.
+                import nats
+
+                ready_at: dict[str, tuple[float, float]] = {}
+                changed = asyncio.Event()
+
+                async def on_update(msg: Any) -> None:
+                    envelope = json.loads(msg.data)
+                    snap = envelope.get("data", {}).get("snapshot", {})
+                    if snap.get("status") == "ready":
+                        ready_at.setdefault(snap["id"], (time.perf_counter(), time.time()))
+                        changed.set()
+
+                nc = await nats.connect(infra.nats_url)
+                await nc.subscribe("slate.events.media.preview-file.update", cb=on_update)
 
                 async def wait_ready(pids: list[str]) -> float:
                     pending = set(pids)
-                    while pending:
-                        for pid in list(pending):
-                            body = (await client.get(f"/data/preview-files/{pid}", headers=h)).json()
-                            if body["status"] == "ready":
-                                pending.discard(pid)
-                            elif body["status"] == "broken":
-                                raise RuntimeError(f"{pid} broken: {body}")
-                        if pending:
-                            await asyncio.sleep(0.05)
-                    return time.perf_counter()
+                    last_poll = time.perf_counter()
+                    while True:
+                        pending -= ready_at.keys()
+                        if not pending:
+                            break
+                        if time.perf_counter() - last_poll > args.poll:
+                            last_poll = time.perf_counter()
+                            for pid in list(pending):
+                                body = (await client.get(f"/data/preview-files/{pid}", headers=h)).json()
+                                if body["status"] == "ready":
+                                    ready_at.setdefault(pid, (time.perf_counter(), time.time()))
+                                elif body["status"] == "broken":
+                                    raise RuntimeError(f"{pid} broken: {body}")
+                            continue
+                        changed.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(changed.wait(), timeout=args.poll)
+                    for pid in pids:
+                        walls.setdefault(pid, []).append(ready_at[pid][1])
+                    return max(ready_at[pid][0] for pid in pids)
 
-                async def throughput(results: dict[str, float]) -> None:
-                    for n in (1, 2):
-                        if n == 2:
-                            bench.start_workers(1, env)
-                            bench.wait_workers_ready(1)
-                        started = time.perf_counter()
-                        pids = [(await submit(p))[0] for p in small]
-                        end = await wait_ready(pids)
-                        results[f"{n}w"] = end - started
-                        print(f"{n} worker(s): {len(small)} clips in {end - started:.1f}s = "
-                              f"{60 * len(small) / (end - started):.1f} clips/min", flush=True)
+                async def pipeline_run(n: int, *, cpus: list[int] | None = None, threads: int | None = None) -> float:
+                    bench.start_workers(n, env, cpus=cpus, threads=threads)
+                    bench.wait_workers_ready(n)
+                    started = time.perf_counter()
+                    pids = [(await submit(p))[0] for p in small]
+                    end = await wait_ready(pids)
                     bench.stop_workers()
-                    started = time.perf_counter()
-                    for p in small:
-                        run_bare(p, settings)
-                    results["bare1"] = time.perf_counter() - started
-                    started = time.perf_counter()
+                    return end - started
+
+                def bare_run(parallel: int, *, pinned: bool, threads: int | None) -> float:
                     from concurrent.futures import ThreadPoolExecutor
 
-                    with ThreadPoolExecutor(2) as pool:
-                        list(pool.map(lambda p: run_bare(p, settings), small))
-                    results["bare2"] = time.perf_counter() - started
-                    print(f"bare ffmpeg, sequential: {results['bare1']:.1f}s; two at a time: {results['bare2']:.1f}s "
-                          f"(= {results['bare1'] / results['bare2']:.2f}x)", flush=True)
-                    print(f"pipeline 1 worker vs bare sequential: {100 * (results['1w'] - results['bare1']) / results['bare1']:+.1f}%; "
-                          f"2 workers vs 1: {results['1w'] / results['2w']:.2f}x", flush=True)
+                    started = time.perf_counter()
+                    if parallel == 1:
+                        for p in small:
+                            run_bare(p, settings, threads=threads, cpu=0 if pinned else None)
+                    else:  # two at a time; pinned: each lane on its own core
+                        lanes = [small[i::2] for i in range(2)]
+                        with ThreadPoolExecutor(2) as pool:
+                            list(pool.map(lambda lane: [run_bare(p, settings, threads=threads,
+                                                                 cpu=lane[1] if pinned else None) for p in lane[0]],
+                                          [(lanes[i], i) for i in range(2)]))
+                    return time.perf_counter() - started
+
+                def report(label: str, res: dict[str, float], load: tuple[float, float]) -> None:
+                    n = len(small)
+                    print(f"## throughput, {label} ({n} clips; load {load[0]:.2f} before, {load[1]:.2f} after)", flush=True)
+                    print(f"| measure | pipeline | bare ffmpeg | pipeline vs bare |\n|---|---|---|---|\n"
+                          f"| 1 worker / one at a time | {res['1w']:.1f} s ({60 * n / res['1w']:.1f} clips/min) | "
+                          f"{res['bare1']:.1f} s | {100 * (res['1w'] - res['bare1']) / res['bare1']:+.1f} % |\n"
+                          f"| 2 workers / two at a time | {res['2w']:.1f} s ({60 * n / res['2w']:.1f} clips/min) | "
+                          f"{res['bare2']:.1f} s | {100 * (res['2w'] - res['bare2']) / res['bare2']:+.1f} % |\n"
+                          f"| speed-up of 2 over 1 | {res['1w'] / res['2w']:.2f}x | {res['bare1'] / res['bare2']:.2f}x | |",
+                          flush=True)
+
+                async def throughput() -> None:
+                    load0 = os.getloadavg()[0]
+                    res = {"1w": await pipeline_run(1), "2w": await pipeline_run(2)}
+                    res["bare1"] = bare_run(1, pinned=False, threads=None)
+                    res["bare2"] = bare_run(2, pinned=False, threads=None)
+                    report(f"unpinned, ffmpeg threads {settings.ffmpeg_thread_count()} (the CPUs the worker may use)",
+                           res, (load0, os.getloadavg()[0]))
+
+                async def throughput_pinned() -> None:
+                    load0 = os.getloadavg()[0]
+                    res = {"1w": await pipeline_run(1, cpus=[0], threads=1),
+                           "2w": await pipeline_run(2, cpus=[0, 1], threads=1)}
+                    res["bare1"] = bare_run(1, pinned=True, threads=1)
+                    res["bare2"] = bare_run(2, pinned=True, threads=1)
+                    report("one worker per core: each pinned to its own core with taskset, ffmpeg threads 1",
+                           res, (load0, os.getloadavg()[0]))
+
+                def still_profile(pids: list[str]) -> None:
+                    """Where a still's upload-to-ready time goes, from the upload and the worker's logs."""
+                    logs = bench.worker_logs()
+                    for pid in pids:
+                        picked = next((e for e in logs if e.get("event") == "job_picked"
+                                       and e.get("data", {}).get("preview_file_id") == pid), {})
+                        done = next((e for e in logs if e.get("event") == "preview_job_done"
+                                     and e.get("preview_file_id") == pid), {})
+                        def wall(entry: dict[str, Any]) -> float:
+                            stamp = str(entry.get("timestamp", "")).rstrip("Z")
+                            return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.timezone.utc).timestamp()
+
+                        uploaded, seen = walls[pid][0], walls[pid][-1]
+                        print(f"  still {pid[:8]}: upload request {1000 * uploads[pid]:.0f} ms; job picked "
+                              f"{1000 * (wall(picked) - uploaded):.0f} ms after (outbox, relay, JetStream, pick-up); "
+                              f"job {done.get('ms')} ms; ready seen {1000 * (seen - wall(done)):.0f} ms after the "
+                              f"job's end", flush=True)
 
                 # -- upload-to-ready, one worker, alternating with the bare commands ----------
-                bench.start_workers(1, env)
-                bench.wait_workers_ready(1)
+                uploads: dict[str, float] = {}
+                walls: dict[str, list[float]] = {}
                 rows: dict[str, list[float]] = {"clip": [], "clip_bare": [], "still": [], "still_bare": []}
-                for _ in range(args.repeat if args.only in (None, "latency") else 0):
-                    rows["clip_bare"].append(run_bare(clip, settings))
-                    pid, t0 = await submit(clip)
-                    rows["clip"].append(await wait_ready([pid]) - t0)
-                    rows["still_bare"].append(run_bare_still(still))
-                    pid, t0 = await submit(still)
-                    rows["still"].append(await wait_ready([pid]) - t0)
-                for key in ("clip", "still") if args.only in (None, "latency") else ():
-                    med, bare = statistics.median(rows[key]), statistics.median(rows[key + "_bare"])
-                    print(f"{key}: upload-to-ready median {med:.2f}s (runs {[round(v, 2) for v in rows[key]]}); "
-                          f"bare median {bare:.2f}s (runs {[round(v, 2) for v in rows[key + '_bare']]}); "
-                          f"overhead {med - bare:+.2f}s = {100 * (med - bare) / bare:+.1f}%", flush=True)
+                if args.only in (None, "latency", "still"):
+                    bench.start_workers(1, env)
+                    bench.wait_workers_ready(1)
+                    load0 = os.getloadavg()[0]
+                    for _ in range(args.repeat if args.only != "still" else 0):
+                        assert clip is not None
+                        rows["clip_bare"].append(run_bare(clip, settings))
+                        pid, t0 = await submit(clip)
+                        rows["clip"].append(await wait_ready([pid]) - t0)
+                    still_pids = []
+                    for _ in range(args.still_repeat):
+                        rows["still_bare"].append(run_bare_still(still))
+                        pid, t0 = await submit(still)
+                        rows["still"].append(await wait_ready([pid]) - t0)
+                        still_pids.append(pid)
+                    bench.stop_workers()
+                    print(f"## upload-to-ready (load {load0:.2f} before, {os.getloadavg()[0]:.2f} after)", flush=True)
+                    for key in ("clip", "still"):
+                        if not rows[key]:
+                            continue
+                        med, bare = statistics.median(rows[key]), statistics.median(rows[key + "_bare"])
+                        print(f"{key}: upload-to-ready median {med:.2f}s (runs {[round(v, 2) for v in rows[key]]}); "
+                              f"bare median {bare:.2f}s (runs {[round(v, 2) for v in rows[key + '_bare']]}); "
+                              f"overhead {med - bare:+.2f}s = {100 * (med - bare) / bare:+.1f}%", flush=True)
+                    still_profile(still_pids)
 
-                # -- throughput: 1 worker, then 2 workers, over the same clips --------------
-                results: dict[str, float] = {}
-                if args.only != "latency":
-                    await throughput(results)
-
+                # -- throughput over the same clips: unpinned, then one worker per core ------
+                if args.only in (None, "throughput"):
+                    await throughput()
+                if args.only in (None, "pinned") and len(os.sched_getaffinity(0)) >= 2:
+                    await throughput_pinned()
+                await nc.drain()
+                print(f"# done in {time.perf_counter() - bench_started:.0f} s; load {os.getloadavg()[0]:.2f}", flush=True)
         finally:
             bench.stop_workers()
     if not args.keep:
@@ -245,9 +372,12 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=20)
-    parser.add_argument("--small-seconds", type=float, default=3.0)
+    parser.add_argument("--still-repeat", type=int, default=5)
+    parser.add_argument("--poll", type=float, default=0.5,
+                        help="seconds between status polls backing up the preview-file:update events")
+    parser.add_argument("--small-seconds", type=float, default=2.0)
     parser.add_argument("--small-size", default="1280x720")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--only", choices=("latency", "throughput"), default=None)
+    parser.add_argument("--only", choices=("latency", "still", "throughput", "pinned"), default=None)
     parser.add_argument("--keep", action="store_true", help="keep the scratch home (logs, data)")
     asyncio.run(main(parser.parse_args()))

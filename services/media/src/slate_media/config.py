@@ -3,7 +3,56 @@ queue and the transcoding knobs."""
 
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
+
 from slate_common.config import BaseServiceSettings, service_config
+
+
+def _cgroup_quota(cgroup_root: Path, proc_cgroup: Path) -> float | None:
+    """The tightest CPU quota (in CPUs) on this process's cgroup and its parents, if any."""
+    limits: list[float] = []
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":  # cgroup v2: <root>/<path>/cpu.max
+            parts = [p for p in path.split("/") if p]
+            for depth in range(len(parts), -1, -1):
+                try:
+                    quota, period = (cgroup_root / "/".join(parts[:depth]) / "cpu.max").read_text().split()[:2]
+                except (OSError, ValueError):
+                    continue
+                if quota != "max" and float(period) > 0:
+                    limits.append(float(quota) / float(period))
+        elif "cpu" in controllers.split(","):  # cgroup v1: cpu.cfs_quota_us / cpu.cfs_period_us
+            for base in (cgroup_root / "cpu,cpuacct", cgroup_root / "cpu"):
+                for where in (base / path.lstrip("/"), base):
+                    try:
+                        quota_us = int((where / "cpu.cfs_quota_us").read_text())
+                        period_us = int((where / "cpu.cfs_period_us").read_text())
+                    except (OSError, ValueError):
+                        continue
+                    if quota_us > 0 and period_us > 0:
+                        limits.append(quota_us / period_us)
+                    break
+    return min(limits) if limits else None
+
+
+def available_cpus(cgroup_root: Path = Path("/sys/fs/cgroup"), proc_cgroup: Path = Path("/proc/self/cgroup")) -> int:
+    """The CPUs this process may use: its affinity, capped by its cgroup's CPU quota (rounded up)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup_root, proc_cgroup)
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
 
 
 class MediaSettings(BaseServiceSettings):
@@ -33,10 +82,16 @@ class MediaSettings(BaseServiceSettings):
     ld_preset: str = "veryfast"
     ld_crf: int = 28
     ld_height: int = 480
-    #: Threads each ffmpeg run may use (0 = ffmpeg decides).
-    ffmpeg_threads: int = 0
+    #: Threads each ffmpeg run may use (decoding, filters, encoding). Unset: the CPUs this
+    #: process may use (its CPU affinity, capped by a cgroup ``cpu.max`` quota, so a
+    #: Kubernetes worker limited to 1 CPU runs 1 thread); 0 lets ffmpeg decide (it counts
+    #: the affinity's CPUs, not the quota).
+    ffmpeg_threads: int | None = None
     #: Directory for scratch files of uploads and transcodes (default: the system's temp dir).
     scratch_dir: str | None = None
+
+    def ffmpeg_thread_count(self) -> int:
+        return self.ffmpeg_threads if self.ffmpeg_threads is not None else available_cpus()
 
     def bucket(self, kind: str) -> str:
         return f"{self.bucket_prefix}-{kind}"

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.events import Event
 from slate_common.events.models import OutboxEvent
 from slate_common.logging import get_logger
+from slate_common.serialization import now
 from slate_common.tracing import inject_headers
 
 log = get_logger(__name__)
@@ -39,10 +40,14 @@ WORKERS_CONSUMER = "media-workers"
 
 def enqueue_preview_job(
     session: AsyncSession, preview_file_id: uuid.UUID, upload_token: uuid.UUID, *,
-    subject_prefix: str = JOBS_SUBJECT_PREFIX,
+    subject_prefix: str = JOBS_SUBJECT_PREFIX, source_extension: str | None = None,
 ) -> Event:
-    """Queue the processing of a preview's upload, in the caller's transaction (outbox)."""
-    event = Event(name=PREVIEW_JOB, data={"preview_file_id": str(preview_file_id), "upload_token": str(upload_token)})
+    """Queue the processing of a preview's upload, in the caller's transaction (outbox).
+    The source's extension rides along, so a worker can fetch it while it records the start."""
+    data = {"preview_file_id": str(preview_file_id), "upload_token": str(upload_token)}
+    if source_extension:
+        data["source_extension"] = source_extension
+    event = Event(name=PREVIEW_JOB, data=data)
     session.add(
         OutboxEvent(
             id=event.id,
@@ -134,6 +139,8 @@ class JobWorker:
             log.error("job_bad_envelope", subject=msg.subject)
             await msg.term()
             return
+        waited = (now() - event.occurred_at).total_seconds()
+        log.info("job_picked", job=event.name, queued_ms=round(waited * 1000, 1), data=event.data)
         beat = asyncio.create_task(self._heartbeat(msg))
         try:
             await self.handler(event)

@@ -18,7 +18,7 @@ from .api import attachments, downloads, previews, thumbnails
 from .config import MediaSettings
 from .consumers import consumers
 from .crud import SPECS
-from .domain.pipeline import process_preview
+from .domain.pipeline import job_source, process_preview
 from .jobs import JobWorker, ensure_jobs_stream
 from .processing import MediaError
 from .storage import Storage
@@ -43,7 +43,7 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
         async def handle(event: Event) -> None:
             token = event.data.get("upload_token")
             await process_preview(runtime.sessionmaker, storage, settings, uuid.UUID(event.data["preview_file_id"]),
-                                  uuid.UUID(token) if token else None)
+                                  uuid.UUID(token) if token else None, source_extension=job_source(event.data))
 
         worker = JobWorker(js=runtime.js, stream=settings.jobs_stream, handler=handle,
                            ack_wait=settings.job_ack_wait, concurrency=settings.job_concurrency,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -85,8 +86,12 @@ def _rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def picture_derivatives(src: Path, out_dir: Path, *, original: bool = True) -> dict[str, Path | tuple[int, int]]:
-    """Original as PNG, mid-size preview, thumbnail and square thumbnail; returns paths and size."""
+def picture_derivatives(
+    src: Path, out_dir: Path, *, original: bool = True, on_saved: Callable[[str, Path], None] | None = None,
+) -> dict[str, Path | tuple[int, int]]:
+    """Original as PNG, mid-size preview, thumbnail and square thumbnail; returns paths and
+    size. ``on_saved(name, path)`` is called as each file is written (to store it meanwhile)."""
+    saved = on_saved or (lambda name, path: None)
     try:
         with Image.open(src) as opened:
             opened.load()
@@ -97,14 +102,18 @@ def picture_derivatives(src: Path, out_dir: Path, *, original: bool = True) -> d
     if original:
         out["original"] = out_dir / "original.png"
         im.save(out["original"], "PNG", compress_level=1)
+        saved("original", out["original"])
     preview = im.copy()
     preview.thumbnail((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))), Image.LANCZOS)
     out["preview"] = out_dir / "preview.png"
     preview.save(out["preview"], "PNG", compress_level=3)
+    saved("preview", out["preview"])
     out["thumbnail"] = out_dir / "thumbnail.png"
     ImageOps.fit(im, THUMBNAIL_SIZE, Image.LANCZOS).save(out["thumbnail"], "PNG")
+    saved("thumbnail", out["thumbnail"])
     out["square"] = out_dir / "square.png"
     ImageOps.fit(im, SQUARE_SIZE, Image.LANCZOS).save(out["square"], "PNG")
+    saved("square", out["square"])
     return out
 
 
@@ -201,9 +210,10 @@ def normalize_command(
     threads: int = 0,
 ) -> list[str]:
     """One ffmpeg run, one decode: H.264/AAC MP4 at the project's rate within its
-    resolution, a low-definition MP4, the first frame, and the tile sheet."""
+    resolution, a low-definition MP4, the first frame, and the tile sheet. ``threads``
+    (0: ffmpeg's choice) bounds the decoder, the filter graph and both encoders."""
     max_w, max_h = resolution
-    inp = ffmpeg.input(str(src))
+    inp = ffmpeg.input(str(src), **({"threads": threads} if threads else {}))
     video = inp.video.split()
     hd = video[0].filter("scale", f"min(iw,{max_w})", f"min(ih,{max_h})",
                          force_original_aspect_ratio="decrease", force_divisible_by=2)
@@ -228,15 +238,16 @@ def normalize_command(
         ffmpeg.output(video[2], str(out.frame), vframes=1, format="image2", update=1),
         ffmpeg.output(tiles, str(out.tiles), vframes=1, format="image2", update=1),
     ]
-    return _globals_first(ffmpeg.merge_outputs(*outputs).compile(cmd=ffmpeg_bin))
+    extra = ("-filter_complex_threads", str(threads)) if threads else ()
+    return _globals_first(ffmpeg.merge_outputs(*outputs).compile(cmd=ffmpeg_bin), extra)
 
 
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
 
 
-def _globals_first(argv: list[str]) -> list[str]:
+def _globals_first(argv: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     """ffmpeg-python appends global options last; ffmpeg wants them before the inputs."""
-    return [argv[0], *GLOBAL_ARGS, *argv[1:]]
+    return [argv[0], *GLOBAL_ARGS, *extra, *argv[1:]]
 
 
 def run_ffmpeg(argv: list[str], *, timeout: float | None = None) -> None:

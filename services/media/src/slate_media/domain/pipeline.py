@@ -10,13 +10,16 @@ scratch directory, stores the derivatives, and marks the preview ``ready``, or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from slate_common.db import transaction
@@ -99,12 +102,23 @@ async def accept_upload(
     task_id: uuid.UUID | None = None,
     jobs_subject: str = "slate.jobs.media",
 ) -> dict[str, Any]:
-    await check_upload_access(sessionmaker, principal, preview_id, task_id=task_id)
+    clock = time.perf_counter()
     kind = check_upload(upload)
-    if kind == "picture":
-        await asyncio.to_thread(processing.check_picture, Path(upload.path))
+    # the access is checked again now the body is in (side by side with reading the picture)
+    outcomes = await asyncio.gather(
+        check_upload_access(sessionmaker, principal, preview_id, task_id=task_id),
+        *([asyncio.to_thread(processing.check_picture, Path(upload.path))] if kind == "picture" else []),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    checked = time.perf_counter()
     bucket, key = source_key(preview_id, upload.extension)
     await storage.put_file(bucket, key, upload.file, upload.size, upload.content_type or mime_of(upload.extension))
+    stored = time.perf_counter()
+    log.info("preview_upload_stored", preview_file_id=str(preview_id), size=upload.size,
+             ms={"check": round((checked - clock) * 1000, 1), "store": round((stored - checked) * 1000, 1)})
     async with transaction(sessionmaker) as session:
         preview = await preview_rules.get_preview(session, principal, preview_id, for_update=True)
         preview.original_name = upload.stem[:250]
@@ -124,7 +138,8 @@ async def accept_upload(
             await preview_rules.emit_preview(session, "add-file", preview, actor_id=principal.id)
         else:
             preview.status = "processing"
-            enqueue_preview_job(session, preview.id, preview.upload_token, subject_prefix=jobs_subject)
+            enqueue_preview_job(session, preview.id, preview.upload_token, subject_prefix=jobs_subject,
+                                source_extension=upload.extension)
         await preview_rules.emit_preview(session, "update", preview, actor_id=principal.id)
         return preview_rules.serialize(preview)
 
@@ -159,8 +174,17 @@ async def _start(
 ) -> JobPlan | None:
     """Count this start, or give up on a job that keeps failing; None: nothing to do
     (the preview is gone, done, or was uploaded again since this job was queued)."""
-    preview = await session.get(PreviewFile, preview_id, with_for_update=True)
-    if preview is None or preview.status != "processing" or not preview.source_extension:
+    row = (await session.execute(  # the preview (locked) and its project's settings in one round trip
+        select(PreviewFile, ProjectReplica)
+        .outerjoin(TaskReplica, TaskReplica.id == PreviewFile.task_id)
+        .outerjoin(ProjectReplica, ProjectReplica.id == TaskReplica.project_id)
+        .where(PreviewFile.id == preview_id)
+        .with_for_update(of=PreviewFile)
+    )).first()
+    if row is None:
+        return None
+    preview, project = row
+    if preview.status != "processing" or not preview.source_extension:
         return None
     if upload_token is not None and preview.upload_token != upload_token:
         return None
@@ -172,71 +196,120 @@ async def _start(
         )
         await preview_rules.emit_preview(session, "update", preview)
         return None
-    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
-    project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
     kind = processing.kind_of(preview.source_extension) or "file"
     return JobPlan(preview_id, preview.upload_token, preview.source_extension, kind, **_project_settings(project))
 
 
-def run_job_sync(plan: JobPlan, storage: Storage, settings: MediaSettings, work: Path) -> dict[str, Any]:
-    """Download, transcode, derive, store; returns the facts to record. Synchronous."""
-    bucket, key = source_key(plan.preview_id, plan.source_extension)
-    src = work / f"source.{plan.source_extension}"
-    storage.fetch_to_path_sync(bucket, key, src)
-    stored: dict[str, Path] = {}
+def run_job_sync(
+    plan: JobPlan, storage: Storage, settings: MediaSettings, work: Path, timings: dict[str, float] | None = None,
+    *, src: Path | None = None,
+) -> dict[str, Any]:
+    """Download (unless ``src`` is already here), transcode, derive, store; returns the
+    facts to record. Synchronous. Each derivative is stored as soon as it is written,
+    side by side with the rest of the work, and all are stored before this returns."""
+    timings = timings if timings is not None else {}
+    clock = time.perf_counter()
+    if src is None:
+        bucket, key = source_key(plan.preview_id, plan.source_extension)
+        src = work / f"source.{plan.source_extension}"
+        storage.fetch_to_path_sync(bucket, key, src)
+    timings["download"] = time.perf_counter() - clock
     result: dict[str, Any] = {}
-    if plan.kind == "picture":
-        out = processing.picture_derivatives(src, work)
-        width, height = out["size"]  # type: ignore[misc]
-        result.update(width=width, height=height, duration=0.0)
-        stored = {k: v for k, v in out.items() if isinstance(v, Path)}
-    else:
-        ffmpeg_bin = processing.ffmpeg_binary(settings.ffmpeg)
-        info = processing.probe(ffmpeg_bin, src)
-        outputs = processing.movie_outputs(work)
-        argv = processing.normalize_command(
-            ffmpeg_bin, src, outputs, info, fps=plan.fps, resolution=plan.resolution,
-            hd_preset=settings.hd_preset, hd_crf=settings.hd_crf, ld_preset=settings.ld_preset,
-            ld_crf=settings.ld_crf, ld_height=settings.ld_height, hd_bitrate_mbps=plan.hd_bitrate,
-            ld_bitrate_mbps=plan.ld_bitrate, threads=settings.ffmpeg_threads,
-        )
-        processing.run_ffmpeg(argv, timeout=max(600.0, info.duration * 30))
-        normalized = processing.probe(ffmpeg_bin, outputs.hd)
-        pictures = processing.picture_derivatives(outputs.frame, work)
-        stored = {k: v for k, v in pictures.items() if isinstance(v, Path)}
-        stored.update(hd=outputs.hd, ld=outputs.ld, tiles=outputs.tiles)
-        result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
-    def put(item: tuple[str, Path]) -> None:
-        bucket, key = derivative_key(plan.preview_id, item[0])
-        storage.put_path_sync(bucket, key, item[1], "video/mp4" if item[1].suffix == ".mp4" else "image/png")
 
-    with ThreadPoolExecutor(max_workers=4) as pool:  # the derivatives go up side by side
-        list(pool.map(put, stored.items()))
+    def put(name: str, path: Path) -> None:
+        bucket, key = derivative_key(plan.preview_id, name)
+        storage.put_path_sync(bucket, key, path, "video/mp4" if path.suffix == ".mp4" else "image/png")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        puts: list[Future[None]] = []
+
+        def store(name: str, path: Path) -> None:
+            puts.append(pool.submit(put, name, path))
+
+        if plan.kind == "picture":
+            out = processing.picture_derivatives(src, work, on_saved=store)
+            width, height = out["size"]  # type: ignore[misc]
+            result.update(width=width, height=height, duration=0.0)
+        else:
+            ffmpeg_bin = processing.ffmpeg_binary(settings.ffmpeg)
+            info = processing.probe(ffmpeg_bin, src)
+            outputs = processing.movie_outputs(work)
+            argv = processing.normalize_command(
+                ffmpeg_bin, src, outputs, info, fps=plan.fps, resolution=plan.resolution,
+                hd_preset=settings.hd_preset, hd_crf=settings.hd_crf, ld_preset=settings.ld_preset,
+                ld_crf=settings.ld_crf, ld_height=settings.ld_height, hd_bitrate_mbps=plan.hd_bitrate,
+                ld_bitrate_mbps=plan.ld_bitrate, threads=settings.ffmpeg_thread_count(),
+            )
+            processing.run_ffmpeg(argv, timeout=max(600.0, info.duration * 30))
+            normalized = processing.probe(ffmpeg_bin, outputs.hd)
+            for name, path in (("hd", outputs.hd), ("ld", outputs.ld), ("tiles", outputs.tiles)):
+                store(name, path)
+            processing.picture_derivatives(outputs.frame, work, on_saved=store)
+            result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
+        timings["process"] = time.perf_counter() - clock - timings["download"]
+        for future in puts:
+            future.result()
+    timings["store"] = time.perf_counter() - clock - timings["download"] - timings["process"]
     return result
+
+
+async def _settle(task: asyncio.Task[None] | None) -> None:
+    """Let an early download finish (its file is in the scratch directory) before leaving."""
+    if task is not None:
+        with contextlib.suppress(Exception):
+            await task
+
+
+def job_source(data: dict[str, Any]) -> str | None:
+    """The source's extension when the job carries it (so the download need not wait for the row)."""
+    ext = data.get("source_extension")
+    return ext if isinstance(ext, str) and processing.kind_of(ext) in ("picture", "movie") else None
 
 
 async def process_preview(
     sessionmaker: async_sessionmaker[AsyncSession], storage: Storage, settings: MediaSettings, preview_id: uuid.UUID,
-    upload_token: uuid.UUID | None = None,
+    upload_token: uuid.UUID | None = None, *, source_extension: str | None = None,
 ) -> str:
     """Run one preview job; returns the outcome ("ready", "broken", "skipped").
-    Errors other than a bad file propagate, and the job is retried."""
-    async with transaction(sessionmaker) as session:
-        plan = await _start(session, settings, preview_id, upload_token)
-    if plan is None:
-        return "skipped"
-    log.info("preview_job_started", preview_file_id=str(preview_id), kind=plan.kind)
+    Errors other than a bad file propagate, and the job is retried. When the job names
+    the source's extension, the source is downloaded while the start is recorded."""
+    clock = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="slate-job-", dir=settings.scratch_dir) as tmp:
+        work = Path(tmp)
+        early: asyncio.Task[None] | None = None
+        src: Path | None = None
+        if source_extension:
+            src = work / f"source.{source_extension}"
+            bucket, key = source_key(preview_id, source_extension)
+            early = asyncio.create_task(asyncio.to_thread(storage.fetch_to_path_sync, bucket, key, src))
         try:
-            result = await asyncio.to_thread(run_job_sync, plan, storage, settings, Path(tmp))
+            async with transaction(sessionmaker) as session:
+                plan = await _start(session, settings, preview_id, upload_token)
+        except BaseException:
+            await _settle(early)
+            raise
+        if plan is None:
+            await _settle(early)
+            return "skipped"
+        if early is not None:
+            if plan.source_extension == source_extension:
+                await early  # a failed download is retried like any storage error
+            else:
+                await _settle(early)
+                src = None
+        timings = {"start": time.perf_counter() - clock}
+        log.info("preview_job_started", preview_file_id=str(preview_id), kind=plan.kind)
+        try:
+            result = await asyncio.to_thread(run_job_sync, plan, storage, settings, work, timings, src=src)
         except processing.MediaError as exc:
             return await _finish(sessionmaker, plan, status="broken", reason=str(exc))
-    return await _finish(sessionmaker, plan, status="ready", facts=result)
+    return await _finish(sessionmaker, plan, status="ready", facts=result, timings=timings, clock=clock)
 
 
 async def _finish(
     sessionmaker: async_sessionmaker[AsyncSession], plan: JobPlan, *, status: str,
-    reason: str | None = None, facts: dict[str, Any] | None = None,
+    reason: str | None = None, facts: dict[str, Any] | None = None, timings: dict[str, float] | None = None,
+    clock: float | None = None,
 ) -> str:
     preview_id = plan.preview_id
     async with transaction(sessionmaker) as session:
@@ -247,8 +320,10 @@ async def _finish(
         preview.status_reason = reason
         for key, value in (facts or {}).items():
             setattr(preview, key, value)
-        if status == "ready":
-            await preview_rules.emit_preview(session, "add-file", preview)
-        await preview_rules.emit_preview(session, "update", preview)
-    log.info("preview_job_done", preview_file_id=str(preview_id), status=status, reason=reason)
+        await preview_rules.emit_previews(session, ("add-file", "update") if status == "ready" else ("update",), preview)
+    timings = dict(timings or {})
+    if clock is not None:
+        timings["total"] = time.perf_counter() - clock
+    log.info("preview_job_done", preview_file_id=str(preview_id), status=status, reason=reason,
+             ms={k: round(v * 1000, 1) for k, v in timings.items()})
     return status

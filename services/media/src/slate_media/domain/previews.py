@@ -63,15 +63,21 @@ async def snapshot(session: AsyncSession, preview: PreviewFile) -> dict[str, Any
 
 
 async def emit_preview(session: AsyncSession, name: str, preview: PreviewFile, *, actor_id: Any = None) -> None:
+    await emit_previews(session, (name,), preview, actor_id=actor_id)
+
+
+async def emit_previews(session: AsyncSession, names: tuple[str, ...], preview: PreviewFile, *, actor_id: Any = None) -> None:
+    """``preview-file:<name>`` for each name, all carrying one snapshot (built once)."""
     await session.flush()
     snap = await snapshot(session, preview)
-    emit(
-        session,
-        f"preview-file:{name}",
-        {"preview_file_id": str(preview.id), "snapshot": snap},
-        project_id=snap["project_id"],
-        actor_id=actor_id,
-    )
+    for name in names:
+        emit(
+            session,
+            f"preview-file:{name}",
+            {"preview_file_id": str(preview.id), "snapshot": snap},
+            project_id=snap["project_id"],
+            actor_id=actor_id,
+        )
 
 
 async def get_preview(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, *, for_update: bool = False) -> PreviewFile:
