@@ -58,7 +58,7 @@ async def _refused_within_a_second(api, headers) -> None:  # type: ignore[no-unt
     assert time.monotonic() - started < 1.0
 
 
-async def test_preview_account_lifecycle(api, admin) -> None:  # type: ignore[no-untyped-def]
+async def test_preview_account_lifecycle(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
     project, people = await _setup(api, admin)
     pid, url = project["id"], f"/data/projects/{project['id']}/preview-account"
     manager = people["manager"]["headers"]
@@ -139,6 +139,9 @@ async def test_preview_account_lifecycle(api, admin) -> None:  # type: ignore[no
     assert (await api.get(f"/data/persons/{account['id']}", headers=admin)).status_code == 404
     r = await api.post(url, headers=manager)
     assert r.status_code == 201 and r.json()["id"] != account["id"]
+    for service in ("auth", "production", "gateway"):
+        log = stack.log(service)
+        assert log and account["password"] not in log and again["password"] not in log, service
 
 
 async def test_preview_account_permissions_and_bad_input(api, admin) -> None:  # type: ignore[no-untyped-def]

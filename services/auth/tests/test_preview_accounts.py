@@ -4,6 +4,7 @@ window is open; closing, resetting or deleting ends its sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -126,3 +127,17 @@ async def test_bad_calls_get_typed_errors(client) -> None:  # type: ignore[no-un
         with pytest.raises(bus.RpcError) as bad:
             await _rpc(client, operation, payload)
         assert bad.value.status_code == 400
+
+
+async def test_creations_at_once_make_one_account(client) -> None:  # type: ignore[no-untyped-def]
+    project_id = str(uuid.uuid4())
+    answers = await asyncio.gather(*(
+        _rpc(client, "create", {"project_id": project_id, "project_name": "Race"}) for _ in range(4)))
+    assert len({a["id"] for a in answers}) == 1 and sum(a["created"] for a in answers) == 1
+    assert len({a["password"] for a in answers}) == 4
+    from slate_auth.models import Person
+    from slate_common.db import transaction
+
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        rows = (await session.scalars(select(Person).where(Person.preview_project_id == uuid.UUID(project_id)))).all()
+    assert [str(p.id) for p in rows] == [answers[0]["id"]]

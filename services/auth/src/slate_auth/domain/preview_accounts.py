@@ -20,7 +20,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
@@ -60,6 +60,10 @@ def answer(person: Person) -> dict[str, Any]:
 
 
 async def find(session: AsyncSession, project_id: uuid.UUID, *, lock: bool = False) -> Person | None:
+    """The production's account; ``lock``: serialized with the other changes of this
+    production's account (two creations at once make one account)."""
+    if lock:
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"preview-account:{project_id}"))))
     stmt = select(Person).where(Person.preview_project_id == project_id).order_by(Person.created_at).limit(1)
     if lock:
         stmt = stmt.with_for_update()
