@@ -544,3 +544,36 @@ async def test_generic_entity_delete_forgets_casting(client, world, sessionmaker
     assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "ep1"), headers=m))] == ["Hero"]
     shot = await ok(await client.get(f"/data/entities/{w.ids['sh1']}", headers=w.h()))
     assert shot["nb_entities_out"] == 1
+
+
+async def test_sequence_casting_is_announced_as_an_asset_casting(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    """Zou names the casting event of anything but shots and episodes ``asset:casting-update``."""
+    w, outbox = world, Outbox(sessionmaker, world.pid)
+    await outbox.mark()
+    await ok(await client.put(cast_path(w, "seq2"), json=[{"asset_id": w.ids["villain"], "nb_occurences": 1}],
+                              headers=w.h("manager")))
+    events = await outbox.since()
+    assert [e.name for e in events] == ["entity-link:new", "asset:casting-update"]
+    assert events[1].data["asset_id"] == w.ids["seq2"] and events[1].data["nb_entities_out"] == 1
+    # a sequence's casting is its own: its episode does not follow
+    assert await ok(await client.get(cast_path(w, "ep2"), headers=w.h("manager"))) == []
+
+
+async def test_asset_listing_shows_the_episodes_casting_it(client, world) -> None:  # type: ignore[no-untyped-def]
+    w = world
+    listing = f"/data/assets/with-tasks?project_id={w.pid}"
+
+    async def assets(query: str = "") -> dict[str, list[str]]:
+        rows = await ok(await client.get(listing + query, headers=w.h("manager")))
+        return {r["name"]: r["casting_episode_ids"] for r in rows}
+
+    assert (await assets())["Villain"] == []
+    await ok(await client.put(cast_path(w, "sh3"), json=[{"asset_id": w.ids["villain"], "nb_occurences": 1}],
+                              headers=w.h("manager")))
+    before = await assets()
+    assert before["Villain"] == [w.ids["ep2"]] and before["Hero"] == []  # (the cached rows were rebuilt)
+    # an episode's assets: those made in it and those cast in it
+    assert await assets(f"&episode_id={w.ids['ep2']}") == {"Villain": [w.ids["ep2"]]}
+    await ok(await client.put(cast_path(w, "sh3"), json=[], headers=w.h("manager")))
+    assert (await assets())["Villain"] == []
+    assert await assets(f"&episode_id={w.ids['ep2']}") == {}

@@ -90,6 +90,10 @@ async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # 
     rows = await ok(await client.get("/data/shots/with-tasks", params={"project_id": prod.id}, headers=h))
     assert [r["name"] for r in rows] == ["SH010", "SH020"]
     assert rows[0]["tasks"][0]["assignees"] == [artist] and rows[0]["tasks"][0]["priority"] == 3
+    # floats as Python writes them: 2.5, and 0.0 (not 0) for the untouched duration
+    assert rows[0]["tasks"][0]["estimation"] == 2.5 and rows[0]["tasks"][0]["due_date"] == "2026-12-01T00:00:00"
+    assert '"duration" : 0.0' in (await client.get("/data/shots/with-tasks", params={"project_id": prod.id},
+                                                    headers=h)).text
     compact = await ok(await client.get("/data/shots/with-tasks", params={"project_id": prod.id, "compact": "true"},
                                         headers=h))
     assert compact["compact"] is True and compact["shot_fields"][-1] == "tasks"

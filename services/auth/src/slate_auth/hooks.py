@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
@@ -36,6 +37,10 @@ class PersonHooks(CrudHooks[Person]):
     def __init__(self, keyring: KeyRing, settings: AuthSettings) -> None:
         self.keyring = keyring
         self.settings = settings
+
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        """Preview accounts are not listed (as Zou); they are read one by one."""
+        return stmt.where(Person.preview_project_id.is_(None))
 
     async def check_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         if not ctx.principal.is_admin and ctx.principal.id != instance.id:

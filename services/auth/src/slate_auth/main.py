@@ -16,6 +16,7 @@ from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import RateLimiter
 from .domain.oidc import OidcProvider
 from .domain.saml import SamlServiceProvider
+from .rpc import rpc_handlers
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
@@ -33,6 +34,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         routers=[auth.router, passwords.router, persons.router, sso.router, two_factor.router, fido.router,
                  crud_router(specs(keyring, settings))],
         consumers=HANDLERS,
+        rpc_handlers=rpc_handlers(lambda: app.state.runtime),
         on_startup=[load_keys],
         key_provider=keyring.verification_keys,
     )

@@ -9,6 +9,7 @@ from slate_common.crud import crud_router
 from slate_common.db import transaction
 
 from .api import casting, comments, entities, entity_extras, filters, news, notifications, projects, stats, tasks, todo, user
+from .api import preview_account
 from .comment_consumers import COMMENT_HANDLERS
 from .config import ProductionSettings
 from .crud import SPECS
@@ -32,7 +33,7 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         settings,
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
-        routers=[casting.router, news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
+        routers=[casting.router, preview_account.router, news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
                  notifications.router, filters.router, todo.router, stats.router, entity_extras.router,
                  crud_router([*SPECS, *COMMENT_SPECS, *CASTING_SPECS])],
         consumers={**HANDLERS, **COMMENT_HANDLERS},

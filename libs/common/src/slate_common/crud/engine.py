@@ -215,7 +215,7 @@ class CrudService(Generic[M]):
         return instance
 
     async def list(self, ctx: CrudContext, params: dict[str, str]) -> tuple[list[M], int | None, int, int]:
-        stmt = apply_filters(self.base_query(ctx), self.spec, params)
+        stmt = apply_filters(self.hooks.list_scope(self.base_query(ctx), ctx), self.spec, params)
         order = [getattr(self.spec.model, c) for c in self.spec.list_order]
         page = params.get("page")
         if page is None:

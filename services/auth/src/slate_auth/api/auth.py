@@ -15,7 +15,7 @@ from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, RefreshUser
 from slate_common.serialization import json_response
 
-from ..domain import fido, two_factor
+from ..domain import fido, preview_accounts, two_factor
 from ..domain.identity import find_login_person, get_organisation, serialize_person
 from ..domain.login_guard import RateLimiter, is_locked, record_failure, record_success
 from ..domain.logs import record_login
@@ -97,7 +97,7 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
             record_failure(person, max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
         record_login(session, person=person, ip=ip, origin=origin, success=False)
         return json_response(WRONG_CREDENTIALS, status_code=400)
-    if not person.active:
+    if not person.active or not preview_accounts.window_open(person):  # a preview account outside its window
         return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True},
                              status_code=401)
     outcome = await two_factor.check_second_factor(
@@ -135,7 +135,7 @@ async def login_answer(request: Request, session: SessionDep, person: Person, *,
 async def authenticated(principal: CurrentUser, session: SessionDep) -> Response:
     """Whether the caller's token is valid, with the person and the organisation."""
     person = await session.get(Person, principal.id)
-    if person is None or not person.active:
+    if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
     user = await serialize_person(session, person)
     user["fido_devices"] = fido.device_names(person)
@@ -164,7 +164,7 @@ async def refresh_token(principal: RefreshUser, request: Request, session: Sessi
     """A new access token (and, with rotation, the next refresh token) for a valid
     refresh token; a refresh token used twice revokes its whole family."""
     person = await session.get(Person, principal.id)
-    if person is None or not person.active:
+    if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
     access, refresh = await refresh_session(session, runtime, request.app.state.keyring,
                                             request.app.state.auth_settings, principal=principal, person=person)

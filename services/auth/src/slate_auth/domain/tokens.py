@@ -36,17 +36,21 @@ from .keys import KeyRing
 BOT_TOKEN_YEARS = 100
 
 
-def _token(ring: KeyRing, settings: AuthSettings, claims: dict[str, Any], lifetime: float) -> str:
+def _token(ring: KeyRing, settings: AuthSettings, claims: dict[str, Any], lifetime: float,
+           until: dt.datetime | None = None) -> str:
     # iat keeps sub-second precision (a NumericDate may): a person's revocation cuts at an
     # instant, and a login right after a password change, in the same second, must live.
     stamp = time.time()
     issued = int(stamp)
+    expires = issued + int(lifetime)
+    if until is not None:  # never past ``until`` (naive UTC)
+        expires = min(expires, int(until.replace(tzinfo=dt.timezone.utc).timestamp()))
     payload = {
         "iss": settings.shared.jwt_issuer,
         "aud": settings.shared.jwt_audience,
         "iat": round(stamp, 6),
         "nbf": issued,
-        "exp": issued + int(lifetime),
+        "exp": expires,
         "jti": str(uuid.uuid4()),
         "identity_type": "person",
         **claims,
@@ -58,24 +62,34 @@ def _jti(token: str) -> str:
     return str(jwt.decode(token, options={"verify_signature": False})["jti"])
 
 
-def issue_pair(ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, role: str) -> tuple[str, str]:
+def session_cap(person: Person) -> dt.datetime | None:
+    """When the person's tokens must end at the latest: a preview account's window (now,
+    when it is closed)."""
+    if person.preview_project_id is None:
+        return None
+    return person.preview_open_until or now()
+
+
+def issue_pair(ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, role: str,
+               until: dt.datetime | None = None) -> tuple[str, str]:
     """A refresh token and an access token that knows its refresh token's id (so that
-    logging out with the access token revokes both)."""
+    logging out with the access token revokes both); neither outlives ``until``."""
     refresh = _token(
         ring, settings, {"sub": str(person_id), "role": role, "type": "refresh"},
-        settings.refresh_token_days * 86400,
+        settings.refresh_token_days * 86400, until,
     )
-    access = issue_access(ring, settings, person_id=person_id, role=role, refresh_jti=_jti(refresh))
+    access = issue_access(ring, settings, person_id=person_id, role=role, refresh_jti=_jti(refresh), until=until)
     return access, refresh
 
 
 def issue_access(
-    ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, role: str, refresh_jti: str | None
+    ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, role: str, refresh_jti: str | None,
+    until: dt.datetime | None = None,
 ) -> str:
     claims: dict[str, Any] = {"sub": str(person_id), "role": role, "type": "access"}
     if refresh_jti:
         claims["refresh_jti"] = refresh_jti
-    return _token(ring, settings, claims, settings.access_token_minutes * 60)
+    return _token(ring, settings, claims, settings.access_token_minutes * 60, until)
 
 
 def _record(session: AsyncSession, settings: AuthSettings, *, refresh: str, person_id: uuid.UUID, family: str) -> None:
@@ -89,7 +103,7 @@ async def start_session(
     session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person
 ) -> tuple[str, str]:
     """Tokens for a fresh login: (access, refresh), the refresh token opening a family."""
-    access, refresh = issue_pair(ring, settings, person_id=person.id, role=person.role)
+    access, refresh = issue_pair(ring, settings, person_id=person.id, role=person.role, until=session_cap(person))
     _record(session, settings, refresh=refresh, person_id=person.id, family=_jti(refresh))
     return access, refresh
 
@@ -99,7 +113,8 @@ async def refresh_session(
 ) -> tuple[str, str | None]:
     """(access, next refresh token or None without rotation) for a valid refresh token."""
     if not settings.refresh_token_rotation:
-        return issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=principal.jti), None
+        return issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=principal.jti,
+                            until=session_cap(person)), None
     row = (await session.scalars(
         select(RefreshToken).where(RefreshToken.jti == principal.jti).with_for_update()
     )).first()
@@ -112,9 +127,10 @@ async def refresh_session(
         raise Unauthorized("Token has been revoked")
     row.used_at = now()
     refresh = _token(ring, settings, {"sub": str(person.id), "role": person.role, "type": "refresh"},
-                     settings.refresh_token_days * 86400)
+                     settings.refresh_token_days * 86400, session_cap(person))
     _record(session, settings, refresh=refresh, person_id=person.id, family=row.family_id)
-    access = issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=_jti(refresh))
+    access = issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=_jti(refresh),
+                          until=session_cap(person))
     return access, refresh
 
 

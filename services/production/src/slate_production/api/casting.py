@@ -98,7 +98,7 @@ async def put_asset_casting(asset_id: AssetId, body: JsonBody, principal: Curren
 async def get_project_shots_casting(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Casting of every shot of the project, keyed by shot id."""
     await casting.check_read(session, principal, project_id)
-    return json_response(await casting.shots_casting(session, project_id=project_id))
+    return Response(await casting.shots_casting(session, project_id=project_id), media_type="application/json")
 
 
 @router.get("/data/projects/{project_id}/sequences/{sequence_id}/casting", operation_id="get_sequence_casting")
@@ -107,7 +107,8 @@ async def get_sequence_casting(project_id: ProjectId, sequence_id: SequenceId, p
     """Casting of a sequence's shots, keyed by shot id."""
     await casting.check_read(session, principal, project_id)
     await casting.load_entity(session, sequence_id, project_id=project_id, kind="Sequence")
-    return json_response(await casting.shots_casting(session, project_id=project_id, sequence_id=sequence_id))
+    return Response(await casting.shots_casting(session, project_id=project_id, sequence_id=sequence_id),
+                    media_type="application/json")
 
 
 @router.get("/data/projects/{project_id}/episodes/casting", operation_id="get_episodes_casting")
@@ -124,7 +125,8 @@ async def get_episode_shots_casting(project_id: ProjectId, episode_id: EpisodeId
     """Casting of an episode's shots, keyed by shot id."""
     await casting.check_read(session, principal, project_id)
     await casting.load_entity(session, episode_id, project_id=project_id, kind="Episode")
-    return json_response(await casting.shots_casting(session, project_id=project_id, episode_id=episode_id))
+    return Response(await casting.shots_casting(session, project_id=project_id, episode_id=episode_id),
+                    media_type="application/json")
 
 
 @router.get("/data/projects/{project_id}/asset-types/{asset_type_id}/casting", operation_id="get_asset_type_casting")

