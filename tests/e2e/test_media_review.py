@@ -86,6 +86,22 @@ async def test_comment_with_a_movie_preview(api, admin, tmp_path) -> None:  # ty
     low = await api.get(f"/movies/low/preview-files/{pid}.mp4", headers={**admin, "Range": "bytes=0-99"})
     assert low.status_code == 206 and len(low.content) == 100
 
+    # Kitsu's drawings come back drawn on the frame (PNG) and in a PDF, through the gateway
+    w, h = done["width"], done["height"]
+    stroke = {"type": "path", "originX": "left", "originY": "top", "left": w * 0.1 - 4, "top": h / 2 - 4,
+              "width": w * 0.8, "height": 0, "stroke": "#ff0000", "strokeWidth": 8, "fill": None,
+              "path": [["M", w * 0.1, h / 2], ["L", w * 0.9, h / 2]], "canvasWidth": w, "canvasHeight": h,
+              "id": "e2e-stroke"}
+    r = await api.put(f"/actions/preview-files/{pid}/update-annotations", headers=admin,
+                      json={"additions": [{"time": 0.4, "drawing": {"objects": [stroke]}}], "updates": [], "deletions": []})
+    assert r.status_code == 200, r.text
+    frame = await api.get(f"/actions/preview-files/{pid}/extract-annotated-frame?frame_number=11", headers=admin)
+    assert frame.status_code == 200 and frame.headers["content-type"] == "image/png", frame.text[:300]
+    drawn = Image.open(io.BytesIO(frame.content)).convert("RGB")
+    assert drawn.size == (w, h) and drawn.getpixel((w // 2, h // 2)) == (255, 0, 0)
+    pdf = await api.get(f"/actions/preview-files/{pid}/extract-annotated-frames-pdf", headers=admin)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+
     # production hears of the preview (preview-file events) and shows it on the comment
     async def on_comment():  # type: ignore[no-untyped-def]
         comments = (await api.get(f"/data/tasks/{task['id']}/comments", headers=admin)).json()
