@@ -12,7 +12,7 @@ with 1 and 2 unpinned workers (ffmpeg threads: the CPUs a worker may use) agains
 same ffmpeg command lines one and two at a time; then "one worker per core": each
 worker pinned to its own core with taskset and SLATE_MEDIA_FFMPEG_THREADS=1, against
 the bare commands pinned the same way. Readiness is seen from the preview-file:update
-events (as Kitsu learns it), backed by a slow poll. ~6-7 minutes on a quiet 2-core
+events (as Kitsu learns it, broken ones too), backed by a slow poll (``--poll``, 5 s). ~6-7 minutes on a quiet 2-core
 machine; ``--only`` runs one phase.
 
     .venv/bin/python bench/media_pipeline.py [--clips 20] [--repeat 2] [--only still]
@@ -98,6 +98,89 @@ def run_bare_still(src: Path) -> float:
         return time.perf_counter() - started
 
 
+class CpuMeter:
+    """CPU seconds by process group over a phase, from psutil: this bench process (the
+    media API in-process and the bench's client), each worker's Python and its ffmpeg
+    children, PostgreSQL (postmaster and backends), SeaweedFS, NATS, and the whole
+    machine (so what ran outside this stack shows too). A process's reaped children
+    count in its ``children_*`` times, so ffmpeg runs and closed backends are not lost."""
+
+    def __init__(self, worker_pids: list[int]) -> None:
+        self.worker_pids = worker_pids
+        self.start: dict[str, float] = {}
+        self.machine0 = 0.0
+
+    @staticmethod
+    def _machine() -> float:
+        import psutil
+
+        t = psutil.cpu_times()
+        return sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+    def _group(self, proc: Any) -> str:
+        if proc.pid == os.getpid():
+            return "bench process (media API in-process + bench client)"
+        if proc.pid in self.worker_pids:
+            return f"worker {self.worker_pids.index(proc.pid)}: Python"
+        name = proc.name()
+        if "ffmpeg" in name:
+            try:
+                parent = proc.ppid()
+            except Exception:  # noqa: BLE001
+                parent = -1
+            if parent in self.worker_pids:
+                return f"worker {self.worker_pids.index(parent)}: ffmpeg"
+            return "other ffmpeg"
+        for key, label in (("postgres", "PostgreSQL"), ("weed", "SeaweedFS (weed)"), ("nats", "NATS")):
+            if key in name:
+                return label
+        return f"other ({name})"
+
+    def sample(self) -> dict[str, float]:
+        import psutil
+
+        me = psutil.Process()
+        out: dict[str, float] = {}
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                with proc.oneshot():
+                    t = proc.cpu_times()
+                    group = self._group(proc)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            own, reaped = t.user + t.system, t.children_user + t.children_system
+            if proc.pid in self.worker_pids:  # a worker's reaped children: its ffmpeg runs
+                out[group] = out.get(group, 0.0) + own
+                ff = group.replace("Python", "ffmpeg")
+                out[ff] = out.get(ff, 0.0) + reaped
+            elif proc.pid == me.pid:
+                out[group] = out.get(group, 0.0) + own
+                out["bench: reaped children"] = out.get("bench: reaped children", 0.0) + reaped
+            else:
+                out[group] = out.get(group, 0.0) + own + reaped
+        return out
+
+    def begin(self) -> None:
+        self.start = self.sample()
+        self.machine0 = self._machine()
+
+    def end(self) -> dict[str, float]:
+        now_ = self.sample()
+        delta = {k: now_.get(k, 0.0) - self.start.get(k, 0.0) for k in set(now_) | set(self.start)}
+        delta = {k: v for k, v in delta.items() if v > 0.005}
+        machine = self._machine() - self.machine0
+        delta["outside this stack (whole machine minus the above)"] = max(0.0, machine - sum(delta.values()))
+        return delta
+
+
+def cpu_report(label: str, delta: dict[str, float], n: int, wall: float) -> None:
+    total = sum(delta.values())
+    print(f"### CPU by process, {label} ({n} clips, {wall:.1f} s wall, {total:.1f} CPU s in all)\n"
+          f"| process | CPU s | ms per clip | share |\n|---|---|---|---|", flush=True)
+    for key, value in sorted(delta.items(), key=lambda kv: -kv[1]):
+        print(f"| {key} | {value:.2f} | {1000 * value / n:.0f} | {100 * value / total:.1f} % |", flush=True)
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, home: Path) -> None:
         self.args = args
@@ -145,6 +228,20 @@ class Bench:
         self.retired.extend(self.workers)
         self.workers = []
 
+    def job_summary(self, first_log: int, started_wall: float, ended_wall: float) -> None:
+        """Per worker of the last run: jobs done, time inside jobs, and time between them."""
+        for i in range(first_log, self.n_logs):
+            done = []
+            for line in (self.home / f"worker-{i}.log").read_text(errors="replace").splitlines():
+                if line.startswith("{") and '"preview_job_done"' in line:
+                    with contextlib.suppress(ValueError):
+                        done.append(json.loads(line).get("ms", {}))
+            inside = sum(d.get("total", 0.0) for d in done) / 1000
+            process = sum(d.get("process", 0.0) for d in done) / 1000
+            print(f"  worker {i - first_log}: {len(done)} jobs, {inside:.1f} s inside jobs "
+                  f"({process:.1f} s transcoding and deriving), {ended_wall - started_wall - inside:.1f} s outside "
+                  f"(picking up, committing, idle)", flush=True)
+
     def worker_logs(self) -> list[dict[str, Any]]:
         """The JSON log lines of every worker started so far."""
         out = []
@@ -174,6 +271,10 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
     n_small = args.clips if args.only in (None, "throughput", "pinned") else 0
     small = [make_clip(media_dir / f"clip-{i:02d}.mov", args.small_seconds, args.small_size) for i in range(n_small)]
 
+    # The bench's in-process client would log one "HTTP Request" line per call at INFO.
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with start_infra(home / "infra", "embedded") as infra:
         os.environ.update(infra.env())
         from slate_media.config import MediaSettings
@@ -219,6 +320,7 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
                 import nats
 
                 ready_at: dict[str, tuple[float, float]] = {}
+                broken: dict[str, Any] = {}
                 changed = asyncio.Event()
 
                 async def on_update(msg: Any) -> None:
@@ -226,6 +328,9 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
                     snap = envelope.get("data", {}).get("snapshot", {})
                     if snap.get("status") == "ready":
                         ready_at.setdefault(snap["id"], (time.perf_counter(), time.time()))
+                        changed.set()
+                    elif snap.get("status") == "broken":
+                        broken[snap["id"]] = snap.get("status_reason")
                         changed.set()
 
                 nc = await nats.connect(infra.nats_url)
@@ -238,6 +343,8 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
                         pending -= ready_at.keys()
                         if not pending:
                             break
+                        if pending & broken.keys():
+                            raise RuntimeError(f"broken previews: {[(p, broken[p]) for p in pending & broken.keys()]}")
                         if time.perf_counter() - last_poll > args.poll:
                             last_poll = time.perf_counter()
                             for pid in list(pending):
@@ -254,13 +361,20 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
                         walls.setdefault(pid, []).append(ready_at[pid][1])
                     return max(ready_at[pid][0] for pid in pids)
 
-                async def pipeline_run(n: int, *, cpus: list[int] | None = None, threads: int | None = None) -> float:
+                async def pipeline_run(n: int, *, cpus: list[int] | None = None, threads: int | None = None,
+                                       label: str = "") -> float:
                     bench.start_workers(n, env, cpus=cpus, threads=threads)
                     bench.wait_workers_ready(n)
-                    started = time.perf_counter()
+                    meter = CpuMeter([w.pid for w in bench.workers])
+                    first_log = bench.n_logs - n
+                    meter.begin()
+                    started, started_wall = time.perf_counter(), time.time()
                     pids = [(await submit(p))[0] for p in small]
                     end = await wait_ready(pids)
+                    cpu = meter.end()
                     bench.stop_workers()
+                    cpu_report(f"{label}{n} worker{'s' if n > 1 else ''}", cpu, len(pids), end - started)
+                    bench.job_summary(first_log, started_wall, started_wall + end - started)
                     return end - started
 
                 def bare_run(parallel: int, *, pinned: bool, threads: int | None) -> float:
@@ -291,7 +405,7 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
 
                 async def throughput() -> None:
                     load0 = os.getloadavg()[0]
-                    res = {"1w": await pipeline_run(1), "2w": await pipeline_run(2)}
+                    res = {"1w": await pipeline_run(1, label="unpinned, "), "2w": await pipeline_run(2, label="unpinned, ")}
                     res["bare1"] = bare_run(1, pinned=False, threads=None)
                     res["bare2"] = bare_run(2, pinned=False, threads=None)
                     report(f"unpinned, ffmpeg threads {settings.ffmpeg_thread_count()} (the CPUs the worker may use)",
@@ -299,8 +413,8 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
 
                 async def throughput_pinned() -> None:
                     load0 = os.getloadavg()[0]
-                    res = {"1w": await pipeline_run(1, cpus=[0], threads=1),
-                           "2w": await pipeline_run(2, cpus=[0, 1], threads=1)}
+                    res = {"1w": await pipeline_run(1, cpus=[0], threads=1, label="pinned, "),
+                           "2w": await pipeline_run(2, cpus=[0, 1], threads=1, label="pinned, ")}
                     res["bare1"] = bare_run(1, pinned=True, threads=1)
                     res["bare2"] = bare_run(2, pinned=True, threads=1)
                     report("one worker per core: each pinned to its own core with taskset, ffmpeg threads 1",
@@ -373,8 +487,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--still-repeat", type=int, default=5)
-    parser.add_argument("--poll", type=float, default=0.5,
-                        help="seconds between status polls backing up the preview-file:update events")
+    parser.add_argument("--poll", type=float, default=5.0,
+                        help="seconds between status polls backing up the preview-file:update events (a poll "
+                             "GETs every pending preview: polling often makes the bench compete with the workers)")
     parser.add_argument("--small-seconds", type=float, default=2.0)
     parser.add_argument("--small-size", default="1280x720")
     parser.add_argument("--repeat", type=int, default=2)

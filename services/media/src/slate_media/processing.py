@@ -189,7 +189,10 @@ class MovieOutputs:
 
 
 def movie_outputs(out_dir: Path) -> MovieOutputs:
-    return MovieOutputs(out_dir / "movie.mp4", out_dir / "low.mp4", out_dir / "frame.png", out_dir / "tiles.png")
+    # The first frame is only read back by Pillow (which makes the stored PNGs from it): as
+    # an uncompressed TGA (alpha kept, same pixels) it costs neither ffmpeg a PNG encode nor
+    # Pillow a PNG decode.
+    return MovieOutputs(out_dir / "movie.mp4", out_dir / "low.mp4", out_dir / "frame.tga", out_dir / "tiles.png")
 
 
 def normalize_command(
@@ -235,7 +238,8 @@ def normalize_command(
     outputs = [
         ffmpeg.output(*streams_hd, str(out.hd), preset=hd_preset, **common, **hd_rate, **audio),
         ffmpeg.output(*streams_ld, str(out.ld), preset=ld_preset, **common, **ld_rate, **audio),
-        ffmpeg.output(video[2], str(out.frame), vframes=1, format="image2", update=1),
+        ffmpeg.output(video[2], str(out.frame), vframes=1, format="image2", update=1,
+                      **({"rle": 0} if out.frame.suffix == ".tga" else {})),
         ffmpeg.output(tiles, str(out.tiles), vframes=1, format="image2", update=1),
     ]
     extra = ("-filter_complex_threads", str(threads)) if threads else ()
