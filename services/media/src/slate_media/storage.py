@@ -93,7 +93,16 @@ class Storage:
         self.client.fput_object(self.bucket(kind), key, str(path), content_type=content_type, part_size=PART_SIZE)
 
     def fetch_to_path_sync(self, kind: str, key: str, path: Path) -> None:
-        self.client.fget_object(self.bucket(kind), key, str(path))
+        """The object into ``path`` with one GET (the SDK's fget_object asks for the
+        object's stat first: one more request, for a scratch file we own anyway)."""
+        resp = self.client.get_object(self.bucket(kind), key)
+        try:
+            with path.open("wb") as out:
+                for chunk in resp.stream(CHUNK):
+                    out.write(chunk)
+        finally:
+            resp.close()
+            resp.release_conn()
 
     async def fetch_to_path(self, kind: str, key: str, path: Path) -> None:
         await asyncio.to_thread(self.fetch_to_path_sync, kind, key, path)
