@@ -4,6 +4,7 @@ cache."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -14,7 +15,7 @@ async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def
 
 
 async def test_every_change_invalidates(client, signer, production_factory, production_app) -> None:  # type: ignore[no-untyped-def]
-    prod = await production_factory(shots=2)
+    prod = await production_factory(shots=4)
     cache = production_app[0].state.listing_cache
     h = signer.headers()
     manager = signer.headers(prod.people["manager"], "manager")
@@ -34,6 +35,12 @@ async def test_every_change_invalidates(client, signer, production_factory, prod
     built = cache.rows_built
     assert (await shots())[0]["tasks"][0]["priority"] == 4
     assert cache.rows_built == built + 1  # only the changed shot's row was built again
+    # requests that overlap share the cached rows: each builds the changed row, none the whole listing
+    await ok(await client.put(f"/data/tasks/{task_id}", json={"priority": 3}, headers=h))
+    built = cache.rows_built
+    overlapping = await asyncio.gather(shots(), shots(), shots())
+    assert [rows[0]["tasks"][0]["priority"] for rows in overlapping] == [3, 3, 3]
+    assert cache.rows_built - built <= 3, cache.rows_built - built
     await ok(await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": artist}, headers=h))
     assert (await shots())[0]["tasks"][0]["assignees"] == [artist]
     # a client sees the task, not who works on it (as Zou)
@@ -74,6 +81,6 @@ async def test_every_change_invalidates(client, signer, production_factory, prod
     assert await shots(signer.headers(prod.people["vendor"], "vendor")) == []
     # and a person removed from the team no longer sees the project
     supervisor = signer.headers(prod.people["supervisor"], "supervisor")
-    assert len(await shots(supervisor)) == 2
+    assert len(await shots(supervisor)) == 4  # four shots, SH999 added, one deleted
     await ok(await client.delete(f"/data/projects/{prod.id}/team/{prod.people['supervisor']}", headers=h), 204)
     assert await shots(supervisor) == []

@@ -65,13 +65,19 @@ class ListingCache:
         self.misses = 0
         self.rows_built = 0
 
-    def _take(self, key: Any) -> Entry | None:
-        entry = self.entries.pop(key, None)
+    def _peek(self, key: Any) -> Entry | None:
+        """The entry, left in place: requests for the same listing that overlap all read
+        it (taking it out while one request rebuilds would send the others to rebuild
+        the whole listing)."""
+        entry = self.entries.get(key)
         if entry is not None:
-            self.size -= entry.size
+            self.entries.move_to_end(key)
         return entry
 
     def _keep(self, key: Any, entry: Entry) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= old.size
         size = entry.size
         if size > self.max_bytes:
             return
@@ -90,16 +96,17 @@ class ListingCache:
         global_stamp = str(await session.scalar(GLOBAL_SQL, {"p": filters.project_id, "me": principal.id}))
         sql, params = listings.stamps_query(listing, principal, filters)
         stamps: list[tuple[uuid.UUID, str]] = [(r[0], r[1]) for r in await session.execute(text(sql), params)]
-        entry = self._take(key)
-        if entry is None or entry.global_stamp != global_stamp:
-            entry = Entry(global_stamp)
         order_key = hash(tuple(stamps))
-        if entry.body and entry.order_key == order_key:
+        entry = self._peek(key)
+        if entry is not None and entry.global_stamp == global_stamp and entry.body and entry.order_key == order_key:
             self.hits += 1
-            self._keep(key, entry)
             return entry.body
         self.misses += 1
-        stale = [eid for eid, stamp in stamps if entry.rows.get(eid, ("",))[0] != stamp]
+        # Entries are never changed in place: a request that overlaps this one keeps
+        # reading the rows it found, and the last to finish stores its own entry.
+        known = entry.rows if entry is not None and entry.global_stamp == global_stamp else {}
+        stale = [eid for eid, stamp in stamps if known.get(eid, ("",))[0] != stamp]
+        rows = {eid: known[eid] for eid, _ in stamps if eid in known}  # drops deleted entities
         if stale:
             wanted = (filters if len(stale) > FULL_REBUILD_SHARE * len(stamps)
                       else listings.Filters(project_id=filters.project_id, entity_ids=tuple(stale)))
@@ -109,11 +116,11 @@ class ListingCache:
             current = dict(stamps)
             for eid, row in built.items():
                 if eid in current:
-                    entry.rows[eid] = (current[eid], row)
-        rows = {eid: entry.rows[eid] for eid, _ in stamps if eid in entry.rows}  # drops deleted entities
-        entry.rows = rows
-        entry.body = listings.document(listing, [rows[eid][1] for eid, _ in stamps if eid in rows], compact=compact)
+                    rows[eid] = (current[eid], row)
+        fresh = Entry(global_stamp, rows)
+        fresh.body = listings.document(listing, [rows[eid][1] for eid, _ in stamps if eid in rows], compact=compact)
         # a row missing (its entity went away meanwhile): do not serve this body again as is
-        entry.order_key = order_key if len(rows) == len(stamps) else 0
-        self._keep(key, entry)
+        fresh.order_key = order_key if len(rows) == len(stamps) else 0
+        self._keep(key, fresh)
+        return fresh.body
         return entry.body
