@@ -6,6 +6,7 @@ the columns media queries on plus the whole snapshot, and deletes on ``:delete``
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -48,11 +49,18 @@ def _snapshot(event: Event) -> dict[str, Any]:
     return snapshot
 
 
+@functools.cache
+def _upsert_statement(table: Any, keys: tuple[str, ...]) -> Any:
+    """One statement per table and column set, built once: SQLAlchemy then finds its
+    compiled form without building and hashing a new statement per event (that was
+    most of a replica event's CPU)."""
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=["id"], set_={k: stmt.excluded[k] for k in keys if k != "id"})
+
+
 async def _upsert(session: AsyncSession, model: Any, values: dict[str, Any]) -> None:
-    stmt = insert(model).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["id"], set_={k: stmt.excluded[k] for k in values if k != "id"})
-    )
+    connection = await session.connection()  # Core: no ORM bulk-insert machinery for one row
+    await connection.execute(_upsert_statement(model.__table__, tuple(values)), values)
 
 
 def _handlers(kind: str, model: Any, columns: Any) -> dict[str, EventHandler]:

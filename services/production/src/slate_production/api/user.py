@@ -50,10 +50,12 @@ async def user_open_projects(principal: CurrentUser, session: SessionDep) -> Res
 
 
 @router.get("/data/user/tasks", operation_id="get_user_tasks")
-async def user_tasks(principal: CurrentUser, session: SessionDep) -> Response:
+async def user_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """The person's todo list: unfinished tasks assigned to them in running projects."""
-    return Response(await todo_tasks_json(session, principal, assigned_to_person(principal.id), open_project(),
-                                               TaskStatus.is_done.is_(False)), media_type="application/json")
+    body = await todo_tasks_json(session, principal, assigned_to_person(principal.id), open_project(),
+                                 TaskStatus.is_done.is_(False), cache=request.app.state.listing_cache,
+                                 cache_key="user-tasks")
+    return Response(body, media_type="application/json")
 
 
 @router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,13 +66,19 @@ class ListingCache:
         self.misses = 0
         self.rows_built = 0
 
-    def _take(self, key: Any) -> Entry | None:
-        entry = self.entries.pop(key, None)
+    def _peek(self, key: Any) -> Entry | None:
+        """The entry, left in place: requests for the same listing that overlap all read
+        it (taking it out while one request rebuilds would send the others to rebuild
+        the whole listing)."""
+        entry = self.entries.get(key)
         if entry is not None:
-            self.size -= entry.size
+            self.entries.move_to_end(key)
         return entry
 
     def _keep(self, key: Any, entry: Entry) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= old.size
         size = entry.size
         if size > self.max_bytes:
             return
@@ -86,34 +93,49 @@ class ListingCache:
         """The listing's JSON body, rebuilding only the rows that changed since the
         caller's last request (``filters.project_id`` must be set)."""
         assert filters.project_id is not None
-        key = (listing.kind, filters, compact, principal.id, principal.role)
         global_stamp = str(await session.scalar(GLOBAL_SQL, {"p": filters.project_id, "me": principal.id}))
         sql, params = listings.stamps_query(listing, principal, filters)
         stamps: list[tuple[uuid.UUID, str]] = [(r[0], r[1]) for r in await session.execute(text(sql), params)]
-        entry = self._take(key)
-        if entry is None or entry.global_stamp != global_stamp:
-            entry = Entry(global_stamp)
-        order_key = hash(tuple(stamps))
-        if entry.body and entry.order_key == order_key:
-            self.hits += 1
-            self._keep(key, entry)
-            return entry.body
-        self.misses += 1
-        stale = [eid for eid, stamp in stamps if entry.rows.get(eid, ("",))[0] != stamp]
-        if stale:
-            wanted = (filters if len(stale) > FULL_REBUILD_SHARE * len(stamps)
-                      else listings.Filters(project_id=filters.project_id, entity_ids=tuple(stale)))
+
+        async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
+            wanted = filters if ids is None else listings.Filters(project_id=filters.project_id, entity_ids=tuple(ids))
             sql, params = listings.build_query(listing, principal, wanted, compact=compact, with_ids=True)
-            built = {r[0]: r[1] for r in await session.execute(text(sql), params)}
+            return {r[0]: r[1] for r in await session.execute(text(sql), params)}
+
+        return await self.rows(
+            (listing.kind, filters, compact, principal.id, principal.role), global_stamp, stamps, build,
+            lambda rows: listings.document(listing, rows, compact=compact))
+
+    async def rows(self, key: Any, global_stamp: str, stamps: list[tuple[uuid.UUID, str]],
+                   build: Callable[[list[uuid.UUID] | None], Awaitable[dict[uuid.UUID, str]]],
+                   join: Callable[[list[str]], bytes], *, keep_body: bool = True) -> bytes:
+        """The body joined from one row per id of ``stamps`` (in that order), building
+        again (``build(ids)``, or ``build(None)`` for all) only the rows whose stamp
+        changed since the entry ``key`` was stored. ``keep_body=False`` stores the rows
+        only, and joins them on every request (small bodies, many keys)."""
+        order_key = hash(tuple(stamps))
+        entry = self._peek(key)
+        if entry is not None and entry.global_stamp == global_stamp and entry.order_key == order_key:
+            self.hits += 1
+            return entry.body or join([row for _, row in entry.rows.values()])
+        self.misses += 1
+        # Entries are never changed in place: a request that overlaps this one keeps
+        # reading the rows it found, and the last to finish stores its own entry.
+        known = entry.rows if entry is not None and entry.global_stamp == global_stamp else {}
+        stale = [eid for eid, stamp in stamps if known.get(eid, ("",))[0] != stamp]
+        rows = {eid: known[eid] for eid, _ in stamps if eid in known}  # drops deleted entities
+        if stale:
+            built = await build(None if len(stale) > FULL_REBUILD_SHARE * len(stamps) else stale)
             self.rows_built += len(built)
             current = dict(stamps)
             for eid, row in built.items():
                 if eid in current:
-                    entry.rows[eid] = (current[eid], row)
-        rows = {eid: entry.rows[eid] for eid, _ in stamps if eid in entry.rows}  # drops deleted entities
-        entry.rows = rows
-        entry.body = listings.document(listing, [rows[eid][1] for eid, _ in stamps if eid in rows], compact=compact)
-        # a row missing (its entity went away meanwhile): do not serve this body again as is
-        entry.order_key = order_key if len(rows) == len(stamps) else 0
-        self._keep(key, entry)
-        return entry.body
+                    rows[eid] = (current[eid], row)
+        # in the stamps' order (rows built again were added at the end)
+        fresh = Entry(global_stamp, {eid: rows[eid] for eid, _ in stamps if eid in rows})
+        body = join([row for _, row in fresh.rows.values()])
+        fresh.body = body if keep_body else b""
+        # a row missing (it went away meanwhile): do not serve this entry again as is
+        fresh.order_key = order_key if len(fresh.rows) == len(stamps) else 0
+        self._keep(key, fresh)
+        return body

@@ -232,12 +232,12 @@ def stamps_query(listing: Listing, principal: Principal, filters: Filters) -> tu
     assert filters.project_id is not None
     sc = scope(listing, principal, filters)
     sources = ("e", *ROW_SOURCES.get(listing.kind, ()))
-    parts = [f"extract(epoch FROM {a}.updated_at)" for a in sources]
+    parts = [f"date_part('epoch', {a}.updated_at)" for a in sources]
     if listing.kind == "asset":  # casting_episode_ids: its links to episodes
         parts += ["ce.n", "ce.s"]
     sql = (
         f"SELECT e.id, concat_ws(':', {', '.join(parts)}, ts.n, ts.s) FROM entity e {sc.joins} "
-        "LEFT JOIN (SELECT t.entity_id, count(*) AS n, sum(extract(epoch FROM t.updated_at)) AS s FROM task t "
+        "LEFT JOIN (SELECT t.entity_id, count(*) AS n, sum(date_part('epoch', t.updated_at)) AS s FROM task t "
         f"WHERE t.project_id = :project_id AND {sc.task_filter} GROUP BY t.entity_id) ts ON ts.entity_id = e.id "
         f"WHERE {sc.where} ORDER BY {sc.order}"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.security import Principal
@@ -16,6 +16,8 @@ from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatu
 from . import access
 from .todo import _base as todo_base  # the to-check pages' row builder, same shape
 from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' filter)
+from .listing_cache import ListingCache
+from .todo import ROW_JSON, STAMP
 from .todo import rows_json as todo_rows_json
 from .tasks import assignees_of, serialize_task
 
@@ -58,15 +60,29 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
     return out
 
 
-async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditions: Any) -> bytes:
+async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditions: Any,
+                          cache: ListingCache | None = None, cache_key: Any = None) -> bytes:
     """Rich task rows of running projects (a person's todo list) as a JSON array: entity,
-    parents, type and status details, last comment (the row builder of the to-check pages)."""
+    parents, type and status details, last comment (the row builder of the to-check pages).
+    With a ``cache``, rows are kept per caller and ``cache_key`` (which must name the
+    ``conditions``) and only the tasks whose stamp changed are built again."""
     stmt = (
         todo_base()
         .where(access.project_visible(principal, Task.project_id), *conditions)
         .order_by(Project.name, Entity.name, TaskType.priority, Task.id)
     )
-    return await todo_rows_json(session, stmt)
+    if cache is None:
+        return await todo_rows_json(session, stmt)
+    stamps = [(r[0], r[1]) for r in await session.execute(stmt.with_only_columns(Task.id, literal_column(STAMP)))]
+
+    async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
+        rows = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
+        if ids is not None:
+            rows = rows.where(Task.id.in_(ids))
+        return {r[0]: r[1] for r in await session.execute(rows)}
+
+    return await cache.rows(("todo", cache_key, principal.id, principal.role), "", stamps, build,
+                            lambda rows: ("[" + ",".join(rows) + "]").encode(), keep_body=False)
 
 
 async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:

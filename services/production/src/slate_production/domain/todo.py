@@ -78,6 +78,14 @@ def _row_json() -> str:
 
 ROW_JSON = _row_json()
 
+#: What a row is built from, as one text per task (for the row cache): the ``updated_at``
+#: of the task (assigning and commenting bump it), its entity and parents, project, type,
+#: status and last comment.
+STAMP = "concat_ws(':', {})".format(", ".join(
+    f"date_part('epoch', {source}.updated_at)" for source in (
+        "task", "entity", "parent", "grandparent", "project", "entity_type", "task_type", "task_status",
+        "last_comment")))
+
 
 def assigned_to_person(person_id: uuid.UUID) -> ColumnElement[bool]:
     """Tasks assigned to the person, as ``task.id = ANY(ARRAY(<their task ids>))``: the
@@ -89,7 +97,7 @@ def assigned_to_person(person_id: uuid.UUID) -> ColumnElement[bool]:
 
 def _base() -> Select[Any]:
     last = (
-        select(Comment.text, Comment.created_at, Comment.person_id)
+        select(Comment.text, Comment.created_at, Comment.person_id, Comment.updated_at)
         .where(Comment.object_id == Task.id).order_by(Comment.created_at.desc()).limit(1)
         .correlate(Task).lateral("last_comment")
     )
