@@ -13,7 +13,9 @@ same ffmpeg command lines one and two at a time; then "one worker per core": eac
 worker pinned to its own core with taskset and SLATE_MEDIA_FFMPEG_THREADS=1, against
 the bare commands pinned the same way. Readiness is seen from the preview-file:update
 events (as Kitsu learns it, broken ones too), backed by a slow poll (``--poll``, 5 s). ~6-7 minutes on a quiet 2-core
-machine; ``--only`` runs one phase.
+machine; ``--only`` runs one phase. Each throughput run also prints the CPU seconds by
+process (this process with the in-process API, each worker's Python and its ffmpeg runs,
+PostgreSQL, SeaweedFS, NATS, and the rest of the machine) and each worker's jobs.
 
     .venv/bin/python bench/media_pipeline.py [--clips 20] [--repeat 2] [--only still]
 """
