@@ -139,3 +139,13 @@ async def test_changes_emit_events_through_the_outbox(client, signer, infra) -> 
     # The caller's trace continues in the event's headers; the message id is the event id.
     assert headers[0]["traceparent"].split("-")[1] == trace_id
     assert headers[0]["Nats-Msg-Id"] == str(events[0].id)
+
+
+async def test_startup_heap_is_out_of_full_collections(production_app, signer) -> None:  # type: ignore[no-untyped-def]
+    """The service froze what start-up made (slate_common.app.freeze_startup_heap): a
+    full collection no longer walks the ~180,000 objects of modules, routes and mappers."""
+    import gc
+
+    app, client = production_app
+    assert (await client.get("/data/projects", headers=signer.headers())).status_code == 200
+    assert app.state.runtime is not None and gc.get_freeze_count() > 50_000

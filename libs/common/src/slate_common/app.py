@@ -9,6 +9,7 @@ middleware for request ids, server spans and access logs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import time
 import uuid
@@ -99,6 +100,17 @@ async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
             delay = min(delay * 2, 5.0)
 
 
+def freeze_startup_heap() -> None:
+    """Leave the objects alive after start-up (modules, routes, models, SQLAlchemy's
+    mappers and caches: ~180,000 in production) out of the garbage collector's full
+    collections. Each full collection walked all of them with the event loop stopped,
+    ~100 ms on this hardware, so every request in flight in the process waited that
+    long: a visible share of the p99 under load. Objects made later are collected as
+    before."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_service_app(
     settings: BaseServiceSettings,
     *,
@@ -169,6 +181,7 @@ def create_service_app(
         for hook in on_startup:  # before the first request is served
             await hook(runtime)
         runtime.tasks.append(asyncio.create_task(start_bus()))
+        freeze_startup_heap()
         log.info("service_started", port=settings.effective_port)
         try:
             yield
