@@ -407,25 +407,28 @@ async def create_comment(
         task_status_id=status.id, person_id=author_id, created_at=stamp, updated_at=stamp,
     )
     session.add(comment)
-    await session.flush()
     mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
-    await _set_links(session, comment_mention_link, "person_id", comment.id, mentions, new=True)
-    await _set_links(session, comment_department_mention_link, "department_id", comment.id, department_mentions,
-                     new=True)
+    if mentions or department_mentions:
+        await session.flush()  # the links name the comment
+        await _set_links(session, comment_mention_link, "person_id", comment.id, mentions, new=True)
+        await _set_links(session, comment_department_mention_link, "department_id", comment.id,
+                         department_mentions, new=True)
     comment.fresh_links = (mentions, department_mentions)
 
+    # read once for the two snapshots and the notifications (a comment does not assign)
+    assignees = (await task_rules.assignees_of(session, [task.id]))[task.id]
+    task.last_comment_date = stamp  # before the status change: one UPDATE of the task
     change = await task_rules.change_status(session, task=task, task_status_id=status.id, actor_id=author_id,
-                                            when=stamp)
-    task.last_comment_date = stamp
+                                            when=stamp, assignees=assignees)
     await session.flush()
-    await task_rules.emit_task_event(session, "task:update", task, actor_id=author_id)
+    await task_rules.emit_task_event(session, "task:update", task, actor_id=author_id, assignees=assignees)
     session.add(News(id=uuid.uuid4(), change=change.changed, author_id=author_id, comment_id=comment.id,
                      task_id=task.id, created_at=stamp, updated_at=stamp))
     emit_comment(session, "comment:new", comment, task, actor_id=author_id,
                  task_status_id=str(status.id), person_id=str(author_id))
     await notifications.notify_comment(
         session, comment=comment, task=task, change=change.changed, mentions=mentions,
-        department_mentions=department_mentions,
+        department_mentions=department_mentions, assignees=[uuid.UUID(a) for a in assignees],
     )
     return comment
 

@@ -93,10 +93,15 @@ def _notify(session: AsyncSession, *, person_id: uuid.UUID, author_id: uuid.UUID
 
 
 async def notify_comment(session: AsyncSession, *, comment: Comment, task: Task, change: bool,
-                         mentions: list[uuid.UUID], department_mentions: list[uuid.UUID]) -> None:
+                         mentions: list[uuid.UUID], department_mentions: list[uuid.UUID],
+                         assignees: list[uuid.UUID] | None = None) -> None:
+    """Notify the task's assignees (``assignees`` when the caller has just read them) and
+    subscribers, then the mentioned persons and departments."""
     author = comment.person_id
     subscribers = await subscriber_ids(session, task)
-    recipients = list(dict.fromkeys([*await assignee_ids(session, task.id), *subscribers]))
+    if assignees is None:
+        assignees = await assignee_ids(session, task.id)
+    recipients = list(dict.fromkeys([*assignees, *subscribers]))
     for person_id in recipients:
         if person_id != author:
             _notify(session, person_id=person_id, author_id=author, kind="comment", task=task, comment=comment,

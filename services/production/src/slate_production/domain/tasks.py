@@ -53,18 +53,22 @@ def serialize_task(task: Task, assignees: list[str]) -> dict[str, Any]:
     return out
 
 
-async def task_snapshot(session: AsyncSession, task: Task) -> dict[str, Any]:
-    return serialize_task(task, (await assignees_of(session, [task.id]))[task.id])
+async def task_snapshot(session: AsyncSession, task: Task, assignees: list[str] | None = None) -> dict[str, Any]:
+    """The task's row; ``assignees`` (person ids) when the caller has just read them."""
+    if assignees is None:
+        assignees = (await assignees_of(session, [task.id]))[task.id]
+    return serialize_task(task, assignees)
 
 
 async def emit_task_event(
-    session: AsyncSession, name: str, task: Task, *, actor_id: uuid.UUID | None, **extra: Any
+    session: AsyncSession, name: str, task: Task, *, actor_id: uuid.UUID | None,
+    assignees: list[str] | None = None, **extra: Any
 ) -> None:
     """``task:<verb>`` with Zou's ``task_id``, the task's snapshot, and ``extra`` keys."""
     emit(
         session,
         name,
-        {"task_id": str(task.id), "snapshot": await task_snapshot(session, task), **extra},
+        {"task_id": str(task.id), "snapshot": await task_snapshot(session, task, assignees), **extra},
         project_id=task.project_id,
         actor_id=actor_id,
     )
@@ -118,6 +122,7 @@ async def change_status(
     task_status_id: uuid.UUID,
     actor_id: uuid.UUID | None,
     when: dt.datetime | None = None,
+    assignees: list[str] | None = None,
 ) -> StatusChange:
     """Move ``task`` to ``task_status_id`` with Zou's side effects (module docstring) and
     emit ``task:status-changed`` (data: task_id, snapshot, previous/new status ids,
@@ -145,7 +150,7 @@ async def change_status(
     task.task_status_id = new.id
     await session.flush()
     await emit_task_event(
-        session, "task:status-changed", task, actor_id=actor_id,
+        session, "task:status-changed", task, actor_id=actor_id, assignees=assignees,
         previous_task_status_id=str(previous.id), new_task_status_id=str(new.id),
         person_id=str(actor_id) if actor_id else None,
     )
