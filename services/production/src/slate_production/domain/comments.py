@@ -417,7 +417,7 @@ async def create_comment(
 
     # read once for the two snapshots and the notifications (a comment does not assign)
     assignees = (await task_rules.assignees_of(session, [task.id]))[task.id]
-    task.last_comment_date = stamp  # before the status change: one UPDATE of the task
+    task.last_comment_date = stamp  # set first: both task snapshots below carry it
     change = await task_rules.change_status(session, task=task, task_status_id=status.id, actor_id=author_id,
                                             when=stamp, assignees=assignees)
     await session.flush()

@@ -14,10 +14,10 @@ from slate_common.serialization import loads
 
 from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType
 from . import access
-from .todo import _base as todo_base  # the to-check pages' row builder, same shape
-from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' filter)
 from .listing_cache import ListingCache
 from .todo import ROW_JSON, STAMP
+from .todo import _base as todo_base  # the to-check pages' row builder, same shape
+from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' filter)
 from .todo import rows_json as todo_rows_json
 from .tasks import assignees_of, serialize_task
 
