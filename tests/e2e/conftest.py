@@ -57,3 +57,16 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 15.0
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
         await asyncio.sleep(interval)
+
+
+async def refused_everywhere_within_a_second(api: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """The token in ``headers`` is refused as revoked by production and by auth, within 1 s."""
+    started = time.monotonic()
+
+    async def refused() -> bool:
+        a = await api.get("/data/projects", headers=headers)  # production
+        b = await api.get("/auth/authenticated", headers=headers)  # auth
+        return a.status_code == 401 and b.status_code == 401 and a.json()["msg"] == "Token has been revoked"
+
+    await eventually(refused, timeout=1.0, interval=0.02)
+    assert time.monotonic() - started < 1.0
