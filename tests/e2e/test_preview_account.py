@@ -10,7 +10,6 @@ the window gets the inactive answer, a wrong one the usual one."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 from .conftest import eventually, login, refused_everywhere_within_a_second
