@@ -6,30 +6,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-
 from slate_common.errors import BadRequest
+from slate_common.params import parse_id, path_id  # noqa: F401  (re-exported for the routes)
 from slate_common.serialization import loads
-
-
-def parse_id(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise BadRequest("Malformed ID.", data=None) from exc
-
-
-def _path_id(name: str) -> Any:
-    def dep(request: Request) -> uuid.UUID:
-        return parse_id(request.path_params[name])
-
-    dep.__name__ = f"path_{name}"
-    return Depends(dep)
-
-
-def path_id(name: str) -> Any:
-    """``Annotated[uuid.UUID, path_id("task_id")]``: the path parameter, parsed."""
-    return _path_id(name)
-
 
 TaskId = Annotated[uuid.UUID, path_id("task_id")]
 CommentId = Annotated[uuid.UUID, path_id("comment_id")]
