@@ -15,7 +15,7 @@ PASSWORD = "two factor password"
 
 def _code_from(mailbox, address: str, count: int) -> str:  # type: ignore[no-untyped-def]
     mails = mailbox.wait_for(address, count=count)
-    match = re.search(r"\b(\d{6})\b", mailbox.text(mails[-1]))
+    match = re.search(r"code is (\d{6})\b", mailbox.text(mails[-1]))
     assert match, mailbox.text(mails[-1])
     return match.group(1)
 
