@@ -2,8 +2,9 @@
 
 A :class:`ManagedProcess` is one named command (argv, env, log file). A
 :class:`Supervisor` watches a set of them from a background thread, restarts any that
-crash (with exponential backoff, logging a structured line each time), and stops them
-in reverse start order: services first, infrastructure last.
+crash (with exponential backoff, logging a structured line each time; what the dead
+process left in its process group is killed first), and stops them in reverse start
+order: services first, infrastructure last.
 
 Children get ``PR_SET_PDEATHSIG`` so they die with the supervisor even after a
 ``kill -9`` of the supervisor itself.
@@ -300,6 +301,9 @@ class Supervisor:
             return
         due = self._next_start.get(name)
         if due is None:
+            # Children the dead process left in its group (uvicorn's workers when only the
+            # parent was killed) still hold its port: end them before the restart.
+            proc._reap_group()
             delay = self._backoff.get(name, 0.0)
             delay = self.backoff_initial if delay == 0 else min(delay * 2, self.backoff_max)
             if now - proc.started_at > self.stable_after:
