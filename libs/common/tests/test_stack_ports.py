@@ -199,3 +199,23 @@ def test_supervisor_ends_what_a_killed_process_left_in_its_group(tmp_path: Path)
         sup.stop_all(timeout=5)
         if child and psutil.pid_exists(child):  # this test's own orphan, when the check failed
             psutil.Process(child).kill()
+
+
+def test_processes_outlive_the_thread_that_started_them(tmp_path: Path) -> None:
+    """PR_SET_PDEATHSIG fires when the forking *thread* ends: a stack booted from a
+    short-lived thread must keep its processes (two stacks are booted side by side so)."""
+    import threading
+
+    sup = Supervisor(backoff_initial=0.2)
+    proc = sup.add(ManagedProcess(name="sleeper", argv=[sys.executable, "-c", "import time; time.sleep(600)"],
+                                  log_path=tmp_path / "s.log"))
+    booter = threading.Thread(target=sup.start, args=("sleeper",))
+    booter.start()
+    booter.join()
+    try:
+        first = proc.pid
+        time.sleep(1.5)  # the monitor would have restarted it after a death
+        assert proc.running() and proc.pid == first and proc.restarts == 0
+    finally:
+        sup.stop_all(timeout=5)
+    assert not proc.running()
