@@ -562,6 +562,8 @@ class Stack:
                 return 1
             booting = False
             print(f"Slate is up at {url}", flush=True)
+            if len(self.gateway_urls) > 1:
+                print("Gateway replicas (any of them serves every route): " + ", ".join(self.gateway_urls), flush=True)
             while not stop.wait(1.0):
                 pass
             return 0
