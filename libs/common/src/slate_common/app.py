@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
 from .config import BaseServiceSettings
-from .consistency import Settler, settle_scope, take_committed
+from .events.consistency import Settler, settle_scope, take_committed
 from .db import make_engine, make_sessionmaker
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
@@ -159,10 +159,13 @@ def create_service_app(
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )
-            if shared.consistency_enabled:
+            # The crash tests' hooks widen the commit-to-publish window of the relay: then
+            # the relay alone publishes (SLATE_OUTBOX_RELAY_DELAY_SECONDS, never in operation).
+            if shared.consistency_enabled and not shared.outbox_relay_delay_seconds:
                 runtime.settler = Settler(
                     nc=runtime.nc, js=runtime.js, stream=shared.events_stream,
                     sessionmaker=runtime.sessionmaker, wait_seconds=shared.consistency_wait_seconds,
+                    fault=shared.outbox_fault,
                 )
                 await runtime.settler.start()
             if settings.workers_enabled:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -17,15 +19,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..bus import EVENTS_SUBJECT_PREFIX
 from ..db import transaction
 from ..logging import get_logger
+from ..serialization import dumps
 from ..tracing import extract_context, tracer
 from .envelope import Event
 from .models import InboxEvent
 from .versions import version_of
-from ..consistency import READABLE, Settler, announce_floor, settle_scope
+from .consistency import READABLE, Settler, announce_floor, settle_scope
 
 log = get_logger(__name__)
 
 EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+#: How long one pull request stays open on the server (a new one follows at once).
+PULL_EXPIRES = 5.0
+
+
+def _drain(sub: Any) -> list[Msg]:
+    """The messages already received by ``sub``, without waiting."""
+    out = []
+    queue = sub._pending_queue  # noqa: SLF001 - nats-py has no public non-blocking read
+    while not queue.empty():
+        msg = queue.get_nowait()
+        sub._pending_size -= len(msg.data)  # noqa: SLF001 - as nats-py's own reads do
+        out.append(msg)
+    return out
 
 
 class PoisonEvent(Exception):
@@ -88,7 +105,8 @@ class Consumer:
     def filter_subjects(self) -> list[str]:
         return sorted({f"{EVENTS_SUBJECT_PREFIX}.*.{n.replace(':', '.')}" for n in self.handlers})
 
-    async def subscribe(self):  # type: ignore[no-untyped-def]
+    async def ensure(self) -> None:
+        """Create the durable consumer, or update its filters and metadata."""
         config = ConsumerConfig(
             durable_name=self.name,
             ack_policy=AckPolicy.EXPLICIT,
@@ -99,31 +117,69 @@ class Consumer:
             metadata={READABLE: "true" if self.readable else "false"},
         )
         await self.js.add_consumer(self.stream, config=config)
+
+    async def subscribe(self):  # type: ignore[no-untyped-def]
+        """A plain pull subscription on the consumer (tests fetch from it by hand)."""
+        await self.ensure()
         return await self.js.pull_subscribe_bind(durable=self.name, stream=self.stream)
 
     async def run(self) -> None:
-        sub = await self.subscribe()
+        await self.ensure()
         self._backlog_end = (await self.js.stream_info(self.stream)).state.last_seq
         log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects(), backlog_end=self._backlog_end)
-        await self._check_caught_up()
-        while True:
-            try:
-                msgs = await sub.fetch(self.batch, timeout=5)
-            except NatsTimeout:
-                await self._check_caught_up()
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("consumer_fetch_failed", consumer=self.name, error=str(exc))
-                await asyncio.sleep(1)
-                continue
+        await self._announce()  # writers that do not know this group yet read it now
+        async for msgs in self._pull():
             try:
                 await self.handle_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug must not stop the consumer; the messages are redelivered
                 log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
+
+    async def _pull(self) -> AsyncIterator[list[Msg]]:
+        """Yield messages as soon as they arrive, up to ``batch`` at a time.
+
+        One pull request for up to ``batch`` messages stays open on the server at all
+        times; whatever has arrived is handed over at once. (nats-py's ``fetch(n)`` waits
+        for the whole batch or for its timeout once a first message is in, which held a
+        lone event for up to the timeout: writers wait for consumers, so that was their
+        latency.)"""
+        nc = self.js._nc  # noqa: SLF001 - the connection the JetStream context uses
+        inbox = nc.new_inbox()
+        sub = await nc.subscribe(inbox, pending_msgs_limit=-1, pending_bytes_limit=-1)
+        subject = f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.name}"
+        remaining, deadline = 0, 0.0
+        try:
+            while True:
+                now_ = time.monotonic()
+                if remaining <= 0 or now_ >= deadline:
+                    request = {"batch": self.batch, "expires": int(PULL_EXPIRES * 1e9)}
+                    try:
+                        await nc.publish(subject, dumps(request), reply=inbox)
+                    except Exception as exc:  # disconnected: the client reconnects
+                        log.warning("consumer_pull_failed", consumer=self.name, error=repr(exc))
+                        await asyncio.sleep(1)
+                        continue
+                    remaining, deadline = self.batch, now_ + PULL_EXPIRES + 0.5
+                try:
+                    first = await sub.next_msg(timeout=max(0.05, deadline - now_))
+                except NatsTimeout:
+                    remaining = 0
+                    await self._check_caught_up()
+                    continue
+                msgs: list[Msg] = []
+                for msg in [first, *_drain(sub)]:
+                    status = (msg.headers or {}).get("Status")
+                    if status is None and msg.reply:
+                        msgs.append(msg)
+                        remaining -= 1
+                    elif status in ("408", "409", "404"):  # the request ended (expired, replaced...)
+                        remaining = 0
+                if msgs:
+                    yield msgs
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     async def _check_caught_up(self) -> None:
         """Caught up once every message that was in the stream at start is applied: the

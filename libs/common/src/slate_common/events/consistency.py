@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,11 +46,11 @@ from nats.js import JetStreamContext
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .db import transaction
-from .events.models import OutboxEvent
-from .events.versions import version_header
-from .logging import get_logger
-from .serialization import dumps, loads, now
+from ..db import transaction
+from .models import OutboxEvent
+from .versions import version_header
+from ..logging import get_logger
+from ..serialization import dumps, loads, now
 
 log = get_logger(__name__)
 
@@ -59,7 +60,8 @@ APPLIED_PREFIX = "slate.applied"
 READABLE = "slate.readable"
 #: How often a waiting writer asks JetStream for the floors itself (lost announcements).
 POLL_SECONDS = 0.1
-#: How often the list of consumer groups (and their filters) is read again.
+#: How often the list of consumer groups (and their filters) is read again; a group's
+#: first announcement makes every writer read it at once.
 REFRESH_SECONDS = 10.0
 
 
@@ -140,20 +142,25 @@ class Settler:
         stream: str,
         sessionmaker: async_sessionmaker[AsyncSession],
         wait_seconds: float,
+        fault: str | None = None,
     ) -> None:
         self.nc, self.js, self.stream = nc, js, stream
         self.sessionmaker = sessionmaker
         self.wait_seconds = wait_seconds
+        #: Crash tests only: "exit-after-publish" dies between publishing and marking.
+        self.fault = fault
         self.groups: dict[str, _Group] = {}
         self._refreshed = 0.0
         self._published: list[int] = []
         self._mark_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._refreshing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.nc.subscribe(f"{APPLIED_PREFIX}.>", cb=self._on_applied)
         await self.refresh()
         self._tasks.append(asyncio.create_task(self._mark_loop()))
+        self._tasks.append(asyncio.create_task(self._refresh_loop()))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -194,8 +201,22 @@ class Settler:
             group = self.groups.get(body["consumer"])
             if group is not None:
                 self._raise(group, int(body["floor"]))
+            elif self._refreshing is None or self._refreshing.done():
+                # a group this process does not know yet (a service started after it):
+                # read the groups again, so the next write waits for it too
+                self._refreshing = asyncio.create_task(self.refresh())
         except Exception as exc:  # a malformed announcement must not stop the subscription
             log.warning("applied_announcement_bad", error=repr(exc))
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer_groups_refresh_failed", error=repr(exc))
 
     async def _poll_floor(self, group: _Group) -> None:
         with contextlib.suppress(Exception):
@@ -212,6 +233,9 @@ class Settler:
             ack = await self.js.publish(row.subject, row.payload, headers=headers)
             out.append((row.subject, ack.seq))
             self._published.append(row.seq)
+        if self.fault == "exit-after-publish":
+            log.warning("outbox_fault_injected", fault=self.fault, rows=len(out))
+            os._exit(137)
         self._mark_wake.set()
         return out
 
@@ -231,9 +255,6 @@ class Settler:
         except Exception as exc:  # NATS down: the relay publishes them when it is back
             log.warning("settle_publish_failed", error=repr(exc), events=len(rows))
             return
-        if time.monotonic() - self._refreshed > REFRESH_SECONDS:
-            with contextlib.suppress(Exception):
-                await self.refresh()
         needed: dict[str, int] = {}
         for subject, seq in published:
             for group in self.groups.values():
