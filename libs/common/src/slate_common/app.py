@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
 from .config import BaseServiceSettings
+from .events.consistency import Settler, settle_scope, take_committed
 from .db import make_engine, make_sessionmaker
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
@@ -56,6 +57,9 @@ class ServiceRuntime:
     nc: NATS | None = None
     js: JetStreamContext | None = None
     relay: OutboxRelay | None = None
+    #: Publishes a request's events and waits for the replicas (None until NATS is up).
+    settler: Settler | None = None
+    consumer: Consumer | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     revocations_ready: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set once NATS is connected, the stream exists and relay/consumers/RPC are started.
@@ -75,12 +79,13 @@ def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
 
     @sa_event.listens_for(RuntimeSession, "after_commit")
     def _after_commit(session: Session) -> None:
-        if session.info.pop("slate_emitted", False) and runtime.relay is not None:
-            runtime.relay.notify()
+        emitted = bool(session.info.get("slate_outbox"))
+        if emitted and not take_committed(session.info) and runtime.relay is not None:
+            runtime.relay.notify()  # outside a request or consumer batch: the relay publishes
 
     @sa_event.listens_for(RuntimeSession, "after_rollback")
     def _after_rollback(session: Session) -> None:
-        session.info.pop("slate_emitted", None)
+        session.info.pop("slate_outbox", None)
 
     return RuntimeSession
 
@@ -154,6 +159,15 @@ def create_service_app(
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )
+            # The crash tests' hooks widen the commit-to-publish window of the relay: then
+            # the relay alone publishes (SLATE_OUTBOX_RELAY_DELAY_SECONDS, never in operation).
+            if shared.consistency_enabled and not shared.outbox_relay_delay_seconds:
+                runtime.settler = Settler(
+                    nc=runtime.nc, js=runtime.js, stream=shared.events_stream,
+                    sessionmaker=runtime.sessionmaker, wait_seconds=shared.consistency_wait_seconds,
+                    fault=shared.outbox_fault,
+                )
+                await runtime.settler.start()
             if settings.workers_enabled:
                 runtime.relay = OutboxRelay(
                     runtime.sessionmaker,
@@ -170,7 +184,9 @@ def create_service_app(
                         sessionmaker=runtime.sessionmaker,
                         handlers=consumers,
                         stream=shared.events_stream,
+                        settler=runtime.settler,
                     )
+                    runtime.consumer = consumer
                     runtime.tasks.append(asyncio.create_task(consumer.run()))
             if rpc_handlers:
                 await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
@@ -189,6 +205,8 @@ def create_service_app(
             for task in runtime.tasks:
                 task.cancel()
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            if runtime.settler is not None:
+                await runtime.settler.stop()
             await bus.wait_closed(runtime.nc)
             await engine.dispose()
             log.info("service_stopped")
@@ -204,6 +222,7 @@ def create_service_app(
         **_NO_NATIVE_TELEMETRY,
     )
     install_error_handlers(app)
+    app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
     app.include_router(health_router())
     for router in routers:
@@ -238,10 +257,54 @@ def health_router() -> APIRouter:
         except Exception:
             checks["database"] = False
         checks["nats"] = runtime.nc is not None and runtime.nc.is_connected
+        if runtime.consumer is not None or not runtime.bus_ready.is_set():
+            # ready only once the events that existed at start are applied (replicas)
+            checks["events"] = runtime.consumer is not None and runtime.consumer.caught_up.is_set()
         ok = all(checks.values())
         return json_response({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
     return router
+
+
+class SettleMiddleware:
+    """Pure ASGI: the events a request's transactions committed are published and applied
+    by the readable replicas before its response starts (``slate_common.consistency``)."""
+
+    def __init__(self, app: ASGIApp, runtime_of: Callable[[], ServiceRuntime | None]) -> None:
+        self.app = app
+        self.runtime_of = runtime_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with settle_scope() as committed:
+
+            async def send_wrapper(message: Message) -> None:
+                if message["type"] == "http.response.start" and committed:
+                    await self._settle(committed, wait=True)
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                if committed:  # committed after the response started: publish, no wait
+                    await self._settle(committed, wait=False)
+
+    async def _settle(self, committed: list[Any], *, wait: bool) -> None:
+        rows = committed[:]
+        committed.clear()
+        runtime = self.runtime_of()
+        if runtime is None:
+            return
+        if runtime.settler is None:
+            if runtime.relay is not None:
+                runtime.relay.notify()
+            return
+        if wait:
+            await runtime.settler.settle(rows)
+        else:
+            await runtime.settler.publish_quietly(rows)
 
 
 class RequestContextMiddleware:
