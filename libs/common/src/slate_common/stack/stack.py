@@ -434,9 +434,9 @@ class Stack:
         """Start every service (API and worker processes); the gateway has its own step.
 
         Each service's API processes (SLATE_<SVC>_HTTP_PROCESSES on its port) keep their
-        own relay and consumers: the relay is woken in-process right after a commit, so
-        moving it out to worker processes alone would delay every event by up to
-        SLATE_OUTBOX_POLL_SECONDS. Worker processes (SLATE_<SVC>_WORKER_PROCESSES) add
+        own relay and consumers: the relay is woken in-process right after a commit made
+        outside a request, and another process's relay would only find those rows on its
+        next poll (SLATE_OUTBOX_POLL_SECONDS). Worker processes (SLATE_<SVC>_WORKER_PROCESSES) add
         relays (outbox claimed FOR UPDATE SKIP LOCKED), pullers on the same durable
         consumers, RPC responders (a queue group) and media job workers. The Kubernetes
         split (no loops in the API pods) is SLATE_<SVC>_WORKERS_ENABLED=false, which the
