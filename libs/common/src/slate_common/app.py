@@ -23,19 +23,20 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import event as sa_event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
 from .config import BaseServiceSettings
-from .events.consistency import Settler, settle_scope, take_committed
+from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
 from .logging import configure_logging, get_logger, request_id_var
+from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
@@ -71,23 +72,14 @@ class ServiceRuntime:
 
 
 def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
-    """A Session class of this runtime's own, whose commits wake this runtime's relay
-    right after a commit that wrote outbox rows (listeners never leak across apps)."""
+    """Sessions of this runtime: commits hand their events to the request's settle scope,
+    or wake this runtime's relay (listeners never leak across apps)."""
 
-    class RuntimeSession(Session):
-        pass
+    def wake_relay() -> None:
+        if runtime.relay is not None:
+            runtime.relay.notify()
 
-    @sa_event.listens_for(RuntimeSession, "after_commit")
-    def _after_commit(session: Session) -> None:
-        emitted = bool(session.info.get("slate_outbox"))
-        if emitted and not take_committed(session.info) and runtime.relay is not None:
-            runtime.relay.notify()  # outside a request or consumer batch: the relay publishes
-
-    @sa_event.listens_for(RuntimeSession, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop("slate_outbox", None)
-
-    return RuntimeSession
+    return settling_session_class(wake_relay)
 
 
 async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
@@ -122,6 +114,8 @@ def create_service_app(
     routers: Sequence[APIRouter],
     title: str,
     consumers: dict[str, EventHandler] | None = None,
+    replicas: Sequence[Replica] = (),
+    owned: dict[str, Owned] | None = None,
     rpc_handlers: dict[str, bus.Handler] | None = None,
     on_startup: Sequence[StartupHook] = (),
     on_bus_ready: Sequence[StartupHook] = (),
@@ -133,6 +127,11 @@ def create_service_app(
     configure_logging(settings.service_name, shared.log_level, shared.log_format)
     configure_tracing(settings.service_name, shared.otlp_endpoint)
     outbox_module.SERVICE = settings.service_name
+    # What the service replicates comes with its handlers; what it owns, with the
+    # snapshot requests replicas send for an id they do not have yet.
+    consumers = {**handlers_of(list(replicas)), **(consumers or {})}
+    if owned:
+        rpc_handlers = {**snapshot_rpc_handlers(lambda: app.state.runtime.sessionmaker, owned), **(rpc_handlers or {})}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,6 +155,8 @@ def create_service_app(
         async def start_bus() -> None:
             await _connect_nats_with_retry(runtime)
             assert runtime.js is not None and runtime.nc is not None
+            for replica in replicas:
+                replica.bind(runtime.nc)
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )

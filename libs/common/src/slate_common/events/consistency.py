@@ -36,15 +36,16 @@ import contextlib
 import contextvars
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from sqlalchemy import update
+from sqlalchemy import event as sa_event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from ..db import transaction
 from .models import OutboxEvent
@@ -104,6 +105,26 @@ def take_committed(session_info: dict[str, Any]) -> bool:
         for r in rows
     )
     return True
+
+
+def settling_session_class(wake_relay: Callable[[], None]) -> type[Session]:
+    """A Session class whose commits hand their outbox rows to the current settle scope,
+    or, outside one, call ``wake_relay`` so the relay publishes them at once."""
+
+    class SettlingSession(Session):
+        pass
+
+    @sa_event.listens_for(SettlingSession, "after_commit")
+    def _after_commit(session: Session) -> None:
+        emitted = bool(session.info.get("slate_outbox"))
+        if emitted and not take_committed(session.info):
+            wake_relay()
+
+    @sa_event.listens_for(SettlingSession, "after_rollback")
+    def _after_rollback(session: Session) -> None:
+        session.info.pop("slate_outbox", None)
+
+    return SettlingSession
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

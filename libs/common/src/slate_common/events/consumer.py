@@ -297,7 +297,7 @@ class Consumer:
 
     async def _announce(self) -> None:
         try:
-            floor = await announce_floor(self.js._nc, self.js, self.stream, self.name)  # noqa: SLF001
+            await announce_floor(self.js._nc, self.js, self.stream, self.name)  # noqa: SLF001
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # writers fall back to asking JetStream themselves
