@@ -60,6 +60,10 @@ BACKENDS: dict[str, tuple[str, int]] = {
     "import-export": ("slate-import-export", 8104),
     "planning": ("slate-planning", 8105),
 }
+#: HTTPRoute request timeouts: multi-gigabyte uploads (media) and imports take long; the
+#: default route carries the realtime socket, whose stream must not time out ("0s": none).
+TIMEOUTS: dict[str, str] = {"media": "1h", "import-export": "1h", "gateway": "0s"}
+DEFAULT_TIMEOUT = "5m"
 MAX_PROGRAM_SIZE = 100
 MAX_MATCHES_PER_RULE = 64
 MAX_MATCHES_PER_ROUTE = 128
@@ -188,6 +192,7 @@ def route(name: str, owner: str, matches: list[Match]) -> dict[str, Any]:
                 {
                     "matches": [{"path": {"type": m.type, "value": m.value}} for m in chunk],
                     "backendRefs": [backend_ref(owner)],
+                    "timeouts": {"request": TIMEOUTS.get(owner, DEFAULT_TIMEOUT)},
                 }
                 for chunk in _chunks(matches, MAX_MATCHES_PER_RULE)
             ],
