@@ -170,3 +170,15 @@ def test_dockerfile_builds_one_small_non_root_image_per_service() -> None:
 def test_kubernetes_manifests_present() -> None:
     assert (ROOT / "deploy" / "k8s" / "base" / "kustomization.yaml").exists()
     assert (ROOT / "deploy" / "k8s" / "README.md").read_text().strip()
+
+
+def test_compose_sets_only_real_settings() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from gen_config_reference import all_env_names
+
+    known = all_env_names() | {"HEALTH_PORT"}  # HEALTH_PORT: read by the healthcheck command only
+    services = _compose()["services"]
+    names = {name for spec in services.values() if str(spec.get("image", "")).startswith("slate/")
+             for name in spec.get("environment", {})}
+    assert {"SLATE_POSTGRES_URL", "SLATE_SMTP_HOST", "SLATE_MEDIA_JOBS_ENABLED"} <= names
+    assert names - known == set()
