@@ -53,7 +53,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     SLATE_HOST=0.0.0.0 \
     SLATE_HOME=/var/lib/slate
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/slate --create-home slate
+RUN groupadd --system --gid 10001 slate \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/slate --create-home slate
 WORKDIR /var/lib/slate
 
 FROM runtime AS auth
