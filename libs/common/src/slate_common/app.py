@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
+from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
 from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
@@ -225,6 +226,7 @@ def create_service_app(
     install_error_handlers(app)
     app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
