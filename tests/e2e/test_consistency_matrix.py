@@ -311,3 +311,36 @@ async def test_every_row_under_32_concurrent_clients(world: World) -> None:
     print(f"\nconsistency matrix, {CONCURRENT_CLIENTS} clients: {dict(tally)} of {total}")
     assert stale == [], f"{len(stale)} stale of {total}: {stale[:5]}"
     assert tally["ok"] == total
+
+
+async def test_a_replica_restarted_catches_up_before_it_is_ready(world: World, stack) -> None:  # type: ignore[no-untyped-def]
+    """production is stopped while auth creates persons (auth answers after its bound and
+    logs replica_lag); production restarted reports ready only once it applied them, and
+    then answers none of them stale."""
+    ready_url = stack.url("production") + "/readyz"
+    stack.stop("production")
+    try:
+        created = [await world.person() for _ in range(3)]
+    finally:
+        stack.start("production", wait=False)
+    async with httpx.AsyncClient(timeout=5) as probe:
+        saw_unready = False
+        deadline = asyncio.get_running_loop().time() + 90
+        while True:  # readiness is what a load balancer polls: polling it is not a stale read
+            try:
+                r = await probe.get(ready_url)
+            except httpx.TransportError:
+                r = None
+            if r is not None and r.status_code == 200:
+                assert r.json()["events"] is True
+                break
+            saw_unready = True
+            assert asyncio.get_running_loop().time() < deadline, "production never became ready"
+            await asyncio.sleep(0.05)
+    assert saw_unready
+    for person in created:
+        expect(await world.api.post(f"/data/projects/{world.project_id}/team", headers=world.admin,
+                                    json={"person_id": person["id"]}), 200, 201)
+    team = {p["id"] for p in expect(await world.api.get(f"/data/projects/{world.project_id}/team",
+                                                        headers=world.admin), 200)}
+    assert {p["id"] for p in created} <= team
