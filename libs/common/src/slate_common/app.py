@@ -200,7 +200,7 @@ def create_service_app(
                     runtime.consumer = consumer
                     runtime.tasks.append(asyncio.create_task(consumer.run()))
             if rpc_handlers:
-                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
+                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers, settler=runtime.settler)
             for hook in on_bus_ready:
                 await hook(runtime)
             runtime.bus_ready.set()
