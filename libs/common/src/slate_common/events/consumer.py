@@ -33,6 +33,8 @@ EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
 
 #: How long one pull request stays open on the server (a new one follows at once).
 PULL_EXPIRES = 5.0
+#: A batch slower than this is logged with where its time went (writers wait on it).
+SLOW_BATCH_SECONDS = 0.5
 
 
 def _drain(sub: Any) -> list[Msg]:
@@ -253,11 +255,14 @@ class Consumer:
             deliveries.append(_Delivery(msg, event, handler))
         if not deliveries:
             return 0
+        started = time.monotonic()
         # Without a settler the handlers' commits wake the relay, as outside any scope.
         with settle_scope() if self.settler is not None else contextlib.nullcontext([]) as emitted:
             done = await self._apply_with_fallback(deliveries)
+        applied = time.monotonic()
         if emitted and self.settler is not None:
             await self.settler.settle(emitted, exclude=self.name)
+        settled = time.monotonic()
         for delivery in done[:-1]:
             await delivery.msg.ack()
         if done:
@@ -266,6 +271,10 @@ class Consumer:
             except Exception:  # the floor is announced anyway; the ack is retried by redelivery
                 await done[-1].msg.ack()
         await self._announce()
+        if time.monotonic() - started > SLOW_BATCH_SECONDS:  # writers are waiting on this
+            log.warning("consumer_batch_slow", consumer=self.name, size=len(deliveries),
+                        apply_ms=round((applied - started) * 1000), settle_ms=round((settled - applied) * 1000),
+                        ack_ms=round((time.monotonic() - settled) * 1000))
         ran = sum(d.ran for d in done)
         duplicates = len(done) - ran
         if duplicates:
