@@ -12,8 +12,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SLATE_HOME=/var/lib/slate
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /var/lib/slate --create-home slate
+COPY libs/forwarded /app/libs/forwarded
 COPY libs/common /app/libs/common
-RUN pip install /app/libs/common
+RUN pip install /app/libs/forwarded /app/libs/common
 
 FROM base AS auth
 RUN apt-get update \

@@ -1,80 +1,82 @@
 """Routes the gateway answers itself: ``/``, ``/config``, ``/status*``, the
 aggregated OpenAPI document, the docs page and the gateway's own health.
 
-Handlers take the gateway and return ``(status, headers, body)`` (or an
-awaitable of it); the server adds framing, request id and CORS headers.
+Handlers take a :class:`LocalContext` (the narrow view of the gateway they need)
+and a :class:`LocalRequest`, and return ``(status, headers, body)`` (or an
+awaitable of it); the server adds framing, request id and CORS headers.  This
+module never imports the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import os
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import orjson
 
 from . import __version__
-from .upstream import fetch
-
-if TYPE_CHECKING:
-    from .server import Gateway
+from .config import PublicConfig
+from .errors import JSON_HEADERS as JSON
+from .upstream import Upstream, fetch
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
-Handler = Callable[["Gateway"], Response | Awaitable[Response]]
 
-JSON = [(b"content-type", b"application/json")]
+
+class LocalContext(Protocol):
+    """What a local handler may see of the gateway (the server's Gateway is one)."""
+
+    upstreams: Mapping[str, Upstream]
+    public_config: PublicConfig
+    openapi_bytes: bytes
+
+    @property
+    def route_count(self) -> int: ...
+
+    def missing_upstreams(self) -> list[str]: ...
+
+
+class LocalRequest:
+    """The parts of a request a local handler reads."""
+
+    __slots__ = ("headers", "method", "path")
+
+    def __init__(self, method: bytes, path: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+Handler = Callable[[LocalContext, LocalRequest], Response | Awaitable[Response]]
+
 API_NAME = "Slate"
-
-NOT_FOUND_MESSAGE = ("404 Not Found: The requested URL was not found on the server. "
-                     "If you entered the URL manually please check your spelling and try again.")
-METHOD_NOT_ALLOWED_MESSAGE = "The method is not allowed for the requested URL."
-
-
-def error_body(message: str) -> bytes:
-    return orjson.dumps({"error": True, "message": message})
 
 
 def json_response(data: Any, status: int = 200) -> Response:
     return status, JSON, orjson.dumps(data)
 
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def index(gw: Gateway) -> Response:
+def index(gw: LocalContext, req: LocalRequest) -> Response:
     """Identify the API, in Zou's shape."""
     return json_response({"api": API_NAME, "version": __version__})
 
 
-def config(gw: Gateway) -> Response:
+def config(gw: LocalContext, req: LocalRequest) -> Response:
     """Public settings Kitsu reads at start (same keys as Zou)."""
-    env = os.environ
-    return json_response({
-        "is_self_hosted": _env_bool("SLATE_IS_SELF_HOSTED", True),
-        "crisp_token": env.get("SLATE_CRISP_TOKEN", ""),
-        "dark_theme_by_default": _env_bool("SLATE_DARK_THEME_BY_DEFAULT"),
-        "indexer_configured": _env_bool("SLATE_INDEXER_CONFIGURED"),
-        # Auth's own settings (SLATE_AUTH_*) name the SSO providers; the gateway reads the same.
-        "saml_enabled": _env_bool("SLATE_AUTH_SAML_ENABLED", _env_bool("SLATE_SAML_ENABLED")),
-        "saml_idp_name": env.get("SLATE_AUTH_SAML_IDP_NAME", env.get("SLATE_SAML_IDP_NAME", "")),
-        "oidc_enabled": _env_bool("SLATE_AUTH_OIDC_ENABLED", _env_bool("SLATE_OIDC_ENABLED")),
-        "oidc_idp_name": env.get("SLATE_AUTH_OIDC_IDP_NAME", env.get("SLATE_OIDC_IDP_NAME", "")),
-        "default_locale": env.get("SLATE_DEFAULT_LOCALE", "en_US"),
-        "default_timezone": env.get("SLATE_DEFAULT_TIMEZONE", "Europe/Paris"),
-        "enforce_2fa": _env_bool("SLATE_ENFORCE_2FA"),
-        "movie_highdef_bitrate": int(env.get("SLATE_MOVIE_HIGHDEF_BITRATE", "28")),
-        "movie_lowdef_bitrate": int(env.get("SLATE_MOVIE_LOWDEF_BITRATE", "6")),
-        "preview_accounts_enabled": _env_bool("SLATE_PREVIEW_ACCOUNTS_ENABLED", True),
-    })
+    return json_response(dataclasses.asdict(gw.public_config))
 
 
-async def _services_ready(gw: Gateway) -> dict[str, bool]:
+async def _services_ready(gw: LocalContext) -> dict[str, bool]:
     async def ready(up: Any) -> bool:
         try:
             status, _ = await fetch(up, "/readyz", timeout=2.0)
@@ -87,7 +89,7 @@ async def _services_ready(gw: Gateway) -> dict[str, bool]:
     return {u.name: r for u, r in zip(ups, results)}
 
 
-async def _status_data(gw: Gateway) -> dict[str, Any]:
+async def _status_data(gw: LocalContext) -> dict[str, Any]:
     services = await _services_ready(gw)
     all_up = bool(services) and all(services.values())
     return {
@@ -104,12 +106,12 @@ async def _status_data(gw: Gateway) -> dict[str, Any]:
     }
 
 
-async def status(gw: Gateway) -> Response:
+async def status(gw: LocalContext, req: LocalRequest) -> Response:
     """Health of the whole suite, in Zou's shape (plus per-service readiness)."""
     return json_response(await _status_data(gw))
 
 
-async def status_txt(gw: Gateway) -> Response:
+async def status_txt(gw: LocalContext, req: LocalRequest) -> Response:
     """The same as /status, as ``key: value`` lines."""
     data = await _status_data(gw)
     lines = [f"name: {data['name']}", f"version: {data['version']}"]
@@ -119,10 +121,8 @@ async def status_txt(gw: Gateway) -> Response:
     return 200, [(b"content-type", b"text/plain; charset=utf-8")], ("\n".join(lines) + "\n").encode()
 
 
-async def status_influx(gw: Gateway) -> Response:
+async def status_influx(gw: LocalContext, req: LocalRequest) -> Response:
     """The /status flags as 0/1 with a timestamp, for time-series collectors."""
-    import time
-
     data = await _status_data(gw)
     body: dict[str, float] = {key: int(bool(data[key])) for key in (
         "database-up", "key-value-store-up", "event-stream-up", "job-queue-up", "indexer-up")}
@@ -130,7 +130,7 @@ async def status_influx(gw: Gateway) -> Response:
     return json_response(body)
 
 
-def status_resources(gw: Gateway) -> Response:
+def status_resources(gw: LocalContext, req: LocalRequest) -> Response:
     """CPU, load and memory of the gateway's host, in Zou's shape."""
     import psutil  # type: ignore[import-untyped]
 
@@ -148,7 +148,7 @@ def status_resources(gw: Gateway) -> Response:
     })
 
 
-def openapi(gw: Gateway) -> Response:
+def openapi(gw: LocalContext, req: LocalRequest) -> Response:
     """The aggregated OpenAPI document of every service plus the gateway."""
     return 200, JSON, gw.openapi_bytes
 
@@ -165,22 +165,22 @@ DOCS_PAGE = b"""<!DOCTYPE html>
 """
 
 
-def apidocs(gw: Gateway) -> Response:
+def apidocs(gw: LocalContext, req: LocalRequest) -> Response:
     """A docs page rendering the aggregated specification."""
     return 200, [(b"content-type", b"text/html; charset=utf-8")], DOCS_PAGE
 
 
-def healthz(gw: Gateway) -> Response:
+def healthz(gw: LocalContext, req: LocalRequest) -> Response:
     """The gateway process is alive."""
     return json_response({"status": "ok"})
 
 
-def readyz(gw: Gateway) -> Response:
+def readyz(gw: LocalContext, req: LocalRequest) -> Response:
     """Ready once every configured service's routes are known."""
     missing = gw.missing_upstreams()
     if missing:
         return json_response({"status": "waiting", "missing": missing}, 503)
-    return json_response({"status": "ready", "routes": gw.table.count})
+    return json_response({"status": "ready", "routes": gw.route_count})
 
 
 #: (path template, handler, in the public spec?)

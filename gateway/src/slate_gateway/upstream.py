@@ -23,7 +23,6 @@ the services' OpenAPI documents) is another.  Nothing here buffers a body.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections import deque
@@ -38,8 +37,8 @@ KEEPALIVE_EXPIRY = 4.0
 MAX_IDLE = 128
 CONNECT_TIMEOUT = 5.0
 HEADERS_TIMEOUT = 300.0
-#: Connections per upstream (open or opening); requests beyond wait for one to free.
-MAX_CONNECTIONS = int(os.environ.get("SLATE_GATEWAY_UPSTREAM_MAX_CONNECTIONS", "256"))
+#: Connections per upstream by default (Settings.upstream_max_connections).
+MAX_CONNECTIONS = 256
 
 
 class Sink(Protocol):
@@ -63,7 +62,7 @@ class UpstreamError(Exception):
 class Upstream:
     """One service: its address, its pool of idle connections, its health."""
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, max_connections: int = MAX_CONNECTIONS) -> None:
         parts = urlsplit(url)
         self.name = name
         self.url = url.rstrip("/")
@@ -73,7 +72,7 @@ class Upstream:
         self.idle: list[UpstreamConnection] = []
         self.busy: set[UpstreamConnection] = set()  # waiting for response headers
         self.open = 0  # connections open or being opened
-        self.max_connections = MAX_CONNECTIONS
+        self.max_connections = max_connections
         # Exchanges waiting for a connection (all max_connections in use); each has
         # ``attach(conn)``, ``connect_later()`` and ``waiting`` (False once gone).
         self.waiters: deque[Any] = deque()
