@@ -128,6 +128,27 @@ def test_range_passthrough(client: httpx.Client) -> None:
     assert r.content == full[100:200]
 
 
+def test_forwarded_headers_extended_from_a_trusted_proxy(client: httpx.Client) -> None:
+    # The test client is on loopback, trusted by default (a local ingress).
+    seen = client.get("/echo/headers", headers={"X-Forwarded-For": "198.51.100.7",
+                                                "X-Forwarded-Proto": "https"}).json()["headers"]
+    assert seen["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
+    assert seen["x-forwarded-proto"] == "https"
+    plain = client.get("/echo/headers").json()["headers"]
+    assert plain["x-forwarded-for"] == "127.0.0.1" and plain["x-forwarded-proto"] == "http"
+
+
+def test_forwarded_headers_replaced_from_an_untrusted_peer(upstream: Proc) -> None:
+    gw = start_gateway({"production": upstream.url}, SLATE_TRUSTED_PROXIES="10.0.0.0/8")
+    try:
+        seen = httpx.get(gw.url + "/echo/headers", headers={
+            "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}).json()["headers"]
+        assert seen["x-forwarded-for"] == "127.0.0.1"
+        assert seen["x-forwarded-proto"] == "http"
+    finally:
+        gw.stop()
+
+
 # -- CORS ----------------------------------------------------------------------
 
 def test_cors_preflight(client: httpx.Client) -> None:
@@ -157,8 +178,32 @@ def test_cors_origins_restricted(upstream: Proc) -> None:
         assert ok.headers["access-control-allow-origin"] == "http://good.example"
         bad = httpx.get(gw.url + "/data/projects/open", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in bad.headers
+        pre = httpx.options(gw.url + "/data/projects", headers={
+            "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in pre.headers
+        assert "access-control-allow-methods" not in pre.headers
     finally:
         gw.stop()
+
+
+def test_cors_default_allows_a_local_kitsu_only(upstream: Proc) -> None:
+    gw = start_gateway({"production": upstream.url})
+    try:
+        local = httpx.get(gw.url + "/config", headers={"Origin": "http://localhost:8080"})
+        assert local.headers["access-control-allow-origin"] == "http://localhost:8080"
+        other = httpx.get(gw.url + "/config", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        assert "access-control-allow-credentials" not in other.headers
+    finally:
+        gw.stop()
+
+
+def test_cors_wildcard_refused() -> None:
+    port = free_port()
+    proc = subprocess.run([sys.executable, "-m", "slate_gateway", "serve"], capture_output=True,
+                          text=True, timeout=30, env={**os.environ, "SLATE_PORT": str(port),
+                                                      "SLATE_CORS_ORIGINS": "*"})
+    assert proc.returncode != 0 and "SLATE_CORS_ORIGINS" in proc.stderr
 
 
 # -- gateway's own routes ------------------------------------------------------

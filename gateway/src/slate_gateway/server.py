@@ -48,6 +48,7 @@ from typing import Any
 
 import httptools
 import orjson
+from slate_forwarded import forward
 
 from .config import Settings
 from .discovery import Discovery
@@ -331,15 +332,6 @@ def _split_target(raw: bytes) -> tuple[bytes, bytes, bool]:
     return url, path, False
 
 
-def _forwarded_proto(value: bytes) -> bytes:
-    """The scheme a trusted proxy reported (its last X-Forwarded-Proto entry), else http."""
-    if value:
-        proto = value.rsplit(b",", 1)[-1].strip().lower()
-        if proto in (b"https", b"http"):
-            return proto
-    return b"http"
-
-
 class _Head:
     """What :meth:`Exchange._read_headers` picked from the request headers."""
 
@@ -517,9 +509,11 @@ class Exchange:
         conn = self.conn
         peer = conn.peer
         # X-Forwarded-* from a trusted proxy are extended; from anyone else, replaced.
-        if conn.peer_trusted:
-            chain = b", ".join((*head.xff, peer)) if head.xff else peer
-            proto = _forwarded_proto(head.xfp)
+        if conn.peer_trusted and (head.xff or head.xfp):
+            fwd_for, fwd_proto = forward(
+                peer.decode(), [v.decode("latin-1") for v in head.xff],
+                head.xfp.decode("latin-1") or None, "http", gw.trusted_proxies)
+            chain, proto = fwd_for.encode("latin-1"), fwd_proto.encode()
         else:
             chain, proto = peer, b"http"
         out = [self.method, b" ", url, b" HTTP/1.1\r\n"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from slate_forwarded import TrustedProxies, resolve
+from slate_forwarded import TrustedProxies, forward, resolve
 
 TRUSTED = TrustedProxies.parse("10.0.0.0/8, 127.0.0.1, ::1")
 
@@ -38,3 +38,12 @@ def test_no_header_keeps_peer() -> None:
 def test_proto_last_value_and_garbage() -> None:
     assert resolve("127.0.0.1", [], "http, https", "http", TRUSTED)[1] == "https"
     assert resolve("127.0.0.1", [], "javascript", "http", TRUSTED)[1] == "http"
+
+
+def test_forward_extends_a_trusted_chain_and_replaces_an_untrusted_one() -> None:
+    assert forward("10.0.0.2", ["198.51.100.7"], "https", "http", TRUSTED) == (
+        "198.51.100.7, 10.0.0.2", "https")
+    assert forward("203.0.113.9", ["6.6.6.6"], "https", "http", TRUSTED) == ("203.0.113.9", "http")
+    # what the gateway forwards resolves, at the service, to the same client
+    chain, proto = forward("10.0.0.2", ["6.6.6.6, 198.51.100.7"], "https", "http", TRUSTED)
+    assert resolve("127.0.0.1", [chain], proto, "http", TRUSTED) == ("198.51.100.7", "https")

@@ -34,6 +34,7 @@ from .db import make_engine, make_sessionmaker
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
+from .forwarded import ForwardedMiddleware
 from .logging import configure_logging, get_logger, request_id_var
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
@@ -205,6 +206,7 @@ def create_service_app(
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

@@ -62,6 +62,7 @@ def run_service_cli(
             access_log=False,
             timeout_graceful_shutdown=10,
             workers=settings.http_processes,
+            proxy_headers=False,  # slate_common.forwarded applies SLATE_TRUSTED_PROXIES
         )
         return 0
     if args.command == "migrate":

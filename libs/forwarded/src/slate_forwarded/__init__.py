@@ -23,7 +23,7 @@ from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-__all__ = ["TrustedProxies", "resolve"]
+__all__ = ["TrustedProxies", "forward", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,27 @@ def resolve(peer: str, forwarded_for: Iterable[str], forwarded_proto: str | None
         client = hop
         if hop not in trusted:
             break
+    return client, _proto(forwarded_proto, scheme)
+
+
+def forward(peer: str, forwarded_for: Iterable[str], forwarded_proto: str | None,
+            scheme: str, trusted: TrustedProxies) -> tuple[str, str]:
+    """What a proxy (the gateway) sends on: ``(X-Forwarded-For, X-Forwarded-Proto)``.
+
+    From a trusted peer the chain is extended with the peer and its scheme is kept;
+    from anyone else both are replaced (the chain starts at the peer), so a header an
+    attacker wrote never travels further.
+    """
+    if peer not in trusted:
+        return peer, scheme
+    hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+    return ", ".join((*hops, peer)), _proto(forwarded_proto, scheme)
+
+
+def _proto(forwarded_proto: str | None, scheme: str) -> str:
     if forwarded_proto:
         # Each proxy may append its own: the last one was set by the proxy we trust.
         proto = forwarded_proto.rsplit(",", 1)[-1].strip().lower()
         if proto in ("http", "https", "ws", "wss"):
-            scheme = proto
-    return client, scheme
+            return proto
+    return scheme
