@@ -102,3 +102,12 @@ def cookies(request: Request) -> dict:
 def teapot() -> JSONResponse:
     return JSONResponse({"error": True, "message": "teapot"}, status_code=418,
                         headers={"access-control-allow-origin": "*"})
+
+
+@app.get("/slow")
+async def slow(seconds: float = 1.0) -> dict:
+    """Answer after ``seconds`` (a request in flight during a shutdown)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
