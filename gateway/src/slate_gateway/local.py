@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import functools
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -22,6 +24,7 @@ import orjson
 from . import __version__
 from .config import PublicConfig
 from .errors import JSON_HEADERS as JSON
+from .errors import FORBIDDEN_MESSAGE, NOT_FOUND_MESSAGE, error_body
 from .upstream import Upstream, fetch
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
@@ -153,21 +156,126 @@ def openapi(gw: LocalContext, req: LocalRequest) -> Response:
     return 200, JSON, gw.openapi_bytes
 
 
+#: The docs page: Swagger UI from the gateway's own copy (``/docs/<file>``), so it works
+#: with no internet. Links are relative, so it works at ``/apidocs/`` and ``/api/apidocs/``.
 DOCS_PAGE = b"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Slate API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><noscript>The API specification is at <a href="/api/openapi.json">/api/openapi.json</a>.
+<link rel="stylesheet" href="../docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="../docs/favicon-32x32.png" sizes="32x32"></head>
+<body><noscript>The API specification is at <a href="../openapi.json">openapi.json</a>.
 </noscript><div id="ui"><p>Slate API (Zou-compatible). Specification:
-<a href="/api/openapi.json">/api/openapi.json</a></p></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#ui"}); }
+<a href="../openapi.json">openapi.json</a></p></div>
+<script src="../docs/swagger-ui-bundle.js"></script>
+<script src="../docs/swagger-ui-standalone-preset.js"></script>
+<script>
+if (window.SwaggerUIBundle) {
+  window.ui = SwaggerUIBundle({
+    url: new URL("../openapi.json", window.location.href).href,
+    dom_id: "#ui", deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout",
+    oauth2RedirectUrl: new URL("../oauth2-redirect.html", window.location.href).href,
+  });
+}
 </script></body></html>
 """
+
+_CONTENT_TYPES = {
+    ".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8",
+    ".html": b"text/html; charset=utf-8", ".png": b"image/png",
+    ".map": b"application/json",
+}
+
+
+def _swagger_ui_dir() -> str | None:
+    try:
+        import swagger_ui_bundle  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover -- a dependency of the gateway
+        return None
+    return str(swagger_ui_bundle.swagger_ui_path)
+
+
+@functools.lru_cache(maxsize=32)
+def _swagger_asset(name: str) -> bytes | None:
+    """A Swagger UI file by name (flat directory; any other name is None)."""
+    base = _swagger_ui_dir()
+    if base is None or name not in os.listdir(base) or "/" in name or name.startswith("."):
+        return None
+    with open(os.path.join(base, name), "rb") as f:
+        return f.read()
+
+
+def _not_found() -> Response:
+    return 404, JSON, error_body(NOT_FOUND_MESSAGE)
 
 
 def apidocs(gw: LocalContext, req: LocalRequest) -> Response:
     """A docs page rendering the aggregated specification."""
     return 200, [(b"content-type", b"text/html; charset=utf-8")], DOCS_PAGE
+
+
+def docs_asset(gw: LocalContext, req: LocalRequest) -> Response:
+    """A file of the docs page (Swagger UI's scripts, styles and icons)."""
+    name = req.path.rsplit(b"/", 1)[-1].decode("latin-1")
+    body = _swagger_asset(name) if name.endswith(tuple(_CONTENT_TYPES)) else None
+    if body is None:
+        return _not_found()
+    ctype = _CONTENT_TYPES[os.path.splitext(name)[1]]
+    return 200, [(b"content-type", ctype), (b"cache-control", b"public, max-age=3600")], body
+
+
+def oauth2_redirect(gw: LocalContext, req: LocalRequest) -> Response:
+    """The page Swagger UI's OAuth2 authorisation flow returns to."""
+    body = _swagger_asset("oauth2-redirect.html")
+    if body is None:
+        return _not_found()
+    return 200, [(b"content-type", b"text/html; charset=utf-8")], body
+
+
+def static_file(gw: LocalContext, req: LocalRequest) -> Response:
+    """Static files: none are served (the route answers 404, as Zou's does)."""
+    return _not_found()
+
+
+#: /stats counts (key, service, list path): the ``total`` of a one-row page of each.
+STATS_COUNTS = (
+    ("number_of_video_previews", "media", "/data/preview-files?extension=mp4"),
+    ("number_of_picture_previews", "media", "/data/preview-files?extension=%5Bpng,jpg,jpeg%5D"),
+    ("number_of_model_previews", "media", "/data/preview-files?extension=%5Bglb,gltf%5D"),
+    ("number_of_comments", "production", "/data/comments"),
+)
+
+
+async def stats(gw: LocalContext, req: LocalRequest) -> Response:
+    """Counts of video, picture and 3D previews and of comments (administrators)."""
+    credentials = [(name.lower(), value) for name, value in req.headers
+                   if name.lower() in (b"authorization", b"cookie")]
+    auth = gw.upstreams.get("auth")
+    if auth is None:
+        return 503, JSON, error_body("Service unavailable: auth is not configured")
+    status, body = await fetch(auth, "/auth/authenticated", headers=credentials)
+    if status != 200:
+        return status, JSON, body  # the token's own error (401 missing/expired, 422 ...)
+    if (orjson.loads(body).get("user") or {}).get("role") != "admin":
+        return 403, JSON, error_body(FORBIDDEN_MESSAGE)
+
+    async def count(service: str, path: str) -> int:
+        upstream = gw.upstreams.get(service)
+        if upstream is None:
+            return 0
+        status, body = await fetch(upstream, path + ("&" if "?" in path else "?")
+                                   + "page=1&limit=1", headers=credentials)
+        if status != 200:
+            raise RuntimeError(f"{service} answered {status} to {path}")
+        return int(orjson.loads(body)["total"])
+
+    totals = await asyncio.gather(*(count(svc, path) for _, svc, path in STATS_COUNTS))
+    return json_response({key: n for (key, _, _), n in zip(STATS_COUNTS, totals)})
+
+
+def test_event(gw: LocalContext, req: LocalRequest) -> Response:
+    """Check that the API answers (Zou's event-stream self test)."""
+    return json_response({"success": True})
 
 
 def healthz(gw: LocalContext, req: LocalRequest) -> Response:
@@ -195,6 +303,11 @@ LOCAL_ROUTES: list[tuple[str, Handler, bool]] = [
     ("/openapi-raw.json", openapi, True),
     ("/apidocs/", apidocs, True),
     ("/apidocs/index.html", apidocs, True),
+    ("/docs/{filename}", docs_asset, True),
+    ("/oauth2-redirect.html", oauth2_redirect, True),
+    ("/static/{filename}", static_file, True),
+    ("/status/test-event", test_event, True),
+    ("/stats", stats, True),
     ("/healthz", healthz, False),
     ("/readyz", readyz, False),
 ]
@@ -204,10 +317,15 @@ def local_openapi_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for template, handler, public in LOCAL_ROUTES:
         if public:
-            paths[template] = {"get": {
+            op: dict[str, Any] = {
                 "summary": (handler.__doc__ or "").strip().splitlines()[0],
                 "operationId": "gateway_" + handler.__name__ + "_" + str(len(paths)),
                 "tags": ["Gateway"],
                 "responses": {"200": {"description": "OK"}},
-            }}
+            }
+            params = re.findall(r"{(\w+)}", template)
+            if params:
+                op["parameters"] = [{"name": p, "in": "path", "required": True,
+                                     "schema": {"type": "string"}} for p in params]
+            paths[template] = {"get": op}
     return paths

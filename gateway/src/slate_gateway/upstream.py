@@ -26,6 +26,7 @@ import asyncio
 import socket
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -405,12 +406,17 @@ class BufferSink:
         pass
 
 
-async def fetch(upstream: Upstream, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-    """GET ``path`` from ``upstream`` on a fresh connection; returns (status, body)."""
+async def fetch(upstream: Upstream, path: str, timeout: float = 10.0,
+                headers: Sequence[tuple[bytes, bytes]] = ()) -> tuple[int, bytes]:
+    """GET ``path`` from ``upstream`` on a fresh connection; returns (status, body).
+
+    ``headers`` are added to the request (a caller's credentials, for instance)."""
     conn = await upstream.connect()
     sink = BufferSink(upstream)
+    extra = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
     head = (f"GET {path} HTTP/1.1\r\nhost: ".encode() + upstream.host_header
-            + b"\r\naccept: application/json\r\nuser-agent: slate-gateway\r\n\r\n")
+            + b"\r\naccept: application/json\r\nuser-agent: slate-gateway\r\n" + extra
+            + b"\r\n")
     conn.send(head, sink)
     try:
         return await asyncio.wait_for(asyncio.shield(sink.future), timeout)
