@@ -36,6 +36,8 @@ from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
 from .forwarded import ForwardedMiddleware
 from .logging import configure_logging, get_logger, request_id_var
+from .metrics import UNMATCHED, route_template
+from .metrics import install as install_metrics
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
@@ -207,6 +209,7 @@ def create_service_app(
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
     app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
+    install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
@@ -286,9 +289,10 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send)
             finally:
                 status = status_of()
-                span.set_attribute("http.method", method)
-                span.set_attribute("http.target", path)
-                span.set_attribute("http.status_code", status)
+                route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
+                span.update_name(f"{method} {route}" if route != UNMATCHED else method)
+                span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
+                                     "url.scheme": scope.get("scheme", "http"), "http.response.status_code": status})
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 if path not in ("/healthz", "/readyz"):

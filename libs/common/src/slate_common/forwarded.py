@@ -30,6 +30,7 @@ class ForwardedMiddleware:
                 if xff or xfp:
                     host, scheme = resolve(client[0], xff, xfp, scope.get("scheme", "http"),
                                            self.trusted)
-                    scope = {**scope, "client": (host, 0 if host != client[0] else client[1]),
-                             "scheme": scheme}
+                    # in place: the router's scope["route"] must stay visible to outer middlewares
+                    scope["client"] = (host, 0 if host != client[0] else client[1])
+                    scope["scheme"] = scheme
         await self.app(scope, receive, send)

@@ -51,6 +51,10 @@ def run_service_cli(
     if args.command == "serve":
         import uvicorn
 
+        from .metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings)  # several processes on one port: shared metrics files
+
         uvicorn.run(
             app_path,
             factory=True,
