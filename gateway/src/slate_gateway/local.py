@@ -42,6 +42,8 @@ class LocalContext(Protocol):
 
     def missing_upstreams(self) -> list[str]: ...
 
+    def render_metrics(self) -> bytes: ...
+
 
 class LocalRequest:
     """The parts of a request a local handler reads."""
@@ -283,6 +285,11 @@ def healthz(gw: LocalContext, req: LocalRequest) -> Response:
     return json_response({"status": "ok"})
 
 
+def metrics(gw: LocalContext, req: LocalRequest) -> Response:
+    """Prometheus metrics of the gateway."""
+    return 200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")], gw.render_metrics()
+
+
 def readyz(gw: LocalContext, req: LocalRequest) -> Response:
     """Ready once every configured service's routes are known."""
     missing = gw.missing_upstreams()
@@ -310,6 +317,7 @@ LOCAL_ROUTES: list[tuple[str, Handler, bool]] = [
     ("/stats", stats, True),
     ("/healthz", healthz, False),
     ("/readyz", readyz, False),
+    ("/metrics", metrics, False),
 ]
 
 

@@ -60,6 +60,7 @@ from .errors import (
     error_body,
 )
 from .local import LOCAL_ROUTES, LocalRequest, local_openapi_paths
+from .metrics import UNMATCHED, UNMEASURED, GatewayMetrics, prepare_multiprocess
 from .routing import RouteTable
 from .tracing import Tracing
 from .upstream import Upstream, UpstreamConnection, UpstreamError
@@ -106,6 +107,7 @@ class Gateway:
         self.openapi_bytes = b"{}"
         self.public_config = settings.public_config
         self.tracing = Tracing(settings.tracing_mode, settings.otlp_configured)
+        self.metrics = GatewayMetrics()
         self.debug = settings.log_level == "debug"
         self.cors_origins = settings.cors_origins
         self.trusted_proxies = settings.trusted_proxies
@@ -130,6 +132,9 @@ class Gateway:
 
     def missing_upstreams(self) -> list[str]:
         return self.discovery.missing()
+
+    def render_metrics(self) -> bytes:
+        return self.metrics.render(self.upstreams, len(self.connections))
 
     def cors_allowed(self, origin: bytes) -> bool:
         return origin.decode("latin-1") in self.cors_origins
@@ -361,6 +366,7 @@ class Exchange:
         "keep_alive",
         "method",
         "no_body_response",
+        "observed",
         "origin",
         "pending",
         "pending_size",
@@ -370,6 +376,7 @@ class Exchange:
         "resp_done",
         "resp_started",
         "retried",
+        "route",
         "span",
         "started",
         "status",
@@ -415,6 +422,8 @@ class Exchange:
         self.no_body_response = False
         self.wbuf: list[bytes] = []
         self.waiting = False  # queued for an upstream connection
+        self.route = UNMATCHED  # the matched template, for the metrics
+        self.observed = False
 
     # -- request side ------------------------------------------------------
     def start(self) -> None:
@@ -468,6 +477,8 @@ class Exchange:
     def _route(self, path: bytes, head: _Head) -> Upstream | None:
         """Answer preflights, 404/405 and local routes; return the upstream to proxy to."""
         methods = self.gw.table.match(path)
+        if methods is not None:
+            self.route = methods.template
         method = self.method
         if method == b"OPTIONS" and (head.acr_method is not None or methods is None
                                      or b"OPTIONS" not in methods):
@@ -673,6 +684,7 @@ class Exchange:
         self.discard = True
         self.resp_done = True
         self.gw.tracing.end(self.span, self.status)
+        self._observe(self.status)
         if self.gw.debug or self.status >= 500:
             self.gw.log_request(self, self.status)
         if self.req_done:
@@ -687,6 +699,7 @@ class Exchange:
         upstream = self.upstream
         if self.conn.closed:
             self.gw.tracing.end(self.span, 499)
+            self._observe(499)
             return
         if not self.resp_started:
             if retryable and not self.has_body and not self.retried and upstream is not None:
@@ -699,6 +712,7 @@ class Exchange:
         else:
             # Headers already sent: the only honest signal left is to cut the connection.
             self.gw.tracing.end(self.span, self.status)
+            self._observe(self.status)
             self.gw.log_request(self, self.status, error=str(exc))
             self.keep_alive = False
             self.flush()
@@ -738,6 +752,7 @@ class Exchange:
     def _fail(self, status: int, message: str) -> None:
         self.gw.tracing.end(self.span, status)
         if self.conn.closed:
+            self._observe(499)
             return
         self.gw.log_request(self, status, error=message)
         if self.upstream is not None and status == 503:
@@ -807,6 +822,7 @@ class Exchange:
             out.append(body)
         self.conn.transport.write(b"".join(out))
         self.resp_done = True
+        self._observe(status)
         if log and self.gw.debug:  # failures are logged where they happen (_fail)
             self.gw.log_request(self, status)
         if self.req_done or not self.keep_alive:
@@ -814,6 +830,12 @@ class Exchange:
 
     def _finish(self) -> None:
         self.conn.exchange_done(self)
+
+    def _observe(self, status: int) -> None:
+        if not self.observed and self.route not in UNMEASURED:
+            self.observed = True
+            self.gw.metrics.observe(self.method, self.route, status,
+                                    time.perf_counter() - self.started)
 
     def abort(self) -> None:
         """The client went away: drop the upstream connection mid-exchange."""
@@ -825,6 +847,7 @@ class Exchange:
             uconn.close()
         if not self.resp_done:
             self.gw.tracing.end(self.span, 499)
+            self._observe(499)
             if self.gw.debug:
                 self.gw.log_request(self, 499, error="client disconnected")
 
@@ -907,6 +930,7 @@ def run(settings: Settings) -> None:
         level=logging.DEBUG if settings.log_level == "debug" else logging.INFO,
         format='{"level": "%(levelname)s", "logger": "%(name)s", "event": "%(message)s"}',
         stream=sys.stderr)
+    prepare_multiprocess(settings.workers)  # before prometheus-client is imported, before forking
     children: list[int] = []
     if settings.workers > 1:
         for _ in range(settings.workers - 1):

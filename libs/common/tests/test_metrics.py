@@ -156,7 +156,7 @@ def test_several_http_processes_are_summed(infra, make_database, tmp_path: Path)
         n = 40
         for _ in range(n):  # a new connection each: the kernel spreads them over both processes
             assert httpx.get(url + "/auth/authenticated", timeout=10).status_code == 401
-        pids = {f.stem.rsplit("_", 1)[1] for f in metrics_dir.glob("histogram_*.db")}
+        pids = {f.stem.rsplit("_", 1)[1] for f in (metrics_dir / "auth").glob("histogram_*.db")}
         assert len(pids) == 2, pids  # both processes served requests
         for _ in range(6):
             text = httpx.get(url + "/metrics", timeout=10).text

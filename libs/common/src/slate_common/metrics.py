@@ -23,13 +23,15 @@ Several processes on one port (``SLATE_<SVC>_HTTP_PROCESSES`` > 1, uvicorn worke
 prometheus-client's multiprocess mode. :func:`prepare_multiprocess` (called by ``serve``
 before the workers start) points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory; each
 process writes its samples there and whichever answers ``/metrics`` sums them all. Set
-``PROMETHEUS_MULTIPROC_DIR`` yourself to share one directory with ``worker`` processes
-of the same host.
+``PROMETHEUS_MULTIPROC_DIR`` yourself (an emptyDir on Kubernetes, emptied at each start)
+to share it with the ``worker`` processes of the same host: each service then uses its
+own subdirectory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import shutil
@@ -78,18 +80,23 @@ JOB_DURATION = Histogram(
 )
 
 
-def prepare_multiprocess(settings: BaseServiceSettings) -> None:
-    """Before several HTTP processes start: give them a fresh shared metrics directory
-    (unless ``PROMETHEUS_MULTIPROC_DIR`` is set, which is then emptied)."""
-    if settings.http_processes <= 1 and not os.environ.get(MULTIPROC_ENV):
-        return
-    path = os.environ.get(MULTIPROC_ENV)
-    if path:
-        shutil.rmtree(path, ignore_errors=True)
+def prepare_multiprocess(service: str, processes: int) -> None:
+    """Before the processes of a service start: where they write their samples.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (by the operator, to share one directory with
+    the ``worker`` processes of the same host), the service uses its own subdirectory
+    of it; otherwise, for several HTTP processes, a fresh temporary directory removed
+    at exit. A single process without the variable keeps the plain in-memory mode."""
+    root = os.environ.get(MULTIPROC_ENV)
+    if root:
+        path = root if os.path.basename(os.path.normpath(root)) == service else os.path.join(root, service)
         os.makedirs(path, exist_ok=True)
+    elif processes > 1:
+        path = tempfile.mkdtemp(prefix=f"slate-{service}-metrics-")
+        atexit.register(shutil.rmtree, path, True)
     else:
-        path = tempfile.mkdtemp(prefix=f"slate-{settings.service_name}-metrics-")
-        os.environ[MULTIPROC_ENV] = path
+        return
+    os.environ[MULTIPROC_ENV] = path
 
 
 def install(app: FastAPI, settings: BaseServiceSettings) -> None:

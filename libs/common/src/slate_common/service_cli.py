@@ -53,7 +53,7 @@ def run_service_cli(
 
         from .metrics import prepare_multiprocess
 
-        prepare_multiprocess(settings)  # several processes on one port: shared metrics files
+        prepare_multiprocess(settings.service_name, settings.http_processes)  # shared metrics files
 
         uvicorn.run(
             app_path,
@@ -82,8 +82,10 @@ def run_service_cli(
         make_revision(settings.effective_database_url, migrations_dir, args.message)
         return 0
     if args.command == "worker":
+        from .metrics import prepare_multiprocess
         from .worker import run_worker
 
+        prepare_multiprocess(settings.service_name, 1)  # shares PROMETHEUS_MULTIPROC_DIR if set
         return asyncio.run(run_worker(settings, app_path))
     result: Any = handlers[args.command](args, settings)
     if asyncio.iscoroutine(result):
