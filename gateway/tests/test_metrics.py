@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -54,7 +55,8 @@ def test_workers_are_summed(upstream: Proc, tmp_path: Path) -> None:
         n = 60
         for i in range(n):  # a new connection each: SO_REUSEPORT spreads them over both workers
             assert httpx.get(gw.url + f"/data/projects/w{i}").status_code == 200
-        pids = {f.stem.rsplit("_", 1)[1] for f in (tmp_path / "gateway").glob("histogram_*.db")}
+        time.sleep(1.5)  # each worker writes its counts once a second
+        pids = {f.stem.rsplit("_", 1)[1] for f in (tmp_path / "gateway").glob("gateway_*.json")}
         assert len(pids) == 2, pids  # both workers served requests
         for _ in range(8):
             text = httpx.get(gw.url + "/metrics").text

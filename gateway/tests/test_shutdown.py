@@ -36,7 +36,7 @@ def test_sigterm_drains_in_flight_requests_and_closes(upstream: Proc) -> None:
         try:
             got = 0
             with httpx.Client(timeout=30) as c, c.stream(
-                    "GET", gw.url + "/download?size=%d&chunk=65536" % (64 << 20)) as r:
+                    "GET", gw.url + f"/download?size={64 << 20}&chunk=65536") as r:
                 for chunk in r.iter_raw():
                     got += len(chunk)
                     time.sleep(0.002)  # a slow reader: still streaming when SIGTERM comes

@@ -60,7 +60,7 @@ from .errors import (
     error_body,
 )
 from .local import LOCAL_ROUTES, LocalRequest, local_openapi_paths
-from .metrics import UNMATCHED, UNMEASURED, GatewayMetrics, prepare_multiprocess
+from .metrics import UNMATCHED, UNMEASURED, GatewayMetrics, metrics_dir
 from .routing import RouteTable
 from .tracing import Tracing
 from .upstream import Upstream, UpstreamConnection, UpstreamError
@@ -99,7 +99,7 @@ class Gateway:
     It is the :class:`~.local.LocalContext` the local handlers see.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics_directory: str | None = None) -> None:
         self.settings = settings
         self.upstreams = {name: Upstream(name, url, settings.upstream_max_connections)
                           for name, url in settings.upstreams.items()}
@@ -107,7 +107,7 @@ class Gateway:
         self.openapi_bytes = b"{}"
         self.public_config = settings.public_config
         self.tracing = Tracing(settings.tracing_mode, settings.otlp_configured)
-        self.metrics = GatewayMetrics()
+        self.metrics = GatewayMetrics(metrics_directory)
         self.debug = settings.log_level == "debug"
         self.cors_origins = settings.cors_origins
         self.trusted_proxies = settings.trusted_proxies
@@ -153,6 +153,7 @@ class Gateway:
         for conn in list(self.connections):
             if not conn.queue and now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
                 conn.close()
+        self.metrics.flush()
         self._timer = asyncio.get_running_loop().call_later(1.0, self._tick)
 
     async def drain(self, timeout: float) -> None:
@@ -177,6 +178,7 @@ class Gateway:
         for up in self.upstreams.values():
             up.close()
         self.tracing.shutdown()
+        self.metrics.flush()
 
     def log_request(self, ex: Exchange, status: int, error: str | None = None) -> None:
         record = {
@@ -863,7 +865,7 @@ def _allow(methods: dict[bytes, Any]) -> bytes:
 # -- running -----------------------------------------------------------------
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None,
-                children: list[int] | None = None) -> None:
+                children: list[int] | None = None, metrics_directory: str | None = None) -> None:
     """Run the gateway until SIGINT/SIGTERM, then shut down gracefully.
 
     On the signal the listening socket is closed first (new connections are refused,
@@ -872,7 +874,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None,
     ``settings.shutdown_timeout`` seconds, and whatever is still open is then cut.
     Worker processes (``children``) get the signal at once and drain in parallel.
     """
-    gw = Gateway(settings)
+    gw = Gateway(settings, metrics_directory)
     loop = asyncio.get_running_loop()
     gw.start()
     server = await loop.create_server(
@@ -913,7 +915,7 @@ async def _reap(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _ = os.waitpid(pid, os.WNOHANG)  # noqa: ASYNC222 -- WNOHANG never blocks
         except ChildProcessError:
             return
         if done:
@@ -930,7 +932,7 @@ def run(settings: Settings) -> None:
         level=logging.DEBUG if settings.log_level == "debug" else logging.INFO,
         format='{"level": "%(levelname)s", "logger": "%(name)s", "event": "%(message)s"}',
         stream=sys.stderr)
-    prepare_multiprocess(settings.workers)  # before prometheus-client is imported, before forking
+    directory = metrics_dir(settings.workers)  # the workers' shared metrics files
     children: list[int] = []
     if settings.workers > 1:
         for _ in range(settings.workers - 1):
@@ -942,9 +944,9 @@ def run(settings: Settings) -> None:
     try:
         import uvloop
 
-        uvloop.run(serve(settings, children=children))
+        uvloop.run(serve(settings, children=children, metrics_directory=directory))
     except ImportError:  # pragma: no cover
-        asyncio.run(serve(settings, children=children))
+        asyncio.run(serve(settings, children=children, metrics_directory=directory))
     finally:
         for pid in children:  # serve() did not get to stop them (an error)
             _signal(pid, signal.SIGTERM)

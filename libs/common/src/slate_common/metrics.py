@@ -101,7 +101,7 @@ def prepare_multiprocess(service: str, processes: int) -> None:
 
 def install(app: FastAPI, settings: BaseServiceSettings) -> None:
     """The hook ``create_service_app`` calls: the middleware and ``GET /metrics``."""
-    app.add_middleware(MetricsMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)
     service = settings.service_name
 
     async def metrics(request: Request) -> Response:
@@ -174,7 +174,7 @@ async def render(service: str, runtime: ServiceRuntime | None) -> bytes:
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Delegate(REGISTRY))
     if runtime is not None:
@@ -190,7 +190,7 @@ async def live_metrics(service: str, runtime: ServiceRuntime) -> list[GaugeMetri
     if runtime.js is not None:
         try:
             families += await asyncio.wait_for(_jetstream(service, runtime.js), LIVE_TIMEOUT)
-        except Exception as exc:  # NATS away: the HTTP figures still matter
+        except Exception as exc:  # noqa: BLE001 -- NATS away: the HTTP figures still matter
             log.debug("metrics_jetstream_failed", error=str(exc))
     return families
 
