@@ -65,6 +65,11 @@ class SharedSettings(BaseSettings):
     #: believed; the gateway reads the same variable. Loopback fits the embedded stack;
     #: on Kubernetes, the pod network of the ingress controller and the gateway.
     trusted_proxies: str = "127.0.0.1/32,::1/128"
+    #: A write is answered once every replica a client can read has applied it
+    #: (docs/consistency.md), or after this bound, logging ``replica_lag``.
+    consistency_wait_seconds: float = Field(default=2.0, ge=0)
+    #: Off only to measure what the mechanism costs (bench/); replicas then lag visibly.
+    consistency_enabled: bool = True
 
     def check_production_ready(self) -> None:
         if self.env == "production" and self.secret_key == DEV_SECRET:
