@@ -32,6 +32,7 @@ from . import bus
 from .config import BaseServiceSettings
 from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
+from .docs import install as install_docs
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
@@ -221,7 +222,7 @@ def create_service_app(
         lifespan=lifespan,
         default_response_class=ZouJSONResponse,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # slate_common.docs serves /docs with its own Swagger UI files
         redoc_url=None,
         **_NO_NATIVE_TELEMETRY,
     )
@@ -230,6 +231,7 @@ def create_service_app(
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
     app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
     install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
+    install_docs(app)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
