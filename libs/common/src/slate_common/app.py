@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
+from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
 from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
@@ -232,6 +233,7 @@ def create_service_app(
     app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
     install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
     install_docs(app)
+    app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

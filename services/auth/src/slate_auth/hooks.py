@@ -57,7 +57,7 @@ class PersonHooks(CrudHooks[Person]):
         # changes through the password routes, which also end the person's sessions.
         password = data.pop("password", None)
         if instance is None and password:
-            data["password"] = hash_password(password)
+            data["password"] = await asyncio.to_thread(hash_password, password)
         role = data.get("role")
         if role is not None and role not in ROLES:
             raise BadRequest("Invalid role", data=None)
