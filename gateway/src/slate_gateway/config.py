@@ -112,7 +112,7 @@ class Settings:
     tracing_mode: str = ""
     otlp_configured: bool = False
     #: Seconds a SIGTERM waits for requests in flight before closing what is left.
-    shutdown_timeout: float = 25.0
+    shutdown_timeout: float = 20.0
     public_config: PublicConfig = field(default_factory=PublicConfig)
 
     @classmethod
@@ -123,15 +123,15 @@ class Settings:
             url = env.get(_env_name(name), default).strip()
             if url and url.lower() != "off":
                 upstreams[name] = url
-        origins = env.get("SLATE_CORS_ORIGINS")
+        origins = env.get("SLATE_CORS_ORIGINS")  # comma-separated; unset: a Kitsu on localhost
         return cls(
             host=env.get("SLATE_HOST", "127.0.0.1"),
             port=int(env.get("SLATE_PORT", "8080")),
             upstreams=upstreams,
             cors_origins=(parse_origins(origins) if origins is not None
                           else frozenset(DEFAULT_CORS_ORIGINS)),
-            trusted_proxies=TrustedProxies.parse(
-                env.get("SLATE_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)),
+            trusted_proxies=TrustedProxies.parse(env.get(  # as the services: see SharedSettings
+                "SLATE_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")),
             refresh_interval=float(env.get("SLATE_GATEWAY_REFRESH_SECONDS", "30")),
             log_level=env.get("SLATE_LOG_LEVEL", "info").lower(),
             workers=max(1, int(env.get("SLATE_GATEWAY_WORKERS", "1"))),
@@ -139,7 +139,7 @@ class Settings:
             tracing_mode=env.get("SLATE_GATEWAY_TRACING", "").lower(),
             otlp_configured=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
                                  or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
-            shutdown_timeout=float(env.get("SLATE_GATEWAY_SHUTDOWN_SECONDS", "25")),
+            shutdown_timeout=float(env.get("SLATE_GATEWAY_SHUTDOWN_SECONDS", "20")),  # SIGTERM drain
             public_config=PublicConfig.from_env(env),
         )
 
@@ -151,6 +151,6 @@ def parse_origins(text: str) -> frozenset[str]:
     """
     origins = frozenset(o.strip().rstrip("/") for o in text.split(",") if o.strip())
     if "*" in origins:
-        raise ValueError("SLATE_CORS_ORIGINS: '*' is not allowed with credentials; "
-                         "list the origins that serve Kitsu")
+        raise ValueError("'*' is not allowed in SLATE_CORS_ORIGINS (Kitsu's requests carry "
+                         "credentials): list the origins that serve Kitsu")
     return origins
