@@ -239,6 +239,39 @@ async def team_then_artist_preview(w: World) -> None:
                             headers=h, json={}), 201)
 
 
+async def comment_delete_then_add_preview(w: World) -> None:
+    """production deletes a comment -> media refuses a preview on it (a delete, replicated)."""
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    write_ok(await w.api.delete(f"/data/tasks/{task['id']}/comments/{comment['id']}", headers=w.admin), 204)
+    expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                            headers=w.admin, json={}), 404)
+
+
+async def person_delete_then_team(w: World) -> None:
+    """auth deletes a person -> production refuses to add them to a team."""
+    person = await w.person()
+    write_ok(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 204)
+    expect(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                            json={"person_id": person["id"]}), 404)
+
+
+async def team_removal_then_artist_refused(w: World) -> None:
+    """production takes an artist off a team -> media refuses their preview (an update of
+    media's replica of the team)."""
+    person = await w.person(can_log_in=True)
+    h = await w.headers_of(person)
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
+    write_ok(await w.api.delete(f"/data/projects/{w.project_id}/team/{person['id']}", headers=w.admin), 204)
+    expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                            headers=h, json={}), 403, 404)
+
+
 ROWS: list[Callable[[World], Awaitable[None]]] = [
     person_then_team,
     person_then_assign,
@@ -252,6 +285,9 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     task_then_add_preview,
     add_preview_then_comments,
     team_then_artist_preview,
+    comment_delete_then_add_preview,
+    person_delete_then_team,
+    team_removal_then_artist_refused,
 ]
 
 

@@ -222,3 +222,33 @@ async def test_replica_asks_the_owner_for_an_id_it_does_not_have(env) -> None:  
         assert await things.get(s, uuid.uuid4()) is None  # the owner has none either: 404
     async with sm() as s:
         assert (await s.get(ThingReplica, owned_id)).name == "from owner"  # stored
+
+
+async def test_a_group_that_missed_purged_events_rebuilds_from_the_owner(env) -> None:  # type: ignore[no-untyped-def]
+    sm, nc, js, stream, settler, tasks = env
+    owner_rows = {uuid.uuid4(): {"name": f"row {n}", "size": n} for n in range(5)}
+
+    class OwnedThings(Owned):
+        async def page(self, session, after, limit):  # type: ignore[no-untyped-def]
+            ids = sorted(i for i in owner_rows if after is None or i > after)[:limit]
+            return [{"id": str(i), **owner_rows[i]} for i in ids]
+
+    service = "owner" + uuid.uuid4().hex[:6]
+    await bus.serve_rpc(nc, service, snapshot_rpc_handlers(lambda: sm, {"thing": OwnedThings(ThingReplica, None)}))
+    things = Replica(ThingReplica, "thing", service)
+    things.bind(nc)
+    for n in range(3):  # events the stream held once...
+        await settler.publish(await _write(sm, "thing:new", tag=f"old{n}"))
+    await js.purge_stream(stream)  # ...and no longer holds (retention)
+
+    async def rebuild() -> None:
+        assert await things.rebuild(sm, page=2) == 5  # three pages
+
+    late = Consumer(name="late", js=js, sessionmaker=sm, stream=stream, handlers=things.handlers(), on_gap=rebuild)
+    tasks.append(asyncio.create_task(late.run()))
+    await asyncio.wait_for(late.caught_up.wait(), 10)
+    async with sm() as s:
+        rows = {r.id: (r.name, r.size) for r in (await s.scalars(select(ThingReplica))).all()}
+    assert rows == {i: (v["name"], v["size"]) for i, v in owner_rows.items()}
+    # a group that saw everything the stream holds does not rebuild
+    assert not Consumer.missed_events(None, 1)

@@ -102,6 +102,14 @@ async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
             delay = min(delay * 2, 5.0)
 
 
+def _rebuilder(replicas: Sequence[Replica], runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    async def rebuild() -> None:
+        for replica in replicas:
+            await replica.rebuild(runtime.sessionmaker)
+
+    return rebuild
+
+
 def freeze_startup_heap() -> None:
     """Leave the objects alive after start-up (modules, routes, models, SQLAlchemy's
     mappers and caches: ~180,000 in production) out of the garbage collector's full
@@ -191,11 +199,12 @@ def create_service_app(
                         handlers=consumers,
                         stream=shared.events_stream,
                         settler=runtime.settler,
+                        on_gap=_rebuilder(replicas, runtime) if replicas else None,
                     )
                     runtime.consumer = consumer
                     runtime.tasks.append(asyncio.create_task(consumer.run()))
             if rpc_handlers:
-                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
+                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers, settler=runtime.settler)
             for hook in on_bus_ready:
                 await hook(runtime)
             runtime.bus_ready.set()

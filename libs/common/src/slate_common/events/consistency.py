@@ -168,7 +168,8 @@ class Settler:
         self.nc, self.js, self.stream = nc, js, stream
         self.sessionmaker = sessionmaker
         self.wait_seconds = wait_seconds
-        #: Crash tests only: "exit-after-publish" dies between publishing and marking.
+        #: Crash tests only: "exit-after-publish" dies after publishing (and answering),
+        #: before marking the rows published.
         self.fault = fault
         self.groups: dict[str, _Group] = {}
         self._refreshed = 0.0
@@ -254,9 +255,6 @@ class Settler:
             ack = await self.js.publish(row.subject, row.payload, headers=headers)
             out.append((row.subject, ack.seq))
             self._published.append(row.seq)
-        if self.fault == "exit-after-publish":
-            log.warning("outbox_fault_injected", fault=self.fault, rows=len(out))
-            os._exit(137)
         self._mark_wake.set()
         return out
 
@@ -321,6 +319,9 @@ class Settler:
             seqs, self._published = self._published, []
             if not seqs:
                 continue
+            if self.fault == "exit-after-publish":  # crash tests: published, answered, never marked
+                log.warning("outbox_fault_injected", fault=self.fault, rows=len(seqs))
+                os._exit(137)
             try:
                 async with transaction(self.sessionmaker) as session:
                     await session.execute(
