@@ -23,19 +23,25 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import event as sa_event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
+from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
-from .events.consistency import Settler, settle_scope, take_committed
+from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
+from .docs import install as install_docs
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
+from .forwarded import ForwardedMiddleware
 from .logging import configure_logging, get_logger, request_id_var
+from .metrics import UNMATCHED, route_template
+from .metrics import install as install_metrics
+from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
@@ -71,23 +77,14 @@ class ServiceRuntime:
 
 
 def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
-    """A Session class of this runtime's own, whose commits wake this runtime's relay
-    right after a commit that wrote outbox rows (listeners never leak across apps)."""
+    """Sessions of this runtime: commits hand their events to the request's settle scope,
+    or wake this runtime's relay (listeners never leak across apps)."""
 
-    class RuntimeSession(Session):
-        pass
+    def wake_relay() -> None:
+        if runtime.relay is not None:
+            runtime.relay.notify()
 
-    @sa_event.listens_for(RuntimeSession, "after_commit")
-    def _after_commit(session: Session) -> None:
-        emitted = bool(session.info.get("slate_outbox"))
-        if emitted and not take_committed(session.info) and runtime.relay is not None:
-            runtime.relay.notify()  # outside a request or consumer batch: the relay publishes
-
-    @sa_event.listens_for(RuntimeSession, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop("slate_outbox", None)
-
-    return RuntimeSession
+    return settling_session_class(wake_relay)
 
 
 async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
@@ -103,6 +100,14 @@ async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
             log.warning("nats_connect_failed", error=str(exc), retry_in=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _rebuilder(replicas: Sequence[Replica], runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    async def rebuild() -> None:
+        for replica in replicas:
+            await replica.rebuild(runtime.sessionmaker)
+
+    return rebuild
 
 
 def freeze_startup_heap() -> None:
@@ -122,6 +127,8 @@ def create_service_app(
     routers: Sequence[APIRouter],
     title: str,
     consumers: dict[str, EventHandler] | None = None,
+    replicas: Sequence[Replica] = (),
+    owned: dict[str, Owned] | None = None,
     rpc_handlers: dict[str, bus.Handler] | None = None,
     on_startup: Sequence[StartupHook] = (),
     on_bus_ready: Sequence[StartupHook] = (),
@@ -133,6 +140,11 @@ def create_service_app(
     configure_logging(settings.service_name, shared.log_level, shared.log_format)
     configure_tracing(settings.service_name, shared.otlp_endpoint)
     outbox_module.SERVICE = settings.service_name
+    # What the service replicates comes with its handlers; what it owns, with the
+    # snapshot requests replicas send for an id they do not have yet.
+    consumers = {**handlers_of(list(replicas)), **(consumers or {})}
+    if owned:
+        rpc_handlers = {**snapshot_rpc_handlers(lambda: app.state.runtime.sessionmaker, owned), **(rpc_handlers or {})}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,6 +168,8 @@ def create_service_app(
         async def start_bus() -> None:
             await _connect_nats_with_retry(runtime)
             assert runtime.js is not None and runtime.nc is not None
+            for replica in replicas:
+                replica.bind(runtime.nc)
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )
@@ -185,11 +199,12 @@ def create_service_app(
                         handlers=consumers,
                         stream=shared.events_stream,
                         settler=runtime.settler,
+                        on_gap=_rebuilder(replicas, runtime) if replicas else None,
                     )
                     runtime.consumer = consumer
                     runtime.tasks.append(asyncio.create_task(consumer.run()))
             if rpc_handlers:
-                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
+                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers, settler=runtime.settler)
             for hook in on_bus_ready:
                 await hook(runtime)
             runtime.bus_ready.set()
@@ -217,13 +232,17 @@ def create_service_app(
         lifespan=lifespan,
         default_response_class=ZouJSONResponse,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # slate_common.docs serves /docs with its own Swagger UI files
         redoc_url=None,
         **_NO_NATIVE_TELEMETRY,
     )
     install_error_handlers(app)
     app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
+    install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
+    install_docs(app)
+    app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
@@ -347,9 +366,10 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send)
             finally:
                 status = status_of()
-                span.set_attribute("http.method", method)
-                span.set_attribute("http.target", path)
-                span.set_attribute("http.status_code", status)
+                route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
+                span.update_name(f"{method} {route}" if route != UNMATCHED else method)
+                span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
+                                     "url.scheme": scope.get("scheme", "http"), "http.response.status_code": status})
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 if path not in ("/healthz", "/readyz"):

@@ -116,6 +116,10 @@ class SharedSettings(BaseSettings):
     outbox_relay_delay_seconds: float = 0.0
     #: Fault injection for crash tests only ("exit-after-publish"); unset in operation.
     outbox_fault: str | None = None
+    #: Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For/-Proto are
+    #: believed; the gateway reads the same variable. Loopback fits the embedded stack;
+    #: on Kubernetes, the pod network of the ingress controller and the gateway.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
     #: A write is answered once every replica a client can read has applied it
     #: (docs/consistency.md), or after this bound, logging ``replica_lag``.
     consistency_wait_seconds: float = Field(default=2.0, ge=0)

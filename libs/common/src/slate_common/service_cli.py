@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import BaseServiceSettings
-from .db import ensure_database, make_revision, run_migrations
+from .db import ensure_database, make_revision, migrate_locked, run_migrations
 from .logging import configure_logging, get_logger
 
 Command = Callable[[argparse.Namespace, BaseServiceSettings], Awaitable[int] | int]
@@ -51,6 +51,10 @@ def run_service_cli(
     if args.command == "serve":
         import uvicorn
 
+        from .metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings.service_name, settings.http_processes)  # shared metrics files
+
         uvicorn.run(
             app_path,
             factory=True,
@@ -62,13 +66,16 @@ def run_service_cli(
             access_log=False,
             timeout_graceful_shutdown=10,
             workers=settings.http_processes,
+            proxy_headers=False,  # slate_common.forwarded applies SLATE_TRUSTED_PROXIES
         )
         return 0
     if args.command == "migrate":
-        created = asyncio.run(ensure_database(settings.effective_database_url))
+        created = asyncio.run(migrate_locked(
+            settings.effective_database_url, migrations_dir,
+            on_wait=lambda: log.info("migration_lock_wait", database=settings.database_name),
+        ))
         if created:
             log.info("database_created", database=settings.database_name)
-        run_migrations(settings.effective_database_url, migrations_dir)
         log.info("migrated", database=settings.database_name)
         return 0
     if args.command == "revision":
@@ -77,8 +84,10 @@ def run_service_cli(
         make_revision(settings.effective_database_url, migrations_dir, args.message)
         return 0
     if args.command == "worker":
+        from .metrics import prepare_multiprocess
         from .worker import run_worker
 
+        prepare_multiprocess(settings.service_name, 1)  # shares PROMETHEUS_MULTIPROC_DIR if set
         return asyncio.run(run_worker(settings, app_path))
     result: Any = handlers[args.command](args, settings)
     if asyncio.iscoroutine(result):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select
 
 from slate_common.crud import CrudContext, CrudHooks
-from slate_common.errors import BadRequest, Forbidden
+from slate_common.errors import BadRequest, Forbidden, InvalidFormat
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
@@ -57,7 +58,7 @@ class PersonHooks(CrudHooks[Person]):
         # changes through the password routes, which also end the person's sessions.
         password = data.pop("password", None)
         if instance is None and password:
-            data["password"] = hash_password(password)
+            data["password"] = await asyncio.to_thread(hash_password, password)
         role = data.get("role")
         if role is not None and role not in ROLES:
             raise BadRequest("Invalid role", data=None)
@@ -149,7 +150,7 @@ class OrganisationHooks(CrudHooks[Organisation]):
 
 async def _checked_departments(ctx: CrudContext, raw: Any) -> list[uuid.UUID]:
     """A person's ``departments`` as Zou takes them: a list of existing department ids."""
-    invalid = BadRequest("One of the provided values has an invalid format.", data=None)
+    invalid = InvalidFormat()
     if not isinstance(raw, list):
         raise invalid
     try:

@@ -36,15 +36,16 @@ import contextlib
 import contextvars
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from sqlalchemy import update
+from sqlalchemy import event as sa_event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from ..db import transaction
 from .models import OutboxEvent
@@ -106,6 +107,26 @@ def take_committed(session_info: dict[str, Any]) -> bool:
     return True
 
 
+def settling_session_class(wake_relay: Callable[[], None]) -> type[Session]:
+    """A Session class whose commits hand their outbox rows to the current settle scope,
+    or, outside one, call ``wake_relay`` so the relay publishes them at once."""
+
+    class SettlingSession(Session):
+        pass
+
+    @sa_event.listens_for(SettlingSession, "after_commit")
+    def _after_commit(session: Session) -> None:
+        emitted = bool(session.info.get("slate_outbox"))
+        if emitted and not take_committed(session.info):
+            wake_relay()
+
+    @sa_event.listens_for(SettlingSession, "after_rollback")
+    def _after_rollback(session: Session) -> None:
+        session.info.pop("slate_outbox", None)
+
+    return SettlingSession
+
+
 def subject_matches(pattern: str, subject: str) -> bool:
     """NATS subject matching: ``*`` one token, ``>`` the rest."""
     p, s = pattern.split("."), subject.split(".")
@@ -147,7 +168,8 @@ class Settler:
         self.nc, self.js, self.stream = nc, js, stream
         self.sessionmaker = sessionmaker
         self.wait_seconds = wait_seconds
-        #: Crash tests only: "exit-after-publish" dies between publishing and marking.
+        #: Crash tests only: "exit-after-publish" dies after publishing (and answering),
+        #: before marking the rows published.
         self.fault = fault
         self.groups: dict[str, _Group] = {}
         self._refreshed = 0.0
@@ -233,9 +255,6 @@ class Settler:
             ack = await self.js.publish(row.subject, row.payload, headers=headers)
             out.append((row.subject, ack.seq))
             self._published.append(row.seq)
-        if self.fault == "exit-after-publish":
-            log.warning("outbox_fault_injected", fault=self.fault, rows=len(out))
-            os._exit(137)
         self._mark_wake.set()
         return out
 
@@ -300,6 +319,9 @@ class Settler:
             seqs, self._published = self._published, []
             if not seqs:
                 continue
+            if self.fault == "exit-after-publish":  # crash tests: published, answered, never marked
+                log.warning("outbox_fault_injected", fault=self.fault, rows=len(seqs))
+                os._exit(137)
             try:
                 async with transaction(self.sessionmaker) as session:
                     await session.execute(

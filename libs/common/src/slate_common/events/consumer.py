@@ -11,6 +11,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import NotFoundError
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
 from sqlalchemy.dialects.postgresql import insert
@@ -32,6 +33,8 @@ EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
 
 #: How long one pull request stays open on the server (a new one follows at once).
 PULL_EXPIRES = 5.0
+#: A batch slower than this is logged with where its time went (writers wait on it).
+SLOW_BATCH_SECONDS = 0.5
 
 
 def _drain(sub: Any) -> list[Msg]:
@@ -87,6 +90,7 @@ class Consumer:
         batch: int = 64,
         readable: bool = True,
         settler: Settler | None = None,
+        on_gap: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.js = js
@@ -98,6 +102,10 @@ class Consumer:
         self.batch = batch
         self.readable = readable
         self.settler = settler
+        #: Rebuilds the read models from their owners (``Replica.rebuild``), for a group
+        #: that missed events the stream no longer holds (added later, or away longer
+        #: than the stream's retention).
+        self.on_gap = on_gap
         #: Set once the backlog that existed when the consumer started is applied.
         self.caught_up = asyncio.Event()
         self._backlog_end = 0
@@ -124,8 +132,15 @@ class Consumer:
         return await self.js.pull_subscribe_bind(durable=self.name, stream=self.stream)
 
     async def run(self) -> None:
+        try:
+            before = await self.js.consumer_info(self.stream, self.name)
+        except NotFoundError:
+            before = None
         await self.ensure()
-        self._backlog_end = (await self.js.stream_info(self.stream)).state.last_seq
+        state = (await self.js.stream_info(self.stream)).state
+        self._backlog_end = state.last_seq
+        if self.on_gap is not None and self.missed_events(before, state.first_seq):
+            await self._rebuild()
         log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects(), backlog_end=self._backlog_end)
         await self._announce()  # writers that do not know this group yet read it now
         async for msgs in self._pull():
@@ -135,6 +150,32 @@ class Consumer:
                 raise
             except Exception:  # a bug must not stop the consumer; the messages are redelivered
                 log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
+
+    @staticmethod
+    def missed_events(before: Any, first_seq: int) -> bool:
+        """Whether events this group never saw are gone from the stream: it is new and the
+        stream no longer starts at 1, or the last event it got is older than the oldest
+        the stream still holds."""
+        if before is None:
+            return first_seq > 1
+        delivered = before.delivered.stream_seq if before.delivered else 0
+        return delivered + 1 < first_seq
+
+    async def _rebuild(self) -> None:
+        assert self.on_gap is not None
+        delay = 1.0
+        while True:
+            log.warning("consumer_rebuilding_from_owners", consumer=self.name)
+            try:
+                await self.on_gap()
+                log.info("consumer_rebuilt", consumer=self.name)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an owner is down: not ready until it answers
+                log.warning("consumer_rebuild_failed", consumer=self.name, error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def _pull(self) -> AsyncIterator[list[Msg]]:
         """Yield messages as soon as they arrive, up to ``batch`` at a time.
@@ -214,11 +255,14 @@ class Consumer:
             deliveries.append(_Delivery(msg, event, handler))
         if not deliveries:
             return 0
+        started = time.monotonic()
         # Without a settler the handlers' commits wake the relay, as outside any scope.
         with settle_scope() if self.settler is not None else contextlib.nullcontext([]) as emitted:
             done = await self._apply_with_fallback(deliveries)
+        applied = time.monotonic()
         if emitted and self.settler is not None:
             await self.settler.settle(emitted, exclude=self.name)
+        settled = time.monotonic()
         for delivery in done[:-1]:
             await delivery.msg.ack()
         if done:
@@ -227,6 +271,10 @@ class Consumer:
             except Exception:  # the floor is announced anyway; the ack is retried by redelivery
                 await done[-1].msg.ack()
         await self._announce()
+        if time.monotonic() - started > SLOW_BATCH_SECONDS:  # writers are waiting on this
+            log.warning("consumer_batch_slow", consumer=self.name, size=len(deliveries),
+                        apply_ms=round((applied - started) * 1000), settle_ms=round((settled - applied) * 1000),
+                        ack_ms=round((time.monotonic() - settled) * 1000))
         ran = sum(d.ran for d in done)
         duplicates = len(done) - ran
         if duplicates:
@@ -297,7 +345,7 @@ class Consumer:
 
     async def _announce(self) -> None:
         try:
-            floor = await announce_floor(self.js._nc, self.js, self.stream, self.name)  # noqa: SLF001
+            await announce_floor(self.js._nc, self.js, self.stream, self.name)  # noqa: SLF001
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # writers fall back to asking JetStream themselves
