@@ -95,9 +95,11 @@ class InfraEndpoints:
 _LOCAL_HOSTS = frozenset({"", "127.0.0.1", "localhost", "::1"})
 
 
-def _count(env: Mapping[str, str], key: str, default: int, *, low: int = 0, high: int = 64) -> int:
-    """An integer setting from ``env[key]``, else ``SLATE_REPLICAS``, else ``default``."""
-    raw = env.get(key, "").strip() or env.get("SLATE_REPLICAS", "").strip()
+def _count(key: str, env: Mapping[str, str], default: int, *, service: str = "", low: int = 0, high: int = 64) -> int:
+    """An integer setting from ``env[key]`` (``<SERVICE>`` in ``key`` replaced by
+    ``service``'s prefix), else ``SLATE_REPLICAS``, else ``default``."""
+    key = key.replace("<SERVICE>", env_key(service))
+    raw = env.get(key, "").strip() or env.get("SLATE_REPLICAS", "").strip()  # default of every replica count
     if not raw:
         return default
     try:
@@ -157,13 +159,14 @@ class StackConfig:
         SLATE_REPLICAS when that is set (else 1, the defaults of :attr:`http_processes`, 0)."""
         env = os.environ if environ is None else environ
         return {
-            "gateway_replicas": _count(env, "SLATE_GATEWAY_REPLICAS", 1, low=1, high=MAX_GATEWAY_REPLICAS),
+            "gateway_replicas": _count("SLATE_GATEWAY_REPLICAS", env, 1, low=1, high=MAX_GATEWAY_REPLICAS),  # gateways (default 1), ports gateway..+N-1
             "http_processes": {
-                svc: _count(env, f"SLATE_{env_key(svc)}_HTTP_PROCESSES", DEFAULT_HTTP_PROCESSES.get(svc, 1), low=1)
+                svc: _count("SLATE_<SERVICE>_HTTP_PROCESSES", env, DEFAULT_HTTP_PROCESSES.get(svc, 1), service=svc, low=1)  # production: 2
                 for svc in SERVICES
             },
             "worker_processes": {
-                svc: _count(env, f"SLATE_{env_key(svc)}_WORKER_PROCESSES", 0) for svc in SERVICES
+                svc: _count("SLATE_<SERVICE>_WORKER_PROCESSES", env, 0, service=svc)  # `worker` processes (default 0)
+                for svc in SERVICES
             },
         }
 
@@ -172,12 +175,13 @@ class StackConfig:
         """The configuration of ``slate up``: SLATE_* variables over the default ports
         (SLATE_PORT_BASE's block, else DEFAULT_PORTS)."""
         env = os.environ if environ is None else environ
-        ports = default_ports(env)
+        base = env.get("SLATE_PORT_BASE", "")  # first of the stack's 100 ports (unset: 8080, 8101-8105, 15432, ...)
+        ports = default_ports({"SLATE_PORT_BASE": base})
         ports["postgres"] = _port_from_url(env.get("SLATE_POSTGRES_URL"), ports["postgres"])
         ports["nats"] = _port_from_url(env.get("SLATE_NATS_URL"), ports["nats"])
-        ports["nats_monitor"] = int(env.get("SLATE_NATS_MONITOR_PORT") or ports["nats_monitor"])
+        ports["nats_monitor"] = int(env.get("SLATE_NATS_MONITOR_PORT") or ports["nats_monitor"])  # default: NATS + 1
         ports["s3"] = _port_from_url(env.get("SLATE_S3_ENDPOINT"), ports["s3"])
-        ports["smtp"] = int(env.get("SLATE_SMTP_PORT") or ports["smtp"])
+        ports["smtp"] = int(env.get("SLATE_SMTP_PORT") or ports["smtp"])  # the sink's port (default 18025)
         ports[GATEWAY] = int(env.get("SLATE_PORT") or ports[GATEWAY])
         for svc in SERVICES:
             ports[svc] = int(env.get(f"SLATE_{env_key(svc)}_PORT") or ports[svc])
@@ -188,7 +192,7 @@ class StackConfig:
             admin_password=env.get("SLATE_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD),
             s3_access_key=env.get("SLATE_S3_ACCESS_KEY", "slate"),
             s3_secret_key=env.get("SLATE_S3_SECRET_KEY", "slate-secret-key"),
-            smtp_sink=env.get("SLATE_SMTP_HOST", "").strip().lower() in _LOCAL_HOSTS,
+            smtp_sink=env.get("SLATE_SMTP_HOST", "").strip().lower() in _LOCAL_HOSTS,  # another host: no sink
             **cls.counts_from_env(env),
         )
 
@@ -438,16 +442,20 @@ class Stack:
         outside a request, and another process's relay would only find those rows on its
         next poll (SLATE_OUTBOX_POLL_SECONDS). Worker processes (SLATE_<SVC>_WORKER_PROCESSES) add
         relays (outbox claimed FOR UPDATE SKIP LOCKED), pullers on the same durable
-        consumers, RPC responders (a queue group) and media job workers. The Kubernetes
-        split (no loops in the API pods) is SLATE_<SVC>_WORKERS_ENABLED=false, which the
-        stack applies to the API processes only."""
+        consumers, RPC responders (a queue group) and media job workers. As in the
+        Kubernetes deployment, SLATE_<SVC>_WORKERS_ENABLED=false and
+        SLATE_MEDIA_JOBS_ENABLED=false (media's API without transcodes) apply to the API
+        processes only: worker processes always run their loops and jobs."""
         names = []
         for svc in self.config.services:
             self._add_app(svc, svc, "serve")
             names.append(svc)
         for svc in self.config.services:
             for name in self.worker_names(svc):
-                self._add_app(name, svc, "worker", env={f"SLATE_{env_key(svc)}_WORKERS_ENABLED": "true"})
+                worker_env = {f"SLATE_{env_key(svc)}_WORKERS_ENABLED": "true"}
+                if svc == "media":
+                    worker_env["SLATE_MEDIA_JOBS_ENABLED"] = "true"
+                self._add_app(name, svc, "worker", env=worker_env)
                 names.append(name)
         for name in names:
             self.supervisor.start(name)
