@@ -173,6 +173,7 @@ def create_service_app(
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )
+            runtime.tasks.append(asyncio.create_task(verifier.warm_up()))
             # The crash tests' hooks widen the commit-to-publish window of the relay: then
             # the relay alone publishes (SLATE_OUTBOX_RELAY_DELAY_SECONDS, never in operation).
             if shared.consistency_enabled and not shared.outbox_relay_delay_seconds:
