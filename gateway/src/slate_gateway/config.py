@@ -113,6 +113,9 @@ class Settings:
     otlp_configured: bool = False
     #: Seconds a SIGTERM waits for requests in flight before closing what is left.
     shutdown_timeout: float = 20.0
+    #: PROMETHEUS_MULTIPROC_DIR: where forked workers share their metrics (a "gateway"
+    #: subdirectory); unset, a temporary directory.
+    metrics_root: str = ""
     public_config: PublicConfig = field(default_factory=PublicConfig)
 
     @classmethod
@@ -140,6 +143,7 @@ class Settings:
             otlp_configured=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
                                  or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
             shutdown_timeout=float(env.get("SLATE_GATEWAY_SHUTDOWN_SECONDS", "20")),  # SIGTERM drain
+            metrics_root=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             public_config=PublicConfig.from_env(env),
         )
 

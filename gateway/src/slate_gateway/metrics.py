@@ -35,7 +35,6 @@ from typing import Any
 
 import orjson
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"
 #: Probes and the scrape itself are not measured (as in the services).
 UNMEASURED = frozenset(("/healthz", "/readyz", "/metrics"))
@@ -46,9 +45,9 @@ _LE = [repr(b) for b in BUCKETS] + ["+Inf"]
 Series = dict[tuple[str, str, int], list[float]]
 
 
-def metrics_dir(workers: int) -> str | None:
-    """Before forking workers: the directory they share (emptied), or None for one process."""
-    root = os.environ.get(MULTIPROC_ENV)
+def metrics_dir(workers: int, root: str = "") -> str | None:
+    """Before forking workers: the directory they share (emptied), or None for one process.
+    ``root``: the operator's ``PROMETHEUS_MULTIPROC_DIR`` (Settings.metrics_root), if any."""
     if workers <= 1:
         return None
     if root:

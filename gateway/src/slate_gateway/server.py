@@ -932,7 +932,7 @@ def run(settings: Settings) -> None:
         level=logging.DEBUG if settings.log_level == "debug" else logging.INFO,
         format='{"level": "%(levelname)s", "logger": "%(name)s", "event": "%(message)s"}',
         stream=sys.stderr)
-    directory = metrics_dir(settings.workers)  # the workers' shared metrics files
+    directory = metrics_dir(settings.workers, settings.metrics_root)  # workers' shared metrics
     children: list[int] = []
     if settings.workers > 1:
         for _ in range(settings.workers - 1):
