@@ -44,6 +44,11 @@ class EventsBase(DeclarativeBase):
 EVENTS_METADATA = EventsBase.metadata
 
 
+#: Columns of Slate's own bookkeeping that Zou's answers never carry: a replica row's
+#: ``source_version`` (slate_common.replica).
+BOOKKEEPING_FIELDS = frozenset({"source_version"})
+
+
 class ZouModel:
     """Columns every Zou model has, and its serialization."""
 
@@ -57,7 +62,7 @@ class ZouModel:
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, onupdate=now, nullable=False)
 
     def serialize(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-        skip = self.hidden_fields | exclude
+        skip = self.hidden_fields | exclude | BOOKKEEPING_FIELDS
         out: dict[str, Any] = {}
         for col in self.__table__.columns:  # type: ignore[attr-defined]
             if col.key in skip:
