@@ -31,6 +31,10 @@ DEFAULT_PORTS: dict[str, int] = {
 SERVICES: tuple[str, ...] = ("auth", "production", "media", "import-export", "planning")
 
 DEV_SECRET = "slate-dev-secret-change-me"
+#: Credentials of the embedded stack, refused when SLATE_ENV=production.
+DEFAULT_ADMIN_PASSWORD = "slate-admin-password"
+DEFAULT_S3_ACCESS_KEY = "slate"
+DEFAULT_S3_SECRET_KEY = "slate-secret-key"
 
 
 class SharedSettings(BaseSettings):
