@@ -308,6 +308,14 @@ class Stack:
         log.info("admin_created", email=c.admin_email)
         return True
 
+    def admin_notice(self, *, tty: bool) -> str:
+        """The line ``slate up`` shows once, after the start that created the admin. The
+        password only on a terminal: a redirected stderr is a log (containers, CI)."""
+        c = self.config
+        secret = c.admin_password if tty else "the value of SLATE_ADMIN_PASSWORD (or the README's default)"
+        return (f"Slate: admin account {c.admin_email}, password {secret} (shown once, at this first start; "
+                "set SLATE_ADMIN_EMAIL / SLATE_ADMIN_PASSWORD before it to choose them)")
+
     def _add_app(self, name: str, target: str, *args: str) -> None:
         if name in self.supervisor:
             return
@@ -437,9 +445,8 @@ class Stack:
                 print(f"slate up failed: {exc}", file=sys.stderr, flush=True)
                 return 1
             booting = False
-            if self.admin_created:  # shown once, on the terminal only: never logged
-                print(f"Slate: admin account {c.admin_email} / {c.admin_password} (shown once, on this first "
-                      "start; SLATE_ADMIN_EMAIL / SLATE_ADMIN_PASSWORD choose them)", file=sys.stderr, flush=True)
+            if self.admin_created:
+                print(self.admin_notice(tty=sys.stderr.isatty()), file=sys.stderr, flush=True)
             print(f"Slate is up at {url}", flush=True)
             while not stop.wait(1.0):
                 pass
