@@ -5,17 +5,62 @@ import logging
 
 import pytest
 
-from slate_common.config import SharedSettings
+from slate_common.config import BaseServiceSettings, SharedSettings, service_config
 from slate_common.logging import configure_logging, get_logger, request_id_var
 from slate_common.tracing import configure_tracing, tracer
 
 
-def test_production_mode_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLATE_ENV", "production")
-    with pytest.raises(RuntimeError, match="SLATE_SECRET_KEY"):
-        SharedSettings().check_production_ready()
-    monkeypatch.setenv("SLATE_SECRET_KEY", "a-real-secret")
+PRODUCTION = {
+    "SLATE_ENV": "production",
+    "SLATE_SECRET_KEY": "k" * 40,
+    "SLATE_S3_ACCESS_KEY": "studio-s3",
+    "SLATE_S3_SECRET_KEY": "a-real-s3-secret",
+    "SLATE_ADMIN_PASSWORD": "a real admin password",
+    "SLATE_POSTGRES_URL": "postgresql+asyncpg://slate:db-password@db:5432",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SLATE_SECRET_KEY": None}, "SLATE_SECRET_KEY"),
+        ({"SLATE_SECRET_KEY": "slate-dev-secret-change-me"}, "SLATE_SECRET_KEY"),
+        ({"SLATE_SECRET_KEY": "too-short"}, "SLATE_SECRET_KEY"),
+        ({"SLATE_S3_ACCESS_KEY": None}, "SLATE_S3_ACCESS_KEY"),
+        ({"SLATE_S3_SECRET_KEY": "slate-secret-key"}, "SLATE_S3_SECRET_KEY"),
+        ({"SLATE_ADMIN_PASSWORD": "slate-admin-password"}, "SLATE_ADMIN_PASSWORD"),
+        ({"SLATE_POSTGRES_URL": None}, "SLATE_POSTGRES_URL has no password"),
+        ({"SLATE_POSTGRES_URL": "postgresql+asyncpg://postgres@db:5432"}, "SLATE_POSTGRES_URL has no password"),
+        ({"SLATE_TEST_DATABASE_URL": "postgresql+asyncpg://slate@db/slate_test"}, "DATABASE_URL has no password"),
+    ],
+)
+def test_production_mode_refuses_every_default_credential(
+    monkeypatch: pytest.MonkeyPatch, change: dict[str, str | None], message: str
+) -> None:
+    for name, value in {**PRODUCTION, **change}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError, match=message):
+        _TestSettings().shared.check_production_ready()
+
+
+def test_production_mode_starts_with_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SLATE_ADMIN_PASSWORD")  # not needed by services
+    monkeypatch.setenv("SLATE_TEST_DATABASE_URL", "postgresql+asyncpg://slate@db/slate_test?password=pw")
+    _TestSettings().shared.check_production_ready()
+    monkeypatch.setenv("SLATE_ENV", "development")  # defaults are fine outside production
+    monkeypatch.setenv("SLATE_SECRET_KEY", "slate-dev-secret-change-me")
+    monkeypatch.setenv("SLATE_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:15432")
     SharedSettings().check_production_ready()
+
+
+class _TestSettings(BaseServiceSettings):
+    service_name = "test"
+    model_config = service_config("test")
 
 
 def test_log_lines_carry_service_request_and_trace_ids(capsys: pytest.CaptureFixture[str]) -> None:

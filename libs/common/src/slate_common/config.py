@@ -11,7 +11,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Default ports of the embedded stack, one place for the supervisor, services and tests.
@@ -51,14 +53,17 @@ class SharedSettings(BaseSettings):
     nats_url: str = f"nats://127.0.0.1:{DEFAULT_PORTS['nats']}"
     events_stream: str = "SLATE_EVENTS"
     s3_endpoint: str = f"127.0.0.1:{DEFAULT_PORTS['s3']}"
-    s3_access_key: str = "slate"
-    s3_secret_key: str = "slate-secret-key"
+    s3_access_key: str = DEFAULT_S3_ACCESS_KEY
+    s3_secret_key: str = DEFAULT_S3_SECRET_KEY
     s3_secure: bool = False
     jwt_audience: str = "slate"
     jwt_issuer: str = "slate-auth"
     auth_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['auth']}"
     otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     secret_key: str = DEV_SECRET
+    #: The first admin's password (create-admin, the embedded stack); services only
+    #: check that production does not run with the default.
+    admin_password: str | None = None
     outbox_poll_seconds: float = 1.0
     #: Test hook: the relay waits this long before publishing (crash tests widen the
     #: window between commit and publish with it). Zero in normal operation.
@@ -66,9 +71,40 @@ class SharedSettings(BaseSettings):
     #: Fault injection for crash tests only ("exit-after-publish"); unset in operation.
     outbox_fault: str | None = None
 
+    #: The service's own database URL (``SLATE_<SVC>_DATABASE_URL``), set by
+    #: :attr:`BaseServiceSettings.shared` so that the check sees the URL in use.
+    _database_url: str | None = PrivateAttr(default=None)
+
+    def production_problems(self) -> list[str]:
+        """Every default credential still in use (empty outside production)."""
+        if self.env != "production":
+            return []
+        problems = []
+        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            problems.append("SLATE_SECRET_KEY is the default or shorter than 32 characters")
+        if self.s3_access_key == DEFAULT_S3_ACCESS_KEY or self.s3_secret_key == DEFAULT_S3_SECRET_KEY:
+            problems.append("SLATE_S3_ACCESS_KEY / SLATE_S3_SECRET_KEY are the defaults")
+        if self.admin_password == DEFAULT_ADMIN_PASSWORD:
+            problems.append("SLATE_ADMIN_PASSWORD is the default")
+        for name, url in (("SLATE_POSTGRES_URL", self.postgres_url), ("the service's DATABASE_URL", self._database_url)):
+            if url is not None and not _has_password(url):
+                problems.append(f"{name} has no password")
+        return problems
+
     def check_production_ready(self) -> None:
-        if self.env == "production" and self.secret_key == DEV_SECRET:
-            raise RuntimeError("SLATE_SECRET_KEY must be set when SLATE_ENV=production")
+        """Refuse to start with SLATE_ENV=production and any default credential."""
+        problems = self.production_problems()
+        if problems:
+            raise RuntimeError("SLATE_ENV=production refuses default credentials: " + "; ".join(problems))
+
+
+def _has_password(url: str) -> bool:
+    """A database URL with a password (``user:password@``, or ``?password=``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.password) or "password=" in parts.query
 
 
 class BaseServiceSettings(BaseSettings):
@@ -91,7 +127,9 @@ class BaseServiceSettings(BaseSettings):
 
     @cached_property
     def shared(self) -> SharedSettings:
-        return SharedSettings()
+        shared = SharedSettings()
+        shared._database_url = self.database_url
+        return shared
 
     @property
     def database_name(self) -> str:
