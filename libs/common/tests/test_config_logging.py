@@ -81,3 +81,22 @@ def test_log_lines_carry_service_request_and_trace_ids(capsys: pytest.CaptureFix
         assert line["trace_id"] == trace_id
     assert lines[0]["event"] == "hello" and lines[0]["answer"] == 42
     assert lines[1]["event"] == "from the standard library" and lines[1]["level"] == "warning"
+
+
+def test_secrets_are_redacted_and_the_rest_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("testsvc", "INFO", "json")
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+    get_logger("t").info(
+        "calling https://s3.studio/b/k?X-Amz-Signature=f00dfeed&X-Amz-Credential=AKIA%2F1&part=2",
+        password="pw-123456", status_code=201, path="/data/projects", count=3, otp_code="123456",
+        headers={"authorization": "Basic dXNlcjpwYXNz", "accept": "application/json"},
+        dsn="nats://svc:nats-pass@nats:4222", note=f"Bearer {jwt}", items=[{"access_token": jwt}],
+    )
+    logging.getLogger("lib").warning("reset link ?email=a@b.c&token=abcdef123456 sent")
+    out = capsys.readouterr().err
+    for secret in ("pw-123456", "f00dfeed", "AKIA", "123456", "dXNlcjpwYXNz", "nats-pass", jwt, "abcdef123456"):
+        assert secret not in out, secret
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["status_code"] == 201 and lines[0]["path"] == "/data/projects" and lines[0]["count"] == 3
+    assert lines[0]["headers"]["accept"] == "application/json" and lines[0]["dsn"] == "nats://svc:[redacted]@nats:4222"
+    assert "part=2" in lines[0]["event"] and lines[1]["event"].startswith("reset link ?email=a@b.c&token=[redacted]")
