@@ -12,6 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SLATE_HOME=/var/lib/slate
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /var/lib/slate --create-home slate
+# One lock for every image (requirements.lock, `make lock`): each image installs its subset
+# at exactly the versions the suite was tested with.
+COPY requirements.lock /app/requirements.lock
+ENV PIP_CONSTRAINT=/app/requirements.lock
 COPY libs/common /app/libs/common
 RUN pip install /app/libs/common
 
