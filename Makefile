@@ -59,10 +59,12 @@ lock: $(TOOLS)/bin/python
 
 # pip-audit reads the pinned versions as they are (--no-deps --disable-pip: nothing is
 # installed or resolved) and asks the PyPI advisory database (OSV with AUDIT_ARGS='-s osv').
+# --strict: a version the advisory service cannot look up fails the audit instead of
+# passing unaudited.
 AUDIT_ARGS ?=
 audit: $(TOOLS)/bin/python
 	$(TOOLS_PIP) install 'pip-audit>=2.7'
-	$(TOOLS)/bin/pip-audit --requirement $(LOCK) --no-deps --disable-pip --progress-spinner off $(AUDIT_ARGS)
+	$(TOOLS)/bin/pip-audit --requirement $(LOCK) --no-deps --disable-pip --strict --progress-spinner off $(AUDIT_ARGS)
 
 clean-venv:
 	rm -rf $(VENV) $(TOOLS)
