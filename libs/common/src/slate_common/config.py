@@ -86,7 +86,8 @@ class SharedSettings(BaseSettings):
             problems.append("SLATE_S3_ACCESS_KEY / SLATE_S3_SECRET_KEY are the defaults")
         if self.admin_password == DEFAULT_ADMIN_PASSWORD:
             problems.append("SLATE_ADMIN_PASSWORD is the default")
-        for name, url in (("SLATE_POSTGRES_URL", self.postgres_url), ("the service's DATABASE_URL", self._database_url)):
+        urls = (("SLATE_POSTGRES_URL", self.postgres_url), ("the service's DATABASE_URL", self._database_url))
+        for name, url in urls:
             if url is not None and not _has_password(url):
                 problems.append(f"{name} has no password")
         return problems

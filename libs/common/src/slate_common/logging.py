@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -70,7 +71,7 @@ def _redact(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def redact_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: secret-named fields blanked, secrets in text replaced."""
     for key, value in event.items():
         if key in ("timestamp", "level", "service", "request_id", "trace_id", "span_id", "logger"):
