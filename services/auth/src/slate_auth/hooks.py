@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select
 
 from slate_common.crud import CrudContext, CrudHooks
-from slate_common.errors import BadRequest, Forbidden
+from slate_common.errors import BadRequest, Forbidden, InvalidFormat
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
 from .config import AuthSettings
-from .domain.identity import MINIMAL_PERSON_FIELDS, email_taken, person_snapshot, revoke_all_tokens, serialize_persons
+from .domain.identity import (
+    MINIMAL_PERSON_FIELDS, email_taken, existing_departments, person_snapshot, revoke_all_tokens, serialize_persons,
+    set_departments,
+)
 from .domain.keys import KeyRing
 from .domain.passwords import hash_password
 from .domain.tokens import issue_bot_token
@@ -53,12 +58,14 @@ class PersonHooks(CrudHooks[Person]):
         # changes through the password routes, which also end the person's sessions.
         password = data.pop("password", None)
         if instance is None and password:
-            data["password"] = hash_password(password)
+            data["password"] = await asyncio.to_thread(hash_password, password)
         role = data.get("role")
         if role is not None and role not in ROLES:
             raise BadRequest("Invalid role", data=None)
         if data.get("contract_type") is not None and data["contract_type"] not in CONTRACT_TYPES:
             raise BadRequest("Invalid contract_type", data=None)
+        if "departments" in data:
+            ctx.scratch["departments"] = await _checked_departments(ctx, data.pop("departments"))
         if data.get("email"):
             data["email"] = _checked_email(data["email"])
             if await email_taken(ctx.session, data["email"], but=instance.id if instance else None):
@@ -66,6 +73,8 @@ class PersonHooks(CrudHooks[Person]):
         return data
 
     async def post_creation(self, ctx: CrudContext, instance: Person) -> None:
+        if "departments" in ctx.scratch:
+            await set_departments(ctx.session, instance.id, ctx.scratch["departments"])
         if instance.is_bot:
             instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
 
@@ -82,6 +91,8 @@ class PersonHooks(CrudHooks[Person]):
             ctx.session.info.setdefault("slate_new_bot_tokens", set()).add(instance.id)
 
     async def post_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
+        if "departments" in ctx.scratch:
+            await set_departments(ctx.session, instance.id, ctx.scratch["departments"])
         if instance.id not in ctx.session.info.get("slate_new_bot_tokens", set()):
             return
         if instance.bot_token_jti:
@@ -135,3 +146,17 @@ class OrganisationHooks(CrudHooks[Organisation]):
     async def serialize(self, ctx: CrudContext, instance: Organisation, *, relations: bool) -> dict[str, Any]:
         exclude = frozenset() if ctx.principal.is_admin else ORGANISATION_SECRETS
         return instance.serialize(exclude=exclude)
+
+
+async def _checked_departments(ctx: CrudContext, raw: Any) -> list[uuid.UUID]:
+    """A person's ``departments`` as Zou takes them: a list of existing department ids."""
+    invalid = InvalidFormat()
+    if not isinstance(raw, list):
+        raise invalid
+    try:
+        ids = list(dict.fromkeys(uuid.UUID(str(value)) for value in raw))
+    except ValueError as exc:
+        raise invalid from exc
+    if len(await existing_departments(ctx.session, ids)) != len(ids):
+        raise invalid
+    return ids

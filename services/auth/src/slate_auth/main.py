@@ -11,6 +11,7 @@ from slate_common.db import transaction
 from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
 from .consumers import HANDLERS
+from .owned import OWNED
 from .crud import specs
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import GuardPolicy, LoginGuard
@@ -40,6 +41,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         routers=[auth.router, passwords.router, persons.router, sso.router, two_factor.router, fido.router,
                  crud_router(specs(keyring, settings))],
         consumers=HANDLERS,
+        owned=OWNED,
         rpc_handlers=rpc_handlers(lambda: app.state.runtime),
         on_startup=[load_keys],
         on_bus_ready=[connect_guard],

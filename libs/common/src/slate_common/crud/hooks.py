@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
@@ -21,6 +21,8 @@ class CrudContext:
     principal: Principal
     #: The service runtime (NATS, settings) for hooks that reach beyond the database.
     runtime: Any = None
+    #: What one hook hands to a later one within the same call (relations to store).
+    scratch: dict[str, Any] = field(default_factory=dict)
 
 
 class CrudHooks(Generic[M]):

@@ -17,6 +17,7 @@ from slate_common.serialization import now
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Person, Task, TaskStatus, TaskType, task_person_link
 from . import access
 from .tasks import assignees_of, default_status_id, emit_task_event, serialize_task
+from ..replicas import PERSONS
 
 TASK_UPDATABLE = {
     "name": str, "description": str, "priority": int, "difficulty": int, "duration": float, "estimation": float,
@@ -141,7 +142,7 @@ async def update_task(session: AsyncSession, principal: Principal, task: Task, b
 async def assign(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
     """Add an assignee to tasks the caller supervises (others are skipped); task:assign each."""
-    if await session.get(Person, person_id) is None:
+    if await PERSONS.get(session, person_id) is None:
         raise NotFound()
     tasks = await _supervised(session, principal, task_ids)
     for task in tasks:
@@ -212,7 +213,7 @@ async def delete_tasks(session: AsyncSession, principal: Principal, tasks: list[
 
 
 async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person:
-    person = await session.get(Person, person_id)
+    person = await PERSONS.get(session, person_id)
     if person is None:
         raise NotFound()
-    return person
+    return person  # type: ignore[no-any-return]
