@@ -32,6 +32,10 @@ PRODUCTION = {
         ({"SLATE_POSTGRES_URL": None}, "SLATE_POSTGRES_URL has no password"),
         ({"SLATE_POSTGRES_URL": "postgresql+asyncpg://postgres@db:5432"}, "SLATE_POSTGRES_URL has no password"),
         ({"SLATE_TEST_DATABASE_URL": "postgresql+asyncpg://slate@db/slate_test"}, "DATABASE_URL has no password"),
+        # the values of deploy/k8s/base/secrets.example.env, copied unchanged
+        ({"SLATE_SECRET_KEY": "change-me-to-64-random-characters"}, "SLATE_SECRET_KEY"),
+        ({"SLATE_S3_SECRET_KEY": "change-me"}, "SLATE_S3_SECRET_KEY"),
+        ({"SLATE_POSTGRES_URL": "postgresql+asyncpg://slate:change-me@slate-db-rw:5432"}, "example password"),
     ],
 )
 def test_production_mode_refuses_every_default_credential(

@@ -85,16 +85,20 @@ class SharedSettings(BaseSettings):
         if self.env != "production":
             return []
         problems = []
-        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
-            problems.append("SLATE_SECRET_KEY is the default or shorter than 32 characters")
-        if self.s3_access_key == DEFAULT_S3_ACCESS_KEY or self.s3_secret_key == DEFAULT_S3_SECRET_KEY:
-            problems.append("SLATE_S3_ACCESS_KEY / SLATE_S3_SECRET_KEY are the defaults")
-        if self.admin_password == DEFAULT_ADMIN_PASSWORD:
-            problems.append("SLATE_ADMIN_PASSWORD is the default")
+        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32 or _placeholder(self.secret_key):
+            problems.append("SLATE_SECRET_KEY is the default, an example or shorter than 32 characters")
+        if (self.s3_access_key == DEFAULT_S3_ACCESS_KEY or self.s3_secret_key == DEFAULT_S3_SECRET_KEY
+                or _placeholder(self.s3_access_key) or _placeholder(self.s3_secret_key)):
+            problems.append("SLATE_S3_ACCESS_KEY / SLATE_S3_SECRET_KEY are the defaults or examples")
+        if self.admin_password is not None and (self.admin_password == DEFAULT_ADMIN_PASSWORD
+                                                or _placeholder(self.admin_password)):
+            problems.append("SLATE_ADMIN_PASSWORD is the default or an example")
         urls = (("SLATE_POSTGRES_URL", self.postgres_url), ("the service's DATABASE_URL", self._database_url))
         for name, url in urls:
             if url is not None and not _has_password(url):
                 problems.append(f"{name} has no password")
+            elif url is not None and _placeholder(urlsplit(url).password or ""):
+                problems.append(f"{name} has the example password")
         return problems
 
     def check_production_ready(self) -> None:
@@ -102,6 +106,11 @@ class SharedSettings(BaseSettings):
         problems = self.production_problems()
         if problems:
             raise RuntimeError("SLATE_ENV=production refuses default credentials: " + "; ".join(problems))
+
+
+def _placeholder(value: str) -> bool:
+    """The examples' values (deploy/k8s/base/secrets.example.env: ``change-me...``)."""
+    return "change-me" in value.lower() or "changeme" in value.lower()
 
 
 def _has_password(url: str) -> bool:
