@@ -11,8 +11,11 @@ ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 # --- build stages -----------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS build-base
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# One lock for every image (requirements.lock, `make lock`): each image installs its subset
+# of the suite's dependencies at exactly the versions the tests ran with.
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONSTRAINT=/src/requirements.lock
 RUN python -m venv /opt/venv
+COPY requirements.lock /src/requirements.lock
 COPY libs/forwarded /src/libs/forwarded
 COPY libs/common /src/libs/common
 RUN /opt/venv/bin/pip install /src/libs/forwarded /src/libs/common

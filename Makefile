@@ -1,5 +1,9 @@
 # make up    install everything into .venv and run the whole suite (slate up)
-# make test  install (when pyproject files changed) and run every test suite
+# make test  install (when pyproject files or the lock changed) and run every test suite
+# make lock  recompile requirements.lock (the exact versions every install uses) after a
+#            change of dependencies in a pyproject.toml or requirements-test.txt
+# make audit check requirements.lock against the vulnerability advisories (needs network;
+#            never part of make test, so a new advisory does not turn unrelated work red)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,22 +13,25 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml) $(wildcard gateway/pyproject.toml)
 PYPROJECTS := libs/forwarded/pyproject.toml libs/common/pyproject.toml $(SERVICE_PROJECTS)
 EDITABLES := -e libs/forwarded -e 'libs/common[embedded]' $(foreach p,$(SERVICE_PROJECTS),-e $(dir $(p)))
-TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio flask aiohttp \
-             kubernetes-validate google-re2 pyyaml
+TEST_DEPS := $(shell grep -v '^\#' requirements-test.txt)
+LOCK := requirements.lock
+# pip-tools and pip-audit live in their own venv: they must not move the suite's versions.
+TOOLS := .venv-tools
+TOOLS_PIP := $(TOOLS)/bin/python -m pip --disable-pip-version-check --quiet
 TEST_PATHS := $(wildcard libs/forwarded/tests libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 
-.PHONY: up test install clean-venv
+.PHONY: up test install lock audit clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python $(PYPROJECTS) Makefile
+$(STAMP): $(BIN)/python $(PYPROJECTS) $(LOCK) requirements-test.txt Makefile
 	@command -v xmlsec1 >/dev/null 2>&1 || { echo "installing xmlsec1 (SAML signatures)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; }
-	$(PIP) install $(EDITABLES) $(TEST_DEPS)
+	$(PIP) install -c $(LOCK) $(EDITABLES) $(TEST_DEPS)
 	@touch $@
 
 install: $(STAMP)
@@ -35,5 +42,29 @@ up: install
 test: install
 	$(BIN)/pytest $(TEST_PATHS) $(PYTEST_ARGS)
 
+$(TOOLS)/bin/python:
+	$(PYTHON) -m venv $(TOOLS)
+
+# One lock for the suite and every image (the images install subsets of it with -c).
+# Compiled for CPython 3.11 on Linux, as the images; editable lines (the suite's own
+# packages) are dropped: pip refuses them in a constraints file.
+lock: $(TOOLS)/bin/python
+	$(TOOLS_PIP) install 'pip-tools>=7.4'
+	$(TOOLS)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --no-emit-trusted-host --no-header --output-file $(LOCK).tmp requirements.in
+	{ echo '# The exact versions of every dependency of the suite: `make lock` writes it from'; \
+	  echo '# requirements.in, `make install` and the Dockerfile install with -c requirements.lock.'; \
+	  awk '/^-e /{skip=1; next} skip && /^    /{next} {skip=0; print}' $(LOCK).tmp; } > $(LOCK)
+	rm -f $(LOCK).tmp
+
+# pip-audit reads the pinned versions as they are (--no-deps --disable-pip: nothing is
+# installed or resolved) and asks the PyPI advisory database (OSV with AUDIT_ARGS='-s osv').
+# --strict: a version the advisory service cannot look up fails the audit instead of
+# passing unaudited.
+AUDIT_ARGS ?=
+audit: $(TOOLS)/bin/python
+	$(TOOLS_PIP) install 'pip-audit>=2.7'
+	$(TOOLS)/bin/pip-audit --requirement $(LOCK) --no-deps --disable-pip --strict --progress-spinner off $(AUDIT_ARGS)
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TOOLS)

@@ -70,8 +70,7 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     home = Path(tempfile.mkdtemp(prefix="slate-consistency-bench-"))
-    config = StackConfig.on_free_ports(home, extra_env={"SLATE_AUTH_LOGIN_RATE_PER_MINUTE": "100000",
-                                                        "SLATE_LOG_LEVEL": "WARNING"})
+    config = StackConfig.on_free_ports(home, extra_env={"SLATE_LOG_LEVEL": "WARNING"})
     stack = Stack(config)
     results: list[dict[str, Any]] = []
     with stack:

@@ -20,8 +20,8 @@ from .conftest import login
 async def _account(api, stack, admin, role: str, first_name: str, tag: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     email, password = f"{first_name.lower()}-{tag}@example.com", f"pass-{tag}-{first_name}"
     proc = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "slate_auth", "create-admin", "--email", email, "--password", password],
-        env=stack.stack.env(), capture_output=True, text=True, check=False)
+        subprocess.run, [sys.executable, "-m", "slate_auth", "create-admin", "--email", email],
+        env={**stack.stack.env(), "SLATE_ADMIN_PASSWORD": password}, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     persons = (await api.get("/data/persons", headers=admin)).json()
     person_id = next(p["id"] for p in persons if p["email"] == email)

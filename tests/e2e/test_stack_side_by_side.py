@@ -35,7 +35,7 @@ BASE_RANGE = (20000, 32000)
 def _config(home: Path, base: int, **env: str) -> StackConfig:
     config = StackConfig.from_env({"SLATE_HOME": str(home), "SLATE_PORT_BASE": str(base), **env})
     config.postgres_fsync = False
-    config.extra_env = {"SLATE_AUTH_LOGIN_RATE_PER_MINUTE": "100000", "SLATE_LOG_LEVEL": "INFO"}
+    config.extra_env = {"SLATE_LOG_LEVEL": "INFO"}
     return config
 
 

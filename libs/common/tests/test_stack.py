@@ -237,7 +237,7 @@ if cmd == "migrate":
     (marks / f"migrated-{{SERVICE}}").write_text(os.environ["SLATE_POSTGRES_URL"])
 elif cmd == "create-admin":
     with open(marks / "admins", "a") as f:
-        f.write(" ".join(sys.argv[2:]) + "\n")
+        f.write(" ".join(sys.argv[2:]) + " password=" + os.environ.get("SLATE_ADMIN_PASSWORD", sys.stdin.readline().strip()) + "\n")
 elif cmd == "serve":
     key = "SLATE_PORT" if SERVICE == "gateway" else "SLATE_" + SERVICE.upper().replace("-", "_") + "_PORT"
     port = int(os.environ[key])
@@ -283,9 +283,13 @@ def test_stack_boots_restarts_and_stops(tmp_path: Path) -> None:
         marks = stack.home / "fake"
         assert {p.name for p in marks.glob("migrated-*")} == {f"migrated-{s}" for s in SERVICES}
         assert (marks / "migrated-auth").read_text() == stack.infra.postgres_url
-        assert (marks / "admins").read_text().split() == [
-            "--email", config.admin_email, "--password", config.admin_password
-        ]
+        # The password reaches create-admin through its environment, not its arguments.
+        assert (marks / "admins").read_text().split() == ["--email", config.admin_email,
+                                                          "password=" + config.admin_password]
+        assert stack.admin_created and config.admin_password in stack.admin_notice(tty=True)
+        assert config.admin_password not in stack.admin_notice(tty=False)
+        for log_file in (stack.home / "logs").glob("*.log"):
+            assert config.admin_password not in log_file.read_text(), log_file
         assert _get_json(stack.gateway_url + "/healthz")["service"] == "gateway"
         first = _get_json(stack.service_url("media") + "/healthz")
         stack.restart_service("media", {"FAKE_MARK": "second"})
@@ -314,11 +318,17 @@ def test_cli_runs_service_commands_without_importing_them(tmp_path: Path) -> Non
     res = subprocess.run([*cli, "migrate", "auth", "import-export"], env=env, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in (tmp_path / "fake").glob("migrated-*")) == ["migrated-auth", "migrated-import-export"]
-    res = subprocess.run(
-        [*cli, "create-admin", "--email", "a@b.c", "--password", "pw"], env=env, capture_output=True, text=True, check=False
-    )
+    res = subprocess.run([*cli, "create-admin", "--email", "a@b.c"], env={**env, "SLATE_ADMIN_PASSWORD": "from env"},
+                         capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "fake" / "admins").read_text().split() == ["--email", "a@b.c", "--password", "pw"]
+    res = subprocess.run([*cli, "create-admin", "--email", "d@e.f"], env=env, input="from stdin\n",
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "fake" / "admins").read_text().splitlines() == ["--email a@b.c password=from env",
+                                                                       "--email d@e.f password=from stdin"]
+    res = subprocess.run([*cli, "create-admin", "--email", "a@b.c", "--password", "pw"], env=env,
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 2 and "--password" in res.stderr  # never on the command line
     res = subprocess.run([*cli, "migrate", "nope"], env=env, capture_output=True, text=True, check=False)
     assert res.returncode == 2 and "unknown service" in res.stderr
     imported = subprocess.run(

@@ -18,8 +18,9 @@ async def client(infra, make_database, smtp_sink):  # type: ignore[no-untyped-de
     app = create_app(AuthSettings(database_url=make_database("auth", migrate=True), smtp_port=smtp_sink.port,
                                   public_url="https://kitsu.studio.test",
                                   # Every test logs in from the one test client address;
-                                  # the limiter has its own tests (test_login_guard).
-                                  login_rate_per_minute=100_000))
+                                  # the login guard has its own tests (test_login_guard).
+                                  login_pair_free_failures=1000, login_account_free_failures=1000,
+                                  login_address_max_failures=100_000, login_requests_per_window=100_000))
     async with app.router.lifespan_context(app):
         async with transaction(app.state.runtime.sessionmaker) as session:
             await create_admin(session, email=ADMIN[0], password=ADMIN[1])

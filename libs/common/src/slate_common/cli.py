@@ -94,7 +94,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    return _exec("auth", "create-admin", "--email", args.email, "--password", args.password)
+    """The password goes through the environment or standard input, which the exec'd
+    command inherits: never through arguments, which every user of the machine sees."""
+    return _exec("auth", "create-admin", *(["--email", args.email] if args.email else []))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -122,9 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICES))
     mig.set_defaults(func=cmd_migrate)
 
-    adm = sub.add_parser("create-admin", help="create an admin account (idempotent)")
-    adm.add_argument("--email", required=True)
-    adm.add_argument("--password", required=True)
+    adm = sub.add_parser(
+        "create-admin", help="create an admin account (idempotent)",
+        description="The password is read from $SLATE_ADMIN_PASSWORD, else from standard input; never from "
+                    "the command line.",
+    )
+    adm.add_argument("--email", help="the admin's email (default $SLATE_ADMIN_EMAIL)")
     adm.set_defaults(func=cmd_create_admin)
 
     serve = sub.add_parser("serve", help="run one service's or the gateway's HTTP server")

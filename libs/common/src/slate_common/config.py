@@ -13,7 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Default ports of the embedded stack, one place for the supervisor, services and tests
@@ -85,6 +87,10 @@ def _local_url(scheme: str, name: str) -> str:
 SERVICES: tuple[str, ...] = ("auth", "production", "media", "import-export", "planning")
 
 DEV_SECRET = "slate-dev-secret-change-me"
+#: Credentials of the embedded stack, refused when SLATE_ENV=production.
+DEFAULT_ADMIN_PASSWORD = "slate-admin-password"
+DEFAULT_S3_ACCESS_KEY = "slate"
+DEFAULT_S3_SECRET_KEY = "slate-secret-key"
 
 
 class SharedSettings(BaseSettings):
@@ -102,14 +108,17 @@ class SharedSettings(BaseSettings):
     nats_url: str = Field(default_factory=lambda: _local_url("nats://", "nats"))
     events_stream: str = "SLATE_EVENTS"
     s3_endpoint: str = Field(default_factory=lambda: _local_url("", "s3"))
-    s3_access_key: str = "slate"
-    s3_secret_key: str = "slate-secret-key"
+    s3_access_key: str = DEFAULT_S3_ACCESS_KEY
+    s3_secret_key: str = DEFAULT_S3_SECRET_KEY
     s3_secure: bool = False
     jwt_audience: str = "slate"
     jwt_issuer: str = "slate-auth"
     auth_url: str = Field(default_factory=lambda: _local_url("http://", "auth"))
     otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     secret_key: str = DEV_SECRET
+    #: The first admin's password (create-admin, the embedded stack); services only
+    #: check that production does not run with the default.
+    admin_password: str | None = None
     outbox_poll_seconds: float = 1.0
     #: Test hook: the relay waits this long before publishing (crash tests widen the
     #: window between commit and publish with it). Zero in normal operation.
@@ -126,9 +135,50 @@ class SharedSettings(BaseSettings):
     #: Off only to measure what the mechanism costs (bench/); replicas then lag visibly.
     consistency_enabled: bool = True
 
+    #: The service's own database URL (``SLATE_<SVC>_DATABASE_URL``), set by
+    #: :attr:`BaseServiceSettings.shared` so that the check sees the URL in use.
+    _database_url: str | None = PrivateAttr(default=None)
+
+    def production_problems(self) -> list[str]:
+        """Every default credential still in use (empty outside production)."""
+        if self.env != "production":
+            return []
+        problems = []
+        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32 or _placeholder(self.secret_key):
+            problems.append("SLATE_SECRET_KEY is the default, an example or shorter than 32 characters")
+        if (self.s3_access_key == DEFAULT_S3_ACCESS_KEY or self.s3_secret_key == DEFAULT_S3_SECRET_KEY
+                or _placeholder(self.s3_access_key) or _placeholder(self.s3_secret_key)):
+            problems.append("SLATE_S3_ACCESS_KEY / SLATE_S3_SECRET_KEY are the defaults or examples")
+        if self.admin_password is not None and (self.admin_password == DEFAULT_ADMIN_PASSWORD
+                                                or _placeholder(self.admin_password)):
+            problems.append("SLATE_ADMIN_PASSWORD is the default or an example")
+        urls = (("SLATE_POSTGRES_URL", self.postgres_url), ("the service's DATABASE_URL", self._database_url))
+        for name, url in urls:
+            if url is not None and not _has_password(url):
+                problems.append(f"{name} has no password")
+            elif url is not None and _placeholder(urlsplit(url).password or ""):
+                problems.append(f"{name} has the example password")
+        return problems
+
     def check_production_ready(self) -> None:
-        if self.env == "production" and self.secret_key == DEV_SECRET:
-            raise RuntimeError("SLATE_SECRET_KEY must be set when SLATE_ENV=production")
+        """Refuse to start with SLATE_ENV=production and any default credential."""
+        problems = self.production_problems()
+        if problems:
+            raise RuntimeError("SLATE_ENV=production refuses default credentials: " + "; ".join(problems))
+
+
+def _placeholder(value: str) -> bool:
+    """The examples' values (deploy/k8s/base/secrets.example.env: ``change-me...``)."""
+    return "change-me" in value.lower() or "changeme" in value.lower()
+
+
+def _has_password(url: str) -> bool:
+    """A database URL with a password (``user:password@``, or ``?password=``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.password) or "password=" in parts.query
 
 
 class BaseServiceSettings(BaseSettings):
@@ -151,7 +201,9 @@ class BaseServiceSettings(BaseSettings):
 
     @cached_property
     def shared(self) -> SharedSettings:
-        return SharedSettings()
+        shared = SharedSettings()
+        shared._database_url = self.database_url
+        return shared
 
     @property
     def database_name(self) -> str:

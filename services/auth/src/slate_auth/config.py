@@ -22,11 +22,32 @@ class AuthSettings(BaseServiceSettings, SsoSettings):
     #: shown again revokes its whole family (every token descending from that login).
     refresh_token_rotation: bool = True
     cookie_secure: bool | None = None  # None: Secure when the request came over HTTPS
-    #: Failed logins in a row before an account is locked, and for how long.
-    login_max_failures: int = 5
-    login_lock_seconds: int = 300
-    #: Login attempts allowed per client IP per minute (per auth process).
-    login_rate_per_minute: int = 120  # generous: a studio behind one NAT shares an IP
+    #: Brute-force protection (domain/login_guard.py; the numbers and why in
+    #: docs/decisions.md). Only failures count; counted in NATS KV across every process.
+    #: Failures of one account from one address before that pair locks, the first lock
+    #: (doubled at each further failure) and its cap.
+    login_pair_free_failures: int = 5
+    login_pair_lock_seconds: float = 60.0
+    login_pair_lock_max_seconds: float = 3600.0
+    #: Failures of one account (any address) before attempts from addresses that have not
+    #: logged into it lately wait a delay (doubled at each failure) up to the cap.
+    login_account_free_failures: int = 10
+    login_account_delay_seconds: float = 1.0
+    login_account_delay_max_seconds: float = 900.0
+    #: Failures from one address (any account) per window before it is refused on
+    #: accounts it has not logged into lately (password spraying).
+    login_address_max_failures: int = 100
+    login_address_window_seconds: float = 600.0
+    #: Failures are forgotten this long after the last one.
+    login_failure_memory_seconds: float = 86400.0
+    #: An address that logged into an account stays "known" to it this long.
+    login_known_address_days: float = 30.0
+    #: Mails and login ceremonies (reset password, email code, FIDO challenge) per
+    #: address and account per window.
+    login_requests_per_window: int = 10
+    login_request_window_seconds: float = 600.0
+    #: NATS KV buckets of the counts: this one and ``<name>_known``.
+    login_guard_bucket: str = "slate_login_guard"
 
     # public_url (SsoSettings) is also the base of the links in mails (reset password, invite).
     app_name: str = "Kitsu"

@@ -14,7 +14,7 @@ from .consumers import HANDLERS
 from .owned import OWNED
 from .crud import specs
 from .domain.keys import KeyRing, load_or_create
-from .domain.login_guard import RateLimiter
+from .domain.login_guard import GuardPolicy, LoginGuard
 from .domain.oidc import OidcProvider
 from .domain.saml import SamlServiceProvider
 from .rpc import rpc_handlers
@@ -29,6 +29,12 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             ring = await load_or_create(session)
         keyring.kid, keyring.private_key, keyring.public_keys = ring.kid, ring.private_key, ring.public_keys
 
+    guard = LoginGuard(guard_policy(settings), settings.shared.secret_key)
+
+    async def connect_guard(runtime: ServiceRuntime) -> None:
+        assert runtime.js is not None
+        await guard.connect(runtime.js, settings.login_guard_bucket)
+
     app = create_service_app(
         settings,
         title="Slate auth",
@@ -38,11 +44,29 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         owned=OWNED,
         rpc_handlers=rpc_handlers(lambda: app.state.runtime),
         on_startup=[load_keys],
+        on_bus_ready=[connect_guard],
         key_provider=keyring.verification_keys,
     )
     app.state.keyring = keyring
     app.state.auth_settings = settings
-    app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
+    app.state.login_guard = guard
     app.state.saml_provider = SamlServiceProvider(settings)
     app.state.oidc_provider = OidcProvider(settings)
     return app
+
+
+def guard_policy(settings: AuthSettings) -> GuardPolicy:
+    return GuardPolicy(
+        pair_free_failures=settings.login_pair_free_failures,
+        pair_lock_seconds=settings.login_pair_lock_seconds,
+        pair_lock_max_seconds=settings.login_pair_lock_max_seconds,
+        account_free_failures=settings.login_account_free_failures,
+        account_delay_seconds=settings.login_account_delay_seconds,
+        account_delay_max_seconds=settings.login_account_delay_max_seconds,
+        address_max_failures=settings.login_address_max_failures,
+        address_window_seconds=settings.login_address_window_seconds,
+        failure_memory_seconds=settings.login_failure_memory_seconds,
+        known_address_seconds=settings.login_known_address_days * 86400,
+        requests_per_window=settings.login_requests_per_window,
+        request_window_seconds=settings.login_request_window_seconds,
+    )

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from slate_common.config import DEFAULT_PORTS, MAX_GATEWAY_REPLICAS, SERVICES, default_ports
+from slate_common.config import DEFAULT_ADMIN_PASSWORD, DEFAULT_PORTS, MAX_GATEWAY_REPLICAS, SERVICES, default_ports
 from slate_common.stack._util import (
     free_port,
     free_port_block,
@@ -48,7 +48,6 @@ from slate_common.stack.smtp import EmbeddedSmtp
 log = get_logger("slate.stack")
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
-DEFAULT_ADMIN_PASSWORD = "slate-admin-password"
 GATEWAY = "gateway"
 #: API processes per service in the embedded stack (others: 1); see StackConfig.http_processes.
 DEFAULT_HTTP_PROCESSES: dict[str, int] = {"production": 2}
@@ -361,15 +360,18 @@ class Stack:
                 raise StackError(f"{exc}\n--- {launcher.process.log_path}\n{launcher.log_tail()}") from exc
         log.info("infra_ready", **self.infra.env() | {"SLATE_S3_SECRET_KEY": "***"})
 
-    def run_step(self, name: str, argv: list[str], timeout: float = 300.0) -> None:
-        """Run a one-shot command (migrate, create-admin); its output goes to logs/<name>.log."""
-        self._run_steps({name: argv}, timeout)
+    def run_step(self, name: str, argv: list[str], timeout: float = 300.0,
+                 extra_env: Mapping[str, str] | None = None) -> None:
+        """Run a one-shot command (migrate, create-admin); its output goes to logs/<name>.log
+        (with ``argv``: secrets go in ``extra_env``)."""
+        self._run_steps({name: argv}, timeout, extra_env)
 
-    def _run_steps(self, steps: Mapping[str, list[str]], timeout: float) -> None:
+    def _run_steps(self, steps: Mapping[str, list[str]], timeout: float,
+                   extra_env: Mapping[str, str] | None = None) -> None:
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         running: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-        env = self.env()
+        env = {**self.env(), **(extra_env or {})}
         for name, argv in steps.items():
             path = logs / f"{name}.log"
             with open(path, "ab") as out:
@@ -409,15 +411,23 @@ class Stack:
         if self._admin_marker.exists() and not force:
             return False
         c = self.config
-        self.run_step(
-            "create-admin",
-            self._command("auth", "create-admin", "--email", c.admin_email, "--password", c.admin_password),
+        self.run_step(  # the password through the environment: never in argv, logs or ps
+            "create-admin", self._command("auth", "create-admin", "--email", c.admin_email),
+            extra_env={"SLATE_ADMIN_PASSWORD": c.admin_password},
         )
         self._admin_marker.parent.mkdir(parents=True, exist_ok=True)
         self._admin_marker.write_text(c.admin_email + "\n")
         self.admin_created = True
-        log.info("admin_created", email=c.admin_email, password=c.admin_password)
+        log.info("admin_created", email=c.admin_email)
         return True
+
+    def admin_notice(self, *, tty: bool) -> str:
+        """The line ``slate up`` shows once, after the start that created the admin. The
+        password only on a terminal: a redirected stderr is a log (containers, CI)."""
+        c = self.config
+        secret = c.admin_password if tty else "the value of SLATE_ADMIN_PASSWORD (or the README's default)"
+        return (f"Slate: admin account {c.admin_email}, password {secret} (shown once, at this first start; "
+                "set SLATE_ADMIN_EMAIL / SLATE_ADMIN_PASSWORD before it to choose them)")
 
     def _add_app(self, name: str, target: str, *args: str, env: Mapping[str, str] | None = None) -> None:
         if name in self.supervisor:
@@ -555,12 +565,7 @@ class Stack:
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         c = self.config
         try:
-            print(
-                f"Slate: data in {self.home}; admin {c.admin_email} / {c.admin_password} "
-                "(set SLATE_ADMIN_EMAIL / SLATE_ADMIN_PASSWORD before the first start to change)",
-                file=sys.stderr,
-                flush=True,
-            )
+            print(f"Slate: data in {self.home}", file=sys.stderr, flush=True)
             try:
                 url = self.up()
             except _Interrupted:
@@ -569,6 +574,8 @@ class Stack:
                 print(f"slate up failed: {exc}", file=sys.stderr, flush=True)
                 return 1
             booting = False
+            if self.admin_created:
+                print(self.admin_notice(tty=sys.stderr.isatty()), file=sys.stderr, flush=True)
             print(f"Slate is up at {url}", flush=True)
             if len(self.gateway_urls) > 1:
                 print("Gateway replicas (any of them serves every route): " + ", ".join(self.gateway_urls), flush=True)

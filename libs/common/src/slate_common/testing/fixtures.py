@@ -223,9 +223,9 @@ def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStack
     home = tmp_path_factory.mktemp("slate-stack")
     extra = {
         "SLATE_LOG_LEVEL": os.environ.get("SLATE_TEST_LOG_LEVEL", "INFO"),
-        # Every e2e test logs in from 127.0.0.1: the per-IP login limit (tested on its
-        # own in services/auth) would otherwise refuse the suite's later logins.
-        "SLATE_AUTH_LOGIN_RATE_PER_MINUTE": "100000",
+        # Every e2e test logs in from 127.0.0.1: failures of unrelated tests must not
+        # add up to the per-address spraying limit (tested in services/auth).
+        "SLATE_AUTH_LOGIN_ADDRESS_MAX_FAILURES": "100000",
         # Writes wait for the replicas (docs/consistency.md) up to this bound; a loaded CI
         # machine must not turn a slow replica into a stale read the tests count. The
         # bound itself is tested in libs/common/tests/test_consistency.py.

@@ -17,7 +17,7 @@ from slate_common.serialization import json_response
 
 from ..domain import fido, preview_accounts, two_factor
 from ..domain.identity import find_login_person, get_organisation, serialize_person
-from ..domain.login_guard import RateLimiter, is_locked, record_failure, record_success
+from ..domain.login_guard import LoginGuard, Verdict
 from ..domain.logs import record_login
 from ..domain.passwords import verify_password
 from ..domain.tokens import refresh_session, start_session
@@ -72,28 +72,40 @@ def login_origin(request: Request) -> str:
     return "web" if request.headers.get("origin") or request.headers.get("referer") else "script"
 
 
+def too_many(verdict: Verdict, **extra: Any) -> Response:
+    """429 with Retry-After: the login guard refused (domain/login_guard.py)."""
+    return json_response({"error": True, **extra, "message": "Too many attempts, try again later."},
+                         status_code=429, headers={"Retry-After": verdict.retry_after_header})
+
+
+async def request_refused(request: Request, scope: str, account: str) -> Response | None:
+    """The 429 answer when this address asked ``scope`` for ``account`` too often."""
+    verdict = await request.app.state.login_guard.allow_request(scope, account, client_ip(request))
+    return too_many(verdict) if verdict.refused else None
+
+
 @router.post("/login")
 async def login(body: LoginBody, request: Request, session: SessionDep) -> Response:
     """Log in with email (or desktop login id) and password, and the second factor when
     one is enabled; returns tokens and sets cookies.
 
-    A locked account answers like a wrong password (no hint that the account exists)."""
+    Repeated failures are slowed and locked per account and address (429 with
+    Retry-After, the same for unknown accounts); successful logins are never limited."""
     settings = request.app.state.auth_settings
-    limiter: RateLimiter = request.app.state.login_limiter
+    guard: LoginGuard = request.app.state.login_guard
     ip = client_ip(request)
-    if not limiter.allow(ip):
-        return json_response({"error": True, "login": False, "message": "Too many login attempts, try again later."},
-                             status_code=429, headers={"Retry-After": "60"})
     person = await find_login_person(session, body.email)
+    account = str(person.id) if person is not None else "unknown:" + body.email
+    verdict = await guard.check(account, ip)
+    if verdict.refused:
+        return too_many(verdict, login=False)
     ok = await asyncio.to_thread(verify_password, person.password if person else None, body.password)
-    if person is None:
+    if person is None or not ok:
+        await guard.failed(account, ip)
+        if person is not None:
+            record_login(session, person=person, ip=ip, origin=login_origin(request), success=False)
         return json_response(WRONG_CREDENTIALS, status_code=400)
     origin = login_origin(request)
-    if is_locked(person) or not ok:
-        if not is_locked(person):
-            record_failure(person, max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
-        record_login(session, person=person, ip=ip, origin=origin, success=False)
-        return json_response(WRONG_CREDENTIALS, status_code=400)
     if not person.active or not preview_accounts.window_open(person):  # a preview account outside its window
         return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True},
                              status_code=401)
@@ -103,10 +115,10 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
     if outcome is two_factor.Outcome.MISSING:
         return json_response(await two_factor.missing_answer(session, person=person), status_code=400)
     if outcome is two_factor.Outcome.WRONG:
-        record_failure(person, max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
+        await guard.failed(account, ip)
         record_login(session, person=person, ip=ip, origin=origin, success=False)
         return json_response(two_factor.WRONG_ANSWER, status_code=400)
-    record_success(person)
+    await guard.succeeded(account, ip)
     record_login(session, person=person, ip=ip, origin=origin, success=True)
     return await login_answer(request, session, person)
 

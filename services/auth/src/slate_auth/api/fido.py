@@ -43,13 +43,10 @@ async def login_challenge(request: Request, session: SessionDep, settings: Setti
     """A WebAuthn challenge to log in with one of the person's devices."""
     if not email:
         raise BadRequest("Missing required parameter: email", data=None)
-    from .auth import (
-        client_ip,  # the login limiter guards this unauthenticated route too
-    )
+    from .auth import request_refused  # the login guard counts this unauthenticated route too
 
-    if not request.app.state.login_limiter.allow(client_ip(request)):
-        return json_response({"error": True, "message": "Too many requests, try again later."},
-                             status_code=429, headers={"Retry-After": "60"})
+    if refused := await request_refused(request, "fido-challenge", email):
+        return refused
     person = (await session.scalars(
         select(Person).where(func.lower(Person.email) == email.strip().lower(), Person.active.is_(True))
     )).first()

@@ -53,11 +53,6 @@ class ResetBody(BaseModel):
     password2: str
 
 
-def _too_many() -> Response:
-    return json_response({"error": True, "message": "Too many requests, try again later."},
-                         status_code=429, headers={"Retry-After": "60"})
-
-
 @router.post("/auth/change-password", tags=["Authentication"])
 async def change_password(body: ChangePasswordBody, principal: CurrentUser, session: SessionDep,
                           runtime: Runtime) -> Response:
@@ -71,10 +66,10 @@ async def change_password(body: ChangePasswordBody, principal: CurrentUser, sess
 @router.post("/auth/reset-password", tags=["Authentication"])
 async def ask_reset(body: ResetRequestBody, request: Request, session: SessionDep, settings: Settings) -> Response:
     """Mail a reset link to the address (the answer is the same for unknown addresses)."""
-    from .auth import client_ip
+    from .auth import request_refused
 
-    if not request.app.state.login_limiter.allow(client_ip(request)):
-        return _too_many()
+    if refused := await request_refused(request, "reset-mail", body.email):
+        return refused
     person = await accounts.find_by_email(session, body.email)
     if person is not None and person.active and not person.is_bot and person.email:
         token = accounts.new_reset_token(person, settings)
@@ -88,10 +83,10 @@ async def ask_reset(body: ResetRequestBody, request: Request, session: SessionDe
 async def reset(body: ResetBody, request: Request, session: SessionDep, runtime: Runtime,
                 settings: Settings) -> Response:
     """Set a new password with the mailed token (used once); ends every session."""
-    from .auth import client_ip
+    from .auth import request_refused
 
-    if not request.app.state.login_limiter.allow(client_ip(request)):
-        return _too_many()
+    if refused := await request_refused(request, "reset", body.email):
+        return refused
     await accounts.reset_with_token(session, runtime, settings, email=body.email, token=body.token,
                                     password=body.password, password_2=body.password2)
     return json_response({"success": True})

@@ -118,11 +118,10 @@ async def send_email_otp(request: Request, session: SessionDep, settings: Settin
     """Mail a one-time code to a person who has email OTP enabled (same answer otherwise)."""
     if not email:
         raise BadRequest("Missing required parameter: email", data=None)
-    from .auth import client_ip  # the login limiter guards this unauthenticated route too
+    from .auth import request_refused  # the login guard counts this unauthenticated route too
 
-    if not request.app.state.login_limiter.allow(client_ip(request)):
-        return json_response({"error": True, "message": "Too many requests, try again later."},
-                             status_code=429, headers={"Retry-After": "60"})
+    if refused := await request_refused(request, "email-otp", email):
+        return refused
     person = await find_login_person(session, email)
     if person is not None and person.active and person.email_otp_enabled and person.email:
         code = two_factor.new_email_otp(person, secret_key=settings.shared.secret_key,
