@@ -110,6 +110,11 @@ def test_smtp_host_elsewhere_runs_no_sink_and_keeps_its_port(tmp_path: Path, mon
 
 
 def test_service_defaults_follow_the_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the test session points these at its own infrastructure (slate_common.testing)
+    for name in ("SLATE_POSTGRES_URL", "SLATE_NATS_URL", "SLATE_S3_ENDPOINT", "SLATE_AUTH_URL", "SLATE_PORT_BASE",
+                 "SLATE_MEDIA_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
     class Media(BaseServiceSettings):
         service_name = "media"
         model_config = service_config("media")
