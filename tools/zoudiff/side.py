@@ -83,6 +83,7 @@ class Side:
         r = self.client.post("/auth/login", json={"email": email, "password": password})
         if r.status_code != 200:
             raise SeedError(f"{self.name}: login of {role} ({email}) answered {r.status_code}: {r.text[:200]}")
+        self.client.cookies.clear()
         token = r.json()["access_token"]
         self.tokens[role] = token
         self.emails[role] = email
@@ -109,6 +110,8 @@ class Side:
         for attempt in range(3):
             try:
                 r = self.client.request(method, path, json=json, files=files, data=data, headers=hdrs)
+                # a login's cookies must not turn later calls (anonymous ones too) into its own
+                self.client.cookies.clear()
                 break
             except httpx.TransportError:
                 if attempt == 2:
