@@ -78,7 +78,10 @@ class Runner:
     def run(self, calls: list[Call], progress_every: int = 500) -> None:
         started = time.monotonic()
         for n, call in enumerate(calls, 1):
-            self.records[call.key] = self.run_one(call)
+            try:
+                self.records[call.key] = self.run_one(call)
+            except Exception as exc:  # noqa: BLE001 - one broken call must not end the run
+                self.records[call.key] = {"status": 0, "ctype": "", "kind": "tool-error", "error": repr(exc)[:300]}
             if n % progress_every == 0:
                 self.log(f"{self.side.name}: {n}/{len(calls)} calls in {time.monotonic() - started:.0f}s")
 
@@ -98,11 +101,11 @@ class Runner:
             if r.status_code == 200:
                 headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
         answer = side.call(call.route.method, path, call.role, headers=headers, **kwargs)
-        if call.route.method != "GET" and answer.status < 300 and answer.content_type == "application/json":
+        if path.startswith("/pictures/preview-files/") and answer.status < 300 and answer.content_type == "application/json":
             answer = self.settle_preview(answer)
         return record(answer, side.symbols())
 
-    def settle_preview(self, answer: Answer, timeout: float = 60.0) -> Answer:
+    def settle_preview(self, answer: Answer, timeout: float = 30.0) -> Answer:
         """A preview answered while processing (Slate transcodes after the request; Zou
         within it) is compared in the state it reaches: poll it until ready or broken."""
         try:

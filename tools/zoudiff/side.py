@@ -54,7 +54,7 @@ class Side:
     base_url: str
     admin_email: str
     admin_password: str
-    timeout: float = 60.0
+    timeout: float = 30.0
     world: dict[str, str] = field(default_factory=dict)  # symbol -> id
     tokens: dict[str, str] = field(default_factory=dict)  # role -> access token
     emails: dict[str, str] = field(default_factory=dict)  # role -> email
@@ -113,6 +113,8 @@ class Side:
                 # a login's cookies must not turn later calls (anonymous ones too) into its own
                 self.client.cookies.clear()
                 break
+            except httpx.TimeoutException:
+                return Answer(598, "", b"", time.monotonic() - started)
             except httpx.TransportError:
                 if attempt == 2:
                     return Answer(599, "", b"", time.monotonic() - started)
