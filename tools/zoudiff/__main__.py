@@ -19,11 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .plan import Route, load_routes, plan, served_routes
-from .runner import Runner
-from .seed import Seeder
+from .modes import compare_all, new_tag, replay, run_side, slate_served
+from .plan import Route, load_routes
 from .side import ROLES, Side
-from .verdict import FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, load_known_gaps, report, summarize
+from .verdict import FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, report, summarize
 
 ZOU_VERSION = "1.0.97"
 DEFAULT_RESULTS = Path("var/zoudiff-results.json")
@@ -48,45 +47,6 @@ def select(routes: list[Route], args: argparse.Namespace) -> list[Route]:
 
 def roles(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.roles.split(",")) if args.roles else ROLES
-
-
-def slate_served(side: Side) -> list[Route]:
-    spec = side.client.get("/api/openapi.json")
-    if spec.status_code != 200:
-        spec = side.client.get("/openapi.json")
-    return served_routes(load_routes(), spec.json())
-
-
-def run_side(side: Side, routes: list[Route], role_list: tuple[str, ...], tag: str) -> Runner:
-    seeder = Seeder(side, tag)
-    seeder.seed()
-    runner = Runner(side, seeder)
-    started = time.monotonic()
-    calls = plan(routes, role_list)
-    runner.run(calls)
-    print(f"{side.name}: {len(calls)} calls in {time.monotonic() - started:.1f}s", flush=True)
-    if runner.fresh_failed:
-        print(f"{side.name}: {len(runner.fresh_failed)} fresh targets could not be made "
-              f"(first: {runner.fresh_failed[:3]})", flush=True)
-    return runner
-
-
-def new_tag() -> str:
-    return "z" + format(int(time.time() * 1000) % 36**6, "x")
-
-
-def compare_all(routes: list[Route], role_list: tuple[str, ...], zou: dict[str, Any],
-                slate: dict[str, Any]) -> list[CallResult]:
-    intentional = load_intentional()
-    known = load_known_gaps()
-    results = []
-    for route in routes:
-        for role in role_list:
-            key = f"{route.method} {route.path} | {role}"
-            if key in zou and key in slate:
-                results.append(judge(f"{route.method} {route.path}", route.service, role, zou[key], slate[key],
-                                     intentional, known))
-    return results
 
 
 def write_results(path: Path, results: list[CallResult], mode: str) -> None:
@@ -144,14 +104,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    fixture = json.loads(Path(args.fixture).read_text())["records"]
-    slate = slate_side(args)
-    role_list = roles(args)
-    routes = [r for r in select(slate_served(slate), args)
-              if any(f"{r.method} {r.path} | {role}" in fixture for role in role_list)]
-    print(f"replay: {len(routes)} served routes x {len(role_list)} roles against {args.fixture}", flush=True)
-    runner = run_side(slate, routes, role_list, new_tag())
-    code = finish(compare_all(routes, role_list, fixture, runner.records), args, "replay")
+    results = replay(slate_side(args), Path(args.fixture), roles(args), lambda routes: select(routes, args))
+    code = finish(results, args, "replay")
     print(f"replay took {time.monotonic() - started:.1f}s")
     return code
 

