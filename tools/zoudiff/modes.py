@@ -27,7 +27,10 @@ def run_side(side: Side, routes: list[Route], role_list: tuple[str, ...], tag: s
     runner = Runner(side, seeder)
     started = time.monotonic()
     calls = plan(routes, role_list)
-    runner.run(calls)
+    try:
+        runner.run(calls)
+    finally:
+        seeder.cleanup()
     print(f"{side.name}: {len(calls)} calls in {time.monotonic() - started:.1f}s", flush=True)
     if side.lagged_404s:
         print(f"{side.name}: {side.lagged_404s} seeding calls answered 404 before succeeding on retry "

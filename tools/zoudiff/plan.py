@@ -58,7 +58,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /data/projects/{instance_id}": {"json": {"description": "zd"}},
     "POST /data/departments": {"json": {"name": "{uniq}", "color": "#112233"}},
     "PUT /data/departments/{instance_id}": {"json": {"color": "#445566"}},
-    "POST /data/persons": {"json": {"first_name": "Zd", "last_name": "{uniq}", "email": "{uniq_email}", "role": "user"}},
+    "POST /data/persons": {"json": {"first_name": "Zd", "last_name": "{uniq}", "email": "{uniq_email}", "role": "user",
+                                    "active": False}},
     "PUT /data/persons/{instance_id}": {"json": {"phone": "0102030405"}},
     "POST /data/task-types": {"json": {"name": "{uniq}", "for_entity": "Shot"}},
     "PUT /data/task-types/{instance_id}": {"json": {"color": "#123456"}},
@@ -177,6 +178,13 @@ class Call:
     def key(self) -> str:
         return f"{self.route.key} | {self.role}"
 
+    @property
+    def phase(self) -> int:
+        """Reads, then writes, then deletes, then the calls that end a session."""
+        if self.own_login:
+            return 3
+        return {"GET": 0, "DELETE": 2}.get(self.route.method, 1)
+
 
 def load_routes(path: Path | None = None) -> list[Route]:
     """Every route of routes.tsv (the shared reference, else the repo's copy)."""
@@ -235,8 +243,7 @@ def plan(routes: list[Route], roles: tuple[str, ...] = ROLES) -> list[Call]:
                 call.fresh[target] = kind_of(params[target])
             call.own_login = route.key in OWN_LOGIN
             calls.append(call)
-    rank = {"GET": 0, "POST": 1, "PUT": 1, "DELETE": 2}
-    calls.sort(key=lambda c: (c.own_login, rank.get(c.route.method, 1)))
+    calls.sort(key=lambda c: c.phase)
     return calls
 
 

@@ -10,6 +10,7 @@ call that changes or deletes something, one per (route, role).
 from __future__ import annotations
 
 import functools
+import itertools
 import io
 import subprocess
 import tempfile
@@ -81,10 +82,22 @@ class Seeder:
         self.tag = tag
         self.log = log
         self.counter = 0
+        self._count = itertools.count(1)
 
     def uniq(self, stem: str) -> str:
-        self.counter += 1
+        self.counter = next(self._count)  # atomic: calls run in threads
         return f"{stem} {self.tag}-{self.counter}"
+
+    def cleanup(self) -> None:
+        """Deactivate every person this run made: Zou counts active persons against its
+        user limit (100), and the oracle is shared."""
+        s = self.side
+        a = s.call("GET", "/data/persons")
+        if a.status != 200:
+            return
+        for person in a.json():
+            if str(person.get("email", "")).startswith(f"zd-{self.tag}".lower()) and person.get("active"):
+                s.call("PUT", f"/data/persons/{person['id']}", json={"active": False})
 
     # -- the whole production -------------------------------------------------------------
     def seed(self) -> None:
@@ -309,8 +322,9 @@ class Seeder:
             return str(out["id"])
         if kind == "person":
             email = f"zd-{self.uniq('p').replace(' ', '-')}@example.com".lower()
+            # inactive: Zou refuses a 101st active person, and the oracle is shared
             p = s.must("POST", "/data/persons", json={"first_name": "Zd", "last_name": "Fresh", "email": email,
-                                                      "role": "user", "password": PASSWORD})
+                                                      "role": "user", "password": PASSWORD, "active": False})
             s.must("POST", f"/data/projects/{pid}/team", json={"person_id": p["id"]})
             return str(p["id"])
         if kind == "department":

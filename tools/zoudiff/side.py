@@ -7,6 +7,7 @@ so an id in an answer is compared by the symbol it maps to, never by its value.
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import time
 from dataclasses import dataclass, field
@@ -62,7 +63,11 @@ class Side:
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
+        # no cookie ever kept: a login's cookies would turn later calls (anonymous ones too,
+        # from any thread) into that person's
+        jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.client = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout, cookies=jar,
+                                   limits=httpx.Limits(max_connections=16))
 
     # -- world ----------------------------------------------------------------------------
     def set(self, symbol: str, ident: str) -> str:
@@ -84,7 +89,6 @@ class Side:
         r = self.client.post("/auth/login", json={"email": email, "password": password})
         if r.status_code != 200:
             raise SeedError(f"{self.name}: login of {role} ({email}) answered {r.status_code}: {r.text[:200]}")
-        self.client.cookies.clear()
         token = r.json()["access_token"]
         self.tokens[role] = token
         self.emails[role] = email
@@ -111,8 +115,6 @@ class Side:
         for attempt in range(3):
             try:
                 r = self.client.request(method, path, json=json, files=files, data=data, headers=hdrs)
-                # a login's cookies must not turn later calls (anonymous ones too) into its own
-                self.client.cookies.clear()
                 break
             except httpx.TimeoutException:
                 return Answer(598, "", b"", time.monotonic() - started)
