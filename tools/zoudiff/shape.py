@@ -149,8 +149,8 @@ class Diff:
         return f"{self.kind} {self.where}".strip()
 
     def __str__(self) -> str:
-        values = f" zou={self.zou} slate={self.slate}" if (self.zou or self.slate) else ""
-        return f"{self.kind} {self.where}{values}".replace("  ", " ")
+        values = (f" zou={self.zou}" if self.zou else "") + (f" slate={self.slate}" if self.slate else "")
+        return f"{self.kind} {self.where}".strip() + values
 
 
 #: Kinds that are a hard failure whatever the intentional or known-gaps files say.

@@ -61,13 +61,14 @@ def load_intentional(path: Path = INTENTIONAL) -> list[Intentional]:
     for n, entry in enumerate(data.get("difference", []), 1):
         if not entry.get("reason"):
             raise IntentionalFileError(f"{path.name} entry {n}: every intentional difference needs a reason")
-        kind = entry.get("kind", "")
-        if fnmatch.fnmatchcase(ALLOWS_MORE, kind):
-            raise IntentionalFileError(
-                f"{path.name} entry {n} ({entry.get('route')}): an intentional difference may refuse more than Zou, "
-                "never allow more (kind must not match allows-more)")
-        out.append(Intentional(entry["route"], kind, entry["reason"], tuple(entry.get("roles", ["*"])),
-                               entry.get("where", "*")))
+        kinds = entry.get("kind", "")
+        for kind in [kinds] if isinstance(kinds, str) else kinds:
+            if fnmatch.fnmatchcase(ALLOWS_MORE, kind):
+                raise IntentionalFileError(
+                    f"{path.name} entry {n} ({entry.get('route')}): an intentional difference may refuse more "
+                    "than Zou, never allow more (kind must not match allows-more)")
+            out.append(Intentional(entry["route"], kind, entry["reason"], tuple(entry.get("roles", ["*"])),
+                                   entry.get("where", "*")))
     return out
 
 
