@@ -4,6 +4,7 @@
   record    seed the oracle, call every route of routes.tsv, store the normalized answers
   replay    seed Slate, call what it serves, compare with the recorded fixture (CI)
   baseline  write known_gaps.json from the last results (the gaps to fix, printed by CI)
+  matrix    the role x route status matrix of the fixture or of a results file (TSV)
   slate     boot a private Slate on free ports (until Ctrl-C)
 """
 
@@ -129,6 +130,28 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """The role x route status matrix (issue 17 part 3) as TSV: Zou's status, or
+    ``zou/slate`` where they differ, ``!`` marking an allows-more."""
+    if args.results:
+        calls = json.loads(Path(args.results).read_text())["calls"]
+        cells = {k: (v["zou"]["status"], v["slate"]["status"]) for k, v in calls.items()}
+    else:
+        records = json.loads(Path(args.fixture).read_text())["records"]
+        cells = {k: (v["status"], None) for k, v in records.items()}
+    rows: dict[str, dict[str, str]] = {}
+    for key, (zou, slate) in cells.items():
+        route, role = key.rsplit(" | ", 1)
+        text = str(zou) if slate is None or slate == zou else f"{zou}/{slate}"
+        if slate is not None and zou >= 400 and 0 < slate < 400:
+            text += "!"
+        rows.setdefault(route, {})[role] = text
+    print("route\t" + "\t".join(ROLES))
+    for route in sorted(rows):
+        print(route + "\t" + "\t".join(rows[route].get(role, "") for role in ROLES))
+    return 0
+
+
 def cmd_slate(args: argparse.Namespace) -> int:
     from .slate import serve
 
@@ -162,12 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     common(sub.add_parser("replay"), zou=False, slate=True)
     b = sub.add_parser("baseline")
     b.add_argument("--results", default=str(DEFAULT_RESULTS))
+    m = sub.add_parser("matrix")
+    m.add_argument("--results", help="a live/replay results file (default: the fixture, Zou only)")
+    m.add_argument("--fixture", default=str(FIXTURE))
     s = sub.add_parser("slate")
     s.add_argument("--home", default="var/zoudiff-slate")
     s.add_argument("--url-file")
     args = p.parse_args(argv)
     return {"live": cmd_live, "record": cmd_record, "replay": cmd_replay, "baseline": cmd_baseline,
-            "slate": cmd_slate}[args.mode](args)
+            "matrix": cmd_matrix, "slate": cmd_slate}[args.mode](args)
 
 
 if __name__ == "__main__":
