@@ -22,6 +22,7 @@ from typing import Any
 
 from .modes import compare_all, new_tag, replay, run_side, slate_served
 from .plan import Route, load_routes
+from .shape import SHALLOW, load_fixture, pack, truncate
 from .side import ROLES, Side
 from .verdict import FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, report, summarize
 
@@ -90,16 +91,40 @@ def cmd_record(args: argparse.Namespace) -> int:
     role_list = roles(args)
     runner = run_side(zou, routes, role_list, new_tag())
     path = Path(args.fixture)
-    old = json.loads(path.read_text())["records"] if path.exists() and (args.routes or args.service or args.roles) else {}
+    old = load_fixture(path) if path.exists() and (args.routes or args.service or args.roles) else {}
     old.update(runner.records)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "zou": ZOU_VERSION,
-        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
-        "roles": list(ROLES),
-        "records": dict(sorted(old.items())),
-    }, indent=0, sort_keys=False) + "\n")
+    write_fixture(path, old)
     print(f"recorded {len(runner.records)} calls into {path} ({len(old)} in all)")
+    return 0
+
+
+def write_fixture(path: Path, records: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"zou": ZOU_VERSION, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+            "roles": list(ROLES)} | pack(records)
+    # one record per line: reviewable diffs when the fixture is refreshed
+    lines = ["{"]
+    for name in ("zou", "recorded_at", "roles"):
+        lines.append(f"{json.dumps(name)}: {json.dumps(body[name])},")
+    for name in ("shapes", "records"):
+        items = list(body[name].items())
+        lines.append(f"{json.dumps(name)}: {{")
+        lines.extend(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}{',' if i < len(items) - 1 else ''}"
+                     for i, (k, v) in enumerate(items))
+        lines.append("}," if name == "shapes" else "}")
+    lines.append("}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    """Rewrite the fixture in the current format (shapes cut as recording now cuts them)."""
+    records = load_fixture(args.fixture)
+    for key, rec in records.items():
+        route = key.rsplit(" | ", 1)[0]
+        if "shape" in rec:
+            rec["shape"] = truncate(rec["shape"], SHALLOW.get(route, 16))
+    write_fixture(Path(args.fixture), records)
+    print(f"{len(records)} records rewritten into {args.fixture}")
     return 0
 
 
@@ -137,7 +162,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         calls = json.loads(Path(args.results).read_text())["calls"]
         cells = {k: (v["zou"]["status"], v["slate"]["status"]) for k, v in calls.items()}
     else:
-        records = json.loads(Path(args.fixture).read_text())["records"]
+        records = load_fixture(args.fixture)
         cells = {k: (v["status"], None) for k, v in records.items()}
     rows: dict[str, dict[str, str]] = {}
     for key, (zou, slate) in cells.items():
@@ -185,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     common(sub.add_parser("replay"), zou=False, slate=True)
     b = sub.add_parser("baseline")
     b.add_argument("--results", default=str(DEFAULT_RESULTS))
+    c = sub.add_parser("compact")
+    c.add_argument("--fixture", default=str(FIXTURE))
     m = sub.add_parser("matrix")
     m.add_argument("--results", help="a live/replay results file (default: the fixture, Zou only)")
     m.add_argument("--fixture", default=str(FIXTURE))
@@ -193,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--url-file")
     args = p.parse_args(argv)
     return {"live": cmd_live, "record": cmd_record, "replay": cmd_replay, "baseline": cmd_baseline,
-            "matrix": cmd_matrix, "slate": cmd_slate}[args.mode](args)
+            "matrix": cmd_matrix, "slate": cmd_slate, "compact": cmd_compact}[args.mode](args)
 
 
 if __name__ == "__main__":

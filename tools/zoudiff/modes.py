@@ -10,6 +10,7 @@ from typing import Any
 from .plan import Route, load_routes, plan, served_routes
 from .runner import Runner
 from .seed import Seeder
+from .shape import load_fixture
 from .side import Side
 from .verdict import CallResult, judge, load_intentional, load_known_gaps
 
@@ -62,7 +63,7 @@ def compare_all(routes: list[Route], role_list: tuple[str, ...], zou: dict[str, 
 def replay(slate: Side, fixture_path: Path, role_list: tuple[str, ...],
            select: Any = None) -> list[CallResult]:
     """Seed ``slate``, call every route it serves that the fixture holds, judge each call."""
-    fixture = json.loads(Path(fixture_path).read_text())["records"]
+    fixture = load_fixture(fixture_path)
     routes = [r for r in slate_served(slate)
               if any(f"{r.method} {r.path} | {role}" in fixture for role in role_list)]
     if select is not None:

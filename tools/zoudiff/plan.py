@@ -27,7 +27,7 @@ PARAM_SYMBOL = {
     "filter_group_id": "filter_group", "attachment_file_id": "attachment", "task_status_id": "task_status",
     "notification_id": "notification", "filter_id": "filter", "department_id": "department", "reply_id": "reply",
     "preview_background_file_id": "preview_background", "news_id": "news", "entity_link_id": "entity_link",
-    "playlist_id": "playlist", "edit_id": "", "concept_id": "",
+    "playlist_id": "playlist", "edit_id": "", "concept_id": "", "scene_id": "", "temporal_entity_id": "shot",
 }
 #: ``{instance_id}`` -> symbol, by the collection in front of it.
 COLLECTION_SYMBOL = {
@@ -39,7 +39,11 @@ COLLECTION_SYMBOL = {
     "studios": "studio", "subscriptions": "subscription", "task-status": "task_status", "task-types": "task_type",
     "shots": "shot", "assets": "asset", "sequences": "sequence", "episodes": "episode", "playlists": "playlist",
 }
-LITERAL_PARAMS = {"extension": "png", "file_name": "notes.png", "entity_type": "shots"}
+LITERAL_PARAMS = {
+    "extension": "png", "file_name": "notes.png", "filename": "notes.png", "entity_type": "shots",
+    "year": "2026", "month": "12", "week": "49", "day": "1", "date": "2026-12-01", "month_date": "2026-12-01",
+    "field_name": "name", "token": "zoudiff-not-a-token",
+}
 #: Kinds :meth:`Seeder.fresh` can make.
 FRESH_KINDS = frozenset({
     "project", "episode", "sequence", "shot", "asset", "task", "comment", "reply", "person", "department",

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
-from .plan import NOWHERE, Call, credentials
+from .plan import LITERAL_PARAMS, NOWHERE, Call, credentials
 from .seed import Seeder, png_bytes
-from .shape import record
+from .shape import SHALLOW, record
 from .side import Answer, Side
 
 PLACEHOLDER = re.compile(r"\{(uniq|uniq_email|uniq_short|email|password)\}")
@@ -68,7 +68,7 @@ class Runner:
                 value = self.resolve_symbol("fresh:" + call.fresh[name], call, name)
             elif symbol == "":
                 value = NOWHERE
-            elif symbol in ("png", "notes.png", "shots"):
+            elif name in LITERAL_PARAMS:
                 value = symbol
             else:
                 value = self.side.world.get(symbol, NOWHERE)
@@ -117,7 +117,7 @@ class Runner:
         answer = side.call(call.route.method, path, call.role, headers=headers, **kwargs)
         if path.startswith("/pictures/preview-files/") and answer.status < 300 and answer.content_type == "application/json":
             answer = self.settle_preview(answer)
-        return record(answer, side.symbols())
+        return record(answer, side.symbols(), SHALLOW.get(call.route.key, 16))
 
     def settle_preview(self, answer: Answer, timeout: float = 30.0) -> Answer:
         """A preview answered while processing (Slate transcodes after the request; Zou
