@@ -22,10 +22,11 @@ def slate_served(side: Side) -> list[Route]:
     return served_routes(load_routes(), spec.json())
 
 
-def run_side(side: Side, routes: list[Route], role_list: tuple[str, ...], tag: str) -> Runner:
+def run_side(side: Side, routes: list[Route], role_list: tuple[str, ...], tag: str,
+             expected: dict[str, dict[str, Any]] | None = None) -> Runner:
     seeder = Seeder(side, tag)
     seeder.seed()
-    runner = Runner(side, seeder)
+    runner = Runner(side, seeder, expected=expected)
     started = time.monotonic()
     calls = plan(routes, role_list)
     try:
@@ -36,6 +37,9 @@ def run_side(side: Side, routes: list[Route], role_list: tuple[str, ...], tag: s
     if side.lagged_404s:
         print(f"{side.name}: {side.lagged_404s} seeding calls answered 404 before succeeding on retry "
               "(a replica behind a write)", flush=True)
+    if runner.lagged:
+        print(f"{side.name}: {len(runner.lagged)} calls on a fresh target answered 404 first and were retried "
+              f"(a replica behind a write; first: {runner.lagged[:3]})", flush=True)
     if runner.fresh_failed:
         print(f"{side.name}: {len(runner.fresh_failed)} fresh targets could not be made "
               f"(first: {runner.fresh_failed[:3]})", flush=True)
@@ -69,5 +73,5 @@ def replay(slate: Side, fixture_path: Path, role_list: tuple[str, ...],
     if select is not None:
         routes = select(routes)
     print(f"replay: {len(routes)} served routes x {len(role_list)} roles against {fixture_path}", flush=True)
-    runner = run_side(slate, routes, role_list, new_tag())
+    runner = run_side(slate, routes, role_list, new_tag(), expected=fixture)
     return compare_all(routes, role_list, fixture, runner.records)

@@ -248,10 +248,14 @@ def compare_list(zou: dict[str, Any], slate: dict[str, Any], where: str, diffs: 
                 compare_shape(zk[key], sk[key], f"{where}[{key}]", diffs)
         return
     if "known" in zou or "known" in slate:
-        if zou.get("len") == 0:  # [] on one side, things with ids on the other
-            diffs.append(Diff("extra-items", f"{where}[]", "", " ".join(sorted(slate["known"])) or "others"))
+        # [] on one side, things with ids on the other: only seeded things count (the
+        # shared oracle holds things of others)
+        if zou.get("len") == 0:
+            if slate["known"]:
+                diffs.append(Diff("extra-items", f"{where}[]", "", " ".join(sorted(slate["known"]))))
         elif slate.get("len") == 0:
-            diffs.append(Diff("missing-items", f"{where}[]", " ".join(sorted(zou["known"])) or "others", ""))
+            if zou["known"]:
+                diffs.append(Diff("missing-items", f"{where}[]", " ".join(sorted(zou["known"])), ""))
         else:
             zn = len(zou["known"]) if "known" in zou else zou["len"]
             sn = len(slate["known"]) if "known" in slate else slate["len"]
