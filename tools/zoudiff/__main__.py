@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .modes import compare_all, new_tag, replay, run_side, slate_served
+from .modes import compare_all, new_tag, replay, run_side, slate_served, write_results
 from .plan import Route, load_routes
 from .shape import SHALLOW, load_fixture, pack, truncate
 from .side import ROLES, Side
@@ -48,17 +48,6 @@ def select(routes: list[Route], args: argparse.Namespace) -> list[Route]:
 
 def roles(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.roles.split(",")) if args.roles else ROLES
-
-
-def write_results(path: Path, results: list[CallResult], mode: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = {
-        "mode": mode,
-        "summary": summarize(results),
-        "calls": {r.key: {"service": r.service, "zou": r.zou, "slate": r.slate,
-                          "diffs": [str(d) for d in r.diffs], "new": [str(d) for d in r.new]} for r in results},
-    }
-    path.write_text(json.dumps(out, indent=1, sort_keys=True))
 
 
 def finish(results: list[CallResult], args: argparse.Namespace, mode: str) -> int:

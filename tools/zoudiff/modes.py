@@ -12,7 +12,7 @@ from .runner import Runner
 from .seed import Seeder
 from .shape import load_fixture
 from .side import Side
-from .verdict import CallResult, judge, load_intentional, load_known_gaps
+from .verdict import CallResult, judge, load_intentional, load_known_gaps, summarize
 
 
 def slate_served(side: Side) -> list[Route]:
@@ -75,3 +75,14 @@ def replay(slate: Side, fixture_path: Path, role_list: tuple[str, ...],
     print(f"replay: {len(routes)} served routes x {len(role_list)} roles against {fixture_path}", flush=True)
     runner = run_side(slate, routes, role_list, new_tag(), expected=fixture)
     return compare_all(routes, role_list, fixture, runner.records)
+
+
+def write_results(path: Path, results: list[CallResult], mode: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = {
+        "mode": mode,
+        "summary": summarize(results),
+        "calls": {r.key: {"service": r.service, "zou": r.zou, "slate": r.slate,
+                          "diffs": [str(d) for d in r.diffs], "new": [str(d) for d in r.new]} for r in results},
+    }
+    path.write_text(json.dumps(out, indent=1, sort_keys=True))

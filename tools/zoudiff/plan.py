@@ -75,8 +75,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /data/project-status/{instance_id}": {"json": {"color": "#020202"}},
     "POST /data/studios": {"json": {"name": "{uniq}", "color": "#999999"}},
     "PUT /data/studios/{instance_id}": {"json": {"color": "#888888"}},
-    "POST /data/organisations": {"json": {"name": "{uniq}"}},
-    "PUT /data/organisations/{instance_id}": {"json": {"hours_by_day": 7}},
+    # the organisation is a singleton on the shared oracle: write back what it holds
+    "POST /data/organisations": {"json": {"name": "Kitsu"}},
+    "PUT /data/organisations/{instance_id}": {"json": {"hours_by_day": 8}},
     "POST /data/tasks": {"json": {"project_id": "@project", "entity_id": "@fresh:shot", "task_type_id": "@task_type",
                                   "task_status_id": "@task_status", "name": "main"}},
     "PUT /data/tasks/{instance_id}": {"json": {"priority": 1}},

@@ -99,6 +99,14 @@ def _ident(item: Any) -> str | None:
     return None
 
 
+def _foreign(item: Any, symbols: dict[str, str]) -> bool:
+    """An item that only refers to things this run did not seed (others' data on the oracle)."""
+    if not isinstance(item, dict):
+        return False
+    refs = [v for v in item.values() if isinstance(v, str) and UUID_RE.match(v)]
+    return bool(refs) and not any(v in symbols for v in refs)
+
+
 def list_shape(items: list[Any], symbols: dict[str, str]) -> dict[str, Any]:
     """Lists of things with ids compare by the seeded things they hold (things of others
     on the shared oracle only count as ``other``); other lists by length and item shape."""
@@ -115,6 +123,7 @@ def list_shape(items: list[Any], symbols: dict[str, str]) -> dict[str, Any]:
                 other_keys.add("uuid")
         return {"known": known, "other": sorted(other_keys)}
     alternatives: list[Any] = []
+    items = [i for i in items if not _foreign(i, symbols)]
     for item in items:
         s = shape(item, symbols)
         if s not in alternatives:
