@@ -129,6 +129,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     gaps: dict[str, list[str]] = {}
     for key, call in sorted(data["calls"].items()):
         route, role = key.rsplit(" | ", 1)
+        if call["zou"]["status"] in (0, 598, 599):
+            continue
         res = judge(route, call["service"], role, call["zou"], call["slate"], intentional, {})
         left = [str(d) for d in res.new]
         if left:
