@@ -4,6 +4,7 @@
   record    seed the oracle, call every route of routes.tsv, store the normalized answers
   replay    seed Slate, call what it serves, compare with the recorded fixture (CI)
   baseline  write known_gaps.json from the last results (the gaps to fix, printed by CI)
+  report    judge a results file again with today's rules and lists
   matrix    the role x route status matrix of the fixture or of a results file (TSV)
   slate     boot a private Slate on free ports (until Ctrl-C)
 """
@@ -146,6 +147,19 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Judge a results file again with today's rules and lists, print the report."""
+    data = json.loads(Path(args.results).read_text())
+    intentional, known = load_intentional(), load_known_gaps()
+    results = []
+    for key, call in sorted(data["calls"].items()):
+        route, role = key.rsplit(" | ", 1)
+        if call["zou"]["status"] not in (0, 598, 599):
+            results.append(judge(route, call["service"], role, call["zou"], call["slate"], intentional, known))
+    print(report(results, verbose=not args.quiet))
+    return 1 if any(r.new for r in results) else 0
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
     """The role x route status matrix (issue 17 part 3) as TSV: Zou's status, or
     ``zou/slate`` where they differ, ``!`` marking an allows-more."""
@@ -204,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--merge", action="store_true", help="add to the listed gaps instead of replacing them")
     c = sub.add_parser("compact")
     c.add_argument("--fixture", default=str(FIXTURE))
+    r = sub.add_parser("report")
+    r.add_argument("--results", default=str(DEFAULT_RESULTS))
+    r.add_argument("--quiet", action="store_true")
     m = sub.add_parser("matrix")
     m.add_argument("--results", help="a live/replay results file (default: the fixture, Zou only)")
     m.add_argument("--fixture", default=str(FIXTURE))
@@ -212,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--url-file")
     args = p.parse_args(argv)
     return {"live": cmd_live, "record": cmd_record, "replay": cmd_replay, "baseline": cmd_baseline,
-            "matrix": cmd_matrix, "slate": cmd_slate, "compact": cmd_compact}[args.mode](args)
+            "matrix": cmd_matrix, "slate": cmd_slate, "compact": cmd_compact, "report": cmd_report}[args.mode](args)
 
 
 if __name__ == "__main__":
