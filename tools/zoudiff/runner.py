@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -79,7 +80,7 @@ class Runner:
         return path
 
     # -- calling --------------------------------------------------------------------------
-    def run(self, calls: list[Call], workers: int = 4) -> None:
+    def run(self, calls: list[Call], workers: int = int(os.environ.get("ZOUDIFF_WORKERS", "8"))) -> None:
         """Phase by phase (reads, writes, deletes), routes in parallel; the roles of one
         route in order, so a call that depends on an earlier one sees the same state on
         both sides."""

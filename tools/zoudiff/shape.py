@@ -327,3 +327,26 @@ def _collapse(s: Any) -> Any:
             return {"[]": {"known": {"@item": _collapse(v) for v in inner["known"].values()}, "other": []}}
         return {"[]": {"len": inner["len"], "item": [_collapse(v) for v in inner["item"]]}}
     return s
+
+
+def own_view(s: Any, call_key: str) -> Any:
+    """A shape as one call sees it: things made fresh for *other* calls (running at the
+    same time, on the same parents) are not this call's business — dropped from lists of
+    seeded things, and named ``@fresh-other`` where referred to."""
+    mark = f":{call_key}:"
+
+    def other(sym: str) -> bool:
+        return sym.startswith("@fresh:") and mark not in sym
+
+    if isinstance(s, str):
+        return "@fresh-other" if other(s) else s
+    if isinstance(s, dict) and "{}" in s:
+        return {"{}": {k: own_view(v, call_key) for k, v in s["{}"].items() if not other(k)}}
+    if isinstance(s, dict) and "[]" in s:
+        inner = s["[]"]
+        if "known" in inner:
+            known = {k: own_view(v, call_key) for k, v in inner["known"].items() if not other(k)}
+            return {"[]": {"known": known, "other": inner["other"]}} if known or not inner["known"] else \
+                {"[]": {"len": 0, "item": []}} if not inner["other"] else {"[]": {"known": {}, "other": inner["other"]}}
+        return {"[]": {"len": inner["len"], "item": [own_view(v, call_key) for v in inner["item"]]}}
+    return s
