@@ -1,0 +1,46 @@
+"""The differential test in CI mode: every route Slate serves, called as every role, against
+the recorded answers of Zou 1.0.97 (tools/zoudiff/fixtures), so CI needs no Zou.
+
+It fails only on a regression: a call that differs in a way neither
+tools/zoudiff/intentional.toml (accepted, with reasons) nor tools/zoudiff/known_gaps.json
+(today's gaps, to fix) lists — a call recorded as identical that now differs, a new
+difference, or an ``allows-more`` that is not already a known gap (see docs/differential.md).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+
+from zoudiff.modes import replay, write_results  # noqa: E402
+from zoudiff.side import ROLES, Side  # noqa: E402
+from zoudiff.verdict import FIXTURE, KNOWN_GAPS, load_known_gaps, report  # noqa: E402
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="no recorded fixture (zoudiff record)")
+def test_every_served_route_answers_as_zou_did(stack) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    side = Side("slate", stack.gateway_url, stack.admin_email, stack.admin_password)
+    try:
+        results = replay(side, FIXTURE, ROLES)
+    finally:
+        side.close()
+    print(report(results, verbose=False))
+    # the whole answer of this run, for `zoudiff baseline --results var/zoudiff-ci-results.json`
+    write_results(REPO / "var" / "zoudiff-ci-results.json", results, "replay")
+    gaps = load_known_gaps()
+    print(f"known gaps to fix ({KNOWN_GAPS.name}): {len(gaps)} calls, "
+          f"{sum(1 for r in results if r.known)} still seen; "
+          f"fixed since the list was written: {sum(1 for r in results if r.key in gaps and not r.known)}")
+    seconds = time.monotonic() - started
+    print(f"zoudiff replay: {len(results)} calls in {seconds:.1f}s")
+    regressions = [r for r in results if r.new]
+    assert not regressions, "calls that differ from Zou 1.0.97 beyond intentional.toml and known_gaps.json:\n" + "\n".join(
+        f"  {r.key}: " + "; ".join(str(d) for d in r.new[:5]) for r in regressions[:40]
+    )
