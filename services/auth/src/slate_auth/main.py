@@ -12,6 +12,7 @@ from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
 from .consumers import HANDLERS
 from .crud import specs
+from .domain.defaults import seed_departments
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import RateLimiter
 from .domain.oidc import OidcProvider
@@ -28,6 +29,10 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             ring = await load_or_create(session)
         keyring.kid, keyring.private_key, keyring.public_keys = ring.kid, ring.private_key, ring.public_keys
 
+    async def seed_reference_data(runtime: ServiceRuntime) -> None:
+        async with transaction(runtime.sessionmaker) as session:
+            await seed_departments(session)
+
     app = create_service_app(
         settings,
         title="Slate auth",
@@ -35,7 +40,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                  crud_router(specs(keyring, settings))],
         consumers=HANDLERS,
         rpc_handlers=rpc_handlers(lambda: app.state.runtime),
-        on_startup=[load_keys],
+        on_startup=[load_keys, seed_reference_data],
         key_provider=keyring.verification_keys,
     )
     app.state.keyring = keyring
