@@ -12,6 +12,7 @@ from slate_common.events.consumer import PoisonEvent
 from slate_common.replica import replica_handlers
 
 from .domain import people, projects
+from .domain.defaults import link_pending_task_types
 from .domain.entities import emit_entity_event
 from .models import Department, Entity, Project, Studio
 
@@ -59,11 +60,23 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
         await projects.emit_project_event(session, "update", project, actor_id=event.actor_id)
 
 
+_DEPARTMENT_REPLICA = replica_handlers(Department, "department")
+
+
+async def on_department_upsert(session: AsyncSession, event: Event) -> None:
+    """Keep the replica, then link the seeded task types waiting for this department."""
+    await _DEPARTMENT_REPLICA[event.name](session, event)
+    snapshot = event.data["snapshot"]
+    await link_pending_task_types(session, department_id=uuid.UUID(str(snapshot["id"])), name=snapshot.get("name"))
+
+
 HANDLERS: dict[str, EventHandler] = {
     "person:new": on_person_upsert,
     "person:update": on_person_upsert,
     "person:delete": on_person_delete,
-    **replica_handlers(Department, "department"),
+    **_DEPARTMENT_REPLICA,
+    "department:new": on_department_upsert,
+    "department:update": on_department_upsert,
     **replica_handlers(Studio, "studio"),
     "preview-file:set-main": on_set_main_preview,
     "avatar:update": on_avatar_update,

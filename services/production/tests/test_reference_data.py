@@ -1,0 +1,88 @@
+"""Reference data as a fresh Zou has it: default task types linked to auth's default
+departments by name once the department replica arrives, given once only; entity types
+with their task types."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import nats
+from sqlalchemy import select
+
+from slate_common.bus import event_subject
+from slate_common.db import transaction
+from slate_common.events import Event
+
+#: (name, for_entity) -> department name, observed on the oracle (GET /data/task-types
+#: and /data/departments of a fresh Zou 1.0.97)
+ORACLE_LINKS = {
+    ("Concept", "Concept"): None, ("Concept", "Asset"): "Concept", ("Modeling", "Asset"): "Modeling",
+    ("Shading", "Asset"): "Modeling", ("Rigging", "Asset"): "Animation", ("Storyboard", "Shot"): "Concept",
+    ("Layout", "Shot"): "Layout", ("Animation", "Shot"): "Animation", ("Lighting", "Shot"): "Compositing",
+    ("FX", "Shot"): "FX", ("Rendering", "Shot"): "Compositing", ("Compositing", "Shot"): "Compositing",
+    ("Edit", "Edit"): "Compositing",
+}
+
+
+async def _publish_department(infra, name: str) -> str:  # type: ignore[no-untyped-def]
+    dep_id = str(uuid.uuid4())
+    event = Event(name="department:new", data={"department_id": dep_id, "snapshot": {
+        "id": dep_id, "name": name, "color": "#F06292", "archived": False,
+        "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00", "type": "Department"}})
+    nc = await nats.connect(infra.nats_url)
+    await nc.jetstream().publish(event_subject("auth", event.name), event.to_json(), headers={"Nats-Msg-Id": str(event.id)})
+    await nc.close()
+    return dep_id
+
+
+async def _task_types(client, signer) -> dict[tuple[str, str], dict[str, Any]]:  # type: ignore[no-untyped-def]
+    rows = (await client.get("/data/task-types", headers=signer.headers())).json()
+    return {(t["name"], t["for_entity"]): t for t in rows if (t["name"], t["for_entity"]) in ORACLE_LINKS}
+
+
+async def test_seeded_task_types_get_their_department_when_it_arrives(client, signer, sessionmaker, infra) -> None:  # type: ignore[no-untyped-def]
+    from slate_production.models import OutboxEvent, PendingTaskTypeDepartment
+
+    types = await _task_types(client, signer)
+    assert set(types) == set(ORACLE_LINKS)
+    waiting = [k for k, dep in ORACLE_LINKS.items() if dep == "Compositing"]
+    assert all(types[k]["department_id"] is None for k in waiting)
+    dep_id = await _publish_department(infra, "Compositing")
+    for _ in range(100):
+        types = await _task_types(client, signer)
+        if all(types[k]["department_id"] == dep_id for k in waiting):
+            break
+        await asyncio.sleep(0.1)
+    assert {k: types[k]["department_id"] for k in waiting} == {k: dep_id for k in waiting}
+    assert types[("Concept", "Concept")]["department_id"] is None  # no department on the oracle either
+    async with transaction(sessionmaker) as session:
+        pending = (await session.scalars(select(PendingTaskTypeDepartment.department_name))).all()
+        events = [json.loads(r.payload) for r in (await session.scalars(select(OutboxEvent))).all()]
+    assert "Compositing" not in pending
+    updated = {e["data"]["task_type_id"] for e in events
+               if e["name"] == "task-type:update" and e["data"]["snapshot"]["department_id"] == dep_id}
+    assert updated == {types[k]["id"] for k in waiting}
+    # a second department of that name links nothing more
+    other = await _publish_department(infra, "Compositing")
+    await asyncio.sleep(1.0)
+    assert {k: t["department_id"] for k, t in (await _task_types(client, signer)).items() if k in waiting} == {
+        k: dep_id for k in waiting} and other != dep_id
+
+
+async def test_reference_data_is_given_once(client, signer, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    from slate_production.domain.defaults import ensure_defaults
+    from slate_production.models import TaskType
+
+    h = signer.headers()
+    storyboard = [t for t in (await client.get("/data/task-types", headers=h)).json() if t["name"] == "Storyboard"]
+    assert len(storyboard) == 1
+    assert (await client.delete(f"/data/task-types/{storyboard[0]['id']}", headers=h)).status_code == 204
+    async with transaction(sessionmaker) as session:  # what the next start runs
+        await ensure_defaults(session)
+    async with transaction(sessionmaker) as session:
+        assert (await session.scalars(select(TaskType).where(TaskType.name == "Storyboard"))).all() == []
+    statuses = {s["short_name"] for s in (await client.get("/data/task-status", headers=h)).json()}
+    assert {"todo", "wip", "wfa", "retake", "done", "ready", "neutral", "approved", "rejected"} <= statuses
