@@ -36,9 +36,12 @@ async def test_comment_with_a_movie_preview(api, admin, tmp_path) -> None:  # ty
     assert r.status_code == 201, r.text
     asset = r.json()
     task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
-    r = await api.post(f"/data/entities/{asset['id']}/tasks", json={"task_type_id": task_type["id"]}, headers=admin)
+    r = await api.post(f"/data/projects/{project['id']}/settings/task-types", json={"task_type_id": task_type["id"]},
+                       headers=admin)
     assert r.status_code == 201, r.text
-    task = r.json()
+    r = await api.post(f"/data/entities/{asset['id']}/tasks", json={"task_type_ids": [task_type["id"]]}, headers=admin)
+    assert r.status_code == 201, r.text
+    [task] = r.json()
     status = (await api.get("/data/task-status", headers=admin)).json()[0]
     r = await api.post(f"/actions/tasks/{task['id']}/comment", json={"task_status_id": status["id"], "comment": "v1"},
                        headers=admin)

@@ -86,3 +86,25 @@ async def test_reference_data_is_given_once(client, signer, sessionmaker) -> Non
         assert (await session.scalars(select(TaskType).where(TaskType.name == "Storyboard"))).all() == []
     statuses = {s["short_name"] for s in (await client.get("/data/task-status", headers=h)).json()}
     assert {"todo", "wip", "wfa", "retake", "done", "ready", "neutral", "approved", "rejected"} <= statuses
+
+
+async def test_entity_type_alone_carries_its_task_types(client, signer, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import insert
+
+    from slate_production.models import entity_type_task_type_link
+
+    h = signer.headers()
+    modeling = next(t["id"] for t in (await client.get("/data/task-types", headers=h)).json()
+                    if t["name"] == "Modeling" and t["for_entity"] == "Asset")
+    shot = next(t for t in (await client.get("/data/entity-types", headers=h)).json() if t["name"] == "Shot")
+    assert "task_types" not in shot  # lists do not carry them, as on the oracle
+    one = (await client.get(f"/data/entity-types/{shot['id']}", headers=h)).json()
+    assert list(one) == ["name", "short_name", "description", "task_types", "archived", "id", "created_at",
+                         "updated_at", "type"]
+    assert one["task_types"] == [] and one["type"] == "EntityType" and one["id"] == shot["id"]
+    kind = (await client.post("/data/entity-types", json={"name": f"Vehicle {uuid.uuid4().hex[:4]}"}, headers=h)).json()
+    async with transaction(sessionmaker) as session:  # a workflow, as the asset type settings make it
+        await session.execute(insert(entity_type_task_type_link).values(entity_type_id=uuid.UUID(kind["id"]),
+                                                                        task_type_id=uuid.UUID(modeling)))
+    one = (await client.get(f"/data/entity-types/{kind['id']}", headers=h)).json()
+    assert one["task_types"] == [modeling] and one["type"] == "EntityType"

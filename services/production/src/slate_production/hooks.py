@@ -14,6 +14,7 @@ from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import shot_versions
 from .domain import tasks as task_rules
+from .domain.asset_types import serialize_asset_types
 from .models import Entity, EntityType, Project, Task, TaskStatus, TaskType
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
@@ -94,6 +95,12 @@ class EntityTypeHooks(CrudHooks[EntityType]):
         if name and await ctx.session.scalar(select(EntityType.id).where(func.lower(EntityType.name) == name.lower())):
             raise BadRequest("Entity type with this name already exists")
         return data
+
+    async def serialize_one(self, ctx: CrudContext, instance: EntityType, *, relations: bool) -> dict[str, Any]:
+        """One entity type carries its workflow's ``task_types`` (lists do not, as Zou)."""
+        row = (await serialize_asset_types(ctx.session, [instance]))[0]
+        row["type"] = "EntityType"
+        return row
 
 
 class TaskTypeHooks(CrudHooks[TaskType]):
