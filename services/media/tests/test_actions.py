@@ -192,9 +192,18 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     ])
     assert r.status_code == 201, r.text
     pdf, picture = r.json()
-    assert (pdf["name"], pdf["extension"], pdf["mimetype"], pdf["comment_id"], pdf["type"]) == (
-        "notes.pdf", "pdf", "application/pdf", s["comment"]["id"], "AttachmentFile")
-    assert pdf["size"] == media_files["pdf"].stat().st_size
+    # the answer lists each file as a comment does (observed on the oracle)
+    assert pdf == {"id": pdf["id"], "name": "notes.pdf", "extension": "pdf", "size": media_files["pdf"].stat().st_size}
+    assert list(picture) == ["id", "name", "extension", "size"] and picture["name"] == "ref.png"
+    one = (await client.get(f"/data/attachment-files/{pdf['id']}", headers=s["artist_h"])).json()
+    assert list(one) == ["name", "size", "extension", "mimetype", "comment_id", "reply_id", "chat_message_id", "id",
+                         "created_at", "updated_at", "comment", "chat_message", "type"]
+    assert (one["mimetype"], one["comment_id"], one["reply_id"], one["chat_message"], one["type"]) == (
+        "application/pdf", s["comment"]["id"], None, None, "AttachmentFile")
+    assert one["comment"]["id"] == s["comment"]["id"] and one["comment"]["object_id"] == s["task"]["id"]
+    assert list(one["comment"]) == ["shotgun_id", "object_id", "object_type", "text", "data", "replies", "checklist",
+                                    "pinned", "for_client", "links", "task_status_id", "person_id", "editor_id",
+                                    "preview_file_id", "id", "created_at", "updated_at", "type"]
     got = await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["supervisor"])
     assert got.status_code == 200 and got.content == media_files["pdf"].read_bytes()
     assert got.headers["content-type"] == "application/pdf"
@@ -203,6 +212,7 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.content)).size == (150, 100)
     listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["artist_h"])
     assert {a["id"] for a in listed.json()} == {pdf["id"], picture["id"]}
+    assert all(a["comment"]["id"] == s["comment"]["id"] and "data" not in a for a in listed.json())
     assert (await client.get("/data/attachment-files", headers=s["outsider"])).json() == []
     r = await client.post(url, headers=s["unassigned"], files={"files": ("x.txt", b"hi", "text/plain")})
     assert r.status_code == 403

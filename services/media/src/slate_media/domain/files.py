@@ -109,11 +109,11 @@ async def add_attachments(
         session.add(attachment)
         created.append(attachment)
     await session.flush()
-    out = [a.serialize() for a in created]
-    for item in out:
-        emit(session, "attachment-file:new", {"attachment_file_id": item["id"], "comment_id": str(comment_id),
-                                               "snapshot": item}, actor_id=principal.id)
-    return out
+    for attachment in created:
+        emit(session, "attachment-file:new", {"attachment_file_id": str(attachment.id), "comment_id": str(comment_id),
+                                               "snapshot": attachment.serialize()}, actor_id=principal.id)
+    # Zou answers each file as the comment lists it
+    return [{"id": str(a.id), "name": a.name, "extension": a.extension, "size": a.size} for a in created]
 
 
 async def _attachment_thumbnail(storage: Storage, attachment_id: uuid.UUID, src: Path) -> None:
