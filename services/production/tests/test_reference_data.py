@@ -47,7 +47,7 @@ async def test_seeded_task_types_get_their_department_when_it_arrives(client, si
     from slate_production.models import OutboxEvent, PendingTaskTypeDepartment
 
     types = await _task_types(client, signer)
-    assert set(types) == set(ORACLE_LINKS)
+    assert list(types) == list(ORACLE_LINKS)  # the oracle's order
     waiting = [k for k, dep in ORACLE_LINKS.items() if dep == "Compositing"]
     assert all(types[k]["department_id"] is None for k in waiting)
     dep_id = await _publish_department(infra, "Compositing")
@@ -58,6 +58,7 @@ async def test_seeded_task_types_get_their_department_when_it_arrives(client, si
         await asyncio.sleep(0.1)
     assert {k: types[k]["department_id"] for k in waiting} == {k: dep_id for k in waiting}
     assert types[("Concept", "Concept")]["department_id"] is None  # no department on the oracle either
+    assert list(types) == list(ORACLE_LINKS)  # still in order once rows were rewritten
     async with transaction(sessionmaker) as session:
         pending = (await session.scalars(select(PendingTaskTypeDepartment.department_name))).all()
         events = [json.loads(r.payload) for r in (await session.scalars(select(OutboxEvent))).all()]

@@ -15,6 +15,7 @@ name: linked at once when it already does, else by the ``department:new`` consum
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -93,9 +94,12 @@ async def ensure_defaults(session: AsyncSession) -> None:
             ).on_conflict_do_nothing(index_elements=["short_name"])
         )
     if not await session.scalar(select(TaskType.id).limit(1)):
-        for name, for_entity, color, priority, department in TASK_TYPES:
+        for index, (name, for_entity, color, priority, department) in enumerate(TASK_TYPES):
+            # a microsecond apart (shown to the second): listings ordered by creation keep
+            # Zou's order once linking to departments has rewritten the rows
+            created = stamp + dt.timedelta(microseconds=index)
             task_type = TaskType(name=name, short_name="", for_entity=for_entity, color=color, priority=priority,
-                                 allow_timelog=True, archived=False, created_at=stamp, updated_at=stamp)
+                                 allow_timelog=True, archived=False, created_at=created, updated_at=created)
             session.add(task_type)
             await session.flush()
             if department:
