@@ -96,11 +96,17 @@ class EntityTypeHooks(CrudHooks[EntityType]):
             raise BadRequest("Entity type with this name already exists")
         return data
 
-    async def serialize_one(self, ctx: CrudContext, instance: EntityType, *, relations: bool) -> dict[str, Any]:
-        """One entity type carries its workflow's ``task_types`` (lists do not, as Zou)."""
+    async def serialize(self, ctx: CrudContext, instance: EntityType, *, relations: bool) -> dict[str, Any]:
+        """One entity type (GET, and the answers of POST and PUT) carries its workflow's
+        ``task_types``; lists and events do not, as Zou."""
         row = (await serialize_asset_types(ctx.session, [instance]))[0]
         row["type"] = "EntityType"
         return row
+
+    async def serialize_many(
+        self, ctx: CrudContext, instances: list[EntityType], *, relations: bool
+    ) -> list[dict[str, Any]]:
+        return [instance.serialize() for instance in instances]
 
 
 class TaskTypeHooks(CrudHooks[TaskType]):
@@ -206,11 +212,9 @@ class EntityHooks(CrudHooks[Entity]):
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
 
     async def serialize(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
-        return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
-
-    async def serialize_one(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
-        """GET one: the row with its (casting) link lists, in Zou's key order."""
-        row = await self.serialize(ctx, instance, relations=relations)
+        """One entity (GET, and the answers of POST and PUT): the row with its (casting)
+        link lists, in Zou's key order; lists and events carry the row alone."""
+        row = entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
         links = await casting.link_lists(ctx.session, instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
@@ -231,4 +235,4 @@ class EntityHooks(CrudHooks[Entity]):
         return [entity_rules.serialize_entity(e, names.get(e.entity_type_id, "")) for e in instances]
 
     async def event_snapshot(self, ctx: CrudContext, instance: Entity) -> dict[str, Any]:
-        return await self.serialize(ctx, instance, relations=False)
+        return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
