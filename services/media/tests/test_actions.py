@@ -109,15 +109,26 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
     r = await client.put("/actions/tasks/set-main-preview", json={"task_ids": [s["task"]["id"]]}, headers=s["supervisor"])
     assert r.status_code == 200 and [e["id"] for e in r.json()] == [s["entity"]["id"]]
 
-    for path in (f"/data/entities/{s['entity']['id']}/preview-files", f"/data/shots/{s['entity']['id']}/preview-files"):
-        listed = (await client.get(path, headers=s["artist_h"])).json()
-        ids = [p["id"] for p in listed]
-        assert {a["id"], b["id"], c["id"]} <= set(ids)
-        assert set(listed[0]) == {"id", "name", "original_name", "extension", "revision", "position", "file_size",
-                                  "status", "validation_status", "task_id", "person_id", "created_at", "token_in",
-                                  "token_out"}
-        revisions = [p["revision"] for p in listed]
-        assert revisions == sorted(revisions, reverse=True)
+    listed = (await client.get(f"/data/entities/{s['entity']['id']}/preview-files", headers=s["artist_h"])).json()
+    ids = [p["id"] for p in listed]
+    assert {a["id"], b["id"], c["id"]} <= set(ids)
+    assert set(listed[0]) == {"id", "name", "original_name", "extension", "revision", "position", "file_size",
+                              "status", "validation_status", "task_id", "person_id", "created_at", "token_in",
+                              "token_out"}
+    revisions = [p["revision"] for p in listed]
+    assert revisions == sorted(revisions, reverse=True)
+    # a shot's: per task type, one row per revision, its other files in "previews" (the oracle's shape)
+    got = await client.get(f"/data/shots/{s['entity']['id']}/preview-files", headers=s["artist_h"])
+    assert got.status_code == 200, got.text
+    by_type = got.json()
+    assert list(by_type) == [s["task"]["task_type_id"]]
+    rows = by_type[s["task"]["task_type_id"]]
+    assert [r["revision"] for r in rows] == sorted({p["revision"] for p in listed}, reverse=True)
+    mine = next(r for r in rows if r["id"] == c["id"])  # position 1 of its revision
+    assert list(mine) == ["id", "revision", "original_name", "extension", "width", "height", "duration", "status",
+                          "annotations", "previews", "created_at", "task_id", "original_width", "original_height",
+                          "original_duration", "original_file_size"]
+    assert [p["id"] for p in mine["previews"]] == [a["id"], b["id"]]
     project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["artist_h"])).json()
     assert {a["id"], b["id"], c["id"]} <= {p["id"] for p in project_list} and project_list[0]["type"] == "PreviewFile"
     assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["outsider"])).status_code == 404

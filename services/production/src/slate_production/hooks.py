@@ -148,7 +148,6 @@ class TaskHooks(CrudHooks[Task]):
         if instance is None:
             if not data.get("task_status_id"):
                 data["task_status_id"] = await task_rules.default_status_id(ctx.session)
-            data.setdefault("assigner_id", ctx.principal.id)
             data["name"] = data.get("name") or "main"
         else:
             data.pop("project_id", None)  # a task stays in its project
