@@ -99,3 +99,15 @@ async def test_person_list_carries_departments_only_with_relations(client, token
     assert listed and all("departments" not in p for p in listed)
     listed = (await client.get("/data/persons?relations=true", headers=admin)).json()
     assert listed and all(isinstance(p["departments"], list) for p in listed)
+
+
+async def test_persons_filtered_by_full_name(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """gazu.person.get_person_by_full_name asks ``?full_name=...&is_bot=False``."""
+    admin = _admin(tokens)
+    last = f"Named {uuid.uuid4().hex[:6]}"
+    made = (await client.post("/data/persons", json={"first_name": "Ann", "last_name": last,
+                                                     "email": f"{last.split()[1]}@studio.test"}, headers=admin)).json()
+    found = (await client.get("/data/persons", params={"full_name": f"Ann {last}", "is_bot": "False"},
+                              headers=admin)).json()
+    assert [p["id"] for p in found] == [made["id"]]
+    assert (await client.get("/data/persons", params={"full_name": f"Bob {last}"}, headers=admin)).json() == []

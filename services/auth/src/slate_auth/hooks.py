@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select
+from sqlalchemy import Select, func
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
@@ -41,6 +41,12 @@ class PersonHooks(CrudHooks[Person]):
     def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         """Preview accounts are not listed (as Zou); they are read one by one."""
         return stmt.where(Person.preview_project_id.is_(None))
+
+    def filter_params(self, stmt: Select[Any], ctx: CrudContext, params: dict[str, str]) -> Select[Any]:
+        """``?full_name=`` as Zou's hybrid property: first and last name, one space apart."""
+        if params.get("full_name") is not None:
+            stmt = stmt.where(func.concat(Person.first_name, " ", Person.last_name) == params["full_name"])
+        return stmt
 
     async def check_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         if not ctx.principal.is_admin and ctx.principal.id != instance.id:
