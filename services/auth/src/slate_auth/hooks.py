@@ -14,6 +14,7 @@ from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
 from .config import AuthSettings
+from .domain.departments import set_departments
 from .domain.identity import MINIMAL_PERSON_FIELDS, email_taken, person_snapshot, revoke_all_tokens, serialize_persons
 from .domain.keys import KeyRing
 from .domain.passwords import hash_password
@@ -72,6 +73,7 @@ class PersonHooks(CrudHooks[Person]):
         return data
 
     async def post_creation(self, ctx: CrudContext, instance: Person) -> None:
+        await set_departments(ctx.session, instance, ctx.body.get("departments"))
         if instance.is_bot:
             instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
 
@@ -88,6 +90,8 @@ class PersonHooks(CrudHooks[Person]):
             ctx.session.info.setdefault("slate_new_bot_tokens", set()).add(instance.id)
 
     async def post_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
+        if ctx.principal.is_admin:  # a person editing their own profile keeps their departments
+            await set_departments(ctx.session, instance, ctx.body.get("departments"))
         if instance.id not in ctx.session.info.get("slate_new_bot_tokens", set()):
             return
         if instance.bot_token_jti:

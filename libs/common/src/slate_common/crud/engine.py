@@ -238,6 +238,7 @@ class CrudService(Generic[M]):
         return parsed.model_dump(exclude_unset=partial)
 
     async def create(self, ctx: CrudContext, body: dict[str, Any]) -> M:
+        ctx.body = body
         data = self._validate(self.spec.create_schema, body, partial=True)
         await self.hooks.check_create(ctx, data)
         data = await self.hooks.check_creation_integrity(ctx, data)
@@ -251,6 +252,7 @@ class CrudService(Generic[M]):
 
     async def update(self, ctx: CrudContext, instance_id: uuid.UUID, body: dict[str, Any]) -> M:
         instance = await self.get(ctx, instance_id)
+        ctx.body = body
         data = self._validate(self.spec.update_schema, body, partial=True)
         await self.hooks.check_update(ctx, instance, data)
         data = await self.hooks.update_data(ctx, data, instance)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
@@ -21,6 +21,9 @@ class CrudContext:
     principal: Principal
     #: The service runtime (NATS, settings) for hooks that reach beyond the database.
     runtime: Any = None
+    #: The request body as sent, for hooks handling what is not a column (a person's
+    #: ``departments``); set by create and update.
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 class CrudHooks(Generic[M]):
