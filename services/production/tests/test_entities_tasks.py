@@ -209,3 +209,18 @@ async def test_create_tasks_for_one_entity_as_the_oracle(client, signer, product
     assert (await client.post(f"/data/entities/{prod.ids['sequence']}/tasks", json={}, headers=h)).json() == []
     r = await client.post(f"/data/entities/{shot}/tasks", json={}, headers=signer.headers(prod.people["user"], "user"))
     assert r.status_code == 403
+
+
+async def test_crud_task_creation_takes_assignees_and_no_assigner(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """POST /data/tasks as gazu.task.new_task sends it: ``assignees`` are assigned (ids
+    production does not know are ignored) and the assigner stays unset, as on the oracle."""
+    prod = await production_factory(shots=1)
+    artist = str(prod.people["user"])
+    r = await client.post("/data/tasks", headers=signer.headers(), json={
+        "project_id": prod.id, "entity_id": prod.ids["shots"][0], "task_type_id": prod.ids["anim"],
+        "task_status_id": prod.ids["status"]["todo"], "assignees": [artist, str(uuid.uuid4())], "name": "main"})
+    assert r.status_code == 201, r.text
+    task = r.json()
+    assert (task["assignees"], task["assigner_id"], task["name"]) == ([artist], None, "main")
+    got = (await client.get(f"/data/tasks/{task['id']}", headers=signer.headers())).json()
+    assert got["assignees"] == [artist]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
@@ -15,7 +17,7 @@ from .domain import projects as project_rules
 from .domain import shot_versions
 from .domain import tasks as task_rules
 from .domain.asset_types import serialize_asset_types
-from .models import Entity, EntityType, Project, Task, TaskStatus, TaskType
+from .models import Entity, EntityType, Person, Project, Task, TaskStatus, TaskType, task_person_link
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
                                "commercial", "catalog", "immersive", "nft", "video-game", "vr"})
@@ -153,6 +155,25 @@ class TaskHooks(CrudHooks[Task]):
             data.pop("project_id", None)  # a task stays in its project
             merge_data(data, instance.data)
         return data
+
+    async def post_creation(self, ctx: CrudContext, instance: Task) -> None:
+        """``assignees`` of the body (gazu.task.new_task sends them): persons production
+        knows are assigned; other ids are ignored."""
+        wanted = ctx.body.get("assignees")
+        if not isinstance(wanted, list) or not wanted:
+            return
+        ids = []
+        for value in wanted:
+            raw = value.get("id") if isinstance(value, dict) else value
+            try:
+                ids.append(uuid.UUID(str(raw)))
+            except ValueError:
+                continue
+        known = (await ctx.session.scalars(select(Person.id).where(Person.id.in_(ids)))).all() if ids else []
+        if known:
+            await ctx.session.execute(pg_insert(task_person_link).values(
+                [{"task_id": instance.id, "person_id": person_id} for person_id in dict.fromkeys(known)]
+            ).on_conflict_do_nothing())
 
     async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
         await access.check_supervisor(ctx.session, ctx.principal, instance.project_id)
