@@ -100,10 +100,11 @@ async def add_attachments(
             raise BadRequest(f"The uploaded file {upload.filename} is empty.")
         attachment = AttachmentFile(
             id=uuid.uuid4(), name=upload.filename[:250], size=upload.size, extension=upload.extension[:10] or None,
-            mimetype=(upload.content_type or mime_of(upload.extension))[:255], comment_id=comment_id,
+            # the type the client gave the part, "" when none (as Zou stores it)
+            mimetype=(upload.content_type or "")[:255], comment_id=comment_id,
         )
         await storage.put_file("attachments", attachment_key(attachment.id), upload.file, upload.size,
-                               attachment.mimetype or "application/octet-stream")
+                               attachment.mimetype or mime_of(upload.extension) or "application/octet-stream")
         if processing.kind_of(upload.extension) == "picture":
             await _attachment_thumbnail(storage, attachment.id, Path(upload.path))
         session.add(attachment)
