@@ -30,7 +30,7 @@ def make_movie(path: Path) -> Path:
 async def test_comment_with_a_movie_preview(api, admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
     project = (await api.post("/data/projects", json={"name": f"Review {uuid.uuid4().hex[:6]}"}, headers=admin)).json()
     types = (await api.get("/data/entity-types", headers=admin)).json()
-    asset_type = next(t for t in types if t["name"] not in ("Shot", "Sequence", "Episode", "Edit", "Concept", "Scene"))
+    asset_type = next(t for t in types if t["name"] == "Character")
     r = await api.post("/data/entities", json={"name": "hero", "project_id": project["id"],
                                                 "entity_type_id": asset_type["id"]}, headers=admin)
     assert r.status_code == 201, r.text
