@@ -9,7 +9,8 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml) $(wildcard gateway/pyproject.toml)
 PYPROJECTS := libs/common/pyproject.toml $(SERVICE_PROJECTS)
 EDITABLES := -e 'libs/common[embedded]' $(foreach p,$(SERVICE_PROJECTS),-e $(dir $(p)))
-TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio flask aiohttp gazu==1.3.1
+TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio flask aiohttp \
+             kubernetes-validate google-re2 pyyaml gazu==1.3.1
 TEST_PATHS := $(wildcard libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import uuid
 
-from .conftest import eventually, login
+from .conftest import login
 
 
 async def _account(api, stack, admin, role: str, first_name: str, tag: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -40,14 +40,9 @@ async def test_comment_with_status_change_notifies_the_assignee(api, stack, admi
     assert project.status_code == 201, project.text
     pid = project.json()["id"]
 
-    async def joined(person_id: str):  # type: ignore[no-untyped-def]
-        async def check() -> bool:
-            r = await api.post(f"/data/projects/{pid}/team", json={"person_id": person_id}, headers=admin)
-            return r.status_code == 201
-        return check
-
-    await eventually(await joined(artist))
-    await eventually(await joined(supervisor))
+    for person_id in (artist, supervisor):  # persons auth has just created: no waiting
+        r = await api.post(f"/data/projects/{pid}/team", json={"person_id": person_id}, headers=admin)
+        assert r.status_code == 201, r.text
 
     types = {t["name"]: t["id"] for t in (await api.get("/data/asset-types", headers=admin)).json()}
     task_types = (await api.get("/data/task-types", headers=admin)).json()
@@ -67,11 +62,8 @@ async def test_comment_with_status_change_notifies_the_assignee(api, stack, admi
     artist_h = {"Authorization": f"Bearer {(await login(api, f'ana-{tag}@example.com', artist_pw))['access_token']}"}
     sup_h = {"Authorization": f"Bearer {(await login(api, f'sam-{tag}@example.com', supervisor_pw))['access_token']}"}
 
-    async def assignation():  # type: ignore[no-untyped-def]
-        rows = (await api.get("/data/user/notifications", headers=artist_h)).json()
-        return [n for n in rows if n["notification_type"] == "assignation"]
-
-    told = await eventually(assignation)  # through task:assign, consumed by production
+    rows = (await api.get("/data/user/notifications", headers=artist_h)).json()
+    told = [n for n in rows if n["notification_type"] == "assignation"]  # task:assign, applied before the answer
     assert told[0]["task_id"] == task["id"] and told[0]["author_id"] != artist
 
     statuses = {s["short_name"]: s["id"] for s in (await api.get("/data/task-status", headers=admin)).json()}

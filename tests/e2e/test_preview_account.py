@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from .conftest import eventually, login, refused_everywhere_within_a_second
+from .conftest import login, refused_everywhere_within_a_second
 
 PASSWORD = "preview e2e password"
 
@@ -38,10 +38,8 @@ async def _setup(api, admin):  # type: ignore[no-untyped-def]
     people["outsider"] = await _person(api, admin, "user")
     people["manager-outside"] = await _person(api, admin, "manager")
     for role in ("manager", "user", "client", "supervisor"):
-        async def joined(person_id: str = people[role]["id"]) -> bool:
-            r = await api.post(f"/data/projects/{pid}/team", json={"person_id": person_id}, headers=admin)
-            return r.status_code == 201
-        await eventually(joined)
+        r = await api.post(f"/data/projects/{pid}/team", json={"person_id": people[role]["id"]}, headers=admin)
+        assert r.status_code == 201, r.text
     return project.json(), people
 
 
@@ -68,11 +66,8 @@ async def test_preview_account_lifecycle(api, admin, stack) -> None:  # type: ig
     # the account joins the team (production's replica learns the person from person:new)
     assert account["id"] in (await api.get(f"/data/projects/{pid}", headers=admin)).json()["team"]
 
-    async def in_team():  # type: ignore[no-untyped-def]
-        team = (await api.get(f"/data/projects/{pid}/team", headers=admin)).json()
-        return [p for p in team if p["id"] == account["id"]]
-
-    member = (await eventually(in_team))[0]
+    team = (await api.get(f"/data/projects/{pid}/team", headers=admin)).json()
+    member = next(p for p in team if p["id"] == account["id"])
     assert member["role"] == "client" and member["full_name"] == account["full_name"]
     person = (await api.get(f"/data/persons/{account['id']}", headers=admin)).json()
     assert person["preview_project_id"] == pid and person["role"] == "client" and "password" not in person

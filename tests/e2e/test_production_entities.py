@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 
-from .conftest import eventually
 
 
 async def test_project_entities_tasks_assign(api, admin) -> None:  # type: ignore[no-untyped-def]
@@ -20,12 +19,9 @@ async def test_project_entities_tasks_assign(api, admin) -> None:  # type: ignor
     pid = project.json()["id"]
     first_episode = project.json()["first_episode_id"]
 
-    async def joined():  # type: ignore[no-untyped-def]
-        # the person reaches production's replica through auth's person:new event
-        r = await api.post(f"/data/projects/{pid}/team", json={"person_id": artist}, headers=admin)
-        return r.status_code == 201
-
-    await eventually(joined)
+    # the person reached production's replica (person:new) before auth answered
+    r = await api.post(f"/data/projects/{pid}/team", json={"person_id": artist}, headers=admin)
+    assert r.status_code == 201, r.text
     team = (await api.get(f"/data/projects/{pid}/team", headers=admin)).json()
     assert [p["id"] for p in team] == [artist] and team[0]["full_name"] == f"Ann {tag}"
 

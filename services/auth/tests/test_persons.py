@@ -264,3 +264,33 @@ async def test_a_password_given_at_creation_is_stored_hashed_and_never_shown(cli
     assert r.status_code == 200 and "password" not in r.json()
     assert (await client.post("/auth/login", json={"email": email, "password": "changed through crud"})).status_code == 400
     assert (await client.post("/auth/login", json={"email": email, "password": "created with a password"})).status_code == 200
+
+
+async def test_a_person_takes_departments_at_creation_and_on_update(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """As Zou: ``departments`` in the body is stored, answered and carried by person:* events;
+    ids that are malformed or unknown are refused with Zou's 400 and nothing is created."""
+    admin = _admin(tokens)
+    a = (await client.post("/data/departments", json={"name": f"Anim {uuid.uuid4().hex[:4]}", "color": "#111111"},
+                           headers=admin)).json()
+    b = (await client.post("/data/departments", json={"name": f"FX {uuid.uuid4().hex[:4]}", "color": "#222222"},
+                           headers=admin)).json()
+    tag = uuid.uuid4().hex[:8]
+    r = await client.post("/data/persons", json={"first_name": "Dee", "last_name": tag, "email": f"dee-{tag}@x.io",
+                                                 "departments": [a["id"]]}, headers=admin)
+    assert r.status_code == 201, r.text
+    person = r.json()
+    assert person["departments"] == [a["id"]]
+    assert (await client.get(f"/data/persons/{person['id']}", headers=admin)).json()["departments"] == [a["id"]]
+    new = await _events(client, "person:new", "person_id", person["id"])
+    assert new[-1]["snapshot"]["departments"] == [a["id"]]
+    r = await client.put(f"/data/persons/{person['id']}", json={"departments": [b["id"]]}, headers=admin)
+    assert r.status_code == 200 and r.json()["departments"] == [b["id"]]
+    updates = await _events(client, "person:update", "person_id", person["id"])
+    assert updates[-1]["snapshot"]["departments"] == [b["id"]]
+    for bad in (["not-an-id"], [str(uuid.uuid4())], "x"):
+        email = f"bad-{uuid.uuid4().hex[:6]}@x.io"
+        r = await client.post("/data/persons", json={"first_name": "Bad", "last_name": "Dep", "email": email,
+                                                     "departments": bad}, headers=admin)
+        assert r.status_code == 400 and r.json() == {"message": "One of the provided values has an invalid format."}
+        listed = (await client.get("/data/persons", params={"email": email}, headers=admin)).json()
+        assert listed == []

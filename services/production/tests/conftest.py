@@ -44,15 +44,15 @@ def sessionmaker(production_app):  # type: ignore[no-untyped-def]
 
 async def make_person(sessionmaker, role: str = "user", **extra: Any) -> uuid.UUID:  # type: ignore[no-untyped-def]
     """A person as auth's person:new would have replicated it."""
-    from slate_production.domain.people import upsert_person
+    from slate_production.replicas import PERSONS
 
     pid = uuid.uuid4()
     async with transaction(sessionmaker) as session:
-        await upsert_person(session, {
+        await PERSONS.apply(session, {
             "id": str(pid), "first_name": role.capitalize(), "last_name": pid.hex[:6], "email": f"{pid.hex}@x.io",
             "role": role, "active": True, "archived": False, "has_avatar": False, "departments": [],
             "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00", "type": "Person", **extra,
-        })
+        }, None)
     return pid
 
 

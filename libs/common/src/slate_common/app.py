@@ -23,18 +23,21 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import event as sa_event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
+from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
+from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
 from .logging import configure_logging, get_logger, request_id_var
+from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
@@ -56,6 +59,9 @@ class ServiceRuntime:
     nc: NATS | None = None
     js: JetStreamContext | None = None
     relay: OutboxRelay | None = None
+    #: Publishes a request's events and waits for the replicas (None until NATS is up).
+    settler: Settler | None = None
+    consumer: Consumer | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     revocations_ready: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set once NATS is connected, the stream exists and relay/consumers/RPC are started.
@@ -67,22 +73,14 @@ class ServiceRuntime:
 
 
 def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
-    """A Session class of this runtime's own, whose commits wake this runtime's relay
-    right after a commit that wrote outbox rows (listeners never leak across apps)."""
+    """Sessions of this runtime: commits hand their events to the request's settle scope,
+    or wake this runtime's relay (listeners never leak across apps)."""
 
-    class RuntimeSession(Session):
-        pass
-
-    @sa_event.listens_for(RuntimeSession, "after_commit")
-    def _after_commit(session: Session) -> None:
-        if session.info.pop("slate_emitted", False) and runtime.relay is not None:
+    def wake_relay() -> None:
+        if runtime.relay is not None:
             runtime.relay.notify()
 
-    @sa_event.listens_for(RuntimeSession, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop("slate_emitted", None)
-
-    return RuntimeSession
+    return settling_session_class(wake_relay)
 
 
 async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
@@ -98,6 +96,14 @@ async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
             log.warning("nats_connect_failed", error=str(exc), retry_in=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _rebuilder(replicas: Sequence[Replica], runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    async def rebuild() -> None:
+        for replica in replicas:
+            await replica.rebuild(runtime.sessionmaker)
+
+    return rebuild
 
 
 def freeze_startup_heap() -> None:
@@ -117,6 +123,8 @@ def create_service_app(
     routers: Sequence[APIRouter],
     title: str,
     consumers: dict[str, EventHandler] | None = None,
+    replicas: Sequence[Replica] = (),
+    owned: dict[str, Owned] | None = None,
     rpc_handlers: dict[str, bus.Handler] | None = None,
     on_startup: Sequence[StartupHook] = (),
     on_bus_ready: Sequence[StartupHook] = (),
@@ -128,6 +136,11 @@ def create_service_app(
     configure_logging(settings.service_name, shared.log_level, shared.log_format)
     configure_tracing(settings.service_name, shared.otlp_endpoint)
     outbox_module.SERVICE = settings.service_name
+    # What the service replicates comes with its handlers; what it owns, with the
+    # snapshot requests replicas send for an id they do not have yet.
+    consumers = {**handlers_of(list(replicas)), **(consumers or {})}
+    if owned:
+        rpc_handlers = {**snapshot_rpc_handlers(lambda: app.state.runtime.sessionmaker, owned), **(rpc_handlers or {})}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,9 +164,20 @@ def create_service_app(
         async def start_bus() -> None:
             await _connect_nats_with_retry(runtime)
             assert runtime.js is not None and runtime.nc is not None
+            for replica in replicas:
+                replica.bind(runtime.nc)
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )
+            # The crash tests' hooks widen the commit-to-publish window of the relay: then
+            # the relay alone publishes (SLATE_OUTBOX_RELAY_DELAY_SECONDS, never in operation).
+            if shared.consistency_enabled and not shared.outbox_relay_delay_seconds:
+                runtime.settler = Settler(
+                    nc=runtime.nc, js=runtime.js, stream=shared.events_stream,
+                    sessionmaker=runtime.sessionmaker, wait_seconds=shared.consistency_wait_seconds,
+                    fault=shared.outbox_fault,
+                )
+                await runtime.settler.start()
             if settings.workers_enabled:
                 runtime.relay = OutboxRelay(
                     runtime.sessionmaker,
@@ -170,10 +194,13 @@ def create_service_app(
                         sessionmaker=runtime.sessionmaker,
                         handlers=consumers,
                         stream=shared.events_stream,
+                        settler=runtime.settler,
+                        on_gap=_rebuilder(replicas, runtime) if replicas else None,
                     )
+                    runtime.consumer = consumer
                     runtime.tasks.append(asyncio.create_task(consumer.run()))
             if rpc_handlers:
-                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers)
+                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers, settler=runtime.settler)
             for hook in on_bus_ready:
                 await hook(runtime)
             runtime.bus_ready.set()
@@ -189,6 +216,8 @@ def create_service_app(
             for task in runtime.tasks:
                 task.cancel()
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            if runtime.settler is not None:
+                await runtime.settler.stop()
             await bus.wait_closed(runtime.nc)
             await engine.dispose()
             log.info("service_stopped")
@@ -204,7 +233,9 @@ def create_service_app(
         **_NO_NATIVE_TELEMETRY,
     )
     install_error_handlers(app)
+    app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
@@ -238,10 +269,54 @@ def health_router() -> APIRouter:
         except Exception:
             checks["database"] = False
         checks["nats"] = runtime.nc is not None and runtime.nc.is_connected
+        if runtime.consumer is not None or not runtime.bus_ready.is_set():
+            # ready only once the events that existed at start are applied (replicas)
+            checks["events"] = runtime.consumer is not None and runtime.consumer.caught_up.is_set()
         ok = all(checks.values())
         return json_response({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
     return router
+
+
+class SettleMiddleware:
+    """Pure ASGI: the events a request's transactions committed are published and applied
+    by the readable replicas before its response starts (``slate_common.consistency``)."""
+
+    def __init__(self, app: ASGIApp, runtime_of: Callable[[], ServiceRuntime | None]) -> None:
+        self.app = app
+        self.runtime_of = runtime_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with settle_scope() as committed:
+
+            async def send_wrapper(message: Message) -> None:
+                if message["type"] == "http.response.start" and committed:
+                    await self._settle(committed, wait=True)
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                if committed:  # committed after the response started: publish, no wait
+                    await self._settle(committed, wait=False)
+
+    async def _settle(self, committed: list[Any], *, wait: bool) -> None:
+        rows = committed[:]
+        committed.clear()
+        runtime = self.runtime_of()
+        if runtime is None:
+            return
+        if runtime.settler is None:
+            if runtime.relay is not None:
+                runtime.relay.notify()
+            return
+        if wait:
+            await runtime.settler.settle(rows)
+        else:
+            await runtime.settler.publish_quietly(rows)
 
 
 class RequestContextMiddleware:

@@ -7,6 +7,7 @@ requests ``slate.rpc.<service>.<operation>`` with JSON bodies and typed errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -110,8 +111,12 @@ async def request(nc: NATS, service: str, operation: str, payload: Any, *, timeo
 Handler = Callable[[Any], Awaitable[Any]]
 
 
-async def serve_rpc(nc: NATS, service: str, handlers: dict[str, Handler]) -> list[Any]:
-    """Answer ``slate.rpc.<service>.<op>`` with the handlers; a queue group spreads load."""
+async def serve_rpc(nc: NATS, service: str, handlers: dict[str, Handler], *, settler: Any = None) -> list[Any]:
+    """Answer ``slate.rpc.<service>.<op>`` with the handlers; a queue group spreads load.
+    With a ``settler``, a handler's writes are applied by the readable replicas before
+    the answer, as an HTTP write's are (``events/consistency.py``)."""
+    from .events.consistency import settle_scope  # the events package imports this module
+
     subs = []
     for operation, handler in handlers.items():
         subject = rpc_subject(service, operation)
@@ -121,7 +126,11 @@ async def serve_rpc(nc: NATS, service: str, handlers: dict[str, Handler]) -> lis
             try:
                 with tracer().start_as_current_span(f"rpc {subject}", kind=SpanKind.SERVER):
                     try:
-                        result = await handler(loads(msg.data) if msg.data else None)
+                        scope = settle_scope() if settler is not None else contextlib.nullcontext([])
+                        with scope as committed:
+                            result = await handler(loads(msg.data) if msg.data else None)
+                        if committed and settler is not None:
+                            await settler.settle(committed)
                         reply: dict[str, Any] = {"result": result}
                     except SlateError as exc:
                         reply = {"error": True, "status": exc.status_code, "message": exc.message}

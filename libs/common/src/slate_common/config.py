@@ -61,6 +61,11 @@ class SharedSettings(BaseSettings):
     outbox_relay_delay_seconds: float = 0.0
     #: Fault injection for crash tests only ("exit-after-publish"); unset in operation.
     outbox_fault: str | None = None
+    #: A write is answered once every replica a client can read has applied it
+    #: (docs/consistency.md), or after this bound, logging ``replica_lag``.
+    consistency_wait_seconds: float = Field(default=2.0, ge=0)
+    #: Off only to measure what the mechanism costs (bench/); replicas then lag visibly.
+    consistency_enabled: bool = True
 
     def check_production_ready(self) -> None:
         if self.env == "production" and self.secret_key == DEV_SECRET:

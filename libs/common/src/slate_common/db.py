@@ -9,9 +9,11 @@ Each service declares its own declarative ``Base`` with its own MetaData (in its
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -142,3 +144,40 @@ def run_migrations(url: str, migrations_dir: Path) -> None:
     from alembic import command
 
     command.upgrade(_alembic_config(url, migrations_dir), "head")
+
+
+def migration_lock_key(database: str) -> int:
+    """The advisory lock key of one database's migrations (a signed 64-bit int, stable
+    across processes and versions, unlike ``hashtext``)."""
+    digest = hashlib.blake2b(f"slate-migrate:{database}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def migrate_locked(url: str, migrations_dir: Path, *, on_wait: Callable[[], None] | None = None) -> bool:
+    """Create the database if missing and apply its migrations under a PostgreSQL advisory
+    lock, so replicas starting together (``slate migrate`` as an initContainer of every
+    pod) migrate one at a time: the first applies, the others wait, then find the head
+    applied. The lock is taken on the server's ``postgres`` database (the service's own
+    may not exist yet) and dies with the connection if the process does. True if the
+    database was created."""
+    from sqlalchemy import pool
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    key = migration_lock_key(target.database or "")
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        async with admin.connect() as conn:
+            if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+                if on_wait is not None:
+                    on_wait()
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                created = await ensure_database(url)
+                # Alembic's env runs its own event loop: give it a thread of its own.
+                await asyncio.to_thread(run_migrations, url, migrations_dir)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            return created
+    finally:
+        await admin.dispose()

@@ -37,6 +37,16 @@ class BadRequest(SlateError):
     status_code = 400
 
 
+class InvalidFormat(BadRequest):
+    """A value the database could not take (a malformed id in a list...), in Zou's shape
+    for it: ``{"message": ...}`` alone."""
+
+    default_message = "One of the provided values has an invalid format."
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message}
+
+
 class WrongParameter(BadRequest):
     default_message = "Wrong parameter"
 

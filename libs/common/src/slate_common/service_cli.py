@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import BaseServiceSettings
-from .db import ensure_database, make_revision, run_migrations
+from .db import ensure_database, make_revision, migrate_locked, run_migrations
 from .logging import configure_logging, get_logger
 
 Command = Callable[[argparse.Namespace, BaseServiceSettings], Awaitable[int] | int]
@@ -65,10 +65,12 @@ def run_service_cli(
         )
         return 0
     if args.command == "migrate":
-        created = asyncio.run(ensure_database(settings.effective_database_url))
+        created = asyncio.run(migrate_locked(
+            settings.effective_database_url, migrations_dir,
+            on_wait=lambda: log.info("migration_lock_wait", database=settings.database_name),
+        ))
         if created:
             log.info("database_created", database=settings.database_name)
-        run_migrations(settings.effective_database_url, migrations_dir)
         log.info("migrated", database=settings.database_name)
         return 0
     if args.command == "revision":

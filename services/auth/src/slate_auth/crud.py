@@ -17,7 +17,7 @@ PERSON_READONLY = frozenset({"totp_enabled", "email_otp_enabled", "fido_enabled"
 def specs(keyring: KeyRing, settings: AuthSettings) -> list[CrudSpec[Any]]:
     return [
         CrudSpec(Person, "persons", hooks=PersonHooks(keyring, settings), readonly=PERSON_READONLY,
-                 write_only=frozenset({"password"})),
+                 write_only=frozenset({"password"}), relations=frozenset({"departments"})),
         CrudSpec(Department, "departments"),
         CrudSpec(Organisation, "organisations", hooks=OrganisationHooks()),
         CrudSpec(Studio, "studios"),

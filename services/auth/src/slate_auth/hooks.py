@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func
 
 from slate_common.crud import CrudContext, CrudHooks
-from slate_common.errors import BadRequest, Forbidden
+from slate_common.errors import BadRequest, Forbidden, InvalidFormat
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
 from .config import AuthSettings
-from .domain.departments import set_departments
-from .domain.identity import MINIMAL_PERSON_FIELDS, email_taken, person_snapshot, revoke_all_tokens, serialize_persons
+from .domain.identity import (
+    MINIMAL_PERSON_FIELDS, email_taken, existing_departments, person_snapshot, revoke_all_tokens, serialize_persons,
+    set_departments,
+)
 from .domain.keys import KeyRing
 from .domain.passwords import hash_password
 from .domain.tokens import issue_bot_token
@@ -60,12 +64,14 @@ class PersonHooks(CrudHooks[Person]):
         # changes through the password routes, which also end the person's sessions.
         password = data.pop("password", None)
         if instance is None and password:
-            data["password"] = hash_password(password)
+            data["password"] = await asyncio.to_thread(hash_password, password)
         role = data.get("role")
         if role is not None and role not in ROLES:
             raise BadRequest("Invalid role", data=None)
         if data.get("contract_type") is not None and data["contract_type"] not in CONTRACT_TYPES:
             raise BadRequest("Invalid contract_type", data=None)
+        if "departments" in data:
+            ctx.scratch["departments"] = await _checked_departments(ctx, data.pop("departments"))
         if data.get("email"):
             data["email"] = _checked_email(data["email"])
             if await email_taken(ctx.session, data["email"], but=instance.id if instance else None):
@@ -73,7 +79,8 @@ class PersonHooks(CrudHooks[Person]):
         return data
 
     async def post_creation(self, ctx: CrudContext, instance: Person) -> None:
-        await set_departments(ctx.session, instance, ctx.body.get("departments"))
+        if "departments" in ctx.scratch:
+            await set_departments(ctx.session, instance.id, ctx.scratch["departments"])
         if instance.is_bot:
             instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
 
@@ -90,8 +97,8 @@ class PersonHooks(CrudHooks[Person]):
             ctx.session.info.setdefault("slate_new_bot_tokens", set()).add(instance.id)
 
     async def post_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
-        if ctx.principal.is_admin:  # a person editing their own profile keeps their departments
-            await set_departments(ctx.session, instance, ctx.body.get("departments"))
+        if "departments" in ctx.scratch:
+            await set_departments(ctx.session, instance.id, ctx.scratch["departments"])
         if instance.id not in ctx.session.info.get("slate_new_bot_tokens", set()):
             return
         if instance.bot_token_jti:
@@ -109,19 +116,13 @@ class PersonHooks(CrudHooks[Person]):
         return out
 
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        return (await self.serialize_many(ctx, [instance], relations=True))[0]
+        return (await self.serialize_many(ctx, [instance], relations=relations))[0]
 
     async def serialize_many(
         self, ctx: CrudContext, instances: list[Person], *, relations: bool
     ) -> list[dict[str, Any]]:
         minimal = not ctx.principal.is_admin
-        rows = await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
-        if not minimal and not relations:
-            # Zou's full rows list departments only with ?relations=true (its minimal
-            # rows and a single person always carry them).
-            for row in rows:
-                row.pop("departments", None)
-        return rows
+        return await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
         return await person_snapshot(ctx.session, instance)
@@ -151,3 +152,17 @@ class OrganisationHooks(CrudHooks[Organisation]):
     async def serialize(self, ctx: CrudContext, instance: Organisation, *, relations: bool) -> dict[str, Any]:
         exclude = frozenset() if ctx.principal.is_admin else ORGANISATION_SECRETS
         return instance.serialize(exclude=exclude)
+
+
+async def _checked_departments(ctx: CrudContext, raw: Any) -> list[uuid.UUID]:
+    """A person's ``departments`` as Zou takes them: a list of existing department ids."""
+    invalid = InvalidFormat()
+    if not isinstance(raw, list):
+        raise invalid
+    try:
+        ids = list(dict.fromkeys(uuid.UUID(str(value)) for value in raw))
+    except ValueError as exc:
+        raise invalid from exc
+    if len(await existing_departments(ctx.session, ids)) != len(ids):
+        raise invalid
+    return ids

@@ -11,6 +11,7 @@ from slate_common.db import transaction
 from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
 from .consumers import HANDLERS
+from .owned import OWNED
 from .crud import specs
 from .domain.defaults import seed_departments
 from .domain.keys import KeyRing, load_or_create
@@ -39,6 +40,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         routers=[auth.router, passwords.router, persons.router, sso.router, two_factor.router, fido.router,
                  crud_router(specs(keyring, settings))],
         consumers=HANDLERS,
+        owned=OWNED,
         rpc_handlers=rpc_handlers(lambda: app.state.runtime),
         on_startup=[load_keys, seed_reference_data],
         key_provider=keyring.verification_keys,

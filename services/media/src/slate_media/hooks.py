@@ -13,6 +13,7 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from .domain import access
 from .domain import previews as preview_rules
 from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, ProjectReplica, TaskReplica
+from .consumers import COMMENTS
 
 PREVIEW_STATUSES = frozenset({"processing", "ready", "broken"})
 VALIDATION_STATUSES = frozenset({"neutral", "validated", "rejected"})
@@ -81,7 +82,7 @@ class AttachmentFileHooks(CrudHooks[AttachmentFile]):
         return stmt.where(AttachmentFile.comment_id.in_(visible_comments))
 
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
-        if data.get("comment_id") is not None and await ctx.session.get(CommentReplica, data["comment_id"]) is None:
+        if data.get("comment_id") is not None and await COMMENTS.get(ctx.session, data["comment_id"]) is None:
             raise NotFound()
         return data
 

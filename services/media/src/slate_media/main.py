@@ -16,7 +16,8 @@ from slate_common.events import Event
 
 from .api import attachments, downloads, previews, thumbnails
 from .config import MediaSettings
-from .consumers import consumers
+from .consumers import REPLICAS
+from .owned import OWNED
 from .crud import SPECS
 from .domain.pipeline import job_source, process_preview
 from .jobs import JobWorker, ensure_jobs_stream
@@ -55,7 +56,8 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
         title="Slate media",
         # Specific routes before the generic /data/<model>/{instance_id}.
         routers=[previews.router, downloads.router, thumbnails.router, attachments.router, crud_router(SPECS)],
-        consumers=consumers(),
+        replicas=REPLICAS,
+        owned=OWNED,
         on_startup=[_storage_ready],
         on_bus_ready=[_jobs],
     )

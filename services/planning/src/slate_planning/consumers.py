@@ -1,7 +1,9 @@
-"""Events planning reacts to: {event name: handler}."""
+"""What planning replicates: production's projects (schedules and budgets hang on them)."""
 
-from slate_common.replica import replica_handlers
+from slate_common.replica import Replica
 
 from .models import ProjectReplica
 
-HANDLERS = {**replica_handlers(ProjectReplica, "project")}
+PROJECTS = Replica(ProjectReplica, "project", "production")
+
+REPLICAS: list[Replica] = [PROJECTS]

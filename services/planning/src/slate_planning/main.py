@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from slate_common.app import create_service_app
 
 from .config import PlanningSettings
-from .consumers import HANDLERS
+from .consumers import REPLICAS
 
 
 def create_app(settings: PlanningSettings | None = None) -> FastAPI:
@@ -15,5 +15,5 @@ def create_app(settings: PlanningSettings | None = None) -> FastAPI:
         settings or PlanningSettings(),
         title="Slate planning",
         routers=[],
-        consumers=HANDLERS,
+        replicas=REPLICAS,
     )

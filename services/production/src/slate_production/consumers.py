@@ -1,20 +1,21 @@
-"""Events production consumes: auth's persons and departments (replicas), media's main
-previews and avatars."""
+"""Events production consumes besides its replicas (``replicas.py``): media's main previews
+and avatars, and task assignments (assignation notifications)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.events import Event, EventHandler
 from slate_common.events.consumer import PoisonEvent
-from slate_common.replica import replica_handlers
 
-from .domain import people, projects
-from .domain.defaults import link_pending_task_types
+from .domain import projects
 from .domain.entities import emit_entity_event
-from .models import Department, Entity, Project, Studio
+from .domain.notifications import notify_assignation
+from .models import Entity, Notification, Project, Task
 
 
 def _uuid(event: Event, key: str) -> uuid.UUID:
@@ -24,15 +25,14 @@ def _uuid(event: Event, key: str) -> uuid.UUID:
         raise PoisonEvent(f"{event.name} without a valid {key}") from exc
 
 
-async def on_person_upsert(session: AsyncSession, event: Event) -> None:
-    snapshot = event.data.get("snapshot")
-    if not isinstance(snapshot, dict) or "id" not in snapshot:
-        raise PoisonEvent(f"{event.name} without a snapshot")
-    await people.upsert_person(session, snapshot)
-
-
-async def on_person_delete(session: AsyncSession, event: Event) -> None:
-    await people.delete_person(session, _uuid(event, "person_id"))
+def _ids(values: Any) -> list[uuid.UUID]:
+    out = []
+    for value in values if isinstance(values, list) else [values]:
+        try:
+            out.append(uuid.UUID(str(value)))
+        except ValueError as exc:
+            raise PoisonEvent(f"bad person id {value!r}") from exc
+    return out
 
 
 async def on_set_main_preview(session: AsyncSession, event: Event) -> None:
@@ -60,24 +60,29 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
         await projects.emit_project_event(session, "update", project, actor_id=event.actor_id)
 
 
-_DEPARTMENT_REPLICA = replica_handlers(Department, "department")
-
-
-async def on_department_upsert(session: AsyncSession, event: Event) -> None:
-    """Keep the replica, then link the seeded task types waiting for this department."""
-    await _DEPARTMENT_REPLICA[event.name](session, event)
-    snapshot = event.data["snapshot"]
-    await link_pending_task_types(session, department_id=uuid.UUID(str(snapshot["id"])), name=snapshot.get("name"))
+async def on_task_assign(session: AsyncSession, event: Event) -> None:
+    """Tell each newly assigned person. The event names them (``person_id`` or
+    ``person_ids``); without that, every assignee of the snapshot not told yet."""
+    task = await session.get(Task, _uuid(event, "task_id"))
+    if task is None:
+        return
+    if event.data.get("person_id") or event.data.get("person_ids"):
+        fresh = _ids(event.data.get("person_ids") or event.data.get("person_id"))
+    else:
+        snapshot = event.data.get("snapshot") or {}
+        fresh = []
+        for person_id in _ids(snapshot.get("assignees") or []):
+            told = await session.scalar(select(exists().where(
+                Notification.person_id == person_id, Notification.task_id == task.id,
+                Notification.notification_type == "assignation")))
+            if not told:
+                fresh.append(person_id)
+    for person_id in fresh:
+        await notify_assignation(session, task=task, person_id=person_id, author_id=event.actor_id)
 
 
 HANDLERS: dict[str, EventHandler] = {
-    "person:new": on_person_upsert,
-    "person:update": on_person_upsert,
-    "person:delete": on_person_delete,
-    **_DEPARTMENT_REPLICA,
-    "department:new": on_department_upsert,
-    "department:update": on_department_upsert,
-    **replica_handlers(Studio, "studio"),
     "preview-file:set-main": on_set_main_preview,
     "avatar:update": on_avatar_update,
+    "task:assign": on_task_assign,
 }

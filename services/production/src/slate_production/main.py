@@ -10,7 +10,6 @@ from slate_common.db import transaction
 
 from .api import casting, comments, entities, entity_extras, filters, news, notifications, projects, stats, tasks, todo, user
 from .api import preview_account
-from .comment_consumers import COMMENT_HANDLERS
 from .config import ProductionSettings
 from .crud import SPECS
 from .crud_comments import COMMENT_SPECS
@@ -19,6 +18,8 @@ from .consumers import HANDLERS
 from .domain.defaults import ensure_defaults
 from .domain.listing_cache import ListingCache
 from .domain.projects import ensure_statuses
+from .owned import OWNED
+from .replicas import REPLICAS
 
 
 async def _seed(runtime: ServiceRuntime) -> None:
@@ -36,7 +37,9 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         routers=[casting.router, preview_account.router, news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
                  notifications.router, filters.router, todo.router, stats.router, entity_extras.router,
                  crud_router([*SPECS, *COMMENT_SPECS, *CASTING_SPECS])],
-        consumers={**HANDLERS, **COMMENT_HANDLERS},
+        consumers=HANDLERS,
+        replicas=REPLICAS,
+        owned=OWNED,
         on_startup=[_seed],
     )
     app.state.listing_cache = ListingCache(settings.listing_cache_mb * 1024 * 1024) if settings.listing_cache_mb else None

@@ -101,6 +101,9 @@ class CrudSpec(Generic[M]):
     #: hooks must turn them into what is stored (a hash) and they never leave.
     write_only: frozenset[str] = frozenset()
     list_order: tuple[str, ...] = ("created_at",)
+    #: Body keys that are not columns but relations the hooks store (a person's
+    #: ``departments``): passed to ``update_data`` as given, for the hooks to check.
+    relations: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         table = self.model.__table__  # type: ignore[attr-defined]
@@ -238,8 +241,8 @@ class CrudService(Generic[M]):
         return parsed.model_dump(exclude_unset=partial)
 
     async def create(self, ctx: CrudContext, body: dict[str, Any]) -> M:
-        ctx.body = body
         data = self._validate(self.spec.create_schema, body, partial=True)
+        data.update(self._relations(body))
         await self.hooks.check_create(ctx, data)
         data = await self.hooks.check_creation_integrity(ctx, data)
         data = await self.hooks.update_data(ctx, data, None)
@@ -252,8 +255,8 @@ class CrudService(Generic[M]):
 
     async def update(self, ctx: CrudContext, instance_id: uuid.UUID, body: dict[str, Any]) -> M:
         instance = await self.get(ctx, instance_id)
-        ctx.body = body
         data = self._validate(self.spec.update_schema, body, partial=True)
+        data.update(self._relations(body))
         await self.hooks.check_update(ctx, instance, data)
         data = await self.hooks.update_data(ctx, data, instance)
         await self.hooks.pre_update(ctx, instance, data)
@@ -272,6 +275,11 @@ class CrudService(Generic[M]):
         await _flush(ctx)
         await self.hooks.post_delete(ctx, instance)
         await self._emit(ctx, "delete", instance)
+
+    def _relations(self, body: Any) -> dict[str, Any]:
+        if not self.spec.relations or not isinstance(body, dict):
+            return {}
+        return {k: body[k] for k in self.spec.relations if k in body}
 
     async def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
         """Zou's event data (``{"project_id": ...}``) plus a ``snapshot`` of the row, so

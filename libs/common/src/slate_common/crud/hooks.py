@@ -21,9 +21,8 @@ class CrudContext:
     principal: Principal
     #: The service runtime (NATS, settings) for hooks that reach beyond the database.
     runtime: Any = None
-    #: The request body as sent, for hooks handling what is not a column (a person's
-    #: ``departments``); set by create and update.
-    body: dict[str, Any] = field(default_factory=dict)
+    #: What one hook hands to a later one within the same call (relations to store).
+    scratch: dict[str, Any] = field(default_factory=dict)
 
 
 class CrudHooks(Generic[M]):

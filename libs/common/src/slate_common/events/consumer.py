@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import NotFoundError
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
 from sqlalchemy.dialects.postgresql import insert
@@ -15,25 +20,61 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..bus import EVENTS_SUBJECT_PREFIX
 from ..db import transaction
 from ..logging import get_logger
+from ..serialization import dumps
 from ..tracing import extract_context, tracer
 from .envelope import Event
 from .models import InboxEvent
+from .versions import version_of
+from .consistency import READABLE, Settler, announce_floor, settle_scope
 
 log = get_logger(__name__)
 
 EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+#: How long one pull request stays open on the server (a new one follows at once).
+PULL_EXPIRES = 5.0
+#: A batch slower than this is logged with where its time went (writers wait on it).
+SLOW_BATCH_SECONDS = 0.5
+
+
+def _drain(sub: Any) -> list[Msg]:
+    """The messages already received by ``sub``, without waiting."""
+    out = []
+    queue = sub._pending_queue  # noqa: SLF001 - nats-py has no public non-blocking read
+    while not queue.empty():
+        msg = queue.get_nowait()
+        sub._pending_size -= len(msg.data)  # noqa: SLF001 - as nats-py's own reads do
+        out.append(msg)
+    return out
 
 
 class PoisonEvent(Exception):
     """A handler raises this for an event it can never process; it is terminated."""
 
 
+@dataclass
+class _Delivery:
+    msg: Msg
+    event: Event
+    handler: EventHandler
+    ran: bool = False
+
+
 class Consumer:
     """A durable pull consumer with explicit ack and an inbox for idempotence.
 
-    Each event is handled in one transaction that also records its id in the inbox;
-    the message is acked only after that commit. A redelivered or duplicated event
-    finds its id in the inbox and is acked without running the handler again.
+    A fetched batch is applied in one transaction that also records the event ids in the
+    inbox (:meth:`_apply`, the one inbox step for one event or many); a redelivered or
+    duplicated event finds its id there and is not applied again. If the batch fails it
+    is rolled back and applied event by event, so a bad event fails alone: a
+    :class:`PoisonEvent` is terminated, anything else is retried with a growing delay and
+    terminated after ``max_deliver`` attempts.
+
+    After the commit, the events the handlers emitted are published and waited for
+    (``settler``, see ``slate_common.consistency``); then the messages are acked, the last
+    one synchronously, and the group's ack floor is announced to the writers waiting on
+    it. ``readable`` marks a group whose effects clients read back (replicas, read
+    models, notifications): writers wait for it.
     """
 
     def __init__(
@@ -47,6 +88,9 @@ class Consumer:
         max_deliver: int = 10,
         ack_wait: float = 30.0,
         batch: int = 64,
+        readable: bool = True,
+        settler: Settler | None = None,
+        on_gap: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.js = js
@@ -56,11 +100,21 @@ class Consumer:
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.batch = batch
+        self.readable = readable
+        self.settler = settler
+        #: Rebuilds the read models from their owners (``Replica.rebuild``), for a group
+        #: that missed events the stream no longer holds (added later, or away longer
+        #: than the stream's retention).
+        self.on_gap = on_gap
+        #: Set once the backlog that existed when the consumer started is applied.
+        self.caught_up = asyncio.Event()
+        self._backlog_end = 0
 
     def filter_subjects(self) -> list[str]:
         return sorted({f"{EVENTS_SUBJECT_PREFIX}.*.{n.replace(':', '.')}" for n in self.handlers})
 
-    async def subscribe(self):  # type: ignore[no-untyped-def]
+    async def ensure(self) -> None:
+        """Create the durable consumer, or update its filters and metadata."""
         config = ConsumerConfig(
             durable_name=self.name,
             ack_policy=AckPolicy.EXPLICIT,
@@ -68,24 +122,28 @@ class Consumer:
             max_deliver=self.max_deliver,
             ack_wait=self.ack_wait,
             filter_subjects=self.filter_subjects(),
+            metadata={READABLE: "true" if self.readable else "false"},
         )
         await self.js.add_consumer(self.stream, config=config)
+
+    async def subscribe(self):  # type: ignore[no-untyped-def]
+        """A plain pull subscription on the consumer (tests fetch from it by hand)."""
+        await self.ensure()
         return await self.js.pull_subscribe_bind(durable=self.name, stream=self.stream)
 
     async def run(self) -> None:
-        sub = await self.subscribe()
-        log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects())
-        while True:
-            try:
-                msgs = await sub.fetch(self.batch, timeout=5)
-            except NatsTimeout:
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("consumer_fetch_failed", consumer=self.name, error=str(exc))
-                await asyncio.sleep(1)
-                continue
+        try:
+            before = await self.js.consumer_info(self.stream, self.name)
+        except NotFoundError:
+            before = None
+        await self.ensure()
+        state = (await self.js.stream_info(self.stream)).state
+        self._backlog_end = state.last_seq
+        if self.on_gap is not None and self.missed_events(before, state.first_seq):
+            await self._rebuild()
+        log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects(), backlog_end=self._backlog_end)
+        await self._announce()  # writers that do not know this group yet read it now
+        async for msgs in self._pull():
             try:
                 await self.handle_batch(msgs)
             except asyncio.CancelledError:
@@ -93,102 +151,205 @@ class Consumer:
             except Exception:  # a bug must not stop the consumer; the messages are redelivered
                 log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
 
-    async def handle_batch(self, msgs: list[Msg]) -> None:
-        """Process fetched messages in one transaction (one inbox insert, one commit) when
-        there are several: under load a consumer receives events in bursts, and a
-        transaction per event was most of its cost. If anything fails the batch is rolled
-        back and its messages go through :meth:`handle` one by one, so a bad event fails
-        (and is retried or terminated) alone."""
-        batch: list[tuple[Msg, Event, EventHandler]] = []
+    @staticmethod
+    def missed_events(before: Any, first_seq: int) -> bool:
+        """Whether events this group never saw are gone from the stream: it is new and the
+        stream no longer starts at 1, or the last event it got is older than the oldest
+        the stream still holds."""
+        if before is None:
+            return first_seq > 1
+        delivered = before.delivered.stream_seq if before.delivered else 0
+        return delivered + 1 < first_seq
+
+    async def _rebuild(self) -> None:
+        assert self.on_gap is not None
+        delay = 1.0
+        while True:
+            log.warning("consumer_rebuilding_from_owners", consumer=self.name)
+            try:
+                await self.on_gap()
+                log.info("consumer_rebuilt", consumer=self.name)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an owner is down: not ready until it answers
+                log.warning("consumer_rebuild_failed", consumer=self.name, error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _pull(self) -> AsyncIterator[list[Msg]]:
+        """Yield messages as soon as they arrive, up to ``batch`` at a time.
+
+        One pull request for up to ``batch`` messages stays open on the server at all
+        times; whatever has arrived is handed over at once. (nats-py's ``fetch(n)`` waits
+        for the whole batch or for its timeout once a first message is in, which held a
+        lone event for up to the timeout: writers wait for consumers, so that was their
+        latency.)"""
+        nc = self.js._nc  # noqa: SLF001 - the connection the JetStream context uses
+        inbox = nc.new_inbox()
+        sub = await nc.subscribe(inbox, pending_msgs_limit=-1, pending_bytes_limit=-1)
+        subject = f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.name}"
+        remaining, deadline = 0, 0.0
+        try:
+            while True:
+                now_ = time.monotonic()
+                if remaining <= 0 or now_ >= deadline:
+                    request = {"batch": self.batch, "expires": int(PULL_EXPIRES * 1e9)}
+                    try:
+                        await nc.publish(subject, dumps(request), reply=inbox)
+                    except Exception as exc:  # disconnected: the client reconnects
+                        log.warning("consumer_pull_failed", consumer=self.name, error=repr(exc))
+                        await asyncio.sleep(1)
+                        continue
+                    remaining, deadline = self.batch, now_ + PULL_EXPIRES + 0.5
+                try:
+                    first = await sub.next_msg(timeout=max(0.05, deadline - now_))
+                except NatsTimeout:
+                    remaining = 0
+                    await self._check_caught_up()
+                    continue
+                msgs: list[Msg] = []
+                for msg in [first, *_drain(sub)]:
+                    status = (msg.headers or {}).get("Status")
+                    if status is None and msg.reply:
+                        msgs.append(msg)
+                        remaining -= 1
+                    elif status in ("408", "409", "404"):  # the request ended (expired, replaced...)
+                        remaining = 0
+                if msgs:
+                    yield msgs
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _check_caught_up(self) -> None:
+        """Caught up once every message that was in the stream at start is applied: the
+        ack floor passed the stream's end at start, or nothing is pending any more."""
+        if self.caught_up.is_set():
+            return
+        with contextlib.suppress(Exception):
+            info = await self.js.consumer_info(self.stream, self.name)
+            floor = info.ack_floor.stream_seq if info.ack_floor else 0
+            if floor >= self._backlog_end or (info.num_pending == 0 and info.num_ack_pending == 0):
+                log.info("consumer_caught_up", consumer=self.name, floor=floor)
+                self.caught_up.set()
+
+    async def handle(self, msg: Msg) -> bool:
+        """Process one message; True if its handler ran (False: duplicate, ignored or failed)."""
+        return bool(await self.handle_batch([msg]))
+
+    async def handle_batch(self, msgs: list[Msg]) -> int:
+        """Apply, publish what the handlers emitted, ack; the number of handlers run."""
+        deliveries: list[_Delivery] = []
         for msg in msgs:
             try:
-                event = Event.from_json(msg.data)
+                event = Event.from_json(msg.data, version=version_of(msg.headers))
             except (ValueError, KeyError, TypeError):
-                await self.handle(msg)  # terminates it
+                log.error("consumer_bad_envelope", consumer=self.name, subject=msg.subject)
+                await msg.term()
                 continue
             handler = self.handlers.get(event.name)
             if handler is None:
                 await msg.ack()
                 continue
-            batch.append((msg, event, handler))
-        if len(batch) <= 1:
-            for msg, _, _ in batch:
-                await self.handle(msg)
-            return
+            deliveries.append(_Delivery(msg, event, handler))
+        if not deliveries:
+            return 0
+        started = time.monotonic()
+        # Without a settler the handlers' commits wake the relay, as outside any scope.
+        with settle_scope() if self.settler is not None else contextlib.nullcontext([]) as emitted:
+            done = await self._apply_with_fallback(deliveries)
+        applied = time.monotonic()
+        if emitted and self.settler is not None:
+            await self.settler.settle(emitted, exclude=self.name)
+        settled = time.monotonic()
+        for delivery in done[:-1]:
+            await delivery.msg.ack()
+        if done:
+            try:
+                await done[-1].msg.ack_sync()
+            except Exception:  # the floor is announced anyway; the ack is retried by redelivery
+                await done[-1].msg.ack()
+        await self._announce()
+        if time.monotonic() - started > SLOW_BATCH_SECONDS:  # writers are waiting on this
+            log.warning("consumer_batch_slow", consumer=self.name, size=len(deliveries),
+                        apply_ms=round((applied - started) * 1000), settle_ms=round((settled - applied) * 1000),
+                        ack_ms=round((time.monotonic() - settled) * 1000))
+        ran = sum(d.ran for d in done)
+        duplicates = len(done) - ran
+        if duplicates:
+            log.info("consumer_duplicate_skipped", consumer=self.name, count=duplicates)
+        return ran
+
+    async def _apply_with_fallback(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        """The deliveries to ack: the whole batch, or after a failure each one alone."""
         try:
-            async with transaction(self.sessionmaker) as session:
-                fresh = set((await session.execute(
-                    insert(InboxEvent)
-                    .values([{"id": e.id, "consumer": self.name, "name": e.name} for _, e, _ in batch])
-                    .on_conflict_do_nothing()
-                    .returning(InboxEvent.id)
-                )).scalars())
-                for msg, event, handler in batch:
-                    if event.id not in fresh:
-                        continue
-                    fresh.discard(event.id)  # the same event twice in one batch runs once
-                    token = otel_context.attach(extract_context(dict(msg.headers or {})))
-                    try:
-                        with tracer().start_as_current_span(f"consume {event.name}", kind=SpanKind.CONSUMER):
-                            await handler(session, event)
-                    finally:
-                        otel_context.detach(token)
+            await self._apply(deliveries)
+            return deliveries
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.info("consumer_batch_split", consumer=self.name, size=len(batch), error=repr(exc))
-            for msg, _, _ in batch:
-                await self.handle(msg)
-            return
-        for msg, _, _ in batch:
-            await msg.ack()
+            if len(deliveries) > 1:
+                log.info("consumer_batch_split", consumer=self.name, size=len(deliveries), error=repr(exc))
+            else:
+                await self._failed(deliveries[0], exc)
+                return []
+        done = []
+        for delivery in deliveries:
+            try:
+                await self._apply([delivery])
+                done.append(delivery)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._failed(delivery, exc)
+        return done
 
-    async def handle(self, msg: Msg) -> bool:
-        """Process one message; True if the handler ran (False: duplicate or ignored)."""
-        try:
-            event = Event.from_json(msg.data)
-        except (ValueError, KeyError, TypeError):
-            log.error("consumer_bad_envelope", consumer=self.name, subject=msg.subject)
-            await msg.term()
-            return False
-        handler = self.handlers.get(event.name)
-        if handler is None:
-            await msg.ack()
-            return False
-        token = otel_context.attach(extract_context(dict(msg.headers or {})))
-        try:
-            with tracer().start_as_current_span(f"consume {event.name}", kind=SpanKind.CONSUMER):
-                ran = False
-                async with transaction(self.sessionmaker) as session:
-                    inserted = await session.execute(
-                        insert(InboxEvent)
-                        .values(id=event.id, consumer=self.name, name=event.name)
-                        .on_conflict_do_nothing()
-                        .returning(InboxEvent.id)
-                    )
-                    if inserted.first() is not None:
-                        await handler(session, event)
-                        ran = True
-                await msg.ack()
-                if not ran:
-                    log.info("consumer_duplicate_skipped", consumer=self.name, event_id=str(event.id))
-                return ran
-        except PoisonEvent as exc:
+    async def _apply(self, deliveries: list[_Delivery]) -> None:
+        """One transaction: record the ids in the inbox, run the handlers of the new ones."""
+        async with transaction(self.sessionmaker) as session:
+            fresh = set((await session.execute(
+                insert(InboxEvent)
+                .values([{"id": d.event.id, "consumer": self.name, "name": d.event.name} for d in deliveries])
+                .on_conflict_do_nothing()
+                .returning(InboxEvent.id)
+            )).scalars())
+            for delivery in deliveries:
+                delivery.ran = False
+                if delivery.event.id not in fresh:
+                    continue
+                fresh.discard(delivery.event.id)  # the same event twice in one batch runs once
+                token = otel_context.attach(extract_context(dict(delivery.msg.headers or {})))
+                try:
+                    with tracer().start_as_current_span(f"consume {delivery.event.name}", kind=SpanKind.CONSUMER):
+                        await delivery.handler(session, delivery.event)
+                finally:
+                    otel_context.detach(token)
+                delivery.ran = True
+
+    async def _failed(self, delivery: _Delivery, exc: Exception) -> None:
+        event, msg = delivery.event, delivery.msg
+        if isinstance(exc, PoisonEvent):
             log.error("consumer_poison_event", consumer=self.name, event_name=event.name, error=str(exc))
             await msg.term()
-            return False
+            return
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        log.warning(
+            "consumer_handler_failed", consumer=self.name, event_name=event.name,
+            event_id=str(event.id), delivered=delivered, error=repr(exc),
+        )
+        if delivered >= self.max_deliver:
+            await msg.term()
+        else:
+            await msg.nak(delay=min(2.0 ** delivered, 30.0))
+
+    async def _announce(self) -> None:
+        try:
+            await announce_floor(self.js._nc, self.js, self.stream, self.name)  # noqa: SLF001
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
-            delivered = msg.metadata.num_delivered if msg.metadata else 1
-            log.warning(
-                "consumer_handler_failed", consumer=self.name, event_name=event.name,
-                event_id=str(event.id), delivered=delivered, error=repr(exc),
-            )
-            if delivered >= self.max_deliver:
-                await msg.term()
-            else:
-                await msg.nak(delay=min(2.0 ** delivered, 30.0))
-            return False
-        finally:
-            otel_context.detach(token)
+        except Exception as exc:  # writers fall back to asking JetStream themselves
+            log.warning("consumer_announce_failed", consumer=self.name, error=repr(exc))
+            return
+        if not self.caught_up.is_set():
+            await self._check_caught_up()

@@ -18,6 +18,9 @@ class Event:
     actor_id: uuid.UUID | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: dt.datetime = field(default_factory=now)
+    #: The owner's outbox sequence, from the ``Slate-Version`` header (not in the payload:
+    #: it is known only once the row is stored). None for events published without it.
+    version: int | None = field(default=None, compare=False)
 
     def to_json(self) -> bytes:
         return dumps(
@@ -32,9 +35,10 @@ class Event:
         )
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Event":
+    def from_json(cls, raw: bytes, *, version: int | None = None) -> "Event":
         doc = loads(raw)
         return cls(
+            version=version,
             id=uuid.UUID(doc["id"]),
             name=doc["name"],
             occurred_at=dt.datetime.fromisoformat(doc["occurred_at"]),

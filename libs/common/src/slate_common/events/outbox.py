@@ -23,20 +23,20 @@ def emit(
     project_id: uuid.UUID | str | None = None,
     actor_id: uuid.UUID | str | None = None,
 ) -> Event:
-    """Record an event in the outbox, in the caller's transaction. Never publishes."""
+    """Record an event in the outbox, in the caller's transaction. Never publishes: after
+    the commit the request's settle scope (``slate_common.consistency``) or the relay does."""
     event = Event(
         name=name,
         data=data,
         project_id=uuid.UUID(str(project_id)) if project_id else None,
         actor_id=uuid.UUID(str(actor_id)) if actor_id else None,
     )
-    session.add(
-        OutboxEvent(
-            id=event.id,
-            subject=event_subject(SERVICE, name),
-            payload=event.to_json(),
-            headers=inject_headers(),
-        )
+    row = OutboxEvent(
+        id=event.id,
+        subject=event_subject(SERVICE, name),
+        payload=event.to_json(),
+        headers=inject_headers(),
     )
-    session.info["slate_emitted"] = True
+    session.add(row)
+    session.info.setdefault("slate_outbox", []).append(row)
     return event

@@ -13,6 +13,7 @@ from ..logging import get_logger
 from ..serialization import now
 from ..tracing import extract_context, tracer
 from .models import OutboxEvent
+from .versions import version_header
 
 log = get_logger(__name__)
 
@@ -86,6 +87,7 @@ class OutboxRelay:
                     f"publish {row.subject}", context=extract_context(headers), kind=SpanKind.PRODUCER
                 ):
                     headers["Nats-Msg-Id"] = str(row.id)
+                    headers.update(version_header(row.seq))
                     await self.js.publish(row.subject, row.payload, headers=headers)
             if rows and self.fault == "exit-after-publish":
                 log.warning("outbox_fault_injected", fault=self.fault, rows=len(rows))

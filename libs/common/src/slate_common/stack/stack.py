@@ -361,7 +361,7 @@ class Stack:
         self.create_admin()
         self.check_ports([*self.config.services, GATEWAY])
         self.start_services()
-        self.wait_healthy(names=self.config.services)
+        self.wait_healthy(names=self.config.services, path="/readyz")  # backlogs applied
         if self.config.gateway:
             self.start_gateway()
             self.wait_healthy(names=[GATEWAY])

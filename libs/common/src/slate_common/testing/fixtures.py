@@ -221,6 +221,10 @@ def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStack
         # Every e2e test logs in from 127.0.0.1: the per-IP login limit (tested on its
         # own in services/auth) would otherwise refuse the suite's later logins.
         "SLATE_AUTH_LOGIN_RATE_PER_MINUTE": "100000",
+        # Writes wait for the replicas (docs/consistency.md) up to this bound; a loaded CI
+        # machine must not turn a slow replica into a stale read the tests count. The
+        # bound itself is tested in libs/common/tests/test_consistency.py.
+        "SLATE_CONSISTENCY_WAIT_SECONDS": os.environ.get("SLATE_TEST_CONSISTENCY_WAIT_SECONDS", "8"),
     }
     config = StackConfig.on_free_ports(home, extra_env=extra)
     stack = Stack(config)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,21 +44,3 @@ async def department_members(session: AsyncSession, *, department_id: uuid.UUID)
     )
     return list(rows.all())
 
-
-async def set_departments(session: AsyncSession, person: Person, values: Any) -> None:
-    """A person's departments replaced by those of ``values`` (a list of ids, as a
-    /data/persons body carries them); ids of no department are ignored, as Zou does.
-    Not a list: nothing changes. The caller emits the person's event."""
-    if not isinstance(values, list):
-        return
-    wanted = set()
-    for value in values:
-        try:
-            wanted.add(uuid.UUID(str(value)))
-        except ValueError:
-            continue
-    known = set((await session.scalars(select(Department.id).where(Department.id.in_(wanted)))).all()) if wanted else set()
-    await session.execute(delete(person_department).where(person_department.c.person_id == person.id))
-    if known:
-        await session.execute(insert(person_department), [
-            {"person_id": person.id, "department_id": department_id} for department_id in known])

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import NotFound, ServiceUnavailable
@@ -39,6 +39,20 @@ async def department_ids(session: AsyncSession, person_id: uuid.UUID) -> list[st
         select(person_department.c.department_id).where(person_department.c.person_id == person_id)
     )
     return [str(r[0]) for r in rows]
+
+
+async def existing_departments(session: AsyncSession, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    return set((await session.scalars(select(Department.id).where(Department.id.in_(ids)))).all())
+
+
+async def set_departments(session: AsyncSession, person_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    """Make ``ids`` the person's departments (the person:* event that follows carries them)."""
+    await session.execute(delete(person_department).where(person_department.c.person_id == person_id))
+    if ids:
+        await session.execute(insert(person_department).values(
+            [{"person_id": person_id, "department_id": d} for d in ids]))
 
 
 async def serialize_person(session: AsyncSession, person: Person) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 
 from ..models import PreviewFile, ProjectReplica, TaskReplica
+from ..consumers import PROJECTS, TASKS
 
 SUPERVISORS = ("admin", "manager", "supervisor")
 
@@ -35,7 +36,7 @@ def scope_previews(stmt: Select[Any], principal: Principal) -> Select[Any]:
 
 
 async def project_visible(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> ProjectReplica:
-    project = await session.get(ProjectReplica, project_id)
+    project = await PROJECTS.get(session, project_id)
     if project is None:
         raise NotFound()
     if not principal.is_admin and principal.id not in (project.team or []):
@@ -44,12 +45,12 @@ async def project_visible(session: AsyncSession, principal: Principal, project_i
 
 
 async def task_visible(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> TaskReplica:
-    task = await session.get(TaskReplica, task_id)
+    task = await TASKS.get(session, task_id)
     if task is None:
         raise NotFound()
     if principal.is_admin:
-        return task
-    project = await session.get(ProjectReplica, task.project_id) if task.project_id else None
+        return task  # type: ignore[no-any-return]
+    project = await PROJECTS.get(session, task.project_id) if task.project_id else None
     if project is None or principal.id not in (project.team or []):
         raise NotFound()
     if principal.is_vendor and principal.id not in (task.assignees or []):

@@ -13,10 +13,12 @@ from sqlalchemy import String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from slate_common.replica import Replicated
+
 from .base import Base
 
 
-class ProjectReplica(Base):
+class ProjectReplica(Replicated, Base):
     __tablename__ = "project_replica"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -25,7 +27,7 @@ class ProjectReplica(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, nullable=False)
 
 
-class TaskReplica(Base):
+class TaskReplica(Replicated, Base):
     __tablename__ = "task_replica"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -36,7 +38,7 @@ class TaskReplica(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, nullable=False)
 
 
-class CommentReplica(Base):
+class CommentReplica(Replicated, Base):
     __tablename__ = "comment_replica"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -45,7 +47,7 @@ class CommentReplica(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, nullable=False)
 
 
-class EntityReplica(Base):
+class EntityReplica(Replicated, Base):
     __tablename__ = "entity_replica"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

@@ -10,10 +10,12 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 
+from slate_common.replica import Replicated
+
 from .base import Base
 
 
-class ProjectReplica(Base):
+class ProjectReplica(Replicated, Base):
     """Projects as production announces them (schedules, budgets hang on them)."""
 
     __tablename__ = "project_replica"

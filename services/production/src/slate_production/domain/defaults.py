@@ -10,7 +10,8 @@ marked older installs as seeded), so defaults a studio deleted never come back.
 Departments are auth's. A seeded task type keeps the name of its department in
 ``pending_task_type_department`` until production's replica knows a department of that
 name: linked at once when it already does, else by the ``department:new`` consumer
-(``link_pending_task_types``), with a ``task-type:update`` each.
+(the department replica's ``after_upsert``, ``link_task_types_to_department``), with a
+``task-type:update`` each.
 """
 
 from __future__ import annotations
@@ -135,3 +136,8 @@ async def link_pending_task_types(session: AsyncSession, *, department_id: uuid.
         snapshot: dict[str, Any] = task_type.serialize()
         emit(session, "task-type:update", {"task_type_id": str(task_type.id), "snapshot": snapshot})
     return linked
+
+
+async def link_task_types_to_department(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+    """The department replica's step after a department row was written."""
+    await link_pending_task_types(session, department_id=uuid.UUID(str(snapshot["id"])), name=snapshot.get("name"))

@@ -25,36 +25,33 @@ def _ts(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-async def upsert_person(session: AsyncSession, snapshot: dict[str, Any]) -> uuid.UUID:
-    """Store a person snapshot (Zou's fields, no secrets, plus ``departments``)."""
-    person_id = uuid.UUID(str(snapshot["id"]))
-    values: dict[str, Any] = {"id": person_id}
+def person_columns(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The columns production keeps of a person snapshot (Zou's fields, no secrets); the
+    snapshot itself is kept without ``departments``, which are links."""
+    values: dict[str, Any] = {}
     for key in _COLUMNS:
         value = snapshot.get(key, _DEFAULTS.get(key))
         values[key] = _DEFAULTS.get(key) if value is None and key in _DEFAULTS else value
     values["studio_id"] = uuid.UUID(str(snapshot["studio_id"])) if snapshot.get("studio_id") else None
-    kept = {k: v for k, v in snapshot.items() if k != "departments"}
-    values["snapshot"] = kept
+    values["snapshot"] = {k: v for k, v in snapshot.items() if k != "departments"}
     values["created_at"] = _ts(snapshot.get("created_at")) or now()
     values["updated_at"] = _ts(snapshot.get("updated_at")) or values["created_at"]
-    stmt = insert(Person).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["id"], set_={k: stmt.excluded[k] for k in values if k != "id"})
-    )
+    return values
+
+
+async def link_departments(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+    """The person's department links, as the snapshot lists them."""
     departments = snapshot.get("departments")
-    if isinstance(departments, list):
-        await session.execute(delete(department_person_link).where(department_person_link.c.person_id == person_id))
-        ids = {uuid.UUID(str(d["id"] if isinstance(d, dict) else d)) for d in departments}
-        if ids:
-            await session.execute(
-                insert(department_person_link),
-                [{"person_id": person_id, "department_id": d} for d in ids],
-            )
-    return person_id
-
-
-async def delete_person(session: AsyncSession, person_id: uuid.UUID) -> None:
-    await session.execute(delete(Person).where(Person.id == person_id))
+    if not isinstance(departments, list):
+        return
+    person_id = uuid.UUID(str(snapshot["id"]))
+    await session.execute(delete(department_person_link).where(department_person_link.c.person_id == person_id))
+    ids = {uuid.UUID(str(d["id"] if isinstance(d, dict) else d)) for d in departments}
+    if ids:
+        await session.execute(
+            insert(department_person_link),
+            [{"person_id": person_id, "department_id": d} for d in ids],
+        )
 
 
 async def departments_of(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:

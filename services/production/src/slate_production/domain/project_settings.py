@@ -30,6 +30,7 @@ from ..models import (
 from . import access
 from .people import serialize_persons
 from .projects import emit_project_event
+from ..replicas import PERSONS
 
 
 def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:
@@ -101,7 +102,7 @@ async def set_team_role(session: AsyncSession, principal: Principal, project_id:
 async def add_to_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID, *,
                       person_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
-    if await session.get(Person, person_id) is None:
+    if await PERSONS.get(session, person_id) is None:
         raise NotFound()
     await session.execute(
         insert(project_person_link).values(project_id=project_id, person_id=person_id).on_conflict_do_nothing()

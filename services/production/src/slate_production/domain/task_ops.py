@@ -20,6 +20,7 @@ from ..models import (
 )
 from . import access
 from .tasks import assignees_of, default_status_id, emit_task_event, serialize_task
+from ..replicas import PERSONS
 
 TASK_UPDATABLE = {
     "name": str, "description": str, "priority": int, "difficulty": int, "duration": float, "estimation": float,
@@ -193,7 +194,7 @@ async def update_task(session: AsyncSession, principal: Principal, task: Task, b
 async def assign(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
     """Add an assignee to tasks the caller supervises (others are skipped); task:assign each."""
-    if await session.get(Person, person_id) is None:
+    if await PERSONS.get(session, person_id) is None:
         raise NotFound()
     tasks = await _supervised(session, principal, task_ids)
     for task in tasks:
@@ -264,7 +265,7 @@ async def delete_tasks(session: AsyncSession, principal: Principal, tasks: list[
 
 
 async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person:
-    person = await session.get(Person, person_id)
+    person = await PERSONS.get(session, person_id)
     if person is None:
         raise NotFound()
-    return person
+    return person  # type: ignore[no-any-return]

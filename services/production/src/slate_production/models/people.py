@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from slate_common.db import ZouModel
+from slate_common.replica import Replicated
 
 from .base import Base
 
@@ -24,7 +25,7 @@ department_person_link = Table(
 )
 
 
-class Person(ZouModel, Base):
+class Person(Replicated, ZouModel, Base):
     """A person as auth publishes it: the columns production queries, and the whole
     snapshot (Zou's person serialization without secrets) to answer with."""
 
@@ -60,7 +61,7 @@ class Person(ZouModel, Base):
         return out
 
 
-class Department(ZouModel, Base):
+class Department(Replicated, ZouModel, Base):
     __tablename__ = "department"
 
     name: Mapped[str] = mapped_column(String(80), nullable=False)
@@ -68,7 +69,7 @@ class Department(ZouModel, Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
-class Studio(ZouModel, Base):
+class Studio(Replicated, ZouModel, Base):
     """A replica of auth's studios (``studio:*`` events), listed in the user context."""
 
     __tablename__ = "studio"

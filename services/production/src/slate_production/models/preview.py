@@ -12,11 +12,12 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from slate_common.db import ZouModel
+from slate_common.replica import Replicated
 
 from .base import Base
 
 
-class PreviewFileReplica(ZouModel, Base):
+class PreviewFileReplica(Replicated, ZouModel, Base):
     __tablename__ = "preview_file_replica"
 
     name: Mapped[str | None] = mapped_column(String(250))
@@ -41,7 +42,7 @@ class PreviewFileReplica(ZouModel, Base):
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
-class AttachmentFileReplica(ZouModel, Base):
+class AttachmentFileReplica(Replicated, ZouModel, Base):
     """A replica of media's attachment files, fed by ``attachment-file:*`` events."""
 
     __tablename__ = "attachment_file_replica"

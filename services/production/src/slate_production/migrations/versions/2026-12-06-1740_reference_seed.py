@@ -1,14 +1,14 @@
 """reference seed marker, default task types waiting for their department
 
 Revision ID: prod_seed_01
-Revises: prodmisc02
+Revises: prodrepver01
 Create Date: 2026-12-06 17:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'prod_seed_01'
-down_revision = 'prodmisc02'
+down_revision = 'prodrepver01'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,254 @@
+"""The consistency mechanism on real PostgreSQL and NATS: a writer's settle returns once
+every readable consumer group has applied its events (and only those), within the bound;
+the ack floor holds with two processes on one group; replicas keep the newest snapshot
+and ask the owner for an id they do not have."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import nats
+import pytest
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase
+from structlog.testing import capture_logs
+
+from slate_common import bus
+from slate_common.bus import ensure_events_stream
+from slate_common.db import EventsBase, make_engine, make_sessionmaker, transaction
+from slate_common.events import Consumer, Event, emit
+from slate_common.events import outbox as outbox_module
+from slate_common.events.consistency import Settler, settle_scope, settling_session_class, subject_matches
+from slate_common.replica import Owned, Replica, Replicated, snapshot_rpc_handlers
+
+applied = Table("test_applied", MetaData(), Column("event_id", UUID(as_uuid=True), primary_key=True),
+                Column("name", String(50)))
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ThingReplica(Replicated, Base):
+    __tablename__ = "test_thing_replica"
+    id = Column(UUID(as_uuid=True), primary_key=True)
+    name = Column(String(50))
+    size = Column(BigInteger)
+
+
+@pytest.fixture
+async def env(infra, make_database):  # type: ignore[no-untyped-def]
+    url = make_database("consistency")
+    engine = make_engine(url, pool_size=4, max_overflow=4)
+    async with engine.begin() as conn:
+        await conn.run_sync(EventsBase.metadata.create_all)
+        await conn.run_sync(applied.metadata.create_all)
+        await conn.run_sync(Base.metadata.create_all)
+    nc = await nats.connect(infra.nats_url)
+    js = nc.jetstream()
+    stream = "TEST_" + uuid.uuid4().hex[:8].upper()
+    await ensure_events_stream(js, stream)
+    outbox_module.SERVICE = "testsvc"
+    sm = make_sessionmaker(engine, settling_session_class(lambda: None))
+    settler = Settler(nc=nc, js=js, stream=stream, sessionmaker=sm, wait_seconds=3.0)
+    tasks: list[asyncio.Task[Any]] = []
+    yield sm, nc, js, stream, settler, tasks
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await settler.stop()
+    await js.delete_stream(stream)
+    await nc.close()
+    await engine.dispose()
+
+
+def slow_handler(delays: dict[str, float]):  # type: ignore[no-untyped-def]
+    async def handler(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(delays.get(event.data.get("tag", ""), 0.0))
+        await session.execute(applied.insert().values(event_id=event.id, name=event.data.get("tag")))
+
+    return handler
+
+
+async def _write(sm, name: str = "thing:new", **data: Any) -> list[Any]:  # type: ignore[no-untyped-def]
+    with settle_scope() as committed:
+        async with transaction(sm) as session:
+            emit(session, name, data)
+    return list(committed)
+
+
+async def _applied(sm, tag: str) -> bool:  # type: ignore[no-untyped-def]
+    async with sm() as s:
+        return (await s.scalar(select(applied.c.event_id).where(applied.c.name == tag))) is not None
+
+
+def test_subject_matching() -> None:
+    assert subject_matches("slate.events.*.person.new", "slate.events.auth.person.new")
+    assert not subject_matches("slate.events.*.person.new", "slate.events.auth.person.update")
+    assert subject_matches("slate.events.>", "slate.events.auth.person.new")
+    assert not subject_matches("slate.events.*.person", "slate.events.auth.person.new")
+
+
+async def test_settle_returns_once_readable_groups_applied_and_never_waits_for_others(env) -> None:  # type: ignore[no-untyped-def]
+    sm, nc, js, stream, settler, tasks = env
+    readable = Consumer(name="replica", js=js, sessionmaker=sm, stream=stream,
+                        handlers={"thing:new": slow_handler({"a": 0.4})})
+    # a slow group clients never read back (a transcoder, a webhook sender): not waited for
+    background = Consumer(name="jobs", js=js, sessionmaker=sm, stream=stream, readable=False,
+                          handlers={"thing:new": slow_handler({"a": 30.0})})
+    for consumer in (readable, background):
+        await consumer.ensure()
+        tasks.append(asyncio.create_task(consumer.run()))
+    await settler.start()
+    rows = await _write(sm, tag="a")
+    assert len(rows) == 1
+    started = time.monotonic()
+    await settler.settle(rows)
+    took = time.monotonic() - started
+    assert await _applied(sm, "a")  # visible the moment settle returns
+    assert 0.35 < took < 2.5, took
+    group = settler.groups["replica"]
+    assert group.readable and group.floor >= 1
+    assert settler.groups["jobs"].readable is False
+
+
+async def test_settle_gives_up_after_the_bound_and_logs_replica_lag(env) -> None:  # type: ignore[no-untyped-def]
+    sm, nc, js, stream, settler, tasks = env
+    settler.wait_seconds = 0.5
+    lagging = Consumer(name="stopped", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": slow_handler({})})
+    await lagging.ensure()  # the group exists, no process runs it
+    await settler.start()
+    rows = await _write(sm, tag="b")
+    with capture_logs() as logs:
+        started = time.monotonic()
+        await settler.settle(rows)
+        took = time.monotonic() - started
+    assert 0.45 < took < 1.5, took
+    lag = [entry for entry in logs if entry["event"] == "replica_lag"]
+    assert lag and "stopped" in lag[0]["groups"]
+    assert not await _applied(sm, "b")
+
+
+async def test_the_floor_is_contiguous_across_two_processes_of_one_group(env) -> None:  # type: ignore[no-untyped-def]
+    """Event 1 is slow in one process; event 2 is applied at once by the other. A writer
+    of event 2 still waits for event 1: the floor counts every event up to it."""
+    sm, nc, js, stream, settler, tasks = env
+    handler = slow_handler({"slow": 1.0})
+    for _ in range(2):
+        consumer = Consumer(name="shared", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler},
+                            batch=1)
+        await consumer.ensure()
+        tasks.append(asyncio.create_task(consumer.run()))
+    await settler.start()
+    slow = await _write(sm, tag="slow")
+    await settler.publish(slow)
+    await asyncio.sleep(0.1)  # one process holds the slow one
+    fast = await _write(sm, tag="fast")
+    started = time.monotonic()
+    await settler.settle(fast)
+    assert time.monotonic() - started > 0.6
+    assert await _applied(sm, "slow") and await _applied(sm, "fast")
+
+
+async def test_a_consumer_waits_for_the_events_its_handlers_emit(env) -> None:  # type: ignore[no-untyped-def]
+    """A cascade: the first group's handler emits thing:derived; the second group applies
+    it. The first group acks (and so the first writer returns) only once it is applied."""
+    sm, nc, js, stream, settler, tasks = env
+
+    async def derive(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        emit(session, "thing:derived", {"tag": "derived-" + event.data["tag"]})
+
+    first = Consumer(name="first", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": derive},
+                     settler=settler)
+    second = Consumer(name="second", js=js, sessionmaker=sm, stream=stream,
+                      handlers={"thing:derived": slow_handler({"derived-c": 0.3})})
+    for consumer in (first, second):
+        await consumer.ensure()
+        tasks.append(asyncio.create_task(consumer.run()))
+    await settler.start()
+    await settler.settle(await _write(sm, tag="c"))
+    assert await _applied(sm, "derived-c")
+
+
+async def test_replica_keeps_the_newest_snapshot(env) -> None:  # type: ignore[no-untyped-def]
+    sm, *_ = env
+    things = Replica(ThingReplica, "thing", "owner")
+    row_id = uuid.uuid4()
+    async with transaction(sm) as s:
+        assert await things.apply(s, {"id": str(row_id), "name": "v5", "size": 5}, 5)
+        assert not await things.apply(s, {"id": str(row_id), "name": "v3", "size": 3}, 3)  # late, older
+        assert not await things.apply(s, {"id": str(row_id), "name": "v5 again", "size": 5}, 5)  # redelivered
+        assert await things.apply(s, {"id": str(row_id), "name": "v7", "size": 7}, 7)
+    async with sm() as s:
+        row = await s.get(ThingReplica, row_id)
+        assert (row.name, row.size, row.source_version) == ("v7", 7, 7)
+    async with transaction(sm) as s:
+        await things.remove(s, row_id, 6)  # a delete older than the row leaves it
+    async with sm() as s:
+        assert await s.get(ThingReplica, row_id) is not None
+    async with transaction(sm) as s:
+        await things.remove(s, row_id, 8)
+    async with sm() as s:
+        assert await s.get(ThingReplica, row_id) is None
+
+
+async def test_replica_asks_the_owner_for_an_id_it_does_not_have(env) -> None:  # type: ignore[no-untyped-def]
+    sm, nc, *_ = env
+    owner_rows = {uuid.uuid4(): {"name": "from owner", "size": 42}}
+    owned_id = next(iter(owner_rows))
+
+    class OwnerRow:  # what the owner's table would hold
+        def __init__(self, row_id: uuid.UUID) -> None:
+            self.id = row_id
+
+    async def serialize(session, row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        return {"id": str(row.id), **owner_rows[row.id]}
+
+    class OwnedThings(Owned):
+        async def one(self, session, row_id):  # type: ignore[no-untyped-def]
+            return await serialize(session, OwnerRow(row_id)) if row_id in owner_rows else None
+
+    service = "owner" + uuid.uuid4().hex[:6]
+    await bus.serve_rpc(nc, service, snapshot_rpc_handlers(lambda: sm, {"thing": OwnedThings(ThingReplica, serialize)}))
+    things = Replica(ThingReplica, "thing", service)
+    things.bind(nc)
+    async with transaction(sm) as s:
+        row = await things.get(s, owned_id)
+        assert row is not None and (row.name, row.size) == ("from owner", 42)
+        assert await things.get(s, uuid.uuid4()) is None  # the owner has none either: 404
+    async with sm() as s:
+        assert (await s.get(ThingReplica, owned_id)).name == "from owner"  # stored
+
+
+async def test_a_group_that_missed_purged_events_rebuilds_from_the_owner(env) -> None:  # type: ignore[no-untyped-def]
+    sm, nc, js, stream, settler, tasks = env
+    owner_rows = {uuid.uuid4(): {"name": f"row {n}", "size": n} for n in range(5)}
+
+    class OwnedThings(Owned):
+        async def page(self, session, after, limit):  # type: ignore[no-untyped-def]
+            ids = sorted(i for i in owner_rows if after is None or i > after)[:limit]
+            return [{"id": str(i), **owner_rows[i]} for i in ids]
+
+    service = "owner" + uuid.uuid4().hex[:6]
+    await bus.serve_rpc(nc, service, snapshot_rpc_handlers(lambda: sm, {"thing": OwnedThings(ThingReplica, None)}))
+    things = Replica(ThingReplica, "thing", service)
+    things.bind(nc)
+    for n in range(3):  # events the stream held once...
+        await settler.publish(await _write(sm, "thing:new", tag=f"old{n}"))
+    await js.purge_stream(stream)  # ...and no longer holds (retention)
+
+    async def rebuild() -> None:
+        assert await things.rebuild(sm, page=2) == 5  # three pages
+
+    late = Consumer(name="late", js=js, sessionmaker=sm, stream=stream, handlers=things.handlers(), on_gap=rebuild)
+    tasks.append(asyncio.create_task(late.run()))
+    await asyncio.wait_for(late.caught_up.wait(), 10)
+    async with sm() as s:
+        rows = {r.id: (r.name, r.size) for r in (await s.scalars(select(ThingReplica))).all()}
+    assert rows == {i: (v["name"], v["size"]) for i, v in owner_rows.items()}
+    # a group that saw everything the stream holds does not rebuild
+    assert not Consumer.missed_events(None, 1)

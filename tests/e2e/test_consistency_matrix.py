@@ -1,0 +1,382 @@
+"""The consistency matrix: every cross-service (write, next call) pair, with zero delay.
+
+Clients see one database (docs/consistency.md): a request that starts after a write's
+response has been received sees that write, on every service. Each row below makes one
+write on one service and, as soon as the response is in, makes the call on another service
+that depends on it. A *stale* answer is a 2xx or a 404 that contradicts the acknowledged
+write; a 503 (a service down) is counted apart and is not stale. No row may poll: polling
+for a client-visible effect is exactly the bug this test exists to catch.
+
+Modes (seconds on the 2-core CI machine, with the stack already up):
+- short (``make test``): each row 10 times in a row, then 32 clients running every row
+  once each, at once — about 60 s;
+- full: ``SLATE_MATRIX=full .venv/bin/pytest tests/e2e/test_consistency_matrix.py``: each
+  row 100 times, then 32 clients running every row 4 times each.
+
+Every cross-service pair added later gets a row here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import random
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from .conftest import login
+
+FULL = os.environ.get("SLATE_MATRIX", "short") == "full"
+SEQUENTIAL_RUNS = 100 if FULL else 10
+CONCURRENT_CLIENTS = 32
+CONCURRENT_ROUNDS = 4 if FULL else 1
+PASSWORD = "matrix password 1"
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (random.randrange(256), 90, 160)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+class Stale(Exception):
+    """A 2xx or 404 that contradicts an acknowledged write."""
+
+
+class Unavailable(Exception):
+    """A clear 503: a service is down (not stale)."""
+
+
+def expect(r: httpx.Response, *codes: int) -> Any:
+    if r.status_code == 503:
+        raise Unavailable(f"{r.request.method} {r.request.url.path}: 503")
+    if r.status_code not in codes:
+        raise Stale(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:200]}")
+    return r.json() if r.content and r.headers.get("content-type", "").startswith("application/json") else None
+
+
+def write_ok(r: httpx.Response, *codes: int) -> Any:
+    """The write itself must succeed; a failure here is a test error, not a stale read."""
+    assert r.status_code in codes, f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:300]}"
+    return r.json() if r.content else None
+
+
+@dataclass
+class World:
+    api: httpx.AsyncClient
+    admin: dict[str, str]
+    project_id: str
+    asset_id: str
+    task_type_id: str
+    status_id: str
+    department_id: str
+    counter: Counter[str] = field(default_factory=Counter)
+
+    async def person(self, role: str = "user", *, can_log_in: bool = False, **extra: Any) -> dict[str, Any]:
+        """A new person (with a password only when the row logs in: hashing it is slow)."""
+        tag = uuid.uuid4().hex[:10]
+        if can_log_in:
+            extra["password"] = PASSWORD
+        return write_ok(await self.api.post("/data/persons", headers=self.admin, json={
+            "first_name": "Mx", "last_name": tag, "email": f"matrix-{tag}@example.com", "role": role, **extra}), 201)
+
+    async def task(self) -> dict[str, Any]:
+        return write_ok(await self.api.post(f"/data/entities/{self.asset_id}/tasks", headers=self.admin, json={
+            "task_type_id": self.task_type_id, "name": uuid.uuid4().hex[:8]}), 201)
+
+    async def comment(self, task_id: str) -> dict[str, Any]:
+        return write_ok(await self.api.post(f"/actions/tasks/{task_id}/comment", headers=self.admin,
+                                            json={"task_status_id": self.status_id, "comment": "matrix"}), 201)
+
+    async def headers_of(self, person: dict[str, Any]) -> dict[str, str]:
+        body = await login(self.api, person["email"], PASSWORD)
+        return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+# --- the rows: (write on one service) -> (next call on another) ------------------------
+
+async def person_then_team(w: World) -> None:
+    """auth creates a person -> production adds them to a team."""
+    person = await w.person()
+    expect(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                            json={"person_id": person["id"]}), 200, 201)
+
+
+async def person_then_assign(w: World) -> None:
+    """auth creates a person -> production assigns them a task; the task lists them."""
+    task = await w.task()
+    person = await w.person()
+    body = expect(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                                  json={"person_id": person["id"]}), 200)
+    assigned = body[0] if isinstance(body, list) else body
+    if person["id"] not in assigned["assignees"]:
+        raise Stale(f"assignees {assigned['assignees']} without the new person")
+
+
+async def person_with_department_then_team_listing(w: World) -> None:
+    """auth creates a person in a department -> production's team listing shows the department."""
+    department = w.department_id
+    person = await w.person(departments=[department])
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    team = expect(await w.api.get(f"/data/projects/{w.project_id}/team", headers=w.admin), 200)
+    row = next((p for p in team if p["id"] == person["id"]), None)
+    if row is None or department not in row.get("departments", []):
+        raise Stale(f"team row {row and row.get('departments')} without department {department}")
+
+
+async def person_rename_then_team_listing(w: World) -> None:
+    """auth renames a person -> production's team listing has the new name."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    name = "Renamed" + uuid.uuid4().hex[:6]
+    write_ok(await w.api.put(f"/data/persons/{person['id']}", headers=w.admin, json={"first_name": name}), 200)
+    team = expect(await w.api.get(f"/data/projects/{w.project_id}/team", headers=w.admin), 200)
+    row = next((p for p in team if p["id"] == person["id"]), None)
+    if row is None or row["first_name"] != name:
+        raise Stale(f"team row says {row and row['first_name']!r}, not {name!r}")
+
+
+async def assign_then_todo(w: World) -> None:
+    """production assigns a task -> the assignee's to-do list has it."""
+    person = await w.person(can_log_in=True)
+    h = await w.headers_of(person)
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    task = await w.task()
+    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
+    todo = expect(await w.api.get("/data/user/tasks", headers=h), 200)
+    if task["id"] not in {t["id"] for t in todo}:
+        raise Stale("to-do list without the assigned task")
+
+
+async def project_then_media_thumbnail(w: World) -> None:
+    """production creates a project -> media takes its picture."""
+    project = write_ok(await w.api.post("/data/projects", headers=w.admin,
+                                        json={"name": f"Matrix {uuid.uuid4().hex[:8]}"}), 201)
+    expect(await w.api.post(f"/pictures/thumbnails/projects/{project['id']}", headers=w.admin,
+                            files={"file": ("p.png", _png(), "image/png")}), 201)
+
+
+async def project_avatar_then_project(w: World) -> None:
+    """media stores a project's picture -> production says has_avatar."""
+    project = write_ok(await w.api.post("/data/projects", headers=w.admin,
+                                        json={"name": f"Matrix {uuid.uuid4().hex[:8]}"}), 201)
+    write_ok(await w.api.post(f"/pictures/thumbnails/projects/{project['id']}", headers=w.admin,
+                              files={"file": ("p.png", _png(), "image/png")}), 201)
+    body = expect(await w.api.get(f"/data/projects/{project['id']}", headers=w.admin), 200)
+    if body["has_avatar"] is not True:
+        raise Stale("project has_avatar false after its picture was stored")
+
+
+async def person_avatar_then_person(w: World) -> None:
+    """media stores a person's picture -> auth says has_avatar."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/pictures/thumbnails/persons/{person['id']}", headers=w.admin,
+                              files={"file": ("me.png", _png(), "image/png")}), 201)
+    body = expect(await w.api.get(f"/data/persons/{person['id']}", headers=w.admin), 200)
+    if body["has_avatar"] is not True:
+        raise Stale("person has_avatar false after their picture was stored")
+
+
+async def person_avatar_then_team_listing(w: World) -> None:
+    """media stores a person's picture -> production's team listing says has_avatar (a cascade:
+    media -> auth -> production)."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.post(f"/pictures/thumbnails/persons/{person['id']}", headers=w.admin,
+                              files={"file": ("me.png", _png(), "image/png")}), 201)
+    team = expect(await w.api.get(f"/data/projects/{w.project_id}/team", headers=w.admin), 200)
+    row = next((p for p in team if p["id"] == person["id"]), None)
+    if row is None or row["has_avatar"] is not True:
+        raise Stale(f"team row has_avatar {row and row['has_avatar']}")
+
+
+async def task_then_add_preview(w: World) -> None:
+    """production creates a task and a comment -> media adds a preview to that comment."""
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                            headers=w.admin, json={}), 201)
+
+
+async def add_preview_then_comments(w: World) -> None:
+    """media adds a preview -> production's comment listing carries it."""
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    preview = write_ok(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                                        headers=w.admin, json={}), 201)
+    comments = expect(await w.api.get(f"/data/tasks/{task['id']}/comments", headers=w.admin), 200)
+    row = next((c for c in comments if c["id"] == comment["id"]), None)
+    ids = [p["id"] if isinstance(p, dict) else p for p in (row or {}).get("previews", [])]
+    if preview["id"] not in ids:
+        raise Stale(f"comment previews {ids} without {preview['id']}")
+
+
+async def team_then_artist_preview(w: World) -> None:
+    """production adds an artist to a team and assigns a task -> media lets the artist add a
+    preview to their task's comment (media's replica of the team and the task)."""
+    person = await w.person(can_log_in=True)
+    h = await w.headers_of(person)
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
+    expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                            headers=h, json={}), 201)
+
+
+async def comment_delete_then_add_preview(w: World) -> None:
+    """production deletes a comment -> media refuses a preview on it (a delete, replicated)."""
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    write_ok(await w.api.delete(f"/data/tasks/{task['id']}/comments/{comment['id']}", headers=w.admin), 204)
+    expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                            headers=w.admin, json={}), 404)
+
+
+async def person_delete_then_team(w: World) -> None:
+    """auth deletes a person -> production refuses to add them to a team."""
+    person = await w.person()
+    write_ok(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 204)
+    expect(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                            json={"person_id": person["id"]}), 404)
+
+
+async def team_removal_then_artist_refused(w: World) -> None:
+    """production takes an artist off a team -> media refuses their preview (an update of
+    media's replica of the team)."""
+    person = await w.person(can_log_in=True)
+    h = await w.headers_of(person)
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
+    write_ok(await w.api.delete(f"/data/projects/{w.project_id}/team/{person['id']}", headers=w.admin), 204)
+    expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                            headers=h, json={}), 403, 404)
+
+
+ROWS: list[Callable[[World], Awaitable[None]]] = [
+    person_then_team,
+    person_then_assign,
+    person_with_department_then_team_listing,
+    person_rename_then_team_listing,
+    assign_then_todo,
+    project_then_media_thumbnail,
+    project_avatar_then_project,
+    person_avatar_then_person,
+    person_avatar_then_team_listing,
+    task_then_add_preview,
+    add_preview_then_comments,
+    team_then_artist_preview,
+    comment_delete_then_add_preview,
+    person_delete_then_team,
+    team_removal_then_artist_refused,
+]
+
+
+@pytest.fixture(scope="module")
+async def world(stack) -> World:  # type: ignore[no-untyped-def]
+    api = httpx.AsyncClient(base_url=stack.gateway_url + "/api", timeout=60,
+                            limits=httpx.Limits(max_connections=CONCURRENT_CLIENTS + 8))
+    body = await login(api, stack.admin_email, stack.admin_password)
+    admin = {"Authorization": f"Bearer {body['access_token']}"}
+    project = write_ok(await api.post("/data/projects", headers=admin, json={"name": f"Matrix {uuid.uuid4().hex[:6]}"}), 201)
+    types = (await api.get("/data/entity-types", headers=admin)).json()
+    character = next(t for t in types if t["name"] == "Character")
+    asset = write_ok(await api.post("/data/entities", headers=admin, json={
+        "name": "matrix-asset", "project_id": project["id"], "entity_type_id": character["id"]}), 201)
+    task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
+    status = (await api.get("/data/task-status", headers=admin)).json()[0]
+    department = write_ok(await api.post("/data/departments", headers=admin,
+                                         json={"name": f"Matrix {uuid.uuid4().hex[:6]}"}), 201)
+    world = World(api, admin, project["id"], asset["id"], task_type["id"], status["id"], department["id"])
+    yield world
+    await api.aclose()
+
+
+async def _run(world: World, row: Callable[[World], Awaitable[None]], tally: Counter[str], stale: list[str]) -> None:
+    try:
+        await row(world)
+        tally["ok"] += 1
+    except Unavailable:
+        tally["unavailable"] += 1
+    except Stale as exc:
+        tally["stale"] += 1
+        stale.append(f"{row.__name__}: {exc}")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.__name__ for r in ROWS])
+async def test_row_with_zero_delay(world: World, row: Callable[[World], Awaitable[None]]) -> None:
+    tally: Counter[str] = Counter()
+    stale: list[str] = []
+    for _ in range(SEQUENTIAL_RUNS):
+        await _run(world, row, tally, stale)
+    assert stale == [], f"{len(stale)} stale of {SEQUENTIAL_RUNS}: {stale[:5]}"
+    assert tally == Counter(ok=SEQUENTIAL_RUNS)
+
+
+async def test_every_row_under_32_concurrent_clients(world: World) -> None:
+    tally: Counter[str] = Counter()
+    stale: list[str] = []
+
+    async def client(n: int) -> None:
+        rows = ROWS * CONCURRENT_ROUNDS
+        random.Random(n).shuffle(rows)
+        for row in rows:
+            await _run(world, row, tally, stale)
+
+    await asyncio.gather(*(client(n) for n in range(CONCURRENT_CLIENTS)))
+    total = CONCURRENT_CLIENTS * CONCURRENT_ROUNDS * len(ROWS)
+    print(f"\nconsistency matrix, {CONCURRENT_CLIENTS} clients: {dict(tally)} of {total}")
+    assert stale == [], f"{len(stale)} stale of {total}: {stale[:5]}"
+    assert tally["ok"] == total
+
+
+async def test_a_replica_restarted_catches_up_before_it_is_ready(world: World, stack) -> None:  # type: ignore[no-untyped-def]
+    """production is stopped while auth creates persons (auth answers after its bound and
+    logs replica_lag); production restarted reports ready only once it applied them, and
+    then answers none of them stale."""
+    ready_url = stack.url("production") + "/readyz"
+    stack.stop("production")
+    try:
+        created = [await world.person() for _ in range(2)]  # each waits the bound (8 s in tests)
+    finally:
+        stack.start("production", wait=False)
+    async with httpx.AsyncClient(timeout=5) as probe:
+        saw_unready = False
+        deadline = asyncio.get_running_loop().time() + 90
+        while True:  # readiness is what a load balancer polls: polling it is not a stale read
+            try:
+                r = await probe.get(ready_url)
+            except httpx.TransportError:
+                r = None
+            if r is not None and r.status_code == 200:
+                assert r.json()["events"] is True
+                break
+            saw_unready = True
+            assert asyncio.get_running_loop().time() < deadline, "production never became ready"
+            await asyncio.sleep(0.05)
+    assert saw_unready
+    for person in created:
+        expect(await world.api.post(f"/data/projects/{world.project_id}/team", headers=world.admin,
+                                    json={"person_id": person["id"]}), 200, 201)
+    team = {p["id"] for p in expect(await world.api.get(f"/data/projects/{world.project_id}/team",
+                                                        headers=world.admin), 200)}
+    assert {p["id"] for p in created} <= team
