@@ -112,20 +112,3 @@ async def test_persons_filtered_by_full_name(client, tokens) -> None:  # type: i
     assert [p["id"] for p in found] == [made["id"]]
     assert (await client.get("/data/persons", params={"full_name": f"Bob {last}"}, headers=admin)).json() == []
 
-
-async def test_person_departments_set_through_crud(client, tokens) -> None:  # type: ignore[no-untyped-def]
-    """gazu.person.new_person and update_person send ``departments``: set on creation,
-    replaced on update, ids of no department ignored (as the oracle)."""
-    admin = _admin(tokens)
-    departments = {d["name"]: d["id"] for d in (await client.get("/data/departments", headers=admin)).json()}
-    email = f"deps-{uuid.uuid4().hex[:6]}@studio.test"
-    made = (await client.post("/data/persons", json={"first_name": "D", "last_name": "P", "email": email,
-                                                     "departments": [departments["Animation"], str(uuid.uuid4())]},
-                              headers=admin)).json()
-    assert made["departments"] == [departments["Animation"]]
-    r = await client.put(f"/data/persons/{made['id']}", json={"departments": [departments["FX"]]}, headers=admin)
-    assert r.json()["departments"] == [departments["FX"]]
-    r = await client.put(f"/data/persons/{made['id']}", json={"phone": "1"}, headers=admin)
-    assert r.json()["departments"] == [departments["FX"]]
-    r = await client.put(f"/data/persons/{made['id']}", json={"departments": []}, headers=admin)
-    assert r.json()["departments"] == []

@@ -116,13 +116,19 @@ class PersonHooks(CrudHooks[Person]):
         return out
 
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        return (await self.serialize_many(ctx, [instance], relations=relations))[0]
+        return (await self.serialize_many(ctx, [instance], relations=True))[0]
 
     async def serialize_many(
         self, ctx: CrudContext, instances: list[Person], *, relations: bool
     ) -> list[dict[str, Any]]:
         minimal = not ctx.principal.is_admin
-        return await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+        rows = await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+        if not minimal and not relations:
+            # Zou's full rows list departments only with ?relations=true (its minimal
+            # rows and a single person always carry them).
+            for row in rows:
+                row.pop("departments", None)
+        return rows
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
         return await person_snapshot(ctx.session, instance)

@@ -147,6 +147,7 @@ class TaskHooks(CrudHooks[Task]):
         await access.check_manager(ctx.session, ctx.principal, data["project_id"])
 
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Task | None) -> dict[str, Any]:
+        ctx.scratch["assignees"] = data.pop("assignees", None)
         if instance is None:
             if not data.get("task_status_id"):
                 data["task_status_id"] = await task_rules.default_status_id(ctx.session)
@@ -159,7 +160,7 @@ class TaskHooks(CrudHooks[Task]):
     async def post_creation(self, ctx: CrudContext, instance: Task) -> None:
         """``assignees`` of the body (gazu.task.new_task sends them): persons production
         knows are assigned; other ids are ignored."""
-        wanted = ctx.body.get("assignees")
+        wanted = ctx.scratch.get("assignees")
         if not isinstance(wanted, list) or not wanted:
             return
         ids = []
