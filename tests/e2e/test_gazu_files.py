@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from PIL import Image
 
-from .gazu_target import TARGET, gazu_host, gz, tag  # noqa: F401  (fixtures)
+from .gazu_target import gazu_host, gz, tag  # noqa: F401  (fixtures)
 
 
 def _ready(gz, preview_id: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
@@ -69,9 +68,6 @@ def test_gazu_previews_and_attachments(gz, tag, tmp_path) -> None:  # type: igno
     assert [p["id"] for p in listed["previews"]] == [preview["id"]]
 
 
-@pytest.mark.xfail(TARGET != "oracle", strict=True,
-                   reason="production does not yet set a task's last_preview_file_id from media's preview events "
-                          "(a consumer change, left to the replica/consumer rework)")
 def test_gazu_preview_becomes_the_tasks_last(gz, tag, tmp_path) -> None:  # type: ignore[no-untyped-def]
     picture = tmp_path / "blue.png"
     Image.new("RGB", (32, 32), (30, 30, 200)).save(picture)
