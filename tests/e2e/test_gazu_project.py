@@ -9,7 +9,8 @@ from .gazu_target import by_name, gz, gazu_host, tag  # noqa: F401  (fixtures)
 
 def test_gazu_project_lifecycle(gz, tag) -> None:  # type: ignore[no-untyped-def]
     statuses = gz.project.all_project_status()
-    assert [s["name"] for s in statuses] == ["Closed", "Open"]  # sorted by name
+    names = [s["name"] for s in statuses]
+    assert names == sorted(names) and {"Closed", "Open"} <= set(names)  # sorted by name; a shared oracle has more
     open_status = gz.project.get_project_status_by_name("Open")
     assert open_status["type"] == "ProjectStatus" and open_status["color"] == "#000000"
 
