@@ -13,8 +13,9 @@ ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build-base
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
+COPY libs/forwarded /src/libs/forwarded
 COPY libs/common /src/libs/common
-RUN /opt/venv/bin/pip install /src/libs/common
+RUN /opt/venv/bin/pip install /src/libs/forwarded /src/libs/common
 
 FROM build-base AS build-auth
 COPY services/auth /src/services/auth

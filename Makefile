@@ -7,11 +7,11 @@ STAMP := $(VENV)/.slate-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml) $(wildcard gateway/pyproject.toml)
-PYPROJECTS := libs/common/pyproject.toml $(SERVICE_PROJECTS)
-EDITABLES := -e 'libs/common[embedded]' $(foreach p,$(SERVICE_PROJECTS),-e $(dir $(p)))
+PYPROJECTS := libs/forwarded/pyproject.toml libs/common/pyproject.toml $(SERVICE_PROJECTS)
+EDITABLES := -e libs/forwarded -e 'libs/common[embedded]' $(foreach p,$(SERVICE_PROJECTS),-e $(dir $(p)))
 TEST_DEPS := pytest pytest-asyncio httpx check-jsonschema testcontainers minio flask aiohttp \
              kubernetes-validate google-re2 pyyaml gazu==1.3.1
-TEST_PATHS := $(wildcard libs/common/tests services/*/tests gateway/tests tests)
+TEST_PATHS := $(wildcard libs/forwarded/tests libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 
 .PHONY: up test install clean-venv

@@ -23,7 +23,7 @@ def upstream() -> Iterator[Proc]:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: Proc) -> Iterator[Proc]:
-    p = start_gateway({"production": upstream.url})
+    p = start_gateway({"production": upstream.url}, SLATE_CORS_ORIGINS="http://kitsu.example")
     yield p
     p.stop()
 

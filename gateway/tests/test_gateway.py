@@ -128,6 +128,27 @@ def test_range_passthrough(client: httpx.Client) -> None:
     assert r.content == full[100:200]
 
 
+def test_forwarded_headers_extended_from_a_trusted_proxy(client: httpx.Client) -> None:
+    # The test client is on loopback, trusted by default (a local ingress).
+    seen = client.get("/echo/headers", headers={"X-Forwarded-For": "198.51.100.7",
+                                                "X-Forwarded-Proto": "https"}).json()["headers"]
+    assert seen["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
+    assert seen["x-forwarded-proto"] == "https"
+    plain = client.get("/echo/headers").json()["headers"]
+    assert plain["x-forwarded-for"] == "127.0.0.1" and plain["x-forwarded-proto"] == "http"
+
+
+def test_forwarded_headers_replaced_from_an_untrusted_peer(upstream: Proc) -> None:
+    gw = start_gateway({"production": upstream.url}, SLATE_TRUSTED_PROXIES="10.0.0.0/8")
+    try:
+        seen = httpx.get(gw.url + "/echo/headers", headers={
+            "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}).json()["headers"]
+        assert seen["x-forwarded-for"] == "127.0.0.1"
+        assert seen["x-forwarded-proto"] == "http"
+    finally:
+        gw.stop()
+
+
 # -- CORS ----------------------------------------------------------------------
 
 def test_cors_preflight(client: httpx.Client) -> None:
@@ -157,8 +178,32 @@ def test_cors_origins_restricted(upstream: Proc) -> None:
         assert ok.headers["access-control-allow-origin"] == "http://good.example"
         bad = httpx.get(gw.url + "/data/projects/open", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in bad.headers
+        pre = httpx.options(gw.url + "/data/projects", headers={
+            "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in pre.headers
+        assert "access-control-allow-methods" not in pre.headers
     finally:
         gw.stop()
+
+
+def test_cors_default_allows_a_local_kitsu_only(upstream: Proc) -> None:
+    gw = start_gateway({"production": upstream.url})
+    try:
+        local = httpx.get(gw.url + "/config", headers={"Origin": "http://localhost:8080"})
+        assert local.headers["access-control-allow-origin"] == "http://localhost:8080"
+        other = httpx.get(gw.url + "/config", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        assert "access-control-allow-credentials" not in other.headers
+    finally:
+        gw.stop()
+
+
+def test_cors_wildcard_refused() -> None:
+    port = free_port()
+    proc = subprocess.run([sys.executable, "-m", "slate_gateway", "serve"], capture_output=True, check=False,
+                          text=True, timeout=30, env={**os.environ, "SLATE_PORT": str(port),
+                                                      "SLATE_CORS_ORIGINS": "*"})
+    assert proc.returncode != 0 and "SLATE_CORS_ORIGINS" in proc.stderr
 
 
 # -- gateway's own routes ------------------------------------------------------
@@ -178,6 +223,63 @@ def test_local_routes(client: httpx.Client) -> None:
     influx = client.get("/api/status/influx").json()
     assert influx["database-up"] == 1 and "time" in influx
     assert "openapi.json" in client.get("/apidocs/").text
+
+
+def test_zou_gateway_routes(client: httpx.Client) -> None:
+    assert client.get("/status/test-event").json() == {"success": True}
+    assert client.post("/status/test-event").status_code == 405
+    for path in ("/static/anything.css", "/api/static/x", "/docs/nope.js", "/docs/index.j2"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["message"].startswith("404 Not Found"), path
+    redirect = client.get("/oauth2-redirect.html")
+    assert redirect.status_code == 200 and "text/html" in redirect.headers["content-type"]
+    assert "swaggerUIRedirectOauth2" in redirect.text
+
+
+def test_docs_page_serves_its_own_swagger_ui(client: httpx.Client) -> None:
+    """Every file the docs page loads is served by the gateway (no internet needed)."""
+    import re
+    from urllib.parse import urljoin
+
+    for page in ("/apidocs/", "/api/apidocs/", "/apidocs/index.html"):
+        html = client.get(page).text
+        refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert refs and not [r for r in refs if r.startswith(("http:", "https:", "//"))], refs
+        for ref in refs:
+            r = client.get(urljoin(page, ref))
+            assert r.status_code == 200, (page, ref)
+    js = client.get("/api/docs/swagger-ui-bundle.js")
+    assert js.headers["content-type"].startswith("text/javascript") and b"SwaggerUIBundle" in js.content
+    assert client.get("/docs/swagger-ui.css").headers["content-type"].startswith("text/css")
+
+
+def test_stats_for_administrators_only(upstream: Proc) -> None:
+    gw = start_gateway({"auth": upstream.url, "production": upstream.url, "media": upstream.url})
+    try:
+        assert httpx.get(gw.url + "/stats").status_code == 401
+        user = httpx.get(gw.url + "/api/stats", headers={"Authorization": "Bearer manager"})
+        assert user.status_code == 403 and user.json()["error"] is True
+        admin = httpx.get(gw.url + "/api/stats", headers={"Authorization": "Bearer admin"})
+        assert admin.status_code == 200
+        assert admin.json() == {"number_of_video_previews": 3, "number_of_picture_previews": 5,
+                                "number_of_model_previews": 7, "number_of_comments": 11}
+    finally:
+        gw.stop()
+
+
+def test_every_gateway_route_of_the_reference_is_served(client: httpx.Client) -> None:
+    import csv
+    import re
+    from pathlib import Path
+
+    tsv = Path(__file__).parents[2] / "tests" / "e2e" / "routes.tsv"
+    with tsv.open() as f:
+        wanted = {(r["method"].lower(), re.sub(r"{[^}]*}", "{}", r["path"]))
+                  for r in csv.DictReader(f, delimiter="\t") if r["service"] == "gateway"}
+    paths = client.get("/openapi.json").json()["paths"]
+    served = {(m, re.sub(r"{[^}]*}", "{}", p)) for p, ops in paths.items() for m in ops}
+    assert wanted and wanted <= served, sorted(wanted - served)
 
 
 # -- streaming -----------------------------------------------------------------

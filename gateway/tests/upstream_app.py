@@ -102,3 +102,29 @@ def cookies(request: Request) -> dict:
 def teapot() -> JSONResponse:
     return JSONResponse({"error": True, "message": "teapot"}, status_code=418,
                         headers={"access-control-allow-origin": "*"})
+
+
+@app.get("/slow")
+async def slow(seconds: float = 1.0) -> dict:
+    """Answer after ``seconds`` (a request in flight during a shutdown)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
+@app.get("/auth/authenticated")
+def authenticated(authorization: str | None = Header(None)) -> JSONResponse:
+    """A stand-in for auth: the bearer token is the role."""
+    if not authorization:
+        return JSONResponse({"msg": "Missing JWT"}, status_code=401)
+    return JSONResponse({"authenticated": True, "user": {"role": authorization.split()[-1]}})
+
+
+@app.get("/data/preview-files")
+@app.get("/data/comments")
+def counted(request: Request, page: int = 1, limit: int = 0, extension: str = "") -> dict:
+    """A page envelope whose total tells what was asked (for /stats)."""
+    totals = {"mp4": 3, "[png,jpg,jpeg]": 5, "[glb,gltf]": 7, "": 11}
+    assert request.headers.get("authorization") == "Bearer admin"
+    return {"data": [], "total": totals[extension], "page": page, "limit": limit}

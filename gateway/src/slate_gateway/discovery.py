@@ -16,17 +16,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import orjson
 
 from . import __version__
-from .local import LOCAL_ROUTES, local_openapi_paths
 from .routing import HTTP_METHODS, RouteTable
 from .upstream import Upstream, fetch
 
-if TYPE_CHECKING:
-    from .server import Gateway
+#: Called with each new route table and the aggregated OpenAPI document (JSON bytes).
+OnChange = Callable[[RouteTable, bytes], None]
 
 log = logging.getLogger("slate_gateway.discovery")
 
@@ -36,8 +36,20 @@ INTERNAL_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2
 
 
 class Discovery:
-    def __init__(self, gw: Gateway, refresh_interval: float) -> None:
-        self.gw = gw
+    """Watches the upstreams' documents; hands every rebuilt table to ``on_change``.
+
+    ``local_routes`` are the gateway's own ``(template, handler)`` pairs (GET), added
+    first; ``local_paths`` their OpenAPI path items for the aggregated document.
+    """
+
+    def __init__(self, upstreams: Mapping[str, Upstream], *, on_change: OnChange,
+                 local_routes: Sequence[tuple[str, Any]] = (),
+                 local_paths: dict[str, Any] | None = None,
+                 refresh_interval: float = 30.0) -> None:
+        self.upstreams = upstreams
+        self.on_change = on_change
+        self.local_routes = list(local_routes)
+        self.local_paths = dict(local_paths or {})
         self.refresh_interval = refresh_interval
         self.specs: dict[str, dict[str, Any]] = {}
         self.kicks: dict[str, asyncio.Event] = {}
@@ -45,7 +57,7 @@ class Discovery:
 
     def start(self) -> None:
         self.rebuild()
-        for up in self.gw.upstreams.values():
+        for up in self.upstreams.values():
             kick = self.kicks[up.name] = asyncio.Event()
             up.on_down = kick.set
             self.tasks.append(asyncio.get_running_loop().create_task(self._watch(up, kick)))
@@ -88,9 +100,9 @@ class Discovery:
     def rebuild(self) -> None:
         """Compile a new route table and aggregated spec from the known documents."""
         table = RouteTable()
-        for template, handler, _ in LOCAL_ROUTES:
+        for template, handler in self.local_routes:
             table.add("GET", template, handler, "gateway")
-        for name, up in self.gw.upstreams.items():
+        for name, up in self.upstreams.items():
             spec = self.specs.get(name)
             if spec is None:
                 continue
@@ -98,18 +110,22 @@ class Discovery:
             for method, template in conflicts:
                 log.warning("%s %s declared by %s is already owned by %s", method, template,
                             name, table.owners.get((method, template)))
-        self.gw.table = table
-        self.gw.openapi_bytes = orjson.dumps(aggregate_openapi(
-            {n: self.specs[n] for n in self.gw.upstreams if n in self.specs}))
+        self.on_change(table, orjson.dumps(aggregate_openapi(
+            {n: self.specs[n] for n in self.upstreams if n in self.specs}, self.local_paths)))
+
+    def missing(self) -> list[str]:
+        """Upstreams whose document has not been read yet."""
+        return [n for n in self.upstreams if n not in self.specs]
 
 
-def aggregate_openapi(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def aggregate_openapi(specs: dict[str, dict[str, Any]],
+                      local_paths: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge the services' documents into one (first declaration of an operation wins).
 
     Component names that two services define differently are prefixed with the
     service name in the later one (``media__Error``) and its ``$ref``s rewritten.
     """
-    paths: dict[str, Any] = dict(local_openapi_paths())
+    paths: dict[str, Any] = copy.deepcopy(local_paths or {})
     taken = {(m.upper(), p) for p, ops in paths.items() for m in ops}
     components: dict[str, dict[str, Any]] = {}
     tags: dict[str, Any] = {"Gateway": {"name": "Gateway", "description": "Served by the gateway"}}

@@ -1,80 +1,87 @@
 """Routes the gateway answers itself: ``/``, ``/config``, ``/status*``, the
 aggregated OpenAPI document, the docs page and the gateway's own health.
 
-Handlers take the gateway and return ``(status, headers, body)`` (or an
-awaitable of it); the server adds framing, request id and CORS headers.
+Handlers take a :class:`LocalContext` (the narrow view of the gateway they need)
+and a :class:`LocalRequest`, and return ``(status, headers, body)`` (or an
+awaitable of it); the server adds framing, request id and CORS headers.  This
+module never imports the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
+import functools
 import os
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import orjson
 
 from . import __version__
-from .upstream import fetch
-
-if TYPE_CHECKING:
-    from .server import Gateway
+from .config import PublicConfig
+from .errors import JSON_HEADERS as JSON
+from .errors import FORBIDDEN_MESSAGE, NOT_FOUND_MESSAGE, error_body
+from .upstream import Upstream, fetch
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
-Handler = Callable[["Gateway"], Response | Awaitable[Response]]
 
-JSON = [(b"content-type", b"application/json")]
+
+class LocalContext(Protocol):
+    """What a local handler may see of the gateway (the server's Gateway is one)."""
+
+    upstreams: Mapping[str, Upstream]
+    public_config: PublicConfig
+    openapi_bytes: bytes
+
+    @property
+    def route_count(self) -> int: ...
+
+    def missing_upstreams(self) -> list[str]: ...
+
+    def render_metrics(self) -> bytes: ...
+
+
+class LocalRequest:
+    """The parts of a request a local handler reads."""
+
+    __slots__ = ("headers", "method", "path")
+
+    def __init__(self, method: bytes, path: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+Handler = Callable[[LocalContext, LocalRequest], Response | Awaitable[Response]]
+
 API_NAME = "Slate"
-
-NOT_FOUND_MESSAGE = ("404 Not Found: The requested URL was not found on the server. "
-                     "If you entered the URL manually please check your spelling and try again.")
-METHOD_NOT_ALLOWED_MESSAGE = "The method is not allowed for the requested URL."
-
-
-def error_body(message: str) -> bytes:
-    return orjson.dumps({"error": True, "message": message})
 
 
 def json_response(data: Any, status: int = 200) -> Response:
     return status, JSON, orjson.dumps(data)
 
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def index(gw: Gateway) -> Response:
+def index(gw: LocalContext, req: LocalRequest) -> Response:
     """Identify the API, in Zou's shape."""
     return json_response({"api": API_NAME, "version": __version__})
 
 
-def config(gw: Gateway) -> Response:
+def config(gw: LocalContext, req: LocalRequest) -> Response:
     """Public settings Kitsu reads at start (same keys as Zou)."""
-    env = os.environ
-    return json_response({
-        "is_self_hosted": _env_bool("SLATE_IS_SELF_HOSTED", True),
-        "crisp_token": env.get("SLATE_CRISP_TOKEN", ""),
-        "dark_theme_by_default": _env_bool("SLATE_DARK_THEME_BY_DEFAULT"),
-        "indexer_configured": _env_bool("SLATE_INDEXER_CONFIGURED"),
-        # Auth's own settings (SLATE_AUTH_*) name the SSO providers; the gateway reads the same.
-        "saml_enabled": _env_bool("SLATE_AUTH_SAML_ENABLED", _env_bool("SLATE_SAML_ENABLED")),
-        "saml_idp_name": env.get("SLATE_AUTH_SAML_IDP_NAME", env.get("SLATE_SAML_IDP_NAME", "")),
-        "oidc_enabled": _env_bool("SLATE_AUTH_OIDC_ENABLED", _env_bool("SLATE_OIDC_ENABLED")),
-        "oidc_idp_name": env.get("SLATE_AUTH_OIDC_IDP_NAME", env.get("SLATE_OIDC_IDP_NAME", "")),
-        "default_locale": env.get("SLATE_DEFAULT_LOCALE", "en_US"),
-        "default_timezone": env.get("SLATE_DEFAULT_TIMEZONE", "Europe/Paris"),
-        "enforce_2fa": _env_bool("SLATE_ENFORCE_2FA"),
-        "movie_highdef_bitrate": int(env.get("SLATE_MOVIE_HIGHDEF_BITRATE", "28")),
-        "movie_lowdef_bitrate": int(env.get("SLATE_MOVIE_LOWDEF_BITRATE", "6")),
-        "preview_accounts_enabled": _env_bool("SLATE_PREVIEW_ACCOUNTS_ENABLED", True),
-    })
+    return json_response(dataclasses.asdict(gw.public_config))
 
 
-async def _services_ready(gw: Gateway) -> dict[str, bool]:
+async def _services_ready(gw: LocalContext) -> dict[str, bool]:
     async def ready(up: Any) -> bool:
         try:
             status, _ = await fetch(up, "/readyz", timeout=2.0)
@@ -87,7 +94,7 @@ async def _services_ready(gw: Gateway) -> dict[str, bool]:
     return {u.name: r for u, r in zip(ups, results)}
 
 
-async def _status_data(gw: Gateway) -> dict[str, Any]:
+async def _status_data(gw: LocalContext) -> dict[str, Any]:
     services = await _services_ready(gw)
     all_up = bool(services) and all(services.values())
     return {
@@ -104,12 +111,12 @@ async def _status_data(gw: Gateway) -> dict[str, Any]:
     }
 
 
-async def status(gw: Gateway) -> Response:
+async def status(gw: LocalContext, req: LocalRequest) -> Response:
     """Health of the whole suite, in Zou's shape (plus per-service readiness)."""
     return json_response(await _status_data(gw))
 
 
-async def status_txt(gw: Gateway) -> Response:
+async def status_txt(gw: LocalContext, req: LocalRequest) -> Response:
     """The same as /status, as ``key: value`` lines."""
     data = await _status_data(gw)
     lines = [f"name: {data['name']}", f"version: {data['version']}"]
@@ -119,10 +126,8 @@ async def status_txt(gw: Gateway) -> Response:
     return 200, [(b"content-type", b"text/plain; charset=utf-8")], ("\n".join(lines) + "\n").encode()
 
 
-async def status_influx(gw: Gateway) -> Response:
+async def status_influx(gw: LocalContext, req: LocalRequest) -> Response:
     """The /status flags as 0/1 with a timestamp, for time-series collectors."""
-    import time
-
     data = await _status_data(gw)
     body: dict[str, float] = {key: int(bool(data[key])) for key in (
         "database-up", "key-value-store-up", "event-stream-up", "job-queue-up", "indexer-up")}
@@ -130,7 +135,7 @@ async def status_influx(gw: Gateway) -> Response:
     return json_response(body)
 
 
-def status_resources(gw: Gateway) -> Response:
+def status_resources(gw: LocalContext, req: LocalRequest) -> Response:
     """CPU, load and memory of the gateway's host, in Zou's shape."""
     import psutil  # type: ignore[import-untyped]
 
@@ -148,39 +153,149 @@ def status_resources(gw: Gateway) -> Response:
     })
 
 
-def openapi(gw: Gateway) -> Response:
+def openapi(gw: LocalContext, req: LocalRequest) -> Response:
     """The aggregated OpenAPI document of every service plus the gateway."""
     return 200, JSON, gw.openapi_bytes
 
 
+#: The docs page: Swagger UI from the gateway's own copy (``/docs/<file>``), so it works
+#: with no internet. Links are relative, so it works at ``/apidocs/`` and ``/api/apidocs/``.
 DOCS_PAGE = b"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Slate API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><noscript>The API specification is at <a href="/api/openapi.json">/api/openapi.json</a>.
+<link rel="stylesheet" href="../docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="../docs/favicon-32x32.png" sizes="32x32"></head>
+<body><noscript>The API specification is at <a href="../openapi.json">openapi.json</a>.
 </noscript><div id="ui"><p>Slate API (Zou-compatible). Specification:
-<a href="/api/openapi.json">/api/openapi.json</a></p></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#ui"}); }
+<a href="../openapi.json">openapi.json</a></p></div>
+<script src="../docs/swagger-ui-bundle.js"></script>
+<script src="../docs/swagger-ui-standalone-preset.js"></script>
+<script>
+if (window.SwaggerUIBundle) {
+  window.ui = SwaggerUIBundle({
+    url: new URL("../openapi.json", window.location.href).href,
+    dom_id: "#ui", deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout",
+    oauth2RedirectUrl: new URL("../oauth2-redirect.html", window.location.href).href,
+  });
+}
 </script></body></html>
 """
 
+_CONTENT_TYPES = {
+    ".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8",
+    ".html": b"text/html; charset=utf-8", ".png": b"image/png",
+    ".map": b"application/json",
+}
 
-def apidocs(gw: Gateway) -> Response:
+
+def _swagger_ui_dir() -> str | None:
+    try:
+        import swagger_ui_bundle  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover -- a dependency of the gateway
+        return None
+    return str(swagger_ui_bundle.swagger_ui_path)
+
+
+@functools.lru_cache(maxsize=32)
+def _swagger_asset(name: str) -> bytes | None:
+    """A Swagger UI file by name (flat directory; any other name is None)."""
+    base = _swagger_ui_dir()
+    if base is None or name not in os.listdir(base) or "/" in name or name.startswith("."):
+        return None
+    with open(os.path.join(base, name), "rb") as f:
+        return f.read()
+
+
+def _not_found() -> Response:
+    return 404, JSON, error_body(NOT_FOUND_MESSAGE)
+
+
+def apidocs(gw: LocalContext, req: LocalRequest) -> Response:
     """A docs page rendering the aggregated specification."""
     return 200, [(b"content-type", b"text/html; charset=utf-8")], DOCS_PAGE
 
 
-def healthz(gw: Gateway) -> Response:
+def docs_asset(gw: LocalContext, req: LocalRequest) -> Response:
+    """A file of the docs page (Swagger UI's scripts, styles and icons)."""
+    name = req.path.rsplit(b"/", 1)[-1].decode("latin-1")
+    body = _swagger_asset(name) if name.endswith(tuple(_CONTENT_TYPES)) else None
+    if body is None:
+        return _not_found()
+    ctype = _CONTENT_TYPES[os.path.splitext(name)[1]]
+    return 200, [(b"content-type", ctype), (b"cache-control", b"public, max-age=3600")], body
+
+
+def oauth2_redirect(gw: LocalContext, req: LocalRequest) -> Response:
+    """The page Swagger UI's OAuth2 authorisation flow returns to."""
+    body = _swagger_asset("oauth2-redirect.html")
+    if body is None:
+        return _not_found()
+    return 200, [(b"content-type", b"text/html; charset=utf-8")], body
+
+
+def static_file(gw: LocalContext, req: LocalRequest) -> Response:
+    """Static files: none are served (the route answers 404, as Zou's does)."""
+    return _not_found()
+
+
+#: /stats counts (key, service, list path): the ``total`` of a one-row page of each.
+STATS_COUNTS = (
+    ("number_of_video_previews", "media", "/data/preview-files?extension=mp4"),
+    ("number_of_picture_previews", "media", "/data/preview-files?extension=%5Bpng,jpg,jpeg%5D"),
+    ("number_of_model_previews", "media", "/data/preview-files?extension=%5Bglb,gltf%5D"),
+    ("number_of_comments", "production", "/data/comments"),
+)
+
+
+async def stats(gw: LocalContext, req: LocalRequest) -> Response:
+    """Counts of video, picture and 3D previews and of comments (administrators)."""
+    credentials = [(name.lower(), value) for name, value in req.headers
+                   if name.lower() in (b"authorization", b"cookie")]
+    auth = gw.upstreams.get("auth")
+    if auth is None:
+        return 503, JSON, error_body("Service unavailable: auth is not configured")
+    status, body = await fetch(auth, "/auth/authenticated", headers=credentials)
+    if status != 200:
+        return status, JSON, body  # the token's own error (401 missing/expired, 422 ...)
+    if (orjson.loads(body).get("user") or {}).get("role") != "admin":
+        return 403, JSON, error_body(FORBIDDEN_MESSAGE)
+
+    async def count(service: str, path: str) -> int:
+        upstream = gw.upstreams.get(service)
+        if upstream is None:
+            return 0
+        status, body = await fetch(upstream, path + ("&" if "?" in path else "?")
+                                   + "page=1&limit=1", headers=credentials)
+        if status != 200:
+            raise RuntimeError(f"{service} answered {status} to {path}")
+        return int(orjson.loads(body)["total"])
+
+    totals = await asyncio.gather(*(count(svc, path) for _, svc, path in STATS_COUNTS))
+    return json_response({key: n for (key, _, _), n in zip(STATS_COUNTS, totals)})
+
+
+def test_event(gw: LocalContext, req: LocalRequest) -> Response:
+    """Check that the API answers (Zou's event-stream self test)."""
+    return json_response({"success": True})
+
+
+def healthz(gw: LocalContext, req: LocalRequest) -> Response:
     """The gateway process is alive."""
     return json_response({"status": "ok"})
 
 
-def readyz(gw: Gateway) -> Response:
+def metrics(gw: LocalContext, req: LocalRequest) -> Response:
+    """Prometheus metrics of the gateway."""
+    return 200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")], gw.render_metrics()
+
+
+def readyz(gw: LocalContext, req: LocalRequest) -> Response:
     """Ready once every configured service's routes are known."""
     missing = gw.missing_upstreams()
     if missing:
         return json_response({"status": "waiting", "missing": missing}, 503)
-    return json_response({"status": "ready", "routes": gw.table.count})
+    return json_response({"status": "ready", "routes": gw.route_count})
 
 
 #: (path template, handler, in the public spec?)
@@ -195,8 +310,14 @@ LOCAL_ROUTES: list[tuple[str, Handler, bool]] = [
     ("/openapi-raw.json", openapi, True),
     ("/apidocs/", apidocs, True),
     ("/apidocs/index.html", apidocs, True),
+    ("/docs/{filename}", docs_asset, True),
+    ("/oauth2-redirect.html", oauth2_redirect, True),
+    ("/static/{filename}", static_file, True),
+    ("/status/test-event", test_event, True),
+    ("/stats", stats, True),
     ("/healthz", healthz, False),
     ("/readyz", readyz, False),
+    ("/metrics", metrics, False),
 ]
 
 
@@ -204,10 +325,15 @@ def local_openapi_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for template, handler, public in LOCAL_ROUTES:
         if public:
-            paths[template] = {"get": {
+            op: dict[str, Any] = {
                 "summary": (handler.__doc__ or "").strip().splitlines()[0],
                 "operationId": "gateway_" + handler.__name__ + "_" + str(len(paths)),
                 "tags": ["Gateway"],
                 "responses": {"200": {"description": "OK"}},
-            }}
+            }
+            params = re.findall(r"{(\w+)}", template)
+            if params:
+                op["parameters"] = [{"name": p, "in": "path", "required": True,
+                                     "schema": {"type": "string"}} for p in params]
+            paths[template] = {"get": op}
     return paths

@@ -22,13 +22,23 @@ from typing import Any
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
+class Methods(dict[bytes, Any]):
+    """A template's ``{METHOD: target}`` dict, which also knows the template."""
+
+    __slots__ = ("template",)
+
+    def __init__(self, template: str) -> None:
+        super().__init__()
+        self.template = template
+
+
 class Node:
     __slots__ = ("methods", "param", "static")
 
     def __init__(self) -> None:
         self.static: dict[bytes, Node] = {}
         self.param: Node | None = None
-        self.methods: dict[bytes, Any] | None = None
+        self.methods: Methods | None = None
 
 
 def split_path(path: bytes) -> list[bytes]:
@@ -66,7 +76,7 @@ class RouteTable:
                     nxt = node.static[seg] = Node()
                 node = nxt
         if node.methods is None:
-            node.methods = {}
+            node.methods = Methods(template)
         node.methods[method.upper().encode()] = target
         self.owners[key] = owner
         self.count += 1
@@ -85,12 +95,13 @@ class RouteTable:
                     conflicts.append((method.upper(), template))
         return conflicts
 
-    def match(self, path: bytes) -> dict[bytes, Any] | None:
-        """Return the ``{METHOD: target}`` dict of the template matching ``path``."""
+    def match(self, path: bytes) -> Methods | None:
+        """Return the ``{METHOD: target}`` dict of the template matching ``path``
+        (its ``template`` attribute names the template)."""
         return _walk(self.root, split_path(path), 0)
 
 
-def _walk(node: Node, segs: list[bytes], i: int) -> dict[bytes, Any] | None:
+def _walk(node: Node, segs: list[bytes], i: int) -> Methods | None:
     n = len(segs)
     # Fast iterative descent through static segments; recurse only at forks.
     while i < n:

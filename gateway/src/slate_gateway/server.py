@@ -48,9 +48,19 @@ from typing import Any
 
 import httptools
 import orjson
+from slate_forwarded import forward
 
 from .config import Settings
-from .local import METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE, error_body
+from .discovery import Discovery
+from .errors import (
+    INTERNAL_ERROR_MESSAGE,
+    JSON_HEADERS,
+    METHOD_NOT_ALLOWED_MESSAGE,
+    NOT_FOUND_MESSAGE,
+    error_body,
+)
+from .local import LOCAL_ROUTES, LocalRequest, local_openapi_paths
+from .metrics import UNMATCHED, UNMEASURED, GatewayMetrics, metrics_dir
 from .routing import RouteTable
 from .tracing import Tracing
 from .upstream import Upstream, UpstreamConnection, UpstreamError
@@ -84,30 +94,50 @@ _PAUSE_UPSTREAM = 2
 
 
 class Gateway:
-    """Shared state: settings, upstreams, route table, tracing, counters."""
+    """Shared state: settings, upstreams, route table, tracing, counters.
 
-    def __init__(self, settings: Settings) -> None:
+    It is the :class:`~.local.LocalContext` the local handlers see.
+    """
+
+    def __init__(self, settings: Settings, metrics_directory: str | None = None) -> None:
         self.settings = settings
-        self.upstreams = {name: Upstream(name, url) for name, url in settings.upstreams.items()}
+        self.upstreams = {name: Upstream(name, url, settings.upstream_max_connections)
+                          for name, url in settings.upstreams.items()}
         self.table = RouteTable()
         self.openapi_bytes = b"{}"
-        self.tracing = Tracing()
+        self.public_config = settings.public_config
+        self.tracing = Tracing(settings.tracing_mode, settings.otlp_configured)
+        self.metrics = GatewayMetrics(metrics_directory)
         self.debug = settings.log_level == "debug"
         self.cors_origins = settings.cors_origins
+        self.trusted_proxies = settings.trusted_proxies
         self.connections: set[ClientConnection] = set()
         self.date = b""
         self.requests = 0
-        from .discovery import Discovery
-
-        self.discovery = Discovery(self, settings.refresh_interval)
+        #: Set by a SIGTERM: answers say ``connection: close`` and idle connections close.
+        self.draining = False
+        self.discovery = Discovery(
+            self.upstreams, on_change=self._routes_changed,
+            local_routes=[(template, handler) for template, handler, _ in LOCAL_ROUTES],
+            local_paths=local_openapi_paths(), refresh_interval=settings.refresh_interval)
         self._timer: asyncio.TimerHandle | None = None
 
+    def _routes_changed(self, table: RouteTable, openapi_bytes: bytes) -> None:
+        self.table = table
+        self.openapi_bytes = openapi_bytes
+
+    @property
+    def route_count(self) -> int:
+        return self.table.count
+
     def missing_upstreams(self) -> list[str]:
-        return [n for n in self.upstreams if n not in self.discovery.specs]
+        return self.discovery.missing()
+
+    def render_metrics(self) -> bytes:
+        return self.metrics.render(self.upstreams, len(self.connections))
 
     def cors_allowed(self, origin: bytes) -> bool:
-        allowed = self.cors_origins
-        return allowed is None or "*" in allowed or origin.decode("latin-1") in allowed
+        return origin.decode("latin-1") in self.cors_origins
 
     def start(self) -> None:
         self.discovery.start()
@@ -123,7 +153,23 @@ class Gateway:
         for conn in list(self.connections):
             if not conn.queue and now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
                 conn.close()
+        self.metrics.flush()
         self._timer = asyncio.get_running_loop().call_later(1.0, self._tick)
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking requests: close idle connections now, let the others finish
+        their requests in flight (their answers say ``connection: close``) for at most
+        ``timeout`` seconds, then cut what is left."""
+        self.draining = True
+        for conn in list(self.connections):
+            if not conn.queue:
+                conn.close()
+        deadline = time.monotonic() + timeout
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            log.warning("closing a connection still busy after %.0f s of drain", timeout)
+            conn.transport.abort()
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -132,6 +178,7 @@ class Gateway:
         for up in self.upstreams.values():
             up.close()
         self.tracing.shutdown()
+        self.metrics.flush()
 
     def log_request(self, ex: Exchange, status: int, error: str | None = None) -> None:
         record = {
@@ -140,6 +187,7 @@ class Gateway:
             "path": ex.url.decode("latin-1"), "status": status,
             "duration_ms": round((time.perf_counter() - ex.started) * 1000, 3),
             "request_id": ex.request_id.decode("latin-1"),
+            "peer": ex.conn.peer.decode("latin-1"),
             "upstream": ex.upstream.name if ex.upstream else "gateway",
             "traceparent": ex.traceparent.decode() if ex.traceparent else None,
         }
@@ -161,6 +209,7 @@ class ClientConnection(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.peer = b""
+        self.peer_trusted = False
         self.read_paused = 0
         self.write_paused = False
         self.closed = False
@@ -171,6 +220,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]).encode() if peer else b""
+        self.peer_trusted = str(peer[0]) in self.gw.trusted_proxies if peer else False
         self.gw.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -269,6 +319,41 @@ def _with_len(body: bytes) -> tuple[int, bytes]:
     return len(body), body
 
 
+def _split_target(raw: bytes) -> tuple[bytes, bytes, bool]:
+    """The request target as (url to forward, path to route, had the /api prefix)."""
+    url = raw
+    if url[:1] != b"/":  # absolute-form target
+        try:
+            parsed = httptools.parse_url(url)
+            url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
+        except httptools.HttpParserInvalidURLError:
+            url = b"/"
+    q = url.find(b"?")
+    path = url if q < 0 else url[:q]
+    if path[:4] == b"/api" and (len(path) == 4 or path[4] == 47):
+        path = path[4:] or b"/"
+        url = url[4:]
+        if url[:1] != b"/":
+            url = b"/" + url
+        return url, path, True
+    return url, path, False
+
+
+class _Head:
+    """What :meth:`Exchange._read_headers` picked from the request headers."""
+
+    __slots__ = ("acr_headers", "acr_method", "conn_tokens", "fwd", "host", "xff", "xfp")
+
+    def __init__(self) -> None:
+        self.fwd: list[bytes] = []  # header lines forwarded as they came
+        self.host = b""
+        self.xff: list[bytes] = []
+        self.xfp = b""
+        self.conn_tokens = b""
+        self.acr_method: bytes | None = None
+        self.acr_headers = b""
+
+
 class Exchange:
     """One request/response, proxied to an upstream or answered locally."""
 
@@ -283,6 +368,7 @@ class Exchange:
         "keep_alive",
         "method",
         "no_body_response",
+        "observed",
         "origin",
         "pending",
         "pending_size",
@@ -292,6 +378,7 @@ class Exchange:
         "resp_done",
         "resp_started",
         "retried",
+        "route",
         "span",
         "started",
         "status",
@@ -337,36 +424,23 @@ class Exchange:
         self.no_body_response = False
         self.wbuf: list[bytes] = []
         self.waiting = False  # queued for an upstream connection
+        self.route = UNMATCHED  # the matched template, for the metrics
+        self.observed = False
 
     # -- request side ------------------------------------------------------
     def start(self) -> None:
-        """Route the request (called when this exchange reaches the queue head)."""
-        gw = self.gw
-        url = self.url
-        if url[:1] != b"/":  # absolute-form target
-            try:
-                parsed = httptools.parse_url(url)
-                url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
-            except httptools.HttpParserInvalidURLError:
-                url = b"/"
-        q = url.find(b"?")
-        path = url if q < 0 else url[:q]
-        prefixed = False
-        if path[:4] == b"/api" and (len(path) == 4 or path[4] == 47):
-            prefixed = True
-            path = path[4:] or b"/"
-            url = url[4:]
-            if url[:1] != b"/":
-                url = b"/" + url
+        """Route the request (called when this exchange reaches the queue head):
+        normalise the target, read the headers, then answer locally or proxy."""
+        url, path, prefixed = _split_target(self.url)
+        head = self._read_headers()
+        target = self._route(path, head)
+        if target is not None:
+            self._proxy(target, url, path, prefixed, head)
 
-        # One pass over the headers: pick what the gateway needs, keep the rest.
-        fwd: list[bytes] = []
-        host = b""
-        xff = b""
-        conn_tokens = b""
-        acr_method = None
-        acr_headers = b""
-        method = self.method
+    def _read_headers(self) -> _Head:
+        """One pass over the headers: pick what the gateway needs, keep the rest."""
+        head = _Head()
+        fwd = head.fwd
         for name, value in self.headers:
             lname = name.lower()
             if lname in REQ_DROP:
@@ -379,72 +453,95 @@ class Exchange:
                 elif lname == b"expect":
                     self.expect_continue = value.lower() == b"100-continue"
                 elif lname == b"x-forwarded-for":
-                    xff = value
+                    head.xff.append(value)
+                elif lname == b"x-forwarded-proto":
+                    head.xfp = value
                 elif lname == b"connection":
-                    conn_tokens = value.lower()
+                    head.conn_tokens = value.lower()
                 continue
             if lname == b"origin":
                 self.origin = value
             elif lname == b"host":
-                host = value
+                head.host = value
             elif lname == b"content-length":
                 self.has_body = value.strip() not in (b"0", b"")
             elif lname == b"access-control-request-method":
-                acr_method = value
+                head.acr_method = value
             elif lname == b"access-control-request-headers":
-                acr_headers = value
+                head.acr_headers = value
             fwd.append(name + b": " + value + b"\r\n")
         if self.body_chunked:
             self.has_body = True
         if not self.request_id or len(self.request_id) > 200:
             self.request_id = b"%032x" % getrandbits(128)
+        return head
 
-        methods = gw.table.match(path)
-        if method == b"OPTIONS" and (acr_method is not None or methods is None
+    def _route(self, path: bytes, head: _Head) -> Upstream | None:
+        """Answer preflights, 404/405 and local routes; return the upstream to proxy to."""
+        methods = self.gw.table.match(path)
+        if methods is not None:
+            self.route = methods.template
+        method = self.method
+        if method == b"OPTIONS" and (head.acr_method is not None or methods is None
                                      or b"OPTIONS" not in methods):
-            if acr_method is not None and self.origin is not None:
-                self.respond_preflight(methods, acr_headers)
+            if head.acr_method is not None and self.origin is not None:
+                self.respond_preflight(methods, head.acr_headers)
             elif methods is None:
                 self.respond_not_found()
             else:
-                allow = _allow(methods)
-                self.respond(200, [(b"allow", allow), (b"content-type", b"text/html; charset=utf-8")], b"")
-            return
+                self.respond(200, [(b"allow", _allow(methods)),
+                                   (b"content-type", b"text/html; charset=utf-8")], b"")
+            return None
         if methods is None:
             self.respond_not_found()
-            return
+            return None
         target = methods.get(method)
         if target is None and method == b"HEAD":
             target = methods.get(b"GET")
         if target is None:
-            self.respond(405, [(b"content-type", b"application/json"), (b"allow", _allow(methods))],
+            self.respond(405, [*JSON_HEADERS, (b"allow", _allow(methods))],
                          error_body(METHOD_NOT_ALLOWED_MESSAGE))
-            return
+            return None
         if not isinstance(target, Upstream):
-            self._run_local(target)
-            return
+            self._run_local(target, path)
+            return None
+        return target
 
-        # Proxy.
+    def _proxy(self, target: Upstream, url: bytes, path: bytes, prefixed: bool,
+               head: _Head) -> None:
+        """Write the upstream request head and start (or queue for) a connection."""
+        gw = self.gw
         self.upstream = target
+        fwd = head.fwd
+        conn_tokens = head.conn_tokens
         if conn_tokens and conn_tokens not in (b"keep-alive", b"close"):
             extra = {t.strip() for t in conn_tokens.split(b",")}
             fwd = [h for h in fwd if h.split(b":", 1)[0].lower() not in extra]
-        self.span, tp = gw.tracing.start(method, path, self.traceparent or None)
+        self.span, tp = gw.tracing.start(self.method, path, self.traceparent or None)
         self.traceparent = tp
-        peer = self.conn.peer
-        head = [method, b" ", url, b" HTTP/1.1\r\n"]
-        head += fwd
-        if not host:
-            head.append(b"host: " + target.host_header + b"\r\n")
-        head.append(b"x-request-id: " + self.request_id + b"\r\ntraceparent: " + tp
-                    + b"\r\nx-forwarded-for: " + (xff + b", " + peer if xff else peer)
-                    + b"\r\nx-forwarded-proto: http\r\n")
+        conn = self.conn
+        peer = conn.peer
+        # X-Forwarded-* from a trusted proxy are extended; from anyone else, replaced.
+        if conn.peer_trusted and (head.xff or head.xfp):
+            fwd_for, fwd_proto = forward(
+                peer.decode(), [v.decode("latin-1") for v in head.xff],
+                head.xfp.decode("latin-1") or None, "http", gw.trusted_proxies)
+            chain, proto = fwd_for.encode("latin-1"), fwd_proto.encode()
+        else:
+            chain, proto = peer, b"http"
+        out = [self.method, b" ", url, b" HTTP/1.1\r\n"]
+        out += fwd
+        if not head.host:
+            out.append(b"host: " + target.host_header + b"\r\n")
+        out.append(b"x-request-id: " + self.request_id + b"\r\ntraceparent: " + tp
+                   + b"\r\nx-forwarded-for: " + chain
+                   + b"\r\nx-forwarded-proto: " + proto + b"\r\n")
         if prefixed:
-            head.append(b"x-forwarded-prefix: /api\r\n")
+            out.append(b"x-forwarded-prefix: /api\r\n")
         if self.body_chunked:
-            head.append(b"transfer-encoding: chunked\r\n")
-        head.append(b"\r\n")
-        self.up_head = b"".join(head)
+            out.append(b"transfer-encoding: chunked\r\n")
+        out.append(b"\r\n")
+        self.up_head = b"".join(out)
         uconn = target.take_idle()
         if uconn is not None:
             self._attach(uconn)
@@ -521,6 +618,8 @@ class Exchange:
                 headers: list[tuple[bytes, bytes]]) -> None:
         self.status = status
         self.resp_started = True
+        if self.gw.draining:
+            self.keep_alive = False
         out = [b"HTTP/1.1 %d %s\r\n" % (status, reason or REASONS.get(status, b""))]
         has_length = False
         conn_value = b""
@@ -587,6 +686,7 @@ class Exchange:
         self.discard = True
         self.resp_done = True
         self.gw.tracing.end(self.span, self.status)
+        self._observe(self.status)
         if self.gw.debug or self.status >= 500:
             self.gw.log_request(self, self.status)
         if self.req_done:
@@ -601,6 +701,7 @@ class Exchange:
         upstream = self.upstream
         if self.conn.closed:
             self.gw.tracing.end(self.span, 499)
+            self._observe(499)
             return
         if not self.resp_started:
             if retryable and not self.has_body and not self.retried and upstream is not None:
@@ -613,6 +714,7 @@ class Exchange:
         else:
             # Headers already sent: the only honest signal left is to cut the connection.
             self.gw.tracing.end(self.span, self.status)
+            self._observe(self.status)
             self.gw.log_request(self, self.status, error=str(exc))
             self.keep_alive = False
             self.flush()
@@ -625,9 +727,9 @@ class Exchange:
         self.conn.resume_reading(_PAUSE_UPSTREAM)
 
     # -- local answers -----------------------------------------------------
-    def _run_local(self, handler: Any) -> None:
+    def _run_local(self, handler: Any, path: bytes) -> None:
         try:
-            result = handler(self.gw)
+            result = handler(self.gw, LocalRequest(self.method, path, self.headers))
         except Exception as exc:  # noqa: BLE001 -- a local handler's bug must not kill the connection
             self._local_error(exc)
             return
@@ -647,27 +749,27 @@ class Exchange:
 
     def _local_error(self, exc: Exception) -> None:
         log.exception("local handler failed", exc_info=exc)
-        self.respond(500, [(b"content-type", b"application/json")],
-                     error_body("Internal server error"))
+        self.respond(500, JSON_HEADERS, error_body(INTERNAL_ERROR_MESSAGE))
 
     def _fail(self, status: int, message: str) -> None:
         self.gw.tracing.end(self.span, status)
         if self.conn.closed:
+            self._observe(499)
             return
         self.gw.log_request(self, status, error=message)
         if self.upstream is not None and status == 503:
             self.upstream.mark_down()
-        self.respond(status, [(b"content-type", b"application/json")], error_body(message),
+        self.respond(status, JSON_HEADERS, error_body(message),
                      log=False)
 
     def respond_not_found(self) -> None:
         missing = self.gw.missing_upstreams()
         if missing:
-            self.respond(503, [(b"content-type", b"application/json")], error_body(
+            self.respond(503, JSON_HEADERS, error_body(
                 "Service unavailable: the route table is incomplete, waiting for "
                 + ", ".join(missing)))
         else:
-            self.respond(404, [(b"content-type", b"application/json")],
+            self.respond(404, JSON_HEADERS,
                          error_body(NOT_FOUND_MESSAGE))
 
     def respond_preflight(self, methods: dict[bytes, Any] | None, acr_headers: bytes) -> None:
@@ -696,6 +798,8 @@ class Exchange:
         """Answer from the gateway itself (the request body, if any, is dropped)."""
         self.status = status
         self.resp_started = True
+        if self.gw.draining:
+            self.keep_alive = False
         self.pending = None
         self.discard = True
         self.conn.resume_reading(_PAUSE_PENDING)
@@ -720,6 +824,7 @@ class Exchange:
             out.append(body)
         self.conn.transport.write(b"".join(out))
         self.resp_done = True
+        self._observe(status)
         if log and self.gw.debug:  # failures are logged where they happen (_fail)
             self.gw.log_request(self, status)
         if self.req_done or not self.keep_alive:
@@ -727,6 +832,12 @@ class Exchange:
 
     def _finish(self) -> None:
         self.conn.exchange_done(self)
+
+    def _observe(self, status: int) -> None:
+        if not self.observed and self.route not in UNMEASURED:
+            self.observed = True
+            self.gw.metrics.observe(self.method, self.route, status,
+                                    time.perf_counter() - self.started)
 
     def abort(self) -> None:
         """The client went away: drop the upstream connection mid-exchange."""
@@ -738,6 +849,7 @@ class Exchange:
             uconn.close()
         if not self.resp_done:
             self.gw.tracing.end(self.span, 499)
+            self._observe(499)
             if self.gw.debug:
                 self.gw.log_request(self, 499, error="client disconnected")
 
@@ -752,9 +864,17 @@ def _allow(methods: dict[bytes, Any]) -> bytes:
 
 # -- running -----------------------------------------------------------------
 
-async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
-    """Run the gateway until SIGINT/SIGTERM."""
-    gw = Gateway(settings)
+async def serve(settings: Settings, ready: asyncio.Event | None = None,
+                children: list[int] | None = None, metrics_directory: str | None = None) -> None:
+    """Run the gateway until SIGINT/SIGTERM, then shut down gracefully.
+
+    On the signal the listening socket is closed first (new connections are refused,
+    or go to another replica), idle keep-alive connections are closed, requests in
+    flight are finished (their answers carry ``connection: close``) for at most
+    ``settings.shutdown_timeout`` seconds, and whatever is still open is then cut.
+    Worker processes (``children``) get the signal at once and drain in parallel.
+    """
+    gw = Gateway(settings, metrics_directory)
     loop = asyncio.get_running_loop()
     gw.start()
     server = await loop.create_server(
@@ -773,10 +893,37 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         server.close()
-        for conn in list(gw.connections):
-            if not conn.queue:
-                conn.close()
+        for pid in children or ():
+            _signal(pid, signal.SIGTERM)
+        log.info("slate gateway draining (%d connections)", len(gw.connections))
+        await gw.drain(settings.shutdown_timeout)
         await gw.stop()
+        for pid in children or ():
+            await _reap(pid, settings.shutdown_timeout + 5)
+        log.info("slate gateway stopped")
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+async def _reap(pid: int, timeout: float) -> None:
+    """Wait for a worker process to exit (kill it after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)  # noqa: ASYNC222 -- WNOHANG never blocks
+        except ChildProcessError:
+            return
+        if done:
+            return
+        if time.monotonic() > deadline:
+            _signal(pid, signal.SIGKILL)
+            deadline = float("inf")
+        await asyncio.sleep(0.05)
 
 
 def run(settings: Settings) -> None:
@@ -785,6 +932,7 @@ def run(settings: Settings) -> None:
         level=logging.DEBUG if settings.log_level == "debug" else logging.INFO,
         format='{"level": "%(levelname)s", "logger": "%(name)s", "event": "%(message)s"}',
         stream=sys.stderr)
+    directory = metrics_dir(settings.workers, settings.metrics_root)  # workers' shared metrics
     children: list[int] = []
     if settings.workers > 1:
         for _ in range(settings.workers - 1):
@@ -796,12 +944,9 @@ def run(settings: Settings) -> None:
     try:
         import uvloop
 
-        uvloop.run(serve(settings))
+        uvloop.run(serve(settings, children=children, metrics_directory=directory))
     except ImportError:  # pragma: no cover
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, children=children, metrics_directory=directory))
     finally:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        for pid in children:  # serve() did not get to stop them (an error)
+            _signal(pid, signal.SIGTERM)

@@ -17,7 +17,6 @@ Two modes, chosen at start:
 
 from __future__ import annotations
 
-import os
 from random import getrandbits
 from typing import Any
 
@@ -39,12 +38,11 @@ def parse_traceparent(value: bytes) -> tuple[bytes, bytes, bytes] | None:
 
 
 class Tracing:
-    def __init__(self, mode: str | None = None) -> None:
-        if mode is None:
-            mode = os.environ.get("SLATE_GATEWAY_TRACING", "").lower() or (
-                "sdk" if (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                          or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) else "light")
+    def __init__(self, mode: str = "", otlp_configured: bool = False) -> None:
+        """``mode``: "sdk", "light" or "" (sdk when an OTLP endpoint is configured)."""
+        mode = mode or ("sdk" if otlp_configured else "light")
         self.mode = mode
+        self.otlp_configured = otlp_configured
         self.tracer: Any = None
         self.provider: Any = None
         if mode == "sdk":
@@ -58,8 +56,7 @@ class Tracing:
 
         self.provider = TracerProvider(resource=Resource.create(
             {"service.name": "slate-gateway", "service.version": __version__}))
-        if (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        if self.otlp_configured:
             try:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
                     OTLPSpanExporter,

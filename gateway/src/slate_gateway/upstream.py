@@ -23,10 +23,10 @@ the services' OpenAPI documents) is another.  Nothing here buffers a body.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -38,8 +38,8 @@ KEEPALIVE_EXPIRY = 4.0
 MAX_IDLE = 128
 CONNECT_TIMEOUT = 5.0
 HEADERS_TIMEOUT = 300.0
-#: Connections per upstream (open or opening); requests beyond wait for one to free.
-MAX_CONNECTIONS = int(os.environ.get("SLATE_GATEWAY_UPSTREAM_MAX_CONNECTIONS", "256"))
+#: Connections per upstream by default (Settings.upstream_max_connections).
+MAX_CONNECTIONS = 256
 
 
 class Sink(Protocol):
@@ -63,7 +63,7 @@ class UpstreamError(Exception):
 class Upstream:
     """One service: its address, its pool of idle connections, its health."""
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, max_connections: int = MAX_CONNECTIONS) -> None:
         parts = urlsplit(url)
         self.name = name
         self.url = url.rstrip("/")
@@ -73,7 +73,7 @@ class Upstream:
         self.idle: list[UpstreamConnection] = []
         self.busy: set[UpstreamConnection] = set()  # waiting for response headers
         self.open = 0  # connections open or being opened
-        self.max_connections = MAX_CONNECTIONS
+        self.max_connections = max_connections
         # Exchanges waiting for a connection (all max_connections in use); each has
         # ``attach(conn)``, ``connect_later()`` and ``waiting`` (False once gone).
         self.waiters: deque[Any] = deque()
@@ -406,12 +406,17 @@ class BufferSink:
         pass
 
 
-async def fetch(upstream: Upstream, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-    """GET ``path`` from ``upstream`` on a fresh connection; returns (status, body)."""
+async def fetch(upstream: Upstream, path: str, timeout: float = 10.0,
+                headers: Sequence[tuple[bytes, bytes]] = ()) -> tuple[int, bytes]:
+    """GET ``path`` from ``upstream`` on a fresh connection; returns (status, body).
+
+    ``headers`` are added to the request (a caller's credentials, for instance)."""
     conn = await upstream.connect()
     sink = BufferSink(upstream)
+    extra = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
     head = (f"GET {path} HTTP/1.1\r\nhost: ".encode() + upstream.host_header
-            + b"\r\naccept: application/json\r\nuser-agent: slate-gateway\r\n\r\n")
+            + b"\r\naccept: application/json\r\nuser-agent: slate-gateway\r\n" + extra
+            + b"\r\n")
     conn.send(head, sink)
     try:
         return await asyncio.wait_for(asyncio.shield(sink.future), timeout)

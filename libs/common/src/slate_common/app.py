@@ -33,10 +33,14 @@ from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
 from .events.consistency import Settler, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
+from .docs import install as install_docs
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
+from .forwarded import ForwardedMiddleware
 from .logging import configure_logging, get_logger, request_id_var
+from .metrics import UNMATCHED, route_template
+from .metrics import install as install_metrics
 from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
@@ -169,6 +173,7 @@ def create_service_app(
             runtime.tasks.append(
                 asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
             )
+            runtime.tasks.append(asyncio.create_task(verifier.warm_up()))
             # The crash tests' hooks widen the commit-to-publish window of the relay: then
             # the relay alone publishes (SLATE_OUTBOX_RELAY_DELAY_SECONDS, never in operation).
             if shared.consistency_enabled and not shared.outbox_relay_delay_seconds:
@@ -228,13 +233,16 @@ def create_service_app(
         lifespan=lifespan,
         default_response_class=ZouJSONResponse,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # slate_common.docs serves /docs with its own Swagger UI files
         redoc_url=None,
         **_NO_NATIVE_TELEMETRY,
     )
     install_error_handlers(app)
     app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
+    app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
+    install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
+    install_docs(app)
     app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x
     app.include_router(health_router())
     for router in routers:
@@ -359,9 +367,10 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send)
             finally:
                 status = status_of()
-                span.set_attribute("http.method", method)
-                span.set_attribute("http.target", path)
-                span.set_attribute("http.status_code", status)
+                route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
+                span.update_name(f"{method} {route}" if route != UNMATCHED else method)
+                span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
+                                     "url.scheme": scope.get("scheme", "http"), "http.response.status_code": status})
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 if path not in ("/healthz", "/readyz"):

@@ -7,6 +7,8 @@ use its own prefix (``SLATE_AUTH_PORT``) so that one environment can hold them a
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -14,7 +16,8 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: Default ports of the embedded stack, one place for the supervisor, services and tests.
+#: Default ports of the embedded stack, one place for the supervisor, services and tests
+#: (when SLATE_PORT_BASE is unset). S3's internal ports follow its port (see stack/s3.py).
 DEFAULT_PORTS: dict[str, int] = {
     "gateway": 8080,
     "auth": 8101,
@@ -24,9 +27,60 @@ DEFAULT_PORTS: dict[str, int] = {
     "planning": 8105,
     "postgres": 15432,
     "nats": 14222,
+    "nats_monitor": 14223,
     "s3": 18333,
     "smtp": 18025,
 }
+
+#: ``SLATE_PORT_BASE=B`` moves a whole stack into the block ``B .. B+PORT_BLOCK-1``: each
+#: port is ``B +`` its offset here. Gateway replicas take ``B .. B+19``
+#: (SLATE_GATEWAY_REPLICAS), the services ``B+21 ..`` (as 8101.. sit beside 8080), S3 and
+#: its internal ports ``B+50 .. B+65``. Two stacks whose bases are PORT_BLOCK apart never
+#: share a port.
+PORT_BLOCK = 100
+PORT_OFFSETS: dict[str, int] = {
+    "gateway": 0,
+    "auth": 21,
+    "production": 22,
+    "media": 23,
+    "import-export": 24,
+    "planning": 25,
+    "postgres": 32,
+    "nats": 42,
+    "nats_monitor": 43,
+    "smtp": 45,
+    "s3": 50,
+}
+MAX_GATEWAY_REPLICAS = PORT_OFFSETS["auth"] - PORT_OFFSETS["gateway"] - 1
+
+
+def port_base(environ: Mapping[str, str] | None = None) -> int | None:
+    """``SLATE_PORT_BASE`` (None when unset or empty); refuses a block off the port range."""
+    raw = (os.environ if environ is None else environ).get("SLATE_PORT_BASE", "").strip()
+    if not raw:
+        return None
+    try:
+        base = int(raw)
+    except ValueError:
+        raise ValueError(f"SLATE_PORT_BASE must be a port number, not {raw!r}") from None
+    if not 1024 <= base <= 65536 - PORT_BLOCK:
+        raise ValueError(f"SLATE_PORT_BASE must be between 1024 and {65536 - PORT_BLOCK} (the stack uses "
+                         f"{PORT_BLOCK} ports from it), not {base}")
+    return base
+
+
+def default_ports(environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """The embedded stack's ports for this environment: the block of SLATE_PORT_BASE when
+    it is set, else :data:`DEFAULT_PORTS`. Individual settings (SLATE_PORT,
+    SLATE_<SERVICE>_PORT, SLATE_POSTGRES_URL, ...) still override single ports."""
+    base = port_base(environ)
+    if base is None:
+        return dict(DEFAULT_PORTS)
+    return {name: base + offset for name, offset in PORT_OFFSETS.items()}
+
+
+def _local_url(scheme: str, name: str) -> str:
+    return f"{scheme}127.0.0.1:{default_ports()[name]}"
 
 SERVICES: tuple[str, ...] = ("auth", "production", "media", "import-export", "planning")
 
@@ -43,16 +97,17 @@ class SharedSettings(BaseSettings):
     host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_format: str = "json"  # or "console"
-    postgres_url: str = f"postgresql+asyncpg://postgres@127.0.0.1:{DEFAULT_PORTS['postgres']}"
-    nats_url: str = f"nats://127.0.0.1:{DEFAULT_PORTS['nats']}"
+    # defaults follow SLATE_PORT_BASE (see default_ports)
+    postgres_url: str = Field(default_factory=lambda: _local_url("postgresql+asyncpg://postgres@", "postgres"))
+    nats_url: str = Field(default_factory=lambda: _local_url("nats://", "nats"))
     events_stream: str = "SLATE_EVENTS"
-    s3_endpoint: str = f"127.0.0.1:{DEFAULT_PORTS['s3']}"
+    s3_endpoint: str = Field(default_factory=lambda: _local_url("", "s3"))
     s3_access_key: str = "slate"
     s3_secret_key: str = "slate-secret-key"
     s3_secure: bool = False
     jwt_audience: str = "slate"
     jwt_issuer: str = "slate-auth"
-    auth_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['auth']}"
+    auth_url: str = Field(default_factory=lambda: _local_url("http://", "auth"))
     otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     secret_key: str = DEV_SECRET
     outbox_poll_seconds: float = 1.0
@@ -61,6 +116,10 @@ class SharedSettings(BaseSettings):
     outbox_relay_delay_seconds: float = 0.0
     #: Fault injection for crash tests only ("exit-after-publish"); unset in operation.
     outbox_fault: str | None = None
+    #: Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For/-Proto are
+    #: believed; the gateway reads the same variable. Loopback fits the embedded stack;
+    #: on Kubernetes, the pod network of the ingress controller and the gateway.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
     #: A write is answered once every replica a client can read has applied it
     #: (docs/consistency.md), or after this bound, logging ``replica_lag``.
     consistency_wait_seconds: float = Field(default=2.0, ge=0)
@@ -104,7 +163,7 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def effective_port(self) -> int:
-        return self.port or DEFAULT_PORTS[self.service_name]
+        return self.port or default_ports()[self.service_name]
 
 
 def service_config(service: str) -> SettingsConfigDict:

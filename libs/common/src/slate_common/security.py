@@ -140,6 +140,22 @@ class TokenVerifier:
         if self.needs_fetch(token):
             await asyncio.to_thread(self._load_keys, True)
 
+    async def warm_up(self, attempts: int = 30) -> None:
+        """Fetch the keys at start-up, retrying while auth is not answering yet, so the
+        first requests of a process under load do not each wait on (or fail) a fetch."""
+        if self.key_provider is not None or not self.jwks_url:
+            return
+        delay = 0.5
+        for _ in range(attempts):
+            try:
+                await asyncio.to_thread(self._load_keys, True)
+                if self._keys:
+                    return
+            except Unauthorized:
+                pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
     VERIFIED_CACHE_SIZE = 4096
 
     def _cached_claims(self, token: str) -> dict[str, Any] | None:

@@ -51,6 +51,10 @@ def run_service_cli(
     if args.command == "serve":
         import uvicorn
 
+        from .metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings.service_name, settings.http_processes)  # shared metrics files
+
         uvicorn.run(
             app_path,
             factory=True,
@@ -62,6 +66,7 @@ def run_service_cli(
             access_log=False,
             timeout_graceful_shutdown=10,
             workers=settings.http_processes,
+            proxy_headers=False,  # slate_common.forwarded applies SLATE_TRUSTED_PROXIES
         )
         return 0
     if args.command == "migrate":
@@ -79,8 +84,10 @@ def run_service_cli(
         make_revision(settings.effective_database_url, migrations_dir, args.message)
         return 0
     if args.command == "worker":
+        from .metrics import prepare_multiprocess
         from .worker import run_worker
 
+        prepare_multiprocess(settings.service_name, 1)  # shares PROMETHEUS_MULTIPROC_DIR if set
         return asyncio.run(run_worker(settings, app_path))
     result: Any = handlers[args.command](args, settings)
     if asyncio.iscoroutine(result):

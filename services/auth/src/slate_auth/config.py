@@ -27,8 +27,6 @@ class AuthSettings(BaseServiceSettings, SsoSettings):
     login_lock_seconds: int = 300
     #: Login attempts allowed per client IP per minute (per auth process).
     login_rate_per_minute: int = 120  # generous: a studio behind one NAT shares an IP
-    #: Take the client IP from the last X-Forwarded-For entry (the gateway adds it).
-    trust_forwarded_for: bool = True
 
     # public_url (SsoSettings) is also the base of the links in mails (reset password, invite).
     app_name: str = "Kitsu"

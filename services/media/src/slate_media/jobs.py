@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.events import Event
 from slate_common.events.models import OutboxEvent
 from slate_common.logging import get_logger
+from slate_common.metrics import observe_job
 from slate_common.serialization import now
 from slate_common.tracing import inject_headers
 
@@ -143,7 +144,8 @@ class JobWorker:
         log.info("job_picked", job=event.name, queued_ms=round(waited * 1000, 1), data=event.data)
         beat = asyncio.create_task(self._heartbeat(msg))
         try:
-            await self.handler(event)
+            with observe_job("media", event.name):  # slate_job_duration_seconds
+                await self.handler(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -33,6 +33,8 @@ EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
 
 #: How long one pull request stays open on the server (a new one follows at once).
 PULL_EXPIRES = 5.0
+#: Batches of one consumer process waiting for their emitted events at once.
+MAX_SETTLING_BATCHES = 16
 #: A batch slower than this is logged with where its time went (writers wait on it).
 SLOW_BATCH_SECONDS = 0.5
 
@@ -106,6 +108,9 @@ class Consumer:
         #: that missed events the stream no longer holds (added later, or away longer
         #: than the stream's retention).
         self.on_gap = on_gap
+        #: Batches whose emitted events are being waited for before their ack.
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._settling = asyncio.Semaphore(MAX_SETTLING_BATCHES)
         #: Set once the backlog that existed when the consumer started is applied.
         self.caught_up = asyncio.Event()
         self._backlog_end = 0
@@ -143,13 +148,18 @@ class Consumer:
             await self._rebuild()
         log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects(), backlog_end=self._backlog_end)
         await self._announce()  # writers that do not know this group yet read it now
-        async for msgs in self._pull():
-            try:
-                await self.handle_batch(msgs)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug must not stop the consumer; the messages are redelivered
-                log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
+        try:
+            async for msgs in self._pull():
+                try:
+                    await self.handle_batch(msgs)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a bug must not stop the consumer; the messages are redelivered
+                    log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
+        finally:  # batches still waiting are redelivered (unacked) and skipped by the inbox
+            for task in list(self._inflight):
+                task.cancel()
+            await asyncio.gather(*self._inflight, return_exceptions=True)
 
     @staticmethod
     def missed_events(before: Any, first_seq: int) -> bool:
@@ -259,10 +269,32 @@ class Consumer:
         # Without a settler the handlers' commits wake the relay, as outside any scope.
         with settle_scope() if self.settler is not None else contextlib.nullcontext([]) as emitted:
             done = await self._apply_with_fallback(deliveries)
-        applied = time.monotonic()
+        ran = sum(d.ran for d in done)
+        if len(done) > ran:
+            log.info("consumer_duplicate_skipped", consumer=self.name, count=len(done) - ran)
         if emitted and self.settler is not None:
+            # The events the handlers emitted are waited for before these messages are
+            # acked, in the background: the next batch is applied meanwhile (the floor
+            # stays contiguous whatever order the acks come in).
+            await self._settling.acquire()
+            task = asyncio.create_task(self._settle_then_ack(list(emitted), done, started))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            return ran
+        await self._ack(done, started)
+        return ran
+
+    async def _settle_then_ack(self, emitted: list[Any], done: list[_Delivery], started: float) -> None:
+        try:
+            assert self.settler is not None
             await self.settler.settle(emitted, exclude=self.name)
-        settled = time.monotonic()
+            await self._ack(done, started)
+        finally:
+            self._settling.release()
+
+    async def _ack(self, done: list[_Delivery], started: float) -> None:
+        """Ack (the last one synchronously: the server has counted them all when it
+        answers), then announce the group's floor."""
         for delivery in done[:-1]:
             await delivery.msg.ack()
         if done:
@@ -272,14 +304,8 @@ class Consumer:
                 await done[-1].msg.ack()
         await self._announce()
         if time.monotonic() - started > SLOW_BATCH_SECONDS:  # writers are waiting on this
-            log.warning("consumer_batch_slow", consumer=self.name, size=len(deliveries),
-                        apply_ms=round((applied - started) * 1000), settle_ms=round((settled - applied) * 1000),
-                        ack_ms=round((time.monotonic() - settled) * 1000))
-        ran = sum(d.ran for d in done)
-        duplicates = len(done) - ran
-        if duplicates:
-            log.info("consumer_duplicate_skipped", consumer=self.name, count=duplicates)
-        return ran
+            log.warning("consumer_batch_slow", consumer=self.name, size=len(done),
+                        seconds=round(time.monotonic() - started, 3))
 
     async def _apply_with_fallback(self, deliveries: list[_Delivery]) -> list[_Delivery]:
         """The deliveries to ack: the whole batch, or after a failure each one alone."""

@@ -2,11 +2,15 @@
 
 A :class:`ManagedProcess` is one named command (argv, env, log file). A
 :class:`Supervisor` watches a set of them from a background thread, restarts any that
-crash (with exponential backoff, logging a structured line each time), and stops them
-in reverse start order: services first, infrastructure last.
+crash (with exponential backoff, logging a structured line each time; what the dead
+process left in its process group is killed first), and stops them in reverse start
+order: services first, infrastructure last.
 
 Children get ``PR_SET_PDEATHSIG`` so they die with the supervisor even after a
-``kill -9`` of the supervisor itself.
+``kill -9`` of the supervisor itself. That signal fires when the *thread* that forked the
+child ends, not the process, so the supervisor forks every child from one thread of its
+own that lives as long as it does: a stack booted from a short-lived thread (two stacks
+booted side by side) keeps its processes when that thread returns.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -173,6 +178,7 @@ class Supervisor:
         self._backoff: dict[str, float] = {}
         self._next_start: dict[str, float] = {}
         self._held: set[str] = set()  # stopped on purpose: not restarted
+        self._spawner: ThreadPoolExecutor | None = None  # the one thread that forks children
         self.poll_interval = poll_interval
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -201,6 +207,17 @@ class Supervisor:
         return list(self._order)
 
     # -- lifecycle of one process ----------------------------------------------------
+    def _spawn(self, proc: ManagedProcess) -> None:
+        """``proc.start()`` on the supervisor's spawner thread (see the module docstring)."""
+        with self._lock:
+            if self._spawner is None:
+                self._spawner = ThreadPoolExecutor(1, thread_name_prefix="slate-spawner")
+            spawner = self._spawner
+        if threading.current_thread().name.startswith("slate-spawner"):
+            proc.start()
+        else:
+            spawner.submit(proc.start).result()
+
     def start(self, name: str, *, env: Mapping[str, str] | None = None) -> ManagedProcess:
         """Start (or restart after :meth:`stop`) ``name``; ``env`` replaces its environment."""
         with self._lock:
@@ -210,7 +227,7 @@ class Supervisor:
             self._held.discard(name)
             self._backoff.pop(name, None)
             self._next_start.pop(name, None)
-            proc.start()
+            self._spawn(proc)
         self._ensure_monitor()
         log.info("process_started", process=name, pid=proc.pid)
         return proc
@@ -270,6 +287,10 @@ class Supervisor:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self._thread = None
+        with self._lock:
+            spawner, self._spawner = self._spawner, None
+        if spawner is not None:
+            spawner.shutdown(wait=False)
         log.info("supervisor_stopped")
 
     # -- monitor ----------------------------------------------------------------------
@@ -300,6 +321,9 @@ class Supervisor:
             return
         due = self._next_start.get(name)
         if due is None:
+            # Children the dead process left in its group (uvicorn's workers when only the
+            # parent was killed) still hold its port: end them before the restart.
+            proc._reap_group()
             delay = self._backoff.get(name, 0.0)
             delay = self.backoff_initial if delay == 0 else min(delay * 2, self.backoff_max)
             if now - proc.started_at > self.stable_after:
@@ -319,7 +343,7 @@ class Supervisor:
             return
         self._next_start.pop(name, None)
         try:
-            proc.start()
+            self._spawn(proc)
         except Exception as exc:  # noqa: BLE001 - keep supervising the rest
             log.error("process_restart_failed", process=name, error=str(exc))
             proc.started_at = now

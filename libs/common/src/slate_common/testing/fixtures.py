@@ -181,6 +181,11 @@ class SlateStackHandle:
     def url(self, service: str) -> str:
         return self.gateway_url if service == "gateway" else self.service_urls[service]
 
+    @property
+    def gateway_urls(self) -> list[str]:
+        """Every gateway replica (SLATE_GATEWAY_REPLICAS / SLATE_REPLICAS); the first is gateway_url."""
+        return self.stack.gateway_urls
+
     def kill(self, name: str) -> None:
         """kill -9 one process; the supervisor restarts it as it would any crash."""
         self.stack.kill(name)

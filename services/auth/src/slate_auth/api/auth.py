@@ -42,8 +42,7 @@ def _secure(request: Request) -> bool:
     configured = request.app.state.auth_settings.cookie_secure
     if configured is not None:
         return bool(configured)
-    proto = request.headers.get("x-forwarded-proto") or request.url.scheme
-    return proto == "https"
+    return request.url.scheme == "https"  # X-Forwarded-Proto of a trusted proxy applied
 
 
 def _set_cookies(request: Request, response: Response, access: str | None, refresh: str | None) -> None:
@@ -64,9 +63,7 @@ async def jwks(request: Request) -> Response:
 
 
 def client_ip(request: Request) -> str:
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and request.app.state.auth_settings.trust_forwarded_for:
-        return forwarded.rsplit(",", 1)[-1].strip()
+    """The first untrusted hop (slate_common.forwarded resolves SLATE_TRUSTED_PROXIES)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -1,0 +1,70 @@
+"""The gateway behind an ingress, with the real services: forwarded client address and
+scheme, /stats, and /metrics on every process."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+
+async def test_login_log_records_the_first_untrusted_hop(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
+    """The test client is on loopback, a trusted proxy by default (a local ingress): what
+    it reports is believed as far as the first untrusted address, never further left."""
+    client_ip = f"198.51.100.{uuid.uuid4().int % 200 + 1}"
+    r = await api.post("/auth/login", json={"email": stack.admin_email, "password": stack.admin_password},
+                       headers={"X-Forwarded-For": f"6.6.6.6, {client_ip}"})
+    assert r.status_code == 200
+    r = await api.get("/data/events/login-logs/last", params={"limit": 20}, headers=admin)
+    assert r.status_code == 200
+    ips = [row["ip_address"] for row in r.json()]
+    assert client_ip in ips and "6.6.6.6" not in ips
+
+
+async def test_cookies_are_secure_behind_a_tls_proxy(api, stack) -> None:  # type: ignore[no-untyped-def]
+    creds = {"email": stack.admin_email, "password": stack.admin_password}
+    tls = await api.post("/auth/login", json=creds, headers={"X-Forwarded-Proto": "https"})
+    assert tls.status_code == 200
+    assert all("Secure" in c for c in tls.headers.get_list("set-cookie"))
+    plain = await api.post("/auth/login", json=creds)
+    assert plain.headers.get_list("set-cookie") and not any(
+        "Secure" in c for c in plain.headers.get_list("set-cookie"))
+
+
+async def test_stats_counts_for_administrators(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient() as anonymous:  # (api keeps the admin's cookies)
+        missing = await anonymous.get(stack.gateway_url + "/api/stats")
+    assert missing.status_code == 401 and "msg" in missing.json()
+    r = await api.get("/stats", headers=admin)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"number_of_video_previews", "number_of_picture_previews",
+                         "number_of_model_previews", "number_of_comments"}
+    assert all(isinstance(v, int) and v >= 0 for v in body.values())
+    email = f"e2e-{uuid.uuid4().hex[:8]}@studio.test"
+    person = (await api.post("/data/persons", json={"first_name": "E2e", "last_name": "Stats", "email": email,
+                                                    "role": "manager"}, headers=admin)).json()
+    await api.post(f"/actions/persons/{person['id']}/change-password",
+                   json={"password": "stats password", "password_2": "stats password"}, headers=admin)
+    async with httpx.AsyncClient() as manager:
+        token = (await manager.post(stack.gateway_url + "/api/auth/login",
+                                    json={"email": email, "password": "stats password"})).json()
+        r = await manager.get(stack.gateway_url + "/api/stats",
+                              headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert r.status_code == 403 and r.json()["error"] is True
+
+
+async def test_metrics_on_every_service_and_the_gateway(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
+    assert (await api.get("/data/projects", headers=admin)).status_code == 200
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name, url in {**stack.service_urls, "gateway": stack.gateway_url}.items():
+            r = await client.get(url + "/metrics")
+            assert r.status_code == 200, name
+            assert r.headers["content-type"].startswith("text/plain"), name
+            assert "http_server_request_duration_seconds" in r.text, name
+            if name != "gateway":
+                assert f'slate_outbox_pending_events{{service="{name}"}}' in r.text, name
+        gateway = (await client.get(stack.gateway_url + "/metrics")).text
+        production = (await client.get(stack.service_urls["production"] + "/metrics")).text
+    assert 'route="/data/projects"' in gateway and 'route="/data/projects"' in production
+    assert 'consumer="production-events"' in production
