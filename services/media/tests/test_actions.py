@@ -109,15 +109,26 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
     r = await client.put("/actions/tasks/set-main-preview", json={"task_ids": [s["task"]["id"]]}, headers=s["supervisor"])
     assert r.status_code == 200 and [e["id"] for e in r.json()] == [s["entity"]["id"]]
 
-    for path in (f"/data/entities/{s['entity']['id']}/preview-files", f"/data/shots/{s['entity']['id']}/preview-files"):
-        listed = (await client.get(path, headers=s["artist_h"])).json()
-        ids = [p["id"] for p in listed]
-        assert {a["id"], b["id"], c["id"]} <= set(ids)
-        assert set(listed[0]) == {"id", "name", "original_name", "extension", "revision", "position", "file_size",
-                                  "status", "validation_status", "task_id", "person_id", "created_at", "token_in",
-                                  "token_out"}
-        revisions = [p["revision"] for p in listed]
-        assert revisions == sorted(revisions, reverse=True)
+    listed = (await client.get(f"/data/entities/{s['entity']['id']}/preview-files", headers=s["artist_h"])).json()
+    ids = [p["id"] for p in listed]
+    assert {a["id"], b["id"], c["id"]} <= set(ids)
+    assert set(listed[0]) == {"id", "name", "original_name", "extension", "revision", "position", "file_size",
+                              "status", "validation_status", "task_id", "person_id", "created_at", "token_in",
+                              "token_out"}
+    revisions = [p["revision"] for p in listed]
+    assert revisions == sorted(revisions, reverse=True)
+    # a shot's: per task type, one row per revision, its other files in "previews" (the oracle's shape)
+    got = await client.get(f"/data/shots/{s['entity']['id']}/preview-files", headers=s["artist_h"])
+    assert got.status_code == 200, got.text
+    by_type = got.json()
+    assert list(by_type) == [s["task"]["task_type_id"]]
+    rows = by_type[s["task"]["task_type_id"]]
+    assert [r["revision"] for r in rows] == sorted({p["revision"] for p in listed}, reverse=True)
+    mine = next(r for r in rows if r["id"] == c["id"])  # position 1 of its revision
+    assert list(mine) == ["id", "revision", "original_name", "extension", "width", "height", "duration", "status",
+                          "annotations", "previews", "created_at", "task_id", "original_width", "original_height",
+                          "original_duration", "original_file_size"]
+    assert [p["id"] for p in mine["previews"]] == [a["id"], b["id"]]
     project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["artist_h"])).json()
     assert {a["id"], b["id"], c["id"]} <= {p["id"] for p in project_list} and project_list[0]["type"] == "PreviewFile"
     assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["outsider"])).status_code == 404
@@ -192,9 +203,18 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     ])
     assert r.status_code == 201, r.text
     pdf, picture = r.json()
-    assert (pdf["name"], pdf["extension"], pdf["mimetype"], pdf["comment_id"], pdf["type"]) == (
-        "notes.pdf", "pdf", "application/pdf", s["comment"]["id"], "AttachmentFile")
-    assert pdf["size"] == media_files["pdf"].stat().st_size
+    # the answer lists each file as a comment does (observed on the oracle)
+    assert pdf == {"id": pdf["id"], "name": "notes.pdf", "extension": "pdf", "size": media_files["pdf"].stat().st_size}
+    assert list(picture) == ["id", "name", "extension", "size"] and picture["name"] == "ref.png"
+    one = (await client.get(f"/data/attachment-files/{pdf['id']}", headers=s["artist_h"])).json()
+    assert list(one) == ["name", "size", "extension", "mimetype", "comment_id", "reply_id", "chat_message_id", "id",
+                         "created_at", "updated_at", "comment", "chat_message", "type"]
+    assert (one["mimetype"], one["comment_id"], one["reply_id"], one["chat_message"], one["type"]) == (
+        "application/pdf", s["comment"]["id"], None, None, "AttachmentFile")
+    assert one["comment"]["id"] == s["comment"]["id"] and one["comment"]["object_id"] == s["task"]["id"]
+    assert list(one["comment"]) == ["shotgun_id", "object_id", "object_type", "text", "data", "replies", "checklist",
+                                    "pinned", "for_client", "links", "task_status_id", "person_id", "editor_id",
+                                    "preview_file_id", "id", "created_at", "updated_at", "type"]
     got = await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["supervisor"])
     assert got.status_code == 200 and got.content == media_files["pdf"].read_bytes()
     assert got.headers["content-type"] == "application/pdf"
@@ -203,6 +223,7 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.content)).size == (150, 100)
     listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["artist_h"])
     assert {a["id"] for a in listed.json()} == {pdf["id"], picture["id"]}
+    assert all(a["comment"]["id"] == s["comment"]["id"] and "data" not in a for a in listed.json())
     assert (await client.get("/data/attachment-files", headers=s["outsider"])).json() == []
     r = await client.post(url, headers=s["unassigned"], files={"files": ("x.txt", b"hi", "text/plain")})
     assert r.status_code == 403

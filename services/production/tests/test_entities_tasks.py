@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from typing import Any
 
@@ -172,3 +173,54 @@ async def test_project_settings_links_and_order(client, signer, production_facto
     assert r.status_code == 204
     statuses = await ok(await client.get(f"/data/projects/{prod.id}/settings/task-status", headers=h))
     assert [s["id"] for s in statuses] == [wfa]
+
+
+async def test_create_tasks_for_one_entity_as_the_oracle(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """POST /data/entities/<id>/tasks: ``task_type_ids`` optional (every valid type when
+    absent), existing pairs skipped, every id checked before anything is made; messages
+    and statuses observed on the oracle."""
+    prod = await production_factory(shots=1)
+    h = signer.headers()
+    shot, asset = prod.ids["shots"][0], prod.ids["asset"]
+    by_key = {(t["name"], t["for_entity"]): t["id"] for t in (await client.get("/data/task-types", headers=h)).json()}
+    layout, fx = by_key[("Layout", "Shot")], by_key[("FX", "Shot")]
+    await client.post(f"/data/projects/{prod.id}/settings/task-types", json={"task_type_id": layout}, headers=h)
+    r = await client.post(f"/data/entities/{shot}/tasks", headers=h)  # no body: every enabled Shot type
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert [(t["task_type_name"], t["name"], t["entity_id"]) for t in made] == [
+        ("Layout", "main", shot), ("Animation", "main", shot)]
+    assert made[0]["task_type_priority"] == 2 and made[0]["task_status_short_name"] == "todo"
+    assert made[0]["assignees"] == [] and made[0]["type"] == "Task"
+    assert (await client.post(f"/data/entities/{shot}/tasks", json={}, headers=h)).json() == []  # already there
+    r = await client.post(f"/data/entities/{shot}/tasks", json={"task_type_ids": [prod.ids["modeling"]]}, headers=h)
+    assert r.status_code == 400 and r.json()["message"] == (
+        f"Task type {prod.ids['modeling']} is for Asset entities, got Shot.")
+    r = await client.post(f"/data/entities/{shot}/tasks", json={"task_type_ids": [fx]}, headers=h)
+    assert r.status_code == 400 and r.json()["message"] == f"Task type {fx} is not enabled in project {prod.id}."
+    for bad in (["nope"], [str(uuid.uuid4())]):
+        assert (await client.post(f"/data/entities/{shot}/tasks", json={"task_type_ids": bad}, headers=h)).status_code == 404
+    r = await client.post(f"/data/entities/{shot}/tasks", json={"task_type_ids": "x"}, headers=h)
+    assert r.status_code == 400 and r.json()["data"]["errors"] == [
+        {"field": "task_type_ids", "message": "Input should be a valid list"}]
+    r = await client.post(f"/data/entities/{asset}/tasks", json={"task_type_ids": [prod.ids["modeling"], prod.ids["modeling"]]},
+                          headers=h)
+    assert r.status_code == 201 and [t["task_type_id"] for t in r.json()] == [prod.ids["modeling"]]
+    assert (await client.post(f"/data/entities/{prod.ids['sequence']}/tasks", json={}, headers=h)).json() == []
+    r = await client.post(f"/data/entities/{shot}/tasks", json={}, headers=signer.headers(prod.people["user"], "user"))
+    assert r.status_code == 403
+
+
+async def test_crud_task_creation_takes_assignees_and_no_assigner(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """POST /data/tasks as gazu.task.new_task sends it: ``assignees`` are assigned (ids
+    production does not know are ignored) and the assigner stays unset, as on the oracle."""
+    prod = await production_factory(shots=1)
+    artist = str(prod.people["user"])
+    r = await client.post("/data/tasks", headers=signer.headers(), json={
+        "project_id": prod.id, "entity_id": prod.ids["shots"][0], "task_type_id": prod.ids["anim"],
+        "task_status_id": prod.ids["status"]["todo"], "assignees": [artist, str(uuid.uuid4())], "name": "main"})
+    assert r.status_code == 201, r.text
+    task = r.json()
+    assert (task["assignees"], task["assigner_id"], task["name"]) == ([artist], None, "main")
+    got = (await client.get(f"/data/tasks/{task['id']}", headers=signer.headers())).json()
+    assert got["assignees"] == [artist]

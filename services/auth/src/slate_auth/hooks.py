@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select
+from sqlalchemy import Select, func
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat
@@ -46,6 +46,12 @@ class PersonHooks(CrudHooks[Person]):
     def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         """Preview accounts are not listed (as Zou); they are read one by one."""
         return stmt.where(Person.preview_project_id.is_(None))
+
+    def filter_params(self, stmt: Select[Any], ctx: CrudContext, params: dict[str, str]) -> Select[Any]:
+        """``?full_name=`` as Zou's hybrid property: first and last name, one space apart."""
+        if params.get("full_name") is not None:
+            stmt = stmt.where(func.concat(Person.first_name, " ", Person.last_name) == params["full_name"])
+        return stmt
 
     async def check_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         if not ctx.principal.is_admin and ctx.principal.id != instance.id:
@@ -110,13 +116,19 @@ class PersonHooks(CrudHooks[Person]):
         return out
 
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        return (await self.serialize_many(ctx, [instance], relations=relations))[0]
+        return (await self.serialize_many(ctx, [instance], relations=True))[0]
 
     async def serialize_many(
         self, ctx: CrudContext, instances: list[Person], *, relations: bool
     ) -> list[dict[str, Any]]:
         minimal = not ctx.principal.is_admin
-        return await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+        rows = await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+        if not minimal and not relations:
+            # Zou's full rows list departments only with ?relations=true (its minimal
+            # rows and a single person always carry them).
+            for row in rows:
+                row.pop("departments", None)
+        return rows
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
         return await person_snapshot(ctx.session, instance)

@@ -13,6 +13,7 @@ from .config import AuthSettings
 from .consumers import HANDLERS
 from .owned import OWNED
 from .crud import specs
+from .domain.defaults import seed_departments
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import GuardPolicy, LoginGuard
 from .domain.oidc import OidcProvider
@@ -35,6 +36,10 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         assert runtime.js is not None
         await guard.connect(runtime.js, settings.login_guard_bucket)
 
+    async def seed_reference_data(runtime: ServiceRuntime) -> None:
+        async with transaction(runtime.sessionmaker) as session:
+            await seed_departments(session)
+
     app = create_service_app(
         settings,
         title="Slate auth",
@@ -43,7 +48,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         consumers=HANDLERS,
         owned=OWNED,
         rpc_handlers=rpc_handlers(lambda: app.state.runtime),
-        on_startup=[load_keys],
+        on_startup=[load_keys, seed_reference_data],
         on_bus_ready=[connect_guard],
         key_provider=keyring.verification_keys,
     )

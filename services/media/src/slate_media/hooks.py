@@ -86,6 +86,36 @@ class AttachmentFileHooks(CrudHooks[AttachmentFile]):
             raise NotFound()
         return data
 
+    async def serialize(self, ctx: CrudContext, instance: AttachmentFile, *, relations: bool) -> dict[str, Any]:
+        return (await self.serialize_many(ctx, [instance], relations=relations))[0]
+
+    async def serialize_many(
+        self, ctx: CrudContext, instances: list[AttachmentFile], *, relations: bool
+    ) -> list[dict[str, Any]]:
+        """Zou's rows: the file's fields, its ``comment`` (from the comment replica) and
+        ``chat_message`` (Slate has no chats: null)."""
+        comment_ids = {a.comment_id for a in instances if a.comment_id}
+        comments = {c.id: c.snapshot for c in (await ctx.session.scalars(
+            select(CommentReplica).where(CommentReplica.id.in_(comment_ids)))).all()} if comment_ids else {}
+        out = []
+        for attachment in instances:
+            row = attachment.serialize()
+            snapshot = comments.get(attachment.comment_id) if attachment.comment_id else None
+            out.append({
+                **{k: row[k] for k in ("name", "size", "extension", "mimetype", "comment_id")},
+                "reply_id": None, "chat_message_id": row["chat_message_id"],
+                **{k: row[k] for k in ("id", "created_at", "updated_at")},
+                "comment": {k: snapshot.get(k) for k in COMMENT_KEYS} if snapshot else None,
+                "chat_message": None, "type": "AttachmentFile",
+            })
+        return out
+
+
+#: The comment embedded in an attachment file, as Zou's (the comment row alone).
+COMMENT_KEYS = ("shotgun_id", "object_id", "object_type", "text", "data", "replies", "checklist", "pinned",
+                "for_client", "links", "task_status_id", "person_id", "editor_id", "preview_file_id", "id",
+                "created_at", "updated_at", "type")
+
 
 class PreviewBackgroundHooks(CrudHooks[PreviewBackgroundFile]):
     async def update_data(

@@ -11,6 +11,6 @@ SPECS = [
     CrudSpec(EntityType, "entity-types", hooks=EntityTypeHooks(), event_name="entity-type"),
     CrudSpec(TaskType, "task-types", hooks=TaskTypeHooks(), event_name="task-type"),
     CrudSpec(TaskStatus, "task-status", hooks=TaskStatusHooks(), event_name="task-status"),
-    CrudSpec(Task, "tasks", hooks=TaskHooks(), default_relations_one=True),
+    CrudSpec(Task, "tasks", hooks=TaskHooks(), default_relations_one=True, relations=frozenset({"assignees"})),
     CrudSpec(Entity, "entities", hooks=EntityHooks(), event_name="entity"),
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
@@ -14,7 +16,8 @@ from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import shot_versions
 from .domain import tasks as task_rules
-from .models import Entity, EntityType, Project, Task, TaskStatus, TaskType
+from .domain.asset_types import serialize_asset_types
+from .models import Entity, EntityType, Person, Project, Task, TaskStatus, TaskType, task_person_link
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
                                "commercial", "catalog", "immersive", "nft", "video-game", "vr"})
@@ -95,6 +98,18 @@ class EntityTypeHooks(CrudHooks[EntityType]):
             raise BadRequest("Entity type with this name already exists")
         return data
 
+    async def serialize(self, ctx: CrudContext, instance: EntityType, *, relations: bool) -> dict[str, Any]:
+        """One entity type (GET, and the answers of POST and PUT) carries its workflow's
+        ``task_types``; lists and events do not, as Zou."""
+        row = (await serialize_asset_types(ctx.session, [instance]))[0]
+        row["type"] = "EntityType"
+        return row
+
+    async def serialize_many(
+        self, ctx: CrudContext, instances: list[EntityType], *, relations: bool
+    ) -> list[dict[str, Any]]:
+        return [instance.serialize() for instance in instances]
+
 
 class TaskTypeHooks(CrudHooks[TaskType]):
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -132,15 +147,34 @@ class TaskHooks(CrudHooks[Task]):
         await access.check_manager(ctx.session, ctx.principal, data["project_id"])
 
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Task | None) -> dict[str, Any]:
+        ctx.scratch["assignees"] = data.pop("assignees", None)
         if instance is None:
             if not data.get("task_status_id"):
                 data["task_status_id"] = await task_rules.default_status_id(ctx.session)
-            data.setdefault("assigner_id", ctx.principal.id)
             data["name"] = data.get("name") or "main"
         else:
             data.pop("project_id", None)  # a task stays in its project
             merge_data(data, instance.data)
         return data
+
+    async def post_creation(self, ctx: CrudContext, instance: Task) -> None:
+        """``assignees`` of the body (gazu.task.new_task sends them): persons production
+        knows are assigned; other ids are ignored."""
+        wanted = ctx.scratch.get("assignees")
+        if not isinstance(wanted, list) or not wanted:
+            return
+        ids = []
+        for value in wanted:
+            raw = value.get("id") if isinstance(value, dict) else value
+            try:
+                ids.append(uuid.UUID(str(raw)))
+            except ValueError:
+                continue
+        known = (await ctx.session.scalars(select(Person.id).where(Person.id.in_(ids)))).all() if ids else []
+        if known:
+            await ctx.session.execute(pg_insert(task_person_link).values(
+                [{"task_id": instance.id, "person_id": person_id} for person_id in dict.fromkeys(known)]
+            ).on_conflict_do_nothing())
 
     async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
         await access.check_supervisor(ctx.session, ctx.principal, instance.project_id)
@@ -199,11 +233,9 @@ class EntityHooks(CrudHooks[Entity]):
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
 
     async def serialize(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
-        return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
-
-    async def serialize_one(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
-        """GET one: the row with its (casting) link lists, in Zou's key order."""
-        row = await self.serialize(ctx, instance, relations=relations)
+        """One entity (GET, and the answers of POST and PUT): the row with its (casting)
+        link lists, in Zou's key order; lists and events carry the row alone."""
+        row = entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
         links = await casting.link_lists(ctx.session, instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
@@ -224,4 +256,4 @@ class EntityHooks(CrudHooks[Entity]):
         return [entity_rules.serialize_entity(e, names.get(e.entity_type_id, "")) for e in instances]
 
     async def event_snapshot(self, ctx: CrudContext, instance: Entity) -> dict[str, Any]:
-        return await self.serialize(ctx, instance, relations=False)
+        return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))

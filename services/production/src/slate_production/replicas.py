@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from slate_common.replica import Replica
 
+from .domain.defaults import link_task_types_to_department
 from .domain.people import link_departments, person_columns
+from .domain.previews import follow_task_preview
 from .models import AttachmentFileReplica, Department, Person, PreviewFileReplica, Studio
 
 PERSONS = Replica(Person, "person", "auth", columns=person_columns, after_upsert=link_departments)
-DEPARTMENTS = Replica(Department, "department", "auth")
+DEPARTMENTS = Replica(Department, "department", "auth", after_upsert=link_task_types_to_department)
 STUDIOS = Replica(Studio, "studio", "auth")
-PREVIEWS = Replica(PreviewFileReplica, "preview-file", "media", verbs=("add-file",))
+PREVIEWS = Replica(PreviewFileReplica, "preview-file", "media", verbs=("add-file",), after_upsert=follow_task_preview)
 ATTACHMENTS = Replica(AttachmentFileReplica, "attachment-file", "media")
 
 REPLICAS: list[Replica] = [PERSONS, DEPARTMENTS, STUDIOS, PREVIEWS, ATTACHMENTS]

@@ -219,6 +219,7 @@ class CrudService(Generic[M]):
 
     async def list(self, ctx: CrudContext, params: dict[str, str]) -> tuple[list[M], int | None, int, int]:
         stmt = apply_filters(self.hooks.list_scope(self.base_query(ctx), ctx), self.spec, params)
+        stmt = self.hooks.filter_params(stmt, ctx, params)
         order = [getattr(self.spec.model, c) for c in self.spec.list_order]
         page = params.get("page")
         if page is None:

@@ -38,6 +38,10 @@ class CrudHooks(Generic[M]):
         """Rows left out of listings only (on top of :meth:`scope`), still read one by one."""
         return stmt
 
+    def filter_params(self, stmt: Select[Any], ctx: CrudContext, params: dict[str, str]) -> Select[Any]:
+        """List filters the model's columns cannot express (a person's ``full_name``)."""
+        return stmt
+
     async def check_read(self, ctx: CrudContext, instance: M) -> None:
         return None
 

@@ -43,3 +43,4 @@ async def department_members(session: AsyncSession, *, department_id: uuid.UUID)
         .where(person_department.c.department_id == department_id).order_by(Person.first_name, Person.last_name)
     )
     return list(rows.all())
+

@@ -137,7 +137,7 @@ async def create_admin(session: AsyncSession, *, email: str, password: str) -> t
         return existing, False
     person = Person(
         first_name="Super", last_name="Admin", email=email, role="admin",
-        password=hash_password(password), active=True,
+        password=hash_password(password), active=True, phone="", desktop_login="",
     )
     session.add(person)
     await session.flush()

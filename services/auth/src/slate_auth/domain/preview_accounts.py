@@ -86,7 +86,7 @@ async def create_or_reset(
         person = Person(
             first_name="Preview", last_name=project_name.strip()[:80] or "Preview",
             email=f"preview-{secrets.token_hex(6)}@{EMAIL_DOMAIN}", role="client", active=True,
-            preview_project_id=project_id, password=hash_password(password),
+            preview_project_id=project_id, password=hash_password(password), phone="", desktop_login="",
         )
         session.add(person)
         await session.flush()

@@ -95,7 +95,7 @@ async def person_for_identity(session: AsyncSession, *, identity: ExternalIdenti
     if person is None:
         person = Person(
             email=email, first_name=identity.first_name[:80], last_name=identity.last_name[:80],
-            role="user", active=True, password=None,
+            role="user", active=True, password=None, phone="", desktop_login="",
         )
         session.add(person)
         await session.flush()

@@ -7,10 +7,11 @@ from .identity import (
     person_department,
 )
 from .fido import FidoChallenge
+from .seed import ReferenceSeed
 from .sso import SsoIdentity, SsoState
 
 __all__ = [
     "AppLoginCode", "Base", "Department", "DesktopLoginLog", "FidoChallenge", "InboxEvent", "LoginLog",
-    "Organisation", "OutboxEvent", "Person", "RefreshToken", "SigningKey", "SsoIdentity", "SsoState", "Studio",
+    "Organisation", "OutboxEvent", "Person", "ReferenceSeed", "RefreshToken", "SigningKey", "SsoIdentity", "SsoState", "Studio",
     "person_department",
 ]

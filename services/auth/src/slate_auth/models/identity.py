@@ -34,14 +34,16 @@ class Person(ZouModel, Base):
     first_name: Mapped[str] = mapped_column(String(80), nullable=False, default="")
     last_name: Mapped[str] = mapped_column(String(80), nullable=False, default="")
     email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
-    phone: Mapped[str | None] = mapped_column(String(30), default="")
+    #: null when created through /data/persons, "" when made by a service function
+    #: (the admin account, SSO, preview accounts), as Zou's two ways of creating one.
+    phone: Mapped[str | None] = mapped_column(String(30))
     country: Mapped[str | None] = mapped_column(String(100))
     contract_type: Mapped[str] = mapped_column(String(30), default="open-ended")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     last_presence: Mapped[dt.date | None] = mapped_column(Date)
     password: Mapped[str | None] = mapped_column(Text)
-    desktop_login: Mapped[str | None] = mapped_column(String(80), default="")
+    desktop_login: Mapped[str | None] = mapped_column(String(80))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     email_otp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)

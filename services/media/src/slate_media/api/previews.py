@@ -22,7 +22,7 @@ from ..domain import frames, pipeline
 from ..domain import previews as rules
 from ..uploads import receive_upload
 from .downloads import download_name
-from .deps import CommentId, InstanceId, PreviewFileId, ProjectId, SettingsDep, StorageDep, TaskId, parse_id
+from .deps import CommentId, InstanceId, PreviewFileId, ProjectId, SettingsDep, ShotId, StorageDep, TaskId, parse_id
 
 router = APIRouter(tags=["Previews"])
 
@@ -137,7 +137,13 @@ def _entity_listing(kind: str) -> Any:
     return listing
 
 
-for _kind, _plural in (("entity", "entities"), ("shot", "shots"), ("edit", "edits"), ("concept", "concepts")):
+@router.get("/data/shots/{shot_id}/preview-files", operation_id="get_shot_preview_files")
+async def shot_previews(shot_id: ShotId, principal: CurrentUser, session: SessionDep) -> Response:
+    """A shot's previews per task type id, newest revision first."""
+    return json_response(await rules.previews_of_shot_by_task_type(session, principal, shot_id))
+
+
+for _kind, _plural in (("entity", "entities"), ("edit", "edits"), ("concept", "concepts")):
     router.add_api_route(f"/data/{_plural}/{{{_kind}_id}}/preview-files", _entity_listing(_kind), methods=["GET"],
                          operation_id=f"get_{_kind}_preview_files")
 

@@ -100,20 +100,21 @@ async def add_attachments(
             raise BadRequest(f"The uploaded file {upload.filename} is empty.")
         attachment = AttachmentFile(
             id=uuid.uuid4(), name=upload.filename[:250], size=upload.size, extension=upload.extension[:10] or None,
-            mimetype=(upload.content_type or mime_of(upload.extension))[:255], comment_id=comment_id,
+            # the type the client gave the part, "" when none (as Zou stores it)
+            mimetype=(upload.content_type or "")[:255], comment_id=comment_id,
         )
         await storage.put_file("attachments", attachment_key(attachment.id), upload.file, upload.size,
-                               attachment.mimetype or "application/octet-stream")
+                               attachment.mimetype or mime_of(upload.extension) or "application/octet-stream")
         if processing.kind_of(upload.extension) == "picture":
             await _attachment_thumbnail(storage, attachment.id, Path(upload.path))
         session.add(attachment)
         created.append(attachment)
     await session.flush()
-    out = [a.serialize() for a in created]
-    for item in out:
-        emit(session, "attachment-file:new", {"attachment_file_id": item["id"], "comment_id": str(comment_id),
-                                               "snapshot": item}, actor_id=principal.id)
-    return out
+    for attachment in created:
+        emit(session, "attachment-file:new", {"attachment_file_id": str(attachment.id), "comment_id": str(comment_id),
+                                               "snapshot": attachment.serialize()}, actor_id=principal.id)
+    # Zou answers each file as the comment lists it
+    return [{"id": str(a.id), "name": a.name, "extension": a.extension, "size": a.size} for a in created]
 
 
 async def _attachment_thumbnail(storage: Storage, attachment_id: uuid.UUID, src: Path) -> None:

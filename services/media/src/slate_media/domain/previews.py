@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, NotFound
 from slate_common.events import emit
@@ -302,6 +303,36 @@ async def previews_of_entity(session: AsyncSession, principal: Principal, entity
         .order_by(PreviewFile.revision.desc(), PreviewFile.position.asc(), PreviewFile.created_at.desc())
     )
     return [short(p) for p in (await session.scalars(stmt)).all()]
+
+
+async def previews_of_shot_by_task_type(
+    session: AsyncSession, principal: Principal, shot_id: uuid.UUID
+) -> dict[str, list[dict[str, Any]]]:
+    """A shot's previews as Zou answers them: per task type id, one row per revision
+    (newest first) for its first file, the revision's other files in ``previews``."""
+    task = aliased(TaskReplica)
+    task_types = select(task.task_type_id).where(task.id == PreviewFile.task_id).correlate_except(task).scalar_subquery()
+    rows = (await session.execute(
+        access.scope_previews(select(PreviewFile, task_types), principal)
+        .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.entity_id == shot_id)))
+        .order_by(PreviewFile.revision.desc(), PreviewFile.position.asc(), PreviewFile.created_at.asc())
+    )).all()
+    out: dict[str, list[dict[str, Any]]] = {}
+    firsts: dict[tuple[str, uuid.UUID | None, int], dict[str, Any]] = {}
+    for preview, task_type_id in rows:
+        key = str(task_type_id)
+        full = preview.serialize()
+        row = {k: full[k] for k in ("id", "revision", "original_name", "extension", "width", "height", "duration",
+                                    "status", "annotations")}
+        row.update(previews=[], created_at=full["created_at"], task_id=full["task_id"], original_width=None,
+                   original_height=None, original_duration=None, original_file_size=None)
+        first = firsts.get((key, preview.task_id, preview.revision))
+        if first is None:
+            firsts[(key, preview.task_id, preview.revision)] = row
+            out.setdefault(key, []).append(row)
+        else:
+            first["previews"].append({k: v for k, v in row.items() if k != "previews"})
+    return out
 
 
 async def previews_of_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -20,9 +20,7 @@ def flag(value: str | None, default: bool = False) -> bool:
 
 
 async def task_types_of(session: AsyncSession, *conditions: Any) -> list[dict[str, Any]]:
-    """The task types of the tasks matching ``conditions``, ordered by priority and name."""
+    """The task types of the tasks matching ``conditions``, ordered by name (as Zou)."""
     used = select(Task.task_type_id).where(*conditions)
-    rows = await session.scalars(
-        select(TaskType).where(TaskType.id.in_(used)).order_by(TaskType.priority, TaskType.name)
-    )
+    rows = await session.scalars(select(TaskType).where(TaskType.id.in_(used)).order_by(TaskType.name, TaskType.id))
     return [t.serialize() for t in rows]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.errors import BadRequest, Forbidden
+from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -62,20 +62,45 @@ async def create_asset_tasks(project_id: str, task_type_id: str, request: Reques
     return await _create_tasks(request, principal, session, project_id, task_type_id, "Asset")
 
 
-@router.post("/data/entities/{entity_id}/tasks", operation_id="create_entity_task", status_code=201)
-async def create_entity_task(entity_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """A task of a given type (and name) for one entity."""
+@router.post("/data/entities/{entity_id}/tasks", operation_id="create_entity_tasks", status_code=201)
+async def create_entity_tasks(entity_id: str, request: Request, principal: CurrentUser,
+                              session: SessionDep) -> Response:
+    """One task per given task type for an entity (every valid type when none is given)."""
     entity, _ = await get_entity(session, principal, parse_uuid(entity_id))
-    body = await json_object(request)
-    task_type_id = body.get("task_type_id")
-    if not task_type_id:
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_type_id", "message": "Field required"}]})
-    tasks = await task_ops.create_tasks(session, principal, project_id=entity.project_id,
-                                        task_type_id=parse_uuid(task_type_id), kind="", entity_ids=[entity.id],
-                                        name=str(body.get("name") or "main"))
-    if not tasks:
-        raise BadRequest("A task of this type and name already exists for this entity")
-    return json_response((await task_ops.with_names(session, tasks))[0], status_code=201)
+    tasks = await task_ops.create_entity_tasks(session, principal, entity=entity,
+                                               task_type_ids=await _task_type_ids(request))
+    return json_response(await task_ops.with_names(session, tasks), status_code=201)
+
+
+async def _task_type_ids(request: Request) -> list[uuid.UUID]:
+    """``task_type_ids`` of the body; as Zou, a body that is not JSON counts as empty and a
+    malformed id as an unknown one (404)."""
+    try:
+        body = await json_body(request)
+    except BadRequest:
+        return []
+    if not isinstance(body, dict):
+        raise _invalid("", "Input should be a valid dictionary")
+    raw = body.get("task_type_ids")
+    if raw is None:
+        if "task_type_ids" in body:
+            raise _invalid("task_type_ids", "Input should be a valid list")
+        return []
+    if not isinstance(raw, list):
+        raise _invalid("task_type_ids", "Input should be a valid list")
+    ids = []
+    for index, value in enumerate(raw):
+        if not isinstance(value, str):
+            raise _invalid(f"task_type_ids.{index}", "Input should be a valid string")
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError as exc:
+            raise NotFound() from exc
+    return ids
+
+
+def _invalid(field: str, message: str) -> BadRequest:
+    return BadRequest("Validation error.", data={"errors": [{"field": field, "message": message}]})
 
 
 @router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task")

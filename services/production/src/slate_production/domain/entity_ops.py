@@ -151,7 +151,8 @@ async def create_entity(
             nb_frames = int(nb_frames)
         except (TypeError, ValueError) as exc:
             raise BadRequest("nb_frames must be an integer") from exc
-    source_id = body.get("source_id") or body.get("episode_id")
+    # an asset's episode is its source; a sequence's episode is its parent only (as Zou)
+    source_id = body.get("source_id") or (body.get("episode_id") if type_name not in TEMPORAL_TYPES else None)
     entity = Entity(
         name=name.strip(), project_id=project_id, entity_type_id=entity_type, parent_id=parent_id,
         description=body.get("description", None if type_name == "Shot" else ""),

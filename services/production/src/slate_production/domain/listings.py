@@ -68,7 +68,7 @@ ASSET_TASK_FIELDS = (
 #: ``ep`` (its parents, shots only), ``p`` (its project) and ``tk.tasks``.
 SHOT_SQL = {
     "canceled": "e.canceled", "data": "e.data", "description": "e.description",
-    "entity_type_id": "e.entity_type_id", "episode_id": "ep.id", "episode_name": "ep.name",
+    "entity_type_id": "e.entity_type_id", "episode_id": "ep.id", "episode_name": "COALESCE(ep.name, '')",
     "fps": "e.data -> 'fps'", "frame_in": "e.data -> 'frame_in'", "frame_out": "e.data -> 'frame_out'",
     "id": "e.id", "name": "e.name", "nb_frames": "e.nb_frames", "parent_id": "e.parent_id",
     "preview_file_id": "e.preview_file_id", "project_id": "e.project_id", "project_name": "p.name",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.serialization import serialize_value
+from slate_common.serialization import now, serialize_value
 
 from ..models import PreviewFileReplica
 
@@ -42,3 +42,27 @@ async def task_previews(session: AsyncSession, *, task_id: uuid.UUID) -> list[di
         .order_by(PreviewFileReplica.revision.desc().nulls_last(), PreviewFileReplica.position,
                   PreviewFileReplica.created_at, PreviewFileReplica.id))
     return [serialize_preview(r) for r in rows]
+
+
+async def follow_task_preview(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+    """The preview replica's step after a row was written: a task's newest preview is
+    its ``last_preview_file_id`` (as Zou sets it when a preview is added), with a
+    ``task:update``."""
+    from ..models import Task
+    from .tasks import emit_task_event
+
+    try:
+        task_id, preview_id = uuid.UUID(str(snapshot.get("task_id"))), uuid.UUID(str(snapshot["id"]))
+    except (KeyError, ValueError):
+        return
+    task = await session.get(Task, task_id)
+    if task is None or task.last_preview_file_id == preview_id:
+        return
+    if task.last_preview_file_id is not None:
+        current = await session.get(PreviewFileReplica, task.last_preview_file_id)
+        if current is not None and (current.revision or 0) > int(snapshot.get("revision") or 0):
+            return  # an older revision changed: the task keeps its newest
+    task.last_preview_file_id = preview_id
+    task.updated_at = now()
+    await session.flush()
+    await emit_task_event(session, "task:update", task, actor_id=None)

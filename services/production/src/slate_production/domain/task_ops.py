@@ -14,7 +14,10 @@ from slate_common.errors import BadRequest, NotFound
 from slate_common.security import Principal
 from slate_common.serialization import now
 
-from ..models import TEMPORAL_TYPES, Entity, EntityType, Person, Task, TaskStatus, TaskType, task_person_link
+from ..models import (
+    TEMPORAL_TYPES, Entity, EntityType, Person, ProjectTaskTypeLink, Task, TaskStatus, TaskType,
+    entity_type_task_type_link, task_person_link,
+)
 from . import access
 from .tasks import assignees_of, default_status_id, emit_task_event, serialize_task
 from ..replicas import PERSONS
@@ -112,6 +115,55 @@ async def create_tasks(
             continue
         task = Task(name=name, project_id=project_id, entity_id=entity.id, task_type_id=task_type_id,
                     task_status_id=status_id, assigner_id=principal.id, **(extra or {}))
+        session.add(task)
+        created.append(task)
+    await session.flush()
+    for task in created:
+        await emit_task_event(session, "task:new", task, actor_id=principal.id)
+    return created
+
+
+async def create_entity_tasks(session: AsyncSession, principal: Principal, *, entity: Entity,
+                              task_type_ids: list[uuid.UUID]) -> list[Task]:
+    """One ``main`` task per task type for one entity (managers). Without ids, every task
+    type valid for it: enabled in its project, for its kind of entity and, for an asset
+    whose type has a workflow, in that workflow. Given ids are all checked first (unknown:
+    404; wrong kind, not enabled, outside the workflow: 400, nothing created); a type the
+    entity already has a task of is skipped."""
+    await access.check_manager(session, principal, entity.project_id)
+    entity_type = await session.get(EntityType, entity.entity_type_id)
+    kind = "Asset" if entity_type is None or entity_type.is_asset_type else entity_type.name
+    enabled = set((await session.scalars(select(ProjectTaskTypeLink.task_type_id).where(
+        ProjectTaskTypeLink.project_id == entity.project_id))).all())
+    workflow = set((await session.scalars(select(entity_type_task_type_link.c.task_type_id).where(
+        entity_type_task_type_link.c.entity_type_id == entity.entity_type_id))).all()) if kind == "Asset" else set()
+    if task_type_ids:
+        wanted = list(dict.fromkeys(task_type_ids))  # a type given twice makes one task
+        found = {t.id: t for t in (await session.scalars(select(TaskType).where(TaskType.id.in_(wanted)))).all()}
+        if any(i not in found for i in wanted):
+            raise NotFound()
+        types = [found[i] for i in wanted]
+        for task_type in types:
+            if task_type.for_entity != kind:
+                raise BadRequest(f"Task type {task_type.id} is for {task_type.for_entity} entities, got {kind}.")
+            if task_type.id not in enabled:
+                raise BadRequest(f"Task type {task_type.id} is not enabled in project {entity.project_id}.")
+            if workflow and task_type.id not in workflow:
+                raise BadRequest(f"Task type {task_type.id} is not in the workflow of asset type "
+                                 f"{entity.entity_type_id}.")
+    else:
+        types = list((await session.scalars(select(TaskType).where(
+            TaskType.id.in_(enabled), TaskType.for_entity == kind,
+            *([TaskType.id.in_(workflow)] if workflow else []),
+        ).order_by(TaskType.priority, TaskType.name))).all())
+    existing = set((await session.scalars(select(Task.task_type_id).where(Task.entity_id == entity.id))).all())
+    status_id = await default_status_id(session)
+    created = []
+    for task_type in types:
+        if task_type.id in existing:
+            continue
+        task = Task(name="main", project_id=entity.project_id, entity_id=entity.id, task_type_id=task_type.id,
+                    task_status_id=status_id, assigner_id=principal.id)
         session.add(task)
         created.append(task)
     await session.flush()

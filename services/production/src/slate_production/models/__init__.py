@@ -25,8 +25,11 @@ from .notification import Notification, Subscription
 from .preview import AttachmentFileReplica, PreviewFileReplica
 from .search_filter import SearchFilter, SearchFilterGroup
 from .casting import EntityLink, entity_concept_link
+from .seed import PendingTaskTypeDepartment, ReferenceSeed
 
 __all__ = [
+    "PendingTaskTypeDepartment",
+    "ReferenceSeed",
     "AttachmentFileReplica",
     "Comment",
     "News",
