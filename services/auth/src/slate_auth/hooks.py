@@ -161,7 +161,8 @@ class OrganisationHooks(CrudHooks[Organisation]):
 
 
 async def _checked_departments(ctx: CrudContext, raw: Any) -> list[uuid.UUID]:
-    """A person's ``departments`` as Zou takes them: a list of existing department ids."""
+    """A person's ``departments`` as Zou takes them: a list of ids, a malformed one refused
+    (Zou's 400), one naming no department left out (as the oracle does)."""
     invalid = InvalidFormat()
     if not isinstance(raw, list):
         raise invalid
@@ -169,6 +170,5 @@ async def _checked_departments(ctx: CrudContext, raw: Any) -> list[uuid.UUID]:
         ids = list(dict.fromkeys(uuid.UUID(str(value)) for value in raw))
     except ValueError as exc:
         raise invalid from exc
-    if len(await existing_departments(ctx.session, ids)) != len(ids):
-        raise invalid
-    return ids
+    known = await existing_departments(ctx.session, ids)
+    return [i for i in ids if i in known]
