@@ -79,7 +79,7 @@ class World:
     api: httpx.AsyncClient
     admin: dict[str, str]
     project_id: str
-    asset_id: str
+    asset_type_id: str
     task_type_id: str
     status_id: str
     department_id: str
@@ -109,8 +109,13 @@ class World:
             "first_name": "Mx", "last_name": tag, "email": f"matrix-{tag}@example.com", "role": role, **extra}), 201)
 
     async def task(self) -> dict[str, Any]:
-        return write_ok(await self.api.post(f"/data/entities/{self.asset_id}/tasks", headers=self.admin, json={
-            "task_type_id": self.task_type_id, "name": uuid.uuid4().hex[:8]}), 201)
+        """A task on a new asset (an entity has one task per task type, as in Zou)."""
+        asset = write_ok(await self.api.post("/data/entities", headers=self.admin, json={
+            "name": f"matrix-{uuid.uuid4().hex[:8]}", "project_id": self.project_id,
+            "entity_type_id": self.asset_type_id}), 201)
+        created = write_ok(await self.api.post(f"/data/entities/{asset['id']}/tasks", headers=self.admin,
+                                               json={"task_type_ids": [self.task_type_id]}), 201)
+        return created[0] if isinstance(created, list) else created
 
     async def comment(self, task_id: str) -> dict[str, Any]:
         return write_ok(await self.api.post(f"/actions/tasks/{task_id}/comment", headers=self.admin,
@@ -317,13 +322,11 @@ async def world(stack) -> World:  # type: ignore[no-untyped-def]
     project = write_ok(await api.post("/data/projects", headers=admin, json={"name": f"Matrix {uuid.uuid4().hex[:6]}"}), 201)
     types = (await api.get("/data/entity-types", headers=admin)).json()
     character = next(t for t in types if t["name"] == "Character")
-    asset = write_ok(await api.post("/data/entities", headers=admin, json={
-        "name": "matrix-asset", "project_id": project["id"], "entity_type_id": character["id"]}), 201)
     task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
     status = (await api.get("/data/task-status", headers=admin)).json()[0]
     department = write_ok(await api.post("/data/departments", headers=admin,
                                          json={"name": f"Matrix {uuid.uuid4().hex[:6]}"}), 201)
-    world = World(api, admin, project["id"], asset["id"], task_type["id"], status["id"], department["id"])
+    world = World(api, admin, project["id"], character["id"], task_type["id"], status["id"], department["id"])
     yield world
     await api.aclose()
 

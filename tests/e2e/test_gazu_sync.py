@@ -4,6 +4,8 @@ reference data a fresh instance has."""
 
 from __future__ import annotations
 
+import pytest
+
 from .gazu_target import gazu_host, gz, tag  # noqa: F401  (fixtures)
 
 DEFAULT_DEPARTMENTS = ("Modeling", "Animation", "FX", "Compositing", "Concept", "Layout")
@@ -33,9 +35,13 @@ def test_gazu_sync_id_maps(gz, gazu_host) -> None:  # type: ignore[no-untyped-de
     animation = gz.task.get_task_type_by_name("Animation", for_entity="Shot", client=target)
     assert task_type_map[animation["id"]] == animation["id"]
 
-    person_map = gz.sync.get_sync_person_id_map(source, target)
     me = gz.client.get_current_user(client=target)
-    assert person_map[me["id"]] == me["id"]
+    if all(p.get("email") for p in gz.person.all_persons(client=target)):
+        person_map = gz.sync.get_sync_person_id_map(source, target)
+        assert person_map[me["id"]] == me["id"]
+    else:  # a bot has no email (as on Zou): gazu 1.3.1's person map fails on it, on both
+        with pytest.raises(AttributeError):
+            gz.sync.get_sync_person_id_map(source, target)
     projects = gz.project.all_projects(client=target)
     names = [p["name"].lower() for p in projects]
     project_map = gz.sync.get_sync_project_id_map(source, target)

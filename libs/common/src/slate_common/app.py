@@ -102,6 +102,21 @@ async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
             delay = min(delay * 2, 5.0)
 
 
+#: How long each step of a service's shutdown may take before it is left behind (a pod's
+#: grace period is finite; a step that ignores cancellation must not hold the process).
+SHUTDOWN_STEP_SECONDS = 10.0
+
+
+async def _bounded(step: str, awaitable: Awaitable[Any]) -> None:
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_STEP_SECONDS)
+    if not done:
+        log.warning("shutdown_step_timed_out", step=step, seconds=SHUTDOWN_STEP_SECONDS)
+        task.cancel()
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("shutdown_step_failed", step=step, error=repr(task.exception()))
+
+
 def _rebuilder(replicas: Sequence[Replica], runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     async def rebuild() -> None:
         for replica in replicas:
@@ -220,11 +235,11 @@ def create_service_app(
         finally:
             for task in runtime.tasks:
                 task.cancel()
-            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await _bounded("background tasks", asyncio.gather(*runtime.tasks, return_exceptions=True))
             if runtime.settler is not None:
-                await runtime.settler.stop()
-            await bus.wait_closed(runtime.nc)
-            await engine.dispose()
+                await _bounded("settler", runtime.settler.stop())
+            await _bounded("nats", bus.wait_closed(runtime.nc))
+            await _bounded("database", engine.dispose())
             log.info("service_stopped")
 
     app = FastAPI(
