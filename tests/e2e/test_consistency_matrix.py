@@ -323,6 +323,8 @@ async def world(stack) -> World:  # type: ignore[no-untyped-def]
     types = (await api.get("/data/entity-types", headers=admin)).json()
     character = next(t for t in types if t["name"] == "Character")
     task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
+    write_ok(await api.post(f"/data/projects/{project['id']}/settings/task-types", headers=admin,
+                            json={"task_type_id": task_type["id"]}), 200, 201)
     status = (await api.get("/data/task-status", headers=admin)).json()[0]
     department = write_ok(await api.post("/data/departments", headers=admin,
                                          json={"name": f"Matrix {uuid.uuid4().hex[:6]}"}), 201)
