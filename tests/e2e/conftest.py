@@ -3,17 +3,15 @@ the gateway the way Kitsu and gazu do."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-T = TypeVar("T")
+from slate_common.testing import eventually
 
 # The differential test compares whole-studio listings (an admin's tasks to check, their
 # filter values…) with Zou's recorded answers for a fresh studio, so it must see the shared
@@ -61,18 +59,6 @@ async def db_fetch(stack: Any, database: str, sql: str, *args: Any) -> list[asyn
         return await conn.fetch(sql, *args)
     finally:
         await conn.close()
-
-
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.1) -> T:
-    """Poll ``check`` until it returns something truthy (events are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
-        await asyncio.sleep(interval)
 
 
 async def refused_everywhere_within_a_second(api: httpx.AsyncClient, headers: dict[str, str]) -> None:

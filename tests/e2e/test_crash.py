@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from .conftest import db_fetch, eventually
+from slate_common.testing import eventually
+
+from .conftest import db_fetch
 
 
 async def _event_of(stack, pid: uuid.UUID):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .conftest import eventually
+from slate_common.testing import eventually
 
 
 def make_movie(path: Path) -> Path:

@@ -7,7 +7,9 @@ import uuid
 
 import httpx
 
-from .conftest import db_fetch, eventually, login
+from slate_common.testing import eventually
+
+from .conftest import db_fetch, login
 
 
 async def test_login_then_projects_through_the_gateway(api, stack) -> None:  # type: ignore[no-untyped-def]

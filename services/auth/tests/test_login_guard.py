@@ -15,21 +15,12 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from slate_common.testing import Clock
+
 PASSWORD = "right password"
 # Persons of these tests get a cheap argon2 hash (verification reads the cost from the
 # hash): the guard is under test here, not the KDF's cost.
 CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 async def _add_persons(app: Any, emails: list[str]) -> None:

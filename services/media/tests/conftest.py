@@ -3,11 +3,8 @@ running ffmpeg for real, replicas fed by events published on the real stream."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import nats
 import pytest
 
 from slate_common.events import Event
+from slate_common.testing import eventually
 from slate_common.testing.tokens import TestSigner, service_client
 
 TEST_UPLOAD_LIMIT = 8 * 1024 * 1024
@@ -108,17 +106,6 @@ async def js(infra):  # type: ignore[no-untyped-def]
     await nc.drain()
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
-        await asyncio.sleep(interval)
-
-
 @pytest.fixture(scope="session")
 def publish(js):  # type: ignore[no-untyped-def]
     """Publish an event as production does: envelope, subject, Nats-Msg-Id."""
@@ -154,7 +141,7 @@ def world(client, publish, db):  # type: ignore[no-untyped-def]
             snap = {"id": str(pid), "name": f"Film {pid.hex[:6]}", "team": [str(t) for t in team],
                     "fps": "25", "resolution": "1920x1080", "type": "Project", **extra}
             await publish("project:new", {"project_id": str(pid), "snapshot": snap}, project_id=pid)
-            await eventually(lambda: db("select 1 from project_replica where id = :i", i=pid))
+            await eventually(lambda: db("select 1 from project_replica where id = :i", i=pid), timeout=30)
             return snap
 
         async def update_project(self, snap: dict[str, Any]) -> None:
@@ -164,7 +151,7 @@ def world(client, publish, db):  # type: ignore[no-untyped-def]
             eid = uuid.uuid4()
             snap = {"id": str(eid), "name": name, "project_id": project["id"], "preview_file_id": None, "type": "Asset"}
             await publish(f"{kind}:new", {f"{kind}_id": str(eid), "snapshot": snap}, project_id=project["id"])
-            await eventually(lambda: db("select 1 from entity_replica where id = :i", i=eid))
+            await eventually(lambda: db("select 1 from entity_replica where id = :i", i=eid), timeout=30)
             return snap
 
         async def task(self, project: dict[str, Any], entity: dict[str, Any] | None = None,
@@ -174,7 +161,7 @@ def world(client, publish, db):  # type: ignore[no-untyped-def]
                     "task_type_id": str(uuid.uuid4()), "task_status_id": str(uuid.uuid4()),
                     "assignees": [str(a) for a in assignees], "type": "Task"}
             await publish("task:new", {"task_id": str(tid), "snapshot": snap}, project_id=project["id"])
-            await eventually(lambda: db("select 1 from task_replica where id = :i", i=tid))
+            await eventually(lambda: db("select 1 from task_replica where id = :i", i=tid), timeout=30)
             return snap
 
         async def comment(self, task: dict[str, Any], person_id: uuid.UUID) -> dict[str, Any]:
@@ -182,7 +169,7 @@ def world(client, publish, db):  # type: ignore[no-untyped-def]
             snap = {"id": str(cid), "object_id": task["id"], "object_type": "Task", "person_id": str(person_id),
                     "task_status_id": task["task_status_id"], "text": "take 1", "type": "Comment"}
             await publish("comment:new", {"comment_id": str(cid), "snapshot": snap}, project_id=task["project_id"])
-            await eventually(lambda: db("select 1 from comment_replica where id = :i", i=cid))
+            await eventually(lambda: db("select 1 from comment_replica where id = :i", i=cid), timeout=30)
             return snap
 
     return World()

@@ -70,12 +70,12 @@ async def test_team_change_reaches_permissions(client, s, world, signer) -> None
     assert (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 404
     project = {**s["project"], "team": [*s["project"]["team"], str(newcomer)]}
     await world.update_project(project)
-    from .conftest import eventually  # noqa: TID252
+    from slate_common.testing import eventually
 
     async def visible() -> bool:
         return (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 200
 
-    assert await eventually(visible)
+    assert await eventually(visible, timeout=30)
 
 
 async def test_positions_annotations_main_preview_listings_delete(client, s, world, outbox) -> None:  # type: ignore[no-untyped-def]

@@ -17,9 +17,10 @@ import pytest
 
 from slate_common.events import Event
 from slate_common.stack import EmbeddedNats, free_port_block
+from slate_common.testing import eventually
 from slate_common.testing.tokens import TestSigner, service_client
 
-from .conftest import eventually, make_movie  # noqa: TID252
+from .conftest import make_movie  # noqa: TID252
 
 
 @pytest.fixture
@@ -69,9 +70,12 @@ async def test_killed_worker_job_is_redelivered(infra, make_database, bucket_pre
             project_id, task_id, comment_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
             handlers = consumers()
             feed = [
-                Event("project:new", {"project_id": str(project_id), "snapshot": {"id": str(project_id), "name": "K", "team": [], "fps": "25"}}),
-                Event("task:new", {"task_id": str(task_id), "snapshot": {"id": str(task_id), "project_id": str(project_id), "entity_id": str(uuid.uuid4()), "assignees": []}}),
-                Event("comment:new", {"comment_id": str(comment_id), "snapshot": {"id": str(comment_id), "object_id": str(task_id), "person_id": str(admin)}}),
+                Event("project:new", {"project_id": str(project_id), "snapshot": {
+                    "id": str(project_id), "name": "K", "team": [], "fps": "25"}}),
+                Event("task:new", {"task_id": str(task_id), "snapshot": {
+                    "id": str(task_id), "project_id": str(project_id), "entity_id": str(uuid.uuid4()), "assignees": []}}),
+                Event("comment:new", {"comment_id": str(comment_id), "snapshot": {
+                    "id": str(comment_id), "object_id": str(task_id), "person_id": str(admin)}}),
             ]
             async with app.state.runtime.sessionmaker() as session, session.begin():
                 for event in feed:

@@ -3,7 +3,6 @@ avatars from media; published on the real JetStream, applied by the app's consum
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from slate_common.bus import event_subject
 from slate_common.db import transaction
 from slate_common.events import Event
+from slate_common.testing import eventually
 
 from slate_production.models import Department, Entity, EntityType, Person, Project, department_person_link
 
@@ -24,14 +24,15 @@ async def _publish(infra, service: str, name: str, data: dict[str, Any]) -> None
     await nc.close()
 
 
-async def _eventually(sessionmaker, probe, expected, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        async with transaction(sessionmaker) as session:
-            value = await probe(session)
-        if value == expected or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.1)
+async def _read(sessionmaker, probe):  # type: ignore[no-untyped-def]
+    async with transaction(sessionmaker) as session:
+        return await probe(session)
+
+
+async def _applied(sessionmaker, probe, expected):  # type: ignore[no-untyped-def]
+    """What ``probe`` reads once it reads ``expected``: events published straight to the
+    stream (no write of production's to wait for) are applied on the consumer's schedule."""
+    return await eventually(lambda: _read(sessionmaker, probe), until=lambda value: value == expected, timeout=10)
 
 
 async def test_person_and_department_replicas(client, signer, sessionmaker, infra) -> None:  # type: ignore[no-untyped-def]
@@ -51,9 +52,9 @@ async def test_person_and_department_replicas(client, signer, sessionmaker, infr
                                       .where(department_person_link.c.person_id == person_id))).all()
         return (p.full_name, p.role, p.serialize()["timezone"], list(deps)) if p else None
 
-    assert await _eventually(sessionmaker, person_row, ("Ann Artist", "user", "Europe/Paris", [dep_id])) == (
+    assert await _applied(sessionmaker, person_row, ("Ann Artist", "user", "Europe/Paris", [dep_id])) == (
         "Ann Artist", "user", "Europe/Paris", [dep_id])
-    dep = await _eventually(sessionmaker, lambda s: s.get(Department, dep_id), None, timeout=0)
+    dep = await _read(sessionmaker, lambda s: s.get(Department, dep_id))
     assert dep is not None and dep.name == "Animation"
     # the person, with their departments, wherever production shows a person
     project = (await client.post("/data/projects", json={"name": f"Deps {uuid.uuid4().hex[:6]}"},
@@ -67,10 +68,10 @@ async def test_person_and_department_replicas(client, signer, sessionmaker, infr
 
     await _publish(infra, "auth", "person:update", {"person_id": str(person_id), "snapshot": {
         **snapshot, "role": "supervisor", "departments": []}})
-    assert await _eventually(sessionmaker, person_row, ("Ann Artist", "supervisor", "Europe/Paris", [])) == (
+    assert await _applied(sessionmaker, person_row, ("Ann Artist", "supervisor", "Europe/Paris", [])) == (
         "Ann Artist", "supervisor", "Europe/Paris", [])
     await _publish(infra, "auth", "person:delete", {"person_id": str(person_id), "snapshot": snapshot})
-    assert await _eventually(sessionmaker, person_row, None) is None
+    assert await _applied(sessionmaker, person_row, None) is None
 
 
 async def test_main_preview_and_project_avatar(client, sessionmaker, infra) -> None:  # type: ignore[no-untyped-def]
@@ -90,10 +91,10 @@ async def test_main_preview_and_project_avatar(client, sessionmaker, infra) -> N
     async def preview_of(session):  # type: ignore[no-untyped-def]
         return (await session.get(Entity, shot_id, populate_existing=True)).preview_file_id
 
-    assert await _eventually(sessionmaker, preview_of, preview_id) == preview_id
+    assert await _applied(sessionmaker, preview_of, preview_id) == preview_id
     await _publish(infra, "media", "avatar:update", {"kind": "project", "id": str(project_id), "has_avatar": True})
 
     async def avatar_of(session):  # type: ignore[no-untyped-def]
         return (await session.get(Project, project_id, populate_existing=True)).has_avatar
 
-    assert await _eventually(sessionmaker, avatar_of, True) is True
+    assert await _applied(sessionmaker, avatar_of, True) is True

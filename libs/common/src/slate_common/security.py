@@ -15,8 +15,9 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import httpx
 import jwt
@@ -85,6 +86,7 @@ class TokenVerifier:
         key_provider: Callable[[], dict[str, Any]] | None = None,
         revocations: RevocationView | None = None,
         leeway: float = 5.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.audience = audience
         self.issuer = issuer
@@ -92,6 +94,8 @@ class TokenVerifier:
         self.key_provider = key_provider
         self.revocations = revocations or RevocationView()
         self.leeway = leeway
+        #: The time a cached token's expiry and not-before are checked against (tests move it).
+        self.clock = clock
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         #: Tokens whose signature, audience and issuer were verified: token -> (claims,
@@ -166,7 +170,7 @@ class TokenVerifier:
         if self.key_provider is None and kid not in self._keys:  # its key was withdrawn
             del self._verified[token]
             return None
-        now = time.time()
+        now = self.clock()
         if float(claims["exp"]) <= now - self.leeway:
             del self._verified[token]
             raise Unauthorized("Token has expired")

@@ -19,6 +19,9 @@ Fixtures (session scope unless said otherwise):
 ``slate_stack``    :class:`SlateStackHandle`: the whole suite booted with
                    :class:`~slate_common.stack.Stack` on free ports, its own embedded
                    infrastructure and a temporary ``SLATE_HOME``.
+
+Helpers: :func:`eventually` (poll what another process does on its own schedule, never an
+HTTP write's effect) and :class:`Clock` (an injectable ``time.time`` the test moves).
 """
 
 from slate_common.testing.databases import create_database, drop_database, migrate_database
@@ -32,12 +35,15 @@ from slate_common.testing.fixtures import (
     smtp_sink,
     start_infra,
 )
+from slate_common.testing.timing import Clock, eventually
 
 __all__ = [
+    "Clock",
     "SlateStackHandle",
     "create_database",
     "docker_available",
     "drop_database",
+    "eventually",
     "infra",
     "make_database",
     "migrate_database",

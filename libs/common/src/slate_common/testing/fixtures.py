@@ -64,7 +64,7 @@ def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]
     pg = EmbeddedPostgres(home, free_port(), fsync=False)
     nats = EmbeddedNats(home, free_port_block(2))
     s3 = EmbeddedS3(home, free_port_block(S3_PORT_SPAN), access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
-    launchers = [pg, nats, s3]
+    launchers: list[EmbeddedPostgres | EmbeddedNats | EmbeddedS3] = [pg, nats, s3]
     try:
         for launcher in launchers:
             launcher.start()
@@ -81,7 +81,7 @@ def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]
 
 @contextlib.contextmanager
 def _docker_infra() -> Iterator[InfraEndpoints]:
-    from testcontainers.core.container import DockerContainer  # type: ignore[import-untyped]
+    from testcontainers.core.container import DockerContainer
 
     pg = (
         DockerContainer("postgres:17-alpine")
