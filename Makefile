@@ -1,5 +1,7 @@
 # make up    install everything into .venv and run the whole suite (slate up)
 # make test  install (when pyproject files or the lock changed) and run every test suite
+# make lint  ruff (ruff.toml) and mypy (mypy.ini) over the whole tree; .ci/run runs it first
+# make test-fast  the tests marked neither e2e (boots the embedded stack) nor slow (pytest.ini)
 # make lock  recompile requirements.lock (the exact versions every install uses) after a
 #            change of dependencies in a pyproject.toml or requirements-test.txt
 # make audit check requirements.lock against the vulnerability advisories (needs network;
@@ -21,7 +23,7 @@ TOOLS_PIP := $(TOOLS)/bin/python -m pip --disable-pip-version-check --quiet
 TEST_PATHS := $(wildcard libs/forwarded/tests libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 
-.PHONY: up test install lock audit clean-venv
+.PHONY: up test test-fast lint install lock audit clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +43,13 @@ up: install
 
 test: install
 	$(BIN)/pytest $(TEST_PATHS) $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/pytest $(TEST_PATHS) -m 'not e2e and not slow' $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 $(TOOLS)/bin/python:
 	$(PYTHON) -m venv $(TOOLS)

@@ -299,9 +299,13 @@ async def main(args: argparse.Namespace) -> None:  # noqa: PLR0915
                 handlers = consumers()
                 async with app.state.runtime.sessionmaker() as session, session.begin():
                     for event in (
-                        Event("project:new", {"project_id": str(project_id), "snapshot": {"id": str(project_id), "name": "Bench", "team": [], "fps": "25", "resolution": "1920x1080"}}),
-                        Event("task:new", {"task_id": str(task_id), "snapshot": {"id": str(task_id), "project_id": str(project_id), "entity_id": str(uuid.uuid4()), "assignees": []}}),
-                        Event("comment:new", {"comment_id": str(comment_id), "snapshot": {"id": str(comment_id), "object_id": str(task_id)}}),
+                        Event("project:new", {"project_id": str(project_id), "snapshot": {
+                            "id": str(project_id), "name": "Bench", "team": [], "fps": "25", "resolution": "1920x1080"}}),
+                        Event("task:new", {"task_id": str(task_id), "snapshot": {
+                            "id": str(task_id), "project_id": str(project_id), "entity_id": str(uuid.uuid4()),
+                            "assignees": []}}),
+                        Event("comment:new", {"comment_id": str(comment_id), "snapshot": {
+                            "id": str(comment_id), "object_id": str(task_id)}}),
                     ):
                         await handlers[event.name](session, event)
 

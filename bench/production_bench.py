@@ -341,7 +341,7 @@ class Bench:
                             "bytes": rows[-1][2], "statuses": sorted({r[1] for r in rows})}
 
         asyncio.run(run())
-        for variant, r in res.items():
+        for _variant, r in res.items():
             if isinstance(r, dict) and "slate" in r and "zou" in r and r["slate"]["median_ms"]:
                 r["speedup"] = round(r["zou"]["median_ms"] / r["slate"]["median_ms"], 2)
         self.out["listing"] = res

@@ -192,7 +192,7 @@ async def run(fx: dict[str, Any], concurrency: int, duration: float, warmup: flo
                     async with http.request(method, base + path, data=body, headers=headers) as r:
                         raw = await r.read()
                         status, size = r.status, len(raw)
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     status, size = 599, 0  # counted as an error
                 ms = (time.perf_counter() - t0) * 1000
                 if status == 599:

@@ -25,7 +25,7 @@ from .plan import Route, load_routes
 from .shape import SHALLOW, load_fixture, pack, truncate
 from .side import ROLES, Side
 from .verdict import (FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, load_known_gaps, load_unstable,
-                      report, summarize)
+                      report)
 
 ZOU_VERSION = "1.0.97"
 DEFAULT_RESULTS = Path("var/zoudiff-results.json")

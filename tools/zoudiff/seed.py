@@ -17,7 +17,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .side import PASSWORD, ZOU_ROLE, SeedError, Side
 

@@ -324,7 +324,8 @@ def _collapse(s: Any) -> Any:
     if isinstance(s, dict) and "[]" in s:
         inner = s["[]"]
         if "known" in inner:
-            return {"[]": {"known": {"@item": _collapse(v) for v in inner["known"].values()}, "other": []}}
+            # one "@item" key: the last known item's shape stands for all of them
+            return {"[]": {"known": {"@item": _collapse(v) for v in inner["known"].values()}, "other": []}}  # noqa: B035
         return {"[]": {"len": inner["len"], "item": [_collapse(v) for v in inner["item"]]}}
     return s
 

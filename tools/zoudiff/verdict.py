@@ -148,7 +148,7 @@ def summarize(results: list[CallResult]) -> dict[str, Any]:
     for r in results:
         by_route[r.route].append(r)
     services: dict[str, Counter[str]] = defaultdict(Counter)
-    for route, rs in by_route.items():
+    for _route, rs in by_route.items():
         svc = rs[0].service
         if all(r.identical for r in rs):
             services[svc]["identical"] += 1

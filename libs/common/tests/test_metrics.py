@@ -73,7 +73,7 @@ async def test_requests_by_route_template_and_status(service) -> None:  # type: 
     assert before.status_code == 200 and before.headers["content-type"].startswith("text/plain")
     base = sample(before.text, "http_server_request_duration_seconds_count", service=SERVICE,
                   route="/things/{thing_id}", status="200") or 0
-    for i in range(3):
+    for _i in range(3):
         assert (await client.get(f"/things/{uuid.uuid4()}")).status_code == 200
     assert (await client.get("/no/such/path")).status_code == 404
     text = (await client.get("/metrics")).text
@@ -111,9 +111,9 @@ async def test_consumer_lag_and_work_queue_depth(service, infra) -> None:  # typ
         await js.add_consumer(events, ConsumerConfig(durable_name=f"{SERVICE}-events"))
         await js.add_consumer(events, ConsumerConfig(durable_name="other-service-events"))
         await js.add_consumer(jobs, ConsumerConfig(durable_name=f"{SERVICE}-workers"))
-        for i in range(4):
+        for _i in range(4):
             await js.publish(f"mt.{events}.thing", b"{}")
-        for i in range(3):
+        for _i in range(3):
             await js.publish(f"mt.{jobs}.job", b"{}")
         text = (await client.get("/metrics")).text
         assert sample(text, "slate_consumer_pending_messages", stream=events,

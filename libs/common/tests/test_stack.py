@@ -275,6 +275,7 @@ def _get_json(url: str) -> dict[str, object]:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
+@pytest.mark.e2e
 def test_stack_boots_restarts_and_stops(tmp_path: Path) -> None:
     fakes = _fake_services(tmp_path / "fakes")
     config = StackConfig.on_free_ports(tmp_path / "home", extra_env={"PYTHONPATH": str(fakes)})
@@ -332,7 +333,8 @@ def test_cli_runs_service_commands_without_importing_them(tmp_path: Path) -> Non
     res = subprocess.run([*cli, "migrate", "nope"], env=env, capture_output=True, text=True, check=False)
     assert res.returncode == 2 and "unknown service" in res.stderr
     imported = subprocess.run(
-        [sys.executable, "-c", "import sys, slate_common.cli; print(sorted(m for m in sys.modules if m.startswith(('slate_auth', 'slate_production', 'slate_media', 'slate_gateway'))))"],
+        [sys.executable, "-c", "import sys, slate_common.cli; print(sorted(m for m in sys.modules if m.startswith("
+         "('slate_auth', 'slate_production', 'slate_media', 'slate_gateway'))))"],
         env=env, capture_output=True, text=True, check=True,
     )
     assert imported.stdout.strip() == "[]"

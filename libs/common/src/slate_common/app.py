@@ -253,9 +253,9 @@ def create_service_app(
         **_NO_NATIVE_TELEMETRY,
     )
     install_error_handlers(app)
-    app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))  # type: ignore[arg-type]
-    app.add_middleware(RequestContextMiddleware, service=settings.service_name)  # type: ignore[arg-type]
-    app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)  # type: ignore[arg-type]
+    app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)
     install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
     install_docs(app)
     app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x

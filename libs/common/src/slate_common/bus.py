@@ -126,7 +126,8 @@ async def serve_rpc(nc: NATS, service: str, handlers: dict[str, Handler], *, set
             try:
                 with tracer().start_as_current_span(f"rpc {subject}", kind=SpanKind.SERVER):
                     try:
-                        scope = settle_scope() if settler is not None else contextlib.nullcontext([])
+                        scope: contextlib.AbstractContextManager[list[Any]] = (
+                            settle_scope() if settler is not None else contextlib.nullcontext([]))
                         with scope as committed:
                             result = await handler(loads(msg.data) if msg.data else None)
                         if committed and settler is not None:

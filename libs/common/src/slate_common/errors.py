@@ -6,6 +6,7 @@ logged with its traceback and answered with a bare 500.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -98,7 +99,7 @@ def error_response(status: int, message: str, **extra: Any) -> Response:
     return json_response({"error": True, "message": message, **extra}, status_code=status)
 
 
-def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     out = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))

@@ -68,7 +68,7 @@ def _schemas(model: type[Any], writable: list[Column[Any]]) -> tuple[type[BaseMo
     update_fields: dict[str, Any] = {}
     for col in writable:
         py = _python_type(col)
-        optional = py | None  # type: ignore[operator]
+        optional = py | None
         create_fields[col.key] = (py, ...) if _required_on_create(col) else (optional, None)
         update_fields[col.key] = (optional, None)
     name = model.__name__
@@ -108,7 +108,7 @@ class CrudSpec(Generic[M]):
     def __post_init__(self) -> None:
         table = self.model.__table__  # type: ignore[attr-defined]
         self.columns: dict[str, Column[Any]] = {c.key: c for c in table.columns}
-        hidden = getattr(self.model, "hidden_fields", frozenset())
+        hidden: frozenset[str] = getattr(self.model, "hidden_fields", frozenset())
         self.writable = [
             c for c in table.columns
             if c.key not in READONLY_FIELDS and c.key not in self.readonly
@@ -211,7 +211,7 @@ class CrudService(Generic[M]):
 
     async def get(self, ctx: CrudContext, instance_id: uuid.UUID) -> M:
         stmt = self.base_query(ctx).where(self.spec.model.id == instance_id)  # type: ignore[attr-defined]
-        instance = (await ctx.session.scalars(stmt)).first()
+        instance: M | None = (await ctx.session.scalars(stmt)).first()
         if instance is None:
             raise NotFound()
         await self.hooks.check_read(ctx, instance)
@@ -319,7 +319,7 @@ Ctx = Annotated[CrudContext, Depends(_context)]
 
 def crud_router(specs: list[CrudSpec[Any]], *, prefix: str = "/data", tags: list[str] | None = None) -> APIRouter:
     """One router serving Zou's five CRUD routes for every spec."""
-    router = APIRouter(prefix=prefix, tags=tags or ["Crud"])
+    router = APIRouter(prefix=prefix, tags=[*(tags or ["Crud"])])
     for spec in specs:
         _add_routes(router, spec)
     return router
@@ -368,8 +368,11 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
 
     base = f"/{spec.path}"
     router.add_api_route(base, list_all, methods=["GET"], operation_id=f"list_{name}", summary=f"List {spec.path}")
-    router.add_api_route(base, create, methods=["POST"], operation_id=f"create_{name}", summary=f"Create a {spec.event_name}", openapi_extra=body_schema)
+    router.add_api_route(base, create, methods=["POST"], operation_id=f"create_{name}", summary=f"Create a {spec.event_name}",
+                         openapi_extra=body_schema)
     item = base + "/{instance_id}"
     router.add_api_route(item, get_one, methods=["GET"], operation_id=f"get_{name}", summary=f"Get a {spec.event_name}")
-    router.add_api_route(item, update, methods=["PUT"], operation_id=f"update_{name}", summary=f"Update a {spec.event_name}", openapi_extra=update_schema)
-    router.add_api_route(item, delete, methods=["DELETE"], operation_id=f"delete_{name}", summary=f"Delete a {spec.event_name}", status_code=204)
+    router.add_api_route(item, update, methods=["PUT"], operation_id=f"update_{name}", summary=f"Update a {spec.event_name}",
+                         openapi_extra=update_schema)
+    router.add_api_route(item, delete, methods=["DELETE"], operation_id=f"delete_{name}", summary=f"Delete a {spec.event_name}",
+                         status_code=204)

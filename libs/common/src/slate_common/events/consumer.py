@@ -267,7 +267,9 @@ class Consumer:
             return 0
         started = time.monotonic()
         # Without a settler the handlers' commits wake the relay, as outside any scope.
-        with settle_scope() if self.settler is not None else contextlib.nullcontext([]) as emitted:
+        scope: contextlib.AbstractContextManager[list[Any]] = (
+            settle_scope() if self.settler is not None else contextlib.nullcontext([]))
+        with scope as emitted:
             done = await self._apply_with_fallback(deliveries)
         ran = sum(d.ran for d in done)
         if len(done) > ran:

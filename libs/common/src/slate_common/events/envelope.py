@@ -35,7 +35,7 @@ class Event:
         )
 
     @classmethod
-    def from_json(cls, raw: bytes, *, version: int | None = None) -> "Event":
+    def from_json(cls, raw: bytes, *, version: int | None = None) -> Event:
         doc = loads(raw)
         return cls(
             version=version,

@@ -19,9 +19,9 @@ __all__ = [
     "port_is_free",
 ]
 
+from slate_common.config import DEFAULT_ADMIN_PASSWORD  # noqa: E402
 from slate_common.stack.stack import (  # noqa: E402
     DEFAULT_ADMIN_EMAIL,
-    DEFAULT_ADMIN_PASSWORD,
     InfraEndpoints,
     Stack,
     StackConfig,

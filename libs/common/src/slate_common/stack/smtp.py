@@ -87,7 +87,7 @@ class Mailbox:
         out = []
         for path in sorted(self.mail_dir.glob("*.eml")):
             out.append(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
-        return out  # type: ignore[return-value]
+        return out
 
     def to(self, address: str) -> list[EmailMessage]:
         address = address.lower()

@@ -158,7 +158,8 @@ class StackConfig:
         SLATE_REPLICAS when that is set (else 1, the defaults of :attr:`http_processes`, 0)."""
         env = os.environ if environ is None else environ
         return {
-            "gateway_replicas": _count("SLATE_GATEWAY_REPLICAS", env, 1, low=1, high=MAX_GATEWAY_REPLICAS),  # gateways (default 1), ports gateway..+N-1
+            # gateways (default 1), ports gateway..+N-1
+            "gateway_replicas": _count("SLATE_GATEWAY_REPLICAS", env, 1, low=1, high=MAX_GATEWAY_REPLICAS),
             "http_processes": {
                 svc: _count("SLATE_<SERVICE>_HTTP_PROCESSES", env, DEFAULT_HTTP_PROCESSES.get(svc, 1), service=svc, low=1)  # production: 2
                 for svc in SERVICES
@@ -489,8 +490,8 @@ class Stack:
             try:
                 wait_until(lambda u=url: http_ok(u), max(1.0, deadline - time.monotonic()), f"{name} {url}", interval=0.3)  # type: ignore[misc]
             except TimeoutError as exc:
-                path = self.home / "logs" / f"{name}.log"
-                raise StackError(f"{exc}\n--- {path}\n{tail(path)}") from exc
+                log = self.home / "logs" / f"{name}.log"
+                raise StackError(f"{exc}\n--- {log}\n{tail(log)}") from exc
 
     def up(self) -> str:
         """Boot everything; return the gateway URL (or the first service's)."""
@@ -563,7 +564,6 @@ class Stack:
                 raise _Interrupted
 
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        c = self.config
         try:
             print(f"Slate: data in {self.home}", file=sys.stderr, flush=True)
             try:

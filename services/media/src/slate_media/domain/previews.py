@@ -179,7 +179,8 @@ async def update_position(session: AsyncSession, principal: Principal, preview_i
     return others
 
 
-def _merge_annotations(current: list[dict[str, Any]], additions: list[Any], updates: list[Any], deletions: list[Any]) -> list[dict[str, Any]]:
+def _merge_annotations(current: list[dict[str, Any]], additions: list[Any], updates: list[Any],
+                       deletions: list[Any]) -> list[dict[str, Any]]:
     frames: dict[Any, dict[str, Any]] = {}
     for frame in current or []:
         if isinstance(frame, dict):
