@@ -40,3 +40,18 @@ async def test_migrations_match_models_and_downgrade(service: str, make_database
         "command.downgrade(cfg, 'base')"
     )
     subprocess.run([sys.executable, "-c", code, url], check=True)
+
+
+def test_no_migration_keeps_alembics_template_comments() -> None:
+    """`python -m slate_<service> revision` strips them; a migration written another way
+    must not bring them back."""
+    from pathlib import Path
+
+    from slate_common.db import TEMPLATE_COMMENT
+
+    root = Path(__file__).resolve().parents[1]
+    migrations = sorted(root.glob("services/*/src/*/migrations/versions/*.py"))
+    assert len(migrations) >= 5  # every service has at least its initial schema
+    kept = [f"{path.relative_to(root)}:{n}" for path in migrations
+            for n, line in enumerate(path.read_text().splitlines(), 1) if TEMPLATE_COMMENT.match(line)]
+    assert kept == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -133,6 +134,10 @@ def _alembic_config(url: str, migrations_dir: Path) -> Any:
     return cfg
 
 
+#: The lines Alembic's autogenerate writes around the operations it rendered.
+TEMPLATE_COMMENT = re.compile(r"^\s*# ### .* ###\s*$")
+
+
 def make_revision(url: str, migrations_dir: Path, message: str) -> None:
     """Autogenerate a migration (development), named by date and slug."""
     from alembic import command
@@ -141,7 +146,12 @@ def make_revision(url: str, migrations_dir: Path, message: str) -> None:
     cfg = _alembic_config(url, migrations_dir)
     head = ScriptDirectory.from_config(cfg).get_current_head()
     rev_id = f"{int(head or 0) + 1:04d}" if (head or "0").isdigit() else None
-    command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+    written = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+    for script in written if isinstance(written, list) else [written]:
+        if script is not None:  # without Alembic's "### commands auto generated ###" comments
+            path = Path(script.path)
+            lines = path.read_text().splitlines()
+            path.write_text("".join(f"{line}\n" for line in lines if not TEMPLATE_COMMENT.match(line)))
 
 
 def run_migrations(url: str, migrations_dir: Path) -> None:
