@@ -158,8 +158,8 @@ class StackConfig:
         SLATE_REPLICAS when that is set (else 1, the defaults of :attr:`http_processes`, 0)."""
         env = os.environ if environ is None else environ
         return {
-            # gateways (default 1), ports gateway..+N-1
-            "gateway_replicas": _count("SLATE_GATEWAY_REPLICAS", env, 1, low=1, high=MAX_GATEWAY_REPLICAS),
+            "gateway_replicas": _count(  # gateways (default 1), ports gateway..+N-1
+                "SLATE_GATEWAY_REPLICAS", env, 1, low=1, high=MAX_GATEWAY_REPLICAS),
             "http_processes": {
                 svc: _count("SLATE_<SERVICE>_HTTP_PROCESSES", env, DEFAULT_HTTP_PROCESSES.get(svc, 1), service=svc, low=1)  # production: 2
                 for svc in SERVICES
