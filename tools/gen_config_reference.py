@@ -83,11 +83,13 @@ def field_comments(cls: type) -> dict[str, str]:
 
 
 def _trailing_comment(line: str) -> str:
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+    comments = []
+    try:  # a line that opens a bracket ends in a TokenError, after its comment
+        for token in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline):
+            if token.type == tokenize.COMMENT:
+                comments.append(token.string)
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return ""
-    comments = [t.string for t in tokens if t.type == tokenize.COMMENT]
+        pass
     return comments[-1].lstrip("# ").strip() if comments else ""
 
 
