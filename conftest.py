@@ -1,6 +1,20 @@
 """Root test configuration: real PostgreSQL, NATS and S3 from slate_common.testing."""
 
+from pathlib import Path
+
+import pytest
+
+E2E = Path(__file__).parent / "tests" / "e2e"
+
 pytest_plugins = ["slate_common.testing"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``e2e`` on every test that boots the embedded stack: through ``slate_stack``, or
+    anywhere in tests/e2e; so ``-m "not e2e"`` (``make test-fast``) never starts it."""
+    for item in items:
+        if "slate_stack" in getattr(item, "fixturenames", ()) or E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 def _dump_asyncio_tasks(signum: int, frame: object) -> None:

@@ -16,6 +16,7 @@ from slate_common.config import SERVICES
 from slate_common.db import EVENTS_METADATA
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("service", SERVICES)
 async def test_migrations_match_models_and_downgrade(service: str, make_database) -> None:  # type: ignore[no-untyped-def]
     pkg = "slate_" + service.replace("-", "_")

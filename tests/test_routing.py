@@ -86,6 +86,7 @@ def test_committed_routing_is_up_to_date() -> None:
     assert res.returncode == 0, res.stderr
 
 
+@pytest.mark.slow
 def test_every_public_route_reaches_its_owner(committed, istio_variant) -> None:  # type: ignore[no-untyped-def]
     assert len(OWNERS) > 500  # the whole table, not an empty file
     for template, owner in OWNERS.items():
@@ -96,6 +97,7 @@ def test_every_public_route_reaches_its_owner(committed, istio_variant) -> None:
             assert resolve(committed, path, "istio") in (owner, "gateway"), path
 
 
+@pytest.mark.slow
 def test_no_two_owners_share_a_path_except_through_exact_matches(committed) -> None:  # type: ignore[no-untyped-def]
     """So the outcome does not hang on how an implementation ranks regular expressions."""
     for template, owner in OWNERS.items():

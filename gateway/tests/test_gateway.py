@@ -307,6 +307,7 @@ def _body(total: int, chunk: int = MB) -> Iterator[bytes]:
         sent += n
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framing", ["chunked", "content-length"])
 def test_large_upload_is_streamed(gateway: Proc, framing: str) -> None:
     total = 200 * MB
@@ -324,6 +325,7 @@ def test_large_upload_is_streamed(gateway: Proc, framing: str) -> None:
     assert growth_mb < 8, f"gateway RSS grew by {growth_mb:.1f} MB during a 200 MB upload"
 
 
+@pytest.mark.slow
 def test_large_download_is_streamed(gateway: Proc) -> None:
     total = 200 * MB
     pid = gateway.proc.pid
@@ -383,6 +385,7 @@ def test_expect_100_continue(gateway: Proc) -> None:
     assert data.startswith(b"HTTP/1.1 200") and b'"created":{"name":"x"}' in data
 
 
+@pytest.mark.slow
 def test_many_requests_on_one_connection(client: httpx.Client) -> None:
     for i in range(300):
         assert client.get(f"/data/projects/{i}").json()["id"] == str(i)
@@ -390,6 +393,7 @@ def test_many_requests_on_one_connection(client: httpx.Client) -> None:
 
 # -- upstream failures ---------------------------------------------------------
 
+@pytest.mark.slow
 def test_upstream_down_then_back() -> None:
     up = start_upstream(name="planning")
     gw = start_gateway({"planning": up.url})
@@ -429,6 +433,7 @@ def test_unknown_while_service_never_seen_is_503() -> None:
         proc.wait(5)
 
 
+@pytest.mark.slow
 def test_requests_wait_for_a_connection_when_the_pool_is_full() -> None:
     upstream = start_upstream()
     gw = start_gateway({"production": upstream.url}, SLATE_GATEWAY_UPSTREAM_MAX_CONNECTIONS="2")

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from gwprocs import Proc, start_gateway
 
 
@@ -47,6 +48,7 @@ def test_requests_by_route_template(upstream: Proc) -> None:
         gw.stop()
 
 
+@pytest.mark.slow
 def test_workers_are_summed(upstream: Proc, tmp_path: Path) -> None:
     """Two forked workers on one port: every scrape, whichever worker answers, sums both."""
     gw = start_gateway({"production": upstream.url}, SLATE_GATEWAY_WORKERS="2",

@@ -8,7 +8,10 @@ import threading
 import time
 
 import httpx
+import pytest
 from gwprocs import Proc, start_gateway
+
+pytestmark = pytest.mark.slow  # see pytest.ini
 
 
 def _idle_keepalive_connection(gw: Proc) -> socket.socket:

@@ -128,6 +128,7 @@ async def test_consumer_lag_and_work_queue_depth(service, infra) -> None:  # typ
         await nc.close()
 
 
+@pytest.mark.slow
 def test_several_http_processes_are_summed(infra, make_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A real service with two uvicorn processes on one port: every scrape, whichever
     process answers it, counts the requests both processes served."""

@@ -34,6 +34,8 @@ from slate_common.stack import (
     free_port_block,
 )
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 def _wait(check, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout

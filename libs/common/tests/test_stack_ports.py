@@ -173,6 +173,7 @@ CHILD_HOLDER = (
 )
 
 
+@pytest.mark.slow
 def test_supervisor_ends_what_a_killed_process_left_in_its_group(tmp_path: Path) -> None:
     """uvicorn's workers outlive a parent killed alone and keep its port: a restart must
     not start beside them."""
@@ -206,6 +207,7 @@ def test_supervisor_ends_what_a_killed_process_left_in_its_group(tmp_path: Path)
             psutil.Process(child).kill()
 
 
+@pytest.mark.slow
 def test_processes_outlive_the_thread_that_started_them(tmp_path: Path) -> None:
     """PR_SET_PDEATHSIG fires when the forking *thread* ends: a stack booted from a
     short-lived thread must keep its processes (two stacks are booted side by side so)."""

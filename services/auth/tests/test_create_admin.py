@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 def _create_admin(database: str, *args: str, env: dict[str, str] | None = None,
                   stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -9,9 +9,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import ADMIN, login_headers, make_person
 from .soft_authenticator import SoftAuthenticator
+
+pytestmark = pytest.mark.slow  # see pytest.ini
 
 PASSWORD = "fido password 123"
 

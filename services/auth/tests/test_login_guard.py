@@ -69,6 +69,7 @@ async def auth(database: str, smtp_sink) -> AsyncIterator[Auth]:  # type: ignore
         yield Auth(clients, apps, clock)
 
 
+@pytest.mark.slow
 async def test_a_studio_behind_one_address_logs_in_without_refusal(auth: Auth) -> None:
     """300 artists behind one NAT address within a minute, 30 of them mistyping once."""
     emails = [f"artist{i}@studio.test" for i in range(300)]

@@ -3,6 +3,7 @@ init-data), given once; and person fields as the oracle answers them."""
 
 from __future__ import annotations
 
+import pytest
 import json
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def _upgrade(url: str, revision: str) -> None:
     subprocess.run([sys.executable, "-c", code, url, revision], check=True)
 
 
+@pytest.mark.slow
 async def test_migration_marks_an_existing_install_as_seeded(make_database) -> None:  # type: ignore[no-untyped-def]
     """An install that had data before this version never gets the defaults; a fresh
     database is left unmarked, for its first start to seed."""

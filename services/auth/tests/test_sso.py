@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 
 from .sso_peers import OidcProvider, SamlIdp, form_fields, new_uid
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 PUBLIC_URL = "http://kitsu.test"
 CLIENT_ID, CLIENT_SECRET = "slate-kitsu", "op-client-secret-for-tests"
 

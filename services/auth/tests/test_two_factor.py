@@ -3,6 +3,7 @@ SMTP sink), recovery codes, the login's second step, and the admin's switch."""
 
 from __future__ import annotations
 
+import pytest
 import re
 import uuid
 
@@ -106,6 +107,7 @@ async def test_recovery_codes_work_once_and_can_be_renewed(client) -> None:  # t
     assert (await client.post("/auth/login", json={**creds, "recovery_code": fresh[0]})).status_code == 200
 
 
+@pytest.mark.slow
 async def test_email_otp_through_the_smtp_sink(client, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     email = f"mailotp-{uuid.uuid4().hex[:6]}@studio.test"
     await make_person(client, email, PASSWORD)

@@ -15,6 +15,8 @@ from PIL import Image
 
 from slate_common.testing.tokens import TestSigner
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 ADMIN = uuid.uuid4()
 RED, GREEN, BLUE = (255, 0, 0), (0, 200, 0), (20, 40, 255)
 

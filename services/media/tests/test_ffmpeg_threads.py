@@ -12,6 +12,8 @@ import pytest
 from slate_media import processing
 from slate_media.config import MediaSettings, available_cpus
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 def cgroup_v2(tmp_path: Path, path: str, limits: dict[str, str]) -> tuple[Path, Path]:
     root = tmp_path / "cgroup"

@@ -12,6 +12,8 @@ from PIL import Image
 
 from slate_media import processing
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 def make_movie(path: Path, *, alpha: bool) -> Path:
     ff = processing.ffmpeg_binary()

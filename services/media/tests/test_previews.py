@@ -14,6 +14,8 @@ from PIL import Image
 
 from slate_common.testing.tokens import TestSigner
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 ADMIN = uuid.uuid4()
 
 

@@ -22,6 +22,8 @@ from slate_common.testing.tokens import TestSigner, service_client
 
 from .conftest import make_movie  # noqa: TID252
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 @pytest.fixture
 def private_nats(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import uuid
 
@@ -46,6 +47,7 @@ async def test_shot_and_asset_creation_shapes(client, signer, production_factory
     assert [a["name"] for a in at] == ["Character"] and at[0]["type"] == "AssetType"
 
 
+@pytest.mark.slow
 async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
     prod = await production_factory()
     h = signer.headers()
