@@ -142,6 +142,7 @@ async def test_many_addresses_guessing_one_account_meet_a_growing_delay(auth: Au
     assert (await auth.login("target@studio.test", ip=known, process=1)).status_code == 200
 
 
+@pytest.mark.slow
 async def test_spraying_from_one_address_is_refused_on_accounts_it_does_not_know(auth: Auth) -> None:
     for app in auth.apps:
         app.state.login_guard.policy = replace(app.state.login_guard.policy, address_max_failures=12)

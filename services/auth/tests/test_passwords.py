@@ -7,6 +7,8 @@ import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from .conftest import login_headers, make_person
 
 OLD = "old password 1"
@@ -23,6 +25,7 @@ def _token_in(text: str) -> tuple[str, str]:
     return query["email"][0], query["token"][0]
 
 
+@pytest.mark.slow
 async def test_change_own_password_rules_and_revocation(client) -> None:  # type: ignore[no-untyped-def]
     email = f"change-{uuid.uuid4().hex[:6]}@studio.test"
     await make_person(client, email, OLD)

@@ -38,6 +38,7 @@ async def _login(client, email: str, password: str):  # type: ignore[no-untyped-
     return r
 
 
+@pytest.mark.slow
 async def test_create_open_login_close_reset_delete(client) -> None:  # type: ignore[no-untyped-def]
     project_id, actor = str(uuid.uuid4()), str(uuid.uuid4())
     assert await _rpc(client, "get", {"project_id": project_id}) is None

@@ -68,6 +68,7 @@ def _assert_absent(output: str, secrets: dict[str, str]) -> None:
         assert found is None, (name, output[max(0, found.start() - 300):found.end() + 100])
 
 
+@pytest.mark.slow
 async def test_flows_leave_no_secret_in_logs_or_traces(client, smtp_sink, infra, captured) -> None:  # type: ignore[no-untyped-def]
     email = f"secrets-{uuid.uuid4().hex[:6]}@studio.test"
     await make_person(client, email, PASSWORD)

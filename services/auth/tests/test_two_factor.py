@@ -30,6 +30,7 @@ async def _enable_totp(client, h):  # type: ignore[no-untyped-def]
     return secret, r.json()
 
 
+@pytest.mark.slow
 async def test_totp_enable_login_and_disable(client) -> None:  # type: ignore[no-untyped-def]
     email = f"totp-{uuid.uuid4().hex[:6]}@studio.test"
     await make_person(client, email, PASSWORD)
@@ -82,6 +83,7 @@ async def test_totp_enable_login_and_disable(client) -> None:  # type: ignore[no
     assert (await client.post("/auth/login", json={"email": email, "password": PASSWORD})).status_code == 200
 
 
+@pytest.mark.slow
 async def test_recovery_codes_work_once_and_can_be_renewed(client) -> None:  # type: ignore[no-untyped-def]
     email = f"recovery-{uuid.uuid4().hex[:6]}@studio.test"
     await make_person(client, email, PASSWORD)

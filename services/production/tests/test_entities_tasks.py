@@ -14,6 +14,7 @@ async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def
     return response.json() if response.content else None
 
 
+@pytest.mark.slow
 async def test_shot_and_asset_creation_shapes(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
     prod = await production_factory(tvshow=True)
     h = signer.headers()

@@ -8,12 +8,15 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 
 async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def]
     assert response.status_code == status, f"{response.status_code} {response.text}"
     return response.json() if response.content else None
 
 
+@pytest.mark.slow
 async def test_every_change_invalidates(client, signer, production_factory, production_app) -> None:  # type: ignore[no-untyped-def]
     prod = await production_factory(shots=4)
     cache = production_app[0].state.listing_cache
