@@ -5,29 +5,19 @@ its managers."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
+from slate_common.params import AssetId, AssetTypeId, EntityId, EntityLinkId, EpisodeId, JsonBody, ProjectId, SequenceId, ShotId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, casting
-from .params import JsonBody, ProjectId, path_id
 
 router = APIRouter(tags=["Casting"])
-
-EntityId = Annotated[uuid.UUID, path_id("entity_id")]
-AssetId = Annotated[uuid.UUID, path_id("asset_id")]
-ShotId = Annotated[uuid.UUID, path_id("shot_id")]
-SequenceId = Annotated[uuid.UUID, path_id("sequence_id")]
-EpisodeId = Annotated[uuid.UUID, path_id("episode_id")]
-AssetTypeId = Annotated[uuid.UUID, path_id("asset_type_id")]
-EntityLinkId = Annotated[uuid.UUID, path_id("entity_link_id")]
 
 
 # --- one entity's casting -----------------------------------------------------------------

@@ -12,14 +12,13 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
+from slate_common.params import CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body, json_object, parse_id
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response, loads
 
 from ..domain import access
 from ..domain import comments as rules
 from ..models import Comment
-from .params import (CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body,
-                     json_object, parse_id)
 
 router = APIRouter(tags=["Comments"])
 

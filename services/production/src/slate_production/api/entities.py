@@ -11,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import flag, json_body, json_object
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -19,7 +20,7 @@ from ..domain.entity_ops import get_entity, list_entities, parse_uuid
 from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks
 from ..models import Entity, Task
-from .common import flag, json_body, json_object, task_types_of
+from ..domain.task_queries import task_types_of
 
 router = APIRouter(tags=["Entities"])
 
@@ -284,7 +285,6 @@ async def episode_asset_tasks(episode_id: str, principal: CurrentUser, session: 
     ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
     assets = select(Entity.id).where(Entity.source_id == ep.id)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(assets)))
-
 
 
 async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 from sqlalchemy import exists, select
@@ -11,17 +10,15 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import JsonObject, ShotId, TaskId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, file_paths, previews, shot_versions, task_ops
 from ..domain.entity_ops import get_entity
 from ..models import Task
-from .params import JsonObject, TaskId, path_id
 
 router = APIRouter(tags=["Entities"])
-
-ShotId = Annotated[uuid.UUID, path_id("shot_id")]
 
 
 @router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import NotFound
+from slate_common.params import EntityId, NewsId, ProjectId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access
 from ..domain.news import list_news
 from ..models import Entity
-from .params import ProjectId, path_id
 
 router = APIRouter(tags=["News"])
-
-NewsId = Annotated[uuid.UUID, path_id("news_id")]
-EntityId = Annotated[uuid.UUID, path_id("entity_id")]
 
 
 @router.get("/data/projects/news", operation_id="get_open_projects_news")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 import uuid
 
 from fastapi import APIRouter, Request
@@ -11,18 +10,15 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
+from slate_common.params import JsonObject, NotificationId, ProjectId, SequenceId, TaskId, TaskTypeId, parse_id
 from slate_common.security import CurrentUser, Principal
 from slate_common.serialization import json_response
 
 from ..domain import access, subscriptions
 from ..domain import notifications as rules
 from ..models import Notification, Subscription, Task
-from .params import JsonObject, NotificationId, ProjectId, TaskId, parse_id, path_id
 
 router = APIRouter(tags=["Notifications"])
-
-SequenceId = Annotated[uuid.UUID, path_id("sequence_id")]
-TaskTypeId = Annotated[uuid.UUID, path_id("task_type_id")]
 
 
 @router.get("/data/user/notifications", operation_id="get_user_notifications")

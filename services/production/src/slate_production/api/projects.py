@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
+from slate_common.params import json_object
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -19,7 +20,6 @@ from ..domain.entity_ops import list_entities, parse_uuid
 from ..domain.projects import all_projects, open_projects
 from ..domain.task_queries import plain_tasks
 from ..models import Task
-from .common import json_object
 
 router = APIRouter(tags=["Projects"])
 
@@ -281,8 +281,6 @@ async def create_shot(project_id: str, request: Request, principal: CurrentUser,
     entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Shot",
                                                   body=body, parent_id=parent, get_or_create=True)
     return json_response(entity.serialize(type_name="Shot"), status_code=201)
-
-
 
 
 @router.post("/data/projects/{project_id}/settings/batch", operation_id="add_project_settings_batch")

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden, NotFound
+from slate_common.params import json_body, json_object
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -22,7 +23,6 @@ from ..domain.people import serialize_persons
 from ..domain.subscriptions import is_subscribed_task
 from ..domain.tasks import assignees_of, serialize_task
 from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
-from .common import json_body, json_object
 
 router = APIRouter(tags=["Tasks"])
 
@@ -300,7 +300,6 @@ async def task_dates(principal: CurrentUser, session: SessionDep) -> Response:
     return json_response([
         {"person_id": str(pid), "min_date": lo, "max_date": hi, "busy_periods": []} for pid, lo, hi in rows
     ])
-
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/create-tasks/{entity_type}",

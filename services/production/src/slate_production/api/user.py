@@ -22,7 +22,7 @@ from ..domain.projects import open_projects
 from ..domain.task_queries import assigned_to_person, open_project, todo_tasks_json
 from ..domain.user_context import context
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Task, TaskStatus
-from .common import task_types_of
+from ..domain.task_queries import task_types_of
 
 router = APIRouter(tags=["User"])
 
@@ -157,6 +157,5 @@ async def asset_type(asset_type_id: str, principal: CurrentUser, session: Sessio
 
         raise NotFound()
     return json_response((await serialize_asset_types(session, [found]))[0])
-
 
 

@@ -31,7 +31,9 @@ from ..models import (
 from .comments import person_brief
 from .notifications import _full_entity_name
 from .projects import OPEN
-from .query_params import optional_date, optional_uuid
+from slate_common.params import optional_id as optional_uuid
+
+from .query_params import optional_date
 
 
 def _check_role(principal: Principal) -> None:

@@ -40,7 +40,9 @@ from ..models import (
     project_person_link,
     task_person_link,
 )
-from .query_params import optional_date, optional_uuid
+from slate_common.params import optional_id as optional_uuid
+
+from .query_params import optional_date
 
 
 # --- recipients ------------------------------------------------------------------------

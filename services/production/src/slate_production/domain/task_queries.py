@@ -92,3 +92,10 @@ async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: A
 
 def open_project() -> ColumnElement[bool]:
     return ProjectStatus.name == "Open"
+
+
+async def task_types_of(session: AsyncSession, *conditions: Any) -> list[dict[str, Any]]:
+    """The task types of the tasks matching ``conditions``, ordered by name (as Zou)."""
+    used = select(Task.task_type_id).where(*conditions)
+    rows = await session.scalars(select(TaskType).where(TaskType.id.in_(used)).order_by(TaskType.name, TaskType.id))
+    return [t.serialize() for t in rows]
