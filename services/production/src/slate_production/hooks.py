@@ -257,3 +257,29 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def event_snapshot(self, ctx: CrudContext, instance: Entity) -> dict[str, Any]:
         return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
+
+
+class AdminOnlyHooks(CrudHooks[Any]):
+    """Only admins list, read and write these rows through the generic routes (people use
+    the /data/user/... and /actions/... routes for their own rows), as in Zou."""
+
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        if not ctx.principal.is_admin:
+            raise Forbidden()
+        return stmt
+
+    def event_project_id(self, instance: Any) -> Any:
+        return getattr(instance, "project_id", None)
+
+
+class EntityLinkHooks(AdminOnlyHooks):
+    """Zou's generic /data/entity-links routes: admins only (people cast through the
+    casting routes)."""
+
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Any) -> dict[str, Any]:
+        nb = data.get("nb_occurences")
+        if nb is not None and nb < 0:
+            raise BadRequest("nb_occurences must not be negative.")
+        if instance is None and data.get("label") is None:
+            data["label"] = ""
+        return data
