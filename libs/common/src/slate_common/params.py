@@ -5,8 +5,9 @@
   :func:`parse_id` / :func:`optional_id` do the same for a query or body value, with the
   message the route has always given.
 - **Bodies.** :data:`JsonObject` (a JSON object, Zou's 400 for anything else) and
-  :func:`body_model`, a pydantic model validated from it: a bad body is Zou's 400
-  ``Validation error.`` with the field list (never FastAPI's 422).
+  :func:`body_model`, a :class:`Body` model validated from it: a bad body is Zou's 400
+  ``Validation error.`` with the field list (never FastAPI's 422). :data:`Required`,
+  :data:`RequiredId` and :data:`OptionalId` are the field types of Zou's checks.
 - **Flags.** :func:`flag`: Zou's boolean query parameters are true for ``true`` in any
   case and false for anything else (``1`` and ``yes`` are false there too).
 - **Pages.** :func:`page_of` reads ``page``/``limit``; :func:`page_envelope` and
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +53,18 @@ def optional_id(value: Any, message: str = MALFORMED_ID) -> uuid.UUID | None:
     """An id, or None when absent or empty."""
     if value is None or value == "":
         return None
+    return parse_id(value, message)
+
+
+def invalid_field(field: str, message: str = "Field required") -> BadRequest:
+    """Zou's 400 for one bad body field, in the shape of its validation errors."""
+    return BadRequest("Validation error.", data={"errors": [{"field": field, "message": message}]})
+
+
+def required_id(value: Any, field: str, message: str = MALFORMED_ID) -> uuid.UUID:
+    """A body id Zou requires: absent, null or "" is "Field required"; malformed, ``message``."""
+    if value is None or value == "":
+        raise invalid_field(field)
     return parse_id(value, message)
 
 
@@ -124,6 +138,33 @@ async def form_or_json(request: Request) -> dict[str, Any]:
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
 JsonBody = Annotated[Any, Depends(json_body)]
 FormOrJson = Annotated[dict[str, Any], Depends(form_or_json)]
+
+
+def _present(value: Any) -> Any:
+    if value is None or value == "":
+        raise PydanticCustomError("missing", "Field required")
+    return value
+
+
+def _id_value(value: Any) -> uuid.UUID:
+    return parse_id(_present(value))
+
+
+def _optional_id_value(value: Any) -> uuid.UUID | None:
+    return optional_id(value)
+
+
+#: Body fields as Zou checks them: absent, null and "" are all "Field required"; a
+#: malformed id is the 400 ``Malformed ID.``.
+Required = Annotated[Any, BeforeValidator(_present)]
+RequiredId = Annotated[uuid.UUID, BeforeValidator(_id_value)]
+OptionalId = Annotated[uuid.UUID | None, BeforeValidator(_optional_id_value)]
+
+
+class Body(BaseModel):
+    """Base of the request bodies: unknown keys are ignored, as Zou does."""
+
+    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
 
 
 def validate(model: type[M], body: Any) -> M:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
-from slate_common.params import CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body, json_object, parse_id
+from slate_common.params import CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, invalid_field, json_body, json_object, parse_id
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response, loads
 
@@ -25,7 +25,7 @@ router = APIRouter(tags=["Comments"])
 
 def _comment_args(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("task_status_id") in (None, ""):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_status_id", "message": "Field required"}]})
+        raise invalid_field("task_status_id")
     text = body.get("comment", body.get("text", ""))
     if text is not None and not isinstance(text, str):
         raise BadRequest("comment must be a string")
@@ -83,7 +83,7 @@ async def _batch_items(request: Request) -> list[Any]:
                              "comment's add-preview and add-attachment routes.")
         raw = form.get("comments")
         if not isinstance(raw, str):
-            raise BadRequest("Validation error.", data={"errors": [{"field": "comments", "message": "Field required"}]})
+            raise invalid_field("comments")
         try:
             items = loads(raw)
         except ValueError as exc:
@@ -252,7 +252,7 @@ async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject,
                        session: SessionDep) -> Response:
     """Move a comment to another task of the same entity (managers and admins)."""
     if body.get("target_task_id") in (None, ""):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "target_task_id", "message": "Field required"}]})
+        raise invalid_field("target_task_id")
     source = await rules.get_task(session, task_id)
     comment = await rules.get_comment(session, comment_id)
     comment = await rules.move_comment(session, principal=principal, comment=comment, source=source,
@@ -267,7 +267,7 @@ async def copy_client_comments(project_id: ProjectId, body: JsonObject, principa
     """Copy each task's last client comment into a comment artists can read (managers)."""
     ids = body.get("task_ids")
     if not isinstance(ids, list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_ids", "message": "Field required"}]})
+        raise invalid_field("task_ids")
     prefix = body.get("prefix")
     if prefix is not None and not isinstance(prefix, str):
         raise BadRequest("prefix must be a string")

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
-from slate_common.params import JsonObject, NotificationId, ProjectId, SequenceId, TaskId, TaskTypeId, parse_id
+from slate_common.params import JsonObject, NotificationId, ProjectId, SequenceId, TaskId, TaskTypeId, invalid_field, parse_id
 from slate_common.security import CurrentUser, Principal
 from slate_common.serialization import json_response
 
@@ -102,7 +102,7 @@ async def unsubscribe_task(task_id: TaskId, principal: CurrentUser, session: Ses
 def _task_ids(body: dict[str, object]) -> list[uuid.UUID]:
     ids = body.get("task_ids")
     if not isinstance(ids, list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_ids", "message": "Field required"}]})
+        raise invalid_field("task_ids")
     return [parse_id(i) for i in ids]
 
 

@@ -22,8 +22,9 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import JSON, Text, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +33,7 @@ from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
+from slate_common.params import Body, parse_id, validate
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
@@ -52,13 +54,6 @@ class Cast:
     asset_id: uuid.UUID
     nb_occurences: int
     label: str
-
-
-def _uuid(value: Any, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Invalid {field}: {value!r} is not an id.") from exc
 
 
 def _occurences(value: Any) -> int:
@@ -90,7 +85,7 @@ def parse_casting(body: Any) -> list[Cast]:
             raise BadRequest("Each casting entry must be an object.")
         if item.get("asset_id") is None:
             raise BadRequest("A casting entry has no asset_id.")
-        asset_id = _uuid(item["asset_id"], "asset_id")
+        asset_id = parse_id(item["asset_id"], f"Invalid asset_id: {item['asset_id']!r} is not an id.")
         if "nb_occurences" not in item:
             continue
         out.pop(asset_id, None)
@@ -311,7 +306,7 @@ async def set_castings(session: AsyncSession, principal: Principal, *, project_i
     await access.check_manager(session, principal, project_id)
     if not isinstance(body, dict):
         raise BadRequest("A JSON object mapping entity ids to castings is expected.")
-    parsed = {_uuid(key, "entity id"): parse_casting(value) for key, value in body.items()}
+    parsed = {parse_id(key, f"Invalid entity id: {key!r} is not an id."): parse_casting(value) for key, value in body.items()}
     rows = (await session.execute(
         select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
         .where(Entity.id.in_(list(parsed)))
@@ -326,8 +321,12 @@ async def set_castings(session: AsyncSession, principal: Principal, *, project_i
         await set_casting(session, principal, entity=entity, type_name=type_name, casting=casts, checked=True)
 
 
-def _validation(field: str, message: str) -> BadRequest:
-    return BadRequest("Validation error.", data={"errors": [{"field": field, "message": message}]})
+class CastAssetIn(Body):
+    """The body of ``PUT .../entities/casting/assets/<asset_id>``."""
+
+    entity_ids: Annotated[list[uuid.UUID], Field(min_length=1)]
+    nb_occurences: Annotated[int, Field(ge=0)] | None = None
+    label: str | None = None
 
 
 async def cast_asset(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
@@ -337,28 +336,9 @@ async def cast_asset(session: AsyncSession, principal: Principal, *, project_id:
     await access.check_manager(session, principal, project_id)
     if not isinstance(body, dict):
         raise BadRequest("A JSON object is expected.")
-    raw_ids = body.get("entity_ids")
-    if not isinstance(raw_ids, list):
-        raise _validation("entity_ids", "Field required" if raw_ids is None else "Input should be a valid list")
-    if not raw_ids:
-        raise _validation("entity_ids", "List should have at least 1 item after validation, not 0")
-    entity_ids: list[uuid.UUID] = []
-    for i, raw in enumerate(raw_ids):
-        try:
-            value = uuid.UUID(str(raw))
-        except ValueError as exc:
-            raise _validation(f"entity_ids.{i}", "Input should be a valid UUID") from exc
-        if value not in entity_ids:
-            entity_ids.append(value)
-    nb = body.get("nb_occurences")
-    if nb is not None:
-        if isinstance(nb, bool) or not isinstance(nb, int):
-            raise _validation("nb_occurences", "Input should be a valid integer")
-        if nb < 0:
-            raise _validation("nb_occurences", "Input should be greater than or equal to 0")
-    label = body.get("label")
-    if label is not None and not isinstance(label, str):
-        raise _validation("label", "Input should be a valid string")
+    parsed = validate(CastAssetIn, body)
+    entity_ids = list(dict.fromkeys(parsed.entity_ids))
+    nb, label = parsed.nb_occurences, parsed.label
     asset, asset_type = await load_entity(session, asset_id, kind="Asset")
     if asset.project_id != project_id and not asset.is_shared:
         raise NotFound()
@@ -472,10 +452,6 @@ def _casting_columns() -> tuple[Any, Any, Any]:
     return stmt, asset, atype
 
 
-def _s(value: Any) -> Any:
-    return serialize_value(value)
-
-
 async def entity_casting(session: AsyncSession, entity_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """The casting of each entity (Zou's casting rows), by asset type name and asset name."""
     stmt, asset, atype = _casting_columns()
@@ -484,9 +460,9 @@ async def entity_casting(session: AsyncSession, entity_ids: Sequence[uuid.UUID])
     out: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in entity_ids}
     for (entity_in, asset_id, name, type_name, ready_for, source_id, preview, nb, label, shared, project) in rows:
         out[entity_in].append({
-            "asset_id": _s(asset_id), "asset_name": name, "asset_type_name": type_name,
-            "ready_for": _s(ready_for), "episode_id": _s(source_id), "preview_file_id": _s(preview),
-            "nb_occurences": nb, "label": label or "", "is_shared": shared, "project_id": _s(project),
+            "asset_id": serialize_value(asset_id), "asset_name": name, "asset_type_name": type_name,
+            "ready_for": serialize_value(ready_for), "episode_id": serialize_value(source_id), "preview_file_id": serialize_value(preview),
+            "nb_occurences": nb, "label": label or "", "is_shared": shared, "project_id": serialize_value(project),
         })
     return out
 
@@ -544,11 +520,11 @@ async def holders_casting(session: AsyncSession, *, project_id: uuid.UUID, kind:
     rows = await session.execute(stmt.order_by(atype.name, asset.name, asset.id, holder.name))
     out: dict[str, list[dict[str, Any]]] = {}
     for (holder_id, asset_id, name, type_name, _, _, preview, nb, label, shared, project) in rows:
-        row: dict[str, Any] = {"asset_id": _s(asset_id), "name": name, "asset_name": name,
-                               "asset_type_name": type_name, "preview_file_id": _s(preview), "nb_occurences": nb,
+        row: dict[str, Any] = {"asset_id": serialize_value(asset_id), "name": name, "asset_name": name,
+                               "asset_type_name": type_name, "preview_file_id": serialize_value(preview), "nb_occurences": nb,
                                "label": label or ""}
         if kind == "Episode":
-            row.update(is_shared=shared, project_id=_s(project))
+            row.update(is_shared=shared, project_id=serialize_value(project))
         out.setdefault(str(holder_id), []).append(row)
     return out
 
@@ -572,12 +548,12 @@ async def cast_in(session: AsyncSession, asset_id: uuid.UUID) -> list[dict[str, 
     shots, assets = [], []
     for (hid, name, type_name, preview, nb, seq_name, episode_id, episode_name) in rows:
         if type_name == "Shot":
-            shots.append({"shot_id": _s(hid), "shot_name": name, "sequence_name": seq_name,
-                          "episode_id": _s(episode_id), "episode_name": episode_name,
-                          "preview_file_id": _s(preview), "nb_occurences": nb})
+            shots.append({"shot_id": serialize_value(hid), "shot_name": name, "sequence_name": seq_name,
+                          "episode_id": serialize_value(episode_id), "episode_name": episode_name,
+                          "preview_file_id": serialize_value(preview), "nb_occurences": nb})
         else:
-            assets.append({"asset_id": _s(hid), "asset_name": name, "asset_type_name": type_name,
-                           "preview_file_id": _s(preview), "nb_occurences": nb})
+            assets.append({"asset_id": serialize_value(hid), "asset_name": name, "asset_type_name": type_name,
+                           "preview_file_id": serialize_value(preview), "nb_occurences": nb})
     return shots + assets
 
 
@@ -598,7 +574,7 @@ async def cast_asset_types(session: AsyncSession, entity_id: uuid.UUID) -> list[
     types = (await session.scalars(select(EntityType).where(EntityType.id.in_(used))
                                    .order_by(EntityType.name))).all()
     return [{"name": t.name, "short_name": t.short_name, "description": t.description, "archived": t.archived,
-             "id": _s(t.id), "created_at": _s(t.created_at), "updated_at": _s(t.updated_at), "type": "AssetType"}
+             "id": serialize_value(t.id), "created_at": serialize_value(t.created_at), "updated_at": serialize_value(t.updated_at), "type": "AssetType"}
             for t in types]
 
 
@@ -621,10 +597,6 @@ async def shared_used(session: AsyncSession, *, project_id: uuid.UUID,
     return [serialize_entity(asset, str(type_name)) for asset, type_name in rows]
 
 
-def _micro(value: dt.datetime) -> str:
-    return value.isoformat()
-
-
 async def project_links(session: AsyncSession, *, project_id: uuid.UUID, page: int | None = None,
                         limit: int = 100, cursor: dt.datetime | None = None) -> Any:
     """The links of a project's entities, oldest first (``cursor``: created after it);
@@ -639,7 +611,7 @@ async def project_links(session: AsyncSession, *, project_id: uuid.UUID, page: i
             EntityLink.id, EntityLink.entity_in_id, EntityLink.entity_out_id, EntityLink.nb_occurences,
             EntityLink.label, EntityLink.data, EntityLink.created_at))
         return [{"id": str(i), "entity_in_id": str(e_in), "entity_out_id": str(e_out), "nb_occurences": nb,
-                 "label": label, "data": data, "created_at": _micro(created), "type": "EntityLink"}
+                 "label": label, "data": data, "created_at": created.isoformat(), "type": "EntityLink"}
                 for i, e_in, e_out, nb, label, data, created in rows]
     total = int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     links = (await session.scalars(stmt.offset((page - 1) * limit).limit(limit))).all()
@@ -672,26 +644,26 @@ async def concepts_linked(session: AsyncSession, principal: Principal, entity_id
     tasks: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
     for t in task_rows:
         tasks[t.entity_id].append({
-            "id": _s(t.id), "duration": t.duration, "due_date": _s(t.due_date), "end_date": _s(t.end_date),
-            "entity_id": _s(t.entity_id), "estimation": t.estimation, "last_comment_date": _s(t.last_comment_date),
-            "nb_assets_ready": t.nb_assets_ready, "priority": t.priority, "real_start_date": _s(t.real_start_date),
-            "retake_count": t.retake_count, "start_date": _s(t.start_date), "task_status_id": _s(t.task_status_id),
-            "task_type_id": _s(t.task_type_id), "assigner_id": _s(t.assigner_id), "assignees": assignees[t.id],
+            "id": serialize_value(t.id), "duration": t.duration, "due_date": serialize_value(t.due_date), "end_date": serialize_value(t.end_date),
+            "entity_id": serialize_value(t.entity_id), "estimation": t.estimation, "last_comment_date": serialize_value(t.last_comment_date),
+            "nb_assets_ready": t.nb_assets_ready, "priority": t.priority, "real_start_date": serialize_value(t.real_start_date),
+            "retake_count": t.retake_count, "start_date": serialize_value(t.start_date), "task_status_id": serialize_value(t.task_status_id),
+            "task_type_id": serialize_value(t.task_type_id), "assigner_id": serialize_value(t.assigner_id), "assignees": assignees[t.id],
         })
     out = []
     for concept, type_name, project_name in rows:
         data = concept.data or {}
         out.append({
             "canceled": concept.canceled, "data": concept.data, "description": concept.description,
-            "entity_type_id": _s(concept.entity_type_id), "fps": data.get("fps"),
-            "frame_in": data.get("frame_in"), "frame_out": data.get("frame_out"), "id": _s(concept.id),
-            "name": concept.name, "nb_frames": concept.nb_frames, "parent_id": _s(concept.parent_id),
-            "preview_file_id": _s(concept.preview_file_id), "project_id": _s(concept.project_id),
-            "project_name": project_name, "source_id": _s(concept.source_id),
+            "entity_type_id": serialize_value(concept.entity_type_id), "fps": data.get("fps"),
+            "frame_in": data.get("frame_in"), "frame_out": data.get("frame_out"), "id": serialize_value(concept.id),
+            "name": concept.name, "nb_frames": concept.nb_frames, "parent_id": serialize_value(concept.parent_id),
+            "preview_file_id": serialize_value(concept.preview_file_id), "project_id": serialize_value(concept.project_id),
+            "project_name": project_name, "source_id": serialize_value(concept.source_id),
             "nb_entities_out": concept.nb_entities_out, "is_casting_standby": concept.is_casting_standby,
             "tasks": tasks[concept.id], "entity_concept_links": links[concept.id], "type": kind_of(str(type_name)),
-            "updated_at": _s(concept.updated_at), "created_at": _s(concept.created_at),
-            "created_by": _s(concept.created_by),
+            "updated_at": serialize_value(concept.updated_at), "created_at": serialize_value(concept.created_at),
+            "created_by": serialize_value(concept.created_by),
         })
     return out
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
+from slate_common.params import optional_id, required_id
 from slate_common.events import emit
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
@@ -438,8 +439,8 @@ async def create_raw_comment(session: AsyncSession, *, principal: Principal, dat
     it is and nobody is notified."""
     if data.get("object_id") in (None, ""):
         raise BadRequest("A required field is missing.")
-    task = await get_task(session, _uuid(data["object_id"], "object_id"))
-    status_id = _opt_uuid(data.get("task_status_id"))
+    task = await get_task(session, required_id(data["object_id"], "object_id"))
+    status_id = optional_id(data.get("task_status_id"))
     if status_id is not None:
         await get_status(session, status_id)
     links = data.get("links")
@@ -449,7 +450,7 @@ async def create_raw_comment(session: AsyncSession, *, principal: Principal, dat
     comment = Comment(
         id=uuid.uuid4(), object_id=task.id, object_type="Task", text=data.get("text") or "", replies=[],
         checklist=_checklist(data.get("checklist")), for_client=bool(data.get("for_client")), links=links or [],
-        task_status_id=status_id or task.task_status_id, person_id=_opt_uuid(data.get("person_id")) or principal.id,
+        task_status_id=status_id or task.task_status_id, person_id=optional_id(data.get("person_id")) or principal.id,
         pinned=data.get("pinned") if isinstance(data.get("pinned"), bool) else None,
         created_at=stamp, updated_at=stamp,
     )
@@ -466,29 +467,16 @@ async def comment_many(session: AsyncSession, *, principal: Principal, project_i
     for item in items:
         if not isinstance(item, dict):
             raise BadRequest("A list of comments is expected.")
-        task = await get_task(session, _uuid(item.get("object_id") or item.get("task_id"), "object_id"))
+        task = await get_task(session, required_id(item.get("object_id") or item.get("task_id"), "object_id"))
         if task.project_id != project_id:
             raise BadRequest("The task does not belong to this project.")
         out.append(await create_comment(
             session, principal=principal, task=task,
-            task_status_id=_uuid(item.get("task_status_id"), "task_status_id"),
-            text=item.get("comment", item.get("text", "")), person_id=_opt_uuid(item.get("person_id")),
+            task_status_id=required_id(item.get("task_status_id"), "task_status_id"),
+            text=item.get("comment", item.get("text", "")), person_id=optional_id(item.get("person_id")),
             checklist=item.get("checklist"), links=item.get("links"), created_at=item.get("created_at"),
         ))
     return out
-
-
-def _uuid(value: Any, field: str) -> uuid.UUID:
-    if value in (None, ""):
-        raise BadRequest("Validation error.", data={"errors": [{"field": field, "message": "Field required"}]})
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise BadRequest("Malformed ID.", data=None) from exc
-
-
-def _opt_uuid(value: Any) -> uuid.UUID | None:
-    return None if value in (None, "") else _uuid(value, "person_id")
 
 
 # --- the task from its comment history -------------------------------------------------
@@ -547,7 +535,7 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     await access.check_task_access(session, principal, task)
     await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     if "task_status_id" in data and data["task_status_id"] is not None:
-        data["task_status_id"] = (await get_status(session, _uuid(data["task_status_id"], "task_status_id"))).id
+        data["task_status_id"] = (await get_status(session, required_id(data["task_status_id"], "task_status_id"))).id
     if "checklist" in data:
         data["checklist"] = _checklist(data["checklist"])
     if "links" in data and data["links"] is not None and not isinstance(data["links"], list):

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import invalid_field, parse_id, required_id
 from slate_common.security import Principal
 from slate_common.serialization import now
 
@@ -34,22 +35,14 @@ from ..replicas import PERSONS
 
 
 def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:
-    if not body.get(key):
-        raise BadRequest("Validation error.", data={"errors": [{"field": key, "message": "Field required"}]})
-    try:
-        return uuid.UUID(str(body[key]))
-    except ValueError as exc:
-        raise BadRequest(f"Invalid {key}") from exc
+    return required_id(body.get(key), key, f"Invalid {key}")
 
 
 def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
     values = body.get(key)
     if not isinstance(values, list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": key, "message": "Field required"}]})
-    try:
-        return [uuid.UUID(str(v)) for v in values]
-    except ValueError as exc:
-        raise BadRequest(f"Invalid {key}") from exc
+        raise invalid_field(key)
+    return [parse_id(v, f"Invalid {key}") for v in values]
 
 
 async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
