@@ -3,11 +3,10 @@ deletions and listings (per task, per project, and Zou's /data/comments)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
+
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -184,8 +183,7 @@ async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any
     await access.check_task_access(session, principal, task)
     if principal.is_client:  # Zou gives clients no single comment
         raise Forbidden()
-    visible = access.comment_visibility(principal)
-    if visible is not None and await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+    if not await rules.comment_visible(session, principal, comment_id=comment.id):
         raise Forbidden()
     return comment
 
@@ -195,23 +193,7 @@ async def list_comments(request: Request, principal: CurrentUser, session: Sessi
     """Every comment (admins), with Zou's filters and pagination."""
     if not principal.is_admin:
         raise Forbidden()
-    stmt = select(Comment)
-    params = dict(request.query_params)
-    for key in ("object_id", "person_id", "task_status_id", "editor_id"):
-        if params.get(key):
-            stmt = stmt.where(getattr(Comment, key) == parse_id(params[key]))
-    stmt = stmt.order_by(Comment.created_at)
-    if "page" not in params:
-        return json_response([c.serialize() for c in await session.scalars(stmt)])
-    try:
-        page, limit = max(int(params["page"]), 1), max(int(params.get("limit", 100)), 1)
-    except ValueError as exc:
-        raise BadRequest("page and limit must be integers") from exc
-    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = await session.scalars(stmt.offset((page - 1) * limit).limit(limit))
-    return json_response({"data": [c.serialize() for c in rows], "total": total,
-                          "nb_pages": math.ceil(total / limit), "limit": limit, "offset": (page - 1) * limit,
-                          "page": page})
+    return json_response(await rules.list_comments(session, params=request.query_params))
 
 
 @router.post("/data/comments", operation_id="create_comment", status_code=201)

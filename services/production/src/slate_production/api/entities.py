@@ -3,7 +3,6 @@ pages read (with ``stream`` and ``compact``), single rows, updates and deletions
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +14,7 @@ from slate_common.params import EntityId, EpisodeId, ProjectId, SequenceId, Shot
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import access, casting, entity_ops, listings, shot_versions
+from ..domain import access, casting, entity_ops, listings, shot_versions, task_queries
 from ..domain.entity_ops import get_entity, list_entities
 from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
@@ -160,29 +159,11 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
         out.update(preview_file_id=base["preview_file_id"] or "", data=base["data"],
                    ready_for=str(base["ready_for"]), created_by=base["created_by"], entities_out=links["entities_out"],
                    entity_concept_links=[], instance_casting=[], created_at=base["created_at"], updated_at=base["updated_at"], entities_in=links["entities_in"], type="Asset",
-                   project_name=await _project_name(session, entity.project_id), asset_type_id=base["entity_type_id"],
+                   project_name=await entity_ops.project_name(session, entity.project_id), asset_type_id=base["entity_type_id"],
                    asset_type_name=type_name, episode_id=base["source_id"] or "", casting_episode_ids=links["casting_episode_ids"],
                    tasks=row.get("tasks", []))
         return out
     return base
-
-
-async def _project_name(session: Any, project_id: uuid.UUID) -> str | None:
-    from ..models import Project
-
-    project = await session.get(Project, project_id)
-    return project.name if project else None
-
-
-async def _one_temporal(session: Any, principal: Any, entity: Entity, type_name: str) -> dict[str, Any]:
-    """An episode or a sequence with its project (and episode) names."""
-    row = entity.serialize(type_name=type_name)
-    row["project_name"] = await _project_name(session, entity.project_id)
-    if type_name == "Sequence" and entity.parent_id:
-        parent = await session.get(Entity, entity.parent_id)
-        row["episode_id"] = str(entity.parent_id)
-        row["episode_name"] = parent.name if parent else None
-    return row
 
 
 def _entity_routes(family: str) -> None:
@@ -193,7 +174,7 @@ def _entity_routes(family: str) -> None:
         entity, type_name = await get_entity(session, principal, entity_id, kind)
         if family in ("shots", "assets"):
             return json_response(await _full(session, principal, family, entity, type_name))
-        return json_response(await _one_temporal(session, principal, entity, type_name))
+        return json_response(await entity_ops.one_temporal(session, principal, entity, type_name))
 
     async def delete_one(entity_id: EntityId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
         entity, type_name = await get_entity(session, principal, entity_id, kind)
@@ -243,8 +224,7 @@ async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, sessio
 async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
     seq, _ = await get_entity(session, principal, sequence_id, "Sequence")
-    shots = Entity.__table__.select().with_only_columns(Entity.id).where(Entity.parent_id == seq.id)
-    return json_response(await named_tasks(session, principal, Task.entity_id.in_(shots)))
+    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_sequence(seq.id)))
 
 
 @router.get("/data/episodes/{episode_id}/sequences", operation_id="get_episode_sequences")
@@ -261,29 +241,18 @@ async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: 
     return json_response(await list_entities(session, principal, "Shot", grand_parent_id=ep.id))
 
 
-def _episode_shot_ids(episode_id: uuid.UUID) -> Any:
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    seq = aliased(Entity)
-    return select(Entity.id).join(seq, seq.id == Entity.parent_id).where(seq.parent_id == episode_id)
-
-
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")
 async def episode_shot_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
     ep, _ = await get_entity(session, principal, episode_id, "Episode")
-    return json_response(await named_tasks(session, principal, Task.entity_id.in_(_episode_shot_ids(ep.id))))
+    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_episode(ep.id)))
 
 
 @router.get("/data/episodes/{episode_id}/asset-tasks", operation_id="get_episode_asset_tasks")
 async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of the assets made for an episode."""
-    from sqlalchemy import select
-
     ep, _ = await get_entity(session, principal, episode_id, "Episode")
-    assets = select(Entity.id).where(Entity.source_id == ep.id)
-    return json_response(await named_tasks(session, principal, Task.entity_id.in_(assets)))
+    return json_response(await named_tasks(session, principal, task_queries.on_assets_of_episode(ep.id)))
 
 
 async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -16,7 +15,6 @@ from slate_common.serialization import json_response
 
 from ..domain import access, subscriptions
 from ..domain import notifications as rules
-from ..models import Notification, Subscription, Task
 
 router = APIRouter(tags=["Notifications"])
 
@@ -68,18 +66,14 @@ async def _require_manager(session: SessionDep, principal: Principal, project_id
 async def project_notifications(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Every notification about a project's tasks (managers of the project, admins)."""
     await _require_manager(session, principal, project_id)
-    rows = await session.scalars(select(Notification).join(Task, Task.id == Notification.task_id)
-                                 .where(Task.project_id == project_id).order_by(Notification.created_at.desc()))
-    return json_response([n.serialize() for n in rows])
+    return json_response(await rules.project_notifications(session, project_id=project_id))
 
 
 @router.get("/data/projects/{project_id}/subscriptions", operation_id="get_project_subscriptions")
 async def project_subscriptions(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Every subscription to a project's tasks (managers of the project, admins)."""
     await _require_manager(session, principal, project_id)
-    rows = await session.scalars(select(Subscription).join(Task, Task.id == Subscription.task_id)
-                                 .where(Task.project_id == project_id).order_by(Subscription.created_at))
-    return json_response([s.serialize() for s in rows])
+    return json_response(await subscriptions.project_subscriptions(session, project_id=project_id))
 
 
 # --- subscriptions -------------------------------------------------------------------------

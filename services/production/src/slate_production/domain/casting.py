@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
-from slate_common.params import Body, parse_id, validate
+from slate_common.params import Body, Page, paginate, parse_id, validate
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
@@ -613,10 +613,7 @@ async def project_links(session: AsyncSession, *, project_id: uuid.UUID, page: i
         return [{"id": str(i), "entity_in_id": str(e_in), "entity_out_id": str(e_out), "nb_occurences": nb,
                  "label": label, "data": data, "created_at": created.isoformat(), "type": "EntityLink"}
                 for i, e_in, e_out, nb, label, data, created in rows]
-    total = int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
-    links = (await session.scalars(stmt.offset((page - 1) * limit).limit(limit))).all()
-    return {"data": [link.serialize() for link in links], "total": total,
-            "nb_pages": -(-total // limit), "limit": limit, "offset": (page - 1) * limit, "page": page}
+    return await paginate(session, stmt, Page(page, limit), lambda links: [link.serialize() for link in links])
 
 
 async def concepts_linked(session: AsyncSession, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:

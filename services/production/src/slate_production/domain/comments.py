@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
-from slate_common.params import optional_id, required_id
+from slate_common.params import optional_id, page_of, paginate, parse_id, required_id
 from slate_common.events import emit
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
@@ -726,3 +726,24 @@ async def attachment_files(session: AsyncSession, principal: Principal, *, task_
         row.update(comment=comment.serialize(), chat_message=None, type="AttachmentFile")
         out.append(row)
     return out
+
+
+async def comment_visible(session: AsyncSession, principal: Principal, *, comment_id: uuid.UUID) -> bool:
+    """Whether the caller's role may read this comment (Zou hides some from some roles)."""
+    visible = access.comment_visibility(principal)
+    if visible is None:
+        return True
+    return await session.scalar(select(Comment.id).where(Comment.id == comment_id, visible)) is not None
+
+
+async def list_comments(session: AsyncSession, *, params: Any) -> Any:
+    """Every comment, filtered by object, person, status and editor; a page with ``page``."""
+    stmt = select(Comment)
+    for key in ("object_id", "person_id", "task_status_id", "editor_id"):
+        if params.get(key):
+            stmt = stmt.where(getattr(Comment, key) == parse_id(params[key]))
+    stmt = stmt.order_by(Comment.created_at)
+    page = page_of(params)
+    if page is None:
+        return [c.serialize() for c in await session.scalars(stmt)]
+    return await paginate(session, stmt, page, lambda rows: [c.serialize() for c in rows])

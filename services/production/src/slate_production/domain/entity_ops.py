@@ -246,3 +246,19 @@ async def share_assets(session: AsyncSession, principal: Principal, *, is_shared
             await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name="Asset")
         out.append(asset.serialize(type_name="Asset"))
     return out
+
+
+async def project_name(session: AsyncSession, project_id: uuid.UUID) -> str | None:
+    project = await session.get(Project, project_id)
+    return project.name if project else None
+
+
+async def one_temporal(session: AsyncSession, principal: Principal, entity: Entity, type_name: str) -> dict[str, Any]:
+    """An episode or a sequence with its project (and episode) names."""
+    row = entity.serialize(type_name=type_name)
+    row["project_name"] = await project_name(session, entity.project_id)
+    if type_name == "Sequence" and entity.parent_id:
+        parent = await session.get(Entity, entity.parent_id)
+        row["episode_id"] = str(entity.parent_id)
+        row["episode_name"] = parent.name if parent else None
+    return row

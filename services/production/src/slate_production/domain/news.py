@@ -3,7 +3,6 @@ projects, or per entity, with Zou's envelope (page, limit 50, ``stats`` per stat
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import Counter
 from typing import Any
@@ -31,6 +30,7 @@ from ..models import (
 from .comments import person_brief
 from .notifications import _full_entity_name
 from .projects import OPEN
+from slate_common.params import Page, page_envelope
 from slate_common.params import optional_id as optional_uuid
 
 from .query_params import optional_date
@@ -134,5 +134,4 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
         if not data:
             raise NotFound()
         return data[0]
-    return {"data": data, "total": total, "nb_pages": math.ceil(total / limit) if total else 0, "limit": limit,
-            "offset": (page - 1) * limit, "page": page, "stats": dict(stats)}
+    return page_envelope(data, total, Page(page, limit), stats=dict(stats))

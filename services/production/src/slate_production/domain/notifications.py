@@ -305,3 +305,8 @@ async def mark_all_as_read(session: AsyncSession, *, principal: Principal) -> in
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def project_notifications(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every notification about a project's tasks, newest first."""
+    rows = await session.scalars(select(Notification).join(Task, Task.id == Notification.task_id)
+                                 .where(Task.project_id == project_id).order_by(Notification.created_at.desc()))
+    return [n.serialize() for n in rows]

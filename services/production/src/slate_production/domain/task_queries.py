@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest
 from slate_common.params import parse_id
@@ -35,6 +36,22 @@ def vendor_filter(principal: Principal) -> ColumnElement[bool]:
 def on_entities_of_person(person_id: uuid.UUID) -> ColumnElement[bool]:
     """Tasks on the entities where ``person_id`` has a task assigned."""
     return Task.entity_id.in_(select(Task.entity_id).where(assigned_to_person(person_id)))
+
+
+def on_shots_of_sequence(sequence_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks of a sequence's shots."""
+    return Task.entity_id.in_(select(Entity.id).where(Entity.parent_id == sequence_id))
+
+
+def on_shots_of_episode(episode_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks of the shots of an episode's sequences."""
+    seq = aliased(Entity)
+    return Task.entity_id.in_(select(Entity.id).join(seq, seq.id == Entity.parent_id).where(seq.parent_id == episode_id))
+
+
+def on_assets_of_episode(episode_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks of the assets made for an episode."""
+    return Task.entity_id.in_(select(Entity.id).where(Entity.source_id == episode_id))
 
 
 async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
