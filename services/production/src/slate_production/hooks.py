@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 
-from .domain import access, casting
+from .domain import access, casting_commands, casting_queries
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import shot_versions
@@ -236,7 +236,7 @@ class EntityHooks(CrudHooks[Entity]):
         """One entity (GET, and the answers of POST and PUT): the row with its (casting)
         link lists, in Zou's key order; lists and events carry the row alone."""
         row = entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
-        links = await casting.link_lists(ctx.session, instance.id)
+        links = await casting_queries.link_lists(ctx.session, instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
             if key == "created_at":
@@ -248,7 +248,7 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def pre_delete(self, ctx: CrudContext, instance: Entity) -> None:
         """Its casting goes with it; the entities that cast it are told."""
-        await casting.forget_entity(ctx.session, ctx.principal, instance,
+        await casting_commands.forget_entity(ctx.session, ctx.principal, instance,
                                     await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:

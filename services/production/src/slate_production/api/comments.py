@@ -16,7 +16,8 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response, loads
 
 from ..domain import access
-from ..domain import comments as rules
+from ..domain import comment_commands as commands
+from ..domain import comment_queries as queries
 from ..models import Comment
 
 router = APIRouter(tags=["Comments"])
@@ -59,9 +60,9 @@ async def _comment_body(request: Request) -> dict[str, Any]:
 async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
     body = await _comment_body(request)
-    task = await rules.get_task(session, task_id)
-    comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(body))
-    return json_response(await rules.serialize_created(session, comment), status_code=201)
+    task = await queries.get_task(session, task_id)
+    comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(body))
+    return json_response(await queries.serialize_created(session, comment), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/tasks/comment-many", operation_id="comment_many_tasks", status_code=201)
@@ -69,8 +70,8 @@ async def comment_many(project_id: ProjectId, body: JsonBody, principal: Current
     """Status-change comments on several tasks of a project."""
     if not isinstance(body, list):
         raise BadRequest("A list of comments is expected.")
-    comments = await rules.comment_many(session, principal=principal, project_id=project_id, items=body)
-    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+    comments = await commands.comment_many(session, principal=principal, project_id=project_id, items=body)
+    return json_response([await queries.serialize_created(session, c) for c in comments], status_code=201)
 
 
 async def _batch_items(request: Request) -> list[Any]:
@@ -98,11 +99,11 @@ async def _batch_items(request: Request) -> list[Any]:
 @router.post("/actions/tasks/{task_id}/batch-comment", operation_id="batch_comment_task", status_code=201)
 async def batch_comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Several comments on one task, in order."""
-    task = await rules.get_task(session, task_id)
+    task = await queries.get_task(session, task_id)
     out = []
     for item in await _batch_items(request):
-        comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(item))
-        out.append(await rules.serialize_created(session, comment))
+        comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(item))
+        out.append(await queries.serialize_created(session, comment))
     return json_response(out, status_code=201)
 
 
@@ -111,40 +112,40 @@ async def batch_comment_tasks(request: Request, principal: CurrentUser, session:
     """Comments on several tasks; each item names its ``task_id``."""
     out = []
     for item in await _batch_items(request):
-        task = await rules.get_task(session, parse_id(item.get("task_id") or item.get("object_id")))
-        comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(item))
-        out.append(await rules.serialize_created(session, comment))
+        task = await queries.get_task(session, parse_id(item.get("task_id") or item.get("object_id")))
+        comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(item))
+        out.append(await queries.serialize_created(session, comment))
     return json_response(out, status_code=201)
 
 
 @router.get("/data/tasks/{task_id}/comments", operation_id="get_task_comments")
 async def task_comments(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task's comments, newest first, with author, status, previews and links."""
-    task = await rules.get_task(session, task_id)
-    return json_response(await rules.task_comments(session, principal, task))
+    task = await queries.get_task(session, task_id)
+    return json_response(await queries.task_comments(session, principal, task))
 
 
 @router.get("/data/tasks/{task_id}/comments/{comment_id}", operation_id="get_task_comment")
 async def task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """One comment of a task."""
     comment = await _readable(session, principal, comment_id, task_id=task_id)
-    return json_response(await rules.serialize_one(session, comment))
+    return json_response(await queries.serialize_one(session, comment))
 
 
 @router.delete("/data/tasks/{task_id}/comments/{comment_id}", operation_id="delete_task_comment", status_code=204)
 async def delete_task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a comment (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    await rules.delete_comment(session, principal=principal, comment=comment)
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    await commands.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
 
 
 @router.post("/data/tasks/{task_id}/comments/{comment_id}/ack", operation_id="acknowledge_comment")
 async def acknowledge(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """Toggle the caller's acknowledgement of a comment."""
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    comment = await rules.acknowledge(session, principal=principal, comment=comment)
-    return json_response(await rules.serialize_with_links(session, comment))
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await commands.acknowledge(session, principal=principal, comment=comment)
+    return json_response(await queries.serialize_with_links(session, comment))
 
 
 @router.post("/data/tasks/{task_id}/comments/{comment_id}/reply", operation_id="reply_comment")
@@ -154,16 +155,16 @@ async def reply(task_id: TaskId, comment_id: CommentId, body: FormOrJson, princi
     text = body.get("text", "")
     if text is not None and not isinstance(text, str):
         raise BadRequest("text must be a string")
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    return json_response(await rules.reply(session, principal=principal, comment=comment, text=text))
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    return json_response(await commands.reply(session, principal=principal, comment=comment, text=text))
 
 
 @router.delete("/data/tasks/{task_id}/comments/{comment_id}/reply/{reply_id}", operation_id="delete_reply")
 async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: str, principal: CurrentUser,
                        session: SessionDep) -> Response:
     """Delete a reply (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    comment = await rules.delete_reply(session, principal=principal, comment=comment, reply_id=parse_id(reply_id))
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await commands.delete_reply(session, principal=principal, comment=comment, reply_id=parse_id(reply_id))
     return json_response(comment.serialize())
 
 
@@ -171,19 +172,19 @@ async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: str, pr
 async def project_comments(project_id: ProjectId, principal: CurrentUser, session: SessionDep,
                            limit: int | None = None, page: int = 1) -> Response:
     """Every comment of a project's tasks, newest first."""
-    return json_response(await rules.project_comments(session, principal, project_id, limit=limit, page=page))
+    return json_response(await queries.project_comments(session, principal, project_id, limit=limit, page=page))
 
 
 # --- /data/comments ----------------------------------------------------------------------
 
 
 async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any, *, task_id: Any = None) -> Comment:
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    task = await rules.get_task(session, comment.object_id)
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    task = await queries.get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
     if principal.is_client:  # Zou gives clients no single comment
         raise Forbidden()
-    if not await rules.comment_visible(session, principal, comment_id=comment.id):
+    if not await queries.comment_visible(session, principal, comment_id=comment.id):
         raise Forbidden()
     return comment
 
@@ -193,7 +194,7 @@ async def list_comments(request: Request, principal: CurrentUser, session: Sessi
     """Every comment (admins), with Zou's filters and pagination."""
     if not principal.is_admin:
         raise Forbidden()
-    return json_response(await rules.list_comments(session, params=request.query_params))
+    return json_response(await queries.list_comments(session, params=request.query_params))
 
 
 @router.post("/data/comments", operation_id="create_comment", status_code=201)
@@ -202,30 +203,30 @@ async def create_comment(body: JsonObject, principal: CurrentUser, session: Sess
     generic route; the comment flow is /actions/tasks/<id>/comment."""
     if not principal.is_admin:
         raise Forbidden()
-    comment = await rules.create_raw_comment(session, principal=principal, data=body)
-    return json_response(await rules.serialize_with_links(session, comment), status_code=201)
+    comment = await commands.create_raw_comment(session, principal=principal, data=body)
+    return json_response(await queries.serialize_with_links(session, comment), status_code=201)
 
 
 @router.get("/data/comments/{instance_id}", operation_id="get_comment")
 async def get_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
     """One comment, with its links, replies and author."""
     comment = await _readable(session, principal, instance_id)
-    return json_response(await rules.serialize_one(session, comment))
+    return json_response(await queries.serialize_one(session, comment))
 
 
 @router.put("/data/comments/{instance_id}", operation_id="update_comment")
 async def update_comment(instance_id: InstanceId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Edit a comment (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, instance_id)
-    comment = await rules.update_comment(session, principal=principal, comment=comment, data=body)
+    comment = await queries.get_comment(session, instance_id)
+    comment = await commands.update_comment(session, principal=principal, comment=comment, data=body)
     return json_response(comment.serialize())  # the row alone, as Zou answers an edit
 
 
 @router.delete("/data/comments/{instance_id}", operation_id="delete_comment", status_code=204)
 async def delete_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a comment (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, instance_id)
-    await rules.delete_comment(session, principal=principal, comment=comment)
+    comment = await queries.get_comment(session, instance_id)
+    await commands.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
 
 
@@ -235,11 +236,11 @@ async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject,
     """Move a comment to another task of the same entity (managers and admins)."""
     if body.get("target_task_id") in (None, ""):
         raise invalid_field("target_task_id")
-    source = await rules.get_task(session, task_id)
-    comment = await rules.get_comment(session, comment_id)
-    comment = await rules.move_comment(session, principal=principal, comment=comment, source=source,
+    source = await queries.get_task(session, task_id)
+    comment = await queries.get_comment(session, comment_id)
+    comment = await commands.move_comment(session, principal=principal, comment=comment, source=source,
                                        target_task_id=parse_id(body["target_task_id"]))
-    return json_response(await rules.serialize_with_links(session, comment))
+    return json_response(await queries.serialize_with_links(session, comment))
 
 
 @router.post("/actions/projects/{project_id}/tasks/copy-client-comments", operation_id="copy_client_comments",
@@ -253,18 +254,18 @@ async def copy_client_comments(project_id: ProjectId, body: JsonObject, principa
     prefix = body.get("prefix")
     if prefix is not None and not isinstance(prefix, str):
         raise BadRequest("prefix must be a string")
-    comments = await rules.copy_client_comments(session, principal=principal, project_id=project_id,
+    comments = await commands.copy_client_comments(session, principal=principal, project_id=project_id,
                                                 task_ids=[parse_id(i) for i in ids], prefix=prefix)
-    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+    return json_response([await queries.serialize_created(session, c) for c in comments], status_code=201)
 
 
 @router.get("/data/tasks/{task_id}/attachment-files", operation_id="get_task_attachment_files")
 async def task_attachment_files(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """Attachment files of a task's comments (admins)."""
-    return json_response(await rules.attachment_files(session, principal, task_id=task_id))
+    return json_response(await queries.attachment_files(session, principal, task_id=task_id))
 
 
 @router.get("/data/projects/{project_id}/attachment-files", operation_id="get_project_attachment_files")
 async def project_attachment_files(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Attachment files of a project's comments (admins)."""
-    return json_response(await rules.attachment_files(session, principal, project_id=project_id))
+    return json_response(await queries.attachment_files(session, principal, project_id=project_id))

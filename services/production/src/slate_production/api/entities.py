@@ -14,7 +14,7 @@ from slate_common.params import EntityId, EpisodeId, ProjectId, SequenceId, Shot
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import access, casting, entity_ops, listings, shot_versions, task_queries
+from ..domain import access, casting_queries, entity_ops, listings, shot_versions, task_queries
 from ..domain.entity_ops import get_entity, list_entities
 from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
@@ -142,7 +142,7 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
     row = rows[0]
     if principal.is_client:  # clients are not told who works on a task
         row = {**row, "tasks": [{**t, "assignees": []} for t in row.get("tasks") or []]}
-    links = await casting.link_lists(session, entity.id)
+    links = await casting_queries.link_lists(session, entity.id)
     if family == "shots":
         out = dict(row)
         out.pop("type")

@@ -14,7 +14,7 @@ from slate_common.params import invalid_field, optional_id, parse_id
 from slate_common.security import Principal
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Project, Task, task_person_link
-from . import access, casting
+from . import access, casting_commands
 from .entities import emit_entity_event, entity_type_id, kind_of, serialize_entity
 from . import shot_versions
 from .tasks import emit_task_event
@@ -216,7 +216,7 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
         await emit_task_event(session, "task:delete", task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
     await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
-    await casting.forget_entity(session, principal, entity, type_name)
+    await casting_commands.forget_entity(session, principal, entity, type_name)
     await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()

@@ -27,7 +27,7 @@ from ..models import (
     Task,
     project_person_link,
 )
-from .comments import person_brief
+from .comment_queries import person_brief
 from .notifications import _full_entity_name
 from .projects import OPEN
 from slate_common.params import Page, page_envelope
