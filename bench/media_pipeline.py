@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def make_clip(path: Path, seconds: float, size: str) -> Path:
-    from slate_media.processing import ffmpeg_binary
+    from slate_media.adapters.processing import ffmpeg_binary
 
     subprocess.run(
         [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",

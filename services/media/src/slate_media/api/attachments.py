@@ -11,8 +11,8 @@ from slate_common.serialization import json_response
 from slate_common.params import AttachmentFileId, CommentId, TaskId
 
 from ..domain import files
-from ..downloads import mime_of, object_response
-from ..uploads import check_filename, receive_uploads
+from ..adapters.downloads import mime_of, object_response
+from ..adapters.uploads import check_filename, receive_uploads
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Attachments"])

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from slate_common.app import runtime_of
 
 from ..config import MediaSettings
-from ..storage import Storage
+from ..adapters.storage import Storage
 
 
 async def storage_of(request: Request) -> Storage:

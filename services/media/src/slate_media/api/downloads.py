@@ -15,7 +15,7 @@ from slate_common.params import InstanceId
 
 from ..domain import pipeline
 from ..domain import previews as rules
-from ..downloads import mime_of, object_response
+from ..adapters.downloads import mime_of, object_response
 from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica
 from .deps import StorageDep
 

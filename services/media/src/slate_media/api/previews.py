@@ -20,7 +20,7 @@ from slate_common.params import CommentId, InstanceId, PreviewFileId, ProjectId,
 
 from ..domain import frames, pipeline
 from ..domain import previews as rules
-from ..uploads import receive_upload
+from ..adapters.uploads import receive_upload
 from .downloads import download_name
 from .deps import SettingsDep, StorageDep
 

@@ -14,11 +14,11 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 from slate_common.params import InstanceId, ProjectId, json_object, parse_id
 
-from .. import processing
+from ..adapters import processing
 from ..domain import access, files
-from ..downloads import mime_of, object_response
+from ..adapters.downloads import mime_of, object_response
 from ..models import PreviewBackgroundFile
-from ..uploads import receive_upload
+from ..adapters.uploads import receive_upload
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Thumbnails"])
