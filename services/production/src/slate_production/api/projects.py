@@ -42,14 +42,14 @@ async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Respo
 async def get_team(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The persons of a project's team."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.team(session, project.id))
+    return json_response(await settings_rules.team(session, project_id=project.id))
 
 
 @router.post("/data/projects/{project_id}/team", operation_id="add_project_team_member", status_code=201)
 async def add_team_member(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add a person to a project's team (managers); emits project:update."""
     body = await json_object(request)
-    project = await settings_rules.add_to_team(session, principal, project_id,
+    project = await settings_rules.add_to_team(session, principal, project_id=project_id,
                                                person_id=settings_rules.required_uuid(body, "person_id"))
     return json_response(project.serialize(), status_code=201)
 
@@ -58,7 +58,7 @@ async def add_team_member(project_id: ProjectId, request: Request, principal: Cu
                status_code=204)
 async def remove_team_member(project_id: ProjectId, person_id: PersonId, principal: CurrentUser, session: SessionDep) -> Response:
     """Remove a person from a project's team (managers); emits project:update."""
-    await settings_rules.remove_from_team(session, principal, project_id, person_id)
+    await settings_rules.remove_from_team(session, principal, project_id=project_id, person_id=person_id)
     return Response(status_code=204)
 
 
@@ -70,7 +70,7 @@ async def set_team_role(project_id: ProjectId, person_id: PersonId, request: Req
     if "role" not in body:
         raise invalid_field("role")
     return json_response(await settings_rules.set_team_role(
-        session, principal, project_id, person_id, body["role"]))
+        session, principal, project_id=project_id, person_id=person_id, role=body["role"]))
 
 
 # --- settings ------------------------------------------------------------------------
@@ -81,8 +81,8 @@ async def set_team_role(project_id: ProjectId, person_id: PersonId, request: Req
 async def add_asset_type(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Use an asset type in a project."""
     body = await json_object(request)
-    project = await settings_rules.add_asset_type(session, principal, project_id,
-                                                  settings_rules.required_uuid(body, "asset_type_id"))
+    project = await settings_rules.add_asset_type(session, principal, project_id=project_id,
+                                                  asset_type_id=settings_rules.required_uuid(body, "asset_type_id"))
     return json_response(project.serialize(), status_code=201)
 
 
@@ -90,7 +90,7 @@ async def add_asset_type(project_id: ProjectId, request: Request, principal: Cur
                operation_id="remove_project_asset_type", status_code=204)
 async def remove_asset_type(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using an asset type in a project."""
-    await settings_rules.remove_asset_type(session, principal, project_id, asset_type_id)
+    await settings_rules.remove_asset_type(session, principal, project_id=project_id, asset_type_id=asset_type_id)
     return Response(status_code=204)
 
 
@@ -100,7 +100,7 @@ async def add_task_type(project_id: ProjectId, request: Request, principal: Curr
     """Use a task type in a project (with an optional priority)."""
     body = await json_object(request)
     project = await settings_rules.link_task_type(
-        session, principal, project_id, settings_rules.required_uuid(body, "task_type_id"),
+        session, principal, project_id=project_id, task_type_id=settings_rules.required_uuid(body, "task_type_id"),
         priority=body.get("priority"),
     )
     return json_response(project.serialize(), status_code=201)
@@ -110,7 +110,7 @@ async def add_task_type(project_id: ProjectId, request: Request, principal: Curr
                operation_id="remove_project_task_type", status_code=204)
 async def remove_task_type(project_id: ProjectId, task_type_id: TaskTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using a task type in a project."""
-    await settings_rules.unlink_task_type(session, principal, project_id, task_type_id)
+    await settings_rules.unlink_task_type(session, principal, project_id=project_id, task_type_id=task_type_id)
     return Response(status_code=204)
 
 
@@ -118,7 +118,7 @@ async def remove_task_type(project_id: ProjectId, task_type_id: TaskTypeId, prin
 async def get_task_statuses(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task statuses a project uses."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.task_statuses(session, project.id))
+    return json_response(await settings_rules.task_statuses(session, project_id=project.id))
 
 
 @router.post("/data/projects/{project_id}/settings/task-status", operation_id="add_project_task_status",
@@ -127,7 +127,7 @@ async def add_task_status(project_id: ProjectId, request: Request, principal: Cu
     """Use a task status in a project."""
     body = await json_object(request)
     project = await settings_rules.link_task_status(
-        session, principal, project_id, settings_rules.required_uuid(body, "task_status_id"),
+        session, principal, project_id=project_id, task_status_id=settings_rules.required_uuid(body, "task_status_id"),
         priority=body.get("priority"),
     )
     return json_response(project.serialize(), status_code=201)
@@ -139,7 +139,7 @@ async def update_task_status_link(project_id: ProjectId, task_status_id: TaskSta
                                   session: SessionDep) -> Response:
     """Change a project's use of a task status (priority, board roles, client visibility)."""
     link = await settings_rules.update_task_status_link(
-        session, principal, project_id, task_status_id, await json_object(request))
+        session, principal, project_id=project_id, task_status_id=task_status_id, values=await json_object(request))
     return json_response(link.serialize())
 
 
@@ -147,7 +147,7 @@ async def update_task_status_link(project_id: ProjectId, task_status_id: TaskSta
                operation_id="remove_project_task_status", status_code=204)
 async def remove_task_status(project_id: ProjectId, task_status_id: TaskStatusId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using a task status in a project."""
-    await settings_rules.unlink_task_status(session, principal, project_id, task_status_id)
+    await settings_rules.unlink_task_status(session, principal, project_id=project_id, task_status_id=task_status_id)
     return Response(status_code=204)
 
 
@@ -156,8 +156,8 @@ async def create_task_type_link(request: Request, principal: CurrentUser, sessio
     """Link a task type to a project with a priority (updates an existing link)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_type_link(
-        session, principal, settings_rules.required_uuid(body, "project_id"),
-        settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
+        session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
+        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
     return json_response(link.serialize(), status_code=201)
 
 
@@ -167,8 +167,8 @@ async def create_task_status_link(request: Request, principal: CurrentUser, sess
     roles not given are emptied, as Zou does on this route)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_status_link(
-        session, principal, settings_rules.required_uuid(body, "project_id"),
-        settings_rules.required_uuid(body, "task_status_id"), {"roles_for_board": [], **body})
+        session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
+        task_status_id=settings_rules.required_uuid(body, "task_status_id"), values={"roles_for_board": [], **body})
     return json_response(link.serialize(), status_code=201)
 
 
@@ -176,8 +176,8 @@ async def create_task_status_link(request: Request, principal: CurrentUser, sess
 async def reorder_task_types(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the order of a project's task types (priority 1, 2, ... in the given order)."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_types(session, principal, project_id,
-                                                    settings_rules.uuid_list(body, "task_type_ids"))
+    links = await settings_rules.reorder_task_types(session, principal, project_id=project_id,
+                                                    task_type_ids=settings_rules.uuid_list(body, "task_type_ids"))
     return json_response([x.serialize() for x in links])
 
 
@@ -186,8 +186,8 @@ async def reorder_task_statuses(project_id: ProjectId, request: Request, princip
                                 session: SessionDep) -> Response:
     """Set the order of a project's task statuses."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_statuses(session, principal, project_id,
-                                                       settings_rules.uuid_list(body, "task_status_ids"))
+    links = await settings_rules.reorder_task_statuses(session, principal, project_id=project_id,
+                                                       task_status_ids=settings_rules.uuid_list(body, "task_status_ids"))
     return json_response([x.serialize() for x in links])
 
 
@@ -198,14 +198,14 @@ async def reorder_task_statuses(project_id: ProjectId, request: Request, princip
 async def project_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types that the project's assets use."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.used_asset_types(session, project.id))
+    return json_response(await settings_rules.used_asset_types(session, project_id=project.id))
 
 
 @router.get("/data/projects/{project_id}/task-types", operation_id="get_project_task_types")
 async def project_task_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Task types a project uses."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.task_types(session, project.id))
+    return json_response(await settings_rules.task_types(session, project_id=project.id))
 
 
 @router.get("/data/projects/{project_id}/tasks", operation_id="get_project_tasks")
@@ -285,7 +285,7 @@ async def create_shot(project_id: ProjectId, request: Request, principal: Curren
 @router.post("/data/projects/{project_id}/settings/batch", operation_id="add_project_settings_batch")
 async def settings_batch(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add task types (with priorities), task statuses and asset types to a project at once."""
-    project = await settings_rules.batch(session, principal, project_id, await json_object(request))
+    project = await settings_rules.batch(session, principal, project_id=project_id, body=await json_object(request))
     return json_response(project.serialize())
 
 
@@ -294,7 +294,7 @@ async def reorder_global_task_types(request: Request, principal: CurrentUser, se
     """Set the studio-wide order of task types (admins)."""
     body = await json_object(request)
     rows = await settings_rules.reorder_global_task_types(session, principal,
-                                                          settings_rules.uuid_list(body, "task_type_ids"))
+                                                          task_type_ids=settings_rules.uuid_list(body, "task_type_ids"))
     return json_response([t.serialize() for t in rows])
 
 
@@ -302,4 +302,4 @@ async def reorder_global_task_types(request: Request, principal: CurrentUser, se
 async def episode_stats(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Task counts (and frames) by episode, task type and status for a project."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.episode_stats(session, project.id))
+    return json_response(await settings_rules.episode_stats(session, project_id=project.id))
