@@ -40,6 +40,7 @@ from ..models import (
     project_person_link,
     task_person_link,
 )
+from slate_common.params import flag
 from slate_common.params import optional_id as optional_uuid
 
 from .query_params import optional_date
@@ -151,9 +152,8 @@ async def notify_assignation(session: AsyncSession, *, task: Task, person_id: uu
 
 
 def _bool(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    return value.lower() in ("true", "1", "yes")
+    """A filter flag: None (no filter) when absent or empty, else Zou's reading of it."""
+    return None if not value else flag(value)
 
 
 async def user_notifications(session: AsyncSession, principal: Principal, params: dict[str, str],
