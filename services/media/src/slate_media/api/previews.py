@@ -16,7 +16,8 @@ from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from slate_common.params import CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id
+from slate_common.params import (
+    CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id)
 
 from ..domain import frames, pipeline
 from ..domain import previews as rules

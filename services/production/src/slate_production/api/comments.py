@@ -11,7 +11,9 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
-from slate_common.params import CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, invalid_field, json_body, json_object, parse_id
+from slate_common.params import (
+    CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, invalid_field,
+    json_body, json_object, parse_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response, loads
 

@@ -10,7 +10,9 @@ from starlette.responses import Response, StreamingResponse
 
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
-from slate_common.params import EntityId, EpisodeId, ProjectId, SequenceId, ShotId, flag, invalid_field, json_body, json_object, optional_id, parse_id
+from slate_common.params import (
+    EntityId, EpisodeId, ProjectId, SequenceId, ShotId, flag, invalid_field, json_body, json_object,
+    optional_id, parse_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 

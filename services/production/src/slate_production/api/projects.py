@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.params import AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, invalid_field, json_object, optional_id
+from slate_common.params import (
+    AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, invalid_field, json_object, optional_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
