@@ -42,7 +42,7 @@ async def _create_tasks(request: Request, principal: Any, session: Any, project_
     project = await access.readable_project(session, principal, project_id)
     tasks = await task_ops.create_tasks(session, principal, project_id=project.id,
                                         task_type_id=task_type_id, kind=kind, entity_ids=ids)
-    return json_response(await task_ops.with_names(session, tasks), status_code=201)
+    return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/shots/create-tasks",
@@ -68,7 +68,7 @@ async def create_entity_tasks(entity_id: EntityId, request: Request, principal: 
     entity, _ = await get_entity(session, principal, entity_id)
     tasks = await task_ops.create_entity_tasks(session, principal, entity=entity,
                                                task_type_ids=await _task_type_ids(request))
-    return json_response(await task_ops.with_names(session, tasks), status_code=201)
+    return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
 
 
 async def _task_type_ids(request: Request) -> list[uuid.UUID]:
@@ -106,12 +106,12 @@ def _invalid(field: str, message: str) -> BadRequest:
 async def assign_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to a task (supervisors and managers); emits task:assign."""
     body = await json_object(request)
-    task = await task_ops.visible_task(session, principal, task_id)
+    task = await task_ops.visible_task(session, principal, task_id=task_id)
     await access.check_supervisor(session, principal, task.project_id)
     person_id = body.get("person_id")
     if not person_id:
         raise invalid_field("person_id")
-    await task_ops.assign(session, principal, [task.id], parse_id(person_id))
+    await task_ops.assign(session, principal, task_ids=[task.id], person_id=parse_id(person_id))
     return json_response(serialize_task(task, (await assignees_of(session, [task.id]))[task.id]))
 
 
@@ -119,7 +119,7 @@ async def assign_task(task_id: TaskId, request: Request, principal: CurrentUser,
 async def assign_person(person_id: PersonId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to several tasks (the ones the caller supervises)."""
     body = await json_object(request)
-    tasks = await task_ops.assign(session, principal, _ids(body, "task_ids"), person_id)
+    tasks = await task_ops.assign(session, principal, task_ids=_ids(body, "task_ids"), person_id=person_id)
     assignees = await assignees_of(session, [t.id for t in tasks])
     return json_response([serialize_task(t, assignees[t.id]) for t in tasks])
 
@@ -129,7 +129,7 @@ async def clear_assignation(request: Request, principal: CurrentUser, session: S
     """Unassign one person (or everyone) from tasks; answers the ids of the tasks changed."""
     body = await json_object(request)
     person_id = optional_id(body.get("person_id"))
-    tasks = await task_ops.clear_assignation(session, principal, _ids(body, "task_ids"), person_id)
+    tasks = await task_ops.clear_assignation(session, principal, task_ids=_ids(body, "task_ids"), person_id=person_id)
     return json_response([str(t.id) for t in tasks])
 
 
@@ -137,7 +137,7 @@ async def clear_assignation(request: Request, principal: CurrentUser, session: S
 async def set_priority(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the priority of tasks (the ones the caller supervises)."""
     body = await json_object(request)
-    tasks = await task_ops.set_priority(session, principal, _ids(body, "task_ids"), body.get("priority"))
+    tasks = await task_ops.set_priority(session, principal, task_ids=_ids(body, "task_ids"), priority=body.get("priority"))
     return json_response([t.serialize() for t in tasks])
 
 
@@ -149,7 +149,7 @@ async def delete_project_tasks(project_id: ProjectId, request: Request, principa
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
     await access.check_manager(session, principal, project.id)
-    return json_response(await task_ops.delete_tasks(session, principal, tasks))
+    return json_response(await task_ops.delete_tasks(session, principal, tasks=tasks))
 
 
 @router.delete("/actions/projects/{project_id}/task-types/{task_type_id}/delete-tasks",
@@ -160,7 +160,7 @@ async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_type_id=task_type_id)
-    await task_ops.delete_tasks(session, principal, tasks)
+    await task_ops.delete_tasks(session, principal, tasks=tasks)
     return Response(status_code=204)
 
 
@@ -174,7 +174,7 @@ async def open_tasks(request: Request, principal: CurrentUser, session: SessionD
 @router.get("/data/tasks/{task_id}/full", operation_id="get_full_task")
 async def full_task(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task with its entity, entity type, project, status, type, assignees and assigner."""
-    task = await task_ops.visible_task(session, principal, task_id)
+    task = await task_ops.visible_task(session, principal, task_id=task_id)
     return json_response(await task_queries.full_task(session, principal, task=task))
 
 
@@ -194,7 +194,7 @@ async def _person_for(session: Any, principal: Any, pid: uuid.UUID) -> uuid.UUID
     """A person whose tasks the caller may list: themselves, or anyone for supervisors+."""
     if pid != principal.id and principal.role not in access.SUPERVISORS:
         raise Forbidden()
-    await task_ops.get_person(session, pid)
+    await task_ops.get_person(session, person_id=pid)
     return pid
 
 
@@ -270,5 +270,5 @@ async def open_tasks_stats(principal: CurrentUser, session: SessionDep) -> Respo
 @router.get("/data/tasks/{task_id}/previews", operation_id="get_task_previews")
 async def get_task_previews(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task's preview files, newest revision first."""
-    task = await task_ops.visible_task(session, principal, task_id)
+    task = await task_ops.visible_task(session, principal, task_id=task_id)
     return json_response(await previews.task_previews(session, task_id=task.id))
