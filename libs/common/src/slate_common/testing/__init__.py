@@ -25,6 +25,7 @@ from slate_common.testing.databases import create_database, drop_database, migra
 from slate_common.testing.fixtures import (
     SlateStackHandle,
     SmtpSinkHandle,
+    booted_stack,
     docker_available,
     infra,
     make_database,
@@ -35,6 +36,7 @@ from slate_common.testing.fixtures import (
 
 __all__ = [
     "SlateStackHandle",
+    "booted_stack",
     "create_database",
     "docker_available",
     "drop_database",
