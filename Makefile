@@ -1,5 +1,6 @@
 # make up    install everything into .venv and run the whole suite (slate up)
 # make test  install (when pyproject files or the lock changed) and run every test suite
+# make test-replicas  the end-to-end suite on a stack with two of each (SLATE_REPLICAS=2)
 # make lock  recompile requirements.lock (the exact versions every install uses) after a
 #            change of dependencies in a pyproject.toml or requirements-test.txt
 # make audit check requirements.lock against the vulnerability advisories (needs network;
@@ -21,7 +22,7 @@ TOOLS_PIP := $(TOOLS)/bin/python -m pip --disable-pip-version-check --quiet
 TEST_PATHS := $(wildcard libs/forwarded/tests libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 
-.PHONY: up test install lock audit clean-venv
+.PHONY: up test test-replicas install lock audit clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,11 @@ up: install
 
 test: install
 	$(BIN)/pytest $(TEST_PATHS) $(PYTEST_ARGS)
+
+# Two gateways, two API processes and two workers of every service, as Kubernetes runs
+# them (make test runs the consistency matrix that way: tests/e2e/test_two_of_each.py).
+test-replicas: install
+	SLATE_REPLICAS=2 $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 $(TOOLS)/bin/python:
 	$(PYTHON) -m venv $(TOOLS)

@@ -13,7 +13,8 @@ Modes (seconds on the 2-core CI machine, with the stack already up):
 - full: ``SLATE_MATRIX=full .venv/bin/pytest tests/e2e/test_consistency_matrix.py``: each
   row 100 times, then 32 clients running every row 4 times each.
 
-Every cross-service pair added later gets a row here.
+Every cross-service pair added later gets a row here. ``test_two_of_each.py`` runs every
+row again on a stack with two gateways and two processes and workers of each service.
 """
 
 from __future__ import annotations
