@@ -25,6 +25,7 @@ import psutil
 import pytest
 
 from slate_common.config import SERVICES
+from slate_common.stack import StackConfig
 from slate_common.testing import booted_stack
 
 from .conftest import gateway_client, login
@@ -39,18 +40,18 @@ DIRECT = {"planning": "/openapi.json", "import-export": "/openapi.json"}
 CALLS = 64
 
 
-def _two_of_each(stack: Any) -> bool:
-    config = stack.stack.config
-    return config.gateway_replicas >= TWO and all(
-        config.http_processes.get(svc, 1) >= TWO and config.worker_count(svc) >= TWO for svc in SERVICES)
+def _session_stack_has_two_of_each() -> bool:
+    """Whether the session's stack runs two of each (its counts come from the environment)."""
+    counts = StackConfig.counts_from_env()
+    return counts["gateway_replicas"] >= TWO and all(
+        counts["http_processes"][svc] >= TWO and counts["worker_processes"][svc] >= TWO for svc in SERVICES)
 
 
 @pytest.fixture(scope="module")
 def two(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A stack with two of each: the session's when it is one, else a second one."""
-    stack = request.getfixturevalue("stack")
-    if _two_of_each(stack):
-        yield stack
+    if _session_stack_has_two_of_each():
+        yield request.getfixturevalue("stack")
         return
     counts = {"gateway_replicas": TWO, "http_processes": dict.fromkeys(SERVICES, TWO),
               "worker_processes": dict.fromkeys(SERVICES, TWO)}
