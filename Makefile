@@ -2,6 +2,7 @@
 # make test  install (when pyproject files or the lock changed) and run every test suite
 # make lint  ruff (ruff.toml) and mypy (mypy.ini) over the whole tree; .ci/run runs it first
 # make test-fast  the tests marked neither e2e (boots the embedded stack) nor slow (pytest.ini)
+# make test-replicas  the end-to-end suite on a stack with two of each (SLATE_REPLICAS=2)
 # make lock  recompile requirements.lock (the exact versions every install uses) after a
 #            change of dependencies in a pyproject.toml or requirements-test.txt
 # make audit check requirements.lock against the vulnerability advisories (needs network;
@@ -23,7 +24,7 @@ TOOLS_PIP := $(TOOLS)/bin/python -m pip --disable-pip-version-check --quiet
 TEST_PATHS := $(wildcard libs/forwarded/tests libs/common/tests services/*/tests gateway/tests tests)
 PYTEST_ARGS ?=
 
-.PHONY: up test test-fast lint install lock audit clean-venv
+.PHONY: up test test-fast test-replicas lint install lock audit clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,11 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Two gateways, two API processes and two workers of every service, as Kubernetes runs
+# them (make test runs the consistency matrix that way: tests/e2e/test_two_of_each.py).
+test-replicas: install
+	SLATE_REPLICAS=2 $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 $(TOOLS)/bin/python:
 	$(PYTHON) -m venv $(TOOLS)

@@ -3,6 +3,7 @@ the gateway the way Kitsu and gazu do."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,40 @@ def stack(slate_stack):  # type: ignore[no-untyped-def]
     return slate_stack
 
 
+class AcrossGateways(httpx.AsyncBaseTransport):
+    """Sends each request for the first gateway to the next gateway replica in turn, as a
+    load balancer in front of several gateways would, but per request rather than per
+    connection: a client's write and its very next read go through different gateways.
+    Requests for other addresses (a service called directly) go where they are sent."""
+
+    def __init__(self, gateway_urls: list[str], **transport: Any) -> None:
+        self.inner = httpx.AsyncHTTPTransport(**transport)
+        self.first = httpx.URL(gateway_urls[0])
+        self.ports = itertools.cycle([httpx.URL(url).port for url in gateway_urls])
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if (url.host, url.port) == (self.first.host, self.first.port):
+            port = next(self.ports)
+            request.url = url.copy_with(port=port)
+            request.headers["Host"] = f"{url.host}:{port}"
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def gateway_client(stack: Any, path: str = "/api", *, limits: httpx.Limits | None = None,
+                   **kwargs: Any) -> httpx.AsyncClient:
+    """A client of ``stack``'s gateway (``path`` under it) that spreads its requests over
+    every gateway replica (SLATE_GATEWAY_REPLICAS / SLATE_REPLICAS)."""
+    transport = AcrossGateways(stack.gateway_urls, limits=limits or httpx.Limits())
+    return httpx.AsyncClient(base_url=stack.gateway_url + path, transport=transport, **kwargs)
+
+
 @pytest.fixture
 async def api(stack):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=stack.gateway_url + "/api", timeout=30) as client:
+    async with gateway_client(stack, timeout=30) as client:
         yield client
 
 

@@ -17,12 +17,15 @@ each logs in again (``gz``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 TARGET = os.environ.get("GAZU_TARGET", "slate")
 ORACLE_URL = os.environ.get("GAZU_ORACLE_URL", "http://127.0.0.1:58090")
@@ -42,13 +45,34 @@ def gazu_host(request: pytest.FixtureRequest) -> tuple[str, str, str]:
     return stack.gateway_url + "/api", stack.admin_email, stack.admin_password
 
 
+class AcrossGateways(requests.adapters.HTTPAdapter):
+    """Sends each request for the first gateway to the next gateway replica in turn (as
+    ``conftest.AcrossGateways`` does for httpx): gazu's write and its next read go
+    through different gateways."""
+
+    def __init__(self, gateway_urls: list[str]) -> None:
+        super().__init__()
+        self.first = urlsplit(gateway_urls[0]).netloc
+        self.ports = itertools.cycle([urlsplit(url).port for url in gateway_urls])
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url)
+        if parts.netloc == self.first:
+            request.url = parts._replace(netloc=f"{parts.hostname}:{next(self.ports)}").geturl()
+        return super().send(request, *args, **kwargs)
+
+
 @pytest.fixture
-def gz(gazu_host: tuple[str, str, str]) -> Iterator[Any]:
-    """gazu, logged in as the target's admin."""
+def gz(gazu_host: tuple[str, str, str], request: pytest.FixtureRequest) -> Iterator[Any]:
+    """gazu, logged in as the target's admin (on the embedded stack, its requests spread
+    over every gateway replica)."""
     import gazu
 
     host, email, password = gazu_host
     gazu.set_host(host)
+    if TARGET == "slate":
+        stack = request.getfixturevalue("stack")
+        gazu.client.default_client.session.mount(stack.gateway_url + "/", AcrossGateways(stack.gateway_urls))
     gazu.log_in(email, password)
     yield gazu
 

@@ -3,6 +3,7 @@ scheme, /stats, and /metrics on every process."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -55,16 +56,20 @@ async def test_stats_counts_for_administrators(api, admin, stack) -> None:  # ty
 
 
 async def test_metrics_on_every_service_and_the_gateway(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
-    assert (await api.get("/data/projects", headers=admin)).status_code == 200
+    for _ in stack.gateway_urls:  # api sends each request to the next gateway replica
+        assert (await api.get("/data/projects", headers=admin)).status_code == 200
+    gateways = {f"gateway {i + 1}": url for i, url in enumerate(stack.gateway_urls)}
     async with httpx.AsyncClient(timeout=10) as client:
-        for name, url in {**stack.service_urls, "gateway": stack.gateway_url}.items():
+        for name, url in {**stack.service_urls, **gateways}.items():
             r = await client.get(url + "/metrics")
             assert r.status_code == 200, name
             assert r.headers["content-type"].startswith("text/plain"), name
             assert "http_server_request_duration_seconds" in r.text, name
-            if name != "gateway":
+            if name in stack.service_urls:
                 assert f'slate_outbox_pending_events{{service="{name}"}}' in r.text, name
-        gateway = (await client.get(stack.gateway_url + "/metrics")).text
+            else:
+                assert 'route="/data/projects"' in r.text, name
         production = (await client.get(stack.service_urls["production"] + "/metrics")).text
-    assert 'route="/data/projects"' in gateway and 'route="/data/projects"' in production
+    assert 'route="/data/projects"' in production
     assert 'consumer="production-events"' in production
+    assert re.search(r'^slate_process_http_requests_total\{pid="\d+",service="production"\} [1-9]', production, re.M)

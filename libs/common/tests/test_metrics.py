@@ -73,6 +73,8 @@ async def test_requests_by_route_template_and_status(service) -> None:  # type: 
     assert before.status_code == 200 and before.headers["content-type"].startswith("text/plain")
     base = sample(before.text, "http_server_request_duration_seconds_count", service=SERVICE,
                   route="/things/{thing_id}", status="200") or 0
+    served = sample(before.text, "slate_process_http_requests_total", service=SERVICE, pid=str(os.getpid()))
+    assert served is not None
     for _i in range(3):
         assert (await client.get(f"/things/{uuid.uuid4()}")).status_code == 200
     assert (await client.get("/no/such/path")).status_code == 404
@@ -85,6 +87,8 @@ async def test_requests_by_route_template_and_status(service) -> None:  # type: 
                   le="+Inf") == base + 3
     # Raw paths never become labels (bounded series); probes and scrapes are not measured.
     assert "/no/such/path" not in text and 'route="/metrics"' not in text
+    # one process: its own count, under its pid
+    assert sample(text, "slate_process_http_requests_total", service=SERVICE, pid=str(os.getpid())) == served + 4
 
 
 async def test_outbox_lag_is_read_at_scrape_time(service) -> None:  # type: ignore[no-untyped-def]
@@ -163,6 +167,9 @@ def test_several_http_processes_are_summed(infra, make_database, tmp_path: Path)
             text = httpx.get(url + "/metrics", timeout=10).text
             assert sample(text, "http_server_request_duration_seconds_count", service="auth",
                           route="/auth/authenticated", status="401") == n
+            # and each process's share, under its pid, adds up to them
+            shares = {pid: sample(text, "slate_process_http_requests_total", service="auth", pid=pid) for pid in pids}
+            assert all(shares.values()) and sum(shares.values()) == n, shares  # type: ignore[arg-type]
     finally:
         proc.terminate()
         proc.wait(30)

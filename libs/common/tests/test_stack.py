@@ -256,6 +256,10 @@ elif cmd == "serve":
             pass
 
     http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+elif cmd == "worker":
+    (marks / f"worker-{{SERVICE}}-{{os.getpid()}}").write_text(os.environ.get("FAKE_MARK") or "")
+    import time
+    time.sleep(600)
 else:
     sys.exit(2)
 '''
@@ -280,7 +284,8 @@ def _get_json(url: str) -> dict[str, object]:
 @pytest.mark.e2e
 def test_stack_boots_restarts_and_stops(tmp_path: Path) -> None:
     fakes = _fake_services(tmp_path / "fakes")
-    config = StackConfig.on_free_ports(tmp_path / "home", extra_env={"PYTHONPATH": str(fakes)})
+    config = StackConfig.on_free_ports(tmp_path / "home", extra_env={"PYTHONPATH": str(fakes)},
+                                       worker_processes={"media": 1})
     stack = Stack(config)
     with stack:
         marks = stack.home / "fake"
@@ -295,9 +300,13 @@ def test_stack_boots_restarts_and_stops(tmp_path: Path) -> None:
             assert config.admin_password not in log_file.read_text(), log_file
         assert _get_json(stack.gateway_url + "/healthz")["service"] == "gateway"
         first = _get_json(stack.service_url("media") + "/healthz")
-        stack.restart_service("media", {"FAKE_MARK": "second"})
+        assert stack.processes("media") == ["media", "media-worker"]
+        assert stack.processes("media-worker") == ["media-worker"] and stack.processes("gateway") == ["gateway"]
+        stack.restart_service("media", {"FAKE_MARK": "second"})  # the service: API and worker
         again = _get_json(stack.service_url("media") + "/healthz")
         assert again["mark"] == "second" and again["pid"] != first["pid"]
+        worker_mark = marks / f"worker-media-{stack.supervisor['media-worker'].pid}"
+        _wait(lambda: worker_mark.exists() and worker_mark.read_text() == "second", timeout=20)
         stack.kill("planning")  # crash: supervisor brings it back
         _wait(lambda: stack.supervisor["planning"].restarts == 1, timeout=20)
         stack.wait_healthy(names=["planning"], timeout=20)

@@ -7,6 +7,9 @@ What is measured, and where:
   never the raw path, so the number of series stays bounded; ``<unmatched>`` for 404s
   outside any route). Its ``_count`` is the request count. Recorded by
   :class:`MetricsMiddleware`, a pure ASGI middleware.
+- ``slate_process_http_requests_total`` (``service``, ``pid``): the same requests counted
+  per process, read at scrape time from what each process recorded (nothing more on the
+  request path), to see how the processes of a service share the load.
 - ``slate_job_duration_seconds`` (histogram; ``service``, ``job``, ``outcome``): work-queue
   jobs (media's previews), recorded with :func:`observe_job` where the job runs.
 - Read at scrape time from the database and JetStream, so they are true whichever
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -41,7 +45,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,8 +70,9 @@ UNMATCHED = "<unmatched>"
 #: Seconds a scrape waits for the database or NATS before leaving a figure out.
 LIVE_TIMEOUT = 2.0
 
+HTTP_DURATION_NAME = "http_server_request_duration_seconds"
 HTTP_DURATION = Histogram(
-    "http_server_request_duration_seconds",
+    HTTP_DURATION_NAME,
     "Duration of HTTP requests served, by route template and status.",
     ("service", "method", "route", "status"),
     buckets=HTTP_BUCKETS,
@@ -177,9 +182,41 @@ async def render(service: str, runtime: ServiceRuntime | None) -> bytes:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Delegate(REGISTRY))
+    families: list[Any] = [requests_per_process(service)]
     if runtime is not None:
-        registry.register(_Static(await live_metrics(service, runtime)))
+        families += await live_metrics(service, runtime)
+    registry.register(_Static(families))
     return generate_latest(registry)
+
+
+def requests_per_process(service: str) -> CounterMetricFamily:
+    """``slate_process_http_requests_total``: the request count of each process, from the
+    histogram file each one writes in multiprocess mode (``histogram_<pid>.db``), else
+    from this process's own histogram. A process that exited keeps its last count until
+    the service restarts (its file stays)."""
+    family = CounterMetricFamily(
+        "slate_process_http_requests",
+        "HTTP requests served, per process of the service (how its processes share the load).",
+        labels=["service", "pid"])
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        family.add_metric([service, str(os.getpid())], _request_count(HTTP_DURATION.collect(), service))
+        return family
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    for path in sorted(glob.glob(os.path.join(directory, "histogram_*.db"))):
+        pid = os.path.basename(path)[len("histogram_"):-len(".db")]
+        with contextlib.suppress(OSError, ValueError):
+            metrics = MultiProcessCollector.merge([path])  # type: ignore[no-untyped-call]
+            if any(m.name == HTTP_DURATION_NAME for m in metrics):
+                family.add_metric([service, pid], _request_count(metrics, service))
+    return family
+
+
+def _request_count(metrics: Any, service: str) -> float:
+    return float(sum(sample.value for metric in metrics if metric.name == HTTP_DURATION_NAME
+               for sample in metric.samples
+               if sample.name == HTTP_DURATION_NAME + "_count" and sample.labels.get("service") == service))
 
 
 async def live_metrics(service: str, runtime: ServiceRuntime) -> list[GaugeMetricFamily]:
@@ -236,10 +273,10 @@ async def _jetstream(service: str, js: Any) -> list[GaugeMetricFamily]:
 
 
 class _Static:
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+    def __init__(self, families: list[Any]) -> None:
         self.families = families
 
-    def collect(self) -> list[GaugeMetricFamily]:
+    def collect(self) -> list[Any]:
         return self.families
 
 

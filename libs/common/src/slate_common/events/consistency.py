@@ -197,6 +197,7 @@ class Settler:
         self.groups: dict[str, _Group] = {}
         self._refreshed = 0.0
         self._published: list[int] = []
+        self._waiting = 0  # writes waiting for the groups (the fault hook lets them answer)
         self._mark_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._refreshing: asyncio.Task[None] | None = None
@@ -344,7 +345,11 @@ class Settler:
                 if group.readable and group.name != exclude and group.wants(subject):
                     needed.setdefault(group.name, []).append(seq)
         if needed:
-            await self.wait(needed)
+            self._waiting += 1
+            try:
+                await self.wait(needed)
+            finally:
+                self._waiting -= 1
 
     async def wait(self, needed: dict[str, list[int]]) -> None:
         """Return once each group has applied its sequences, or after the bound."""
@@ -385,6 +390,9 @@ class Settler:
             if not seqs:
                 continue
             if self.fault == "exit-after-publish":  # crash tests: published, answered, never marked
+                while self._waiting:  # the writes are answered first, however slow the replicas
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.1)  # and their answers sent
                 log.warning("outbox_fault_injected", fault=self.fault, rows=len(seqs))
                 os._exit(137)
             try:

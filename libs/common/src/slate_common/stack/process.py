@@ -234,11 +234,19 @@ class Supervisor:
 
     def stop(self, name: str, timeout: float | None = None) -> None:
         """Stop ``name`` gracefully and keep it stopped (no automatic restart)."""
+        self.stop_together([name], timeout)
+
+    def stop_together(self, names: list[str], timeout: float | None = None) -> None:
+        """Stop several processes gracefully at once (all signalled, then all awaited)
+        and keep them stopped."""
         with self._lock:
-            self._held.add(name)
-            proc = self._procs[name]
-        proc.stop(timeout)
-        log.info("process_stopped", process=name, returncode=proc.returncode)
+            self._held.update(names)
+            procs = [self._procs[name] for name in names]
+        for proc in procs:
+            proc.send_stop()
+        for proc in procs:
+            proc.wait_stopped(timeout)
+            log.info("process_stopped", process=proc.name, returncode=proc.returncode)
 
     def kill(self, name: str) -> None:
         """``kill -9`` the process group of ``name``; the monitor restarts it as a crash."""

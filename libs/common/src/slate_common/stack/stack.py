@@ -514,29 +514,56 @@ class Stack:
         self.supervisor.stop_all()
 
     # -- per-process control (tests) ----------------------------------------------------
+    def processes(self, name: str) -> list[str]:
+        """The supervised processes ``name`` stands for: a service's name is all of its
+        processes (its API process, whose uvicorn workers are its children, and its
+        ``worker`` processes), ``gateway`` every gateway replica, as a Kubernetes rollout
+        of a service replaces all its pods; any other name is that one process
+        (``production-worker-2``; ``supervisor`` addresses one process alone)."""
+        if name in self.config.services:
+            return [name, *self.worker_names(name)]
+        if name == GATEWAY and self.config.gateway:
+            return self.gateway_names
+        if name not in self.supervisor:
+            raise KeyError(f"no process or service named {name!r}")
+        return [name]
+
     def kill(self, name: str) -> None:
-        """kill -9 one process; the supervisor restarts it like any crash."""
-        self.supervisor.kill(name)
+        """kill -9 ``name`` (every process of a service); the supervisor restarts them like any crash."""
+        for process in self.processes(name):
+            self.supervisor.kill(process)
 
     def stop_service(self, name: str) -> None:
-        self.supervisor.stop(name)
+        """Stop ``name`` (every process of a service) and keep it stopped."""
+        self.supervisor.stop_together(self.processes(name))
 
     def start_service(self, name: str, extra_env: Mapping[str, str] | None = None, *, wait: bool = True) -> None:
-        env = self.process_env(name)
-        env.update(extra_env or {})
-        self.supervisor.start(name, env=env)
-        if wait and self.port_of(name) is not None:
-            self.wait_healthy(names=[name])
+        """Start ``name`` (every process of a service) with its environment plus ``extra_env``:
+        a fault injected this way reaches the API processes and the workers alike."""
+        names = self.processes(name)
+        for process in names:
+            self.supervisor.start(process, env={**self.process_env(process), **(extra_env or {})})
+        if wait:
+            self._wait_listening(names)
 
     def restart_service(
         self, name: str, extra_env: Mapping[str, str] | None = None, *, hard: bool = True, wait: bool = True
     ) -> None:
-        """kill -9 (``hard``) or stop ``name``, then start it with the stack env plus ``extra_env``."""
-        env = self.process_env(name)
-        env.update(extra_env or {})
-        self.supervisor.restart(name, env=env, hard=hard)
-        if wait and self.port_of(name) is not None:
-            self.wait_healthy(names=[name])
+        """kill -9 (``hard``) or stop ``name`` (every process of a service), then start it
+        with the stack env plus ``extra_env``."""
+        names = self.processes(name)
+        if not hard:
+            self.supervisor.stop_together(names)
+        for process in names:
+            env = {**self.process_env(process), **(extra_env or {})}
+            self.supervisor.restart(process, env=env, hard=hard)  # held while killed: no crash restart
+        if wait:
+            self._wait_listening(names)
+
+    def _wait_listening(self, names: list[str]) -> None:
+        listening = [n for n in names if self.port_of(n) is not None]
+        if listening:
+            self.wait_healthy(names=listening)
 
     def __enter__(self) -> Stack:
         try:

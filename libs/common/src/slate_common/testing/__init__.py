@@ -28,6 +28,7 @@ from slate_common.testing.databases import create_database, drop_database, migra
 from slate_common.testing.fixtures import (
     SlateStackHandle,
     SmtpSinkHandle,
+    booted_stack,
     docker_available,
     infra,
     make_database,
@@ -40,6 +41,7 @@ from slate_common.testing.timing import Clock, eventually
 __all__ = [
     "Clock",
     "SlateStackHandle",
+    "booted_stack",
     "create_database",
     "docker_available",
     "drop_database",

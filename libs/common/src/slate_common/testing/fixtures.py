@@ -186,22 +186,27 @@ class SlateStackHandle:
         """Every gateway replica (SLATE_GATEWAY_REPLICAS / SLATE_REPLICAS); the first is gateway_url."""
         return self.stack.gateway_urls
 
+    # A service's name stands for all its processes (API and workers), "gateway" for every
+    # gateway replica; another name (production-worker-2, gateway-2) for that process alone
+    # (Stack.processes). So a fault injected with extra_env reaches every process concerned.
+
     def kill(self, name: str) -> None:
-        """kill -9 one process; the supervisor restarts it as it would any crash."""
+        """kill -9 ``name``; the supervisor restarts it as it would any crash."""
         self.stack.kill(name)
 
     def stop(self, name: str) -> None:
-        """Stop one process and keep it stopped."""
+        """Stop ``name`` and keep it stopped."""
         self.stack.stop_service(name)
 
     def start(self, name: str, extra_env: Mapping[str, str] | None = None, *, wait: bool = True) -> None:
-        """Start a stopped process, with the stack's env plus ``extra_env``; wait for /healthz."""
+        """Start a stopped ``name``, with the stack's env plus ``extra_env``; wait for /healthz."""
         self.stack.start_service(name, extra_env, wait=wait)
 
     def restart(
         self, name: str, extra_env: Mapping[str, str] | None = None, *, hard: bool = True, wait: bool = True
     ) -> None:
-        """kill -9 (or stop, ``hard=False``) and start again with ``extra_env``; wait for /healthz."""
+        """kill -9 (or stop, ``hard=False``) ``name`` and start it again with ``extra_env``;
+        wait for /healthz."""
         self.stack.restart_service(name, extra_env, hard=hard, wait=wait)
 
     def restarts(self, name: str) -> int:
@@ -217,10 +222,11 @@ class SlateStackHandle:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-@pytest.fixture(scope="session")
-def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStackHandle]:
-    """The whole suite (services, gateway, own embedded infra) on free ports."""
-    home = tmp_path_factory.mktemp("slate-stack")
+@contextlib.contextmanager
+def booted_stack(home: Path, **config: Any) -> Iterator[SlateStackHandle]:
+    """The whole suite on free ports in ``home`` for the duration of the block, as the
+    tests run it; ``config``: StackConfig fields (replica counts default to the
+    environment's, SLATE_REPLICAS and the like)."""
     extra = {
         "SLATE_LOG_LEVEL": os.environ.get("SLATE_TEST_LOG_LEVEL", "INFO"),
         # Every e2e test logs in from 127.0.0.1: failures of unrelated tests must not
@@ -231,20 +237,30 @@ def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStack
         # bound itself is tested in libs/common/tests/test_consistency.py.
         "SLATE_CONSISTENCY_WAIT_SECONDS": os.environ.get("SLATE_TEST_CONSISTENCY_WAIT_SECONDS", "8"),
     }
-    config = StackConfig.on_free_ports(home, extra_env=extra)
-    stack = Stack(config)
+    stack_config = StackConfig.on_free_ports(home, extra_env=extra, **config)
+    stack = Stack(stack_config)
     started = time.monotonic()
     with stack:
         handle = SlateStackHandle(
             stack=stack,
             gateway_url=stack.gateway_url,
             service_urls=stack.service_urls,
-            admin_email=config.admin_email,
-            admin_password=config.admin_password,
+            admin_email=stack_config.admin_email,
+            admin_password=stack_config.admin_password,
             home=stack.home,
             infra=stack.infra,
         )
-        print(f"\nslate_stack up in {time.monotonic() - started:.1f}s at {stack.gateway_url} (home {home})")
+        print(f"\nslate_stack up in {time.monotonic() - started:.1f}s at {stack.gateway_url} (home {home}; "
+              f"{stack_config.gateway_replicas} gateways, API processes {stack_config.http_processes}, "
+              f"workers {stack_config.worker_processes})")
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def slate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlateStackHandle]:
+    """The whole suite (services, gateway, own embedded infra) on free ports; as many of
+    each as SLATE_REPLICAS (and the like) say."""
+    with booted_stack(tmp_path_factory.mktemp("slate-stack")) as handle:
         yield handle
 
 
