@@ -42,6 +42,7 @@ def _filters(request: Request) -> listings.Filters:
 
 async def with_tasks(request: Request, principal: Any, session: Any, runtime: Any, family: str) -> Response:
     listing = LISTINGS[family]
+    await entity_ops.check_listing_scope(session, principal, KINDS[family], request.query_params, with_tasks=True)
     filters = _filters(request)
     compact = flag(request.query_params.get("compact"))
     if flag(request.query_params.get("stream")):
@@ -71,6 +72,7 @@ async def shots_with_tasks(request: Request, principal: CurrentUser, session: Se
 @router.get("/data/shots", operation_id="get_shots")
 async def get_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots in scope, with project and sequence names."""
+    await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
     return json_response(await list_entities(session, principal, "Shot", filters=_plain_filters(request),
                                              names="project,sequence"))
 
@@ -78,6 +80,7 @@ async def get_shots(request: Request, principal: CurrentUser, session: SessionDe
 @router.get("/data/shots/all", operation_id="get_all_shots")
 async def get_all_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every shot in scope, with project and sequence names."""
+    await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
     return json_response(await list_entities(session, principal, "Shot", filters=_plain_filters(request),
                                              names="project,sequence"))
 
@@ -94,12 +97,14 @@ async def assets_with_tasks(request: Request, principal: CurrentUser, session: S
 @router.get("/data/assets", operation_id="get_assets")
 async def get_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assets in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
     return json_response(await list_entities(session, principal, "Asset", filters=_plain_filters(request)))
 
 
 @router.get("/data/assets/all", operation_id="get_all_assets")
 async def get_all_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every asset in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
     return json_response(await list_entities(session, principal, "Asset", filters=_plain_filters(request)))
 
 
@@ -115,6 +120,7 @@ async def sequences_with_tasks(request: Request, principal: CurrentUser, session
 @router.get("/data/sequences", operation_id="get_sequences")
 async def get_sequences(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Sequence", request.query_params)
     return json_response(await list_entities(session, principal, "Sequence", filters=_plain_filters(request)))
 
 
@@ -127,6 +133,7 @@ async def episodes_with_tasks(request: Request, principal: CurrentUser, session:
 @router.get("/data/episodes", operation_id="get_episodes")
 async def get_episodes(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Episode", request.query_params)
     return json_response(await list_entities(session, principal, "Episode", filters=_plain_filters(request)))
 
 
