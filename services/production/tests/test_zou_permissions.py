@@ -84,3 +84,36 @@ async def test_asset_listings_refuse_a_project_not_ones_own(client, signer, prod
             assert (await client.get(path, params={"project_id": NOWHERE}, headers=h)).status_code == 404
         admin = await ok(await client.get(path, params={"project_id": NOWHERE}, headers=headers(signer, prod, "admin")))
         assert admin == []
+
+
+async def test_vendors_read_only_the_entities_they_work_on(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
+    """A vendor reads a shot (its tasks, task types, versions) only where a task of theirs
+    is; episodes and sequences not at all, except the lists Zou leaves open to them."""
+    mine, other = prod.ids["shots"]
+    episode, sequence, asset = prod.ids["episode"], prod.ids["sequence"], prod.ids["asset"]
+    refused = [f"/data/shots/{other}", f"/data/shots/{other}/tasks", f"/data/shots/{other}/task-types",
+               f"/data/shots/{other}/versions", f"/data/entities/{other}",
+               f"/data/assets/{asset}", f"/data/assets/{asset}/tasks", f"/data/assets/{asset}/task-types",
+               f"/data/episodes/{episode}", f"/data/episodes/{episode}/tasks", f"/data/episodes/{episode}/task-types",
+               f"/data/episodes/{episode}/shots", f"/data/episodes/{episode}/shot-tasks",
+               f"/data/episodes/{episode}/asset-tasks",
+               f"/data/sequences/{sequence}", f"/data/sequences/{sequence}/tasks",
+               f"/data/sequences/{sequence}/task-types", f"/data/sequences/{sequence}/shot-tasks"]
+    allowed = [f"/data/shots/{mine}", f"/data/shots/{mine}/tasks", f"/data/shots/{mine}/task-types",
+               f"/data/shots/{mine}/versions", f"/data/entities/{mine}",
+               f"/data/episodes/{episode}/sequences", f"/data/sequences/{sequence}/shots"]
+    for who in ("vendor", "user", "client", "manager", "outsider"):
+        h = headers(signer, prod, who)
+        for path in refused + allowed:
+            expected = 403 if who == "outsider" or (who == "vendor" and path in refused) else 200
+            r = await client.get(path, headers=h)
+            assert r.status_code == expected, (who, path, r.status_code, r.text)
+    vendor = headers(signer, prod, "vendor")
+    tasks = await ok(await client.get(f"/data/shots/{mine}/tasks", headers=vendor))
+    assert [t["id"] for t in tasks] == [prod.ids["tasks"][0]]
+    shots = await ok(await client.get(f"/data/sequences/{sequence}/shots", headers=vendor))
+    assert [s["id"] for s in shots] == [mine]
+    # an id that names nothing stays a 404, for everyone
+    for who in ("vendor", "outsider", "admin"):
+        r = await client.get(f"/data/shots/{NOWHERE}/tasks", headers=headers(signer, prod, who))
+        assert r.status_code == 404, who

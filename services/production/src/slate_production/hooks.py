@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from slate_common.crud import CrudContext, CrudHooks
@@ -205,8 +205,19 @@ class TaskHooks(CrudHooks[Task]):
 class EntityHooks(CrudHooks[Entity]):
     """Generic /data/entities: project scope; managers of the project write."""
 
-    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         return stmt.where(access.project_visible(ctx.principal, Entity.project_id))
+
+    async def check_read(self, ctx: CrudContext, instance: Entity) -> None:
+        """One entity (read, update, delete): 403 out of the caller's projects, and for a
+        vendor without a task of theirs on it, as Zou answers (listings leave them out)."""
+        if ctx.principal.is_admin:
+            return
+        if not await access.principal_in_team(ctx.session, ctx.principal, instance.project_id):
+            raise Forbidden()
+        if ctx.principal.is_vendor and not await ctx.session.scalar(select(exists().where(
+                Task.entity_id == instance.id, access.assigned_to(ctx.principal, Task.id)))):
+            raise Forbidden()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         if data.get("project_id") is None:

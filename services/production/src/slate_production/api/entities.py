@@ -197,7 +197,7 @@ def _entity_routes(family: str) -> None:
     singular = family[:-1]
 
     async def get_one(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity, type_name = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
         if family in ("shots", "assets"):
             return json_response(await _full(session, principal, family, entity, type_name))
         return json_response(await _one_temporal(session, principal, entity, type_name))
@@ -209,11 +209,11 @@ def _entity_routes(family: str) -> None:
         return Response(status_code=204)
 
     async def get_tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
         return json_response(await named_tasks(session, principal, Task.entity_id == entity.id))
 
     async def get_task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
         return json_response(await task_types_of(session, Task.entity_id == entity.id))
 
     path = f"/data/{family}/{{entity_id}}"
@@ -249,7 +249,7 @@ async def sequence_shots(sequence_id: str, principal: CurrentUser, session: Sess
 @router.get("/data/sequences/{sequence_id}/shot-tasks", operation_id="get_sequence_shot_tasks")
 async def sequence_shot_tasks(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
-    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence")
+    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence", assigned=True)
     shots = Entity.__table__.select().with_only_columns(Entity.id).where(Entity.parent_id == seq.id)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(shots)))
 
@@ -264,7 +264,7 @@ async def episode_sequences(episode_id: str, principal: CurrentUser, session: Se
 @router.get("/data/episodes/{episode_id}/shots", operation_id="get_episode_shots")
 async def episode_shots(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of an episode's sequences."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
     return json_response(await list_entities(session, principal, "Shot", grand_parent_id=ep.id))
 
 
@@ -279,7 +279,7 @@ def _episode_shot_ids(episode_id: uuid.UUID) -> Any:
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")
 async def episode_shot_tasks(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(_episode_shot_ids(ep.id))))
 
 
@@ -288,7 +288,7 @@ async def episode_asset_tasks(episode_id: str, principal: CurrentUser, session: 
     """Tasks of the assets made for an episode."""
     from sqlalchemy import select
 
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
     assets = select(Entity.id).where(Entity.source_id == ep.id)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(assets)))
 

@@ -33,16 +33,37 @@ def parse_uuid(value: Any, field: str = "id") -> uuid.UUID:
 
 
 async def get_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
-                     kind: str | None = None) -> tuple[Entity, str]:
-    """An entity the caller may see, with its entity type name; 404 otherwise (and when
-    it is not of ``kind``: "Shot", "Asset", ...)."""
-    row = (await session.execute(
-        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
-        .where(Entity.id == entity_id, access.project_visible(principal, Entity.project_id))
-    )).first()
+                     kind: str | None = None, *, assigned: bool = False) -> tuple[Entity, str]:
+    """An entity the caller may see, with its entity type name. With ``assigned``, a
+    vendor sees it only through a task of theirs on it (Zou's rule for an entity's own
+    views: the entity, its tasks, task types, casting...). 404 when there is no such
+    entity (or it is not of ``kind``: "Shot", "Asset", ...), 403 when it is out of the
+    caller's scope, as Zou answers."""
+    stmt = (select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+            .where(Entity.id == entity_id))
+    scope = [access.project_visible(principal, Entity.project_id)]
+    if assigned and principal.is_vendor:
+        scope.append(exists().where(Task.entity_id == Entity.id, access.assigned_to(principal, Task.id)))
+    row = (await session.execute(stmt.where(*scope))).first()
+    if row is None:
+        row = (await session.execute(stmt)).first()
+        if row is not None and (kind is None or kind_of(row[1]) == kind):
+            raise Forbidden()
     if row is None or (kind is not None and kind_of(row[1]) != kind):
         raise NotFound()
     return row[0], row[1]
+
+
+async def get_any_entity(session: AsyncSession, entity_id: uuid.UUID, kind: str) -> Entity:
+    """An entity of ``kind`` whatever the caller's projects, 404 when there is none: for
+    the /data/user views, which show only the caller's own tasks on it (Zou answers an
+    empty list, not a refusal, to a person outside its project)."""
+    row = (await session.execute(
+        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(Entity.id == entity_id))).first()
+    if row is None or kind_of(row[1]) != kind:
+        raise NotFound()
+    return row[0]
 
 
 #: The filters that name the project of a studio-wide listing (``/data/shots``, ...): a
