@@ -117,3 +117,26 @@ async def test_vendors_read_only_the_entities_they_work_on(client, signer, prod)
     for who in ("vendor", "outsider", "admin"):
         r = await client.get(f"/data/shots/{NOWHERE}/tasks", headers=headers(signer, prod, who))
         assert r.status_code == 404, who
+
+
+async def test_project_comments_notifications_and_subscriptions(client, signer, comment_world) -> None:  # type: ignore[no-untyped-def]
+    """A project's comments are read by its team but clients and vendors; its
+    notifications and subscriptions by admins only (Zou refuses its managers too)."""
+    w = comment_world
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("user"),
+                          json={"task_status_id": str(w.statuses["todo"]), "comment": "hello"})
+    assert r.status_code == 201, r.text
+    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("supervisor"))
+    expected = {"admin": (200, 200), "manager": (200, 403), "supervisor": (200, 403), "user": (200, 403),
+                "client": (403, 403), "vendor": (403, 403), "outsider": (403, 403)}
+    for who, (comments, admin_only) in expected.items():
+        h = w.h(who)
+        r = await client.get(f"/data/projects/{w.project_id}/comments", headers=h)
+        assert r.status_code == comments, (who, r.text)
+        if comments == 200:
+            assert [c["text"] for c in r.json()] == ["hello"]
+        for path in ("notifications", "subscriptions"):
+            r = await client.get(f"/data/projects/{w.project_id}/{path}", headers=h)
+            assert r.status_code == admin_only, (who, path)
+    subs = await ok(await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("admin")))
+    assert [s["person_id"] for s in subs] == [str(w.persons["supervisor"])]

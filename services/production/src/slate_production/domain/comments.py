@@ -310,8 +310,11 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
 
 async def project_comments(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
                            *, limit: int | None = None, page: int = 1) -> list[dict[str, Any]]:
-    """Every comment of a project's tasks, newest first, with links and preview ids."""
+    """Every comment of a project's tasks, newest first, with links and preview ids. Its
+    team reads them, but not its clients and vendors (Zou: 403)."""
     await access.check_project_access(session, principal, project_id)
+    if await access.project_role(session, principal, project_id) in ("client", "vendor"):
+        raise Forbidden()
     stmt = (select(Comment).join(Task, Task.id == Comment.object_id)
             .where(Task.project_id == project_id).order_by(Comment.created_at.desc(), Comment.id))
     client_only = access.comment_visibility(principal)
