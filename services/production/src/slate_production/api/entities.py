@@ -301,7 +301,11 @@ async def _share(request: Request, principal: Any, session: Any, *, project_id: 
     if ids is not None and not isinstance(ids, list):
         raise BadRequest("asset_ids must be a list")
     if project_id is not None:
-        await access.readable_project(session, principal, parse_uuid(project_id))
+        project = await access.readable_project(session, principal, parse_uuid(project_id))
+        if asset_type_id is None:  # a whole project's assets: admins (Zou)
+            access.check_admin(principal)
+        else:  # a type's: the project's managers, even when it has no such asset
+            await access.check_manager(session, principal, project.id)
     rows = await entity_ops.share_assets(
         session, principal, is_shared=bool(body.get("is_shared", True)),
         asset_ids=[parse_uuid(i) for i in ids] if ids is not None else None,
