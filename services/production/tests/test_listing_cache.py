@@ -71,7 +71,7 @@ async def test_every_change_invalidates(client, signer, production_factory, prod
                                         headers=h))
     assert [dict(zip(compact["shot_fields"], row, strict=True))["id"] for row in compact["rows"]] == [
         s["id"] for s in await shots()]
-    r = await client.delete(f"/data/tasks/{task_id}", headers=h)
+    r = await client.delete(f"/data/tasks/{task_id}", params={"force": "true"}, headers=h)  # it has a comment
     assert r.status_code == 204
     assert (await shots())[0]["tasks"] == []
     r = await client.delete(f"/data/shots/{prod.ids['shots'][1]}", params={"force": "true"}, headers=h)

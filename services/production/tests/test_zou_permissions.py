@@ -145,7 +145,7 @@ async def test_project_comments_notifications_and_subscriptions(client, signer, 
 async def test_task_deletions_zou_refuses(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
     """Deleting a type's tasks, or a list of tasks, is for admins; a task others refer to
     (its assignation notified someone) goes only with force=true, by managers."""
-    for who in ("manager", "supervisor", "user", "client", "vendor"):
+    for who in ("manager", "supervisor", "user", "client", "vendor", "outsider"):
         h = headers(signer, prod, who)
         r = await client.delete(f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/delete-tasks", headers=h)
         assert r.status_code == 403, who
@@ -220,7 +220,7 @@ async def test_sharing_assets_and_tasks_by_entity_type_name(client, signer, prod
     """Sharing a type's assets is for the project's managers, a whole project's for admins;
     tasks for "an entity type" take its name, any case ("Asset" and "shots" name none)."""
     type_share = f"/actions/projects/{prod.id}/asset-types/{prod.ids['character']}/assets/share"
-    for who in ("supervisor", "user", "client", "vendor"):
+    for who in ("supervisor", "user", "client", "vendor", "outsider"):
         r = await client.post(type_share, json={}, headers=headers(signer, prod, who))
         assert r.status_code == 403, who
     shared = await ok(await client.post(type_share, json={}, headers=headers(signer, prod, "manager")))
@@ -251,3 +251,24 @@ async def test_project_task_status_settings_need_is_client_allowed(client, signe
     assert r.status_code == 400
     link = await ok(await client.put(path, json={"is_client_allowed": True, "priority": 2}, headers=h))
     assert (link["is_client_allowed"], link["priority"]) == (True, 2)
+
+
+async def test_outsiders_are_refused_what_exists(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
+    """Zou answers 403 to a person outside a project for its project, entities and tasks,
+    404 only for what does not exist; /data/user views answer them their own: nothing."""
+    outsider = headers(signer, prod, "outsider")
+    task = prod.ids["tasks"][1]
+    for path in (f"/data/projects/{prod.id}/team", f"/data/projects/{prod.id}/shots", f"/data/tasks/{task}",
+                 f"/data/tasks/{task}/previews", f"/data/shots/{prod.ids['shots'][0]}/assets",
+                 f"/data/entities/{prod.ids['asset']}", f"/data/projects/{prod.id}/assets/shared-used"):
+        assert (await client.get(path, headers=outsider)).status_code == 403, path
+    for path in (f"/data/projects/{NOWHERE}/team", f"/data/tasks/{NOWHERE}", f"/data/tasks/{NOWHERE}/previews",
+                 f"/data/entities/{NOWHERE}", f"/data/projects/{NOWHERE}/assets/shared-used"):
+        assert (await client.get(path, headers=outsider)).status_code == 404, path
+    assert (await client.put(f"/data/tasks/{task}", json={"priority": 1}, headers=outsider)).status_code == 403
+    for path in (f"/data/user/projects/{prod.id}/sequences", f"/data/user/shots/{prod.ids['shots'][0]}/tasks"):
+        assert await ok(await client.get(path, headers=outsider)) == [], path
+    assert (await client.get(f"/data/user/projects/{NOWHERE}/sequences", headers=outsider)).status_code == 404
+    vendor = headers(signer, prod, "vendor")  # not assigned to the second task
+    assert (await client.get(f"/data/tasks/{task}", headers=vendor)).status_code == 403
+    assert (await client.get(f"/data/tasks/{prod.ids['tasks'][0]}", headers=vendor)).status_code == 200

@@ -172,11 +172,21 @@ class TaskHooks(CrudHooks[Task]):
     """Tasks through /data/tasks: project scope (vendors: their tasks), supervisors edit,
     managers create and delete; events carry Zou's task snapshot."""
 
-    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         stmt = stmt.where(access.project_visible(ctx.principal, Task.project_id))
         if ctx.principal.is_vendor:
             stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
         return stmt
+
+    async def check_read(self, ctx: CrudContext, instance: Task) -> None:
+        """One task (read, update, delete): 403 out of the caller's projects, and for a
+        vendor not assigned to it, as Zou answers (listings leave them out)."""
+        if ctx.principal.is_admin:
+            return
+        if not await access.principal_in_team(ctx.session, ctx.principal, instance.project_id):
+            raise Forbidden()
+        if ctx.principal.is_vendor and not await access.is_assigned(ctx.session, instance.id, ctx.principal.id):
+            raise Forbidden()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         if data.get("project_id") is None:

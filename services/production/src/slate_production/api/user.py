@@ -61,7 +61,7 @@ async def user_tasks(request: Request, principal: CurrentUser, session: SessionD
 @router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")
 async def user_asset_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types of the project's assets the person has tasks on."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.existing_project(session, parse_uuid(project_id))
     used = select(Entity.entity_type_id).where(Entity.project_id == project.id,
                                                Entity.id.in_(_my_entities(principal)))
     types = list(await session.scalars(select(EntityType).where(
@@ -76,7 +76,7 @@ async def user_asset_types(project_id: str, principal: CurrentUser, session: Ses
             operation_id="get_user_project_asset_type_assets")
 async def user_assets(project_id: str, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.existing_project(session, parse_uuid(project_id))
     rows = await list_entities(session, principal, "Asset", project_id=project.id,
                                filters={"entity_type_id": asset_type_id})
     mine = {str(i) for i in await session.scalars(_my_entities(principal))}
@@ -86,7 +86,7 @@ async def user_assets(project_id: str, asset_type_id: str, principal: CurrentUse
 @router.get("/data/user/projects/{project_id}/sequences", operation_id="get_user_project_sequences")
 async def user_sequences(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of the project holding shots the person has tasks on."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.existing_project(session, parse_uuid(project_id))
     rows = await list_entities(session, principal, "Sequence", project_id=project.id)
     mine = {str(i) for i in await session.scalars(_parents_of_mine(principal)) if i}
     return json_response([r for r in rows if r["id"] in mine])
@@ -95,7 +95,7 @@ async def user_sequences(project_id: str, principal: CurrentUser, session: Sessi
 @router.get("/data/user/projects/{project_id}/episodes", operation_id="get_user_project_episodes")
 async def user_episodes(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes of the project holding shots (or assets) the person has tasks on."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.existing_project(session, parse_uuid(project_id))
     rows = await list_entities(session, principal, "Episode", project_id=project.id)
     seq = aliased(Entity)
     via_shots = select(seq.parent_id).where(seq.id.in_(_parents_of_mine(principal)))
