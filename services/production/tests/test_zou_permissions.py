@@ -272,3 +272,15 @@ async def test_outsiders_are_refused_what_exists(client, signer, prod) -> None: 
     vendor = headers(signer, prod, "vendor")  # not assigned to the second task
     assert (await client.get(f"/data/tasks/{task}", headers=vendor)).status_code == 403
     assert (await client.get(f"/data/tasks/{prod.ids['tasks'][0]}", headers=vendor)).status_code == 200
+
+
+async def test_casting_an_asset_checks_the_body_first(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
+    path = f"/data/projects/{prod.id}/entities/casting/assets/{prod.ids['asset']}"
+    for who in ("admin", "manager", "user", "client", "vendor", "outsider"):
+        r = await client.put(path, json={}, headers=headers(signer, prod, who))
+        assert r.status_code == 400, who
+        assert r.json()["data"]["errors"][0]["field"] == "entity_ids"
+    body = {"entity_ids": [prod.ids["shots"][0]], "nb_occurences": 1}
+    assert (await client.put(path, json=body, headers=headers(signer, prod, "user"))).status_code == 403
+    cast = await ok(await client.put(path, json=body, headers=headers(signer, prod, "manager")))
+    assert [a["asset_id"] for a in cast[prod.ids["shots"][0]]] == [prod.ids["asset"]]
