@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def make_clip(path: Path, seconds: float, size: str) -> Path:
-    from slate_media.processing import ffmpeg_binary
+    from slate_media.adapters.processing import ffmpeg_binary
 
     subprocess.run(
         [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",
@@ -66,7 +66,7 @@ def make_still(path: Path) -> Path:
 
 def bare_commands(src: Path, work: Path, settings: Any, threads: int | None = None) -> list[list[str]]:
     """The ffmpeg command lines a worker runs for a movie: probe, normalise, probe."""
-    from slate_media import processing as p
+    from slate_media.adapters import processing as p
 
     ffmpeg = p.ffmpeg_binary(settings.ffmpeg)
     info = p.probe(ffmpeg, src)
@@ -92,7 +92,7 @@ def run_bare(src: Path, settings: Any, *, threads: int | None = None, cpu: int |
 
 
 def run_bare_still(src: Path) -> float:
-    from slate_media import processing as p
+    from slate_media.adapters import processing as p
 
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
         started = time.perf_counter()

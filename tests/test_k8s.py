@@ -299,7 +299,7 @@ def test_studio_autoscales_gateway_production_and_media_workers() -> None:
 
 def test_keda_scales_media_workers_on_their_jetstream_consumer() -> None:
     from slate_media.config import MediaSettings
-    from slate_media.jobs import WORKERS_CONSUMER
+    from slate_media.adapters.jobs import WORKERS_CONSUMER
 
     docs = render("keda")
     assert "slate-media-worker" not in {h["spec"]["scaleTargetRef"]["name"]

@@ -15,7 +15,7 @@ from .conftest import eventually
 
 
 def make_movie(path: Path) -> Path:
-    from slate_media.processing import ffmpeg_binary
+    from slate_media.adapters.processing import ffmpeg_binary
 
     subprocess.run(
         [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",

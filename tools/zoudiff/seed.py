@@ -77,8 +77,10 @@ def mp4_bytes() -> bytes:
 class Seeder:
     """Seeds one side. ``tag`` makes names unique on a shared oracle."""
 
-    def __init__(self, side: Side, tag: str, log: Callable[[str], None] = print) -> None:
+    def __init__(self, side: Side, tag: str, log: Callable[[str], None] = print, *, other_project: bool = True) -> None:
         self.side = side
+        #: Whether ``project:other`` gets its things (the ``@other`` column).
+        self.other_project = other_project
         self.tag = tag
         self.log = log
         self.counter = 0
@@ -199,7 +201,8 @@ class Seeder:
         for link in s.must("GET", f"/data/projects/{pid}/entity-links") or []:
             if isinstance(link, dict) and link.get("entity_out_id") == s.id("asset"):
                 s.set("entity_link", link["id"])
-        self.seed_other_project()
+        if self.other_project:
+            self.seed_other_project()
         self.wait_previews()
         self.log(f"{s.name}: seeded {len(s.world)} things in {time.monotonic() - started:.1f}s")
 

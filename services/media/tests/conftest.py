@@ -21,7 +21,7 @@ TEST_UPLOAD_LIMIT = 8 * 1024 * 1024
 
 
 def ffmpeg_bin() -> str:
-    from slate_media.processing import ffmpeg_binary
+    from slate_media.adapters.processing import ffmpeg_binary
 
     return ffmpeg_binary()
 

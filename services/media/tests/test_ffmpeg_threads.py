@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from slate_media import processing
+from slate_media.adapters import processing
 from slate_media.config import MediaSettings, available_cpus
 
 

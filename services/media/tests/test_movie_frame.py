@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from slate_media import processing
+from slate_media.adapters import processing
 
 
 def make_movie(path: Path, *, alpha: bool) -> Path:

@@ -144,7 +144,7 @@ async def test_jpeg_is_normalised_to_png(client, setup, media_files, wait_status
 
 
 async def test_movie_upload_to_ready_and_range_downloads(client, setup, media_files, wait_status, outbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from slate_media.processing import ffmpeg_binary, probe
+    from slate_media.adapters.processing import ffmpeg_binary, probe
 
     s = setup
     preview = (await add_preview(client, s)).json()

@@ -149,7 +149,7 @@ class CommentWorld:
         self.signer = signer
         self.__dict__.update(ids)
 
-    def h(self, who: str) -> dict[str, str]:
+    def headers_for(self, who: str) -> dict[str, str]:
         role = {"user2": "user", "outsider": "user"}.get(who, who)
         return self.signer.headers(self.persons[who], role)
 

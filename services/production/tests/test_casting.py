@@ -32,7 +32,7 @@ class World:
     def pid(self) -> str:
         return self.prod.id
 
-    def h(self, who: str = "admin") -> dict[str, str]:
+    def headers_for(self, who: str = "admin") -> dict[str, str]:
         if who == "admin":
             return self.signer.headers()
         return self.signer.headers(self.prod.people[who], "user" if who == "outsider" else who)
@@ -62,7 +62,7 @@ class Outbox:
 async def world(client, signer, production_factory) -> World:  # type: ignore[no-untyped-def]
     prod = await production_factory(shots=2, tvshow=True)
     w = World(prod, signer)
-    h = w.h()
+    h = w.headers_for()
     types = {t["name"]: t["id"] for t in await ok(await client.get("/data/entity-types", headers=h))}
     w.ids.update(character=prod.ids["character"], prop=types["Prop"], hero=prod.ids["asset"],
                  ep1=prod.ids["episode"], seq1=prod.ids["sequence"], sh1=prod.ids["shots"][0],
@@ -91,9 +91,9 @@ async def test_put_casting_links_assets_and_their_episode(client, world, session
     await outbox.mark()
     body = [{"asset_id": w.ids["hero"], "nb_occurences": 2}, {"asset_id": w.ids["sword"], "nb_occurences": 1,
                                                                "label": "animate"}]
-    assert await ok(await client.put(cast_path(w, "sh1"), json=body, headers=w.h("manager"))) == body
+    assert await ok(await client.put(cast_path(w, "sh1"), json=body, headers=w.headers_for("manager"))) == body
 
-    rows = await ok(await client.get(cast_path(w, "sh1"), headers=w.h("user")))
+    rows = await ok(await client.get(cast_path(w, "sh1"), headers=w.headers_for("user")))
     assert rows == [
         {"asset_id": w.ids["hero"], "asset_name": "Hero", "asset_type_name": "Character", "ready_for": None,
          "episode_id": None, "preview_file_id": None, "nb_occurences": 2, "label": "", "is_shared": False,
@@ -103,17 +103,17 @@ async def test_put_casting_links_assets_and_their_episode(client, world, session
          "project_id": w.pid},
     ]
     # the shot's episode casts them too, once, with the shot's labels
-    episode = await ok(await client.get(cast_path(w, "ep1"), headers=w.h("user")))
+    episode = await ok(await client.get(cast_path(w, "ep1"), headers=w.headers_for("user")))
     assert [(r["asset_name"], r["nb_occurences"], r["label"]) for r in episode] == [("Hero", 1, ""),
                                                                                    ("Sword", 1, "animate")]
-    links = await ok(await client.get(f"/data/projects/{w.pid}/entity-links", headers=w.h("manager")))
+    links = await ok(await client.get(f"/data/projects/{w.pid}/entity-links", headers=w.headers_for("manager")))
     assert sorted((l["entity_in_id"] == w.ids["ep1"], l["data"]) for l in links) == [
         (False, None), (False, None), (True, {"auto": True}), (True, {"auto": True})]
     assert set(links[0]) == {"id", "entity_in_id", "entity_out_id", "nb_occurences", "label", "data", "created_at",
                              "type"}
-    shot = await ok(await client.get(f"/data/entities/{w.ids['sh1']}", headers=w.h()))
+    shot = await ok(await client.get(f"/data/entities/{w.ids['sh1']}", headers=w.headers_for()))
     assert shot["nb_entities_out"] == 2
-    ep = await ok(await client.get(f"/data/entities/{w.ids['ep1']}", headers=w.h()))
+    ep = await ok(await client.get(f"/data/entities/{w.ids['ep1']}", headers=w.headers_for()))
     assert ep["nb_entities_out"] == 2
 
     events = await outbox.since()
@@ -129,7 +129,7 @@ async def test_put_casting_links_assets_and_their_episode(client, world, session
 
 async def test_recasting_replaces_links_and_prunes_the_episode(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, world.pid)
-    m = w.h("manager")
+    m = w.headers_for("manager")
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1},
                                                          {"asset_id": w.ids["sword"], "nb_occurences": 1}], headers=m))
     await ok(await client.put(cast_path(w, "sh2"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
@@ -155,7 +155,7 @@ async def test_recasting_replaces_links_and_prunes_the_episode(client, world, se
 
 async def test_casting_input_is_checked(client, world, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
     w = world
-    m = w.h("manager")
+    m = w.headers_for("manager")
     # entries without nb_occurences are skipped, as in Zou
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"]},
                                                          {"asset_id": w.ids["sword"], "nb_occurences": 0}], headers=m))
@@ -200,25 +200,25 @@ async def test_shared_assets_of_other_projects(client, world, signer, production
                                       json={"name": "Lamp", "is_shared": True}, headers=signer.headers()), 201)
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": lamp["id"], "nb_occurences": 1},
                                                          {"asset_id": w.ids["hero"], "nb_occurences": 1}],
-                              headers=w.h("manager")))
-    rows = await ok(await client.get(cast_path(w, "sh1"), headers=w.h("user")))
+                              headers=w.headers_for("manager")))
+    rows = await ok(await client.get(cast_path(w, "sh1"), headers=w.headers_for("user")))
     assert [(r["asset_name"], r["is_shared"], r["project_id"]) for r in rows] == [
         ("Hero", False, w.pid), ("Lamp", True, other.id)]
-    used = await ok(await client.get(f"/data/projects/{w.pid}/assets/shared-used", headers=w.h("user")))
+    used = await ok(await client.get(f"/data/projects/{w.pid}/assets/shared-used", headers=w.headers_for("user")))
     assert [(a["id"], a["type"], a["is_shared"]) for a in used] == [(lamp["id"], "Asset", True)]
     in_ep1 = await ok(await client.get(f"/data/projects/{w.pid}/episodes/{w.ids['ep1']}/assets/shared-used",
-                                       headers=w.h("vendor")))
+                                       headers=w.headers_for("vendor")))
     assert [a["name"] for a in in_ep1] == ["Lamp"]
     in_ep2 = await ok(await client.get(f"/data/projects/{w.pid}/episodes/{w.ids['ep2']}/assets/shared-used",
-                                       headers=w.h("user")))
+                                       headers=w.headers_for("user")))
     assert in_ep2 == []
     assert (await client.get(f"/data/projects/{w.pid}/assets/shared-used",
-                             headers=w.h("outsider"))).status_code == 403
+                             headers=w.headers_for("outsider"))).status_code == 403
 
 
 async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyped-def]
     w = world
-    m = w.h("manager")
+    m = w.headers_for("manager")
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["sword"], "nb_occurences": 1},
                                                          {"asset_id": w.ids["hero"], "nb_occurences": 2}], headers=m))
     await ok(await client.put(cast_path(w, "sh3"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 3,
@@ -226,7 +226,7 @@ async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyp
     cast = await ok(await client.put(f"/data/assets/{w.ids['hero']}/casting",
                                      json=[{"asset_id": w.ids["sword"], "nb_occurences": 4}], headers=m))
     assert cast == [{"asset_id": w.ids["sword"], "nb_occurences": 4, "label": ""}]
-    u = w.h("user")
+    u = w.headers_for("user")
 
     all_shots = await ok(await client.get(f"/data/projects/{w.pid}/sequences/all/casting", headers=u))
     assert list(all_shots) == [w.ids["sh1"], w.ids["sh3"]]
@@ -286,7 +286,7 @@ async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyp
 
 async def test_cast_one_asset_in_several_entities(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, world.pid)
-    m = w.h("manager")
+    m = w.headers_for("manager")
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 2,
                                                           "label": "fixed"}], headers=m))
     path = f"/data/projects/{w.pid}/entities/casting/assets/{w.ids['villain']}"
@@ -323,12 +323,12 @@ async def test_cast_one_asset_in_several_entities(client, world, sessionmaker) -
     assert (await client.put(f"/data/projects/{w.pid}/entities/casting/assets/{uuid.uuid4()}",
                              json={"entity_ids": [w.ids["sh1"]]}, headers=m)).status_code == 404
     assert (await client.put(path, json={"entity_ids": [str(uuid.uuid4())]}, headers=m)).status_code == 404
-    assert (await client.put(path, json={"entity_ids": [w.ids["sh1"]]}, headers=w.h("supervisor"))).status_code == 403
+    assert (await client.put(path, json={"entity_ids": [w.ids["sh1"]]}, headers=w.headers_for("supervisor"))).status_code == 403
 
 
 async def test_batch_casting(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, world.pid)
-    m = w.h("manager")
+    m = w.headers_for("manager")
     body = {w.ids["sh2"]: [{"asset_id": w.ids["sword"], "nb_occurences": 2}],
             w.ids["sh3"]: [{"asset_id": w.ids["hero"], "nb_occurences": 1},
                            {"asset_id": w.ids["villain"], "nb_occurences": 1}]}
@@ -352,7 +352,7 @@ async def test_batch_casting(client, world, sessionmaker) -> None:  # type: igno
 async def test_casting_permissions_per_role(client, world) -> None:  # type: ignore[no-untyped-def]
     w = world
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1}],
-                              headers=w.h()))
+                              headers=w.headers_for()))
     reads = [cast_path(w, "sh1"), f"/data/projects/{w.pid}/sequences/all/casting",
              f"/data/projects/{w.pid}/episodes/casting", f"/data/assets/{w.ids['hero']}/casting",
              f"/data/assets/{w.ids['hero']}/cast-in", f"/data/shots/{w.ids['sh1']}/assets",
@@ -360,30 +360,30 @@ async def test_casting_permissions_per_role(client, world) -> None:  # type: ign
              f"/data/projects/{w.pid}/asset-types/{w.ids['character']}/casting",
              f"/data/entities/{w.ids['hero']}/entities-linked/with-tasks"]
     for who in ROLES:
-        statuses = {(await client.get(path, headers=w.h(who))).status_code for path in reads}
+        statuses = {(await client.get(path, headers=w.headers_for(who))).status_code for path in reads}
         expected = {"vendor": 403, "outsider": 403}.get(who, 200)
         assert statuses == {expected}, who
-        asset_types = await client.get(f"/data/shots/{w.ids['sh1']}/asset-types", headers=w.h(who))
+        asset_types = await client.get(f"/data/shots/{w.ids['sh1']}/asset-types", headers=w.headers_for(who))
         assert asset_types.status_code == (403 if who == "outsider" else 200), who
-        links = await client.get(f"/data/projects/{w.pid}/entity-links", headers=w.h(who))
+        links = await client.get(f"/data/projects/{w.pid}/entity-links", headers=w.headers_for(who))
         assert links.status_code == {"manager": 200}.get(who, 403), who
     for who in ROLES:
         body = [{"asset_id": w.ids["sword"], "nb_occurences": 1}]
         writes = [
-            await client.put(cast_path(w, "sh2"), json=body, headers=w.h(who)),
-            await client.put(f"/data/assets/{w.ids['hero']}/casting", json=body, headers=w.h(who)),
-            await client.put(f"/data/projects/{w.pid}/entities/casting", json={w.ids["sh2"]: body}, headers=w.h(who)),
+            await client.put(cast_path(w, "sh2"), json=body, headers=w.headers_for(who)),
+            await client.put(f"/data/assets/{w.ids['hero']}/casting", json=body, headers=w.headers_for(who)),
+            await client.put(f"/data/projects/{w.pid}/entities/casting", json={w.ids["sh2"]: body}, headers=w.headers_for(who)),
             await client.put(f"/data/projects/{w.pid}/entities/casting/assets/{w.ids['sword']}",
-                             json={"entity_ids": [w.ids["sh2"]]}, headers=w.h(who)),
+                             json={"entity_ids": [w.ids["sh2"]]}, headers=w.headers_for(who)),
         ]
         expected = {"manager": 200}.get(who, 403)
         assert [r.status_code for r in writes] == [expected] * 4, (who, [r.text for r in writes])
-    assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "sh2"), headers=w.h()))] == ["Sword"]
+    assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "sh2"), headers=w.headers_for()))] == ["Sword"]
 
 
 async def test_entity_links_crud_is_for_admins(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, "None")
-    a = w.h()
+    a = w.headers_for()
     await outbox.mark()
     link = await ok(await client.post("/data/entity-links", json={"entity_in_id": w.ids["sh2"],
                                                                   "entity_out_id": w.ids["sword"]}, headers=a), 201)
@@ -411,7 +411,7 @@ async def test_entity_links_crud_is_for_admins(client, world, sessionmaker) -> N
     assert (await client.get(f"/data/entity-links/{uuid.uuid4()}", headers=a)).status_code == 404
     assert (await client.get("/data/entity-links/bad", headers=a)).json()["message"] == "Malformed ID."
     for who in ("manager", "supervisor", "user"):
-        h = w.h(who)
+        h = w.headers_for(who)
         assert (await client.get("/data/entity-links", headers=h)).status_code == 403
         assert (await client.get(f"/data/entity-links/{link['id']}", headers=h)).status_code == 403
         assert (await client.post("/data/entity-links", json={"entity_in_id": w.ids["sh1"],
@@ -426,7 +426,7 @@ async def test_entity_links_crud_is_for_admins(client, world, sessionmaker) -> N
 
 async def test_project_links_listing_and_delete(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, world.pid)
-    m = w.h("manager")
+    m = w.headers_for("manager")
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1},
                                                          {"asset_id": w.ids["sword"], "nb_occurences": 2}], headers=m))
     links = await ok(await client.get(f"/data/projects/{w.pid}/entity-links", headers=m))
@@ -440,7 +440,7 @@ async def test_project_links_listing_and_delete(client, world, sessionmaker) -> 
     assert [l["id"] for l in after] == [l["id"] for l in links[2:]]
     sword_link = next(l for l in links if l["entity_in_id"] == w.ids["sh1"] and l["entity_out_id"] == w.ids["sword"])
     assert (await client.delete(f"/data/projects/{w.pid}/entity-links/{sword_link['id']}",
-                                headers=w.h("supervisor"))).status_code == 403
+                                headers=w.headers_for("supervisor"))).status_code == 403
     await outbox.mark()
     gone = await ok(await client.delete(f"/data/projects/{w.pid}/entity-links/{sword_link['id']}", headers=m))
     assert gone["id"] == sword_link["id"] and gone["nb_occurences"] == 2 and gone["type"] == "EntityLink"
@@ -456,7 +456,7 @@ async def test_project_links_listing_and_delete(client, world, sessionmaker) -> 
 
 async def test_deleting_cast_entities(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, world.pid)
-    m = w.h("manager")
+    m = w.headers_for("manager")
     tmp = await ok(await client.post(f"/data/projects/{w.pid}/asset-types/{w.ids['prop']}/assets/new",
                                      json={"name": "Tmp"}, headers=m), 201)
     await ok(await client.put(cast_path(w, "sh3"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1},
@@ -469,7 +469,7 @@ async def test_deleting_cast_entities(client, world, sessionmaker) -> None:  # t
     update = next(e for e in events if e.name == "shot:casting-update")
     assert update.data["nb_entities_out"] == 1 and update.data["removed_asset_ids"] == [tmp["id"]]
     assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "sh3"), headers=m))] == ["Hero"]
-    shot = await ok(await client.get(f"/data/entities/{w.ids['sh3']}", headers=w.h()))
+    shot = await ok(await client.get(f"/data/entities/{w.ids['sh3']}", headers=w.headers_for()))
     assert shot["nb_entities_out"] == 1
     # a deleted shot takes its links, and its episode forgets what only it cast
     assert (await client.delete(f"/data/shots/{w.ids['sh3']}", headers=m)).status_code == 204
@@ -499,7 +499,7 @@ async def test_entities_linked_with_tasks_lists_concepts(client, world, sessionm
                     task_status_id=status, name="main")
         session.add(task)
     rows = await ok(await client.get(f"/data/entities/{w.ids['hero']}/entities-linked/with-tasks",
-                                     headers=w.h("user")))
+                                     headers=w.headers_for("user")))
     assert len(rows) == 1
     row = rows[0]
     assert (row["id"], row["name"], row["type"], row["entity_concept_links"]) == (
@@ -507,23 +507,23 @@ async def test_entities_linked_with_tasks_lists_concepts(client, world, sessionm
     assert row["project_name"] == w.prod.project["name"] and row["frame_in"] is None
     assert [(t["id"], t["entity_id"], t["assignees"]) for t in row["tasks"]] == [(str(task.id), str(concept.id), [])]
     assert await ok(await client.get(f"/data/entities/{w.ids['sh1']}/entities-linked/with-tasks",
-                                     headers=w.h("user"))) == []
+                                     headers=w.headers_for("user"))) == []
     assert (await client.get(f"/data/entities/{uuid.uuid4()}/entities-linked/with-tasks",
-                             headers=w.h("user"))).status_code == 404
+                             headers=w.headers_for("user"))).status_code == 404
 
 
 async def test_single_rows_carry_their_links(client, world) -> None:  # type: ignore[no-untyped-def]
     w = world
-    m = w.h("manager")
+    m = w.headers_for("manager")
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
     await ok(await client.put(cast_path(w, "sh3"), json=[{"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
-    shot = await ok(await client.get(f"/data/shots/{w.ids['sh1']}", headers=w.h("user")))
+    shot = await ok(await client.get(f"/data/shots/{w.ids['sh1']}", headers=w.headers_for("user")))
     assert (shot["entities_out"], shot["entities_in"], shot["nb_entities_out"]) == ([w.ids["hero"]], [], 1)
-    hero = await ok(await client.get(f"/data/assets/{w.ids['hero']}", headers=w.h("user")))
+    hero = await ok(await client.get(f"/data/assets/{w.ids['hero']}", headers=w.headers_for("user")))
     assert sorted(hero["entities_in"]) == sorted([w.ids["ep1"], w.ids["sh1"], w.ids["ep2"], w.ids["sh3"]])
     assert sorted(hero["casting_episode_ids"]) == sorted([w.ids["ep1"], w.ids["ep2"]])
     assert hero["entities_out"] == []
-    generic = await ok(await client.get(f"/data/entities/{w.ids['ep2']}", headers=w.h()))
+    generic = await ok(await client.get(f"/data/entities/{w.ids['ep2']}", headers=w.headers_for()))
     assert generic["entities_out"] == [w.ids["hero"]] and generic["nb_entities_out"] == 1
     # a canceled shot is not listed where the asset is cast
     await ok(await client.put(f"/data/shots/{w.ids['sh3']}", json={"canceled": True}, headers=m))
@@ -533,7 +533,7 @@ async def test_single_rows_carry_their_links(client, world) -> None:  # type: ig
 
 async def test_generic_entity_delete_forgets_casting(client, world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w, outbox = world, Outbox(sessionmaker, world.pid)
-    m = w.h("manager")
+    m = w.headers_for("manager")
     await ok(await client.put(cast_path(w, "sh1"), json=[{"asset_id": w.ids["villain"], "nb_occurences": 1},
                                                          {"asset_id": w.ids["hero"], "nb_occurences": 1}], headers=m))
     await outbox.mark()
@@ -542,7 +542,7 @@ async def test_generic_entity_delete_forgets_casting(client, world, sessionmaker
     assert names[:3] == ["shot:casting-update", "episode:casting-update", "entity:delete"], names
     assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "sh1"), headers=m))] == ["Hero"]
     assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "ep1"), headers=m))] == ["Hero"]
-    shot = await ok(await client.get(f"/data/entities/{w.ids['sh1']}", headers=w.h()))
+    shot = await ok(await client.get(f"/data/entities/{w.ids['sh1']}", headers=w.headers_for()))
     assert shot["nb_entities_out"] == 1
 
 
@@ -551,12 +551,12 @@ async def test_sequence_casting_is_announced_as_an_asset_casting(client, world, 
     w, outbox = world, Outbox(sessionmaker, world.pid)
     await outbox.mark()
     await ok(await client.put(cast_path(w, "seq2"), json=[{"asset_id": w.ids["villain"], "nb_occurences": 1}],
-                              headers=w.h("manager")))
+                              headers=w.headers_for("manager")))
     events = await outbox.since()
     assert [e.name for e in events] == ["entity-link:new", "asset:casting-update"]
     assert events[1].data["asset_id"] == w.ids["seq2"] and events[1].data["nb_entities_out"] == 1
     # a sequence's casting is its own: its episode does not follow
-    assert await ok(await client.get(cast_path(w, "ep2"), headers=w.h("manager"))) == []
+    assert await ok(await client.get(cast_path(w, "ep2"), headers=w.headers_for("manager"))) == []
 
 
 async def test_asset_listing_shows_the_episodes_casting_it(client, world) -> None:  # type: ignore[no-untyped-def]
@@ -564,16 +564,16 @@ async def test_asset_listing_shows_the_episodes_casting_it(client, world) -> Non
     listing = f"/data/assets/with-tasks?project_id={w.pid}"
 
     async def assets(query: str = "") -> dict[str, list[str]]:
-        rows = await ok(await client.get(listing + query, headers=w.h("manager")))
+        rows = await ok(await client.get(listing + query, headers=w.headers_for("manager")))
         return {r["name"]: r["casting_episode_ids"] for r in rows}
 
     assert (await assets())["Villain"] == []
     await ok(await client.put(cast_path(w, "sh3"), json=[{"asset_id": w.ids["villain"], "nb_occurences": 1}],
-                              headers=w.h("manager")))
+                              headers=w.headers_for("manager")))
     before = await assets()
     assert before["Villain"] == [w.ids["ep2"]] and before["Hero"] == []  # (the cached rows were rebuilt)
     # an episode's assets: those made in it and those cast in it
     assert await assets(f"&episode_id={w.ids['ep2']}") == {"Villain": [w.ids["ep2"]]}
-    await ok(await client.put(cast_path(w, "sh3"), json=[], headers=w.h("manager")))
+    await ok(await client.put(cast_path(w, "sh3"), json=[], headers=w.headers_for("manager")))
     assert (await assets())["Villain"] == []
     assert await assets(f"&episode_id={w.ids['ep2']}") == {}

@@ -16,14 +16,14 @@ from slate_production.models import PreviewFileReplica
 
 
 async def _comment(client, w, who="supervisor", status="wip", text="ok"):  # type: ignore[no-untyped-def]
-    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h(who),
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.headers_for(who),
                           json={"task_status_id": str(w.statuses[status]), "comment": text})
     assert r.status_code == 201, r.text
     return r.json()
 
 
 async def _mine(client, w, who):  # type: ignore[no-untyped-def]
-    r = await client.get("/data/user/notifications", headers=w.h(who))
+    r = await client.get("/data/user/notifications", headers=w.headers_for(who))
     assert r.status_code == 200
     return r.json()
 
@@ -34,7 +34,7 @@ def _kinds(rows):  # type: ignore[no-untyped-def]
 
 async def test_comment_notifies_assignees_subscribers_and_mentions(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
-    r = await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("user2"))
+    r = await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("user2"))
     assert r.status_code == 201
     sub = r.json()
     assert sub["person_id"] == str(w.persons["user2"]) and sub["task_id"] == str(w.task_id)
@@ -72,9 +72,9 @@ async def test_comment_notifies_assignees_subscribers_and_mentions(client, comme
 
 async def test_replies_notify_author_assignees_subscribers_and_mentions(client, comment_world) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
-    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("user2"))
+    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("user2"))
     c = await _comment(client, w)
-    r = await client.post(f"/data/tasks/{w.task_id}/comments/{c['id']}/reply", headers=w.h("manager"),
+    r = await client.post(f"/data/tasks/{w.task_id}/comments/{c['id']}/reply", headers=w.headers_for("manager"),
                           json={"text": f"cc @Admin {w.tag}"})
     assert r.status_code == 200
     reply = r.json()
@@ -86,7 +86,7 @@ async def test_replies_notify_author_assignees_subscribers_and_mentions(client, 
     assert _kinds(await _mine(client, w, "user2")) == ["comment", "reply"]
     assert _kinds(await _mine(client, w, "admin")) == ["reply-mention"]
     assert await _mine(client, w, "manager") == []
-    r = await client.put(f"/data/user/notifications/{sup[0]['id']}", headers=w.h("supervisor"), json={"read": True})
+    r = await client.put(f"/data/user/notifications/{sup[0]['id']}", headers=w.headers_for("supervisor"), json={"read": True})
     assert r.status_code == 200
     raw = r.json()
     assert raw["read"] is True and raw["reply_id"] == reply["id"] and raw["person_id"] == str(w.persons["supervisor"])
@@ -100,22 +100,22 @@ async def test_read_state_and_mark_all(client, comment_world) -> None:  # type: 
     rows = await _mine(client, w, "user")
     assert len(rows) == 2 and [n["comment_text"] for n in rows] == ["two", "one"]
     nid = rows[0]["id"]
-    r = await client.get(f"/data/user/notifications/{nid}", headers=w.h("user"))
+    r = await client.get(f"/data/user/notifications/{nid}", headers=w.headers_for("user"))
     assert r.status_code == 200 and r.json() == rows[0]
-    assert (await client.get(f"/data/user/notifications/{nid}", headers=w.h("user2"))).status_code == 404
-    assert (await client.put(f"/data/user/notifications/{nid}", headers=w.h("user2"), json={"read": True})).status_code == 404
-    assert (await client.put(f"/data/user/notifications/{nid}", headers=w.h("user"), json={"read": "yes"})).status_code == 400
-    assert (await client.get("/data/user/notifications/nope", headers=w.h("user"))).status_code == 400
-    r = await client.put(f"/data/user/notifications/{nid}", headers=w.h("user"), json={"read": True})
+    assert (await client.get(f"/data/user/notifications/{nid}", headers=w.headers_for("user2"))).status_code == 404
+    assert (await client.put(f"/data/user/notifications/{nid}", headers=w.headers_for("user2"), json={"read": True})).status_code == 404
+    assert (await client.put(f"/data/user/notifications/{nid}", headers=w.headers_for("user"), json={"read": "yes"})).status_code == 400
+    assert (await client.get("/data/user/notifications/nope", headers=w.headers_for("user"))).status_code == 400
+    r = await client.put(f"/data/user/notifications/{nid}", headers=w.headers_for("user"), json={"read": True})
     assert r.json()["read"] is True
-    unread = (await client.get("/data/user/notifications", params={"read": "false"}, headers=w.h("user"))).json()
+    unread = (await client.get("/data/user/notifications", params={"read": "false"}, headers=w.headers_for("user"))).json()
     assert [n["comment_text"] for n in unread] == ["one"]
-    r = await client.post("/actions/user/notifications/mark-all-as-read", headers=w.h("user"))
+    r = await client.post("/actions/user/notifications/mark-all-as-read", headers=w.headers_for("user"))
     assert r.status_code == 200 and r.json() == {"success": True}
     assert all(n["read"] for n in await _mine(client, w, "user"))
-    r = await client.put(f"/data/user/notifications/{nid}", headers=w.h("user"), json={"read": False})
+    r = await client.put(f"/data/user/notifications/{nid}", headers=w.headers_for("user"), json={"read": False})
     assert r.json()["read"] is False
-    kinds = (await client.get("/data/user/notifications", params={"type": "mention"}, headers=w.h("user"))).json()
+    kinds = (await client.get("/data/user/notifications", params={"type": "mention"}, headers=w.headers_for("user"))).json()
     assert kinds == []
 
 
@@ -155,7 +155,7 @@ async def test_preview_file_events_feed_the_replica(client, comment_world, sessi
             if row is not None and row.status == "ready":
                 break
         await asyncio.sleep(0.1)
-    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.headers_for("user"))).json()
     assert rows[0]["previews"][0]["id"] == str(pid) and rows[0]["previews"][0]["status"] == "ready"
     assert rows[0]["previews"][0]["width"] == 1920 and rows[0]["previews"][0]["revision"] == 2
     note = (await _mine(client, w, "user"))[0]
@@ -167,38 +167,38 @@ async def test_preview_file_events_feed_the_replica(client, comment_world, sessi
             if await session.get(PreviewFileReplica, pid) is None:
                 break
         await asyncio.sleep(0.1)
-    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+    rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.headers_for("user"))).json()
     assert rows[0]["previews"] == []
 
 
 async def test_subscriptions(client, comment_world) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
     url = f"/data/user/tasks/{w.task_id}/subscribed"
-    assert (await client.get(url, headers=w.h("user2"))).json() is False
-    first = (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("user2"))).json()
-    again = (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("user2"))).json()
+    assert (await client.get(url, headers=w.headers_for("user2"))).json() is False
+    first = (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("user2"))).json()
+    again = (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("user2"))).json()
     assert first["id"] == again["id"]
-    assert (await client.get(url, headers=w.h("user2"))).json() is True
-    r = await client.delete(f"/actions/user/tasks/{w.task_id}/unsubscribe", headers=w.h("user2"))
+    assert (await client.get(url, headers=w.headers_for("user2"))).json() is True
+    r = await client.delete(f"/actions/user/tasks/{w.task_id}/unsubscribe", headers=w.headers_for("user2"))
     assert r.status_code == 204
-    assert (await client.get(url, headers=w.h("user2"))).json() is False
-    r = await client.post("/actions/user/tasks/subscribe", headers=w.h("user2"), json={"task_ids": [str(w.task_id)]})
+    assert (await client.get(url, headers=w.headers_for("user2"))).json() is False
+    r = await client.post("/actions/user/tasks/subscribe", headers=w.headers_for("user2"), json={"task_ids": [str(w.task_id)]})
     assert r.status_code == 201 and [s["task_id"] for s in r.json()] == [str(w.task_id)]
-    r = await client.post("/actions/user/tasks/unsubscribe", headers=w.h("user2"), json={"task_ids": [str(w.task_id)]})
+    r = await client.post("/actions/user/tasks/unsubscribe", headers=w.headers_for("user2"), json={"task_ids": [str(w.task_id)]})
     assert r.status_code == 200 and r.json() == [str(w.task_id)]
-    assert (await client.get(url, headers=w.h("user2"))).json() is False
-    assert (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("outsider"))).status_code == 403
-    assert (await client.post(f"/actions/user/tasks/{uuid.uuid4()}/subscribe", headers=w.h("user2"))).status_code == 404
-    assert (await client.post("/actions/user/tasks/subscribe", headers=w.h("user2"), json={})).status_code == 400
+    assert (await client.get(url, headers=w.headers_for("user2"))).json() is False
+    assert (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("outsider"))).status_code == 403
+    assert (await client.post(f"/actions/user/tasks/{uuid.uuid4()}/subscribe", headers=w.headers_for("user2"))).status_code == 404
+    assert (await client.post("/actions/user/tasks/subscribe", headers=w.headers_for("user2"), json={})).status_code == 400
     # project listings and /data/subscriptions are for managers / admins
-    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("user2"))
-    r = await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("admin"))
+    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("user2"))
+    r = await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.headers_for("admin"))
     assert r.status_code == 200 and [s["person_id"] for s in r.json()] == [str(w.persons["user2"])]
     # Zou lists a project's subscriptions to admins only, not to its managers
-    assert (await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("manager"))).status_code == 403
-    assert (await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("user"))).status_code == 403
-    assert (await client.get("/data/subscriptions", headers=w.h("user"))).status_code == 403
-    r = await client.get("/data/subscriptions", params={"task_id": str(w.task_id)}, headers=w.h("admin"))
+    assert (await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.headers_for("manager"))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.headers_for("user"))).status_code == 403
+    assert (await client.get("/data/subscriptions", headers=w.headers_for("user"))).status_code == 403
+    r = await client.get("/data/subscriptions", params={"task_id": str(w.task_id)}, headers=w.headers_for("admin"))
     assert r.status_code == 200 and len(r.json()) == 1
 
 
@@ -219,26 +219,26 @@ async def test_sequence_subscription_notifies_shot_task_comments(client, comment
                     task_status_id=w.statuses["todo"])
         session.add(task)
     base = f"/actions/user/sequences/{seq.id}/task-types/{w.task_type_id}"
-    r = await client.post(f"{base}/subscribe", headers=w.h("user2"))
+    r = await client.post(f"{base}/subscribe", headers=w.headers_for("user2"))
     assert r.status_code == 201 and r.json()["entity_id"] == str(seq.id) and r.json()["task_id"] is None
     check = f"/data/user/sequences/{seq.id}/task-types/{w.task_type_id}/subscribed"
-    assert (await client.get(check, headers=w.h("user2"))).json() is True
+    assert (await client.get(check, headers=w.headers_for("user2"))).json() is True
     assert (await client.get(f"/data/user/entities/{seq.id}/task-types/{w.task_type_id}/subscribed",
-                             headers=w.h("user2"))).json() is True
-    r = await client.post(f"/actions/tasks/{task.id}/comment", headers=w.h("supervisor"),
+                             headers=w.headers_for("user2"))).json() is True
+    r = await client.post(f"/actions/tasks/{task.id}/comment", headers=w.headers_for("supervisor"),
                           json={"task_status_id": str(w.statuses["wip"]), "comment": "shot"})
     assert r.status_code == 201
     rows = await _mine(client, w, "user2")
     assert _kinds(rows) == ["comment"] and rows[0]["full_entity_name"] == "SQ01 / SH010"
-    assert (await client.delete(f"{base}/unsubscribe", headers=w.h("user2"))).status_code == 204
-    assert (await client.get(check, headers=w.h("user2"))).json() is False
-    assert (await client.post(f"{base}/subscribe", headers=w.h("outsider"))).status_code == 403
+    assert (await client.delete(f"{base}/unsubscribe", headers=w.headers_for("user2"))).status_code == 204
+    assert (await client.get(check, headers=w.headers_for("user2"))).json() is False
+    assert (await client.post(f"{base}/subscribe", headers=w.headers_for("outsider"))).status_code == 403
 
 
 async def test_user_filters_and_groups(client, comment_world) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
-    assert (await client.get("/data/user/filters", headers=w.h("user"))).json() == {}
-    r = await client.post("/data/user/filters", headers=w.h("user"),
+    assert (await client.get("/data/user/filters", headers=w.headers_for("user"))).json() == {}
+    r = await client.post("/data/user/filters", headers=w.headers_for("user"),
                           json={"name": "f1", "query": "wip", "list_type": "todo", "project_id": str(w.project_id),
                                 "entity_type": "Asset"})
     assert r.status_code == 201, r.text
@@ -248,50 +248,50 @@ async def test_user_filters_and_groups(client, comment_world) -> None:  # type: 
         "list_type": "todo", "entity_type": "Asset", "name": "f1", "search_query": "wip", "is_shared": False,
         "department_id": None, "search_filter_group_id": None, "person_id": str(w.persons["user"]),
         "project_id": str(w.project_id), "type": "SearchFilter"}
-    assert (await client.get("/data/user/filters", headers=w.h("user"))).json() == {"todo": {str(w.project_id): [f]}}
-    r = await client.post("/data/user/filter-groups", headers=w.h("user"),
+    assert (await client.get("/data/user/filters", headers=w.headers_for("user"))).json() == {"todo": {str(w.project_id): [f]}}
+    r = await client.post("/data/user/filter-groups", headers=w.headers_for("user"),
                           json={"name": "g1", "color": "#ff0000", "list_type": "todo", "project_id": str(w.project_id)})
     assert r.status_code == 201 and r.json()["type"] == "SearchFilterGroup"
     g = r.json()
-    r = await client.put(f"/data/user/filters/{f['id']}", headers=w.h("user"),
+    r = await client.put(f"/data/user/filters/{f['id']}", headers=w.headers_for("user"),
                          json={"name": "f2", "search_filter_group_id": g["id"]})
     assert r.status_code == 200 and r.json()["name"] == "f2" and r.json()["search_filter_group_id"] == g["id"]
-    assert (await client.get("/data/user/filter-groups", headers=w.h("user"))).json() == {"todo": {str(w.project_id): [g]}}
-    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.h("user"))).json() == g
-    r = await client.put(f"/data/user/filter-groups/{g['id']}", headers=w.h("user"), json={"name": "g2"})
+    assert (await client.get("/data/user/filter-groups", headers=w.headers_for("user"))).json() == {"todo": {str(w.project_id): [g]}}
+    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user"))).json() == g
+    r = await client.put(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user"), json={"name": "g2"})
     assert r.json()["name"] == "g2"
     # others' filters do not exist for them; bad input is a 400
-    assert (await client.get("/data/user/filters", headers=w.h("user2"))).json() == {}
-    assert (await client.delete(f"/data/user/filters/{f['id']}", headers=w.h("user2"))).status_code == 404
-    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.h("user2"))).status_code == 404
-    r = await client.post("/data/user/filters", headers=w.h("user"), json={"name": "x"})
+    assert (await client.get("/data/user/filters", headers=w.headers_for("user2"))).json() == {}
+    assert (await client.delete(f"/data/user/filters/{f['id']}", headers=w.headers_for("user2"))).status_code == 404
+    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user2"))).status_code == 404
+    r = await client.post("/data/user/filters", headers=w.headers_for("user"), json={"name": "x"})
     assert r.status_code == 400 and {e["field"] for e in r.json()["data"]["errors"]} == {"query", "list_type"}
-    r = await client.post("/data/user/filters", headers=w.h("outsider"),
+    r = await client.post("/data/user/filters", headers=w.headers_for("outsider"),
                           json={"name": "f", "query": "q", "list_type": "todo", "project_id": str(w.project_id)})
     assert r.status_code == 403
     # shared filters are seen by the project's team
-    r = await client.post("/data/user/filters", headers=w.h("manager"),
+    r = await client.post("/data/user/filters", headers=w.headers_for("manager"),
                           json={"name": "team", "query": "q", "list_type": "todo", "project_id": str(w.project_id),
                                 "is_shared": True})
     assert r.status_code == 201
-    assert [x["name"] for x in (await client.get("/data/user/filters", headers=w.h("user2"))).json()["todo"][str(w.project_id)]] == ["team"]
+    assert [x["name"] for x in (await client.get("/data/user/filters", headers=w.headers_for("user2"))).json()["todo"][str(w.project_id)]] == ["team"]
     # admin-only generic routes
-    assert (await client.get("/data/search-filters", headers=w.h("user"))).status_code == 403
-    assert (await client.get("/data/search-filter-groups", headers=w.h("manager"))).status_code == 403
-    r = await client.get("/data/search-filters", params={"person_id": str(w.persons["user"])}, headers=w.h("admin"))
+    assert (await client.get("/data/search-filters", headers=w.headers_for("user"))).status_code == 403
+    assert (await client.get("/data/search-filter-groups", headers=w.headers_for("manager"))).status_code == 403
+    r = await client.get("/data/search-filters", params={"person_id": str(w.persons["user"])}, headers=w.headers_for("admin"))
     assert [x["id"] for x in r.json()] == [f["id"]]
-    assert (await client.delete(f"/data/user/filters/{f['id']}", headers=w.h("user"))).status_code == 204
-    assert (await client.delete(f"/data/user/filter-groups/{g['id']}", headers=w.h("user"))).status_code == 204
-    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.h("user"))).status_code == 404
+    assert (await client.delete(f"/data/user/filters/{f['id']}", headers=w.headers_for("user"))).status_code == 204
+    assert (await client.delete(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user"))).status_code == 204
+    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user"))).status_code == 404
 
 
 async def test_tasks_to_check_and_done_tasks(client, comment_world) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
     for who in ("supervisor", "manager", "admin", "user"):
-        rows = (await client.get("/data/user/tasks-to-check", headers=w.h(who))).json()
+        rows = (await client.get("/data/user/tasks-to-check", headers=w.headers_for(who))).json()
         assert str(w.task_id) not in [r["id"] for r in rows]
     await _comment(client, w, who="user", status="wfa", text="check please")
-    rows = [r for r in (await client.get("/data/user/tasks-to-check", headers=w.h("supervisor"))).json()
+    rows = [r for r in (await client.get("/data/user/tasks-to-check", headers=w.headers_for("supervisor"))).json()
             if r["id"] == str(w.task_id)]
     assert len(rows) == 1
     row = rows[0]
@@ -300,38 +300,38 @@ async def test_tasks_to_check_and_done_tasks(client, comment_world) -> None:  # 
     assert row["assignees"] == [str(w.persons["user"])] and row["task_type_for_entity"] == "Asset"
     assert row["last_comment"]["text"] == "check please" and row["last_comment"]["person_id"] == str(w.persons["user"])
     assert row["episode_id"] == "" and row["entity_preview_file_id"] == "" and row["entity_data"] == {}
-    assert (await client.get("/data/user/tasks-to-check", headers=w.h("user"))).json() == []
-    assert str(w.task_id) not in [r["id"] for r in (await client.get("/data/user/tasks-to-check", headers=w.h("outsider"))).json()]
-    values = (await client.get("/data/user/tasks-to-check/filter-values", headers=w.h("supervisor"))).json()
+    assert (await client.get("/data/user/tasks-to-check", headers=w.headers_for("user"))).json() == []
+    assert str(w.task_id) not in [r["id"] for r in (await client.get("/data/user/tasks-to-check", headers=w.headers_for("outsider"))).json()]
+    values = (await client.get("/data/user/tasks-to-check/filter-values", headers=w.headers_for("supervisor"))).json()
     assert str(w.project_id) in values["project_ids"] and str(w.persons["user"]) in values["person_ids"]
     assert str(w.statuses["wfa"]) in values["task_status_ids"]
-    assert (await client.get("/data/user/done-tasks", headers=w.h("user"))).json() == []
+    assert (await client.get("/data/user/done-tasks", headers=w.headers_for("user"))).json() == []
     await _comment(client, w, status="done", text="approved")
-    done = (await client.get("/data/user/done-tasks", headers=w.h("user"))).json()
+    done = (await client.get("/data/user/done-tasks", headers=w.headers_for("user"))).json()
     assert [r["id"] for r in done] == [str(w.task_id)] and done[0]["task_status_short_name"] == "done"
     assert done[0]["done_date"] is not None
-    r = await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.h("manager"))
+    r = await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for("manager"))
     assert [x["id"] for x in r.json()] == [str(w.task_id)]
-    assert (await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.h("user2"))).status_code == 403
+    assert (await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for("user2"))).status_code == 403
 
 
 async def test_admin_only_notification_routes(client, comment_world) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
     await _comment(client, w)
-    assert (await client.get("/data/notifications", headers=w.h("user"))).status_code == 403
-    r = await client.get("/data/notifications", params={"task_id": str(w.task_id)}, headers=w.h("admin"))
+    assert (await client.get("/data/notifications", headers=w.headers_for("user"))).status_code == 403
+    r = await client.get("/data/notifications", params={"task_id": str(w.task_id)}, headers=w.headers_for("admin"))
     assert r.status_code == 200 and [n["person_id"] for n in r.json()] == [str(w.persons["user"])]
     assert r.json()[0]["notification_type"] == "comment" and r.json()[0]["type"] == "Notification"
-    r = await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("admin"))
+    r = await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.headers_for("admin"))
     assert r.status_code == 200 and len(r.json()) == 1
     # admins only, as Zou: not the project's managers
-    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))).status_code == 403
-    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("supervisor"))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.headers_for("manager"))).status_code == 403
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.headers_for("supervisor"))).status_code == 403
     nid = r.json()[0]["id"]
-    assert (await client.get(f"/data/notifications/{nid}", headers=w.h("user"))).status_code == 403
-    r = await client.put(f"/data/notifications/{nid}", headers=w.h("admin"), json={"read": True})
+    assert (await client.get(f"/data/notifications/{nid}", headers=w.headers_for("user"))).status_code == 403
+    r = await client.put(f"/data/notifications/{nid}", headers=w.headers_for("admin"), json={"read": True})
     assert r.status_code == 200 and r.json()["read"] is True
-    assert (await client.delete(f"/data/notifications/{nid}", headers=w.h("admin"))).status_code == 204
+    assert (await client.delete(f"/data/notifications/{nid}", headers=w.headers_for("admin"))).status_code == 204
     assert await _mine(client, w, "user") == []
 
 
@@ -347,7 +347,7 @@ async def test_attachment_file_events_feed_comment_listings(client, comment_worl
              project_id=w.project_id)
 
     async def listed():  # type: ignore[no-untyped-def]
-        rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.h("user"))).json()
+        rows = (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.headers_for("user"))).json()
         return rows[0]["attachment_files"]
 
     for _ in range(100):
@@ -355,21 +355,21 @@ async def test_attachment_file_events_feed_comment_listings(client, comment_worl
             break
         await asyncio.sleep(0.1)
     assert await listed() == [{"id": str(aid), "name": "notes.txt", "extension": "txt", "reply_id": None, "size": 11}]
-    one = (await client.get(f"/data/comments/{c['id']}", headers=w.h("user"))).json()
+    one = (await client.get(f"/data/comments/{c['id']}", headers=w.headers_for("user"))).json()
     assert one["attachment_files"] == [{"id": str(aid), "name": "notes.txt", "extension": "txt", "size": 11}]
-    project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.h("user"))).json()
+    project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.headers_for("user"))).json()
     assert project[0]["attachment_files"] == [str(aid)]
-    r = await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.h("admin"))
+    r = await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.headers_for("admin"))
     assert r.status_code == 200
     row = r.json()[0]
     assert (row["id"], row["name"], row["mimetype"], row["comment_id"], row["type"]) == (
         str(aid), "notes.txt", "text/plain", c["id"], "AttachmentFile")
     assert row["comment"]["id"] == c["id"] and row["chat_message"] is None and row["reply_id"] is None
-    r = await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.h("admin"))
+    r = await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.headers_for("admin"))
     assert [a["id"] for a in r.json()] == [str(aid)]
     for who in ("manager", "supervisor", "user"):
-        assert (await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.h(who))).status_code == 403
-        assert (await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.h(who))).status_code == 403
+        assert (await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.headers_for(who))).status_code == 403
+        assert (await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.headers_for(who))).status_code == 403
     async with transaction(sessionmaker) as session:
         emit(session, "attachment-file:delete", {"attachment_file_id": str(aid), "comment_id": c["id"]},
              project_id=w.project_id)
@@ -389,10 +389,10 @@ async def test_tasks_to_check_follow_project_roles_and_departments(client, comme
     await _comment(client, w, who="user", status="wfa", text="check")
 
     async def ids(who):  # type: ignore[no-untyped-def]
-        return [r["id"] for r in (await client.get("/data/user/tasks-to-check", headers=w.h(who))).json()]
+        return [r["id"] for r in (await client.get("/data/user/tasks-to-check", headers=w.headers_for(who))).json()]
 
     assert str(w.task_id) not in await ids("user2")
-    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['user2']}", headers=w.h("admin"),
+    r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['user2']}", headers=w.headers_for("admin"),
                          json={"role": "supervisor"})
     assert r.status_code == 200
     assert str(w.task_id) in await ids("user2")  # supervisor of this production

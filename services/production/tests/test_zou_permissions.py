@@ -123,14 +123,14 @@ async def test_project_comments_notifications_and_subscriptions(client, signer, 
     """A project's comments are read by its team but clients and vendors; its
     notifications and subscriptions by admins only (Zou refuses its managers too)."""
     w = comment_world
-    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("user"),
+    r = await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.headers_for("user"),
                           json={"task_status_id": str(w.statuses["todo"]), "comment": "hello"})
     assert r.status_code == 201, r.text
-    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("supervisor"))
+    await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("supervisor"))
     expected = {"admin": (200, 200), "manager": (200, 403), "supervisor": (200, 403), "user": (200, 403),
                 "client": (403, 403), "vendor": (403, 403), "outsider": (403, 403)}
     for who, (comments, admin_only) in expected.items():
-        h = w.h(who)
+        h = w.headers_for(who)
         r = await client.get(f"/data/projects/{w.project_id}/comments", headers=h)
         assert r.status_code == comments, (who, r.text)
         if comments == 200:
@@ -138,7 +138,7 @@ async def test_project_comments_notifications_and_subscriptions(client, signer, 
         for path in ("notifications", "subscriptions"):
             r = await client.get(f"/data/projects/{w.project_id}/{path}", headers=h)
             assert r.status_code == admin_only, (who, path)
-    subs = await ok(await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("admin")))
+    subs = await ok(await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.headers_for("admin")))
     assert [s["person_id"] for s in subs] == [str(w.persons["supervisor"])]
 
 
@@ -202,17 +202,17 @@ async def test_studio_types_in_use_are_not_deleted(client, signer, prod) -> None
 
 async def test_replies_are_deleted_by_their_author_or_an_admin(client, comment_world) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
-    comment = await ok(await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.h("user"),
+    comment = await ok(await client.post(f"/actions/tasks/{w.task_id}/comment", headers=w.headers_for("user"),
                                          json={"task_status_id": str(w.statuses["todo"]), "comment": "c"}), 201)
     base = f"/data/tasks/{w.task_id}/comments/{comment['id']}/reply"
-    by_user = await ok(await client.post(base, headers=w.h("user"), json={"text": "mine"}))
-    by_admin = await ok(await client.post(base, headers=w.h("admin"), json={"text": "admin's"}))
+    by_user = await ok(await client.post(base, headers=w.headers_for("user"), json={"text": "mine"}))
+    by_admin = await ok(await client.post(base, headers=w.headers_for("admin"), json={"text": "admin's"}))
     for who in ("manager", "supervisor", "user"):  # the admin's reply: not theirs
-        assert (await client.delete(f"{base}/{by_admin['id']}", headers=w.h(who))).status_code == 403, who
+        assert (await client.delete(f"{base}/{by_admin['id']}", headers=w.headers_for(who))).status_code == 403, who
     for who in ("manager", "supervisor"):  # the artist's
-        assert (await client.delete(f"{base}/{by_user['id']}", headers=w.h(who))).status_code == 403, who
-    assert (await client.delete(f"{base}/{by_user['id']}", headers=w.h("user"))).status_code == 200
-    left = await ok(await client.delete(f"{base}/{by_admin['id']}", headers=w.h("admin")))
+        assert (await client.delete(f"{base}/{by_user['id']}", headers=w.headers_for(who))).status_code == 403, who
+    assert (await client.delete(f"{base}/{by_user['id']}", headers=w.headers_for("user"))).status_code == 200
+    left = await ok(await client.delete(f"{base}/{by_admin['id']}", headers=w.headers_for("admin")))
     assert left["replies"] == []
 
 

@@ -20,9 +20,9 @@ from .consumers import REPLICAS
 from .owned import OWNED
 from .crud import SPECS
 from .domain.pipeline import job_source, process_preview
-from .jobs import JobWorker, ensure_jobs_stream
-from .processing import MediaError
-from .storage import Storage
+from .adapters.jobs import JobWorker, ensure_jobs_stream
+from .adapters.processing import MediaError
+from .adapters.storage import Storage
 
 
 def create_app(settings: MediaSettings | None = None) -> FastAPI:

@@ -1,11 +1,15 @@
-"""The /data models production owns: one line each."""
+"""The /data models production owns, one line each, with their hooks (hooks.py)."""
+
+from typing import Any
 
 from slate_common.crud import CrudSpec
 
-from .hooks import EntityHooks, EntityTypeHooks, ProjectHooks, TaskHooks, TaskStatusHooks, TaskTypeHooks
-from .models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType
+from .hooks import (AdminOnlyHooks, EntityHooks, EntityLinkHooks, EntityTypeHooks, ProjectHooks, TaskHooks,
+                    TaskStatusHooks, TaskTypeHooks)
+from .models import (Entity, EntityLink, EntityType, News, Notification, Project, ProjectStatus, SearchFilter,
+                     SearchFilterGroup, Subscription, Task, TaskStatus, TaskType)
 
-SPECS = [
+SPECS: list[CrudSpec[Any]] = [
     CrudSpec(Project, "projects", hooks=ProjectHooks(), default_relations_one=True),
     CrudSpec(ProjectStatus, "project-status", event_name="project-status"),
     CrudSpec(EntityType, "entity-types", hooks=EntityTypeHooks(), event_name="entity-type"),
@@ -13,4 +17,11 @@ SPECS = [
     CrudSpec(TaskStatus, "task-status", hooks=TaskStatusHooks(), event_name="task-status"),
     CrudSpec(Task, "tasks", hooks=TaskHooks(), default_relations_one=True, relations=frozenset({"assignees"})),
     CrudSpec(Entity, "entities", hooks=EntityHooks(), event_name="entity"),
+    # The comment flow's rows: admin-only generic routes.
+    CrudSpec(Notification, "notifications", hooks=AdminOnlyHooks()),
+    CrudSpec(Subscription, "subscriptions", hooks=AdminOnlyHooks()),
+    CrudSpec(SearchFilter, "search-filters", hooks=AdminOnlyHooks(), event_name="search-filter"),
+    CrudSpec(SearchFilterGroup, "search-filter-groups", hooks=AdminOnlyHooks(), event_name="search-filter-group"),
+    CrudSpec(News, "news", hooks=AdminOnlyHooks(), event_name="news"),
+    CrudSpec(EntityLink, "entity-links", hooks=EntityLinkHooks()),
 ]

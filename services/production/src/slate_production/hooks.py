@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden
 
-from .domain import access, casting
+from .domain import access, casting_commands, casting_queries
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import shot_versions
@@ -304,7 +304,7 @@ class EntityHooks(CrudHooks[Entity]):
         """One entity (GET, and the answers of POST and PUT): the row with its (casting)
         link lists, in Zou's key order; lists and events carry the row alone."""
         row = entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
-        links = await casting.link_lists(ctx.session, instance.id)
+        links = await casting_queries.link_lists(ctx.session, instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
             if key == "created_at":
@@ -316,7 +316,7 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def pre_delete(self, ctx: CrudContext, instance: Entity) -> None:
         """Its casting goes with it; the entities that cast it are told."""
-        await casting.forget_entity(ctx.session, ctx.principal, instance,
+        await casting_commands.forget_entity(ctx.session, ctx.principal, instance,
                                     await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:
@@ -325,3 +325,29 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def event_snapshot(self, ctx: CrudContext, instance: Entity) -> dict[str, Any]:
         return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
+
+
+class AdminOnlyHooks(CrudHooks[Any]):
+    """Only admins list, read and write these rows through the generic routes (people use
+    the /data/user/... and /actions/... routes for their own rows), as in Zou."""
+
+    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        if not ctx.principal.is_admin:
+            raise Forbidden()
+        return stmt
+
+    def event_project_id(self, instance: Any) -> Any:
+        return getattr(instance, "project_id", None)
+
+
+class EntityLinkHooks(AdminOnlyHooks):
+    """Zou's generic /data/entity-links routes: admins only (people cast through the
+    casting routes)."""
+
+    async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Any) -> dict[str, Any]:
+        nb = data.get("nb_occurences")
+        if nb is not None and nb < 0:
+            raise BadRequest("nb_occurences must not be negative.")
+        if instance is None and data.get("label") is None:
+            data["label"] = ""
+        return data

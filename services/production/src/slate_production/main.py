@@ -8,12 +8,10 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import casting, comments, entities, entity_extras, filters, news, notifications, projects, stats, tasks, todo, user
+from .api import casting, comments, entities, file_paths, filters, news, notifications, projects, stats, tasks, todo, user
 from .api import preview_account
 from .config import ProductionSettings
 from .crud import SPECS
-from .crud_comments import COMMENT_SPECS
-from .crud_casting import CASTING_SPECS
 from .consumers import HANDLERS
 from .domain.defaults import ensure_defaults
 from .domain.listing_cache import ListingCache
@@ -35,8 +33,8 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         title="Slate production",
         # Specific routes before the generic /data/projects/{instance_id}.
         routers=[casting.router, preview_account.router, news.router, projects.router, entities.router, tasks.router, user.router, comments.router,
-                 notifications.router, filters.router, todo.router, stats.router, entity_extras.router,
-                 crud_router([*SPECS, *COMMENT_SPECS, *CASTING_SPECS])],
+                 notifications.router, filters.router, todo.router, stats.router, file_paths.router,
+                 crud_router(SPECS)],
         consumers=HANDLERS,
         replicas=REPLICAS,
         owned=OWNED,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.replica import Owned
 
-from .domain.comments import snapshot as comment_snapshot
+from .domain.comment_queries import snapshot as comment_snapshot
 from .domain.entities import serialize_entity, type_name_of
 from .domain.projects import project_snapshot
 from .domain.tasks import task_snapshot

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -18,7 +17,8 @@ from ..app import Runtime, SessionDep
 from ..errors import BadRequest, NotFound, SlateError, validation_errors
 from ..events import emit
 from ..security import CurrentUser
-from ..serialization import json_response, loads
+from ..params import Page, count, flag, json_object, page_envelope, page_of, parse_id
+from ..serialization import json_response
 from .hooks import CrudContext, CrudHooks
 
 M = TypeVar("M")
@@ -170,32 +170,6 @@ def apply_filters(stmt: Any, spec: CrudSpec[Any], params: dict[str, str]) -> Any
     return stmt
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None:
-        return default
-    return value.lower() in ("true", "1", "yes")
-
-
-def _parse_id(instance_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(instance_id)
-    except ValueError as exc:
-        raise BadRequest("Malformed ID.", data=None) from exc
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = loads(raw)
-    except ValueError as exc:
-        raise BadRequest("The browser (or proxy) sent a request that this server could not understand.") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("A JSON object is expected.")
-    return body
-
-
 # --- the engine ---------------------------------------------------------------------
 
 
@@ -217,21 +191,17 @@ class CrudService(Generic[M]):
         await self.hooks.check_read(ctx, instance)
         return instance
 
-    async def list(self, ctx: CrudContext, params: dict[str, str]) -> tuple[list[M], int | None, int, int]:
+    async def list(self, ctx: CrudContext, params: dict[str, str]) -> tuple[list[M], tuple[int, Page] | None]:
+        """The rows in scope matching ``params``; with ``page``, one page and (total, page)."""
         stmt = apply_filters(self.hooks.list_scope(self.base_query(ctx), ctx), self.spec, params)
         stmt = self.hooks.filter_params(stmt, ctx, params)
         order = [getattr(self.spec.model, c) for c in self.spec.list_order]
-        page = params.get("page")
+        page = page_of(params)
         if page is None:
-            return list((await ctx.session.scalars(stmt.order_by(*order))).all()), None, 0, 0
-        try:
-            page_n = max(int(page), 1)
-            limit = max(int(params.get("limit", 100)), 1)
-        except ValueError as exc:
-            raise BadRequest("page and limit must be integers") from exc
-        total = await ctx.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = await ctx.session.scalars(stmt.order_by(*order).offset((page_n - 1) * limit).limit(limit))
-        return list(rows.all()), int(total or 0), page_n, limit
+            return list((await ctx.session.scalars(stmt.order_by(*order))).all()), None
+        total = await count(ctx.session, stmt)
+        rows = await ctx.session.scalars(stmt.order_by(*order).offset(page.offset).limit(page.limit))
+        return list(rows.all()), (total, page)
 
     def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         try:
@@ -333,38 +303,29 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
 
     async def list_all(request: Request, ctx: Ctx) -> Response:
         params = dict(request.query_params)
-        relations = _flag(params.get("relations"), False)
-        rows, total, page, limit = await service.list(ctx, params)
+        relations = flag(params.get("relations"))
+        rows, paged = await service.list(ctx, params)
         data = await spec.hooks.serialize_many(ctx, rows, relations=relations)
-        if total is None:
+        if paged is None:
             return json_response(data)
-        return json_response(
-            {
-                "data": data,
-                "total": total,
-                "nb_pages": math.ceil(total / limit) if limit else 0,
-                "limit": limit,
-                "offset": (page - 1) * limit,
-                "page": page,
-            }
-        )
+        return json_response(page_envelope(data, *paged))
 
     async def create(request: Request, ctx: Ctx) -> Response:
-        instance = await service.create(ctx, await _json_body(request))
+        instance = await service.create(ctx, await json_object(request))
         return json_response(await spec.hooks.serialize(ctx, instance, relations=True), status_code=201)
 
     async def get_one(instance_id: str, request: Request, ctx: Ctx) -> Response:
-        instance = await service.get(ctx, _parse_id(instance_id))
-        relations = _flag(request.query_params.get("relations"), spec.default_relations_one)
+        instance = await service.get(ctx, parse_id(instance_id))
+        relations = flag(request.query_params.get("relations"), spec.default_relations_one)
         return json_response(await spec.hooks.serialize_one(ctx, instance, relations=relations))
 
     async def update(instance_id: str, request: Request, ctx: Ctx) -> Response:
-        instance = await service.update(ctx, _parse_id(instance_id), await _json_body(request))
+        instance = await service.update(ctx, parse_id(instance_id), await json_object(request))
         return json_response(await spec.hooks.serialize(ctx, instance, relations=False))
 
     async def delete(instance_id: str, request: Request, ctx: Ctx) -> Response:
-        ctx.scratch["force"] = _flag(request.query_params.get("force"), False)  # Zou's ?force=true
-        await service.delete(ctx, _parse_id(instance_id))
+        ctx.scratch["force"] = flag(request.query_params.get("force"))  # Zou's ?force=true
+        await service.delete(ctx, parse_id(instance_id))
         return Response(status_code=204)
 
     base = f"/{spec.path}"

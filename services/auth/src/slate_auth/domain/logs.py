@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest
+from slate_common.params import parse_id
 from slate_common.serialization import now
 
 from ..models import DesktopLoginLog, LoginLog, Person
@@ -46,16 +47,10 @@ async def last_login_logs(session: AsyncSession, params: dict[str, str]) -> list
     if params.get("after"):
         stmt = stmt.where(LoginLog.created_at > _parse_datetime(params["after"], "after"))
     if params.get("person_ids"):
-        try:
-            ids = [uuid.UUID(p.strip()) for p in params["person_ids"].split(",") if p.strip()]
-        except ValueError as exc:
-            raise BadRequest("Malformed ID.") from exc
+        ids = [parse_id(p.strip()) for p in params["person_ids"].split(",") if p.strip()]
         stmt = stmt.where(LoginLog.person_id.in_(ids))
     if params.get("cursor_login_log_id"):
-        try:
-            cursor = await session.get(LoginLog, uuid.UUID(params["cursor_login_log_id"]))
-        except ValueError as exc:
-            raise BadRequest("Malformed ID.") from exc
+        cursor = await session.get(LoginLog, parse_id(params["cursor_login_log_id"]))
         if cursor is not None:
             stmt = stmt.where(LoginLog.created_at <= cursor.created_at, LoginLog.id != cursor.id)
     try:

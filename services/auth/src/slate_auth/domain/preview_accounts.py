@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import NotFound
+from slate_common.params import parse_id
 from slate_common.events import emit
 from slate_common.serialization import now
 
@@ -147,7 +148,4 @@ def parse_uuid(payload: Any, key: str, *, required: bool = True) -> uuid.UUID | 
     value = payload.get(key) if isinstance(payload, dict) else None
     if value is None and not required:
         return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise BadRequest(f"Malformed {key}.") from exc
+    return parse_id(value, f"Malformed {key}.")

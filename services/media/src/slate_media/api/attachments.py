@@ -8,11 +8,12 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
+from slate_common.params import AttachmentFileId, CommentId, TaskId
 
 from ..domain import files
-from ..downloads import mime_of, object_response
-from ..uploads import check_filename, receive_uploads
-from .deps import AttachmentFileId, CommentId, SettingsDep, StorageDep, TaskId
+from ..adapters.downloads import mime_of, object_response
+from ..adapters.uploads import check_filename, receive_uploads
+from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Attachments"])
 

@@ -1,16 +1,15 @@
-"""Path parameter aliases and the storage/settings dependencies of media's routes."""
+"""The storage/settings dependencies of media's routes (the id aliases are the
+request toolkit's, :mod:`slate_common.params`)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
 from slate_common.app import runtime_of
-from slate_common.params import parse_id, path_id  # noqa: F401  (re-exported for the routes)
 
 from ..config import MediaSettings
-from ..storage import Storage
+from ..adapters.storage import Storage
 
 
 async def storage_of(request: Request) -> Storage:
@@ -23,13 +22,3 @@ async def settings_of(request: Request) -> MediaSettings:
 
 StorageDep = Annotated[Storage, Depends(storage_of)]
 SettingsDep = Annotated[MediaSettings, Depends(settings_of)]
-
-
-InstanceId = Annotated[uuid.UUID, path_id("instance_id")]
-PreviewFileId = Annotated[uuid.UUID, path_id("preview_file_id")]
-TaskId = Annotated[uuid.UUID, path_id("task_id")]
-CommentId = Annotated[uuid.UUID, path_id("comment_id")]
-ProjectId = Annotated[uuid.UUID, path_id("project_id")]
-AttachmentFileId = Annotated[uuid.UUID, path_id("attachment_file_id")]
-EntityId = Annotated[uuid.UUID, path_id("entity_id")]
-ShotId = Annotated[uuid.UUID, path_id("shot_id")]

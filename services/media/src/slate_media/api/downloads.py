@@ -11,12 +11,13 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import NotFound
 from slate_common.security import CurrentUser
+from slate_common.params import InstanceId
 
 from ..domain import pipeline
 from ..domain import previews as rules
-from ..downloads import mime_of, object_response
+from ..adapters.downloads import mime_of, object_response
 from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica
-from .deps import InstanceId, StorageDep
+from .deps import StorageDep
 
 router = APIRouter(tags=["Previews"])
 

@@ -13,16 +13,17 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from slate_common.app import Runtime, SessionDep
-from slate_common.crud.engine import _json_body
 from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
+from slate_common.params import (
+    CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id)
 
 from ..domain import frames, pipeline
 from ..domain import previews as rules
-from ..uploads import receive_upload
+from ..adapters.uploads import receive_upload
 from .downloads import download_name
-from .deps import CommentId, InstanceId, PreviewFileId, ProjectId, SettingsDep, ShotId, StorageDep, TaskId, parse_id
+from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])
 
@@ -39,7 +40,7 @@ def _int(value: Any, name: str) -> int | None:
 @router.post("/actions/tasks/{task_id}/comments/{comment_id}/add-preview", operation_id="add_preview", status_code=201)
 async def add_preview(task_id: TaskId, comment_id: CommentId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Create a preview awaiting its file on a comment (revision: the comment's, or the next)."""
-    body = await _json_body(request)
+    body = await json_object(request)
     preview = await rules.add_preview(session, principal, task_id=task_id, comment_id=comment_id,
                                       revision=_int(body.get("revision"), "revision"))
     return json_response(await rules.serialize_with_comments(session, preview), status_code=201)
@@ -83,7 +84,7 @@ async def delete_comment_preview(task_id: TaskId, comment_id: CommentId, preview
 @router.put("/actions/preview-files/{preview_file_id}/update-position", operation_id="update_preview_position")
 async def update_position(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Move a preview within its revision; returns the revision's previews in order."""
-    position = _int((await _json_body(request)).get("position"), "position")
+    position = _int((await json_object(request)).get("position"), "position")
     if position is None:
         raise BadRequest("A position is required.")
     items = await rules.update_position(session, principal, preview_file_id, position)
@@ -93,7 +94,7 @@ async def update_position(preview_file_id: PreviewFileId, request: Request, prin
 @router.put("/actions/preview-files/{preview_file_id}/update-annotations", operation_id="update_preview_annotations")
 async def update_annotations(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add, change and remove drawings on a preview."""
-    preview = await rules.update_annotations(session, principal, preview_file_id, await _json_body(request))
+    preview = await rules.update_annotations(session, principal, preview_file_id, await json_object(request))
     return json_response(rules.serialize(preview))
 
 
@@ -107,7 +108,7 @@ async def set_main_preview(preview_file_id: PreviewFileId, principal: CurrentUse
 @router.put("/actions/tasks/set-main-preview", operation_id="set_main_preview_from_tasks")
 async def set_main_from_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """For each task, its last preview becomes its entity's picture; returns the entities."""
-    body = await _json_body(request)
+    body = await json_object(request)
     task_ids = body.get("task_ids")
     if not isinstance(task_ids, list):
         raise BadRequest("task_ids must be a list of task ids.")

@@ -9,17 +9,17 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.crud.engine import _json_body
 from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
+from slate_common.params import InstanceId, ProjectId, json_object, parse_id
 
-from .. import processing
+from ..adapters import processing
 from ..domain import access, files
-from ..downloads import mime_of, object_response
+from ..adapters.downloads import mime_of, object_response
 from ..models import PreviewBackgroundFile
-from ..uploads import receive_upload
-from .deps import InstanceId, ProjectId, SettingsDep, StorageDep, parse_id
+from ..adapters.uploads import receive_upload
+from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Thumbnails"])
 
@@ -140,7 +140,7 @@ async def project_backgrounds(project_id: ProjectId, principal: CurrentUser, ses
              operation_id="add_project_preview_background", status_code=201)
 async def add_project_background(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Link a preview background to a production."""
-    body = await _json_body(request)
+    body = await json_object(request)
     return json_response(
         await files.add_project_background(session, principal, project_id, body.get("preview_background_file_id")),
         status_code=201,

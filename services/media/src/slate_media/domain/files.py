@@ -12,14 +12,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
+from slate_common.params import parse_id
 from slate_common.events import emit
 from slate_common.security import Principal
 
-from .. import processing
-from ..downloads import mime_of
+from ..adapters import processing
+from ..adapters.downloads import mime_of
 from ..models import AttachmentFile, CommentReplica, PreviewBackgroundFile, ProjectReplica, project_preview_background
-from ..storage import Storage
-from ..uploads import Upload
+from ..adapters.storage import Storage
+from ..adapters.uploads import Upload
 from . import access
 
 AVATAR_KINDS = {"persons": "person", "projects": "project", "organisations": "organisation"}
@@ -214,10 +215,7 @@ async def add_project_background(
 ) -> dict[str, Any]:
     access.check_manager(principal)
     project = await access.project_visible(session, principal, project_id)
-    try:
-        bid = uuid.UUID(str(background_id))
-    except ValueError as exc:
-        raise BadRequest("A preview_background_file_id is required.") from exc
+    bid = parse_id(background_id, "A preview_background_file_id is required.")
     background = await session.get(PreviewBackgroundFile, bid)
     if background is None:
         raise NotFound()

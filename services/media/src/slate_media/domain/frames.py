@@ -25,10 +25,10 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.security import Principal
 
 from .. import annotations as drawings
-from .. import processing
+from ..adapters import processing
 from ..config import MediaSettings
 from ..models import PreviewFile, ProjectReplica, TaskReplica
-from ..storage import Storage
+from ..adapters.storage import Storage
 from . import pipeline
 
 PICTURE_EXTENSIONS = processing.PICTURE_EXTENSIONS

@@ -27,13 +27,13 @@ from slate_common.errors import BadRequest
 from slate_common.logging import get_logger
 from slate_common.security import Principal
 
-from .. import processing
+from ..adapters import processing
 from ..config import MediaSettings
-from ..downloads import mime_of
-from ..jobs import enqueue_preview_job
+from ..adapters.downloads import mime_of
+from ..adapters.jobs import enqueue_preview_job
 from ..models import PreviewFile, ProjectReplica, TaskReplica
-from ..storage import Storage
-from ..uploads import Upload
+from ..adapters.storage import Storage
+from ..adapters.uploads import Upload
 from . import previews as preview_rules
 
 log = get_logger(__name__)

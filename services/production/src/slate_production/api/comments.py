@@ -3,30 +3,31 @@ deletions and listings (per task, per project, and Zou's /data/comments)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
+
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
+from slate_common.params import (
+    CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, invalid_field,
+    json_body, json_object, parse_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response, loads
 
 from ..domain import access
-from ..domain import comments as rules
+from ..domain import comment_commands as commands
+from ..domain import comment_queries as queries
 from ..models import Comment
-from .params import (CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, json_body,
-                     json_object, parse_id)
 
 router = APIRouter(tags=["Comments"])
 
 
 def _comment_args(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("task_status_id") in (None, ""):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_status_id", "message": "Field required"}]})
+        raise invalid_field("task_status_id")
     text = body.get("comment", body.get("text", ""))
     if text is not None and not isinstance(text, str):
         raise BadRequest("comment must be a string")
@@ -61,9 +62,9 @@ async def _comment_body(request: Request) -> dict[str, Any]:
 async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
     body = await _comment_body(request)
-    task = await rules.get_task(session, task_id)
-    comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(body))
-    return json_response(await rules.serialize_created(session, comment), status_code=201)
+    task = await queries.get_task(session, task_id)
+    comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(body))
+    return json_response(await queries.serialize_created(session, comment), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/tasks/comment-many", operation_id="comment_many_tasks", status_code=201)
@@ -71,8 +72,8 @@ async def comment_many(project_id: ProjectId, body: JsonBody, principal: Current
     """Status-change comments on several tasks of a project."""
     if not isinstance(body, list):
         raise BadRequest("A list of comments is expected.")
-    comments = await rules.comment_many(session, principal=principal, project_id=project_id, items=body)
-    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+    comments = await commands.comment_many(session, principal=principal, project_id=project_id, items=body)
+    return json_response([await queries.serialize_created(session, c) for c in comments], status_code=201)
 
 
 async def _batch_items(request: Request) -> list[Any]:
@@ -84,7 +85,7 @@ async def _batch_items(request: Request) -> list[Any]:
                              "comment's add-preview and add-attachment routes.")
         raw = form.get("comments")
         if not isinstance(raw, str):
-            raise BadRequest("Validation error.", data={"errors": [{"field": "comments", "message": "Field required"}]})
+            raise invalid_field("comments")
         try:
             items = loads(raw)
         except ValueError as exc:
@@ -100,11 +101,11 @@ async def _batch_items(request: Request) -> list[Any]:
 @router.post("/actions/tasks/{task_id}/batch-comment", operation_id="batch_comment_task", status_code=201)
 async def batch_comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Several comments on one task, in order."""
-    task = await rules.get_task(session, task_id)
+    task = await queries.get_task(session, task_id)
     out = []
     for item in await _batch_items(request):
-        comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(item))
-        out.append(await rules.serialize_created(session, comment))
+        comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(item))
+        out.append(await queries.serialize_created(session, comment))
     return json_response(out, status_code=201)
 
 
@@ -113,40 +114,40 @@ async def batch_comment_tasks(request: Request, principal: CurrentUser, session:
     """Comments on several tasks; each item names its ``task_id``."""
     out = []
     for item in await _batch_items(request):
-        task = await rules.get_task(session, parse_id(item.get("task_id") or item.get("object_id")))
-        comment = await rules.create_comment(session, principal=principal, task=task, **_comment_args(item))
-        out.append(await rules.serialize_created(session, comment))
+        task = await queries.get_task(session, parse_id(item.get("task_id") or item.get("object_id")))
+        comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(item))
+        out.append(await queries.serialize_created(session, comment))
     return json_response(out, status_code=201)
 
 
 @router.get("/data/tasks/{task_id}/comments", operation_id="get_task_comments")
 async def task_comments(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task's comments, newest first, with author, status, previews and links."""
-    task = await rules.get_task(session, task_id)
-    return json_response(await rules.task_comments(session, principal, task))
+    task = await queries.get_task(session, task_id)
+    return json_response(await queries.task_comments(session, principal, task))
 
 
 @router.get("/data/tasks/{task_id}/comments/{comment_id}", operation_id="get_task_comment")
 async def task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """One comment of a task."""
     comment = await _readable(session, principal, comment_id, task_id=task_id)
-    return json_response(await rules.serialize_one(session, comment))
+    return json_response(await queries.serialize_one(session, comment))
 
 
 @router.delete("/data/tasks/{task_id}/comments/{comment_id}", operation_id="delete_task_comment", status_code=204)
 async def delete_task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a comment (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    await rules.delete_comment(session, principal=principal, comment=comment)
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    await commands.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
 
 
 @router.post("/data/tasks/{task_id}/comments/{comment_id}/ack", operation_id="acknowledge_comment")
 async def acknowledge(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """Toggle the caller's acknowledgement of a comment."""
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    comment = await rules.acknowledge(session, principal=principal, comment=comment)
-    return json_response(await rules.serialize_with_links(session, comment))
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await commands.acknowledge(session, principal=principal, comment=comment)
+    return json_response(await queries.serialize_with_links(session, comment))
 
 
 @router.post("/data/tasks/{task_id}/comments/{comment_id}/reply", operation_id="reply_comment")
@@ -156,16 +157,16 @@ async def reply(task_id: TaskId, comment_id: CommentId, body: FormOrJson, princi
     text = body.get("text", "")
     if text is not None and not isinstance(text, str):
         raise BadRequest("text must be a string")
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    return json_response(await rules.reply(session, principal=principal, comment=comment, text=text))
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    return json_response(await commands.reply(session, principal=principal, comment=comment, text=text))
 
 
 @router.delete("/data/tasks/{task_id}/comments/{comment_id}/reply/{reply_id}", operation_id="delete_reply")
 async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: str, principal: CurrentUser,
                        session: SessionDep) -> Response:
     """Delete a reply (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    comment = await rules.delete_reply(session, principal=principal, comment=comment, reply_id=parse_id(reply_id))
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await commands.delete_reply(session, principal=principal, comment=comment, reply_id=parse_id(reply_id))
     return json_response(comment.serialize())
 
 
@@ -173,20 +174,19 @@ async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: str, pr
 async def project_comments(project_id: ProjectId, principal: CurrentUser, session: SessionDep,
                            limit: int | None = None, page: int = 1) -> Response:
     """Every comment of a project's tasks, newest first."""
-    return json_response(await rules.project_comments(session, principal, project_id, limit=limit, page=page))
+    return json_response(await queries.project_comments(session, principal, project_id, limit=limit, page=page))
 
 
 # --- /data/comments ----------------------------------------------------------------------
 
 
 async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any, *, task_id: Any = None) -> Comment:
-    comment = await rules.get_comment(session, comment_id, task_id=task_id)
-    task = await rules.get_task(session, comment.object_id)
+    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    task = await queries.get_task(session, comment.object_id)
     await access.check_task_access(session, principal, task)
     if principal.is_client:  # Zou gives clients no single comment
         raise Forbidden()
-    visible = access.comment_visibility(principal)
-    if visible is not None and await session.scalar(select(Comment.id).where(Comment.id == comment.id, visible)) is None:
+    if not await queries.comment_visible(session, principal, comment_id=comment.id):
         raise Forbidden()
     return comment
 
@@ -196,23 +196,7 @@ async def list_comments(request: Request, principal: CurrentUser, session: Sessi
     """Every comment (admins), with Zou's filters and pagination."""
     if not principal.is_admin:
         raise Forbidden()
-    stmt = select(Comment)
-    params = dict(request.query_params)
-    for key in ("object_id", "person_id", "task_status_id", "editor_id"):
-        if params.get(key):
-            stmt = stmt.where(getattr(Comment, key) == parse_id(params[key]))
-    stmt = stmt.order_by(Comment.created_at)
-    if "page" not in params:
-        return json_response([c.serialize() for c in await session.scalars(stmt)])
-    try:
-        page, limit = max(int(params["page"]), 1), max(int(params.get("limit", 100)), 1)
-    except ValueError as exc:
-        raise BadRequest("page and limit must be integers") from exc
-    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = await session.scalars(stmt.offset((page - 1) * limit).limit(limit))
-    return json_response({"data": [c.serialize() for c in rows], "total": total,
-                          "nb_pages": math.ceil(total / limit), "limit": limit, "offset": (page - 1) * limit,
-                          "page": page})
+    return json_response(await queries.list_comments(session, params=request.query_params))
 
 
 @router.post("/data/comments", operation_id="create_comment", status_code=201)
@@ -221,30 +205,30 @@ async def create_comment(body: JsonObject, principal: CurrentUser, session: Sess
     generic route; the comment flow is /actions/tasks/<id>/comment."""
     if not principal.is_admin:
         raise Forbidden()
-    comment = await rules.create_raw_comment(session, principal=principal, data=body)
-    return json_response(await rules.serialize_with_links(session, comment), status_code=201)
+    comment = await commands.create_raw_comment(session, principal=principal, data=body)
+    return json_response(await queries.serialize_with_links(session, comment), status_code=201)
 
 
 @router.get("/data/comments/{instance_id}", operation_id="get_comment")
 async def get_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
     """One comment, with its links, replies and author."""
     comment = await _readable(session, principal, instance_id)
-    return json_response(await rules.serialize_one(session, comment))
+    return json_response(await queries.serialize_one(session, comment))
 
 
 @router.put("/data/comments/{instance_id}", operation_id="update_comment")
 async def update_comment(instance_id: InstanceId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Edit a comment (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, instance_id)
-    comment = await rules.update_comment(session, principal=principal, comment=comment, data=body)
+    comment = await queries.get_comment(session, instance_id)
+    comment = await commands.update_comment(session, principal=principal, comment=comment, data=body)
     return json_response(comment.serialize())  # the row alone, as Zou answers an edit
 
 
 @router.delete("/data/comments/{instance_id}", operation_id="delete_comment", status_code=204)
 async def delete_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a comment (its author, a manager or an admin)."""
-    comment = await rules.get_comment(session, instance_id)
-    await rules.delete_comment(session, principal=principal, comment=comment)
+    comment = await queries.get_comment(session, instance_id)
+    await commands.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
 
 
@@ -253,12 +237,12 @@ async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject,
                        session: SessionDep) -> Response:
     """Move a comment to another task of the same entity (managers and admins)."""
     if body.get("target_task_id") in (None, ""):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "target_task_id", "message": "Field required"}]})
-    source = await rules.get_task(session, task_id)
-    comment = await rules.get_comment(session, comment_id)
-    comment = await rules.move_comment(session, principal=principal, comment=comment, source=source,
+        raise invalid_field("target_task_id")
+    source = await queries.get_task(session, task_id)
+    comment = await queries.get_comment(session, comment_id)
+    comment = await commands.move_comment(session, principal=principal, comment=comment, source=source,
                                        target_task_id=parse_id(body["target_task_id"]))
-    return json_response(await rules.serialize_with_links(session, comment))
+    return json_response(await queries.serialize_with_links(session, comment))
 
 
 @router.post("/actions/projects/{project_id}/tasks/copy-client-comments", operation_id="copy_client_comments",
@@ -268,22 +252,22 @@ async def copy_client_comments(project_id: ProjectId, body: JsonObject, principa
     """Copy each task's last client comment into a comment artists can read (managers)."""
     ids = body.get("task_ids")
     if not isinstance(ids, list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_ids", "message": "Field required"}]})
+        raise invalid_field("task_ids")
     prefix = body.get("prefix")
     if prefix is not None and not isinstance(prefix, str):
         raise BadRequest("prefix must be a string")
-    comments = await rules.copy_client_comments(session, principal=principal, project_id=project_id,
+    comments = await commands.copy_client_comments(session, principal=principal, project_id=project_id,
                                                 task_ids=[parse_id(i) for i in ids], prefix=prefix)
-    return json_response([await rules.serialize_created(session, c) for c in comments], status_code=201)
+    return json_response([await queries.serialize_created(session, c) for c in comments], status_code=201)
 
 
 @router.get("/data/tasks/{task_id}/attachment-files", operation_id="get_task_attachment_files")
 async def task_attachment_files(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """Attachment files of a task's comments (admins)."""
-    return json_response(await rules.attachment_files(session, principal, task_id=task_id))
+    return json_response(await queries.attachment_files(session, principal, task_id=task_id))
 
 
 @router.get("/data/projects/{project_id}/attachment-files", operation_id="get_project_attachment_files")
 async def project_attachment_files(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Attachment files of a project's comments (admins)."""
-    return json_response(await rules.attachment_files(session, principal, project_id=project_id))
+    return json_response(await queries.attachment_files(session, principal, project_id=project_id))

@@ -3,7 +3,6 @@ pages read (with ``stream`` and ``compact``), single rows, updates and deletions
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,15 +10,17 @@ from starlette.responses import Response, StreamingResponse
 
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import (
+    EntityId, EpisodeId, ProjectId, SequenceId, ShotId, flag, invalid_field, json_body, json_object,
+    optional_id, parse_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import access, casting, entity_ops, listings
-from ..domain.entity_ops import get_entity, list_entities, parse_uuid
+from ..domain import access, casting_queries, entity_ops, listings, shot_versions, task_queries
+from ..domain.entity_ops import get_entity, list_entities
 from ..domain.listing_cache import ListingCache
-from ..domain.task_queries import named_tasks
+from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
-from .common import flag, json_body, json_object, task_types_of
 
 router = APIRouter(tags=["Entities"])
 
@@ -32,11 +33,11 @@ def _filters(request: Request) -> listings.Filters:
     q = request.query_params
     ids = q.get("id")
     return listings.Filters(
-        project_id=parse_uuid(q["project_id"], "project_id") if q.get("project_id") else None,
-        episode_id=parse_uuid(q["episode_id"], "episode_id") if q.get("episode_id") else None,
-        sequence_id=parse_uuid(q["sequence_id"], "sequence_id") if q.get("sequence_id") else None,
-        asset_type_id=parse_uuid(q["asset_type_id"], "asset_type_id") if q.get("asset_type_id") else None,
-        entity_ids=(parse_uuid(ids),) if ids else (),
+        project_id=optional_id(q.get("project_id"), "Invalid project_id"),
+        episode_id=optional_id(q.get("episode_id"), "Invalid episode_id"),
+        sequence_id=optional_id(q.get("sequence_id"), "Invalid sequence_id"),
+        asset_type_id=optional_id(q.get("asset_type_id"), "Invalid asset_type_id"),
+        entity_ids=(parse_id(ids),) if ids else (),
     )
 
 
@@ -150,7 +151,7 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
     row = rows[0]
     if principal.is_client:  # clients are not told who works on a task
         row = {**row, "tasks": [{**t, "assignees": []} for t in row.get("tasks") or []]}
-    links = await casting.link_lists(session, entity.id)
+    links = await casting_queries.link_lists(session, entity.id)
     if family == "shots":
         out = dict(row)
         out.pop("type")
@@ -167,53 +168,35 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
         out.update(preview_file_id=base["preview_file_id"] or "", data=base["data"],
                    ready_for=str(base["ready_for"]), created_by=base["created_by"], entities_out=links["entities_out"],
                    entity_concept_links=[], instance_casting=[], created_at=base["created_at"], updated_at=base["updated_at"], entities_in=links["entities_in"], type="Asset",
-                   project_name=await _project_name(session, entity.project_id), asset_type_id=base["entity_type_id"],
+                   project_name=await entity_ops.project_name(session, entity.project_id), asset_type_id=base["entity_type_id"],
                    asset_type_name=type_name, episode_id=base["source_id"] or "", casting_episode_ids=links["casting_episode_ids"],
                    tasks=row.get("tasks", []))
         return out
     return base
 
 
-async def _project_name(session: Any, project_id: uuid.UUID) -> str | None:
-    from ..models import Project
-
-    project = await session.get(Project, project_id)
-    return project.name if project else None
-
-
-async def _one_temporal(session: Any, principal: Any, entity: Entity, type_name: str) -> dict[str, Any]:
-    """An episode or a sequence with its project (and episode) names."""
-    row = entity.serialize(type_name=type_name)
-    row["project_name"] = await _project_name(session, entity.project_id)
-    if type_name == "Sequence" and entity.parent_id:
-        parent = await session.get(Entity, entity.parent_id)
-        row["episode_id"] = str(entity.parent_id)
-        row["episode_name"] = parent.name if parent else None
-    return row
-
-
 def _entity_routes(family: str) -> None:
     kind = KINDS[family]
     singular = family[:-1]
 
-    async def get_one(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
+    async def get_one(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
+        entity, type_name = await get_entity(session, principal, entity_id, kind, assigned=True)
         if family in ("shots", "assets"):
             return json_response(await _full(session, principal, family, entity, type_name))
-        return json_response(await _one_temporal(session, principal, entity, type_name))
+        return json_response(await entity_ops.one_temporal(session, principal, entity, type_name))
 
-    async def delete_one(entity_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal, parse_uuid(entity_id), kind)
+    async def delete_one(entity_id: EntityId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+        entity, type_name = await get_entity(session, principal, entity_id, kind)
         await entity_ops.delete_entity(session, principal, entity, type_name,
                                        force=flag(request.query_params.get("force")))
         return Response(status_code=204)
 
-    async def get_tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
+    async def get_tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
+        entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
         return json_response(await named_tasks(session, principal, Task.entity_id == entity.id))
 
-    async def get_task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
+    async def get_task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
+        entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
         return json_response(await task_types_of(session, Task.entity_id == entity.id))
 
     path = f"/data/{family}/{{entity_id}}"
@@ -232,66 +215,53 @@ for _family in ("shots", "assets", "sequences", "episodes"):
 
 
 @router.put("/data/shots/{shot_id}", operation_id="update_shot")
-async def update_shot(shot_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def update_shot(shot_id: ShotId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Change a shot's fields (name, nb_frames, data, ...); managers of its project."""
-    entity, type_name = await get_entity(session, principal, parse_uuid(shot_id), "Shot")
+    entity, type_name = await get_entity(session, principal, shot_id, "Shot")
     entity = await entity_ops.update_entity(session, principal, entity, type_name, await json_object(request))
     return json_response(entity.serialize())
 
 
 @router.get("/data/sequences/{sequence_id}/shots", operation_id="get_sequence_shots")
-async def sequence_shots(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence."""
-    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence")
+    seq, _ = await get_entity(session, principal, sequence_id, "Sequence")
     return json_response(await list_entities(session, principal, "Shot", parent_id=seq.id, names="project,sequence"))
 
 
 @router.get("/data/sequences/{sequence_id}/shot-tasks", operation_id="get_sequence_shot_tasks")
-async def sequence_shot_tasks(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
-    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence", assigned=True)
-    shots = Entity.__table__.select().with_only_columns(Entity.id).where(Entity.parent_id == seq.id)
-    return json_response(await named_tasks(session, principal, Task.entity_id.in_(shots)))
+    seq, _ = await get_entity(session, principal, sequence_id, "Sequence", assigned=True)
+    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_sequence(seq.id)))
 
 
 @router.get("/data/episodes/{episode_id}/sequences", operation_id="get_episode_sequences")
-async def episode_sequences(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def episode_sequences(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of an episode."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, episode_id, "Episode")
     return json_response(await list_entities(session, principal, "Sequence", parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shots", operation_id="get_episode_shots")
-async def episode_shots(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of an episode's sequences."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
+    ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
     return json_response(await list_entities(session, principal, "Shot", grand_parent_id=ep.id))
 
 
-def _episode_shot_ids(episode_id: uuid.UUID) -> Any:
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    seq = aliased(Entity)
-    return select(Entity.id).join(seq, seq.id == Entity.parent_id).where(seq.parent_id == episode_id)
-
-
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")
-async def episode_shot_tasks(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def episode_shot_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
-    return json_response(await named_tasks(session, principal, Task.entity_id.in_(_episode_shot_ids(ep.id))))
+    ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
+    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_episode(ep.id)))
 
 
 @router.get("/data/episodes/{episode_id}/asset-tasks", operation_id="get_episode_asset_tasks")
-async def episode_asset_tasks(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of the assets made for an episode."""
-    from sqlalchemy import select
-
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
-    assets = select(Entity.id).where(Entity.source_id == ep.id)
-    return json_response(await named_tasks(session, principal, Task.entity_id.in_(assets)))
-
+    ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
+    return json_response(await named_tasks(session, principal, task_queries.on_assets_of_episode(ep.id)))
 
 
 async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,
@@ -301,16 +271,16 @@ async def _share(request: Request, principal: Any, session: Any, *, project_id: 
     if ids is not None and not isinstance(ids, list):
         raise BadRequest("asset_ids must be a list")
     if project_id is not None:
-        project = await access.readable_project(session, principal, parse_uuid(project_id))
+        project = await access.readable_project(session, principal, parse_id(project_id))
         if asset_type_id is None:  # a whole project's assets: admins (Zou)
             access.check_admin(principal)
         else:  # a type's: the project's managers, even when it has no such asset
             await access.check_manager(session, principal, project.id)
     rows = await entity_ops.share_assets(
         session, principal, is_shared=bool(body.get("is_shared", True)),
-        asset_ids=[parse_uuid(i) for i in ids] if ids is not None else None,
-        project_id=parse_uuid(project_id) if project_id else None,
-        asset_type_id=parse_uuid(asset_type_id) if asset_type_id else None,
+        asset_ids=[parse_id(i) for i in ids] if ids is not None else None,
+        project_id=optional_id(project_id),
+        asset_type_id=optional_id(asset_type_id),
     )
     return json_response(rows)
 
@@ -320,7 +290,7 @@ async def share_assets(request: Request, principal: CurrentUser, session: Sessio
     """Share (or unshare, is_shared=false) the given assets."""
     body = await json_object(request)
     if not isinstance(body.get("asset_ids"), list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "asset_ids", "message": "Field required"}]})
+        raise invalid_field("asset_ids")
     return await _share(request, principal, session)
 
 
@@ -340,19 +310,26 @@ async def share_asset_type_assets(project_id: str, asset_type_id: str, request: 
 
 
 @router.post("/actions/projects/{project_id}/delete-entities", operation_id="delete_project_entities")
-async def delete_entities(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def delete_entities(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete (or cancel, when they have tasks) the given entities of a project; answers their ids."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
     body = await json_body(request)
     if not isinstance(body, list):
         raise BadRequest("A list of entity ids is expected")
     done = []
     for raw in body:
-        entity, type_name = await get_entity(session, principal, parse_uuid(raw))
+        entity, type_name = await get_entity(session, principal, parse_id(raw))
         if entity.project_id != project.id:
             raise BadRequest("Entity not in this project")
         await entity_ops.delete_entity(session, principal, entity, type_name,
                                        force=flag(request.query_params.get("force")) or entity.canceled)
         done.append(str(entity.id))
     return json_response(done)
+
+
+@router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")
+async def get_shot_versions(shot_id: ShotId, principal: CurrentUser, session: SessionDep) -> Response:
+    """The shot's name and data after each change of its frame range, newest first."""
+    shot, _ = await get_entity(session, principal, shot_id, "Shot", assigned=True)
+    return json_response(await shot_versions.shot_versions(session, shot_id=shot.id))

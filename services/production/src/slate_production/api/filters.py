@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
+from slate_common.params import FilterGroupId, FilterId, JsonObject
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import search_filters as rules
-from .params import JsonObject, path_id
 
 router = APIRouter(tags=["Search filters"])
-
-FilterId = Annotated[uuid.UUID, path_id("filter_id")]
-GroupId = Annotated[uuid.UUID, path_id("filter_group_id")]
 
 
 @router.get("/data/user/filters", operation_id="get_user_filters")
@@ -62,20 +57,20 @@ async def create_group(body: JsonObject, principal: CurrentUser, session: Sessio
 
 
 @router.get("/data/user/filter-groups/{filter_group_id}", operation_id="get_user_filter_group")
-async def get_group(filter_group_id: GroupId, principal: CurrentUser, session: SessionDep) -> Response:
+async def get_group(filter_group_id: FilterGroupId, principal: CurrentUser, session: SessionDep) -> Response:
     """One of the caller's filter groups."""
     return json_response((await rules.get_group(session, principal, filter_group_id)).serialize())
 
 
 @router.put("/data/user/filter-groups/{filter_group_id}", operation_id="update_user_filter_group")
-async def update_group(filter_group_id: GroupId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
+async def update_group(filter_group_id: FilterGroupId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Change one of the caller's filter groups."""
     row = await rules.update_group(session, principal=principal, group_id=filter_group_id, body=body)
     return json_response(row.serialize())
 
 
 @router.delete("/data/user/filter-groups/{filter_group_id}", operation_id="delete_user_filter_group", status_code=204)
-async def delete_group(filter_group_id: GroupId, principal: CurrentUser, session: SessionDep) -> Response:
+async def delete_group(filter_group_id: FilterGroupId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete one of the caller's filter groups."""
     await rules.delete_group(session, principal=principal, group_id=filter_group_id)
     return Response(status_code=204)

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.errors import NotFound
+from slate_common.params import EntityId, NewsId, ProjectId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access
-from ..domain.news import list_news
-from ..models import Entity
-from .params import ProjectId, path_id
+from ..domain.news import list_news, news_of_entity
 
 router = APIRouter(tags=["News"])
-
-NewsId = Annotated[uuid.UUID, path_id("news_id")]
-EntityId = Annotated[uuid.UUID, path_id("entity_id")]
 
 
 @router.get("/data/projects/news", operation_id="get_open_projects_news")
@@ -48,8 +40,4 @@ async def project_news_item(project_id: ProjectId, news_id: NewsId, principal: C
 @router.get("/data/entities/{entity_id}/news", operation_id="get_entity_news")
 async def entity_news(entity_id: EntityId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """The news of an entity's tasks."""
-    entity = await session.get(Entity, entity_id)
-    if entity is None:
-        raise NotFound()
-    await access.check_project_access(session, principal, entity.project_id)
-    return json_response(await list_news(session, principal, dict(request.query_params), entity_id=entity_id))
+    return json_response(await news_of_entity(session, principal, dict(request.query_params), entity_id=entity_id))

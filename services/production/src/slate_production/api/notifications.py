@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 import uuid
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
+from slate_common.params import (
+    JsonObject, NotificationId, ProjectId, SequenceId, TaskId, TaskTypeId, invalid_field, parse_id)
 from slate_common.security import CurrentUser, Principal
 from slate_common.serialization import json_response
 
 from ..domain import access, subscriptions
 from ..domain import notifications as rules
-from ..models import Notification, Subscription, Task
-from .params import JsonObject, NotificationId, ProjectId, TaskId, parse_id, path_id
 
 router = APIRouter(tags=["Notifications"])
-
-SequenceId = Annotated[uuid.UUID, path_id("sequence_id")]
-TaskTypeId = Annotated[uuid.UUID, path_id("task_type_id")]
 
 
 @router.get("/data/user/notifications", operation_id="get_user_notifications")
@@ -73,9 +68,7 @@ async def project_notifications(project_id: ProjectId, principal: CurrentUser, s
     """Every notification about a project's tasks (admins only, as Zou)."""
     await access.check_project_access(session, principal, project_id)
     access.check_admin(principal)
-    rows = await session.scalars(select(Notification).join(Task, Task.id == Notification.task_id)
-                                 .where(Task.project_id == project_id).order_by(Notification.created_at.desc()))
-    return json_response([n.serialize() for n in rows])
+    return json_response(await rules.project_notifications(session, project_id=project_id))
 
 
 @router.get("/data/projects/{project_id}/subscriptions", operation_id="get_project_subscriptions")
@@ -83,9 +76,7 @@ async def project_subscriptions(project_id: ProjectId, principal: CurrentUser, s
     """Every subscription to a project's tasks (admins only, as Zou)."""
     await access.check_project_access(session, principal, project_id)
     access.check_admin(principal)
-    rows = await session.scalars(select(Subscription).join(Task, Task.id == Subscription.task_id)
-                                 .where(Task.project_id == project_id).order_by(Subscription.created_at))
-    return json_response([s.serialize() for s in rows])
+    return json_response(await subscriptions.project_subscriptions(session, project_id=project_id))
 
 
 # --- subscriptions -------------------------------------------------------------------------
@@ -108,7 +99,7 @@ async def unsubscribe_task(task_id: TaskId, principal: CurrentUser, session: Ses
 def _task_ids(body: dict[str, object]) -> list[uuid.UUID]:
     ids = body.get("task_ids")
     if not isinstance(ids, list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": "task_ids", "message": "Field required"}]})
+        raise invalid_field("task_ids")
     return [parse_id(i) for i in ids]
 
 

@@ -8,11 +8,11 @@ from starlette.responses import Response
 
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, validation_errors
+from slate_common.params import ProjectId, json_body
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import preview_account as preview
-from .params import ProjectId, json_body
 
 router = APIRouter(tags=["Projects"])
 PATH = "/data/projects/{project_id}/preview-account"

@@ -9,17 +9,17 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.errors import BadRequest
+from slate_common.params import (
+    AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, invalid_field, json_object, optional_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, entity_ops
 from ..domain import project_settings as settings_rules
-from ..domain.entity_ops import list_entities, parse_uuid
+from ..domain.entity_ops import list_entities
 from ..domain.projects import all_projects, open_projects
 from ..domain.task_queries import plain_tasks
 from ..models import Task
-from .common import json_object
 
 router = APIRouter(tags=["Projects"])
 
@@ -40,38 +40,38 @@ async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Respo
 
 
 @router.get("/data/projects/{project_id}/team", operation_id="get_project_team")
-async def get_team(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def get_team(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The persons of a project's team."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
-    return json_response(await settings_rules.team(session, project.id))
+    project = await access.readable_project(session, principal, project_id)
+    return json_response(await settings_rules.team(session, project_id=project.id))
 
 
 @router.post("/data/projects/{project_id}/team", operation_id="add_project_team_member", status_code=201)
-async def add_team_member(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def add_team_member(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add a person to a project's team (managers); emits project:update."""
     body = await json_object(request)
-    project = await settings_rules.add_to_team(session, principal, parse_uuid(project_id),
+    project = await settings_rules.add_to_team(session, principal, project_id=project_id,
                                                person_id=settings_rules.required_uuid(body, "person_id"))
     return json_response(project.serialize(), status_code=201)
 
 
 @router.delete("/data/projects/{project_id}/team/{person_id}", operation_id="remove_project_team_member",
                status_code=204)
-async def remove_team_member(project_id: str, person_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def remove_team_member(project_id: ProjectId, person_id: PersonId, principal: CurrentUser, session: SessionDep) -> Response:
     """Remove a person from a project's team (managers); emits project:update."""
-    await settings_rules.remove_from_team(session, principal, parse_uuid(project_id), parse_uuid(person_id))
+    await settings_rules.remove_from_team(session, principal, project_id=project_id, person_id=person_id)
     return Response(status_code=204)
 
 
 @router.put("/data/projects/{project_id}/team/{person_id}", operation_id="set_project_team_member_role")
-async def set_team_role(project_id: str, person_id: str, request: Request, principal: CurrentUser,
+async def set_team_role(project_id: ProjectId, person_id: PersonId, request: Request, principal: CurrentUser,
                         session: SessionDep) -> Response:
     """Set a team member's role on this production only (managers); null restores the studio role."""
     body = await json_object(request)
     if "role" not in body:
-        raise BadRequest("Validation error.", data={"errors": [{"field": "role", "message": "Field required"}]})
+        raise invalid_field("role")
     return json_response(await settings_rules.set_team_role(
-        session, principal, parse_uuid(project_id), parse_uuid(person_id), body["role"]))
+        session, principal, project_id=project_id, person_id=person_id, role=body["role"]))
 
 
 # --- settings ------------------------------------------------------------------------
@@ -79,29 +79,29 @@ async def set_team_role(project_id: str, person_id: str, request: Request, princ
 
 @router.post("/data/projects/{project_id}/settings/asset-types", operation_id="add_project_asset_type",
              status_code=201)
-async def add_asset_type(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def add_asset_type(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Use an asset type in a project."""
     body = await json_object(request)
-    project = await settings_rules.add_asset_type(session, principal, parse_uuid(project_id),
-                                                  settings_rules.required_uuid(body, "asset_type_id"))
+    project = await settings_rules.add_asset_type(session, principal, project_id=project_id,
+                                                  asset_type_id=settings_rules.required_uuid(body, "asset_type_id"))
     return json_response(project.serialize(), status_code=201)
 
 
 @router.delete("/data/projects/{project_id}/settings/asset-types/{asset_type_id}",
                operation_id="remove_project_asset_type", status_code=204)
-async def remove_asset_type(project_id: str, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def remove_asset_type(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using an asset type in a project."""
-    await settings_rules.remove_asset_type(session, principal, parse_uuid(project_id), parse_uuid(asset_type_id))
+    await settings_rules.remove_asset_type(session, principal, project_id=project_id, asset_type_id=asset_type_id)
     return Response(status_code=204)
 
 
 @router.post("/data/projects/{project_id}/settings/task-types", operation_id="add_project_task_type",
              status_code=201)
-async def add_task_type(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def add_task_type(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Use a task type in a project (with an optional priority)."""
     body = await json_object(request)
     project = await settings_rules.link_task_type(
-        session, principal, parse_uuid(project_id), settings_rules.required_uuid(body, "task_type_id"),
+        session, principal, project_id=project_id, task_type_id=settings_rules.required_uuid(body, "task_type_id"),
         priority=body.get("priority"),
     )
     return json_response(project.serialize(), status_code=201)
@@ -109,26 +109,26 @@ async def add_task_type(project_id: str, request: Request, principal: CurrentUse
 
 @router.delete("/data/projects/{project_id}/settings/task-types/{task_type_id}",
                operation_id="remove_project_task_type", status_code=204)
-async def remove_task_type(project_id: str, task_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def remove_task_type(project_id: ProjectId, task_type_id: TaskTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using a task type in a project."""
-    await settings_rules.unlink_task_type(session, principal, parse_uuid(project_id), parse_uuid(task_type_id))
+    await settings_rules.unlink_task_type(session, principal, project_id=project_id, task_type_id=task_type_id)
     return Response(status_code=204)
 
 
 @router.get("/data/projects/{project_id}/settings/task-status", operation_id="get_project_task_statuses")
-async def get_task_statuses(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def get_task_statuses(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task statuses a project uses."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
-    return json_response(await settings_rules.task_statuses(session, project.id))
+    project = await access.readable_project(session, principal, project_id)
+    return json_response(await settings_rules.task_statuses(session, project_id=project.id))
 
 
 @router.post("/data/projects/{project_id}/settings/task-status", operation_id="add_project_task_status",
              status_code=201)
-async def add_task_status(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def add_task_status(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Use a task status in a project."""
     body = await json_object(request)
     project = await settings_rules.link_task_status(
-        session, principal, parse_uuid(project_id), settings_rules.required_uuid(body, "task_status_id"),
+        session, principal, project_id=project_id, task_status_id=settings_rules.required_uuid(body, "task_status_id"),
         priority=body.get("priority"),
     )
     return json_response(project.serialize(), status_code=201)
@@ -136,19 +136,19 @@ async def add_task_status(project_id: str, request: Request, principal: CurrentU
 
 @router.put("/data/projects/{project_id}/settings/task-status/{task_status_id}",
             operation_id="update_project_task_status")
-async def update_task_status_link(project_id: str, task_status_id: str, request: Request, principal: CurrentUser,
+async def update_task_status_link(project_id: ProjectId, task_status_id: TaskStatusId, request: Request, principal: CurrentUser,
                                   session: SessionDep) -> Response:
     """Change a project's use of a task status (priority, board roles, client visibility)."""
     link = await settings_rules.update_task_status_link(
-        session, principal, parse_uuid(project_id), parse_uuid(task_status_id), await json_object(request))
+        session, principal, project_id=project_id, task_status_id=task_status_id, values=await json_object(request))
     return json_response(link.serialize())
 
 
 @router.delete("/data/projects/{project_id}/settings/task-status/{task_status_id}",
                operation_id="remove_project_task_status", status_code=204)
-async def remove_task_status(project_id: str, task_status_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def remove_task_status(project_id: ProjectId, task_status_id: TaskStatusId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using a task status in a project."""
-    await settings_rules.unlink_task_status(session, principal, parse_uuid(project_id), parse_uuid(task_status_id))
+    await settings_rules.unlink_task_status(session, principal, project_id=project_id, task_status_id=task_status_id)
     return Response(status_code=204)
 
 
@@ -157,8 +157,8 @@ async def create_task_type_link(request: Request, principal: CurrentUser, sessio
     """Link a task type to a project with a priority (updates an existing link)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_type_link(
-        session, principal, settings_rules.required_uuid(body, "project_id"),
-        settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
+        session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
+        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
     return json_response(link.serialize(), status_code=201)
 
 
@@ -168,27 +168,27 @@ async def create_task_status_link(request: Request, principal: CurrentUser, sess
     roles not given are emptied, as Zou does on this route)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_status_link(
-        session, principal, settings_rules.required_uuid(body, "project_id"),
-        settings_rules.required_uuid(body, "task_status_id"), {"roles_for_board": [], **body})
+        session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
+        task_status_id=settings_rules.required_uuid(body, "task_status_id"), values={"roles_for_board": [], **body})
     return json_response(link.serialize(), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/task-type-links/reorder", operation_id="reorder_task_type_links")
-async def reorder_task_types(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def reorder_task_types(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the order of a project's task types (priority 1, 2, ... in the given order)."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_types(session, principal, parse_uuid(project_id),
-                                                    settings_rules.uuid_list(body, "task_type_ids"))
+    links = await settings_rules.reorder_task_types(session, principal, project_id=project_id,
+                                                    task_type_ids=settings_rules.uuid_list(body, "task_type_ids"))
     return json_response([x.serialize() for x in links])
 
 
 @router.post("/actions/projects/{project_id}/task-status-links/reorder", operation_id="reorder_task_status_links")
-async def reorder_task_statuses(project_id: str, request: Request, principal: CurrentUser,
+async def reorder_task_statuses(project_id: ProjectId, request: Request, principal: CurrentUser,
                                 session: SessionDep) -> Response:
     """Set the order of a project's task statuses."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_statuses(session, principal, parse_uuid(project_id),
-                                                       settings_rules.uuid_list(body, "task_status_ids"))
+    links = await settings_rules.reorder_task_statuses(session, principal, project_id=project_id,
+                                                       task_status_ids=settings_rules.uuid_list(body, "task_status_ids"))
     return json_response([x.serialize() for x in links])
 
 
@@ -196,29 +196,29 @@ async def reorder_task_statuses(project_id: str, request: Request, principal: Cu
 
 
 @router.get("/data/projects/{project_id}/asset-types", operation_id="get_project_asset_types")
-async def project_asset_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def project_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types that the project's assets use."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
-    return json_response(await settings_rules.used_asset_types(session, project.id))
+    project = await access.readable_project(session, principal, project_id)
+    return json_response(await settings_rules.used_asset_types(session, project_id=project.id))
 
 
 @router.get("/data/projects/{project_id}/task-types", operation_id="get_project_task_types")
-async def project_task_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def project_task_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Task types a project uses."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
-    return json_response(await settings_rules.task_types(session, project.id))
+    project = await access.readable_project(session, principal, project_id)
+    return json_response(await settings_rules.task_types(session, project_id=project.id))
 
 
 @router.get("/data/projects/{project_id}/tasks", operation_id="get_project_tasks")
-async def project_tasks(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def project_tasks(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a project."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     return json_response(await plain_tasks(session, principal, Task.project_id == project.id))
 
 
 def _listing(kind: str) -> Any:
-    async def handler(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-        project = await access.readable_project(session, principal, parse_uuid(project_id))
+    async def handler(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+        project = await access.readable_project(session, principal, project_id)
         filters = {k: v for k, v in request.query_params.items() if k not in ("relations",)}
         return json_response(await list_entities(session, principal, kind, project_id=project.id, filters=filters))
 
@@ -232,63 +232,61 @@ for _path, _kind in (("assets", "Asset"), ("episodes", "Episode"), ("sequences",
 
 @router.get("/data/projects/{project_id}/asset-types/{asset_type_id}/assets",
             operation_id="get_project_asset_type_assets")
-async def project_assets_of_type(project_id: str, asset_type_id: str, principal: CurrentUser,
+async def project_assets_of_type(project_id: ProjectId, asset_type_id: str, principal: CurrentUser,
                                  session: SessionDep) -> Response:
     """A project's assets of one type."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     return json_response(await list_entities(session, principal, "Asset", project_id=project.id,
                                              filters={"entity_type_id": asset_type_id}))
 
 
 @router.post("/data/projects/{project_id}/asset-types/{asset_type_id}/assets/new",
              operation_id="create_asset", status_code=201)
-async def create_asset(project_id: str, asset_type_id: str, request: Request, principal: CurrentUser,
+async def create_asset(project_id: ProjectId, asset_type_id: AssetTypeId, request: Request, principal: CurrentUser,
                        session: SessionDep) -> Response:
     """Create an asset of a type in a project (managers)."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     entity, type_name, _ = await entity_ops.create_entity(
-        session, principal, project_id=project.id, entity_type=parse_uuid(asset_type_id),
+        session, principal, project_id=project.id, entity_type=asset_type_id,
         body=await json_object(request))
     return json_response(entity.serialize(type_name="Asset"), status_code=201)
 
 
 @router.post("/data/projects/{project_id}/episodes", operation_id="create_episode", status_code=201)
-async def create_episode(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def create_episode(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Create an episode (or get the one of that name)."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Episode",
                                                   body=await json_object(request), get_or_create=True)
     return json_response(entity.serialize(type_name="Episode"), status_code=201)
 
 
 @router.post("/data/projects/{project_id}/sequences", operation_id="create_sequence", status_code=201)
-async def create_sequence(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def create_sequence(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Create a sequence, in an episode for TV shows (or get the one of that name)."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     body = await json_object(request)
-    parent = parse_uuid(body["episode_id"], "episode_id") if body.get("episode_id") else None
+    parent = optional_id(body.get("episode_id"), "Invalid episode_id")
     entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Sequence",
                                                   body=body, parent_id=parent, get_or_create=True)
     return json_response(entity.serialize(type_name="Sequence"), status_code=201)
 
 
 @router.post("/data/projects/{project_id}/shots", operation_id="create_shot", status_code=201)
-async def create_shot(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def create_shot(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Create a shot in a sequence, with nb_frames and data (or get the one of that name)."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    project = await access.readable_project(session, principal, project_id)
     body = await json_object(request)
-    parent = parse_uuid(body["sequence_id"], "sequence_id") if body.get("sequence_id") else None
+    parent = optional_id(body.get("sequence_id"), "Invalid sequence_id")
     entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Shot",
                                                   body=body, parent_id=parent, get_or_create=True)
     return json_response(entity.serialize(type_name="Shot"), status_code=201)
 
 
-
-
 @router.post("/data/projects/{project_id}/settings/batch", operation_id="add_project_settings_batch")
-async def settings_batch(project_id: str, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def settings_batch(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add task types (with priorities), task statuses and asset types to a project at once."""
-    project = await settings_rules.batch(session, principal, parse_uuid(project_id), await json_object(request))
+    project = await settings_rules.batch(session, principal, project_id=project_id, body=await json_object(request))
     return json_response(project.serialize())
 
 
@@ -297,12 +295,12 @@ async def reorder_global_task_types(request: Request, principal: CurrentUser, se
     """Set the studio-wide order of task types (admins)."""
     body = await json_object(request)
     rows = await settings_rules.reorder_global_task_types(session, principal,
-                                                          settings_rules.uuid_list(body, "task_type_ids"))
+                                                          task_type_ids=settings_rules.uuid_list(body, "task_type_ids"))
     return json_response([t.serialize() for t in rows])
 
 
 @router.get("/data/projects/{project_id}/episodes/stats", operation_id="get_project_episode_stats")
-async def episode_stats(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def episode_stats(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Task counts (and frames) by episode, task type and status for a project."""
-    project = await access.readable_project(session, principal, parse_uuid(project_id))
-    return json_response(await settings_rules.episode_stats(session, project.id))
+    project = await access.readable_project(session, principal, project_id)
+    return json_response(await settings_rules.episode_stats(session, project_id=project.id))

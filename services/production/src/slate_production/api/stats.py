@@ -7,11 +7,11 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import Forbidden
+from slate_common.params import ProjectId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, stats
-from .params import ProjectId
 
 router = APIRouter(tags=["Stats"])
 

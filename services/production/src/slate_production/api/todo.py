@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import Forbidden
+from slate_common.params import PersonId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import todo
-from .params import path_id
 
 router = APIRouter(tags=["Tasks"])
-
-PersonId = Annotated[uuid.UUID, path_id("person_id")]
 
 
 @router.get("/data/user/tasks-to-check", operation_id="get_user_tasks_to_check")

@@ -3,37 +3,23 @@ have tasks on; and /data/asset-types."""
 
 from __future__ import annotations
 
-
-from typing import Any
-
 from fastapi import APIRouter, Request
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
+from slate_common.errors import NotFound
 from slate_common.security import CurrentUser
+from slate_common.params import AssetTypeId, EntityId, ProjectId, SequenceId
 from slate_common.serialization import json_response
 
-from ..domain import access
-from ..domain.asset_types import serialize_asset_types
-from ..domain.entity_ops import get_any_entity, list_entities, parse_uuid
+from ..domain import access, user_queries
+from ..domain.entity_ops import get_any_entity, list_entities
 from ..domain.projects import open_projects
 from ..domain.task_queries import assigned_to_person, open_project, todo_tasks_json
 from ..domain.user_context import context
-from ..models import TEMPORAL_TYPES, Entity, EntityType, Task, TaskStatus
-from .common import task_types_of
+from ..models import TaskStatus
 
 router = APIRouter(tags=["User"])
-
-
-def _my_entities(principal: Any) -> Any:
-    """Ids of the entities on which the caller has a task assigned."""
-    return select(Task.entity_id).where(assigned_to_person(principal.id))
-
-
-def _parents_of_mine(principal: Any) -> Any:
-    return select(Entity.parent_id).where(Entity.id.in_(_my_entities(principal)))
 
 
 @router.get("/data/user/context", operation_id="get_user_context")
@@ -59,75 +45,58 @@ async def user_tasks(request: Request, principal: CurrentUser, session: SessionD
 
 
 @router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")
-async def user_asset_types(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types of the project's assets the person has tasks on."""
-    project = await access.existing_project(session, parse_uuid(project_id))
-    used = select(Entity.entity_type_id).where(Entity.project_id == project.id,
-                                               Entity.id.in_(_my_entities(principal)))
-    types = list(await session.scalars(select(EntityType).where(
-        EntityType.id.in_(used), EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
-    rows = await serialize_asset_types(session, types)
-    for row in rows:
-        row.pop("task_types")
-    return json_response(rows)
+    project = await access.existing_project(session, project_id)
+    return json_response(await user_queries.my_asset_types(session, principal, project_id=project.id))
 
 
 @router.get("/data/user/projects/{project_id}/asset-types/{asset_type_id}/assets",
             operation_id="get_user_project_asset_type_assets")
-async def user_assets(project_id: str, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_assets(project_id: ProjectId, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
-    project = await access.existing_project(session, parse_uuid(project_id))
+    project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Asset", project_id=project.id,
                                filters={"entity_type_id": asset_type_id})
-    mine = {str(i) for i in await session.scalars(_my_entities(principal))}
+    mine = await user_queries.my_entity_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
 @router.get("/data/user/projects/{project_id}/sequences", operation_id="get_user_project_sequences")
-async def user_sequences(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_sequences(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of the project holding shots the person has tasks on."""
-    project = await access.existing_project(session, parse_uuid(project_id))
+    project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Sequence", project_id=project.id)
-    mine = {str(i) for i in await session.scalars(_parents_of_mine(principal)) if i}
+    mine = await user_queries.my_sequence_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
 @router.get("/data/user/projects/{project_id}/episodes", operation_id="get_user_project_episodes")
-async def user_episodes(project_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes of the project holding shots (or assets) the person has tasks on."""
-    project = await access.existing_project(session, parse_uuid(project_id))
+    project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Episode", project_id=project.id)
-    seq = aliased(Entity)
-    via_shots = select(seq.parent_id).where(seq.id.in_(_parents_of_mine(principal)))
-    via_assets = select(Entity.source_id).where(Entity.id.in_(_my_entities(principal)))
-    mine = {str(i) for i in await session.scalars(via_shots.union(via_assets)) if i}
-    mine |= {str(i) for i in await session.scalars(_my_entities(principal))}
+    mine = await user_queries.my_episode_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
 @router.get("/data/user/sequences/{sequence_id}/shots", operation_id="get_user_sequence_shots")
-async def user_sequence_shots(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence the person has tasks on."""
-    seq = await get_any_entity(session, parse_uuid(sequence_id), "Sequence")
+    seq = await get_any_entity(session, sequence_id, "Sequence")
     rows = await list_entities(session, principal, "Shot", parent_id=seq.id)
-    mine = {str(i) for i in await session.scalars(_my_entities(principal))}
+    mine = await user_queries.my_entity_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
-def _mine_on(entity_ids: Any, principal: Any) -> list[Any]:
-    return [Task.entity_id.in_(entity_ids), assigned_to_person(principal.id)]
-
-
 def _entity_routes(path: str, kind: str) -> None:
-    async def tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity = await get_any_entity(session, parse_uuid(entity_id), kind)
-        rows = await session.scalars(select(Task).where(*_mine_on([entity.id], principal))
-                                     .order_by(Task.created_at, Task.id))
-        return json_response([t.serialize() for t in rows])
+    async def tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
+        entity = await get_any_entity(session, entity_id, kind)
+        return json_response(await user_queries.my_tasks_on(session, principal, entity_id=entity.id))
 
-    async def task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity = await get_any_entity(session, parse_uuid(entity_id), kind)
-        return json_response(await task_types_of(session, *_mine_on([entity.id], principal)))
+    async def task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
+        entity = await get_any_entity(session, entity_id, kind)
+        return json_response(await user_queries.my_task_types_on(session, principal, entity_id=entity.id))
 
     name = path.rstrip("s")
     router.add_api_route(f"/data/user/{path}/{{entity_id}}/tasks", tasks, methods=["GET"],
@@ -143,20 +112,15 @@ for _path, _kind in (("assets", "Asset"), ("shots", "Shot"), ("sequences", "Sequ
 @router.get("/data/asset-types", operation_id="get_asset_types")
 async def asset_types(principal: CurrentUser, session: SessionDep) -> Response:
     """Entity types that are asset types, with their workflow's task types."""
-    types = list(await session.scalars(select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES))
-                                       .order_by(EntityType.name)))
-    return json_response(await serialize_asset_types(session, types))
+    return json_response(await user_queries.asset_types(session))
 
 
 @router.get("/data/asset-types/{asset_type_id}", operation_id="get_asset_type")
-async def asset_type(asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def asset_type(asset_type_id: AssetTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """One asset type."""
-    found = await session.get(EntityType, parse_uuid(asset_type_id))
-    if found is None or not found.is_asset_type:
-        from slate_common.errors import NotFound
-
+    found = await user_queries.asset_type(session, asset_type_id=asset_type_id)
+    if found is None:
         raise NotFound()
-    return json_response((await serialize_asset_types(session, [found]))[0])
-
+    return json_response(found)
 
 

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
+from slate_common.params import invalid_field, optional_id, parse_id
 from slate_common.security import Principal
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Project, Task, task_person_link
-from . import access, casting
+from . import access, casting_commands
 from .entities import emit_entity_event, entity_type_id, kind_of, serialize_entity
 from . import shot_versions
 from .tasks import emit_task_event
@@ -23,13 +24,6 @@ ENTITY_UPDATABLE = frozenset({
     "is_casting_standby", "is_shared", "status", "parent_id", "source_id", "preview_file_id", "data",
     "ready_for", "entity_type_id",
 })
-
-
-def parse_uuid(value: Any, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("Malformed ID." if field == "id" else f"Invalid {field}") from exc
 
 
 async def get_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
@@ -99,14 +93,14 @@ async def check_listing_scope(session: AsyncSession, principal: Principal, kind:
         if key == "project_id":
             if principal.is_admin:
                 continue
-            project_id = parse_uuid(raw, key)
+            project_id = parse_id(raw, f"Invalid {key}")
             if await session.get(Project, project_id) is None:
                 raise NotFound()
             projects.append(project_id)
         elif parent_kind is not None and not with_tasks:
             row = (await session.execute(
                 select(Entity.project_id, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
-                .where(Entity.id == parse_uuid(raw, key)))).first()
+                .where(Entity.id == parse_id(raw, f"Invalid {key}")))).first()
             if row is None or kind_of(row[1]) != parent_kind:
                 raise NotFound()
             projects.append(row[0])
@@ -152,9 +146,9 @@ async def list_entities(
         stmt = stmt.where(parent.parent_id == grand_parent_id)
     filters = dict(filters or {})
     if filters.get("sequence_id"):
-        stmt = stmt.where(Entity.parent_id == parse_uuid(filters.pop("sequence_id"), "sequence_id"))
+        stmt = stmt.where(Entity.parent_id == parse_id(filters.pop("sequence_id"), "Invalid sequence_id"))
     if filters.get("episode_id"):
-        episode_id = parse_uuid(filters.pop("episode_id"), "episode_id")
+        episode_id = parse_id(filters.pop("episode_id"), "Invalid episode_id")
         if kind == "Shot":
             stmt = stmt.where(parent.parent_id == episode_id)
         elif kind == "Sequence":
@@ -166,13 +160,13 @@ async def list_entities(
         if column is None or key not in ENTITY_UPDATABLE | {"id", "project_id"}:
             continue
         if key.endswith("_id") or key == "id":
-            value = parse_uuid(value, key)
+            value = parse_id(value, f"Invalid {key}")
         if key == "name":
             stmt = stmt.where(func.lower(Entity.name) == str(value).lower())
         else:
             stmt = stmt.where(column == value)
     if kind == "Asset" and filters.get("asset_type_id"):
-        stmt = stmt.where(Entity.entity_type_id == parse_uuid(filters["asset_type_id"], "asset_type_id"))
+        stmt = stmt.where(Entity.entity_type_id == parse_id(filters["asset_type_id"], "Invalid asset_type_id"))
     if kind in ("Asset", "Shot") and principal.is_vendor:
         stmt = stmt.where(exists().where(
             Task.entity_id == Entity.id,
@@ -199,7 +193,7 @@ async def create_entity(
     await access.check_manager(session, principal, project_id)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise BadRequest("Validation error.", data={"errors": [{"field": "name", "message": "Field required"}]})
+        raise invalid_field("name")
     if entity_type is None:
         assert type_name is not None
         entity_type = await entity_type_id(session, type_name)
@@ -234,7 +228,7 @@ async def create_entity(
         name=name.strip(), project_id=project_id, entity_type_id=entity_type, parent_id=parent_id,
         description=body.get("description", None if type_name == "Shot" else ""),
         data=data or {}, nb_frames=nb_frames, created_by=principal.id,
-        source_id=parse_uuid(source_id, "source_id") if source_id else None,
+        source_id=optional_id(source_id, "Invalid source_id"),
         is_shared=bool(body.get("is_shared", False)),
     )
     session.add(entity)
@@ -252,7 +246,7 @@ async def update_entity(
         if key not in ENTITY_UPDATABLE:
             continue
         if key in ("parent_id", "source_id", "preview_file_id", "ready_for", "entity_type_id") and value is not None:
-            value = parse_uuid(value, key)
+            value = parse_id(value, f"Invalid {key}")
         if key == "data" and value is not None and not isinstance(value, dict):
             raise BadRequest("data must be an object")
         if key == "nb_frames" and value is not None:
@@ -299,7 +293,7 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
         await emit_task_event(session, "task:delete", task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
     await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
-    await casting.forget_entity(session, principal, entity, type_name)
+    await casting_commands.forget_entity(session, principal, entity, type_name)
     await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()
@@ -329,3 +323,19 @@ async def share_assets(session: AsyncSession, principal: Principal, *, is_shared
             await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name="Asset")
         out.append(asset.serialize(type_name="Asset"))
     return out
+
+
+async def project_name(session: AsyncSession, project_id: uuid.UUID) -> str | None:
+    project = await session.get(Project, project_id)
+    return project.name if project else None
+
+
+async def one_temporal(session: AsyncSession, principal: Principal, entity: Entity, type_name: str) -> dict[str, Any]:
+    """An episode or a sequence with its project (and episode) names."""
+    row = entity.serialize(type_name=type_name)
+    row["project_name"] = await project_name(session, entity.project_id)
+    if type_name == "Sequence" and entity.parent_id:
+        parent = await session.get(Entity, entity.parent_id)
+        row["episode_id"] = str(entity.parent_id)
+        row["episode_name"] = parent.name if parent else None
+    return row

@@ -3,7 +3,6 @@ projects, or per entity, with Zou's envelope (page, limit 50, ``stats`` per stat
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import Counter
 from typing import Any
@@ -13,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
+from slate_common.params import Page, page_envelope
+from slate_common.params import optional_id as optional_uuid
 from slate_common.security import Principal
 from slate_common.serialization import serialize_value
 
@@ -28,10 +29,12 @@ from ..models import (
     Task,
     project_person_link,
 )
-from .comments import person_brief
+from . import access
+from .comment_queries import person_brief
 from .notifications import _full_entity_name
 from .projects import OPEN
-from .query_params import optional_date, optional_uuid
+
+from .query_params import optional_date
 
 
 def _check_role(principal: Principal) -> None:
@@ -132,5 +135,14 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
         if not data:
             raise NotFound()
         return data[0]
-    return {"data": data, "total": total, "nb_pages": math.ceil(total / limit) if total else 0, "limit": limit,
-            "offset": (page - 1) * limit, "page": page, "stats": dict(stats)}
+    return page_envelope(data, total, Page(page, limit), stats=dict(stats))
+
+
+async def news_of_entity(session: AsyncSession, principal: Principal, params: dict[str, str], *,
+                         entity_id: uuid.UUID) -> Any:
+    """The news of an entity's tasks (404 for an unknown entity; its project's team only)."""
+    entity = await session.get(Entity, entity_id)
+    if entity is None:
+        raise NotFound()
+    await access.check_project_access(session, principal, entity.project_id)
+    return await list_news(session, principal, params, entity_id=entity_id)

@@ -40,7 +40,10 @@ from ..models import (
     project_person_link,
     task_person_link,
 )
-from .query_params import optional_date, optional_uuid
+from slate_common.params import flag
+from slate_common.params import optional_id as optional_uuid
+
+from .query_params import optional_date
 
 
 # --- recipients ------------------------------------------------------------------------
@@ -149,9 +152,8 @@ async def notify_assignation(session: AsyncSession, *, task: Task, person_id: uu
 
 
 def _bool(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    return value.lower() in ("true", "1", "yes")
+    """A filter flag: None (no filter) when absent or empty, else Zou's reading of it."""
+    return None if not value else flag(value)
 
 
 async def user_notifications(session: AsyncSession, principal: Principal, params: dict[str, str],
@@ -303,3 +305,8 @@ async def mark_all_as_read(session: AsyncSession, *, principal: Principal) -> in
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def project_notifications(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every notification about a project's tasks, newest first."""
+    rows = await session.scalars(select(Notification).join(Task, Task.id == Notification.task_id)
+                                 .where(Task.project_id == project_id).order_by(Notification.created_at.desc()))
+    return [n.serialize() for n in rows]

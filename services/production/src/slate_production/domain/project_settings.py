@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import invalid_field, parse_id, required_id
 from slate_common.security import Principal
 from slate_common.serialization import now
 
@@ -34,22 +35,14 @@ from ..replicas import PERSONS
 
 
 def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:
-    if not body.get(key):
-        raise BadRequest("Validation error.", data={"errors": [{"field": key, "message": "Field required"}]})
-    try:
-        return uuid.UUID(str(body[key]))
-    except ValueError as exc:
-        raise BadRequest(f"Invalid {key}") from exc
+    return required_id(body.get(key), key, f"Invalid {key}")
 
 
 def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
     values = body.get(key)
     if not isinstance(values, list):
-        raise BadRequest("Validation error.", data={"errors": [{"field": key, "message": "Field required"}]})
-    try:
-        return [uuid.UUID(str(v)) for v in values]
-    except ValueError as exc:
-        raise BadRequest(f"Invalid {key}") from exc
+        raise invalid_field(key)
+    return [parse_id(v, f"Invalid {key}") for v in values]
 
 
 async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
@@ -68,7 +61,7 @@ async def _changed(session: AsyncSession, principal: Principal, project: Project
 # --- team ----------------------------------------------------------------------------
 
 
-async def team(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def team(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await session.execute(
         select(Person, project_person_link.c.role).join(project_person_link, project_person_link.c.person_id == Person.id)
         .where(project_person_link.c.project_id == project_id).order_by(Person.first_name, Person.last_name)
@@ -83,7 +76,7 @@ async def team(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, A
 TEAM_ROLES = ("user", "supervisor", "manager", "client", "vendor")
 
 
-async def set_team_role(session: AsyncSession, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID,
+async def set_team_role(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, person_id: uuid.UUID,
                         role: Any) -> dict[str, Any]:
     """A person's role on this production only (None restores their studio role)."""
     await _managed(session, principal, project_id)
@@ -99,8 +92,7 @@ async def set_team_role(session: AsyncSession, principal: Principal, project_id:
     return {"project_id": str(project_id), "person_id": str(person_id), "role": role}
 
 
-async def add_to_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID, *,
-                      person_id: uuid.UUID) -> Project:
+async def add_to_team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, person_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
     if await PERSONS.get(session, person_id) is None:
         raise NotFound()
@@ -110,7 +102,7 @@ async def add_to_team(session: AsyncSession, principal: Principal, project_id: u
     return await _changed(session, principal, project)
 
 
-async def remove_from_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def remove_from_team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                            person_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(project_person_link).where(
@@ -121,7 +113,7 @@ async def remove_from_team(session: AsyncSession, principal: Principal, project_
 # --- asset types ---------------------------------------------------------------------
 
 
-async def add_asset_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def add_asset_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                          asset_type_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
     if await session.get(EntityType, asset_type_id) is None:
@@ -131,7 +123,7 @@ async def add_asset_type(session: AsyncSession, principal: Principal, project_id
     return await _changed(session, principal, project)
 
 
-async def remove_asset_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def remove_asset_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                             asset_type_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(project_asset_type_link).where(
@@ -139,7 +131,7 @@ async def remove_asset_type(session: AsyncSession, principal: Principal, project
     await _changed(session, principal, project)
 
 
-async def used_asset_types(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def used_asset_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
     """Asset types of the project's assets (Zou's /data/projects/<id>/asset-types)."""
     used = select(Entity.entity_type_id).where(Entity.project_id == project_id)
     rows = await session.scalars(select(EntityType).where(EntityType.id.in_(used)).order_by(EntityType.name))
@@ -149,8 +141,8 @@ async def used_asset_types(session: AsyncSession, project_id: uuid.UUID) -> list
 # --- task types ----------------------------------------------------------------------
 
 
-async def upsert_task_type_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
-                                task_type_id: uuid.UUID, *, priority: Any = None,
+async def upsert_task_type_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+                                task_type_id: uuid.UUID, priority: Any = None,
                                 keep_priority: bool = False) -> ProjectTaskTypeLink:
     await _managed(session, principal, project_id)
     if await session.get(TaskType, task_type_id) is None:
@@ -171,14 +163,14 @@ async def upsert_task_type_link(session: AsyncSession, principal: Principal, pro
     return link
 
 
-async def link_task_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
-                         task_type_id: uuid.UUID, *, priority: Any = None) -> Project:
-    await upsert_task_type_link(session, principal, project_id, task_type_id, priority=priority,
+async def link_task_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+                         task_type_id: uuid.UUID, priority: Any = None) -> Project:
+    await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=priority,
                                 keep_priority=priority is None)
     return await _changed(session, principal, await access.readable_project(session, principal, project_id))
 
 
-async def unlink_task_type(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def unlink_task_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                            task_type_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(ProjectTaskTypeLink).where(
@@ -186,7 +178,7 @@ async def unlink_task_type(session: AsyncSession, principal: Principal, project_
     await _changed(session, principal, project)
 
 
-async def task_types(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def task_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await session.scalars(
         select(TaskType).join(ProjectTaskTypeLink, ProjectTaskTypeLink.task_type_id == TaskType.id)
         .where(ProjectTaskTypeLink.project_id == project_id)
@@ -195,11 +187,11 @@ async def task_types(session: AsyncSession, project_id: uuid.UUID) -> list[dict[
     return [row.serialize() for row in rows]
 
 
-async def reorder_task_types(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def reorder_task_types(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                              task_type_ids: list[uuid.UUID]) -> list[ProjectTaskTypeLink]:
     links = []
     for position, task_type_id in enumerate(task_type_ids, start=1):
-        links.append(await upsert_task_type_link(session, principal, project_id, task_type_id, priority=position))
+        links.append(await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=position))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
 
@@ -207,7 +199,7 @@ async def reorder_task_types(session: AsyncSession, principal: Principal, projec
 # --- task statuses -------------------------------------------------------------------
 
 
-async def upsert_task_status_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def upsert_task_status_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
     await _managed(session, principal, project_id)
     if await session.get(TaskStatus, task_status_id) is None:
@@ -240,14 +232,14 @@ def _apply_status_link(link: ProjectTaskStatusLink, values: dict[str, Any]) -> N
         link.is_client_allowed = None if allowed is None else bool(allowed)
 
 
-async def link_task_status(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
-                           task_status_id: uuid.UUID, *, priority: Any = None) -> Project:
+async def link_task_status(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+                           task_status_id: uuid.UUID, priority: Any = None) -> Project:
     values = {"priority": priority} if priority is not None else {}
-    await upsert_task_status_link(session, principal, project_id, task_status_id, values)
+    await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id, values=values)
     return await _changed(session, principal, await access.readable_project(session, principal, project_id))
 
 
-async def update_task_status_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def update_task_status_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
     # Zou validates the body first, for every caller: is_client_allowed is required
     allowed = values.get("is_client_allowed")
@@ -269,7 +261,7 @@ async def update_task_status_link(session: AsyncSession, principal: Principal, p
     return link
 
 
-async def unlink_task_status(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def unlink_task_status(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                              task_status_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(ProjectTaskStatusLink).where(
@@ -277,7 +269,7 @@ async def unlink_task_status(session: AsyncSession, principal: Principal, projec
     await _changed(session, principal, project)
 
 
-async def task_statuses(session: AsyncSession, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def task_statuses(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await session.scalars(
         select(TaskStatus).join(ProjectTaskStatusLink, ProjectTaskStatusLink.task_status_id == TaskStatus.id)
         .where(ProjectTaskStatusLink.project_id == project_id)
@@ -286,17 +278,17 @@ async def task_statuses(session: AsyncSession, project_id: uuid.UUID) -> list[di
     return [row.serialize() for row in rows]
 
 
-async def reorder_task_statuses(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def reorder_task_statuses(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                                 task_status_ids: list[uuid.UUID]) -> list[ProjectTaskStatusLink]:
     links = []
     for position, task_status_id in enumerate(task_status_ids, start=1):
-        links.append(await upsert_task_status_link(session, principal, project_id, task_status_id,
-                                                   {"priority": position}))
+        links.append(await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id,
+                                                   values={"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
 
 
-async def batch(session: AsyncSession, principal: Principal, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
+async def batch(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
     """Several task types (with priority), task statuses and asset types at once; unknown
     ids are skipped; ``replace_task_types`` makes the task type list the full set."""
     project = await _managed(session, principal, project_id)
@@ -311,13 +303,13 @@ async def batch(session: AsyncSession, principal: Principal, project_id: uuid.UU
         if await session.get(TaskType, task_type_id) is None:
             continue
         wanted.append(task_type_id)
-        await upsert_task_type_link(session, principal, project_id, task_type_id, priority=item.get("priority"))
+        await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=item.get("priority"))
     if body.get("replace_task_types"):
         await session.execute(delete(ProjectTaskTypeLink).where(
             ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id.not_in(wanted)))
     for status_id in uuid_list(body, "task_status_ids") if body.get("task_status_ids") else []:
         if await session.get(TaskStatus, status_id) is not None:
-            await upsert_task_status_link(session, principal, project_id, status_id, {})
+            await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=status_id, values={})
     for asset_type_id in uuid_list(body, "asset_type_ids") if body.get("asset_type_ids") else []:
         if await session.get(EntityType, asset_type_id) is not None:
             await session.execute(insert(project_asset_type_link).values(
@@ -326,7 +318,7 @@ async def batch(session: AsyncSession, principal: Principal, project_id: uuid.UU
 
 
 async def reorder_global_task_types(session: AsyncSession, principal: Principal,
-                                    task_type_ids: list[uuid.UUID]) -> list[TaskType]:
+                                    *, task_type_ids: list[uuid.UUID]) -> list[TaskType]:
     """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
     access.check_admin(principal)
     out = []
@@ -345,7 +337,7 @@ async def reorder_global_task_types(session: AsyncSession, principal: Principal,
     return out
 
 
-async def episode_stats(session: AsyncSession, project_id: uuid.UUID) -> dict[str, Any]:
+async def episode_stats(session: AsyncSession, *, project_id: uuid.UUID) -> dict[str, Any]:
     """{episode: {task type: {status: {name, color, count, frames, drawings}}}} for shot
     tasks, plus an "all" episode summing them, as Zou's episode stats."""
     from sqlalchemy import func

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from slate_common.errors import BadRequest
 
@@ -16,13 +15,3 @@ def optional_date(value: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
     except ValueError as exc:
         raise BadRequest(f"Invalid date: {value}") from exc
-
-
-def optional_uuid(value: str | None) -> uuid.UUID | None:
-    """An id, or None when absent; Zou's "Malformed ID." otherwise."""
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise BadRequest("Malformed ID.", data=None) from exc

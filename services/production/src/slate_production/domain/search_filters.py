@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import parse_id
 from slate_common.security import Principal
 
 from ..models import Project, SearchFilter, SearchFilterGroup, project_person_link
@@ -36,10 +37,7 @@ def _clean(body: dict[str, Any], fields: dict[str, type], *, partial: bool) -> d
         if value is None:
             out[key] = None
         elif kind is uuid.UUID:
-            try:
-                out[key] = uuid.UUID(str(value))
-            except ValueError as exc:
-                raise BadRequest("Malformed ID.", data=None) from exc
+            out[key] = parse_id(value)
         elif kind is bool:
             out[key] = value if isinstance(value, bool) else str(value).lower() in ("true", "1")
         else:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.security import Principal
 from slate_common.serialization import now
 
-from ..models import Entity, EntityVersion
+from ..models import Entity, EntityVersion, Task
+from . import access
 
 FRAME_KEYS = ("frame_in", "frame_out")
 
@@ -44,3 +46,11 @@ async def shot_versions(session: AsyncSession, *, shot_id: uuid.UUID) -> list[di
     rows = await session.scalars(select(EntityVersion).where(EntityVersion.entity_id == shot_id)
                                  .order_by(EntityVersion.created_at.desc(), EntityVersion.id))
     return [v.serialize() for v in rows]
+
+
+async def vendor_sees_shot(session: AsyncSession, principal: Principal, *, shot_id: uuid.UUID) -> bool:
+    """Vendors see only the shots they have a task on; everyone else, every shot in scope."""
+    if not principal.is_vendor:
+        return True
+    return bool(await session.scalar(select(exists().where(
+        Task.entity_id == shot_id, access.assigned_to(principal, Task.id)))))

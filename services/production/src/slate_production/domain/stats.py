@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest
+from slate_common.params import optional_id
 from slate_common.security import Principal
 
 from ..models import (Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType,
@@ -102,13 +103,7 @@ DATE_ERROR = "Wrong date format for before argument.Expected format: 2020-01-05T
 
 
 def _uuid_param(params: dict[str, str], key: str) -> uuid.UUID | None:
-    value = params.get(key)
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise BadRequest("Wrong UUID format.", data=None) from exc
+    return optional_id(params.get(key), "Wrong UUID format.")
 
 
 def _date_param(params: dict[str, str], key: str) -> dt.datetime | None:

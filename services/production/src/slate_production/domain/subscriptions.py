@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,3 +82,10 @@ async def is_subscribed_sequence(session: AsyncSession, *, principal: Principal,
     return bool(await session.scalar(select(exists().where(
         Subscription.person_id == principal.id, Subscription.entity_id == sequence_id,
         Subscription.task_type_id == task_type_id))))
+
+
+async def project_subscriptions(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every subscription to a project's tasks."""
+    rows = await session.scalars(select(Subscription).join(Task, Task.id == Subscription.task_id)
+                                 .where(Task.project_id == project_id).order_by(Subscription.created_at))
+    return [s.serialize() for s in rows]

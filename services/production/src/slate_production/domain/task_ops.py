@@ -57,7 +57,7 @@ def coerce(key: str, value: Any) -> Any:
         raise BadRequest(f"Invalid value for {key}") from exc
 
 
-async def visible_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> Task:
+async def visible_task(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID) -> Task:
     """A task in the caller's scope (their projects; a vendor's own tasks): 403 out of
     it, 404 when there is no such task, as Zou answers."""
     task = (await session.scalars(select(Task).where(
@@ -76,7 +76,7 @@ async def _is_assigned(session: AsyncSession, task_id: uuid.UUID, person_id: uui
         task_person_link.c.task_id == task_id, task_person_link.c.person_id == person_id)))
 
 
-async def with_names(session: AsyncSession, tasks: list[Task]) -> list[dict[str, Any]]:
+async def with_names(session: AsyncSession, *, tasks: list[Task]) -> list[dict[str, Any]]:
     """Tasks as Zou's create-tasks answers: with assignees, status and type names."""
     assignees = await assignees_of(session, [t.id for t in tasks])
     statuses = {s.id: s for s in await session.scalars(
@@ -178,7 +178,7 @@ async def create_entity_tasks(session: AsyncSession, principal: Principal, *, en
     return created
 
 
-async def update_task(session: AsyncSession, principal: Principal, task: Task, body: dict[str, Any]) -> Task:
+async def update_task(session: AsyncSession, principal: Principal, *, task: Task, body: dict[str, Any]) -> Task:
     """A supervisor's or manager's edit of a task's fields (a status change here has no
     side effects, as in Zou; the comment flow uses tasks.change_status)."""
     await access.check_supervisor(session, principal, task.project_id)
@@ -197,7 +197,7 @@ async def update_task(session: AsyncSession, principal: Principal, task: Task, b
     return task
 
 
-async def assign(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID],
+async def assign(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
     """Add an assignee to tasks the caller supervises (others are skipped); task:assign each."""
     if await PERSONS.get(session, person_id) is None:
@@ -216,7 +216,7 @@ async def assign(session: AsyncSession, principal: Principal, task_ids: list[uui
     return tasks
 
 
-async def clear_assignation(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID],
+async def clear_assignation(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
                             person_id: uuid.UUID | None) -> list[Task]:
     """Remove one assignee (or all) from tasks the caller supervises; task:unassign each."""
     tasks = await _supervised(session, principal, task_ids)
@@ -233,7 +233,7 @@ async def clear_assignation(session: AsyncSession, principal: Principal, task_id
     return tasks
 
 
-async def set_priority(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID],
+async def set_priority(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
                        priority: Any) -> list[Task]:
     tasks = await _supervised(session, principal, task_ids)
     value = coerce("priority", priority)
@@ -258,7 +258,7 @@ async def _supervised(session: AsyncSession, principal: Principal, task_ids: lis
     return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS]
 
 
-async def delete_tasks(session: AsyncSession, principal: Principal, tasks: list[Task]) -> list[str]:
+async def delete_tasks(session: AsyncSession, principal: Principal, *, tasks: list[Task]) -> list[str]:
     """Delete tasks (managers of their projects); task:delete each."""
     for project_id in {t.project_id for t in tasks}:
         await access.check_manager(session, principal, project_id)
@@ -270,7 +270,7 @@ async def delete_tasks(session: AsyncSession, principal: Principal, tasks: list[
     return [str(i) for i in ids]
 
 
-async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person:
+async def get_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person:
     person = await PERSONS.get(session, person_id)
     if person is None:
         raise NotFound()

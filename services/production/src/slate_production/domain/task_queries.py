@@ -6,19 +6,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal_column, select, true
+from sqlalchemy import ColumnElement, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from slate_common.errors import BadRequest
+from slate_common.params import parse_id
 from slate_common.security import Principal
 from slate_common.serialization import loads
 
-from ..models import Entity, EntityType, Project, ProjectStatus, Task, TaskStatus, TaskType
+from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
 from . import access
 from .listing_cache import ListingCache
 from .todo import ROW_JSON, STAMP
 from .todo import _base as todo_base  # the to-check pages' row builder, same shape
 from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' filter)
 from .todo import rows_json as todo_rows_json
+from .people import serialize_persons
+from .subscriptions import is_subscribed_task
 from .tasks import assignees_of, serialize_task
 
 
@@ -26,6 +31,27 @@ def vendor_filter(principal: Principal) -> ColumnElement[bool]:
     if not principal.is_vendor:
         return true()
     return access.assigned_to(principal, Task.id)
+
+
+def on_entities_of_person(person_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks on the entities where ``person_id`` has a task assigned."""
+    return Task.entity_id.in_(select(Task.entity_id).where(assigned_to_person(person_id)))
+
+
+def on_shots_of_sequence(sequence_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks of a sequence's shots."""
+    return Task.entity_id.in_(select(Entity.id).where(Entity.parent_id == sequence_id))
+
+
+def on_shots_of_episode(episode_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks of the shots of an episode's sequences."""
+    seq = aliased(Entity)
+    return Task.entity_id.in_(select(Entity.id).join(seq, seq.id == Entity.parent_id).where(seq.parent_id == episode_id))
+
+
+def on_assets_of_episode(episode_id: uuid.UUID) -> ColumnElement[bool]:
+    """Tasks of the assets made for an episode."""
+    return Task.entity_id.in_(select(Entity.id).where(Entity.source_id == episode_id))
 
 
 async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
@@ -92,3 +118,140 @@ async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: A
 
 def open_project() -> ColumnElement[bool]:
     return ProjectStatus.name == "Open"
+
+
+async def task_types_of(session: AsyncSession, *conditions: Any) -> list[dict[str, Any]]:
+    """The task types of the tasks matching ``conditions``, ordered by name (as Zou)."""
+    used = select(Task.task_type_id).where(*conditions)
+    rows = await session.scalars(select(TaskType).where(TaskType.id.in_(used)).order_by(TaskType.name, TaskType.id))
+    return [t.serialize() for t in rows]
+
+
+async def project_tasks(session: AsyncSession, *, project_id: uuid.UUID, task_ids: list[uuid.UUID] | None = None,
+                        task_type_id: uuid.UUID | None = None) -> Any:
+    """A project's tasks: the given ones, or those of a task type."""
+    stmt = select(Task).where(Task.project_id == project_id)
+    if task_ids is not None:
+        stmt = stmt.where(Task.id.in_(task_ids))
+    if task_type_id is not None:
+        stmt = stmt.where(Task.task_type_id == task_type_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def open_tasks(session: AsyncSession, principal: Principal, *, params: Any) -> Any:
+    """Unfinished tasks of running projects, one page, with stats; filters: project_id,
+    task_type_id, task_status_id, person_id, page, limit."""
+    q = params
+    conditions: list[Any] = [open_project(), TaskStatus.is_done.is_(False)]
+    for key, column in (("project_id", Task.project_id), ("task_type_id", Task.task_type_id),
+                        ("task_status_id", Task.task_status_id)):
+        if q.get(key):
+            conditions.append(column == parse_id(q[key], f"Invalid {key}"))
+    if q.get("person_id"):
+        conditions.append(assigned_to_person(parse_id(q["person_id"], "Invalid person_id")))
+    if principal.is_vendor:
+        conditions.append(assigned_to_person(principal.id))
+    try:
+        page = max(int(q.get("page", 1)), 1)
+        limit = max(int(q.get("limit", 100)), 1)
+    except ValueError as exc:
+        raise BadRequest("page and limit must be integers") from exc
+    rows = await todo_tasks(session, principal, *conditions)
+    chunk = rows[(page - 1) * limit: page * limit]
+    for row in chunk:
+        for old, new in (("task_type_name", "type_name"), ("task_status_name", "status_name"),
+                         ("task_type_color", "type_color"), ("task_status_color", "status_color"),
+                         ("task_status_short_name", "status_short_name")):
+            row[new] = row.pop(old)
+        for key in ("task_estimation", "task_duration", "task_start_date", "task_due_date", "last_comment"):
+            row.pop(key, None)
+    amounts: dict[str, int] = {}
+    for row in rows:
+        amounts[row["task_status_id"]] = amounts.get(row["task_status_id"], 0) + 1
+    stats = {
+        "total_duration": sum(r["duration"] or 0 for r in rows),
+        "total_estimation": sum(r["estimation"] or 0 for r in rows),
+        "total": len(rows),
+        "status": [{"task_status_id": k, "amount": v} for k, v in sorted(amounts.items())],
+    }
+    return {"data": chunk, "stats": stats, "limit": limit, "is_more": page * limit < len(rows),
+                          "page": page}
+
+
+async def full_task(session: AsyncSession, principal: Principal, *, task: Task) -> Any:
+    """A task with its entity, entity type, project, status, type, assignees and assigner."""
+    # clients are not told who works on a task (no assignees, persons nor assigner)
+    assignees = [] if principal.is_client else (await assignees_of(session, [task.id]))[task.id]
+    row = serialize_task(task, assignees)
+    entity = await session.get(Entity, task.entity_id)
+    assert entity is not None
+    entity_type = await session.get(EntityType, entity.entity_type_id)
+    project = await session.get(Project, task.project_id)
+    found = list(await session.scalars(
+        select(Person).where(Person.id.in_([uuid.UUID(a) for a in assignees] + [task.assigner_id or uuid.uuid4()]))))
+    persons = {uuid.UUID(row["id"]): row for row in await serialize_persons(session, found)}
+    assigner = persons.get(task.assigner_id) if task.assigner_id else None
+    row.update(
+        entity=entity.serialize(), entity_type=entity_type.serialize() if entity_type else None,
+        is_subscribed=await is_subscribed_task(session, principal=principal, task_id=task.id),
+        persons=[persons[uuid.UUID(a)] for a in assignees if uuid.UUID(a) in persons],
+        project=project.serialize() if project else None,
+        task_status=(await session.get(TaskStatus, task.task_status_id)).serialize(),  # type: ignore[union-attr]
+        task_type=(await session.get(TaskType, task.task_type_id)).serialize(),  # type: ignore[union-attr]
+        assigner=assigner,
+    )
+    if principal.is_client:
+        del row["assigner"]
+    if entity_type is not None and entity_type.name in ("Shot", "Scene") and entity.parent_id:
+        sequence = await session.get(Entity, entity.parent_id)
+        row["sequence"] = sequence.serialize(type_name="Sequence") if sequence else None
+        episode = await session.get(Entity, sequence.parent_id) if sequence and sequence.parent_id else None
+        if episode is not None:
+            row["episode"] = episode.serialize(type_name="Episode")
+    return row
+
+
+async def task_dates(session: AsyncSession, principal: Principal) -> Any:
+    """For each person with tasks in running projects: the first start and last due date."""
+    stmt = (
+        select(task_person_link.c.person_id, func.min(Task.start_date), func.max(Task.due_date))
+        .join(Task, Task.id == task_person_link.c.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
+        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
+        .where(ProjectStatus.name == "Open", TaskStatus.is_done.is_(False),
+               access.project_visible(principal, Task.project_id))
+        .group_by(task_person_link.c.person_id)
+        .order_by(task_person_link.c.person_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [
+        {"person_id": str(pid), "min_date": lo, "max_date": hi, "busy_periods": []} for pid, lo, hi in rows
+    ]
+
+
+async def open_tasks_stats(session: AsyncSession, principal: Principal) -> Any:
+    """Per running project: task count, done count, durations and estimations, by type and status."""
+    stmt = (
+        select(Task.project_id, Task.task_type_id, Task.task_status_id, func.count(Task.id),
+               func.count(Task.id).filter(TaskStatus.is_done.is_(True)),
+               func.coalesce(func.sum(Task.duration), 0.0), func.coalesce(func.sum(Task.estimation), 0.0))
+        .join(Project, Project.id == Task.project_id)
+        .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
+        .join(TaskStatus, TaskStatus.id == Task.task_status_id)
+        .where(ProjectStatus.name == "Open", access.project_visible(principal, Task.project_id))
+        .group_by(Task.project_id, Task.task_type_id, Task.task_status_id)
+        .order_by(Task.project_id, Task.task_type_id, Task.task_status_id)
+    )
+    out: dict[str, Any] = {}
+    for project_id, tt, ts, amount, done, duration, estimation in await session.execute(stmt):
+        project = out.setdefault(str(project_id), {"amount": 0, "amount_done": 0, "total_duration": 0.0,
+                                                   "total_estimation": 0.0, "task_types": []})
+        project["amount"] += amount
+        project["amount_done"] += done
+        project["total_duration"] += float(duration)
+        project["total_estimation"] += float(estimation)
+        project["task_types"].append({
+            "task_status_id": str(ts), "task_type_id": str(tt), "project_id": str(project_id), "amount": amount,
+            "amount_done": done, "total_duration": float(duration), "total_estimation": float(estimation)})
+    return out

@@ -19,14 +19,14 @@ from slate_production.models import Notification, Studio, Task
 
 
 async def _comment(client, w, task_id, text: str, who: str = "supervisor") -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    r = await client.post(f"/actions/tasks/{task_id}/comment", headers=w.h(who),
+    r = await client.post(f"/actions/tasks/{task_id}/comment", headers=w.headers_for(who),
                           json={"task_status_id": str(w.statuses["wip"]), "comment": text})
     assert r.status_code == 201, r.text
     return r.json()
 
 
 async def _notes(client, w, who: str = "user", **params: str) -> Any:  # type: ignore[no-untyped-def]
-    r = await client.get("/data/user/notifications", params=params, headers=w.h(who))
+    r = await client.get("/data/user/notifications", params=params, headers=w.headers_for(who))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -37,7 +37,7 @@ async def test_notification_filters(client, comment_world, sessionmaker) -> None
         other = Task(id=uuid.uuid4(), project_id=w.project_id, entity_id=w.asset_id, task_type_id=w.task_type_id,
                      task_status_id=w.statuses["todo"], name="other")
         session.add(other)
-    r = await client.post(f"/actions/user/tasks/{other.id}/subscribe", headers=w.h("user"))
+    r = await client.post(f"/actions/user/tasks/{other.id}/subscribe", headers=w.headers_for("user"))
     assert r.status_code == 201
     await _comment(client, w, w.task_id, "on the assigned task")
     await _comment(client, w, other.id, "on the followed task")
@@ -58,7 +58,7 @@ async def test_notification_filters(client, comment_world, sessionmaker) -> None
     assert await _notes(client, w, task_type_id=str(uuid.uuid4())) == []
     assert len(await _notes(client, w, task_status_id=str(w.statuses["wip"]))) == 4
 
-    r = await client.put(f"/data/user/notifications/{everything[-1]['id']}", json={"read": True}, headers=w.h("user"))
+    r = await client.put(f"/data/user/notifications/{everything[-1]['id']}", json={"read": True}, headers=w.headers_for("user"))
     assert r.status_code == 200
     assert [n["comment_text"] for n in await _notes(client, w, read="true")] == ["on the assigned task"]
     assert len(await _notes(client, w, read="false")) == 3
@@ -83,7 +83,7 @@ async def test_notification_filters(client, comment_world, sessionmaker) -> None
     assert len(await _notes(client, w, before="2026-01-01T00:05:00")) == 5
 
     for bad in ({"task_type_id": "nope"}, {"after": "yesterday"}):
-        r = await client.get("/data/user/notifications", params=bad, headers=w.h("user"))
+        r = await client.get("/data/user/notifications", params=bad, headers=w.headers_for("user"))
         assert r.status_code == 400 and r.json()["error"] is True
     assert await _notes(client, w, "user2") == []  # only the caller's
 
@@ -110,13 +110,13 @@ async def test_context_studios_and_project_roles(client, comment_world, sessionm
         await asyncio.sleep(0.1)
 
     r = await client.put(f"/data/projects/{w.project_id}/team/{w.persons['user']}", json={"role": "supervisor"},
-                         headers=w.h("admin"))
+                         headers=w.headers_for("admin"))
     assert r.status_code == 200, r.text
-    context = (await client.get("/data/user/context", headers=w.h("user"))).json()
+    context = (await client.get("/data/user/context", headers=w.headers_for("user"))).json()
     assert snapshot in context["studios"]
     assert context["project_roles"] == {str(w.project_id): "supervisor"}
     for who in ("manager", "client", "vendor"):
-        other = (await client.get("/data/user/context", headers=w.h(who))).json()
+        other = (await client.get("/data/user/context", headers=w.headers_for(who))).json()
         assert other["project_roles"] == {} and snapshot in other["studios"], who
 
     await _publish(infra, "auth", "studio:update", {"studio_id": studio_id, "snapshot": {**snapshot, "archived": True}})
@@ -126,7 +126,7 @@ async def test_context_studios_and_project_roles(client, comment_world, sessionm
             if (await session.scalar(select(Studio.archived).where(Studio.id == uuid.UUID(studio_id)))) is True:
                 break
         await asyncio.sleep(0.1)
-    context = (await client.get("/data/user/context", headers=w.h("user"))).json()
+    context = (await client.get("/data/user/context", headers=w.headers_for("user"))).json()
     assert {**snapshot, "archived": True} in context["studios"]
 
 
@@ -148,7 +148,7 @@ async def test_isolated_clients_read_only_their_own_client_comments(client, comm
     assert r.status_code == 201, r.text
     theirs = r.json()
     staff = await _comment(client, w, w.task_id, "staff only")
-    r = await client.put(f"/data/comments/{staff['id']}", json={"for_client": True}, headers=w.h("admin"))
+    r = await client.put(f"/data/comments/{staff['id']}", json={"for_client": True}, headers=w.headers_for("admin"))
     assert r.status_code == 200, r.text
 
     async def texts(headers: dict[str, str]) -> list[str]:
@@ -156,15 +156,15 @@ async def test_isolated_clients_read_only_their_own_client_comments(client, comm
         assert r.status_code == 200, r.text
         return [c["text"] for c in r.json()]
 
-    assert await texts(w.h("client")) == ["staff only", "from the second client", "from the first client"]
+    assert await texts(w.headers_for("client")) == ["staff only", "from the second client", "from the first client"]
     assert await texts(h_other) == ["staff only", "from the second client", "from the first client"]
-    r = await client.put(f"/data/projects/{w.project_id}", json={"is_clients_isolated": True}, headers=w.h("admin"))
+    r = await client.put(f"/data/projects/{w.project_id}", json={"is_clients_isolated": True}, headers=w.headers_for("admin"))
     assert r.status_code == 200 and r.json()["is_clients_isolated"] is True
-    assert await texts(w.h("client")) == ["staff only", "from the first client"]
+    assert await texts(w.headers_for("client")) == ["staff only", "from the first client"]
     assert await texts(h_other) == ["staff only", "from the second client"]
     # the staff still read every client's comments; artists none, as before
-    assert await texts(w.h("supervisor")) == ["staff only", "from the second client", "from the first client"]
-    assert await texts(w.h("user")) == ["staff only"]
+    assert await texts(w.headers_for("supervisor")) == ["staff only", "from the second client", "from the first client"]
+    assert await texts(w.headers_for("user")) == ["staff only"]
     assert mine["id"] != theirs["id"]
 
 
@@ -173,7 +173,7 @@ async def test_context_persons_per_role(client, comment_world) -> None:  # type:
     reduced = ["id", "type", "first_name", "last_name", "full_name", "has_avatar", "active", "departments",
                "studio_id", "role", "desktop_login", "is_bot"]
     for who in ("admin", "manager", "supervisor", "user", "vendor", "client"):
-        context = (await client.get("/data/user/context", headers=w.h(who))).json()
+        context = (await client.get("/data/user/context", headers=w.headers_for(who))).json()
         persons = {p["id"]: p for p in context["persons"]}
         user = persons[str(w.persons["user"])]
         if who in ("admin", "manager"):  # every person, in full
@@ -197,11 +197,11 @@ async def test_clients_are_not_told_who_works_on_a_task(client, comment_world) -
     w = comment_world
     assignee = str(w.persons["user"])
     for who in ("supervisor", "user", "client"):
-        task = (await client.get(f"/data/tasks/{w.task_id}", headers=w.h(who))).json()
-        full = (await client.get(f"/data/tasks/{w.task_id}/full", headers=w.h(who))).json()
-        asset = (await client.get(f"/data/assets/{w.asset_id}", headers=w.h(who))).json()
+        task = (await client.get(f"/data/tasks/{w.task_id}", headers=w.headers_for(who))).json()
+        full = (await client.get(f"/data/tasks/{w.task_id}/full", headers=w.headers_for(who))).json()
+        asset = (await client.get(f"/data/assets/{w.asset_id}", headers=w.headers_for(who))).json()
         listed = (await client.get("/data/tasks", params={"project_id": str(w.project_id), "relations": "true"},
-                                   headers=w.h(who))).json()
+                                   headers=w.headers_for(who))).json()
         if who == "client":
             assert task["assignees"] == [] and full["assignees"] == [] and full["persons"] == []
             assert "assigner" not in full and full["task_status"]["short_name"] == "todo"

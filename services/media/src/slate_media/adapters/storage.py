@@ -18,7 +18,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from .config import MediaSettings
+from ..config import MediaSettings
 
 BUCKET_KINDS = ("previews", "movies", "files", "thumbnails", "attachments")
 PART_SIZE = 16 * 1024 * 1024

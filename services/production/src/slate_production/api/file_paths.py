@@ -1,47 +1,29 @@
-"""A shot's versions, a task's previews, and guessing entities from a file path."""
+"""Guessing entities from a file path (the project's file tree templates)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import JsonObject, invalid_field
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import access, file_paths, previews, shot_versions, task_ops
-from ..domain.entity_ops import get_entity
-from .params import JsonObject, TaskId, path_id
+from ..domain import access, file_paths
 
 router = APIRouter(tags=["Entities"])
-
-ShotId = Annotated[uuid.UUID, path_id("shot_id")]
-
-
-@router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")
-async def get_shot_versions(shot_id: ShotId, principal: CurrentUser, session: SessionDep) -> Response:
-    """The shot's name and data after each change of its frame range, newest first."""
-    shot, _ = await get_entity(session, principal, shot_id, "Shot", assigned=True)
-    return json_response(await shot_versions.shot_versions(session, shot_id=shot.id))
-
-
-@router.get("/data/tasks/{task_id}/previews", operation_id="get_task_previews")
-async def get_task_previews(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
-    """The task's preview files, newest revision first."""
-    task = await task_ops.visible_task(session, principal, task_id)
-    return json_response(await previews.task_previews(session, task_id=task.id))
 
 
 def _required(body: dict[str, object], field: str) -> str:
     value = body.get(field)
     if value is None or value == "":
-        raise BadRequest("Validation error.", data={"errors": [{"field": field, "message": "Field required"}]})
+        raise invalid_field(field)
     if not isinstance(value, str):
-        raise BadRequest("Validation error.", data={"errors": [{"field": field, "message": "Input should be a valid string"}]})
+        raise invalid_field(field, "Input should be a valid string")
     return value
 
 
