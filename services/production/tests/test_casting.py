@@ -213,7 +213,7 @@ async def test_shared_assets_of_other_projects(client, world, signer, production
                                        headers=w.headers_for("user")))
     assert in_ep2 == []
     assert (await client.get(f"/data/projects/{w.pid}/assets/shared-used",
-                             headers=w.headers_for("outsider"))).status_code == 404
+                             headers=w.headers_for("outsider"))).status_code == 403
 
 
 async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyped-def]
@@ -361,12 +361,12 @@ async def test_casting_permissions_per_role(client, world) -> None:  # type: ign
              f"/data/entities/{w.ids['hero']}/entities-linked/with-tasks"]
     for who in ROLES:
         statuses = {(await client.get(path, headers=w.headers_for(who))).status_code for path in reads}
-        expected = {"vendor": 403, "outsider": 404}.get(who, 200)
+        expected = {"vendor": 403, "outsider": 403}.get(who, 200)
         assert statuses == {expected}, who
         asset_types = await client.get(f"/data/shots/{w.ids['sh1']}/asset-types", headers=w.headers_for(who))
-        assert asset_types.status_code == (404 if who == "outsider" else 200), who
+        assert asset_types.status_code == (403 if who == "outsider" else 200), who
         links = await client.get(f"/data/projects/{w.pid}/entity-links", headers=w.headers_for(who))
-        assert links.status_code == {"manager": 200, "outsider": 404}.get(who, 403), who
+        assert links.status_code == {"manager": 200}.get(who, 403), who
     for who in ROLES:
         body = [{"asset_id": w.ids["sword"], "nb_occurences": 1}]
         writes = [
@@ -376,7 +376,7 @@ async def test_casting_permissions_per_role(client, world) -> None:  # type: ign
             await client.put(f"/data/projects/{w.pid}/entities/casting/assets/{w.ids['sword']}",
                              json={"entity_ids": [w.ids["sh2"]]}, headers=w.headers_for(who)),
         ]
-        expected = {"manager": 200, "outsider": 404}.get(who, 403)
+        expected = {"manager": 200}.get(who, 403)
         assert [r.status_code for r in writes] == [expected] * 4, (who, [r.text for r in writes])
     assert [r["asset_name"] for r in await ok(await client.get(cast_path(w, "sh2"), headers=w.headers_for()))] == ["Sword"]
 

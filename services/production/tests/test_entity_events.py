@@ -41,7 +41,7 @@ async def test_loop_emits_zou_events(client, signer, sessionmaker, production_fa
     await client.put("/actions/tasks/clear-assignation", json={"task_ids": [task_id]}, headers=h)
     await client.put(f"/data/tasks/{task_id}", json={"priority": 2}, headers=h)
     await client.put(f"/data/shots/{prod.ids['shots'][0]}", json={"nb_frames": 12}, headers=h)
-    await client.delete(f"/data/tasks/{task_id}", headers=h)
+    await client.delete(f"/data/tasks/{task_id}", params={"force": "true"}, headers=h)  # gazu sends force
     later = [e for e in await _events(sessionmaker, prod.id)
              if e.id not in {x.id for x in events} and not e.name.startswith("notification:")]
     assert [e.name for e in later] == ["task:new", "task:assign", "task:unassign", "task:update", "shot:update",

@@ -80,7 +80,7 @@ async def test_shot_versions_follow_frame_range_changes(client, signer, producti
     for who in ("admin", *ROLES):
         r = await client.get(f"/data/shots/{shot}/versions", headers=headers(signer, prod, who))
         if who in ("outsider", "vendor"):
-            assert r.status_code == 404, who
+            assert r.status_code == 403, who
         else:
             assert [v["id"] for v in r.json()] == [v["id"] for v in versions], who
     await _assign(sessionmaker, tasks[0]["id"], prod.people["vendor"])
@@ -166,7 +166,7 @@ async def test_task_previews_come_from_media_events(client, signer, production_f
     for who in ("admin", *ROLES):
         r = await client.get(f"/data/tasks/{task_id}/previews", headers=headers(signer, prod, who))
         if who in ("outsider", "vendor"):
-            assert r.status_code == 404, who
+            assert r.status_code == 403, who
         else:
             assert len(r.json()) == 3, who
     await _assign(sessionmaker, task_id, prod.people["vendor"])
@@ -230,7 +230,7 @@ async def test_episode_retake_stats(client, signer, production_factory, sessionm
     for who in ROLES:
         r = await client.get(f"/data/projects/{prod.id}/episodes/retake-stats", headers=headers(signer, prod, who))
         if who == "outsider":
-            assert r.status_code == 404
+            assert r.status_code == 403
         elif who == "client":
             assert r.status_code == 403
         elif who == "vendor":  # only the task assigned to them
@@ -351,7 +351,7 @@ async def test_guess_from_path(client, signer, production_factory, route) -> Non
         r = await client.post(route, json={"project_id": prod.id, "file_path": f"/mnt/prod/{project_dir}/shots"},
                               headers=headers(signer, prod, who))
         if who == "outsider":
-            assert r.status_code == 404
+            assert r.status_code == 403
         else:
             assert r.json() == [{"Template": "shot", "Project": prod.id}], who
     for bad, status in (({"file_path": "/a"}, 400), ({"project_id": prod.id}, 400),

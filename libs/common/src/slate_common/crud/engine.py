@@ -323,7 +323,8 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
         instance = await service.update(ctx, parse_id(instance_id), await json_object(request))
         return json_response(await spec.hooks.serialize(ctx, instance, relations=False))
 
-    async def delete(instance_id: str, ctx: Ctx) -> Response:
+    async def delete(instance_id: str, request: Request, ctx: Ctx) -> Response:
+        ctx.scratch["force"] = flag(request.query_params.get("force"))  # Zou's ?force=true
         await service.delete(ctx, parse_id(instance_id))
         return Response(status_code=204)
 

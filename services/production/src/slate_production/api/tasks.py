@@ -18,6 +18,7 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, previews, task_ops, task_queries
+from ..domain import entities as entity_rules
 from ..domain.entity_ops import get_entity
 from ..domain.task_queries import assigned_to_person, open_project, plain_tasks, todo_tasks_json
 from ..domain.tasks import assignees_of, serialize_task
@@ -144,11 +145,11 @@ async def set_priority(request: Request, principal: CurrentUser, session: Sessio
 @router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
 async def delete_project_tasks(project_id: ProjectId, request: Request, principal: CurrentUser,
                                session: SessionDep) -> Response:
-    """Delete the given tasks of a project (managers)."""
+    """Delete the given tasks of a project (admins, as Zou)."""
     project = await access.readable_project(session, principal, project_id)
+    access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
-    await access.check_manager(session, principal, project.id)
     return json_response(await task_ops.delete_tasks(session, principal, tasks=tasks))
 
 
@@ -156,9 +157,9 @@ async def delete_project_tasks(project_id: ProjectId, request: Request, principa
                operation_id="delete_project_task_type_tasks", status_code=204)
 async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId, principal: CurrentUser,
                                  session: SessionDep) -> Response:
-    """Delete every task of a type in a project (managers)."""
+    """Delete every task of a type in a project (admins, as Zou)."""
     project = await access.readable_project(session, principal, project_id)
-    await access.check_manager(session, principal, project.id)
+    access.check_admin(principal)
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_type_id=task_type_id)
     await task_ops.delete_tasks(session, principal, tasks=tasks)
     return Response(status_code=204)
@@ -227,8 +228,11 @@ async def task_dates(principal: CurrentUser, session: SessionDep) -> Response:
 async def create_tasks_for_type(project_id: ProjectId, task_type_id: TaskTypeId, entity_type: str, request: Request,
                                 principal: CurrentUser, session: SessionDep) -> Response:
     """One task of this type for each given entity of an entity type named in the path
-    ("Shot", "Sequence", "Episode", "Asset", ...)."""
-    return await _create_tasks(request, principal, session, project_id, task_type_id, entity_type)
+    ("Shot", "sequence", "Character"...; managers)."""
+    project = await access.readable_project(session, principal, project_id)
+    await access.check_manager(session, principal, project.id)
+    kind = await entity_rules.entity_type_named(session, entity_type)
+    return await _create_tasks(request, principal, session, project_id, task_type_id, kind)
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/set-shot-nb-frames",

@@ -13,7 +13,7 @@ from slate_common.params import AssetTypeId, EntityId, ProjectId, SequenceId
 from slate_common.serialization import json_response
 
 from ..domain import access, user_queries
-from ..domain.entity_ops import get_entity, list_entities
+from ..domain.entity_ops import get_any_entity, list_entities
 from ..domain.projects import open_projects
 from ..domain.task_queries import assigned_to_person, open_project, todo_tasks_json
 from ..domain.user_context import context
@@ -47,7 +47,7 @@ async def user_tasks(request: Request, principal: CurrentUser, session: SessionD
 @router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")
 async def user_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types of the project's assets the person has tasks on."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.existing_project(session, project_id)
     return json_response(await user_queries.my_asset_types(session, principal, project_id=project.id))
 
 
@@ -55,7 +55,7 @@ async def user_asset_types(project_id: ProjectId, principal: CurrentUser, sessio
             operation_id="get_user_project_asset_type_assets")
 async def user_assets(project_id: ProjectId, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Asset", project_id=project.id,
                                filters={"entity_type_id": asset_type_id})
     mine = await user_queries.my_entity_ids(session, principal)
@@ -65,7 +65,7 @@ async def user_assets(project_id: ProjectId, asset_type_id: str, principal: Curr
 @router.get("/data/user/projects/{project_id}/sequences", operation_id="get_user_project_sequences")
 async def user_sequences(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of the project holding shots the person has tasks on."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Sequence", project_id=project.id)
     mine = await user_queries.my_sequence_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
@@ -74,7 +74,7 @@ async def user_sequences(project_id: ProjectId, principal: CurrentUser, session:
 @router.get("/data/user/projects/{project_id}/episodes", operation_id="get_user_project_episodes")
 async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes of the project holding shots (or assets) the person has tasks on."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Episode", project_id=project.id)
     mine = await user_queries.my_episode_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
@@ -83,7 +83,7 @@ async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: 
 @router.get("/data/user/sequences/{sequence_id}/shots", operation_id="get_user_sequence_shots")
 async def user_sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence the person has tasks on."""
-    seq, _ = await get_entity(session, principal, sequence_id, "Sequence")
+    seq = await get_any_entity(session, sequence_id, "Sequence")
     rows = await list_entities(session, principal, "Shot", parent_id=seq.id)
     mine = await user_queries.my_entity_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
@@ -91,11 +91,11 @@ async def user_sequence_shots(sequence_id: SequenceId, principal: CurrentUser, s
 
 def _entity_routes(path: str, kind: str) -> None:
     async def tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, entity_id, kind)
+        entity = await get_any_entity(session, entity_id, kind)
         return json_response(await user_queries.my_tasks_on(session, principal, entity_id=entity.id))
 
     async def task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, entity_id, kind)
+        entity = await get_any_entity(session, entity_id, kind)
         return json_response(await user_queries.my_task_types_on(session, principal, entity_id=entity.id))
 
     name = path.rstrip("s")

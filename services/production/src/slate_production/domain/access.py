@@ -1,7 +1,8 @@
 """Who may see and change what, following Zou's roles.
 
 Projects and entities: admins everything; everyone else only the projects whose team
-they are in (scope: other projects do not exist for them, 404); managers change a
+they are in (listings leave the others out; one of them named answers 403, as Zou,
+and only what does not exist 404); managers change a
 project's entities, tasks, team and settings; supervisors (and managers) assign and
 edit tasks; vendors only see the tasks assigned to them.
 
@@ -54,16 +55,31 @@ async def principal_in_team(session: AsyncSession, principal: Principal, project
 
 
 async def readable_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
-    """The project if the caller may see it, else 404."""
+    """The project if the caller may see it: 404 when there is none, 403 when they are
+    not in its team (Zou's answers)."""
     project = await session.get(Project, project_id)
-    if project is None or not (principal.is_admin or await principal_in_team(session, principal, project_id)):
+    if project is None:
+        raise NotFound()
+    if not (principal.is_admin or await principal_in_team(session, principal, project_id)):
+        raise Forbidden()
+    return project
+
+
+async def existing_project(session: AsyncSession, project_id: uuid.UUID) -> Project:
+    """The project whoever asks, 404 when there is none: for views that show only the
+    caller's own things in it (/data/user/projects/...)."""
+    project = await session.get(Project, project_id)
+    if project is None:
         raise NotFound()
     return project
 
 
 async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+    """In the project's team (or an admin): 403 otherwise, 404 when there is no such project."""
     if not principal.is_admin and not await principal_in_team(session, principal, project_id):
-        raise NotFound()
+        if await session.get(Project, project_id) is None:
+            raise NotFound()
+        raise Forbidden()
 
 
 async def project_role(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> str | None:
@@ -82,7 +98,7 @@ async def project_role(session: AsyncSession, principal: Principal, project_id: 
 async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers in the project's team (others in the team: 403)."""
     role = await project_role(session, principal, project_id)
-    if role is None:
+    if role is None and await session.get(Project, project_id) is None:
         raise NotFound()
     if role not in ("admin", "manager"):
         raise Forbidden()
@@ -91,7 +107,7 @@ async def check_manager(session: AsyncSession, principal: Principal, project_id:
 async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers and supervisors in the project's team."""
     role = await project_role(session, principal, project_id)
-    if role is None:
+    if role is None and await session.get(Project, project_id) is None:
         raise NotFound()
     if role not in SUPERVISORS:
         raise Forbidden()

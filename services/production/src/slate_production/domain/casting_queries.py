@@ -30,11 +30,12 @@ from .entities import kind_of, serialize_entity
 
 
 async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
-    """Casting is read by the project's team; vendors are refused (403) as in Zou,
-    people outside the team do not see the project (404)."""
+    """Casting is read by the project's team; vendors and people outside the team are
+    refused (403) as in Zou; 404 when there is no such project."""
     role = await access.project_role(session, principal, project_id)
     if role is None:
-        raise NotFound()
+        await access.check_read(session, principal, project_id)
+        raise Forbidden()
     if role == "vendor":
         raise Forbidden()
 

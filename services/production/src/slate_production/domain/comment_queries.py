@@ -11,7 +11,7 @@ from sqlalchemy import ARRAY, JSON, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import NotFound
+from slate_common.errors import Forbidden, NotFound
 from slate_common.params import page_of, paginate, parse_id
 from slate_common.security import Principal
 from slate_common.serialization import serialize_value
@@ -296,8 +296,11 @@ async def task_comments(session: AsyncSession, principal: Principal, task: Task)
 
 async def project_comments(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
                            *, limit: int | None = None, page: int = 1) -> list[dict[str, Any]]:
-    """Every comment of a project's tasks, newest first, with links and preview ids."""
+    """Every comment of a project's tasks, newest first, with links and preview ids. Its
+    team reads them, but not its clients and vendors (Zou: 403)."""
     await access.check_project_access(session, principal, project_id)
+    if await access.project_role(session, principal, project_id) in ("client", "vendor"):
+        raise Forbidden()
     stmt = (select(Comment).join(Task, Task.id == Comment.object_id)
             .where(Task.project_id == project_id).order_by(Comment.created_at.desc(), Comment.id))
     client_only = access.comment_visibility(principal)

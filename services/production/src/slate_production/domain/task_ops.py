@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.security import Principal
 from slate_common.serialization import now
 
@@ -58,10 +58,16 @@ def coerce(key: str, value: Any) -> Any:
 
 
 async def visible_task(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID) -> Task:
+    """A task in the caller's scope (their projects; a vendor's own tasks): 403 out of
+    it, 404 when there is no such task, as Zou answers."""
     task = (await session.scalars(select(Task).where(
         Task.id == task_id, access.project_visible(principal, Task.project_id)))).first()
-    if task is None or (principal.is_vendor and not await _is_assigned(session, task.id, principal.id)):
+    if task is None:
+        if await session.get(Task, task_id) is not None:
+            raise Forbidden()
         raise NotFound()
+    if principal.is_vendor and not await _is_assigned(session, task.id, principal.id):
+        raise Forbidden()
     return task
 
 
