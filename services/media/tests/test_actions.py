@@ -218,13 +218,17 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     got = await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["supervisor"])
     assert got.status_code == 200 and got.content == media_files["pdf"].read_bytes()
     assert got.headers["content-type"] == "application/pdf"
-    assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["outsider"])).status_code == 404
+    # outside the caller's projects: refused, as Zou does (403), not hidden
+    assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["outsider"])).status_code == 403
+    # Zou makes no thumbnail of an attached picture (observed: 404 for a 300x200 PNG)
     thumb = await client.get(f"/pictures/thumbnails/attachment-files/{picture['id']}.png", headers=s["artist_h"])
-    assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.content)).size == (150, 100)
-    listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["artist_h"])
+    assert thumb.status_code == 404
+    listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["admin"])
     assert {a["id"] for a in listed.json()} == {pdf["id"], picture["id"]}
     assert all(a["comment"]["id"] == s["comment"]["id"] and "data" not in a for a in listed.json())
-    assert (await client.get("/data/attachment-files", headers=s["outsider"])).json() == []
+    # the whole list is Zou's admins' only
+    for who in ("outsider", "artist_h", "supervisor"):
+        assert (await client.get("/data/attachment-files", headers=s[who])).status_code == 403
     r = await client.post(url, headers=s["unassigned"], files={"files": ("x.txt", b"hi", "text/plain")})
     assert r.status_code == 403
     r = await client.post(url, headers=s["artist_h"], files={"files": ("../x.txt", b"hi", "text/plain")})

@@ -54,6 +54,7 @@ TASKS = Replica(TaskReplica, "task", "production", columns=_task_columns,
                 verbs=("assign", "unassign", "status-changed"))
 COMMENTS = Replica(CommentReplica, "comment", "production", columns=_comment_columns)
 ENTITIES = [Replica(EntityReplica, kind, "production", columns=_entity_columns(kind)) for kind in ENTITY_KINDS]
+ENTITY_BY_KIND = {replica.kind: replica for replica in ENTITIES}
 
 REPLICAS: list[Replica] = [PROJECTS, TASKS, COMMENTS, *ENTITIES]
 

@@ -83,7 +83,7 @@ async def _background(session: Any, instance_id: Any) -> PreviewBackgroundFile:
 @router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
 async def upload_background(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                             storage: StorageDep, settings: SettingsDep) -> Response:
-    """Store a preview background (HDR, EXR or picture) and its thumbnail."""
+    """Store the HDR file of a preview background; any other format deletes it (400)."""
     access.check_manager(principal)
     await _background(session, instance_id)
     upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
@@ -91,6 +91,9 @@ async def upload_background(instance_id: InstanceId, request: Request, principal
         out = await files.upload_background(session, storage, principal, instance_id, upload)
     finally:
         upload.close()
+    if out is None:  # answered, not raised: the deletion is committed
+        return json_response({"error": True, "message": f"Preview backgrounds must be .hdr files, not .{upload.extension}.",
+                              "data": None}, status_code=400)
     return json_response(out, status_code=201)
 
 

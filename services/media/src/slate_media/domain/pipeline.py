@@ -85,7 +85,7 @@ async def check_upload_access(
 ) -> None:
     """Checked before the body is read (and again after), in a short transaction."""
     async with transaction(sessionmaker) as session:
-        preview = await preview_rules.get_preview(session, principal, preview_id)
+        preview = await preview_rules.get_preview_to_upload(session, principal, preview_id)
         if task_id is not None and preview.task_id != task_id:
             raise BadRequest("This preview is not a preview of this task.")
         await preview_rules.check_upload_allowed(session, principal, preview)
