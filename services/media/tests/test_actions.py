@@ -38,24 +38,30 @@ def add_url(s: dict[str, Any], comment: dict[str, Any] | None = None) -> str:
 async def test_who_may_add_and_see_previews(client, s) -> None:  # type: ignore[no-untyped-def]
     assert (await client.post(add_url(s), json={}, headers=s["unassigned"])).status_code == 403
     assert (await client.post(add_url(s), json={}, headers=s["client"])).status_code == 403
-    assert (await client.post(add_url(s), json={}, headers=s["outsider_manager"])).status_code == 404
+    # outside the caller's projects Zou refuses (403) rather than hides
+    assert (await client.post(add_url(s), json={}, headers=s["outsider_manager"])).status_code == 403
     assert (await client.post(add_url(s), json={})).status_code == 401
     r = await client.post(add_url(s), json={}, headers=s["supervisor"])
     assert r.status_code == 201
     preview = r.json()
     assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["unassigned"])).status_code == 200
-    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["outsider"])).status_code == 404
-    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["vendor"])).status_code == 404
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["outsider"])).status_code == 403
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["vendor"])).status_code == 403
+    assert (await client.get(f"/data/preview-files/{uuid.uuid4()}", headers=s["outsider"])).status_code == 404
     listed = await client.get(f"/data/preview-files?task_id={s['task']['id']}", headers=s["outsider"])
     assert listed.status_code == 200 and listed.json() == []
-    assert (await client.get(f"/pictures/thumbnails/preview-files/{preview['id']}.png", headers=s["outsider"])).status_code == 404
+    assert (await client.get(f"/pictures/thumbnails/preview-files/{preview['id']}.png", headers=s["outsider"])).status_code == 403
     # an artist may not upload on someone else's task, nor change its validation
     up = await client.post(f"/pictures/preview-files/{preview['id']}", headers=s["unassigned"],
                            files={"file": ("a.png", b"x", "image/png")})
     assert up.status_code == 403
     put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "validated"},
-                           headers=s["artist_h"])
+                           headers=s["unassigned"])
     assert put.status_code == 403
+    # the artist assigned to the task may (Zou: 200)
+    put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "neutral"},
+                           headers=s["artist_h"])
+    assert put.status_code == 200
     put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "validated"},
                            headers=s["supervisor"])
     assert put.status_code == 200 and put.json()["validation_status"] == "validated"
@@ -67,7 +73,7 @@ async def test_team_change_reaches_permissions(client, s, world, signer) -> None
     newcomer = uuid.uuid4()
     preview = (await client.post(add_url(s), json={}, headers=s["admin"])).json()
     headers = signer.headers(newcomer, "supervisor")
-    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 404
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 403
     project = {**s["project"], "team": [*s["project"]["team"], str(newcomer)]}
     await world.update_project(project)
     from .conftest import eventually  # noqa: TID252
@@ -129,9 +135,11 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
                           "annotations", "previews", "created_at", "task_id", "original_width", "original_height",
                           "original_duration", "original_file_size"]
     assert [p["id"] for p in mine["previews"]] == [a["id"], b["id"]]
-    project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["artist_h"])).json()
+    # a project's whole list is Zou's admins' only
+    project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["admin"])).json()
     assert {a["id"], b["id"], c["id"]} <= {p["id"] for p in project_list} and project_list[0]["type"] == "PreviewFile"
-    assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["outsider"])).status_code == 404
+    for who in ("artist_h", "supervisor", "outsider"):
+        assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s[who])).status_code == 403
 
     url = f"/actions/tasks/{s['task']['id']}/comments/{comment['id']}/preview-files/{b['id']}"
     assert (await client.delete(url, headers=s["unassigned"])).status_code == 403
@@ -239,6 +247,10 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["artist_h"])).status_code == 404
 
 
+#: A 1x1 Radiance HDR picture.
+HDR = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 1\n\x80\x80\x80\x80"
+
+
 async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untyped-def]
     name = f"studio-{uuid.uuid4().hex[:6]}"
     assert (await client.post("/data/preview-background-files", json={"name": name}, headers=s["supervisor"])).status_code == 403
@@ -247,15 +259,19 @@ async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untype
     bg = r.json()
     assert bg["type"] == "PreviewBackgroundFile" and bg["is_default"] is True and bg["archived"] is False
     up = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["admin"],
-                           files={"file": ("sky.png", png((1024, 512)), "image/png")})
-    assert up.status_code == 201 and up.json()["extension"] == "png" and up.json()["original_name"] == "sky"
-    got = await client.get(f"/pictures/preview-background-files/{bg['id']}.png", headers=s["artist_h"])
-    assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).size == (1024, 512)
-    thumb = await client.get(f"/pictures/thumbnails/preview-background-files/{bg['id']}.png", headers=s["artist_h"])
-    assert thumb.status_code == 200
-    bad = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["admin"],
-                            files={"file": ("sky.mp4", b"abc", "video/mp4")})
-    assert bad.status_code == 400
+                           files={"file": ("sky.HDR", HDR, "image/vnd.radiance")})
+    assert up.status_code == 201 and up.json()["extension"] == "hdr" and up.json()["original_name"] == "sky"
+    got = await client.get(f"/pictures/preview-background-files/{bg['id']}.hdr", headers=s["artist_h"])
+    assert got.status_code == 200 and got.content == HDR
+    # any other format: Zou answers 400 and deletes the background (observed with .png, .jpg, .exr)
+    doomed = (await client.post("/data/preview-background-files", json={"name": f"{name}-png"}, headers=s["admin"])).json()
+    bad = await client.post(f"/pictures/preview-background-files/{doomed['id']}", headers=s["admin"],
+                            files={"file": ("sky.png", png((64, 32)), "image/png")})
+    assert bad.status_code == 400 and bad.json()["error"] is True
+    assert (await client.get(f"/data/preview-background-files/{doomed['id']}", headers=s["admin"])).status_code == 404
+    r = await client.post(f"/data/projects/{s['project']['id']}/settings/preview-background-files",
+                          json={"preview_background_file_id": doomed["id"]}, headers=s["admin"])
+    assert r.status_code == 400  # linking a background that does not exist (Zou: 400)
     pid = s["project"]["id"]
     r = await client.post(f"/data/projects/{pid}/settings/preview-background-files",
                           json={"preview_background_file_id": bg["id"]}, headers=s["admin"])
