@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.crud.engine import _json_body
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, NotFound, SlateError
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -48,12 +48,22 @@ def _post_thumbnail(kind: str) -> Any:
     return handler
 
 
+class MethodNotAllowed(SlateError):
+    status_code = 405
+
+
+async def _project_png_post(instance_id: InstanceId, principal: CurrentUser) -> Response:
+    """Zou takes a project's picture at the address without ``.png`` only (405 here)."""
+    raise MethodNotAllowed("The method is not allowed for the requested URL.")
+
+
 for _kind in ("persons", "projects", "organisations"):
     for _suffix in (".png", ""):  # the .png form first: "{instance_id}" alone would match it
         _path = f"/pictures/thumbnails/{_kind}/{{instance_id}}{_suffix}"
         _op = f"{_kind}_thumbnail{'_png' if _suffix else ''}"
         router.add_api_route(_path, _get_thumbnail(_kind), methods=["GET"], operation_id=f"get_{_op}")
-        router.add_api_route(_path, _post_thumbnail(_kind), methods=["POST"], operation_id=f"set_{_op}", status_code=201)
+        _post = _project_png_post if (_kind, _suffix) == ("projects", ".png") else _post_thumbnail(_kind)
+        router.add_api_route(_path, _post, methods=["POST"], operation_id=f"set_{_op}", status_code=201)
 
 
 @router.delete("/actions/user/clear-avatar", operation_id="clear_own_avatar", status_code=204)
