@@ -298,3 +298,17 @@ async def test_a_person_takes_departments_at_creation_and_on_update(client, toke
         assert r.status_code == 400 and r.json() == {"message": "One of the provided values has an invalid format."}
         listed = (await client.get("/data/persons", params={"email": email}, headers=admin)).json()
         assert listed == []
+
+
+async def test_a_second_organisation_of_the_same_name_is_refused(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """Zou's organisation names are unique: a POST of the existing name is a 400 in the
+    shape of its integrity errors (``{"message"}`` alone); another name is created."""
+    admin = _admin(tokens)
+    org = (await client.get("/data/organisations", headers=admin)).json()[0]
+    r = await client.post("/data/organisations", json={"name": org["name"]}, headers=admin)
+    assert r.status_code == 400 and list(r.json()) == ["message"]
+    assert len((await client.get("/data/organisations", headers=admin)).json()) == 1
+    other = f"Org {uuid.uuid4().hex[:6]}"
+    r = await client.post("/data/organisations", json={"name": other}, headers=admin)
+    assert r.status_code == 201 and r.json()["name"] == other
+    assert (await client.delete(f"/data/organisations/{r.json()['id']}", headers=admin)).status_code == 204

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat
@@ -152,8 +152,23 @@ async def _revoke_jti(runtime: Any, jti: str) -> None:
 ORGANISATION_SECRETS = frozenset({"chat_token_slack", "chat_webhook_mattermost", "chat_token_discord"})
 
 
+class DuplicateRecord(BadRequest):
+    """Zou's answer to a row that breaks a unique constraint: ``{"message": ...}`` alone."""
+
+    default_message = "A record with the same unique values already exists."
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message}
+
+
 class OrganisationHooks(CrudHooks[Organisation]):
-    """Chat tokens are for admins' eyes only."""
+    """Chat tokens are for admins' eyes only; organisation names are unique (as Zou's)."""
+
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        name = data.get("name") or "Kitsu"
+        if await ctx.session.scalar(select(Organisation.id).where(Organisation.name == name).limit(1)) is not None:
+            raise DuplicateRecord()
+        return data
 
     async def serialize(self, ctx: CrudContext, instance: Organisation, *, relations: bool) -> dict[str, Any]:
         exclude = frozenset() if ctx.principal.is_admin else ORGANISATION_SECRETS
