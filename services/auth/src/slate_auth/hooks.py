@@ -34,6 +34,10 @@ SELF_PROTECTED = frozenset({
 CONTRACT_TYPES = ("open-ended", "fixed-term", "short-term", "freelance", "apprentice", "internship")
 
 
+#: What a client does not see of the other persons (observed on the oracle).
+CLIENT_HIDDEN_PERSON_FIELDS = frozenset({"departments", "studio_id", "desktop_login"})
+
+
 class PersonHooks(CrudHooks[Person]):
     """Admins manage persons; a person edits their own profile; non-admins read the
     minimal payload. Bots get an API token at creation and when their expiration date
@@ -116,18 +120,34 @@ class PersonHooks(CrudHooks[Person]):
         return out
 
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        return (await self.serialize_many(ctx, [instance], relations=True))[0]
+        if ctx.principal.is_manager:  # a manager reads one person whole, as an admin does
+            return (await serialize_persons(ctx.session, [instance]))[0]
+        return (await self._rows(ctx, [instance], relations=True, listing=False))[0]
 
     async def serialize_many(
         self, ctx: CrudContext, instances: list[Person], *, relations: bool
     ) -> list[dict[str, Any]]:
+        return await self._rows(ctx, instances, relations=relations, listing=True)
+
+    async def _rows(self, ctx: CrudContext, instances: list[Person], *, relations: bool,
+                    listing: bool) -> list[dict[str, Any]]:
+        """Zou's rows: whole for admins; minimal for the others, without the departments,
+        studio and desktop login for clients; minimal rows of a listing carry an empty
+        ``departments`` list (observed on the oracle for every non-admin role)."""
         minimal = not ctx.principal.is_admin
-        rows = await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+        fields = MINIMAL_PERSON_FIELDS if minimal else None
+        if ctx.principal.is_client:
+            fields = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
+        rows = await serialize_persons(ctx.session, instances, fields=fields)
         if not minimal and not relations:
             # Zou's full rows list departments only with ?relations=true (its minimal
             # rows and a single person always carry them).
             for row in rows:
                 row.pop("departments", None)
+        if minimal and listing:
+            for row in rows:
+                if "departments" in row:
+                    row["departments"] = []
         return rows
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
