@@ -83,12 +83,13 @@ async def emit_previews(session: AsyncSession, names: tuple[str, ...], preview: 
 
 
 async def get_preview_to_upload(session: AsyncSession, principal: Principal, preview_id: uuid.UUID) -> PreviewFile:
-    """The preview awaiting its file: 404 if none, 400 once processed (whoever asks, as
-    Zou), then 403 if the caller does not see its task."""
+    """The preview awaiting its file: 404 if none, 400 once it has one (whoever asks, as
+    Zou, which stores and processes the file inside the upload request), then 403 if the
+    caller does not see its task."""
     preview = await session.get(PreviewFile, preview_id)
     if preview is None:
         raise NotFound()
-    if preview.status != "processing":  # while processing, a new file replaces the last one
+    if preview.status != "processing" or preview.file_size:
         raise BadRequest("This preview already has its file.")
     await access.check_preview_seen(session, principal, preview)
     return preview
