@@ -37,7 +37,8 @@ def add_url(s: dict[str, Any], comment: dict[str, Any] | None = None) -> str:
 
 async def test_who_may_add_and_see_previews(client, s) -> None:  # type: ignore[no-untyped-def]
     assert (await client.post(add_url(s), json={}, headers=s["unassigned"])).status_code == 403
-    assert (await client.post(add_url(s), json={}, headers=s["client"])).status_code == 403
+    # a client of the project may add a preview to a comment (Zou: 201)
+    assert (await client.post(add_url(s), json={}, headers=s["client"])).status_code == 201
     # outside the caller's projects Zou refuses (403) rather than hides
     assert (await client.post(add_url(s), json={}, headers=s["outsider_manager"])).status_code == 403
     assert (await client.post(add_url(s), json={})).status_code == 401
@@ -286,3 +287,52 @@ async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untype
     r = await client.delete(f"/data/projects/{pid}/settings/preview-background-files/{bg['id']}", headers=s["admin"])
     assert r.status_code == 204
     assert (await client.get(f"/data/projects/{pid}/settings/preview-background-files", headers=s["artist_h"])).json() == []
+
+
+async def test_permission_holes_closed_as_on_the_oracle(client, s, world) -> None:  # type: ignore[no-untyped-def]
+    """Role by role, what Zou 1.0.97 refuses (observed with tools/zoudiff): Slate refuses too."""
+    preview = (await client.post(add_url(s), json={}, headers=s["supervisor"])).json()
+    shot = s["entity"]["id"]
+    # an entity's and a shot's previews: 403 outside the team and for a vendor with no task
+    # on it, 404 for an id naming no entity of that kind (concepts, edits)
+    for path in (f"/data/entities/{shot}/preview-files", f"/data/shots/{shot}/preview-files"):
+        for who, status in (("admin", 200), ("artist_h", 200), ("client", 200), ("vendor", 403), ("outsider", 403)):
+            assert (await client.get(path, headers=s[who])).status_code == status, (path, who)
+    for kind in ("concepts", "edits"):
+        for who in ("admin", "artist_h", "outsider"):
+            assert (await client.get(f"/data/{kind}/{uuid.uuid4()}/preview-files", headers=s[who])).status_code == 404
+        assert (await client.get(f"/data/{kind}/{shot}/preview-files", headers=s["admin"])).status_code == 404
+    # frames of a movie: managers only
+    for who in ("supervisor", "artist_h", "client"):
+        r = await client.get(f"/actions/preview-files/{preview['id']}/extract-frame", headers=s[who])
+        assert r.status_code == 403, who
+    # previews made through /data: admins only
+    body = {"task_id": s["task"]["id"], "revision": 1, "name": "direct"}
+    for who, status in (("outsider_manager", 403), ("supervisor", 403), ("admin", 201)):
+        assert (await client.post("/data/preview-files", json=body, headers=s[who])).status_code == status, who
+    # drawings: an artist on their own previews only
+    own = (await client.post(add_url(s), json={}, headers=s["artist_h"])).json()
+    drawing = {"additions": [], "updates": [], "deletions": []}
+    assert (await client.put(f"/actions/preview-files/{preview['id']}/update-annotations", json=drawing,
+                             headers=s["artist_h"])).status_code == 403
+    assert (await client.put(f"/actions/preview-files/{own['id']}/update-annotations", json=drawing,
+                             headers=s["artist_h"])).status_code == 200
+    # attachments on someone else's comment: the author or a manager, not a supervisor
+    other = await world.comment(s["task"], uuid.uuid4())
+    url = f"/actions/tasks/{s['task']['id']}/comments/{other['id']}/add-attachment"
+    for who in ("supervisor", "artist_h", "client"):
+        assert (await client.post(url, headers=s[who], files={"file": ("n.txt", b"hi", "text/plain")})).status_code == 403
+    r = await client.post(url, headers=s["admin"], files={"file": ("n.txt", b"hi", "text/plain")})
+    assert r.status_code == 201
+    attachment = r.json()[0]
+    for who, status in (("artist_h", 200), ("client", 200), ("vendor", 403), ("outsider", 403)):
+        assert (await client.get(f"/data/attachment-files/{attachment['id']}", headers=s[who])).status_code == status
+    # removing it through another comment's address is refused, as Zou does, for everyone
+    wrong = f"/data/tasks/{s['task']['id']}/comments/{s['comment']['id']}/attachments/{attachment['id']}"
+    assert (await client.delete(wrong, headers=s["admin"])).status_code == 403
+    # preview background files: the upload is an admin's
+    bg = (await client.post("/data/preview-background-files", json={"name": f"bg-{uuid.uuid4().hex[:6]}"},
+                            headers=s["admin"])).json()
+    r = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["outsider_manager"],
+                          files={"file": ("sky.hdr", HDR, "image/vnd.radiance")})
+    assert r.status_code == 403

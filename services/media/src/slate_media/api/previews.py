@@ -110,7 +110,8 @@ async def set_main_from_tasks(request: Request, principal: CurrentUser, session:
     body = await _json_body(request)
     task_ids = body.get("task_ids")
     if not isinstance(task_ids, list):
-        raise BadRequest("task_ids must be a list of task ids.")
+        raise BadRequest("task_ids must be a list of task ids.",
+                         data={"errors": [{"field": "task_ids", "message": "Field required"}]})
     out = []
     for raw in task_ids:
         entity = await rules.set_main_from_task(session, principal, parse_id(str(raw)))
@@ -124,7 +125,7 @@ async def set_main_from_task(task_id: TaskId, principal: CurrentUser, session: S
     """The task's last preview becomes its entity's picture."""
     entity = await rules.set_main_from_task(session, principal, task_id)
     if entity is None:
-        raise BadRequest("This task has no preview.")
+        raise BadRequest("This task has no preview.", data=None)
     return json_response(entity)
 
 

@@ -93,8 +93,8 @@ async def _background(session: Any, instance_id: Any) -> PreviewBackgroundFile:
 @router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
 async def upload_background(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                             storage: StorageDep, settings: SettingsDep) -> Response:
-    """Store the HDR file of a preview background; any other format deletes it (400)."""
-    access.check_manager(principal)
+    """Store the HDR file of a preview background (admins); any other format deletes it (400)."""
+    access.check_admin(principal)
     await _background(session, instance_id)
     upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
     try:

@@ -94,10 +94,11 @@ async def check_entity_seen(session: AsyncSession, principal: Principal, entity_
             raise Forbidden()
 
 
-def check_task_action(principal: Principal, task: TaskReplica) -> None:
+def check_task_action(principal: Principal, task: TaskReplica, *, clients: bool = False) -> None:
     """Posting previews and setting main previews: supervisors and up on their
-    projects; artists and vendors on tasks assigned to them; never clients."""
-    if principal.role in SUPERVISORS:
+    projects; artists and vendors on tasks assigned to them; clients of the project
+    where Zou lets them (adding a preview to a comment, ordering previews)."""
+    if principal.role in SUPERVISORS or (clients and principal.is_client):
         return
     if principal.role in ("user", "vendor") and principal.id in (task.assignees or []):
         return

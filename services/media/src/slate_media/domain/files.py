@@ -163,7 +163,7 @@ async def upload_background(
 ) -> dict[str, Any] | None:
     """Store the file of a preview background; None when its format is refused (the
     background is then deleted in the same transaction)."""
-    access.check_manager(principal)
+    access.check_admin(principal)
     background = await session.get(PreviewBackgroundFile, background_id, with_for_update=True)
     if background is None:
         raise NotFound()
@@ -218,7 +218,7 @@ async def add_project_background(
         raise BadRequest("A preview_background_file_id is required.") from exc
     background = await session.get(PreviewBackgroundFile, bid)
     if background is None:
-        raise BadRequest("This preview background file does not exist.")
+        raise BadRequest("This preview background file does not exist.", data=None)
     exists = await session.scalar(
         select(project_preview_background.c.project_id).where(
             project_preview_background.c.project_id == project_id,

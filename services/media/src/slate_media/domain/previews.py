@@ -127,7 +127,7 @@ async def add_preview(
     """A preview awaiting its file, on a comment of a task: the comment's revision if it
     already shows previews (next position), else the task's last revision + 1."""
     task = await access.task_visible(session, principal, task_id)
-    access.check_task_action(principal, task)
+    access.check_task_action(principal, task, clients=True)
     comment = await session.get(CommentReplica, comment_id)
     if comment is None:
         raise NotFound()
@@ -164,15 +164,15 @@ async def add_preview(
 
 
 async def check_upload_allowed(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
-    if preview.person_id == principal.id and not principal.is_client:
+    if preview.person_id == principal.id:
         return
-    access.check_task_action(principal, await task_of(session, preview))
+    access.check_task_action(principal, await task_of(session, preview), clients=True)
 
 
 async def update_position(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, position: int) -> list[PreviewFile]:
     """Move a preview within its revision; the others close up around it."""
     preview = await get_preview(session, principal, preview_id, for_update=True)
-    access.check_task_action(principal, await task_of(session, preview))
+    access.check_task_action(principal, await task_of(session, preview), clients=True)
     siblings = list(
         (
             await session.scalars(
@@ -256,9 +256,9 @@ async def set_main_preview(session: AsyncSession, principal: Principal, preview:
     entity = await session.get(EntityReplica, task.entity_id, with_for_update=True)
     if entity is None:
         return {"id": str(task.entity_id), "project_id": str(task.project_id) if task.project_id else None,
-                "preview_file_id": str(preview.id), "type": "Entity"}
+                "preview_file_id": str(preview.id), "preview_file_status": preview.status, "type": "Entity"}
     entity.snapshot = {**entity.snapshot, "preview_file_id": str(preview.id)}
-    return entity.snapshot
+    return {**entity.snapshot, "preview_file_status": preview.status}  # Zou's answer names its status
 
 
 async def last_preview_of_task(session: AsyncSession, task_id: uuid.UUID) -> PreviewFile | None:
