@@ -218,7 +218,8 @@ def test_local_routes(client: httpx.Client) -> None:
         assert key in config
     status = client.get("/status").json()
     assert status["name"] == "Slate" and status["services"] == {"production": True}
-    assert client.get("/status.txt").text.startswith("name: Slate\n")
+    txt = client.get("/status.txt")
+    assert txt.text.startswith("name: Slate\n") and txt.headers["content-type"] == "text"  # Zou's type
     assert "memory" in client.get("/status/resources").json()
     influx = client.get("/api/status/influx").json()
     assert influx["database-up"] == 1 and "time" in influx
@@ -242,7 +243,10 @@ def test_docs_page_serves_its_own_swagger_ui(client: httpx.Client) -> None:
     import re
     from urllib.parse import urljoin
 
-    for page in ("/apidocs/", "/api/apidocs/", "/apidocs/index.html"):
+    for old, new in (("/apidocs/index.html", "/apidocs/"), ("/api/apidocs/index.html", "/api/apidocs/")):
+        r = client.get(old)  # as Zou: a redirect to the page
+        assert r.status_code == 302 and str(r.url.join(r.headers["location"]).path) == new
+    for page in ("/apidocs/", "/api/apidocs/"):
         html = client.get(page).text
         refs = re.findall(r'(?:src|href)="([^"]+)"', html)
         assert refs and not [r for r in refs if r.startswith(("http:", "https:", "//"))], refs

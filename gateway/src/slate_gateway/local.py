@@ -123,7 +123,8 @@ async def status_txt(gw: LocalContext, req: LocalRequest) -> Response:
     for key in ("database-up", "event-stream-up", "key-value-store-up", "job-queue-up",
                 "indexer-up"):
         lines.append(f"{key}: {'up' if data[key] else 'down'}")
-    return 200, [(b"content-type", b"text/plain; charset=utf-8")], ("\n".join(lines) + "\n").encode()
+    # Zou's content type for it, word for word ("text", no subtype)
+    return 200, [(b"content-type", b"text")], ("\n".join(lines) + "\n").encode()
 
 
 async def status_influx(gw: LocalContext, req: LocalRequest) -> Response:
@@ -214,6 +215,13 @@ def _not_found() -> Response:
 def apidocs(gw: LocalContext, req: LocalRequest) -> Response:
     """A docs page rendering the aggregated specification."""
     return 200, [(b"content-type", b"text/html; charset=utf-8")], DOCS_PAGE
+
+
+def apidocs_index(gw: LocalContext, req: LocalRequest) -> Response:
+    """``.../apidocs/index.html`` redirects to ``.../apidocs/`` (302, as Zou); relative,
+    so that it holds under the ``/api`` prefix too."""
+    body = b'<a href="./">./</a>'
+    return 302, [(b"location", b"./"), (b"content-type", b"text/html; charset=utf-8")], body
 
 
 def docs_asset(gw: LocalContext, req: LocalRequest) -> Response:
@@ -309,7 +317,7 @@ LOCAL_ROUTES: list[tuple[str, Handler, bool]] = [
     ("/openapi.json", openapi, True),
     ("/openapi-raw.json", openapi, True),
     ("/apidocs/", apidocs, True),
-    ("/apidocs/index.html", apidocs, True),
+    ("/apidocs/index.html", apidocs_index, True),
     ("/docs/{filename}", docs_asset, True),
     ("/oauth2-redirect.html", oauth2_redirect, True),
     ("/static/{filename}", static_file, True),

@@ -298,3 +298,61 @@ async def test_a_person_takes_departments_at_creation_and_on_update(client, toke
         assert r.status_code == 400 and r.json() == {"message": "One of the provided values has an invalid format."}
         listed = (await client.get("/data/persons", params={"email": email}, headers=admin)).json()
         assert listed == []
+
+
+async def test_a_second_organisation_of_the_same_name_is_refused(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """Zou's organisation names are unique: a POST of the existing name is a 400 in the
+    shape of its integrity errors (``{"message"}`` alone); another name is created."""
+    admin = _admin(tokens)
+    org = (await client.get("/data/organisations", headers=admin)).json()[0]
+    r = await client.post("/data/organisations", json={"name": org["name"]}, headers=admin)
+    assert r.status_code == 400 and list(r.json()) == ["message"]
+    assert len((await client.get("/data/organisations", headers=admin)).json()) == 1
+    other = f"Org {uuid.uuid4().hex[:6]}"
+    r = await client.post("/data/organisations", json={"name": other}, headers=admin)
+    assert r.status_code == 201 and r.json()["name"] == other
+    assert (await client.delete(f"/data/organisations/{r.json()['id']}", headers=admin)).status_code == 204
+
+
+async def test_what_each_role_reads_of_persons_as_on_the_oracle(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """Observed on Zou 1.0.97: a manager reads one person whole; listings give non-admins
+    minimal rows with an empty ``departments``; a client's rows lack departments, studio
+    and desktop login; the chat tokens of the organisation are not in a non-admin's login."""
+    admin = _admin(tokens)
+    dep = (await client.post("/data/departments", json={"name": f"D {uuid.uuid4().hex[:6]}", "color": "#111111"},
+                             headers=admin)).json()
+    target = await make_person(client, f"target-{uuid.uuid4().hex[:6]}@studio.test")
+    r = await client.post(f"/actions/persons/{target.id}/departments/add", json={"department_id": dep["id"]}, headers=admin)
+    assert r.status_code in (200, 201), r.text
+    heads = {}
+    for role in ("manager", "user", "client"):
+        email = f"{role}-{uuid.uuid4().hex[:6]}@studio.test"
+        await make_person(client, email, PASSWORD, role=role)
+        r = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200
+        assert "chat_token_slack" not in r.json()["organisation"] and r.json()["user"]["last_presence"] is None
+        heads[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    one = (await client.get(f"/data/persons/{target.id}", headers=heads["manager"])).json()
+    assert one["email"] == target.email and one["departments"] == [dep["id"]] and "timezone" in one
+    for role in ("manager", "user"):
+        row = next(p for p in (await client.get("/data/persons", headers=heads[role])).json() if p["id"] == str(target.id))
+        assert row["departments"] == [] and "email" not in row
+    assert (await client.get(f"/data/persons/{target.id}", headers=admin)).json()["departments"] == [dep["id"]]
+    seen = (await client.get(f"/data/persons/{target.id}", headers=heads["client"])).json()
+    assert not {"departments", "studio_id", "desktop_login", "email"} & set(seen) and seen["full_name"]
+    authed = (await client.get("/auth/authenticated", headers=heads["user"])).json()
+    assert "chat_token_discord" not in authed["organisation"]
+    assert "chat_token_discord" in (await client.get("/auth/authenticated", headers=admin)).json()["organisation"]
+
+
+async def test_last_presence_is_the_date_of_the_last_desktop_login(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """Zou leaves last_presence alone at login; a desktop login log sets it to its date."""
+    email = f"presence-{uuid.uuid4().hex[:6]}@studio.test"
+    person = await make_person(client, email, PASSWORD)
+    h = await login_headers(client, email, PASSWORD)
+    assert (await client.get(f"/data/persons/{person.id}", headers=_admin(tokens))).json()["last_presence"] is None
+    r = await client.post(f"/data/persons/{person.id}/desktop-login-logs", json={"date": "2026-12-02T10:00:00"}, headers=h)
+    assert r.status_code == 201
+    assert (await client.get(f"/data/persons/{person.id}", headers=_admin(tokens))).json()["last_presence"] == "2026-12-02"
+    updates = await _events(client, "person:update", "person_id", str(person.id))
+    assert updates and updates[-1]["snapshot"]["last_presence"] == "2026-12-02"

@@ -37,25 +37,32 @@ def add_url(s: dict[str, Any], comment: dict[str, Any] | None = None) -> str:
 
 async def test_who_may_add_and_see_previews(client, s) -> None:  # type: ignore[no-untyped-def]
     assert (await client.post(add_url(s), json={}, headers=s["unassigned"])).status_code == 403
-    assert (await client.post(add_url(s), json={}, headers=s["client"])).status_code == 403
-    assert (await client.post(add_url(s), json={}, headers=s["outsider_manager"])).status_code == 404
+    # a client of the project may add a preview to a comment (Zou: 201)
+    assert (await client.post(add_url(s), json={}, headers=s["client"])).status_code == 201
+    # outside the caller's projects Zou refuses (403) rather than hides
+    assert (await client.post(add_url(s), json={}, headers=s["outsider_manager"])).status_code == 403
     assert (await client.post(add_url(s), json={})).status_code == 401
     r = await client.post(add_url(s), json={}, headers=s["supervisor"])
     assert r.status_code == 201
     preview = r.json()
     assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["unassigned"])).status_code == 200
-    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["outsider"])).status_code == 404
-    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["vendor"])).status_code == 404
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["outsider"])).status_code == 403
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=s["vendor"])).status_code == 403
+    assert (await client.get(f"/data/preview-files/{uuid.uuid4()}", headers=s["outsider"])).status_code == 404
     listed = await client.get(f"/data/preview-files?task_id={s['task']['id']}", headers=s["outsider"])
     assert listed.status_code == 200 and listed.json() == []
-    assert (await client.get(f"/pictures/thumbnails/preview-files/{preview['id']}.png", headers=s["outsider"])).status_code == 404
+    assert (await client.get(f"/pictures/thumbnails/preview-files/{preview['id']}.png", headers=s["outsider"])).status_code == 403
     # an artist may not upload on someone else's task, nor change its validation
     up = await client.post(f"/pictures/preview-files/{preview['id']}", headers=s["unassigned"],
                            files={"file": ("a.png", b"x", "image/png")})
     assert up.status_code == 403
     put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "validated"},
-                           headers=s["artist_h"])
+                           headers=s["unassigned"])
     assert put.status_code == 403
+    # the artist assigned to the task may (Zou: 200)
+    put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "neutral"},
+                           headers=s["artist_h"])
+    assert put.status_code == 200
     put = await client.put(f"/data/preview-files/{preview['id']}", json={"validation_status": "validated"},
                            headers=s["supervisor"])
     assert put.status_code == 200 and put.json()["validation_status"] == "validated"
@@ -67,7 +74,7 @@ async def test_team_change_reaches_permissions(client, s, world, signer) -> None
     newcomer = uuid.uuid4()
     preview = (await client.post(add_url(s), json={}, headers=s["admin"])).json()
     headers = signer.headers(newcomer, "supervisor")
-    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 404
+    assert (await client.get(f"/data/preview-files/{preview['id']}", headers=headers)).status_code == 403
     project = {**s["project"], "team": [*s["project"]["team"], str(newcomer)]}
     await world.update_project(project)
     from slate_common.testing import eventually
@@ -129,9 +136,11 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
                           "annotations", "previews", "created_at", "task_id", "original_width", "original_height",
                           "original_duration", "original_file_size"]
     assert [p["id"] for p in mine["previews"]] == [a["id"], b["id"]]
-    project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["artist_h"])).json()
+    # a project's whole list is Zou's admins' only
+    project_list = (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["admin"])).json()
     assert {a["id"], b["id"], c["id"]} <= {p["id"] for p in project_list} and project_list[0]["type"] == "PreviewFile"
-    assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s["outsider"])).status_code == 404
+    for who in ("artist_h", "supervisor", "outsider"):
+        assert (await client.get(f"/data/projects/{s['project']['id']}/preview-files", headers=s[who])).status_code == 403
 
     url = f"/actions/tasks/{s['task']['id']}/comments/{comment['id']}/preview-files/{b['id']}"
     assert (await client.delete(url, headers=s["unassigned"])).status_code == 403
@@ -181,9 +190,14 @@ async def test_person_project_organisation_thumbnails(client, s, signer, outbox)
     assert (await client.delete(f"/actions/persons/{me}/clear-avatar", headers=s["artist_h"])).status_code == 403
 
     pid = s["project"]["id"]
-    assert (await client.post(f"/pictures/thumbnails/projects/{pid}.png", headers=s["supervisor"],
+    assert (await client.post(f"/pictures/thumbnails/projects/{pid}", headers=s["supervisor"],
                               files={"file": ("p.png", png(), "image/png")})).status_code == 403
-    r = await client.post(f"/pictures/thumbnails/projects/{pid}.png", headers=s["admin"], files={"file": ("p.png", png(), "image/png")})
+    # Zou takes a project's picture without ".png" only: 405 with it, for every role
+    for who in ("admin", "supervisor"):
+        r = await client.post(f"/pictures/thumbnails/projects/{pid}.png", headers=s[who],
+                              files={"file": ("p.png", png(), "image/png")})
+        assert r.status_code == 405 and r.json()["error"] is True
+    r = await client.post(f"/pictures/thumbnails/projects/{pid}", headers=s["admin"], files={"file": ("p.png", png(), "image/png")})
     assert r.status_code == 201
     assert (await client.get(f"/pictures/thumbnails/projects/{pid}.png", headers=s["artist_h"])).status_code == 200
     assert [e["data"]["kind"] for e in await outbox("avatar:update") if e["data"]["id"] == pid] == ["project"]
@@ -218,13 +232,17 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     got = await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["supervisor"])
     assert got.status_code == 200 and got.content == media_files["pdf"].read_bytes()
     assert got.headers["content-type"] == "application/pdf"
-    assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["outsider"])).status_code == 404
+    # outside the caller's projects: refused, as Zou does (403), not hidden
+    assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["outsider"])).status_code == 403
+    # Zou makes no thumbnail of an attached picture (observed: 404 for a 300x200 PNG)
     thumb = await client.get(f"/pictures/thumbnails/attachment-files/{picture['id']}.png", headers=s["artist_h"])
-    assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.content)).size == (150, 100)
-    listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["artist_h"])
+    assert thumb.status_code == 404
+    listed = await client.get(f"/data/attachment-files?comment_id={s['comment']['id']}", headers=s["admin"])
     assert {a["id"] for a in listed.json()} == {pdf["id"], picture["id"]}
     assert all(a["comment"]["id"] == s["comment"]["id"] and "data" not in a for a in listed.json())
-    assert (await client.get("/data/attachment-files", headers=s["outsider"])).json() == []
+    # the whole list is Zou's admins' only
+    for who in ("outsider", "artist_h", "supervisor"):
+        assert (await client.get("/data/attachment-files", headers=s[who])).status_code == 403
     r = await client.post(url, headers=s["unassigned"], files={"files": ("x.txt", b"hi", "text/plain")})
     assert r.status_code == 403
     r = await client.post(url, headers=s["artist_h"], files={"files": ("../x.txt", b"hi", "text/plain")})
@@ -235,6 +253,10 @@ async def test_comment_attachments(client, s, media_files) -> None:  # type: ign
     assert (await client.get(f"/data/attachment-files/{pdf['id']}/file/notes.pdf", headers=s["artist_h"])).status_code == 404
 
 
+#: A 1x1 Radiance HDR picture.
+HDR = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 1\n\x80\x80\x80\x80"
+
+
 async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untyped-def]
     name = f"studio-{uuid.uuid4().hex[:6]}"
     assert (await client.post("/data/preview-background-files", json={"name": name}, headers=s["supervisor"])).status_code == 403
@@ -243,15 +265,19 @@ async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untype
     bg = r.json()
     assert bg["type"] == "PreviewBackgroundFile" and bg["is_default"] is True and bg["archived"] is False
     up = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["admin"],
-                           files={"file": ("sky.png", png((1024, 512)), "image/png")})
-    assert up.status_code == 201 and up.json()["extension"] == "png" and up.json()["original_name"] == "sky"
-    got = await client.get(f"/pictures/preview-background-files/{bg['id']}.png", headers=s["artist_h"])
-    assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).size == (1024, 512)
-    thumb = await client.get(f"/pictures/thumbnails/preview-background-files/{bg['id']}.png", headers=s["artist_h"])
-    assert thumb.status_code == 200
-    bad = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["admin"],
-                            files={"file": ("sky.mp4", b"abc", "video/mp4")})
-    assert bad.status_code == 400
+                           files={"file": ("sky.HDR", HDR, "image/vnd.radiance")})
+    assert up.status_code == 201 and up.json()["extension"] == "hdr" and up.json()["original_name"] == "sky"
+    got = await client.get(f"/pictures/preview-background-files/{bg['id']}.hdr", headers=s["artist_h"])
+    assert got.status_code == 200 and got.content == HDR
+    # any other format: Zou answers 400 and deletes the background (observed with .png, .jpg, .exr)
+    doomed = (await client.post("/data/preview-background-files", json={"name": f"{name}-png"}, headers=s["admin"])).json()
+    bad = await client.post(f"/pictures/preview-background-files/{doomed['id']}", headers=s["admin"],
+                            files={"file": ("sky.png", png((64, 32)), "image/png")})
+    assert bad.status_code == 400 and bad.json()["error"] is True
+    assert (await client.get(f"/data/preview-background-files/{doomed['id']}", headers=s["admin"])).status_code == 404
+    r = await client.post(f"/data/projects/{s['project']['id']}/settings/preview-background-files",
+                          json={"preview_background_file_id": doomed["id"]}, headers=s["admin"])
+    assert r.status_code == 400  # linking a background that does not exist (Zou: 400)
     pid = s["project"]["id"]
     r = await client.post(f"/data/projects/{pid}/settings/preview-background-files",
                           json={"preview_background_file_id": bg["id"]}, headers=s["admin"])
@@ -261,3 +287,52 @@ async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untype
     r = await client.delete(f"/data/projects/{pid}/settings/preview-background-files/{bg['id']}", headers=s["admin"])
     assert r.status_code == 204
     assert (await client.get(f"/data/projects/{pid}/settings/preview-background-files", headers=s["artist_h"])).json() == []
+
+
+async def test_permission_holes_closed_as_on_the_oracle(client, s, world) -> None:  # type: ignore[no-untyped-def]
+    """Role by role, what Zou 1.0.97 refuses (observed with tools/zoudiff): Slate refuses too."""
+    preview = (await client.post(add_url(s), json={}, headers=s["supervisor"])).json()
+    shot = s["entity"]["id"]
+    # an entity's and a shot's previews: 403 outside the team and for a vendor with no task
+    # on it, 404 for an id naming no entity of that kind (concepts, edits)
+    for path in (f"/data/entities/{shot}/preview-files", f"/data/shots/{shot}/preview-files"):
+        for who, status in (("admin", 200), ("artist_h", 200), ("client", 200), ("vendor", 403), ("outsider", 403)):
+            assert (await client.get(path, headers=s[who])).status_code == status, (path, who)
+    for kind in ("concepts", "edits"):
+        for who in ("admin", "artist_h", "outsider"):
+            assert (await client.get(f"/data/{kind}/{uuid.uuid4()}/preview-files", headers=s[who])).status_code == 404
+        assert (await client.get(f"/data/{kind}/{shot}/preview-files", headers=s["admin"])).status_code == 404
+    # frames of a movie: managers only
+    for who in ("supervisor", "artist_h", "client"):
+        r = await client.get(f"/actions/preview-files/{preview['id']}/extract-frame", headers=s[who])
+        assert r.status_code == 403, who
+    # previews made through /data: admins only
+    body = {"task_id": s["task"]["id"], "revision": 1, "name": "direct"}
+    for who, status in (("outsider_manager", 403), ("supervisor", 403), ("admin", 201)):
+        assert (await client.post("/data/preview-files", json=body, headers=s[who])).status_code == status, who
+    # drawings: an artist on their own previews only
+    own = (await client.post(add_url(s), json={}, headers=s["artist_h"])).json()
+    drawing = {"additions": [], "updates": [], "deletions": []}
+    assert (await client.put(f"/actions/preview-files/{preview['id']}/update-annotations", json=drawing,
+                             headers=s["artist_h"])).status_code == 403
+    assert (await client.put(f"/actions/preview-files/{own['id']}/update-annotations", json=drawing,
+                             headers=s["artist_h"])).status_code == 200
+    # attachments on someone else's comment: the author or a manager, not a supervisor
+    other = await world.comment(s["task"], uuid.uuid4())
+    url = f"/actions/tasks/{s['task']['id']}/comments/{other['id']}/add-attachment"
+    for who in ("supervisor", "artist_h", "client"):
+        assert (await client.post(url, headers=s[who], files={"file": ("n.txt", b"hi", "text/plain")})).status_code == 403
+    r = await client.post(url, headers=s["admin"], files={"file": ("n.txt", b"hi", "text/plain")})
+    assert r.status_code == 201
+    attachment = r.json()[0]
+    for who, status in (("artist_h", 200), ("client", 200), ("vendor", 403), ("outsider", 403)):
+        assert (await client.get(f"/data/attachment-files/{attachment['id']}", headers=s[who])).status_code == status
+    # removing it through another comment's address is refused, as Zou does, for everyone
+    wrong = f"/data/tasks/{s['task']['id']}/comments/{s['comment']['id']}/attachments/{attachment['id']}"
+    assert (await client.delete(wrong, headers=s["admin"])).status_code == 403
+    # preview background files: the upload is an admin's
+    bg = (await client.post("/data/preview-background-files", json={"name": f"bg-{uuid.uuid4().hex[:6]}"},
+                            headers=s["admin"])).json()
+    r = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["outsider_manager"],
+                          files={"file": ("sky.hdr", HDR, "image/vnd.radiance")})
+    assert r.status_code == 403

@@ -146,11 +146,22 @@ async def test_malformed_ids_and_unknown_previews(client, s) -> None:  # type: i
     assert r.status_code == 404
 
 
-async def test_upload_again_while_processing_keeps_the_last_file(client, s, media_files, wait_status) -> None:  # type: ignore[no-untyped-def]
+async def test_upload_again_while_processing_is_refused(client, s, media_files, wait_status) -> None:  # type: ignore[no-untyped-def]
+    """Zou takes one file per preview (it processes it inside the upload request): a
+    second upload is a 400 even while Slate is still processing the first."""
     preview = await new_preview(client, s)
     first = await send(client, s, preview["id"], "clip.mov", media_files["movie"].read_bytes())
     second = await send(client, s, preview["id"], "still.png", media_files["png"].read_bytes())
-    assert first.status_code == second.status_code == 201
+    assert (first.status_code, second.status_code) == (201, 400)
     done = await wait_status(preview["id"], s["h"])
-    assert (done["status"], done["extension"], done["is_movie"], done["width"]) == ("ready", "png", False, 1920)
-    assert (await client.get(f"/movies/originals/preview-files/{preview['id']}.mp4", headers=s["h"])).status_code == 404
+    assert (done["status"], done["extension"], done["is_movie"]) == ("ready", "mp4", True)
+
+
+async def test_a_processed_preview_takes_no_new_file(client, s, media_files, wait_status) -> None:  # type: ignore[no-untyped-def]
+    """Zou answers 400 to an upload on a preview that already has its file, before any
+    permission check (observed for every role)."""
+    preview = await new_preview(client, s)
+    assert (await send(client, s, preview["id"], "still.png", media_files["png"].read_bytes())).status_code == 201
+    assert (await wait_status(preview["id"], s["h"]))["status"] == "ready"
+    again = await send(client, s, preview["id"], "still.png", media_files["png"].read_bytes())
+    assert again.status_code == 400 and again.json()["error"] is True

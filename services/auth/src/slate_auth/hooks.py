@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
 
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat
@@ -32,6 +32,10 @@ SELF_PROTECTED = frozenset({
     "preview_project_id", "preview_opened_at", "preview_open_until",
 })
 CONTRACT_TYPES = ("open-ended", "fixed-term", "short-term", "freelance", "apprentice", "internship")
+
+
+#: What a client does not see of the other persons (observed on the oracle).
+CLIENT_HIDDEN_PERSON_FIELDS = frozenset({"departments", "studio_id", "desktop_login"})
 
 
 class PersonHooks(CrudHooks[Person]):
@@ -116,18 +120,34 @@ class PersonHooks(CrudHooks[Person]):
         return out
 
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        return (await self.serialize_many(ctx, [instance], relations=True))[0]
+        if ctx.principal.is_manager:  # a manager reads one person whole, as an admin does
+            return (await serialize_persons(ctx.session, [instance]))[0]
+        return (await self._rows(ctx, [instance], relations=True, listing=False))[0]
 
     async def serialize_many(
         self, ctx: CrudContext, instances: list[Person], *, relations: bool
     ) -> list[dict[str, Any]]:
+        return await self._rows(ctx, instances, relations=relations, listing=True)
+
+    async def _rows(self, ctx: CrudContext, instances: list[Person], *, relations: bool,
+                    listing: bool) -> list[dict[str, Any]]:
+        """Zou's rows: whole for admins; minimal for the others, without the departments,
+        studio and desktop login for clients; minimal rows of a listing carry an empty
+        ``departments`` list (observed on the oracle for every non-admin role)."""
         minimal = not ctx.principal.is_admin
-        rows = await serialize_persons(ctx.session, instances, fields=MINIMAL_PERSON_FIELDS if minimal else None)
+        fields = MINIMAL_PERSON_FIELDS if minimal else None
+        if ctx.principal.is_client:
+            fields = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
+        rows = await serialize_persons(ctx.session, instances, fields=fields)
         if not minimal and not relations:
             # Zou's full rows list departments only with ?relations=true (its minimal
             # rows and a single person always carry them).
             for row in rows:
                 row.pop("departments", None)
+        if minimal and listing:
+            for row in rows:
+                if "departments" in row:
+                    row["departments"] = []
         return rows
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
@@ -152,8 +172,23 @@ async def _revoke_jti(runtime: Any, jti: str) -> None:
 ORGANISATION_SECRETS = frozenset({"chat_token_slack", "chat_webhook_mattermost", "chat_token_discord"})
 
 
+class DuplicateRecord(BadRequest):
+    """Zou's answer to a row that breaks a unique constraint: ``{"message": ...}`` alone."""
+
+    default_message = "A record with the same unique values already exists."
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message}
+
+
 class OrganisationHooks(CrudHooks[Organisation]):
-    """Chat tokens are for admins' eyes only."""
+    """Chat tokens are for admins' eyes only; organisation names are unique (as Zou's)."""
+
+    async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
+        name = data.get("name") or "Kitsu"
+        if await ctx.session.scalar(select(Organisation.id).where(Organisation.name == name).limit(1)) is not None:
+            raise DuplicateRecord()
+        return data
 
     async def serialize(self, ctx: CrudContext, instance: Organisation, *, relations: bool) -> dict[str, Any]:
         exclude = frozenset() if ctx.principal.is_admin else ORGANISATION_SECRETS

@@ -52,8 +52,10 @@ def _entity_columns(kind: str) -> Any:
 PROJECTS = Replica(ProjectReplica, "project", "production", columns=_project_columns)
 TASKS = Replica(TaskReplica, "task", "production", columns=_task_columns,
                 verbs=("assign", "unassign", "status-changed"))
-COMMENTS = Replica(CommentReplica, "comment", "production", columns=_comment_columns)
+COMMENTS = Replica(CommentReplica, "comment", "production", columns=_comment_columns,
+                   verbs=("reply", "delete-reply"))  # the replies an attachment's comment shows
 ENTITIES = [Replica(EntityReplica, kind, "production", columns=_entity_columns(kind)) for kind in ENTITY_KINDS]
+ENTITY_BY_KIND = {replica.kind: replica for replica in ENTITIES}
 
 REPLICAS: list[Replica] = [PROJECTS, TASKS, COMMENTS, *ENTITIES]
 

@@ -13,19 +13,24 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from .domain import access
 from .domain import previews as preview_rules
 from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, ProjectReplica, TaskReplica
-from .consumers import COMMENTS
+from .consumers import COMMENTS, TASKS
 
 PREVIEW_STATUSES = frozenset({"processing", "ready", "broken"})
 VALIDATION_STATUSES = frozenset({"neutral", "validated", "rejected"})
 
 
 class PreviewFileHooks(CrudHooks[PreviewFile]):
-    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+    """Listings hold the previews the caller sees; one preview out of reach is a 403;
+    only admins create previews here (others go through a comment's add-preview)."""
+
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         return access.scope_previews(stmt, ctx.principal)
 
+    async def check_read(self, ctx: CrudContext, instance: PreviewFile) -> None:
+        await access.check_preview_seen(ctx.session, ctx.principal, instance)
+
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
-        if not ctx.principal.is_manager:
-            raise Forbidden()
+        access.check_admin(ctx.principal)
 
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
         task_id = data.get("task_id")
@@ -40,7 +45,11 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
         return data
 
     async def check_update(self, ctx: CrudContext, instance: PreviewFile, data: dict[str, Any]) -> None:
-        access.check_supervisor(ctx.principal)
+        task = await ctx.session.get(TaskReplica, instance.task_id) if instance.task_id else None
+        if task is None:
+            access.check_supervisor(ctx.principal)
+        else:
+            access.check_task_action(ctx.principal, task)
 
     async def check_delete(self, ctx: CrudContext, instance: PreviewFile) -> None:
         if ctx.principal.is_manager or instance.person_id == ctx.principal.id:
@@ -70,16 +79,21 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
 
 
 class AttachmentFileHooks(CrudHooks[AttachmentFile]):
-    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+    """Only admins list every attachment file (Zou: 403 for the others); one file is read
+    by whoever sees the task of its comment."""
+
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+        access.check_admin(ctx.principal)
+        return stmt
+
+    async def check_read(self, ctx: CrudContext, instance: AttachmentFile) -> None:
         if ctx.principal.is_admin:
-            return stmt
-        visible_comments = (
-            select(CommentReplica.id)
-            .join(TaskReplica, TaskReplica.id == CommentReplica.object_id)
-            .join(ProjectReplica, ProjectReplica.id == TaskReplica.project_id)
-            .where(ProjectReplica.team.any(ctx.principal.id))  # type: ignore[arg-type]
-        )
-        return stmt.where(AttachmentFile.comment_id.in_(visible_comments))
+            return
+        comment = await COMMENTS.get(ctx.session, instance.comment_id) if instance.comment_id else None
+        task = await TASKS.get(ctx.session, comment.object_id) if comment is not None and comment.object_id else None
+        if task is None:
+            raise Forbidden()
+        await access.check_task_seen(ctx.session, ctx.principal, task)
 
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("comment_id") is not None and await COMMENTS.get(ctx.session, data["comment_id"]) is None:

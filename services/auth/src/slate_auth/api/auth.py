@@ -17,6 +17,7 @@ from slate_common.serialization import json_response
 
 from ..domain import fido, preview_accounts, two_factor
 from ..domain.identity import find_login_person, get_organisation, serialize_person
+from ..hooks import ORGANISATION_SECRETS
 from ..domain.login_guard import LoginGuard, Verdict
 from ..domain.logs import record_login
 from ..domain.passwords import verify_password
@@ -130,7 +131,7 @@ async def login_answer(request: Request, session: SessionDep, person: Person, *,
     organisation = await get_organisation(session)
     response = json_response({
         "user": await serialize_person(session, person),
-        "organisation": organisation.serialize(),
+        "organisation": organisation.serialize(exclude=frozenset() if person.role == "admin" else ORGANISATION_SECRETS),
         "login": True,
         "access_token": access,
         "refresh_token": refresh,
@@ -149,7 +150,8 @@ async def authenticated(principal: CurrentUser, session: SessionDep) -> Response
     user = await serialize_person(session, person)
     user["fido_devices"] = fido.device_names(person)
     organisation = await get_organisation(session)
-    return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize()})
+    secrets = frozenset() if principal.is_admin else ORGANISATION_SECRETS  # chat tokens: admins only
+    return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize(exclude=secrets)})
 
 
 @router.get("/logout")

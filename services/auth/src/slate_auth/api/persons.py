@@ -100,7 +100,7 @@ async def add_person_desktop_log(person_id: PersonId, body: DesktopLogBody, prin
     """Record a desktop login of a person (the person or an admin)."""
     _own_or_admin(principal, person_id)
     await get_person(session, person_id)
-    return json_response(await logs.add_desktop_log(session, person_id=person_id, date=body.date), status_code=201)
+    return json_response(await logs.add_desktop_log(session, person_id=person_id, date=body.date, actor_id=principal.id), status_code=201)
 
 
 @router.get("/data/user/desktop-login-logs", tags=["User"])
@@ -115,7 +115,7 @@ async def add_my_desktop_log(principal: CurrentUser, session: SessionDep,
     """Record a desktop login of the caller (now, unless a date is given)."""
     await get_person(session, principal.id)
     date = body.date if body else None
-    return json_response(await logs.add_desktop_log(session, person_id=principal.id, date=date), status_code=201)
+    return json_response(await logs.add_desktop_log(session, person_id=principal.id, date=date, actor_id=principal.id), status_code=201)
 
 
 @router.post("/auth/app-login/code", tags=["Authentication"])

@@ -14,12 +14,12 @@ from slate_common.params import parse_id
 from slate_common.serialization import now
 
 from ..models import DesktopLoginLog, LoginLog, Person
+from .identity import emit_person_update
 
 
 def record_login(session: AsyncSession, *, person: Person, ip: str, origin: str, success: bool) -> None:
+    # a login leaves last_presence alone (Zou's is the date of the last desktop login log)
     session.add(LoginLog(person_id=person.id, ip_address=ip[:50], origin=origin, success=success))
-    if success:
-        person.last_presence = dt.date.today()
 
 
 def serialize_login_log(log: LoginLog) -> dict[str, Any]:
@@ -74,9 +74,15 @@ def _desktop(log: DesktopLoginLog) -> dict[str, Any]:
             "created_at": out["created_at"], "updated_at": out["updated_at"], "type": "DesktopLoginLog"}
 
 
-async def add_desktop_log(session: AsyncSession, *, person_id: uuid.UUID, date: str | None) -> dict[str, Any]:
+async def add_desktop_log(session: AsyncSession, *, person_id: uuid.UUID, date: str | None,
+                          actor_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """A desktop login log; its date becomes the person's ``last_presence`` (as Zou)."""
     when = _parse_datetime(date, "date") if date else now().replace(microsecond=0)
     log = DesktopLoginLog(person_id=person_id, date=when)
     session.add(log)
+    person = await session.get(Person, person_id, with_for_update=True)
+    if person is not None and person.last_presence != when.date():
+        person.last_presence = when.date()
+        await emit_person_update(session, person, actor_id=actor_id)
     await session.flush()
     return _desktop(log)

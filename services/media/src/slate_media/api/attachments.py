@@ -48,7 +48,7 @@ async def download_attachment(attachment_file_id: AttachmentFileId, file_name: s
 @router.get("/pictures/thumbnails/attachment-files/{attachment_file_id}.png", operation_id="get_attachment_thumbnail")
 async def attachment_thumbnail(attachment_file_id: AttachmentFileId, request: Request, principal: CurrentUser,
                                session: SessionDep, storage: StorageDep) -> Response:
-    """The thumbnail of a picture attachment."""
+    """The thumbnail of an attachment, if one was stored (Slate, as Zou, makes none: 404)."""
     attachment = await files.visible_attachment(session, principal, attachment_file_id)
     return await object_response(request, storage, "attachments", files.attachment_thumbnail_key(attachment.id),
                                  media_type="image/png")

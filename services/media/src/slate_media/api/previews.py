@@ -19,7 +19,7 @@ from slate_common.serialization import json_response
 from slate_common.params import (
     CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id)
 
-from ..domain import frames, pipeline
+from ..domain import access, frames, pipeline
 from ..domain import previews as rules
 from ..adapters.uploads import receive_upload
 from .downloads import download_name
@@ -111,7 +111,8 @@ async def set_main_from_tasks(request: Request, principal: CurrentUser, session:
     body = await json_object(request)
     task_ids = body.get("task_ids")
     if not isinstance(task_ids, list):
-        raise BadRequest("task_ids must be a list of task ids.")
+        raise BadRequest("task_ids must be a list of task ids.",
+                         data={"errors": [{"field": "task_ids", "message": "Field required"}]})
     out = []
     for raw in task_ids:
         entity = await rules.set_main_from_task(session, principal, parse_id(str(raw)))
@@ -125,14 +126,16 @@ async def set_main_from_task(task_id: TaskId, principal: CurrentUser, session: S
     """The task's last preview becomes its entity's picture."""
     entity = await rules.set_main_from_task(session, principal, task_id)
     if entity is None:
-        raise BadRequest("This task has no preview.")
+        raise BadRequest("This task has no preview.", data=None)
     return json_response(entity)
 
 
 def _entity_listing(kind: str) -> Any:
+    kinds = None if kind == "entity" else (kind,)
+
     async def listing(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
         entity_id = parse_id(request.path_params[f"{kind}_id"])
-        return json_response(await rules.previews_of_entity(session, principal, entity_id))
+        return json_response(await rules.previews_of_entity(session, principal, entity_id, kinds))
 
     listing.__doc__ = f"Previews of the tasks of a {kind}, newest revision first."
     return listing
@@ -158,8 +161,9 @@ async def project_previews(project_id: ProjectId, principal: CurrentUser, sessio
 @router.get("/actions/preview-files/{preview_file_id}/extract-frame", operation_id="extract_preview_frame")
 async def extract_frame(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep,
                         storage: StorageDep, settings: SettingsDep) -> Response:
-    """A frame of a movie preview as PNG (``frame_number``, default 0)."""
+    """A frame of a movie preview as PNG (``frame_number``, default 0); managers only."""
     preview = await rules.get_preview(session, principal, preview_file_id)
+    access.check_manager(principal)
     if not preview.is_movie or preview.status != "ready":
         raise NotFound()
     frame = _int(request.query_params.get("frame_number"), "frame_number") or 0

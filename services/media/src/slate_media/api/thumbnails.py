@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, NotFound, SlateError
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 from slate_common.params import InstanceId, ProjectId, json_object, parse_id
@@ -48,12 +48,22 @@ def _post_thumbnail(kind: str) -> Any:
     return handler
 
 
+class MethodNotAllowed(SlateError):
+    status_code = 405
+
+
+async def _project_png_post(instance_id: InstanceId, principal: CurrentUser) -> Response:
+    """Zou takes a project's picture at the address without ``.png`` only (405 here)."""
+    raise MethodNotAllowed("The method is not allowed for the requested URL.")
+
+
 for _kind in ("persons", "projects", "organisations"):
     for _suffix in (".png", ""):  # the .png form first: "{instance_id}" alone would match it
         _path = f"/pictures/thumbnails/{_kind}/{{instance_id}}{_suffix}"
         _op = f"{_kind}_thumbnail{'_png' if _suffix else ''}"
         router.add_api_route(_path, _get_thumbnail(_kind), methods=["GET"], operation_id=f"get_{_op}")
-        router.add_api_route(_path, _post_thumbnail(_kind), methods=["POST"], operation_id=f"set_{_op}", status_code=201)
+        _post = _project_png_post if (_kind, _suffix) == ("projects", ".png") else _post_thumbnail(_kind)
+        router.add_api_route(_path, _post, methods=["POST"], operation_id=f"set_{_op}", status_code=201)
 
 
 @router.delete("/actions/user/clear-avatar", operation_id="clear_own_avatar", status_code=204)
@@ -83,14 +93,17 @@ async def _background(session: Any, instance_id: Any) -> PreviewBackgroundFile:
 @router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
 async def upload_background(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                             storage: StorageDep, settings: SettingsDep) -> Response:
-    """Store a preview background (HDR, EXR or picture) and its thumbnail."""
-    access.check_manager(principal)
+    """Store the HDR file of a preview background (admins); any other format deletes it (400)."""
+    access.check_admin(principal)
     await _background(session, instance_id)
     upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
     try:
         out = await files.upload_background(session, storage, principal, instance_id, upload)
     finally:
         upload.close()
+    if out is None:  # answered, not raised: the deletion is committed
+        return json_response({"error": True, "message": f"Preview backgrounds must be .hdr files, not .{upload.extension}.",
+                              "data": None}, status_code=400)
     return json_response(out, status_code=201)
 
 

@@ -1,7 +1,9 @@
 """Who may see and change what, from the replicas of production's projects and tasks.
 
-Reads are scoped in the base query (outside the caller's projects a preview does not
-exist: 404); actions inside a visible project but beyond the caller's role are 403.
+As Zou answers: a thing that does not exist is a 404; a thing that exists outside the
+caller's projects (or, for a vendor, on a task not assigned to them) is a 403, and so is
+an action beyond the caller's role. Listings are scoped in their base query
+(:func:`scope_previews`): no query parameter can widen them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import Forbidden, NotFound
@@ -36,32 +38,67 @@ def scope_previews(stmt: Select[Any], principal: Principal) -> Select[Any]:
 
 
 async def project_visible(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> ProjectReplica:
+    """The project, if the caller is in its team (admins: any); 404 if it does not exist."""
     project = await PROJECTS.get(session, project_id)
     if project is None:
         raise NotFound()
     if not principal.is_admin and principal.id not in (project.team or []):
-        raise NotFound()
-    return project
+        raise Forbidden()
+    return project  # type: ignore[no-any-return]
+
+
+async def check_task_seen(session: AsyncSession, principal: Principal, task: TaskReplica) -> None:
+    """403 unless the task is in one of the caller's projects (a vendor: assigned to them)."""
+    if principal.is_admin:
+        return
+    project = await PROJECTS.get(session, task.project_id) if task.project_id else None
+    if project is None or principal.id not in (project.team or []):
+        raise Forbidden()
+    if principal.is_vendor and principal.id not in (task.assignees or []):
+        raise Forbidden()
 
 
 async def task_visible(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> TaskReplica:
     task = await TASKS.get(session, task_id)
     if task is None:
         raise NotFound()
+    await check_task_seen(session, principal, task)
+    return task  # type: ignore[no-any-return]
+
+
+async def check_preview_seen(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
+    """403 unless the caller sees the preview's task (a preview of no task: admins only)."""
     if principal.is_admin:
-        return task  # type: ignore[no-any-return]
-    project = await PROJECTS.get(session, task.project_id) if task.project_id else None
+        return
+    task = await TASKS.get(session, preview.task_id) if preview.task_id else None
+    if task is None:
+        raise Forbidden()
+    await check_task_seen(session, principal, task)
+
+
+async def check_entity_seen(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+                            project_id: uuid.UUID | None) -> None:
+    """403 unless the entity is in one of the caller's projects; a vendor must be assigned
+    to one of its tasks."""
+    if principal.is_admin:
+        return
+    project = await PROJECTS.get(session, project_id) if project_id else None
     if project is None or principal.id not in (project.team or []):
-        raise NotFound()
-    if principal.is_vendor and principal.id not in (task.assignees or []):
-        raise NotFound()
-    return task
+        raise Forbidden()
+    if principal.is_vendor:
+        assigned = await session.scalar(
+            select(TaskReplica.id).where(TaskReplica.entity_id == entity_id,
+                                         TaskReplica.assignees.any(principal.id)).limit(1)  # type: ignore[arg-type]
+        )
+        if assigned is None:
+            raise Forbidden()
 
 
-def check_task_action(principal: Principal, task: TaskReplica) -> None:
+def check_task_action(principal: Principal, task: TaskReplica, *, clients: bool = False) -> None:
     """Posting previews and setting main previews: supervisors and up on their
-    projects; artists and vendors on tasks assigned to them; never clients."""
-    if principal.role in SUPERVISORS:
+    projects; artists and vendors on tasks assigned to them; clients of the project
+    where Zou lets them (adding a preview to a comment, ordering previews)."""
+    if principal.role in SUPERVISORS or (clients and principal.is_client):
         return
     if principal.role in ("user", "vendor") and principal.id in (task.assignees or []):
         return
@@ -75,4 +112,9 @@ def check_supervisor(principal: Principal) -> None:
 
 def check_manager(principal: Principal) -> None:
     if not principal.is_manager:
+        raise Forbidden()
+
+
+def check_admin(principal: Principal) -> None:
+    if not principal.is_admin:
         raise Forbidden()

@@ -91,8 +91,8 @@ async def add_attachments(
     comment = await visible_comment(session, principal, comment_id)
     if comment.object_id != task_id:
         raise BadRequest("This comment is not a comment of this task.")
-    if principal.role not in access.SUPERVISORS and comment.person_id != principal.id:
-        raise Forbidden()
+    if not principal.is_manager and comment.person_id != principal.id:
+        raise Forbidden()  # managers, or the comment's author
     if not uploads:
         raise BadRequest("No file was uploaded.")
     created = []
@@ -106,8 +106,6 @@ async def add_attachments(
         )
         await storage.put_file("attachments", attachment_key(attachment.id), upload.file, upload.size,
                                attachment.mimetype or mime_of(upload.extension) or "application/octet-stream")
-        if processing.kind_of(upload.extension) == "picture":
-            await _attachment_thumbnail(storage, attachment.id, Path(upload.path))
         session.add(attachment)
         created.append(attachment)
     await session.flush()
@@ -116,15 +114,6 @@ async def add_attachments(
                                                "snapshot": attachment.serialize()}, actor_id=principal.id)
     # Zou answers each file as the comment lists it
     return [{"id": str(a.id), "name": a.name, "extension": a.extension, "size": a.size} for a in created]
-
-
-async def _attachment_thumbnail(storage: Storage, attachment_id: uuid.UUID, src: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="slate-attachment-") as tmp:
-        try:
-            out = await asyncio.to_thread(processing.picture_derivatives, src, Path(tmp), original=False)
-        except processing.MediaError:
-            return  # an unreadable picture is still a fine attachment; it just has no thumbnail
-        await storage.put_path("attachments", attachment_thumbnail_key(attachment_id), out["thumbnail"], "image/png")  # type: ignore[arg-type]
 
 
 async def visible_attachment(session: AsyncSession, principal: Principal, attachment_id: uuid.UUID) -> AttachmentFile:
@@ -146,7 +135,7 @@ async def delete_attachment(
     attachment = await visible_attachment(session, principal, attachment_id)
     comment = await visible_comment(session, principal, comment_id)
     if attachment.comment_id != comment_id or comment.object_id != task_id:
-        raise NotFound()
+        raise Forbidden()  # as Zou: an attachment of another comment is refused, not hidden
     if principal.role not in access.SUPERVISORS and comment.person_id != principal.id:
         raise Forbidden()
     await session.delete(attachment)
@@ -158,7 +147,8 @@ async def delete_attachment(
 
 # -- preview backgrounds ------------------------------------------------------------------
 
-BACKGROUND_EXTENSIONS = frozenset({"hdr", "exr", "png", "jpg", "jpeg"})
+#: What a preview background may be: an HDR environment map, as Zou accepts.
+BACKGROUND_EXTENSIONS = frozenset({"hdr"})
 
 
 def background_key(background_id: uuid.UUID, extension: str) -> str:
@@ -171,14 +161,22 @@ def background_thumbnail_key(background_id: uuid.UUID) -> str:
 
 async def upload_background(
     session: AsyncSession, storage: Storage, principal: Principal, background_id: uuid.UUID, upload: Upload
-) -> dict[str, Any]:
-    access.check_manager(principal)
+) -> dict[str, Any] | None:
+    """Store the file of a preview background; None when its format is refused (the
+    background is then deleted in the same transaction)."""
+    access.check_admin(principal)
     background = await session.get(PreviewBackgroundFile, background_id, with_for_update=True)
     if background is None:
         raise NotFound()
-    ext = upload.extension
+    ext = upload.extension.lower()
     if ext not in BACKGROUND_EXTENSIONS:
-        raise BadRequest(f"Files with the extension .{ext} are not accepted as preview backgrounds.")
+        # as Zou: a background given a file it cannot use is deleted (the caller gets a 400)
+        snapshot = background.serialize()
+        await session.delete(background)
+        await session.flush()
+        emit(session, "preview-background-file:delete",
+             {"preview_background_file_id": str(background_id), "snapshot": snapshot}, actor_id=principal.id)
+        return None
     if upload.size == 0:
         raise BadRequest("The uploaded file is empty.")
     await storage.put_file("files", background_key(background_id, ext), upload.file, upload.size, mime_of(ext))
@@ -218,7 +216,7 @@ async def add_project_background(
     bid = parse_id(background_id, "A preview_background_file_id is required.")
     background = await session.get(PreviewBackgroundFile, bid)
     if background is None:
-        raise NotFound()
+        raise BadRequest("This preview background file does not exist.", data=None)
     exists = await session.scalar(
         select(project_preview_background.c.project_id).where(
             project_preview_background.c.project_id == project_id,

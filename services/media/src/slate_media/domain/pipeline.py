@@ -34,6 +34,7 @@ from ..adapters.jobs import enqueue_preview_job
 from ..models import PreviewFile, ProjectReplica, TaskReplica
 from ..adapters.storage import Storage
 from ..adapters.uploads import Upload
+from . import access
 from . import previews as preview_rules
 
 log = get_logger(__name__)
@@ -85,7 +86,9 @@ async def check_upload_access(
 ) -> None:
     """Checked before the body is read (and again after), in a short transaction."""
     async with transaction(sessionmaker) as session:
-        preview = await preview_rules.get_preview(session, principal, preview_id)
+        if task_id is not None:  # through a task's address: its visibility first (Zou: 403)
+            await access.task_visible(session, principal, task_id)
+        preview = await preview_rules.get_preview_to_upload(session, principal, preview_id)
         if task_id is not None and preview.task_id != task_id:
             raise BadRequest("This preview is not a preview of this task.")
         await preview_rules.check_upload_allowed(session, principal, preview)

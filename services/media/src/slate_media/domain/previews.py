@@ -10,11 +10,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 
 from ..models import CommentReplica, EntityReplica, PreviewFile, TaskReplica, preview_file_comment
+from ..consumers import ENTITY_BY_KIND
 from . import access
 
 #: Fields of the short form used by the per-entity listings (as Zou lists them).
@@ -81,13 +82,28 @@ async def emit_previews(session: AsyncSession, names: tuple[str, ...], preview: 
         )
 
 
+async def get_preview_to_upload(session: AsyncSession, principal: Principal, preview_id: uuid.UUID) -> PreviewFile:
+    """The preview awaiting its file: 404 if none, 400 once it has one (whoever asks, as
+    Zou, which stores and processes the file inside the upload request), then 403 if the
+    caller does not see its task."""
+    preview = await session.get(PreviewFile, preview_id)
+    if preview is None:
+        raise NotFound()
+    if preview.status != "processing" or preview.file_size:
+        raise BadRequest("This preview already has its file.")
+    await access.check_preview_seen(session, principal, preview)
+    return preview
+
+
 async def get_preview(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, *, for_update: bool = False) -> PreviewFile:
-    stmt = access.scope_previews(select(PreviewFile), principal).where(PreviewFile.id == preview_id)
+    """The preview: 404 if it does not exist, 403 if the caller does not see its task."""
+    stmt = select(PreviewFile).where(PreviewFile.id == preview_id)
     if for_update:
         stmt = stmt.with_for_update(of=PreviewFile)
     preview = (await session.scalars(stmt)).first()
     if preview is None:
         raise NotFound()
+    await access.check_preview_seen(session, principal, preview)
     return preview
 
 
@@ -111,7 +127,7 @@ async def add_preview(
     """A preview awaiting its file, on a comment of a task: the comment's revision if it
     already shows previews (next position), else the task's last revision + 1."""
     task = await access.task_visible(session, principal, task_id)
-    access.check_task_action(principal, task)
+    access.check_task_action(principal, task, clients=True)
     comment = await session.get(CommentReplica, comment_id)
     if comment is None:
         raise NotFound()
@@ -148,15 +164,15 @@ async def add_preview(
 
 
 async def check_upload_allowed(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
-    if preview.person_id == principal.id and not principal.is_client:
+    if preview.person_id == principal.id:
         return
-    access.check_task_action(principal, await task_of(session, preview))
+    access.check_task_action(principal, await task_of(session, preview), clients=True)
 
 
 async def update_position(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, position: int) -> list[PreviewFile]:
     """Move a preview within its revision; the others close up around it."""
     preview = await get_preview(session, principal, preview_id, for_update=True)
-    access.check_task_action(principal, await task_of(session, preview))
+    access.check_task_action(principal, await task_of(session, preview), clients=True)
     siblings = list(
         (
             await session.scalars(
@@ -215,6 +231,8 @@ async def update_annotations(
 ) -> PreviewFile:
     """Drawings on a preview: additions, updates and deletions of objects per frame."""
     preview = await get_preview(session, principal, preview_id, for_update=True)
+    if principal.role in ("user", "vendor") and preview.person_id != principal.id:
+        raise Forbidden()  # artists and vendors draw on their own previews only
     lists = [body.get(k) or [] for k in ("additions", "updates", "deletions")]
     if not all(isinstance(v, list) for v in lists):
         raise BadRequest("additions, updates and deletions must be lists.")
@@ -239,9 +257,9 @@ async def set_main_preview(session: AsyncSession, principal: Principal, preview:
     entity = await session.get(EntityReplica, task.entity_id, with_for_update=True)
     if entity is None:
         return {"id": str(task.entity_id), "project_id": str(task.project_id) if task.project_id else None,
-                "preview_file_id": str(preview.id), "type": "Entity"}
+                "preview_file_id": str(preview.id), "preview_file_status": preview.status, "type": "Entity"}
     entity.snapshot = {**entity.snapshot, "preview_file_id": str(preview.id)}
-    return entity.snapshot
+    return {**entity.snapshot, "preview_file_status": preview.status}  # Zou's answer names its status
 
 
 async def last_preview_of_task(session: AsyncSession, task_id: uuid.UUID) -> PreviewFile | None:
@@ -269,7 +287,6 @@ async def remove_from_comment(
 ) -> None:
     """Delete a preview shown by a comment of the task (stored files are left to the purge)."""
     task = await access.task_visible(session, principal, task_id)
-    access.check_task_action(principal, task)
     preview = await get_preview(session, principal, preview_id, for_update=True)
     linked = await session.scalar(
         select(preview_file_comment.c.comment_id).where(
@@ -278,6 +295,7 @@ async def remove_from_comment(
     )
     if preview.task_id != task_id or linked is None:
         raise NotFound()
+    access.check_task_action(principal, task)
     await emit_preview(session, "delete", preview, actor_id=principal.id)
     await session.execute(delete(PreviewFile).where(PreviewFile.id == preview_id))
 
@@ -297,7 +315,21 @@ def short(preview: PreviewFile) -> dict[str, Any]:
     return {k: full[k] for k in SHORT_FIELDS}
 
 
-async def previews_of_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+async def entity_seen(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+                      kinds: tuple[str, ...] | None = None) -> EntityReplica:
+    """The entity (of one of ``kinds``): 404 if there is none, 403 outside the caller's reach."""
+    entity = await ENTITY_BY_KIND[kinds[0] if kinds else "entity"].get(session, entity_id)
+    if entity is None:
+        raise NotFound()
+    if kinds is not None and entity.kind not in kinds and str(entity.snapshot.get("type") or "").lower() not in kinds:
+        raise NotFound()
+    await access.check_entity_seen(session, principal, entity.id, entity.project_id)
+    return entity
+
+
+async def previews_of_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+                             kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    await entity_seen(session, principal, entity_id, kinds)
     stmt = (
         access.scope_previews(select(PreviewFile), principal)
         .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.entity_id == entity_id)))
@@ -311,6 +343,7 @@ async def previews_of_shot_by_task_type(
 ) -> dict[str, list[dict[str, Any]]]:
     """A shot's previews as Zou answers them: per task type id, one row per revision
     (newest first) for its first file, the revision's other files in ``previews``."""
+    await entity_seen(session, principal, shot_id, ("shot",))
     task = aliased(TaskReplica)
     task_types = select(task.task_type_id).where(task.id == PreviewFile.task_id).correlate_except(task).scalar_subquery()
     rows = (await session.execute(
@@ -337,6 +370,8 @@ async def previews_of_shot_by_task_type(
 
 
 async def previews_of_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every preview of a project: admins only (as Zou)."""
+    access.check_admin(principal)
     await access.project_visible(session, principal, project_id)
     stmt = (
         access.scope_previews(select(PreviewFile), principal)
