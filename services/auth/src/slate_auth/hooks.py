@@ -135,7 +135,7 @@ class PersonHooks(CrudHooks[Person]):
         studio and desktop login for clients; minimal rows of a listing carry an empty
         ``departments`` list (observed on the oracle for every non-admin role)."""
         minimal = not ctx.principal.is_admin
-        fields = MINIMAL_PERSON_FIELDS if minimal else None
+        fields: tuple[str, ...] | None = MINIMAL_PERSON_FIELDS if minimal else None
         if ctx.principal.is_client:
             fields = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
         rows = await serialize_persons(ctx.session, instances, fields=fields)

@@ -12,7 +12,7 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 
 from .domain import access
 from .domain import previews as preview_rules
-from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, ProjectReplica, TaskReplica
+from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, TaskReplica
 from .consumers import COMMENTS, TASKS
 
 PREVIEW_STATUSES = frozenset({"processing", "ready", "broken"})
