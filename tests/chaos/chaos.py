@@ -55,6 +55,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import nats
+import psutil
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from PIL import Image
 
@@ -123,6 +124,8 @@ class Kill:
     backlog_s: float | None = None  # serving -> ready
     client_s: float | None = None  # kill -> first 2xx of a client call through the gateway
     probe_status: int | str | None = None  # the probe's last answer
+    cpu_s: float | None = None  # CPU the new process (and its children) used up to serving
+    cpu_wait_s: float | None = None  # time it spent runnable, waiting for a CPU, up to serving
     load_per_cpu: float = 0.0  # the machine's 1-minute load average per CPU at the kill
 
 
@@ -328,6 +331,28 @@ def load_per_cpu() -> float:
     return os.getloadavg()[0] / (os.cpu_count() or 1)
 
 
+def cpu_of(pid: int | None) -> tuple[float | None, float | None]:
+    """CPU seconds used by ``pid`` and its live children, and seconds they spent waiting
+    for a CPU (``/proc/<pid>/schedstat``: on CPU, on the run queue)."""
+    if pid is None:
+        return None, None
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None, None
+    used = waited = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            used += times.user + times.system
+            with open(f"/proc/{proc.pid}/schedstat") as f:
+                waited += int(f.read().split()[1]) / 1e9
+        except (psutil.Error, OSError, ValueError, IndexError):
+            continue
+    return round(used, 2), round(waited, 2)
+
+
 def _log_count(stack: Stack, name: str, needle: str) -> int:
     path = stack.home / "logs" / f"{name}.log"
     try:
@@ -379,8 +404,6 @@ class Watcher:
             "auth": "/api/auth/authenticated",
             "production": f"/api/data/projects/{self.project_id}",
             "media": "/api/data/preview-background-files",
-            "planning": "/api/data/day-offs",
-            "import-export": "/api/export/csv/persons.csv",
             "gateway": "/api/auth/authenticated",
             "postgres": f"/api/data/projects/{self.project_id}",
         }.get(name)
@@ -420,7 +443,7 @@ class Watcher:
         end = killed_at + deadline
 
         async def client() -> None:
-            if name == WORKER:
+            if self.probe_path(name) is None and name != "nats":  # serves no public route yet
                 return
             while time.monotonic() < end:
                 record.probe_status = await self.probe(name)
@@ -438,6 +461,7 @@ class Watcher:
             while time.monotonic() < end:
                 if await self.serving(name, counts):
                     record.serving_s = round(time.monotonic() - respawned, 2)
+                    record.cpu_s, record.cpu_wait_s = cpu_of(proc.pid)
                     break
                 await asyncio.sleep(0.05)
             while time.monotonic() < end:
@@ -837,10 +861,11 @@ def print_report(report: dict[str, Any], out: Any = sys.stdout) -> None:
         p(f"  {name}: expected {g['expected']} applied {g['applied']} twice {g['applied_twice']} "
           f"redelivered {g['redelivered']}")
     p("kills (s): target, at, kill->respawn, respawn->serving, respawn->ready, backlog, kill->client 2xx, "
-      "load/cpu, probe")
+      "CPU used and CPU waited up to serving, load/cpu, probe")
     for k in report["kills"]:
         p(f"  {k['target']:<14}{k['at']:>7}{k['restart_s']!s:>7}{k['serving_s']!s:>7}{k['ready_s']!s:>7}"
-          f"{k['backlog_s']!s:>7}{k['client_s']!s:>7}{k['load_per_cpu']:>6}  {k['probe_status']}")
+          f"{k['backlog_s']!s:>7}{k['client_s']!s:>7}{k['cpu_s']!s:>7}{k['cpu_wait_s']!s:>7}"
+          f"{k['load_per_cpu']:>6}  {k['probe_status']}")
     p(f"problems: {len(report['problems'])}")
     for x in report["problems"][:40]:
         p(f"  - {x}")
