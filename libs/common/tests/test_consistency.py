@@ -112,7 +112,7 @@ async def test_settle_returns_once_readable_groups_applied_and_never_waits_for_o
     assert await _applied(sm, "a")  # visible the moment settle returns
     assert 0.35 < took < 2.5, took
     group = settler.groups["replica"]
-    assert group.readable and group.floor >= 1
+    assert group.readable and group.has([1])  # announced: stream sequence 1 applied
     assert settler.groups["jobs"].readable is False
 
 
@@ -133,9 +133,10 @@ async def test_settle_gives_up_after_the_bound_and_logs_replica_lag(env) -> None
     assert not await _applied(sm, "b")
 
 
-async def test_the_floor_is_contiguous_across_two_processes_of_one_group(env) -> None:  # type: ignore[no-untyped-def]
-    """Event 1 is slow in one process; event 2 is applied at once by the other. A writer
-    of event 2 still waits for event 1: the floor counts every event up to it."""
+async def test_two_processes_of_one_group_each_answer_for_what_they_applied(env) -> None:  # type: ignore[no-untyped-def]
+    """Event "slow" takes a second in one process; event "fast" is applied at once by the
+    other. The writer of "fast" is answered without waiting for "slow" (whichever process
+    applies an event announces it); the writer of "slow" waits until it is applied."""
     sm, nc, js, stream, settler, tasks = env
     handler = slow_handler({"slow": 1.0})
     for _ in range(2):
@@ -144,14 +145,53 @@ async def test_the_floor_is_contiguous_across_two_processes_of_one_group(env) ->
         await consumer.ensure()
         tasks.append(asyncio.create_task(consumer.run()))
     await settler.start()
-    slow = await _write(sm, tag="slow")
-    await settler.publish(slow)
+    slow_writer = asyncio.create_task(settler.settle(await _write(sm, tag="slow")))
     await asyncio.sleep(0.1)  # one process holds the slow one
-    fast = await _write(sm, tag="fast")
     started = time.monotonic()
-    await settler.settle(fast)
-    assert time.monotonic() - started > 0.6
-    assert await _applied(sm, "slow") and await _applied(sm, "fast")
+    await settler.settle(await _write(sm, tag="fast"))
+    assert time.monotonic() - started < 0.6
+    assert await _applied(sm, "fast") and not await _applied(sm, "slow")
+    await slow_writer
+    assert await _applied(sm, "slow")  # visible the moment its writer is answered
+    assert settler.groups["shared"].has([1, 2])
+
+
+async def test_a_lost_announcement_is_made_up_by_the_floor(env) -> None:  # type: ignore[no-untyped-def]
+    """Announcements are at most once: a writer that never hears one still returns, from
+    the group's ack floor, well within the bound."""
+    sm, nc, js, stream, settler, tasks = env
+    consumer = Consumer(name="quiet", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": slow_handler({})})
+
+    async def lost(seqs: list[int]) -> None:  # this consumer's announcements never arrive
+        return None
+
+    consumer._announce = lost  # type: ignore[method-assign]
+    await consumer.ensure()
+    tasks.append(asyncio.create_task(consumer.run()))
+    await settler.start()
+    started = time.monotonic()
+    await settler.settle(await _write(sm, tag="quiet"))
+    assert time.monotonic() - started < 1.0
+    assert await _applied(sm, "quiet")
+    assert settler.groups["quiet"].floor >= 1
+
+
+async def test_publish_acknowledges_a_request_s_events_in_outbox_order(env) -> None:  # type: ignore[no-untyped-def]
+    sm, nc, js, stream, settler, tasks = env
+    await settler.start()
+    with settle_scope() as committed:
+        async with transaction(sm) as session:
+            for n in range(6):
+                emit(session, "thing:new", {"tag": f"n{n}"})
+    published = await settler.publish(committed)
+    seqs = [seq for _, seq in published]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 6
+    for row, seq in zip(sorted(committed, key=lambda r: r.seq), seqs):
+        msg = await js.get_msg(stream, seq)
+        assert msg.headers["Nats-Msg-Id"] == row.id
+    # a second publish of the same rows (the relay's, after a crash) is a duplicate: same sequences
+    assert [seq for _, seq in await settler.publish(committed)] == seqs
+    assert (await js.stream_info(stream)).state.messages == 6
 
 
 async def test_a_consumer_waits_for_the_events_its_handlers_emit(env) -> None:  # type: ignore[no-untyped-def]

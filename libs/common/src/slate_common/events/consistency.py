@@ -13,13 +13,13 @@ The mechanism, in the order a write goes through it (docs/consistency.md has the
    second publish of the same row is dropped by the server (``Nats-Msg-Id``).
 4. It then waits until every *readable* consumer group (a replica, a read model, the
    notifications: anything a client can read back; marked ``slate.readable`` in the
-   consumer's metadata) whose filter matches an event's subject has an ack floor at or
-   past that event's sequence. The ack floor is JetStream's own: every message up to it
-   was acked, and a consumer acks only after committing its effect, so neither
-   out-of-order delivery, nor naks, nor several processes sharing a consumer can make
-   it lie. Consumers announce their floor on ``slate.applied.<consumer>`` after each
-   batch (:func:`announce_floor`); a waiting writer also asks JetStream directly every
-   :data:`POLL_SECONDS`, in case an announcement was lost.
+   consumer's metadata) whose filter matches an event's subject has applied that event.
+   A consumer announces, right after a batch's transaction commits, the stream sequences
+   it applied on ``slate.applied.<consumer>`` (:func:`announce_applied`); whichever
+   process of the group applied an event, its effect is committed when it is announced.
+   Announcements are core NATS (at most once): a waiting writer also asks JetStream for
+   the group's ack floor every :data:`POLL_SECONDS` (every message up to the floor was
+   acked, and a consumer acks only after committing its effect).
 5. Past ``SLATE_CONSISTENCY_WAIT_SECONDS`` (2 s) the write is answered anyway and
    ``replica_lag`` is logged with the groups that lagged.
 
@@ -55,7 +55,7 @@ from ..serialization import dumps, loads, now
 
 log = get_logger(__name__)
 
-#: Core NATS subject prefix on which consumer groups announce their ack floor.
+#: Core NATS subject prefix on which consumer groups announce what they applied.
 APPLIED_PREFIX = "slate.applied"
 #: Consumer metadata key marking a group whose effects clients read back.
 READABLE = "slate.readable"
@@ -64,6 +64,10 @@ POLL_SECONDS = 0.1
 #: How often the list of consumer groups (and their filters) is read again; a group's
 #: first announcement makes every writer read it at once.
 REFRESH_SECONDS = 10.0
+#: How long a publish of the writer waits for JetStream's acknowledgement.
+PUBLISH_TIMEOUT = 2.0
+#: Announced sequences a writer remembers per group (those at or below the floor go first).
+MAX_REMEMBERED = 20_000
 
 
 @dataclass(frozen=True)
@@ -144,11 +148,30 @@ class _Group:
     filters: list[str]
     readable: bool
     floor: int = 0
-    #: Set (and replaced by a fresh one) whenever the floor rises.
+    #: Sequences announced as applied above the floor (an ordered set: oldest first).
+    applied: dict[int, None] = field(default_factory=dict)
+    #: Set (and replaced by a fresh one) whenever the floor rises or sequences arrive.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wants(self, subject: str) -> bool:
         return any(subject_matches(f, subject) for f in self.filters)
+
+    def has(self, seqs: list[int]) -> bool:
+        return all(seq <= self.floor or seq in self.applied for seq in seqs)
+
+    def wake(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def remember(self, seqs: list[int]) -> None:
+        for seq in seqs:
+            if seq > self.floor:
+                self.applied[seq] = None
+        if len(self.applied) > MAX_REMEMBERED:
+            self.applied = {seq: None for seq in self.applied if seq > self.floor}
+            while len(self.applied) > MAX_REMEMBERED // 2:  # a writer still waiting polls the floor
+                del self.applied[next(iter(self.applied))]
+        self.wake()
 
 
 class Settler:
@@ -177,9 +200,13 @@ class Settler:
         self._mark_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._refreshing: asyncio.Task[None] | None = None
+        #: JetStream acknowledgements awaited by :meth:`publish`, by reply token.
+        self._acks: dict[str, asyncio.Future[Any]] = {}
+        self._ack_prefix = ""
 
     async def start(self) -> None:
         await self.nc.subscribe(f"{APPLIED_PREFIX}.>", cb=self._on_applied)
+        await self._listen_for_acks()
         await self.refresh()
         self._tasks.append(asyncio.create_task(self._mark_loop()))
         self._tasks.append(asyncio.create_task(self._refresh_loop()))
@@ -214,15 +241,19 @@ class Settler:
     def _raise(self, group: _Group, floor: int) -> None:
         if floor > group.floor:
             group.floor = floor
-            group.changed.set()
-            group.changed = asyncio.Event()
+            if group.applied and next(iter(group.applied)) <= floor:
+                group.applied = {seq: None for seq in group.applied if seq > floor}
+            group.wake()
 
     async def _on_applied(self, msg: Msg) -> None:
         try:
             body = loads(msg.data)
             group = self.groups.get(body["consumer"])
             if group is not None:
-                self._raise(group, int(body["floor"]))
+                if "seqs" in body:
+                    group.remember([int(seq) for seq in body["seqs"]])
+                if "floor" in body:  # announcements of releases before 2026-12-07
+                    self._raise(group, int(body["floor"]))
             elif self._refreshing is None or self._refreshing.done():
                 # a group this process does not know yet (a service started after it):
                 # read the groups again, so the next write waits for it too
@@ -248,15 +279,48 @@ class Settler:
     # --- a write -------------------------------------------------------------------
 
     async def publish(self, rows: Iterable[CommittedEvent]) -> list[tuple[str, int]]:
-        """Publish committed rows in outbox order; (subject, stream sequence) of each."""
-        out = []
-        for row in sorted(rows, key=lambda r: r.seq):
-            headers = {**row.headers, "Nats-Msg-Id": row.id, **version_header(row.seq)}
-            ack = await self.js.publish(row.subject, row.payload, headers=headers)
-            out.append((row.subject, ack.seq))
-            self._published.append(row.seq)
+        """Publish committed rows in outbox order and await their acknowledgements
+        together (one round trip for a request's events, not one each); (subject, stream
+        sequence) of each. One connection keeps the order: the stream gets them as sent."""
+        ordered = sorted(rows, key=lambda r: r.seq)
+        await self._listen_for_acks()
+        waiting: list[tuple[str, asyncio.Future[Any]]] = []
+        try:
+            for row in ordered:
+                token = self.nc._nuid.next().decode()  # noqa: SLF001 - the client's own unique ids
+                future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                self._acks[token] = future
+                waiting.append((token, future))
+                headers = {**row.headers, "Nats-Msg-Id": row.id, **version_header(row.seq)}
+                await self.nc.publish(row.subject, row.payload, reply=f"{self._ack_prefix}.{token}", headers=headers)
+            seqs = await asyncio.wait_for(asyncio.gather(*(f for _, f in waiting)), PUBLISH_TIMEOUT)
+        finally:
+            for token, future in waiting:
+                self._acks.pop(token, None)
+                future.cancel()
+        self._published.extend(row.seq for row in ordered)
         self._mark_wake.set()
-        return out
+        return [(row.subject, seq) for row, seq in zip(ordered, seqs)]
+
+    async def _listen_for_acks(self) -> None:
+        if not self._ack_prefix:
+            prefix = self.nc.new_inbox()
+            await self.nc.subscribe(f"{prefix}.*", cb=self._on_ack)
+            self._ack_prefix = self._ack_prefix or prefix  # two first callers: one prefix wins
+
+    async def _on_ack(self, msg: Msg) -> None:
+        future = self._acks.get(msg.subject.rsplit(".", 1)[-1])
+        if future is None or future.done():
+            return
+        try:
+            body = loads(msg.data) if msg.data else {}
+            if "seq" in body:
+                future.set_result(int(body["seq"]))
+            else:  # no stream for the subject, or an error from JetStream
+                status = (msg.headers or {}).get("Status", "")
+                future.set_exception(RuntimeError(f"publish not acknowledged: {body.get('error') or status}"))
+        except Exception as exc:
+            future.set_exception(exc)
 
     async def publish_quietly(self, rows: list[CommittedEvent]) -> None:
         try:
@@ -274,26 +338,27 @@ class Settler:
         except Exception as exc:  # NATS down: the relay publishes them when it is back
             log.warning("settle_publish_failed", error=repr(exc), events=len(rows))
             return
-        needed: dict[str, int] = {}
+        needed: dict[str, list[int]] = {}
         for subject, seq in published:
             for group in self.groups.values():
                 if group.readable and group.name != exclude and group.wants(subject):
-                    needed[group.name] = max(needed.get(group.name, 0), seq)
+                    needed.setdefault(group.name, []).append(seq)
         if needed:
             await self.wait(needed)
 
-    async def wait(self, needed: dict[str, int]) -> None:
+    async def wait(self, needed: dict[str, list[int]]) -> None:
+        """Return once each group has applied its sequences, or after the bound."""
         deadline = time.monotonic() + self.wait_seconds
         next_poll = time.monotonic() + POLL_SECONDS
         while True:
-            lagging = [g for name, seq in needed.items() if (g := self.groups.get(name)) and g.floor < seq]
+            lagging = [g for name, seqs in needed.items() if (g := self.groups.get(name)) and not g.has(seqs)]
             if not lagging:
                 return
             now_ = time.monotonic()
             if now_ >= deadline:
                 log.warning(
                     "replica_lag",
-                    groups={g.name: {"floor": g.floor, "needed": needed[g.name]} for g in lagging},
+                    groups={g.name: {"floor": g.floor, "needed": max(needed[g.name])} for g in lagging},
                     waited_seconds=self.wait_seconds,
                 )
                 return
@@ -335,9 +400,7 @@ class Settler:
                 log.warning("outbox_mark_failed", error=repr(exc), rows=len(seqs))
 
 
-async def announce_floor(nc: NATS, js: JetStreamContext, stream: str, consumer: str) -> int:
-    """Read the group's ack floor from JetStream and announce it to the writers."""
-    info = await js.consumer_info(stream, consumer)
-    floor = info.ack_floor.stream_seq if info.ack_floor else 0
-    await nc.publish(f"{APPLIED_PREFIX}.{consumer}", dumps({"consumer": consumer, "floor": floor}))
-    return floor
+async def announce_applied(nc: NATS, consumer: str, seqs: list[int]) -> None:
+    """Tell the writers which stream sequences the group ``consumer`` has applied
+    (committed): one core NATS message, no JetStream round trip."""
+    await nc.publish(f"{APPLIED_PREFIX}.{consumer}", dumps({"consumer": consumer, "seqs": seqs}))

@@ -25,7 +25,7 @@ from ..tracing import extract_context, tracer
 from .envelope import Event
 from .models import InboxEvent
 from .versions import version_of
-from .consistency import READABLE, Settler, announce_floor, settle_scope
+from .consistency import READABLE, Settler, announce_applied, settle_scope
 
 log = get_logger(__name__)
 
@@ -73,10 +73,10 @@ class Consumer:
     terminated after ``max_deliver`` attempts.
 
     After the commit, the events the handlers emitted are published and waited for
-    (``settler``, see ``slate_common.consistency``); then the messages are acked, the last
-    one synchronously, and the group's ack floor is announced to the writers waiting on
-    it. ``readable`` marks a group whose effects clients read back (replicas, read
-    models, notifications): writers wait for it.
+    (``settler``, see ``slate_common.consistency``); then the stream sequences of the
+    batch are announced to the writers waiting on them, and the messages are acked.
+    ``readable`` marks a group whose effects clients read back (replicas, read models,
+    notifications): writers wait for it.
     """
 
     def __init__(
@@ -114,6 +114,8 @@ class Consumer:
         #: Set once the backlog that existed when the consumer started is applied.
         self.caught_up = asyncio.Event()
         self._backlog_end = 0
+        #: Messages received and not yet acked, by stream sequence (nak'd at shutdown).
+        self._unacked: dict[int, Msg] = {}
 
     def filter_subjects(self) -> list[str]:
         return sorted({f"{EVENTS_SUBJECT_PREFIX}.*.{n.replace(':', '.')}" for n in self.handlers})
@@ -147,7 +149,8 @@ class Consumer:
         if self.on_gap is not None and self.missed_events(before, state.first_seq):
             await self._rebuild()
         log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects(), backlog_end=self._backlog_end)
-        await self._announce()  # writers that do not know this group yet read it now
+        await self._announce([])  # writers that do not know this group yet read it now
+        await self._check_caught_up()  # nothing to apply: ready at once
         try:
             async for msgs in self._pull():
                 try:
@@ -160,6 +163,17 @@ class Consumer:
             for task in list(self._inflight):
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
+            await self._release(self._unacked)
+
+    async def _release(self, msgs: dict[int, Msg]) -> None:
+        """Nak what this process holds and will not ack (it is stopping): another process,
+        or this one restarted, gets it at once instead of after ``ack_wait``."""
+        held, self._unacked = list(msgs.values()), {}
+        for msg in held:
+            with contextlib.suppress(Exception):
+                await msg.nak()
+        if held:
+            log.info("consumer_released_unacked", consumer=self.name, count=len(held))
 
     @staticmethod
     def missed_events(before: Any, first_seq: int) -> bool:
@@ -226,6 +240,7 @@ class Consumer:
                         remaining -= 1
                     elif status in ("408", "409", "404"):  # the request ended (expired, replaced...)
                         remaining = 0
+                        await self._check_caught_up()
                 if msgs:
                     yield msgs
         finally:
@@ -234,14 +249,19 @@ class Consumer:
 
     async def _check_caught_up(self) -> None:
         """Caught up once every message that was in the stream at start is applied: the
-        ack floor passed the stream's end at start, or nothing is pending any more."""
+        ack floor passed the stream's end at start, or nothing delivered is unacked and
+        delivery went past that end (or nothing is pending at all: a filtered group's
+        floor stays below the stream's end when the last events are not for it)."""
         if self.caught_up.is_set():
             return
         with contextlib.suppress(Exception):
             info = await self.js.consumer_info(self.stream, self.name)
             floor = info.ack_floor.stream_seq if info.ack_floor else 0
-            if floor >= self._backlog_end or (info.num_pending == 0 and info.num_ack_pending == 0):
-                log.info("consumer_caught_up", consumer=self.name, floor=floor)
+            delivered = info.delivered.stream_seq if info.delivered else 0
+            drained = info.num_ack_pending == 0 and (info.num_pending == 0 or delivered >= self._backlog_end)
+            if floor >= self._backlog_end or drained:
+                log.info("consumer_caught_up", consumer=self.name, floor=floor, delivered=delivered,
+                         backlog_end=self._backlog_end)
                 self.caught_up.set()
 
     async def handle(self, msg: Msg) -> bool:
@@ -251,19 +271,26 @@ class Consumer:
     async def handle_batch(self, msgs: list[Msg]) -> int:
         """Apply, publish what the handlers emitted, ack; the number of handlers run."""
         deliveries: list[_Delivery] = []
+        settled: list[int] = []  # sequences finished without a handler: announced too
         for msg in msgs:
+            seq = _stream_seq(msg)
             try:
                 event = Event.from_json(msg.data, version=version_of(msg.headers))
             except (ValueError, KeyError, TypeError):
                 log.error("consumer_bad_envelope", consumer=self.name, subject=msg.subject)
                 await msg.term()
+                settled.append(seq)
                 continue
             handler = self.handlers.get(event.name)
             if handler is None:
                 await msg.ack()
+                settled.append(seq)
                 continue
+            self._unacked[seq] = msg
             deliveries.append(_Delivery(msg, event, handler))
         if not deliveries:
+            if settled:
+                await self._announce(settled)
             return 0
         started = time.monotonic()
         # Without a settler the handlers' commits wake the relay, as outside any scope.
@@ -277,32 +304,36 @@ class Consumer:
             # acked, in the background: the next batch is applied meanwhile (the floor
             # stays contiguous whatever order the acks come in).
             await self._settling.acquire()
-            task = asyncio.create_task(self._settle_then_ack(list(emitted), done, started))
+            task = asyncio.create_task(self._settle_then_ack(list(emitted), done, settled, started))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
             return ran
-        await self._ack(done, started)
+        await self._ack(done, settled, started)
         return ran
 
-    async def _settle_then_ack(self, emitted: list[Any], done: list[_Delivery], started: float) -> None:
+    async def _settle_then_ack(self, emitted: list[Any], done: list[_Delivery], settled: list[int],
+                               started: float) -> None:
         try:
             assert self.settler is not None
             await self.settler.settle(emitted, exclude=self.name)
-            await self._ack(done, started)
+            await self._ack(done, settled, started)
         finally:
             self._settling.release()
 
-    async def _ack(self, done: list[_Delivery], started: float) -> None:
-        """Ack (the last one synchronously: the server has counted them all when it
-        answers), then announce the group's floor."""
-        for delivery in done[:-1]:
+    async def _ack(self, done: list[_Delivery], settled: list[int], started: float) -> None:
+        """Announce the applied sequences to the writers waiting on them, then ack."""
+        seqs = [_stream_seq(d.msg) for d in done]
+        await self._announce(settled + seqs)
+        starting = not self.caught_up.is_set()
+        for n, (delivery, seq) in enumerate(zip(done, seqs), 1):
+            self._unacked.pop(seq, None)
+            if starting and n == len(done):  # readiness reads the floor: count this ack first
+                with contextlib.suppress(Exception):
+                    await delivery.msg.ack_sync()
+                    continue
             await delivery.msg.ack()
-        if done:
-            try:
-                await done[-1].msg.ack_sync()
-            except Exception:  # the floor is announced anyway; the ack is retried by redelivery
-                await done[-1].msg.ack()
-        await self._announce()
+        if starting:
+            await self._check_caught_up()
         if time.monotonic() - started > SLOW_BATCH_SECONDS:  # writers are waiting on this
             log.warning("consumer_batch_slow", consumer=self.name, size=len(done),
                         seconds=round(time.monotonic() - started, 3))
@@ -355,6 +386,7 @@ class Consumer:
 
     async def _failed(self, delivery: _Delivery, exc: Exception) -> None:
         event, msg = delivery.event, delivery.msg
+        self._unacked.pop(_stream_seq(msg), None)
         if isinstance(exc, PoisonEvent):
             log.error("consumer_poison_event", consumer=self.name, event_name=event.name, error=str(exc))
             await msg.term()
@@ -369,13 +401,18 @@ class Consumer:
         else:
             await msg.nak(delay=min(2.0 ** delivered, 30.0))
 
-    async def _announce(self) -> None:
+    async def _announce(self, seqs: list[int]) -> None:
         try:
-            await announce_floor(self.js._nc, self.js, self.stream, self.name)  # noqa: SLF001
+            await announce_applied(self.js._nc, self.name, seqs)  # noqa: SLF001
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # writers fall back to asking JetStream themselves
+        except Exception as exc:  # writers fall back to asking JetStream for the floor
             log.warning("consumer_announce_failed", consumer=self.name, error=repr(exc))
-            return
-        if not self.caught_up.is_set():
-            await self._check_caught_up()
+
+
+def _stream_seq(msg: Msg) -> int:
+    """The message's stream sequence (0 for a message not from JetStream, as in tests)."""
+    try:
+        return msg.metadata.sequence.stream
+    except Exception:
+        return 0
