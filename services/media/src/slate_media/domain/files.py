@@ -16,6 +16,7 @@ from slate_common.events import emit
 from slate_common.security import Principal
 
 from .. import processing
+from ..consumers import COMMENTS
 from ..downloads import mime_of
 from ..models import AttachmentFile, CommentReplica, PreviewBackgroundFile, ProjectReplica, project_preview_background
 from ..storage import Storage
@@ -76,7 +77,7 @@ def attachment_thumbnail_key(attachment_id: uuid.UUID) -> str:
 
 
 async def visible_comment(session: AsyncSession, principal: Principal, comment_id: uuid.UUID) -> CommentReplica:
-    comment = await session.get(CommentReplica, comment_id)
+    comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
     if comment is None or comment.object_id is None:
         raise NotFound()
     await access.task_visible(session, principal, comment.object_id)
