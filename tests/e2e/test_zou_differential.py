@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 from zoudiff.modes import replay, write_results  # noqa: E402
-from zoudiff.side import ROLES, Side  # noqa: E402
+from zoudiff.side import COLUMNS, Side  # noqa: E402
 from zoudiff.verdict import FIXTURE, KNOWN_GAPS, load_known_gaps, report  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def test_every_served_route_answers_as_zou_did(stack) -> None:  # type: ignore[n
     started = time.monotonic()
     side = Side("slate", stack.gateway_url, stack.admin_email, stack.admin_password)
     try:
-        results = replay(side, FIXTURE, ROLES)
+        results = replay(side, FIXTURE, COLUMNS)
     finally:
         side.close()
     print(report(results, verbose=False))

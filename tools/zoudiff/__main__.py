@@ -23,7 +23,7 @@ from typing import Any
 from .modes import compare_all, new_tag, replay, run_side, slate_served, write_results
 from .plan import Route, load_routes
 from .shape import SHALLOW, load_fixture, pack, truncate
-from .side import ROLES, Side
+from .side import COLUMNS, Side
 from .verdict import (FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, load_known_gaps, load_unstable,
                       report, summarize)
 
@@ -49,7 +49,7 @@ def select(routes: list[Route], args: argparse.Namespace) -> list[Route]:
 
 
 def roles(args: argparse.Namespace) -> tuple[str, ...]:
-    return tuple(args.roles.split(",")) if args.roles else ROLES
+    return tuple(args.roles.split(",")) if args.roles else COLUMNS
 
 
 def finish(results: list[CallResult], args: argparse.Namespace, mode: str) -> int:
@@ -90,7 +90,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 def write_fixture(path: Path, records: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"zou": ZOU_VERSION, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
-            "roles": list(ROLES)} | pack(records)
+            "roles": list(COLUMNS)} | pack(records)
     # one record per line: reviewable diffs when the fixture is refreshed
     lines = ["{"]
     for name in ("zou", "recorded_at", "roles"):
@@ -178,9 +178,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         if slate is not None and zou >= 400 and 0 < slate < 400:
             text += "!"
         rows.setdefault(route, {})[role] = text
-    print("route\t" + "\t".join(ROLES))
+    print("route\t" + "\t".join(COLUMNS))
     for route in sorted(rows):
-        print(route + "\t" + "\t".join(rows[route].get(role, "") for role in ROLES))
+        print(route + "\t" + "\t".join(rows[route].get(role, "") for role in COLUMNS))
     return 0
 
 
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                                f"{os.environ.get('SLATE_ADMIN_PASSWORD', 'slate-admin-password')}"))
         sp.add_argument("--routes", help="regex on 'METHOD /path'")
         sp.add_argument("--service", help="comma-separated services")
-        sp.add_argument("--roles", help=f"comma-separated, of {','.join(ROLES)}")
+        sp.add_argument("--roles", help=f"comma-separated, of {','.join(COLUMNS)}")
         sp.add_argument("--fixture", default=str(FIXTURE))
         sp.add_argument("--out", default=str(DEFAULT_RESULTS))
         sp.add_argument("--quiet", action="store_true", help="summary only")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .side import PASSWORD, ROLES
+from .side import COLUMNS, OTHER, PASSWORD, base_role
 
 REFERENCE_ROUTES = Path("/work/shared/reference/routes.tsv")
 REPO_ROUTES = Path(__file__).resolve().parents[2] / "tests" / "e2e" / "routes.tsv"
@@ -50,6 +50,34 @@ FRESH_KINDS = frozenset({
     "task_type", "task_status", "asset_type", "project_status", "studio", "preview", "attachment", "filter",
     "filter_group", "preview_background", "entity_link",
 })
+#: Kinds seeded a second time in ``project:other`` (``shot:other``...): a call of the
+#: ``@other`` column takes those instead of the first project's.
+OTHER_KINDS = frozenset({"project", "episode", "sequence", "shot", "asset", "task", "comment", "preview",
+                         "attachment", "entity_link"})
+
+
+def other_symbol(symbol: str) -> str:
+    """``shot:2`` -> ``shot:other``; a symbol of no project (a person, a task type) stays."""
+    kind = kind_of(symbol)
+    return f"{kind}:other" if kind in OTHER_KINDS else symbol
+
+
+def in_a_project(params: dict[str, str], body: Any) -> bool:
+    """Whether a call names something of a project (a path id or an ``@`` symbol of its body)."""
+    return any(kind_of(s) in OTHER_KINDS for s in [*filter(None, params.values()), *body_symbols(body)])
+
+
+def body_symbols(value: Any) -> list[str]:
+    """The symbols a body names (``@task`` -> ``task``, ``@fresh:shot`` -> ``shot``)."""
+    if isinstance(value, str):
+        return [value[1:].removeprefix("fresh:")] if value.startswith("@") else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in body_symbols(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in body_symbols(v)]
+    return []
+
+
 #: Calls that end the caller's session: made with a login of their own.
 OWN_LOGIN = frozenset({"GET /auth/logout"})
 
@@ -184,6 +212,15 @@ class Call:
         return f"{self.route.key} | {self.role}"
 
     @property
+    def other(self) -> bool:
+        """A call of the ``@other`` column: on the things of ``project:other``."""
+        return self.role.endswith(OTHER)
+
+    @property
+    def login_role(self) -> str:
+        return base_role(self.role)
+
+    @property
     def phase(self) -> int:
         """Reads, then writes, then deletes, then the calls that end a session."""
         if self.own_login:
@@ -234,16 +271,20 @@ def kind_of(symbol: str) -> str:
     return symbol.split(":")[0].split("=")[0]
 
 
-def plan(routes: list[Route], roles: tuple[str, ...] = ROLES) -> list[Call]:
-    """Calls in a safe order: reads, then writes, then deletes; logouts last."""
+def plan(routes: list[Route], roles: tuple[str, ...] = COLUMNS) -> list[Call]:
+    """Calls in a safe order: reads, then writes, then deletes; logouts last. The
+    ``@other`` column only for routes that name something of a project."""
     calls: list[Call] = []
     for route in routes:
         names = PARAM.findall(route.path)
         params = {n: param_symbol(route, n) for n in names}
         id_params = [n for n in names if n not in LITERAL_PARAMS]
         target = id_params[-1] if id_params and route.method != "GET" else None
+        body = BODIES.get(route.key, {"json": {}} if route.method in ("POST", "PUT") else {})
         for role in roles:
-            call = Call(route, role, dict(params), body=BODIES.get(route.key, {"json": {}} if route.method in ("POST", "PUT") else {}))
+            if role.endswith(OTHER) and not in_a_project(params, body):
+                continue
+            call = Call(route, role, dict(params), body=body)
             if target and params[target] and kind_of(params[target]) in FRESH_KINDS:
                 call.fresh[target] = kind_of(params[target])
             call.own_login = route.key in OWN_LOGIN

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
-from .plan import LITERAL_PARAMS, NOWHERE, Call, credentials
+from .plan import LITERAL_PARAMS, NOWHERE, Call, credentials, other_symbol
 from .seed import Seeder, png_bytes
 from .shape import SHALLOW, record
 from .side import Answer, Side
@@ -36,11 +36,13 @@ class Runner:
         if symbol.startswith("fresh:"):
             kind = symbol.split(":", 1)[1]
             name = f"fresh:{kind}:{call.key}:{slot}"
-            ident = self.side.world.get(name) or self.seeder.fresh(kind, name)
+            ident = self.side.world.get(name) or self.seeder.fresh(kind, name, other=call.other)
             if ident is None:
                 self.fresh_failed.append(f"{call.key} {kind}")
                 return NOWHERE
             return ident
+        if call.other:
+            symbol = other_symbol(symbol)
         return self.side.world.get(symbol, NOWHERE)
 
     def resolve(self, value: Any, call: Call, slot: str = "body") -> Any:
@@ -56,7 +58,7 @@ class Runner:
 
     def placeholder(self, name: str, call: Call) -> str:
         if name in ("email", "password"):
-            email, password = credentials(call.role, self.side.emails, self.side.admin_password)
+            email, password = credentials(call.login_role, self.side.emails, self.side.admin_password)
             return email if name == "email" else password
         text = self.seeder.uniq("zd")
         if name == "uniq_email":
@@ -75,7 +77,7 @@ class Runner:
             elif name in LITERAL_PARAMS:
                 value = symbol
             else:
-                value = self.side.world.get(symbol, NOWHERE)
+                value = self.resolve_symbol(symbol, call, name)
             path = path.replace("{" + name + "}", value, 1)
         return path
 
@@ -113,8 +115,8 @@ class Runner:
         if "files" in call.body:
             kwargs["files"] = {"file": ("upload.png", png_bytes((120, 60, 200)), "image/png")}
         headers = None
-        if call.own_login and call.role != "anonymous":
-            email, password = credentials(call.role, side.emails, side.admin_password)
+        if call.own_login and call.login_role != "anonymous":
+            email, password = credentials(call.login_role, side.emails, side.admin_password)
             r = side.client.post("/auth/login", json={"email": email, "password": password})
             if r.status_code == 200:
                 headers = {"Authorization": f"Bearer {r.json()['access_token']}"}

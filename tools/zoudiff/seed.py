@@ -199,8 +199,40 @@ class Seeder:
         for link in s.must("GET", f"/data/projects/{pid}/entity-links") or []:
             if isinstance(link, dict) and link.get("entity_out_id") == s.id("asset"):
                 s.set("entity_link", link["id"])
+        self.seed_other_project()
         self.wait_previews()
         self.log(f"{s.name}: seeded {len(s.world)} things in {time.monotonic() - started:.1f}s")
+
+    def seed_other_project(self) -> None:
+        """The same kinds of things in ``project:other``, whose team holds nobody: what the
+        ``@other`` column of the permission matrix reads and changes."""
+        s = self.side
+        pid = s.id("project:other")
+        for sym in ("task_type", "task_type:asset"):
+            s.must("POST", f"/data/projects/{pid}/settings/task-types", json={"task_type_id": s.id(sym)})
+        for sym in ("task_status", "task_status:done"):
+            s.must("POST", f"/data/projects/{pid}/settings/task-status", json={"task_status_id": s.id(sym)})
+        s.must("POST", f"/data/projects/{pid}/settings/asset-types", json={"asset_type_id": s.id("asset_type")})
+        s.set("episode:other", s.must("POST", f"/data/projects/{pid}/episodes", json={"name": "E01"})["id"])
+        s.set("sequence:other", s.must("POST", f"/data/projects/{pid}/sequences",
+                                       json={"name": "SQ01", "episode_id": s.id("episode:other")})["id"])
+        s.set("shot:other", s.must("POST", f"/data/projects/{pid}/shots",
+                                   json={"name": "SH010", "sequence_id": s.id("sequence:other"), "nb_frames": 24})["id"])
+        s.set("asset:other", s.must("POST", f"/data/projects/{pid}/asset-types/{s.id('asset_type')}/assets/new",
+                                    json={"name": "Chair", "description": "another chair"})["id"])
+        s.must("PUT", f"/data/projects/{pid}/entities/{s.id('shot:other')}/casting",
+               json=[{"asset_id": s.id("asset:other"), "nb_occurences": 1}])
+        s.set("task:other", str(s.must("POST", "/data/tasks", json={
+            "project_id": pid, "entity_id": s.id("shot:other"), "task_type_id": s.id("task_type"),
+            "task_status_id": s.id("task_status"), "name": "main",
+        })["id"]))
+        tid = s.id("task:other")
+        s.set("comment:other", self.comment(tid, "admin"))
+        s.set("preview:other", self.preview(tid, s.id("comment:other"), png_bytes((200, 40, 40)), "other.png"))
+        s.set("attachment:other", self.attachment(tid, s.id("comment:other")))
+        for link in s.must("GET", f"/data/projects/{pid}/entity-links") or []:
+            if isinstance(link, dict) and link.get("entity_out_id") == s.id("asset:other"):
+                s.set("entity_link:other", link["id"])
 
     def map_reference_data(self) -> None:
         """Name every reference item both servers ship (``task_status=Todo``)."""
@@ -279,12 +311,13 @@ class Seeder:
                 time.sleep(0.3)
 
     # -- fresh targets --------------------------------------------------------------------
-    def fresh(self, kind: str, symbol: str) -> str | None:
-        """A new thing of ``kind`` named ``symbol`` (None when the kind has no factory)."""
+    def fresh(self, kind: str, symbol: str, *, other: bool = False) -> str | None:
+        """A new thing of ``kind`` named ``symbol`` (None when the kind has no factory),
+        in ``project:other`` for a call of the ``@other`` column."""
         s = self.side
-        pid = s.id("project")
+        pid = s.id("project:other" if other else "project")
         try:
-            ident = self._fresh(kind, pid)
+            ident = self._fresh(kind, pid, ":other" if other else "")
         except (SeedError, KeyError, IndexError, TypeError, ValueError) as exc:
             self.log(f"{s.name}: fresh {kind} failed: {exc}")
             return None
@@ -293,32 +326,38 @@ class Seeder:
         s.set(symbol, ident)
         return ident
 
-    def _fresh(self, kind: str, pid: str) -> str | None:  # noqa: PLR0911, PLR0912 - one branch per kind
+    def _fresh(self, kind: str, pid: str, where: str = "") -> str | None:  # noqa: PLR0911, PLR0912 - one branch per kind
+        """``where`` is ":other" for the things of ``project:other``."""
         s = self.side
+
+        def local(symbol: str) -> str:  # the seeded thing of the same project
+            return s.id(symbol + where)
+
         if kind == "project":
             return str(s.must("POST", "/data/projects", json={"name": self.uniq("ZD Fresh")})["id"])
         if kind == "episode":
             return str(s.must("POST", f"/data/projects/{pid}/episodes", json={"name": self.uniq("E")})["id"])
         if kind == "sequence":
             return str(s.must("POST", f"/data/projects/{pid}/sequences",
-                              json={"name": self.uniq("SQ"), "episode_id": s.id("episode")})["id"])
+                              json={"name": self.uniq("SQ"), "episode_id": local("episode")})["id"])
         if kind in ("shot", "entity"):
             return str(s.must("POST", f"/data/projects/{pid}/shots",
-                              json={"name": self.uniq("SH"), "sequence_id": s.id("sequence"), "nb_frames": 12})["id"])
+                              json={"name": self.uniq("SH"), "sequence_id": local("sequence"), "nb_frames": 12})["id"])
         if kind == "asset":
             return str(s.must("POST", f"/data/projects/{pid}/asset-types/{s.id('asset_type')}/assets/new",
                               json={"name": self.uniq("Prop"), "description": ""})["id"])
         if kind == "task":
-            shot = self._fresh("shot", pid)
+            shot = self._fresh("shot", pid, where)
             body = {"project_id": pid, "entity_id": shot, "task_type_id": s.id("task_type"),
                     "task_status_id": s.id("task_status"), "name": "main"}
             tid = str(s.must("POST", "/data/tasks", json=body)["id"])
-            s.must("PUT", f"/actions/persons/{s.id('person:artist')}/assign", json={"task_ids": [tid]})
+            if not where:  # the other project's tasks are nobody's
+                s.must("PUT", f"/actions/persons/{s.id('person:artist')}/assign", json={"task_ids": [tid]})
             return tid
         if kind == "comment":
-            return self.comment(s.id("task"), "admin")
+            return self.comment(local("task"), "admin")
         if kind == "reply":
-            out = s.must("POST", f"/data/tasks/{s.id('task')}/comments/{s.id('comment')}/reply", json={"text": "zd"})
+            out = s.must("POST", f"/data/tasks/{local('task')}/comments/{local('comment')}/reply", json={"text": "zd"})
             return str(out["id"])
         if kind == "person":
             email = f"zd-{self.uniq('p').replace(' ', '-')}@example.com".lower()
@@ -347,10 +386,10 @@ class Seeder:
         if kind == "studio":
             return str(s.must("POST", "/data/studios", json={"name": self.uniq("ZD Studio"), "color": "#999999"})["id"])
         if kind == "preview":
-            cid = self.comment(s.id("task"), "admin")
-            return self.preview(s.id("task"), cid, png_bytes((0, 120, 0)), "fresh.png")
+            cid = self.comment(local("task"), "admin")
+            return self.preview(local("task"), cid, png_bytes((0, 120, 0)), "fresh.png")
         if kind == "attachment":
-            return self.attachment(s.id("task"), self.comment(s.id("task"), "admin"))
+            return self.attachment(local("task"), self.comment(local("task"), "admin"))
         if kind == "filter":
             return self.user_filter("artist")
         if kind == "filter_group":
@@ -358,8 +397,8 @@ class Seeder:
         if kind == "preview_background":
             return self.preview_background()
         if kind == "entity_link":
-            shot = self._fresh("shot", pid)
-            s.must("PUT", f"/data/projects/{pid}/entities/{shot}/casting", json=[{"asset_id": s.id("asset"), "nb_occurences": 1}])
+            shot = self._fresh("shot", pid, where)
+            s.must("PUT", f"/data/projects/{pid}/entities/{shot}/casting", json=[{"asset_id": local("asset"), "nb_occurences": 1}])
             for link in s.must("GET", f"/data/projects/{pid}/entity-links") or []:
                 if isinstance(link, dict) and link.get("entity_in_id") == shot:
                     return str(link["id"])

@@ -29,7 +29,17 @@ ZOU_ROLE = {
     "vendor": "vendor",
     "outsider": "user",
 }
+#: The second column of the permission matrix (issue 17 part 3): the same roles on the
+#: things of ``project:other``, a project whose team holds nobody (``artist@other`` is the
+#: artist, in the first project's team only, reading or changing the other project's data).
+OTHER = "@other"
+COLUMNS: tuple[str, ...] = ROLES + tuple(role + OTHER for role in ROLES if role != "anonymous")
 PASSWORD = "zoudiff-pass-0123"
+
+
+def base_role(role: str) -> str:
+    """The login behind a column: ``artist@other`` logs in as ``artist``."""
+    return role.split("@", 1)[0]
 
 
 class SeedError(RuntimeError):
@@ -95,6 +105,7 @@ class Side:
         return str(token)
 
     def headers(self, role: str) -> dict[str, str]:
+        role = base_role(role)
         if role == "anonymous" or role not in self.tokens:
             return {}
         return {"Authorization": f"Bearer {self.tokens[role]}"}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .shape import ALLOWS_MORE, Diff, compare, own_view
+from .side import base_role
 
 HERE = Path(__file__).resolve().parent
 INTENTIONAL = HERE / "intentional.toml"
@@ -48,7 +49,7 @@ class Intentional:
             return False
         return (
             fnmatch.fnmatchcase(route, self.route)
-            and any(fnmatch.fnmatchcase(role, r) for r in self.roles)
+            and any(fnmatch.fnmatchcase(role, r) or fnmatch.fnmatchcase(base_role(role), r) for r in self.roles)
             and fnmatch.fnmatchcase(diff.kind, self.kind)
             and fnmatch.fnmatchcase(diff.where, self.where)
         )

@@ -162,6 +162,9 @@ async def test_project_settings_links_and_order(client, signer, production_facto
                          json={"roles_for_board": ["admin"], "is_client_allowed": True}, headers=h)
     assert r.status_code == 200 and r.json()["roles_for_board"] == ["admin"]
     r = await client.put(f"/data/projects/{prod.id}/settings/task-status/{wfa}", json={"priority": 1}, headers=h)
+    assert r.status_code == 400  # is_client_allowed is required, as Zou checks first
+    r = await client.put(f"/data/projects/{prod.id}/settings/task-status/{wfa}",
+                         json={"priority": 1, "is_client_allowed": False}, headers=h)
     assert r.status_code == 404  # not linked
     batch = await ok(await client.post(f"/data/projects/{prod.id}/settings/batch", json={
         "task_types": [{"task_type_id": prod.ids["layout"], "priority": 3}], "task_status_ids": [wfa],

@@ -192,8 +192,10 @@ async def test_subscriptions(client, comment_world) -> None:  # type: ignore[no-
     assert (await client.post("/actions/user/tasks/subscribe", headers=w.h("user2"), json={})).status_code == 400
     # project listings and /data/subscriptions are for managers / admins
     await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.h("user2"))
-    r = await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("manager"))
+    r = await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("admin"))
     assert r.status_code == 200 and [s["person_id"] for s in r.json()] == [str(w.persons["user2"])]
+    # Zou lists a project's subscriptions to admins only, not to its managers
+    assert (await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("manager"))).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/subscriptions", headers=w.h("user"))).status_code == 403
     assert (await client.get("/data/subscriptions", headers=w.h("user"))).status_code == 403
     r = await client.get("/data/subscriptions", params={"task_id": str(w.task_id)}, headers=w.h("admin"))
@@ -320,8 +322,10 @@ async def test_admin_only_notification_routes(client, comment_world) -> None:  #
     r = await client.get("/data/notifications", params={"task_id": str(w.task_id)}, headers=w.h("admin"))
     assert r.status_code == 200 and [n["person_id"] for n in r.json()] == [str(w.persons["user"])]
     assert r.json()[0]["notification_type"] == "comment" and r.json()[0]["type"] == "Notification"
-    r = await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))
+    r = await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("admin"))
     assert r.status_code == 200 and len(r.json()) == 1
+    # admins only, as Zou: not the project's managers
+    assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("manager"))).status_code == 403
     assert (await client.get(f"/data/projects/{w.project_id}/notifications", headers=w.h("supervisor"))).status_code == 403
     nid = r.json()[0]["id"]
     assert (await client.get(f"/data/notifications/{nid}", headers=w.h("user"))).status_code == 403

@@ -80,7 +80,7 @@ async def test_shot_versions_follow_frame_range_changes(client, signer, producti
     for who in ("admin", *ROLES):
         r = await client.get(f"/data/shots/{shot}/versions", headers=headers(signer, prod, who))
         if who in ("outsider", "vendor"):
-            assert r.status_code == 404, who
+            assert r.status_code == 403, who
         else:
             assert [v["id"] for v in r.json()] == [v["id"] for v in versions], who
     await _assign(sessionmaker, tasks[0]["id"], prod.people["vendor"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from slate_common.crud import CrudContext, CrudHooks
@@ -17,7 +17,9 @@ from .domain import projects as project_rules
 from .domain import shot_versions
 from .domain import tasks as task_rules
 from .domain.asset_types import serialize_asset_types
-from .models import Entity, EntityType, Person, Project, Task, TaskStatus, TaskType, task_person_link
+from .models import (Comment, Entity, EntityType, Notification, Person, Project, ProjectTaskStatusLink,
+                     ProjectTaskTypeLink, Subscription, Task, TaskStatus, TaskType, project_asset_type_link,
+                     task_person_link)
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
                                "commercial", "catalog", "immersive", "nft", "video-game", "vr"})
@@ -35,6 +37,23 @@ def merge_data(data: dict[str, Any], current: dict[str, Any] | None) -> None:
         data["data"] = {**(current or {}), **data["data"]}
     else:
         raise BadRequest("data must be an object")
+
+
+class StillReferenced(BadRequest):
+    """A deletion other rows still refer to, in the shape Zou answers it: ``{"message"}``."""
+
+    default_message = "Other records still refer to this one: it cannot be deleted."
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message}
+
+
+async def _referenced(ctx: CrudContext, *conditions: Any) -> bool:
+    """True when any of the ``exists()`` conditions holds."""
+    for condition in conditions:
+        if await ctx.session.scalar(select(condition)):
+            return True
+    return False
 
 
 class ProjectHooks(CrudHooks[Project]):
@@ -110,6 +129,12 @@ class EntityTypeHooks(CrudHooks[EntityType]):
     ) -> list[dict[str, Any]]:
         return [instance.serialize() for instance in instances]
 
+    async def pre_delete(self, ctx: CrudContext, instance: EntityType) -> None:
+        """Not while a project uses it or an entity is of it (Zou: 400, force or not)."""
+        if await _referenced(ctx, exists().where(project_asset_type_link.c.asset_type_id == instance.id),
+                             exists().where(Entity.entity_type_id == instance.id)):
+            raise StillReferenced()
+
 
 class TaskTypeHooks(CrudHooks[TaskType]):
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -123,12 +148,24 @@ class TaskTypeHooks(CrudHooks[TaskType]):
             raise BadRequest("A task type with similar name already exists")
         return data
 
+    async def pre_delete(self, ctx: CrudContext, instance: TaskType) -> None:
+        """Not while projects use it, unless ``force=true`` (which takes it out of them)."""
+        attached = exists().where(ProjectTaskTypeLink.task_type_id == instance.id)
+        if not ctx.scratch.get("force") and await _referenced(ctx, attached):
+            raise BadRequest("The task type is used by projects: add force=true to take it out of them.", data=None)
+
 
 class TaskStatusHooks(CrudHooks[TaskStatus]):
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: TaskStatus | None) -> dict[str, Any]:
         if instance is None and not data.get("color"):
             raise BadRequest("A required field is missing.")
         return data
+
+    async def pre_delete(self, ctx: CrudContext, instance: TaskStatus) -> None:
+        """Not while a project or a task uses it (Zou: 400, force or not)."""
+        if await _referenced(ctx, exists().where(ProjectTaskStatusLink.task_status_id == instance.id),
+                             exists().where(Task.task_status_id == instance.id)):
+            raise StillReferenced()
 
 
 class TaskHooks(CrudHooks[Task]):
@@ -182,6 +219,16 @@ class TaskHooks(CrudHooks[Task]):
     async def check_delete(self, ctx: CrudContext, instance: Task) -> None:
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
 
+    async def pre_delete(self, ctx: CrudContext, instance: Task) -> None:
+        """Without ``force=true`` (gazu sends it), a task others refer to stays: its
+        comments, notifications (an assignation makes one) or subscriptions (Zou: 400)."""
+        if ctx.scratch.get("force"):
+            return
+        if await _referenced(ctx, exists().where(Comment.object_id == instance.id),
+                             exists().where(Notification.task_id == instance.id),
+                             exists().where(Subscription.task_id == instance.id)):
+            raise StillReferenced()
+
     async def serialize(self, ctx: CrudContext, instance: Task, *, relations: bool) -> dict[str, Any]:
         """With relations (create, GET one): the assignees too, as Zou."""
         if relations:
@@ -205,8 +252,19 @@ class TaskHooks(CrudHooks[Task]):
 class EntityHooks(CrudHooks[Entity]):
     """Generic /data/entities: project scope; managers of the project write."""
 
-    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         return stmt.where(access.project_visible(ctx.principal, Entity.project_id))
+
+    async def check_read(self, ctx: CrudContext, instance: Entity) -> None:
+        """One entity (read, update, delete): 403 out of the caller's projects, and for a
+        vendor without a task of theirs on it, as Zou answers (listings leave them out)."""
+        if ctx.principal.is_admin:
+            return
+        if not await access.principal_in_team(ctx.session, ctx.principal, instance.project_id):
+            raise Forbidden()
+        if ctx.principal.is_vendor and not await ctx.session.scalar(select(exists().where(
+                Task.entity_id == instance.id, access.assigned_to(ctx.principal, Task.id)))):
+            raise Forbidden()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         if data.get("project_id") is None:

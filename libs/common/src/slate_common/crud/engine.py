@@ -362,7 +362,8 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
         instance = await service.update(ctx, _parse_id(instance_id), await _json_body(request))
         return json_response(await spec.hooks.serialize(ctx, instance, relations=False))
 
-    async def delete(instance_id: str, ctx: Ctx) -> Response:
+    async def delete(instance_id: str, request: Request, ctx: Ctx) -> Response:
+        ctx.scratch["force"] = _flag(request.query_params.get("force"), False)  # Zou's ?force=true
         await service.delete(ctx, _parse_id(instance_id))
         return Response(status_code=204)
 

@@ -42,6 +42,7 @@ def _filters(request: Request) -> listings.Filters:
 
 async def with_tasks(request: Request, principal: Any, session: Any, runtime: Any, family: str) -> Response:
     listing = LISTINGS[family]
+    await entity_ops.check_listing_scope(session, principal, KINDS[family], request.query_params, with_tasks=True)
     filters = _filters(request)
     compact = flag(request.query_params.get("compact"))
     if flag(request.query_params.get("stream")):
@@ -71,6 +72,7 @@ async def shots_with_tasks(request: Request, principal: CurrentUser, session: Se
 @router.get("/data/shots", operation_id="get_shots")
 async def get_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots in scope, with project and sequence names."""
+    await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
     return json_response(await list_entities(session, principal, "Shot", filters=_plain_filters(request),
                                              names="project,sequence"))
 
@@ -78,6 +80,7 @@ async def get_shots(request: Request, principal: CurrentUser, session: SessionDe
 @router.get("/data/shots/all", operation_id="get_all_shots")
 async def get_all_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every shot in scope, with project and sequence names."""
+    await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
     return json_response(await list_entities(session, principal, "Shot", filters=_plain_filters(request),
                                              names="project,sequence"))
 
@@ -94,12 +97,14 @@ async def assets_with_tasks(request: Request, principal: CurrentUser, session: S
 @router.get("/data/assets", operation_id="get_assets")
 async def get_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assets in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
     return json_response(await list_entities(session, principal, "Asset", filters=_plain_filters(request)))
 
 
 @router.get("/data/assets/all", operation_id="get_all_assets")
 async def get_all_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every asset in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
     return json_response(await list_entities(session, principal, "Asset", filters=_plain_filters(request)))
 
 
@@ -115,6 +120,7 @@ async def sequences_with_tasks(request: Request, principal: CurrentUser, session
 @router.get("/data/sequences", operation_id="get_sequences")
 async def get_sequences(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Sequence", request.query_params)
     return json_response(await list_entities(session, principal, "Sequence", filters=_plain_filters(request)))
 
 
@@ -127,6 +133,7 @@ async def episodes_with_tasks(request: Request, principal: CurrentUser, session:
 @router.get("/data/episodes", operation_id="get_episodes")
 async def get_episodes(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes in scope."""
+    await entity_ops.check_listing_scope(session, principal, "Episode", request.query_params)
     return json_response(await list_entities(session, principal, "Episode", filters=_plain_filters(request)))
 
 
@@ -190,7 +197,7 @@ def _entity_routes(family: str) -> None:
     singular = family[:-1]
 
     async def get_one(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity, type_name = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
         if family in ("shots", "assets"):
             return json_response(await _full(session, principal, family, entity, type_name))
         return json_response(await _one_temporal(session, principal, entity, type_name))
@@ -202,11 +209,11 @@ def _entity_routes(family: str) -> None:
         return Response(status_code=204)
 
     async def get_tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
         return json_response(await named_tasks(session, principal, Task.entity_id == entity.id))
 
     async def get_task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind, assigned=True)
         return json_response(await task_types_of(session, Task.entity_id == entity.id))
 
     path = f"/data/{family}/{{entity_id}}"
@@ -242,7 +249,7 @@ async def sequence_shots(sequence_id: str, principal: CurrentUser, session: Sess
 @router.get("/data/sequences/{sequence_id}/shot-tasks", operation_id="get_sequence_shot_tasks")
 async def sequence_shot_tasks(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
-    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence")
+    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence", assigned=True)
     shots = Entity.__table__.select().with_only_columns(Entity.id).where(Entity.parent_id == seq.id)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(shots)))
 
@@ -257,7 +264,7 @@ async def episode_sequences(episode_id: str, principal: CurrentUser, session: Se
 @router.get("/data/episodes/{episode_id}/shots", operation_id="get_episode_shots")
 async def episode_shots(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of an episode's sequences."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
     return json_response(await list_entities(session, principal, "Shot", grand_parent_id=ep.id))
 
 
@@ -272,7 +279,7 @@ def _episode_shot_ids(episode_id: uuid.UUID) -> Any:
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")
 async def episode_shot_tasks(episode_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(_episode_shot_ids(ep.id))))
 
 
@@ -281,7 +288,7 @@ async def episode_asset_tasks(episode_id: str, principal: CurrentUser, session: 
     """Tasks of the assets made for an episode."""
     from sqlalchemy import select
 
-    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode")
+    ep, _ = await get_entity(session, principal, parse_uuid(episode_id), "Episode", assigned=True)
     assets = select(Entity.id).where(Entity.source_id == ep.id)
     return json_response(await named_tasks(session, principal, Task.entity_id.in_(assets)))
 
@@ -294,7 +301,11 @@ async def _share(request: Request, principal: Any, session: Any, *, project_id: 
     if ids is not None and not isinstance(ids, list):
         raise BadRequest("asset_ids must be a list")
     if project_id is not None:
-        await access.readable_project(session, principal, parse_uuid(project_id))
+        project = await access.readable_project(session, principal, parse_uuid(project_id))
+        if asset_type_id is None:  # a whole project's assets: admins (Zou)
+            access.check_admin(principal)
+        else:  # a type's: the project's managers, even when it has no such asset
+            await access.check_manager(session, principal, project.id)
     rows = await entity_ops.share_assets(
         session, principal, is_shared=bool(body.get("is_shared", True)),
         asset_ids=[parse_uuid(i) for i in ids] if ids is not None else None,

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter
-from sqlalchemy import exists, select
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -16,7 +15,6 @@ from slate_common.serialization import json_response
 
 from ..domain import access, file_paths, previews, shot_versions, task_ops
 from ..domain.entity_ops import get_entity
-from ..models import Task
 from .params import JsonObject, TaskId, path_id
 
 router = APIRouter(tags=["Entities"])
@@ -27,10 +25,7 @@ ShotId = Annotated[uuid.UUID, path_id("shot_id")]
 @router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")
 async def get_shot_versions(shot_id: ShotId, principal: CurrentUser, session: SessionDep) -> Response:
     """The shot's name and data after each change of its frame range, newest first."""
-    shot, _ = await get_entity(session, principal, shot_id, "Shot")
-    if principal.is_vendor and not await session.scalar(select(exists().where(
-            Task.entity_id == shot.id, access.assigned_to(principal, Task.id)))):
-        raise NotFound()  # vendors see only the shots they have a task on
+    shot, _ = await get_entity(session, principal, shot_id, "Shot", assigned=True)
     return json_response(await shot_versions.shot_versions(session, shot_id=shot.id))
 
 

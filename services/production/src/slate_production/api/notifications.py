@@ -70,8 +70,9 @@ async def _require_manager(session: SessionDep, principal: Principal, project_id
 
 @router.get("/data/projects/{project_id}/notifications", operation_id="get_project_notifications")
 async def project_notifications(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
-    """Every notification about a project's tasks (managers of the project, admins)."""
-    await _require_manager(session, principal, project_id)
+    """Every notification about a project's tasks (admins only, as Zou)."""
+    await access.check_project_access(session, principal, project_id)
+    access.check_admin(principal)
     rows = await session.scalars(select(Notification).join(Task, Task.id == Notification.task_id)
                                  .where(Task.project_id == project_id).order_by(Notification.created_at.desc()))
     return json_response([n.serialize() for n in rows])
@@ -79,8 +80,9 @@ async def project_notifications(project_id: ProjectId, principal: CurrentUser, s
 
 @router.get("/data/projects/{project_id}/subscriptions", operation_id="get_project_subscriptions")
 async def project_subscriptions(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
-    """Every subscription to a project's tasks (managers of the project, admins)."""
-    await _require_manager(session, principal, project_id)
+    """Every subscription to a project's tasks (admins only, as Zou)."""
+    await access.check_project_access(session, principal, project_id)
+    access.check_admin(principal)
     rows = await session.scalars(select(Subscription).join(Task, Task.id == Subscription.task_id)
                                  .where(Task.project_id == project_id).order_by(Subscription.created_at))
     return json_response([s.serialize() for s in rows])

@@ -16,6 +16,7 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, task_ops
+from ..domain import entities as entity_rules
 from ..domain.entity_ops import get_entity, parse_uuid
 from ..domain.task_queries import assigned_to_person, open_project, plain_tasks, todo_tasks, todo_tasks_json
 from ..domain.people import serialize_persons
@@ -145,11 +146,11 @@ async def set_priority(request: Request, principal: CurrentUser, session: Sessio
 @router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
 async def delete_project_tasks(project_id: str, request: Request, principal: CurrentUser,
                                session: SessionDep) -> Response:
-    """Delete the given tasks of a project (managers)."""
+    """Delete the given tasks of a project (admins, as Zou)."""
     project = await access.readable_project(session, principal, parse_uuid(project_id))
+    access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = list((await session.scalars(select(Task).where(Task.id.in_(ids), Task.project_id == project.id))).all())
-    await access.check_manager(session, principal, project.id)
     return json_response(await task_ops.delete_tasks(session, principal, tasks))
 
 
@@ -157,9 +158,9 @@ async def delete_project_tasks(project_id: str, request: Request, principal: Cur
                operation_id="delete_project_task_type_tasks", status_code=204)
 async def delete_task_type_tasks(project_id: str, task_type_id: str, principal: CurrentUser,
                                  session: SessionDep) -> Response:
-    """Delete every task of a type in a project (managers)."""
+    """Delete every task of a type in a project (admins, as Zou)."""
     project = await access.readable_project(session, principal, parse_uuid(project_id))
-    await access.check_manager(session, principal, project.id)
+    access.check_admin(principal)
     tasks = list((await session.scalars(select(Task).where(
         Task.project_id == project.id, Task.task_type_id == parse_uuid(task_type_id)))).all())
     await task_ops.delete_tasks(session, principal, tasks)
@@ -308,8 +309,11 @@ async def task_dates(principal: CurrentUser, session: SessionDep) -> Response:
 async def create_tasks_for_type(project_id: str, task_type_id: str, entity_type: str, request: Request,
                                 principal: CurrentUser, session: SessionDep) -> Response:
     """One task of this type for each given entity of an entity type named in the path
-    ("Shot", "Sequence", "Episode", "Asset", ...)."""
-    return await _create_tasks(request, principal, session, project_id, task_type_id, entity_type)
+    ("Shot", "sequence", "Character"...; managers)."""
+    project = await access.readable_project(session, principal, parse_uuid(project_id))
+    await access.check_manager(session, principal, project.id)
+    kind = await entity_rules.entity_type_named(session, entity_type)
+    return await _create_tasks(request, principal, session, project_id, task_type_id, kind)
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/set-shot-nb-frames",

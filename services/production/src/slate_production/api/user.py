@@ -17,7 +17,7 @@ from slate_common.serialization import json_response
 
 from ..domain import access
 from ..domain.asset_types import serialize_asset_types
-from ..domain.entity_ops import get_entity, list_entities, parse_uuid
+from ..domain.entity_ops import get_any_entity, list_entities, parse_uuid
 from ..domain.projects import open_projects
 from ..domain.task_queries import assigned_to_person, open_project, todo_tasks_json
 from ..domain.user_context import context
@@ -108,7 +108,7 @@ async def user_episodes(project_id: str, principal: CurrentUser, session: Sessio
 @router.get("/data/user/sequences/{sequence_id}/shots", operation_id="get_user_sequence_shots")
 async def user_sequence_shots(sequence_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence the person has tasks on."""
-    seq, _ = await get_entity(session, principal, parse_uuid(sequence_id), "Sequence")
+    seq = await get_any_entity(session, parse_uuid(sequence_id), "Sequence")
     rows = await list_entities(session, principal, "Shot", parent_id=seq.id)
     mine = {str(i) for i in await session.scalars(_my_entities(principal))}
     return json_response([r for r in rows if r["id"] in mine])
@@ -120,13 +120,13 @@ def _mine_on(entity_ids: Any, principal: Any) -> list[Any]:
 
 def _entity_routes(path: str, kind: str) -> None:
     async def tasks(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity = await get_any_entity(session, parse_uuid(entity_id), kind)
         rows = await session.scalars(select(Task).where(*_mine_on([entity.id], principal))
                                      .order_by(Task.created_at, Task.id))
         return json_response([t.serialize() for t in rows])
 
     async def task_types(entity_id: str, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, parse_uuid(entity_id), kind)
+        entity = await get_any_entity(session, parse_uuid(entity_id), kind)
         return json_response(await task_types_of(session, *_mine_on([entity.id], principal)))
 
     name = path.rstrip("s")

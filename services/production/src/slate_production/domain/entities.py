@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.errors import NotFound
 from slate_common.events import emit
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType
@@ -54,6 +55,15 @@ async def entity_type_id(session: AsyncSession, name: str) -> uuid.UUID:
         session.add(EntityType(id=found, name=name))
         await session.flush()
     return found
+
+
+async def entity_type_named(session: AsyncSession, name: str) -> str:
+    """The entity type a path names, case aside ("shot" is Shot), as stored; 404 for a
+    name no entity type has (Zou: "Asset" and "shots" name none)."""
+    found = await session.scalar(select(EntityType.name).where(func.lower(EntityType.name) == name.lower()))
+    if found is None:
+        raise NotFound()
+    return str(found)
 
 
 async def create_first_episode(session: AsyncSession, *, project: Any, actor_id: uuid.UUID | None) -> Entity:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from slate_common.errors import BadRequest, NotFound
+from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.security import Principal
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Project, Task, task_person_link
@@ -33,16 +33,93 @@ def parse_uuid(value: Any, field: str = "id") -> uuid.UUID:
 
 
 async def get_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
-                     kind: str | None = None) -> tuple[Entity, str]:
-    """An entity the caller may see, with its entity type name; 404 otherwise (and when
-    it is not of ``kind``: "Shot", "Asset", ...)."""
-    row = (await session.execute(
-        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
-        .where(Entity.id == entity_id, access.project_visible(principal, Entity.project_id))
-    )).first()
+                     kind: str | None = None, *, assigned: bool = False) -> tuple[Entity, str]:
+    """An entity the caller may see, with its entity type name. With ``assigned``, a
+    vendor sees it only through a task of theirs on it (Zou's rule for an entity's own
+    views: the entity, its tasks, task types, casting...). 404 when there is no such
+    entity (or it is not of ``kind``: "Shot", "Asset", ...), 403 when it is out of the
+    caller's scope, as Zou answers."""
+    stmt = (select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+            .where(Entity.id == entity_id))
+    scope = [access.project_visible(principal, Entity.project_id)]
+    if assigned and principal.is_vendor:
+        scope.append(exists().where(Task.entity_id == Entity.id, access.assigned_to(principal, Task.id)))
+    row = (await session.execute(stmt.where(*scope))).first()
+    if row is None:
+        row = (await session.execute(stmt)).first()
+        if row is not None and (kind is None or kind_of(row[1]) == kind):
+            raise Forbidden()
     if row is None or (kind is not None and kind_of(row[1]) != kind):
         raise NotFound()
     return row[0], row[1]
+
+
+async def get_any_entity(session: AsyncSession, entity_id: uuid.UUID, kind: str) -> Entity:
+    """An entity of ``kind`` whatever the caller's projects, 404 when there is none: for
+    the /data/user views, which show only the caller's own tasks on it (Zou answers an
+    empty list, not a refusal, to a person outside its project)."""
+    row = (await session.execute(
+        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(Entity.id == entity_id))).first()
+    if row is None or kind_of(row[1]) != kind:
+        raise NotFound()
+    return row[0]
+
+
+#: The filters that name the project of a studio-wide listing (``/data/shots``, ...): a
+#: non-admin must give one of them, naming a project whose team they are in (Zou refuses
+#: the listing of every project to them). Assets need none: their listing is scoped.
+LISTING_FILTERS: dict[tuple[str, bool], tuple[str, ...]] = {
+    ("Shot", False): ("project_id", "sequence_id"),
+    ("Shot", True): ("project_id",),
+    ("Sequence", False): ("project_id", "episode_id"),
+    ("Sequence", True): ("project_id",),
+    ("Episode", False): ("project_id",),
+    ("Episode", True): ("project_id",),
+    ("Asset", False): (),
+    ("Asset", True): (),
+}
+#: The parent a filter names, by the kind listed: a shot's sequence, a sequence's episode.
+PARENT_FILTERS = {("Shot", "sequence_id"): "Sequence", ("Sequence", "episode_id"): "Episode"}
+
+
+async def check_listing_scope(session: AsyncSession, principal: Principal, kind: str, params: Any, *,
+                              with_tasks: bool = False) -> None:
+    """Before a studio-wide listing of ``kind`` (``params``: the query parameters): a
+    project or parent named by a filter must exist (404) and be the caller's (403), and a
+    non-admin must name one where :data:`LISTING_FILTERS` asks for it (403)."""
+    required = LISTING_FILTERS[(kind, with_tasks)]
+    projects: list[uuid.UUID] = []
+    named = False
+    for key in ("project_id", "sequence_id", "episode_id"):
+        raw = params.get(key)
+        if not raw:
+            continue
+        parent_kind = PARENT_FILTERS.get((kind, key))
+        if key == "project_id":
+            if principal.is_admin:
+                continue
+            project_id = parse_uuid(raw, key)
+            if await session.get(Project, project_id) is None:
+                raise NotFound()
+            projects.append(project_id)
+        elif parent_kind is not None and not with_tasks:
+            row = (await session.execute(
+                select(Entity.project_id, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+                .where(Entity.id == parse_uuid(raw, key)))).first()
+            if row is None or kind_of(row[1]) != parent_kind:
+                raise NotFound()
+            projects.append(row[0])
+        else:
+            continue
+        named = named or key in required
+    if principal.is_admin:
+        return
+    if required and not named:
+        raise Forbidden()
+    for project_id in projects:
+        if not await access.principal_in_team(session, principal, project_id):
+            raise Forbidden()
 
 
 def kind_condition(kind: str) -> Any:

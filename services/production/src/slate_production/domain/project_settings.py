@@ -249,6 +249,15 @@ async def link_task_status(session: AsyncSession, principal: Principal, project_
 
 async def update_task_status_link(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
+    # Zou validates the body first, for every caller: is_client_allowed is required
+    allowed = values.get("is_client_allowed")
+    if not isinstance(allowed, bool):
+        flag = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}.get(str(allowed).lower())
+        if allowed is None or flag is None:
+            message = "Field required" if allowed is None else "Input should be a valid boolean"
+            raise BadRequest("Validation error.",
+                             data={"errors": [{"field": "is_client_allowed", "message": message}]})
+        values = {**values, "is_client_allowed": flag}
     await _managed(session, principal, project_id)
     link = await session.scalar(select(ProjectTaskStatusLink).where(
         ProjectTaskStatusLink.project_id == project_id, ProjectTaskStatusLink.task_status_id == task_status_id))
