@@ -1,7 +1,9 @@
 """Typed errors rendered in Zou's body shape: ``{"error": true, "message": "..."}``.
 
-Database errors become sanitized 400s (no SQL, no bound values); anything unexpected is
-logged with its traceback and answered with a bare 500.
+Database errors become sanitized 400s (no SQL, no bound values), except a database that
+is not reachable (restarting, failing over, the network): a 503, as for any dependency
+that is down, so clients know to try again. Anything unexpected is logged with its
+traceback and answered with a bare 500.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg.exceptions as pg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
@@ -108,6 +111,34 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return out
 
 
+#: What asyncpg raises when the server went away or cannot take connections now.
+_DISCONNECTED = (
+    ConnectionError,  # refused, reset: the server is not listening (restarting)
+    pg.PostgresConnectionError,  # the connection is gone (ConnectionDoesNotExistError...)
+    pg.CannotConnectNowError, pg.AdminShutdownError, pg.CrashShutdownError,  # starting, stopping, recovering
+    pg.InternalClientError,  # the protocol broke off mid-statement
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) says the database is not reachable, rather than
+    that the statement was wrong."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if getattr(cur, "connection_invalidated", False) or isinstance(cur, _DISCONNECTED):
+            return True
+        if isinstance(cur, pg.InterfaceError) and "connection" in str(cur):  # "connection is closed"
+            return True
+        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
+    return False
+
+
+DATABASE_UNAVAILABLE = "The database is unavailable, please try again."
+DEPENDENCY_UNAVAILABLE = "A service this request needs is unavailable, please try again."
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SlateError)
     async def _slate(_: Request, exc: SlateError) -> Response:
@@ -128,8 +159,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StatementError)
     async def _statement(_: Request, exc: StatementError) -> Response:
+        if database_unreachable(exc):
+            log.warning("database_unreachable", error=type(exc.orig).__name__ if exc.orig else "")
+            return error_response(503, DATABASE_UNAVAILABLE)
         log.warning("statement_error", error=type(exc.orig).__name__ if exc.orig else "")
         return error_response(400, "Statement error")
+
+    @app.exception_handler(ConnectionError)
+    async def _connection(_: Request, exc: ConnectionError) -> Response:
+        # opening a connection raises the socket's error itself (not a StatementError)
+        log.warning("dependency_unreachable", error=repr(exc))
+        return error_response(503, DEPENDENCY_UNAVAILABLE)
+
+    async def _database(_: Request, exc: Exception) -> Response:
+        log.warning("database_unreachable", error=repr(exc))
+        return error_response(503, DATABASE_UNAVAILABLE)
+
+    for kind in (pg.PostgresConnectionError, pg.CannotConnectNowError, pg.InternalClientError):
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from .config import BaseServiceSettings
-from .db import ensure_database, make_revision, migrate_locked, run_migrations
 from .logging import configure_logging, get_logger
 
 Command = Callable[[argparse.Namespace, BaseServiceSettings], Awaitable[int] | int]
@@ -70,6 +69,8 @@ def run_service_cli(
         )
         return 0
     if args.command == "migrate":
+        from .db import migrate_locked  # not imported by `serve`: its start is a restart's downtime
+
         created = asyncio.run(migrate_locked(
             settings.effective_database_url, migrations_dir,
             on_wait=lambda: log.info("migration_lock_wait", database=settings.database_name),
@@ -79,6 +80,8 @@ def run_service_cli(
         log.info("migrated", database=settings.database_name)
         return 0
     if args.command == "revision":
+        from .db import ensure_database, make_revision, run_migrations
+
         asyncio.run(ensure_database(settings.effective_database_url))
         run_migrations(settings.effective_database_url, migrations_dir)
         make_revision(settings.effective_database_url, migrations_dir, args.message)

@@ -12,16 +12,17 @@ import asyncio
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
-from saml2.config import SPConfig
 from slate_common.logging import get_logger
 
 from ..sso_settings import SsoSettings
 from .sso import ExternalIdentity, SsoError, SsoUnavailable
+
+if TYPE_CHECKING:  # pysaml2 is imported on first use: it is a third of auth's start-up time
+    from saml2.client import Saml2Client
+    from saml2.config import SPConfig
 
 PROVIDER = "saml"
 
@@ -31,6 +32,9 @@ log = get_logger(__name__)
 def sp_config(settings: SsoSettings, metadata_xml: str | None) -> SPConfig:
     """The service provider's configuration (without IdP metadata: enough to describe
     this SP in its own metadata)."""
+    from saml2 import BINDING_HTTP_POST
+    from saml2.config import SPConfig
+
     xmlsec = shutil.which("xmlsec1")
     if xmlsec is None:
         raise SsoUnavailable("SAML needs the xmlsec1 program, which is not installed.")
@@ -83,6 +87,8 @@ class SamlServiceProvider:
             if self._client is None or stale:
                 try:
                     config = sp_config(self.settings, await self._metadata())
+                    from saml2.client import Saml2Client
+
                     self._client = await asyncio.to_thread(Saml2Client, config)
                 except SsoError:
                     if self._client is None:
@@ -98,6 +104,8 @@ class SamlServiceProvider:
 
 def authn_request(client: Saml2Client) -> tuple[str, str]:
     """A new AuthnRequest: (its id, the IdP URL to redirect the browser to)."""
+    from saml2 import BINDING_HTTP_REDIRECT
+
     request_id, info = client.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT)
     location = dict(info["headers"])["Location"]
     return str(request_id), location
@@ -117,6 +125,8 @@ def read_response(
 ) -> tuple[str, ExternalIdentity]:
     """Check a posted SAMLResponse (blocking: runs xmlsec1); returns the id of the request
     it answers and the identity it asserts. Anything wrong is an :class:`SsoError`."""
+    from saml2 import BINDING_HTTP_POST
+
     try:
         response = client.parse_authn_request_response(
             saml_response, BINDING_HTTP_POST, outstanding={key: "/" for key in outstanding}

@@ -18,6 +18,7 @@ from slate_common.security import Principal
 
 from ..adapters import processing
 from ..adapters.downloads import mime_of
+from ..consumers import COMMENTS
 from ..models import AttachmentFile, CommentReplica, PreviewBackgroundFile, ProjectReplica, project_preview_background
 from ..adapters.storage import Storage
 from ..adapters.uploads import Upload
@@ -77,7 +78,7 @@ def attachment_thumbnail_key(attachment_id: uuid.UUID) -> str:
 
 
 async def visible_comment(session: AsyncSession, principal: Principal, comment_id: uuid.UUID) -> CommentReplica:
-    comment = await session.get(CommentReplica, comment_id)
+    comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
     if comment is None or comment.object_id is None:
         raise NotFound()
     await access.task_visible(session, principal, comment.object_id)

@@ -14,8 +14,8 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 
-from ..models import CommentReplica, EntityReplica, PreviewFile, TaskReplica, preview_file_comment
-from ..consumers import ENTITY_BY_KIND
+from ..models import EntityReplica, PreviewFile, TaskReplica, preview_file_comment
+from ..consumers import COMMENTS, ENTITY_BY_KIND
 from . import access
 
 #: Fields of the short form used by the per-entity listings (as Zou lists them).
@@ -128,7 +128,7 @@ async def add_preview(
     already shows previews (next position), else the task's last revision + 1."""
     task = await access.task_visible(session, principal, task_id)
     access.check_task_action(principal, task, clients=True)
-    comment = await session.get(CommentReplica, comment_id)
+    comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
     if comment is None:
         raise NotFound()
     if comment.object_id != task_id:
