@@ -130,9 +130,9 @@ async def test_preview_account_permissions_and_bad_input(api, admin) -> None:  #
     project, people = await _setup(api, admin)
     url = f"/data/projects/{project['id']}/preview-account"
     assert (await api.post(url, headers=admin)).status_code == 201
-    # in the team without the manager role: 403; outside the team: the project does not exist for them
-    for role, status in (("user", 403), ("client", 403), ("supervisor", 403), ("outsider", 404),
-                         ("manager-outside", 404)):
+    # in the team without the manager role, or outside the team (a manager too): 403, as Zou
+    for role, status in (("user", 403), ("client", 403), ("supervisor", 403), ("outsider", 403),
+                         ("manager-outside", 403)):
         h = people[role]["headers"]
         assert (await api.get(url, headers=h)).status_code == status, role
         assert (await api.post(url, headers=h)).status_code == status, role
