@@ -195,6 +195,10 @@ class Client:
         return Call(status, body)
 
 
+#: Media's answer to a second file on one preview (as Zou's).
+ALREADY_UPLOADED = "This preview already has its file."
+
+
 def png(seed: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 36), ((seed * 37) % 256, (seed * 91) % 256, (seed * 13) % 256)).save(out, "PNG")
@@ -299,15 +303,24 @@ class Load:
         record = {"task_id": task, "comment_id": comment_id, "uploaded": False}
         self.ledger.previews[preview_id] = record
         picture = png(vu.index * 100_000 + vu.n)
-        for _attempt in range(30):
+        for attempt in range(30):
             form = aiohttp.FormData()
             form.add_field("file", picture, filename=f"take{vu.n}.png", content_type="image/png")
             up = await self.c.call("preview_upload", "POST", f"/pictures/preview-files/{preview_id}",
-                                   vu.artist_token, data=form)
+                                   vu.artist_token, data=form, record=attempt == 0)
             if up.ok:
                 record["uploaded"] = True
                 return
+            if attempt > 0 and up.status == 400 and ALREADY_UPLOADED in json.dumps(up.body or {}):
+                # an earlier attempt landed though its answer was lost (a process died after
+                # storing it): Zou refuses a second file on a preview, so does Slate. The
+                # final checks still require this preview to be ready.
+                self.ledger.codes[("preview_upload", "400 already uploaded by a lost attempt")] += 1
+                record["uploaded"] = True
+                return
             if up.status is not None and up.status not in DOWN_STATUSES:
+                if attempt > 0:  # not recorded by the client on a retry: record it here
+                    self.ledger.fail(f"preview_upload: retry {attempt} -> {up.status} {json.dumps(up.body)[:300]}")
                 return  # a failure, recorded by the client
             self.ledger.upload_retries += 1
             await asyncio.sleep(0.5)
