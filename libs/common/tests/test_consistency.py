@@ -162,7 +162,7 @@ async def test_a_lost_announcement_is_made_up_by_the_floor(env) -> None:  # type
     sm, nc, js, stream, settler, tasks = env
     consumer = Consumer(name="quiet", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": slow_handler({})})
 
-    async def lost(seqs: list[int]) -> None:  # this consumer's announcements never arrive
+    async def lost(seqs: list[int], took_ms: float | None = None) -> None:  # announcements never arrive
         return None
 
     consumer._announce = lost  # type: ignore[method-assign]

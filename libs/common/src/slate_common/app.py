@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import bus
 from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
-from .events.consistency import Settler, settle_scope, settling_session_class
+from .events.consistency import Settler, SettleTiming, settle_scope, settling_session_class
 from .db import make_engine, make_sessionmaker
 from .docs import install as install_docs
 from .errors import install_error_handlers
@@ -317,7 +317,11 @@ class SettleMiddleware:
 
             async def send_wrapper(message: Message) -> None:
                 if message["type"] == "http.response.start" and committed:
-                    await self._settle(committed, wait=True)
+                    timing = await self._settle(committed, wait=True)
+                    if timing is not None:  # where the write's wait went, for whoever looks
+                        headers = list(message.get("headers") or [])
+                        headers.append((b"server-timing", timing.header().encode()))
+                        message = {**message, "headers": headers}
                 await send(message)
 
             try:
@@ -326,20 +330,20 @@ class SettleMiddleware:
                 if committed:  # committed after the response started: publish, no wait
                     await self._settle(committed, wait=False)
 
-    async def _settle(self, committed: list[Any], *, wait: bool) -> None:
+    async def _settle(self, committed: list[Any], *, wait: bool) -> SettleTiming | None:
         rows = committed[:]
         committed.clear()
         runtime = self.runtime_of()
         if runtime is None:
-            return
+            return None
         if runtime.settler is None:
             if runtime.relay is not None:
                 runtime.relay.notify()
-            return
+            return None
         if wait:
-            await runtime.settler.settle(rows)
-        else:
-            await runtime.settler.publish_quietly(rows)
+            return await runtime.settler.settle(rows)
+        await runtime.settler.publish_quietly(rows)
+        return None
 
 
 class RequestContextMiddleware:

@@ -143,6 +143,26 @@ def subject_matches(pattern: str, subject: str) -> bool:
 
 
 @dataclass
+class SettleTiming:
+    """Where a settled write's time went (the ``Server-Timing`` header of its response):
+    publishing its events, then waiting for the groups; ``slowest`` is the group that
+    announced last and ``consumer_ms`` that group's own time, receipt to announcement."""
+
+    publish_ms: float = 0.0
+    wait_ms: float = 0.0
+    slowest: str = ""
+    consumer_ms: float | None = None
+
+    def header(self) -> str:
+        parts = [f"settle-publish;dur={self.publish_ms:.1f}", f"settle-wait;dur={self.wait_ms:.1f}"]
+        if self.slowest:
+            parts[-1] += f';desc="{self.slowest}"'
+        if self.consumer_ms is not None:
+            parts.append(f"settle-consumer;dur={self.consumer_ms:.1f}")
+        return ", ".join(parts)
+
+
+@dataclass
 class _Group:
     name: str
     filters: list[str]
@@ -152,6 +172,8 @@ class _Group:
     applied: dict[int, None] = field(default_factory=dict)
     #: Set (and replaced by a fresh one) whenever the floor rises or sequences arrive.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The consumer's own time (receipt to announcement) of its latest announcement.
+    last_took_ms: float | None = None
 
     def wants(self, subject: str) -> bool:
         return any(subject_matches(f, subject) for f in self.filters)
@@ -252,6 +274,7 @@ class Settler:
             group = self.groups.get(body["consumer"])
             if group is not None:
                 if "seqs" in body:
+                    group.last_took_ms = body.get("took_ms")
                     group.remember([int(seq) for seq in body["seqs"]])
                 if "floor" in body:  # announcements of releases before 2026-12-07
                     self._raise(group, int(body["floor"]))
@@ -329,16 +352,20 @@ class Settler:
         except Exception as exc:  # the relay publishes them
             log.warning("settle_publish_failed", error=repr(exc), events=len(rows))
 
-    async def settle(self, rows: list[CommittedEvent], *, exclude: str | None = None) -> None:
+    async def settle(self, rows: list[CommittedEvent], *, exclude: str | None = None) -> SettleTiming:
         """Publish ``rows`` and return once every readable group that wants them has
         applied them, or after the bound (logging ``replica_lag``)."""
+        timing = SettleTiming()
         if not rows:
-            return
+            return timing
+        started = time.perf_counter()
         try:
             published = await self.publish(rows)
         except Exception as exc:  # NATS down: the relay publishes them when it is back
             log.warning("settle_publish_failed", error=repr(exc), events=len(rows))
-            return
+            return timing
+        published_at = time.perf_counter()
+        timing.publish_ms = (published_at - started) * 1000
         needed: dict[str, list[int]] = {}
         for subject, seq in published:
             for group in self.groups.values():
@@ -347,18 +374,25 @@ class Settler:
         if needed:
             self._waiting += 1
             try:
-                await self.wait(needed)
+                last = await self.wait(needed)
             finally:
                 self._waiting -= 1
+            timing.wait_ms = (time.perf_counter() - published_at) * 1000
+            if last is not None:
+                timing.slowest, timing.consumer_ms = last.name, last.last_took_ms
+        return timing
 
-    async def wait(self, needed: dict[str, list[int]]) -> None:
-        """Return once each group has applied its sequences, or after the bound."""
+    async def wait(self, needed: dict[str, list[int]]) -> _Group | None:
+        """Return once each group has applied its sequences, or after the bound: the group
+        that was waited for last (None if none was)."""
         deadline = time.monotonic() + self.wait_seconds
         next_poll = time.monotonic() + POLL_SECONDS
+        last: _Group | None = None
         while True:
             lagging = [g for name, seqs in needed.items() if (g := self.groups.get(name)) and not g.has(seqs)]
             if not lagging:
-                return
+                return last
+            last = lagging[0]
             now_ = time.monotonic()
             if now_ >= deadline:
                 log.warning(
@@ -366,7 +400,7 @@ class Settler:
                     groups={g.name: {"floor": g.floor, "needed": max(needed[g.name])} for g in lagging},
                     waited_seconds=self.wait_seconds,
                 )
-                return
+                return last
             if now_ >= next_poll:
                 await asyncio.gather(*(self._poll_floor(g) for g in lagging))
                 next_poll = time.monotonic() + POLL_SECONDS
@@ -408,7 +442,11 @@ class Settler:
                 log.warning("outbox_mark_failed", error=repr(exc), rows=len(seqs))
 
 
-async def announce_applied(nc: NATS, consumer: str, seqs: list[int]) -> None:
+async def announce_applied(nc: NATS, consumer: str, seqs: list[int], took_ms: float | None = None) -> None:
     """Tell the writers which stream sequences the group ``consumer`` has applied
-    (committed): one core NATS message, no JetStream round trip."""
-    await nc.publish(f"{APPLIED_PREFIX}.{consumer}", dumps({"consumer": consumer, "seqs": seqs}))
+    (committed): one core NATS message, no JetStream round trip. ``took_ms``: the batch's
+    time in the consumer, receipt to announcement (shown in the writers' Server-Timing)."""
+    body: dict[str, Any] = {"consumer": consumer, "seqs": seqs}
+    if took_ms is not None:
+        body["took_ms"] = round(took_ms, 1)
+    await nc.publish(f"{APPLIED_PREFIX}.{consumer}", dumps(body))

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..bus import EVENTS_SUBJECT_PREFIX
 from ..db import transaction
 from ..logging import get_logger
-from ..serialization import dumps
+from ..serialization import dumps, now
 from ..tracing import extract_context, tracer
 from .envelope import Event
 from .models import InboxEvent
@@ -325,7 +325,7 @@ class Consumer:
     async def _ack(self, done: list[_Delivery], settled: list[int], started: float) -> None:
         """Announce the applied sequences to the writers waiting on them, then ack."""
         seqs = [_stream_seq(d.msg) for d in done]
-        await self._announce(settled + seqs)
+        await self._announce(settled + seqs, took_ms=(time.monotonic() - started) * 1000)
         starting = not self.caught_up.is_set()
         for n, (delivery, seq) in enumerate(zip(done, seqs), 1):
             self._unacked.pop(seq, None)
@@ -367,12 +367,13 @@ class Consumer:
     async def _apply(self, deliveries: list[_Delivery]) -> None:
         """One transaction: record the ids in the inbox, run the handlers of the new ones."""
         async with transaction(self.sessionmaker) as session:
-            fresh = set((await session.execute(
-                insert(InboxEvent)
-                .values([{"id": d.event.id, "consumer": self.name, "name": d.event.name} for d in deliveries])
-                .on_conflict_do_nothing()
-                .returning(InboxEvent.id)
-            )).scalars())
+            # Core, with one statement for every batch size: compiled once, and none of
+            # the ORM's bulk machinery (both showed in profiles of one write's chain).
+            connection = await session.connection()
+            fresh = set((await connection.execute(_INBOX_INSERT, [
+                {"id": d.event.id, "consumer": self.name, "name": d.event.name, "processed_at": now()}
+                for d in deliveries
+            ])).scalars())
             for delivery in deliveries:
                 delivery.ran = False
                 if delivery.event.id not in fresh:
@@ -403,13 +404,19 @@ class Consumer:
         else:
             await msg.nak(delay=min(2.0 ** delivered, 30.0))
 
-    async def _announce(self, seqs: list[int]) -> None:
+    async def _announce(self, seqs: list[int], took_ms: float | None = None) -> None:
         try:
-            await announce_applied(self.js._nc, self.name, seqs)  # noqa: SLF001
+            await announce_applied(self.js._nc, self.name, seqs, took_ms)  # noqa: SLF001
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # writers fall back to asking JetStream for the floor
             log.warning("consumer_announce_failed", consumer=self.name, error=repr(exc))
+
+
+#: Records event ids in the inbox; returns those not seen before (a duplicate returns nothing).
+_INBOX_INSERT = (
+    insert(InboxEvent.__table__).on_conflict_do_nothing().returning(InboxEvent.__table__.c.id)
+)
 
 
 def _stream_seq(msg: Msg) -> int:
