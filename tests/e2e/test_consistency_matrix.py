@@ -359,6 +359,25 @@ async def test_every_row_under_32_concurrent_clients(world: World) -> None:
     await check_concurrently(world)
 
 
+async def test_a_write_that_waited_says_where_its_wait_went(world: World) -> None:
+    """A person created on auth is replicated by production (and others): the answer's
+    Server-Timing names the publication, the wait and the group announced last."""
+    r = await world.api.post("/data/persons", headers=world.admin,
+                             json={"first_name": "Timed", "last_name": uuid.uuid4().hex[:6],
+                                   "email": f"timed-{uuid.uuid4().hex[:8]}@example.com"})
+    write_ok(r, 201)
+    timing = r.headers.get("server-timing", "")
+    parts = dict(part.split(";", 1) for part in timing.split(", "))
+    assert set(parts) >= {"settle-publish", "settle-wait"}, timing
+    assert float(parts["settle-publish"].split("dur=")[1].split(";")[0]) > 0, timing
+    waited = parts["settle-wait"]
+    assert float(waited.split("dur=")[1].split(";")[0]) > 0, timing
+    assert 'desc="' in waited and waited.split('desc="')[1].rstrip('"').endswith("-events"), timing
+    # a read waits for nothing and says nothing
+    r = await world.api.get("/data/persons", headers=world.admin)
+    assert r.status_code == 200 and "server-timing" not in r.headers
+
+
 async def check_in_a_row(world: World, row: Callable[[World], Awaitable[None]]) -> None:
     """``row`` SEQUENTIAL_RUNS times in a row: not one stale answer, not one 503."""
     tally: Counter[str] = Counter()
