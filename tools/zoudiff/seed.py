@@ -59,15 +59,18 @@ def png_bytes(color: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int]
 
 @functools.cache
 def mp4_bytes() -> bytes:
-    """One second of a 160x120 test pattern, H.264, made with the ffmpeg of imageio-ffmpeg."""
+    """One second of a 160x120 test pattern, H.264, with a silent AAC track, made with the
+    ffmpeg of imageio-ffmpeg. (Zou 1.0.97 marks a movie without an audio track "broken":
+    the comparison needs a clip both sides process.)"""
     import imageio_ffmpeg
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "clip.mp4"
         subprocess.run(
             [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi",
-             "-i", "testsrc=size=160x120:rate=24:duration=1", "-pix_fmt", "yuv420p",
-             "-c:v", "libx264", str(out)],
+             "-i", "testsrc=size=160x120:rate=24:duration=1", "-f", "lavfi",
+             "-i", "anullsrc=channel_layout=stereo:sample_rate=48000", "-shortest", "-pix_fmt", "yuv420p",
+             "-c:v", "libx264", "-c:a", "aac", str(out)],
             check=True,
         )
         return out.read_bytes()
