@@ -308,12 +308,17 @@ class Seeder:
         s = self.side
         deadline = time.monotonic() + timeout
         for sym in [k for k in s.world if k.startswith("preview") and not k.startswith("preview_background")]:
-            while True:
-                a = s.call("GET", f"/data/preview-files/{s.id(sym)}")
-                status = a.json().get("status") if a.status == 200 else None
-                if status in ("ready", "broken") or a.status != 200 or time.monotonic() > deadline:
-                    break
-                time.sleep(0.3)
+            self.wait_preview(s.id(sym), deadline)
+
+    def wait_preview(self, preview_id: str, deadline: float) -> None:
+        """Until the preview is ready or broken (at once on Zou, which transcodes within
+        the upload), or the deadline."""
+        while True:
+            a = self.side.call("GET", f"/data/preview-files/{preview_id}")
+            status = a.json().get("status") if a.status == 200 else None
+            if status in ("ready", "broken") or a.status != 200 or time.monotonic() > deadline:
+                return
+            time.sleep(0.3)
 
     # -- fresh targets --------------------------------------------------------------------
     def fresh(self, kind: str, symbol: str, *, other: bool = False) -> str | None:
@@ -390,9 +395,11 @@ class Seeder:
             return str(s.must("POST", "/data/project-status", json={"name": self.uniq("ZD PS"), "color": "#010101"})["id"])
         if kind == "studio":
             return str(s.must("POST", "/data/studios", json={"name": self.uniq("ZD Studio"), "color": "#999999"})["id"])
-        if kind == "preview":
+        if kind == "preview":  # a target in the state the calls on it expect: processed
             cid = self.comment(local("task"), "admin")
-            return self.preview(local("task"), cid, png_bytes((0, 120, 0)), "fresh.png")
+            preview_id = self.preview(local("task"), cid, png_bytes((0, 120, 0)), "fresh.png")
+            self.wait_preview(preview_id, time.monotonic() + 60.0)
+            return preview_id
         if kind == "attachment":
             return self.attachment(local("task"), self.comment(local("task"), "admin"))
         if kind == "filter":
