@@ -295,6 +295,30 @@ async def team_removal_then_artist_refused(w: World) -> None:
                             headers=h, json={}), 403, 404)
 
 
+async def team_then_person_delete_refused(w: World) -> None:
+    """production adds a person to a team -> auth refuses to delete them (Zou: 400, some
+    data still linked); with force=true it deletes them and production's team forgets them."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    body = expect(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 400)
+    if body != {"error": True, "message": "Some data are still linked to given person."}:
+        raise Stale(f"refusal answered {body}")
+    write_ok(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin, params={"force": "true"}), 204)
+    team = expect(await w.api.get(f"/data/projects/{w.project_id}/team", headers=w.admin), 200)
+    if person["id"] in {p["id"] if isinstance(p, dict) else p for p in team}:
+        raise Stale("a force-deleted person is still in the team")
+
+
+async def team_removal_then_person_delete(w: World) -> None:
+    """production takes a person off a team -> auth deletes them (nothing links to them)."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.delete(f"/data/projects/{w.project_id}/team/{person['id']}", headers=w.admin), 204)
+    expect(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 204)
+
+
 ROWS: list[Callable[[World], Awaitable[None]]] = [
     person_then_team,
     person_then_assign,
@@ -311,6 +335,8 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     comment_delete_then_add_preview,
     person_delete_then_team,
     team_removal_then_artist_refused,
+    team_then_person_delete_refused,
+    team_removal_then_person_delete,
 ]
 
 
