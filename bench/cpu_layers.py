@@ -201,7 +201,7 @@ def measure_layers(stack: Stack, *, clients: int, duration: float, warmup: float
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_setup(load)
     time.sleep(warmup + 1)
-    window = max(5.0, duration - 3)
+    window = max(min(5.0, duration - 1), duration - 3)  # inside the measured window
     spies = []
     for group, procs in groups.items():
         for proc in procs:
