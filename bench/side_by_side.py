@@ -7,13 +7,17 @@
     .venv/bin/python bench/side_by_side.py --quick         # smoke run: scale 0.1, 1 round, 5 s runs, C=1,8
     .venv/bin/python bench/side_by_side.py --report bench/out/side-by-side-<stamp>   # the tables again
 
-Duration at the defaults, on a quiet 2-core machine: about 45 minutes (Slate's seeding
-~5 min; Zou's first seeding ~4 min, then a re-run of the get-or-create seeder, ~20 s;
-3 rounds x 2 servers x (3 mix runs of 5 + 30 s, 3 heavy listings of at most 3 + 60 s,
-driver setup and pauses) ~ 35 min). The very first run also installs Zou into its venv
-(start_zou.sh: pip install zou==1.0.97, a few minutes). --layers adds one 35 s run with
-py-spy. A busy machine adds the quiet waits (--quiet-max-wait per run, at most).
---quick takes about 4 minutes.
+Duration at the defaults, on a quiet 2-core machine: about 35 minutes. Zou's start
+~1.5 min (start_zou.sh runs upgrade-db, init-data and create-admin at each start); its
+seeding: ~4 min the first time, then a re-run of the get-or-create seeder that lists and
+adds nothing (17 requests, seconds); Slate's start and seeding ~5 min; then 3 rounds x
+2 servers x ~4.5 min (3 mix runs of 5 + 30 s, 3 heavy listings of at most 30 requests,
+each after 10 s of quiet machine and followed by a 5 s pause). Runs repeated for noise
+(--max-attempts) and waits for quiet (--quiet-max-wait per run) make it longer on a
+busy machine. The very first run also installs Zou into its venv (start_zou.sh: pip
+install zou==1.0.97 gunicorn gevent into /tmp/zou-venv, a few minutes). --layers adds
+one run with py-spy (~1 min). --quick takes 5-10 minutes (~20 the first time, when it
+seeds Zou's small dataset).
 
 What it does:
 
