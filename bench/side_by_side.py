@@ -37,7 +37,7 @@ What it does:
    machine is quiet (under 10 % busy for ``--quiet-s`` s, at most ``--quiet-max-wait`` s;
    run_matrix.sh waits up to 300 s), and repeats a run in which other processes used more
    than 10 % of the machine (``--max-attempts`` in all; the least noisy is kept). Only one
-   server is under load at a time; the other idles.
+   server is under load at a time; the other idles (its CPU in the window is recorded too).
 3. Server CPU per request of each run: the CPU time (psutil; every process of the server's
    trees, the reaped children's time included) in the measured window, divided by the
    requests of that window. Zou: gunicorn master and workers, its PostgreSQL, Redis.
@@ -378,11 +378,12 @@ class SlateBench(Server):
         return stack_roots(self.stack)
 
 
-def run_load(server: Server, out: Path, clients: int, duration: float, warmup: float,
+def run_load(server: Server, idle: Server, out: Path, clients: int, duration: float, warmup: float,
              extra: list[str]) -> dict[str, Any]:
     """One load.py run; reads the server's CPU in the measured window (``warmup`` s after
-    the driver's setup, until ``duration`` s later or the driver's end, whichever is first)."""
-    roots = server.roots()
+    the driver's setup, until ``duration`` s later or the driver's end, whichever is first),
+    and the idle one's, to show that it stays idle."""
+    roots, idle_roots = server.roots(), idle.roots()
     cmd = load_command(server.base_url, *server.admin, clients, duration, warmup, roots, out, *extra)
     with open(out.with_suffix(".log"), "w") as logfile:
         load = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.PIPE, text=True)
@@ -400,12 +401,13 @@ def run_load(server: Server, out: Path, clients: int, duration: float, warmup: f
         reader.start()
         setup.wait()
         time.sleep(warmup)
-        cpu_before, started = tree_cpu_seconds(roots), time.monotonic()
+        cpu_before, idle_before, started = tree_cpu_seconds(roots), tree_cpu_seconds(idle_roots), time.monotonic()
         try:
             load.wait(timeout=duration)
         except subprocess.TimeoutExpired:
             pass
-        cpu_after, window = tree_cpu_seconds(roots), time.monotonic() - started
+        cpu_after, idle_after = tree_cpu_seconds(roots), tree_cpu_seconds(idle_roots)
+        window = time.monotonic() - started
         code = load.wait(timeout=duration + 120)
         reader.join(timeout=10)
     if code != 0:
@@ -418,13 +420,14 @@ def run_load(server: Server, out: Path, clients: int, duration: float, warmup: f
         "requests": round(requests, 1),
         "ms_per_request": round(1000 * (cpu_after - cpu_before) / requests, 2) if requests else None,
         "load_py_ms_per_request": driver_cpu.get("server_cpu_ms_per_request"),
+        "idle_server": idle.name, "idle_server_cpu_s": round(idle_after - idle_before, 3),
     }
     other = driver_cpu.get("other_cpu_s", 0.0) / max(1e-9, driver_cpu.get("machine_capacity_cpu_s", 1.0))
     result["side_by_side_other_share"] = round(other, 4)
     return result
 
 
-def run_one(server: Server, out_dir: Path, name: str, meta: dict[str, Any], args: argparse.Namespace,
+def run_one(server: Server, idle: Server, out_dir: Path, name: str, meta: dict[str, Any], args: argparse.Namespace,
             clients: int, duration: float, warmup: float, extra: list[str]) -> dict[str, Any]:
     """run_matrix.sh's ``run_one``: quiet wait, then up to ``--max-attempts`` attempts
     until others used at most 10 % of the machine; the least noisy is kept."""
@@ -433,11 +436,12 @@ def run_one(server: Server, out_dir: Path, name: str, meta: dict[str, Any], args
     for attempt in range(1, args.max_attempts + 1):
         waited = wait_quiet(args.quiet_s, args.quiet_max_wait)
         path = out_dir / f"{name}.attempt{attempt}.json"
-        result = run_load(server, path, clients, duration, warmup, extra)
+        result = run_load(server, idle, path, clients, duration, warmup, extra)
         share = result["side_by_side_other_share"]
         log(f"{name}: {result['overall']['rps']} req/s, p50 {result['overall']['p50_ms']} ms, "
             f"p99 {result['overall']['p99_ms']} ms, errors {result['overall']['errors']}, "
             f"CPU {result['side_by_side_cpu']['ms_per_request']} ms/request, others {100 * share:.0f}% "
+            f"({idle.name}, idle: {result['side_by_side_cpu']['idle_server_cpu_s']} s) "
             f"(waited {waited:.0f}s for quiet, attempt {attempt})")
         if best is None or share < best["side_by_side_other_share"]:
             best, kept = result, path
@@ -453,13 +457,13 @@ def run_one(server: Server, out_dir: Path, name: str, meta: dict[str, Any], args
     return best
 
 
-def run_matrix(server: Server, out_dir: Path, n: int, args: argparse.Namespace) -> None:
+def run_matrix(server: Server, idle: Server, out_dir: Path, n: int, args: argparse.Namespace) -> None:
     for level in args.levels:
-        run_one(server, out_dir, f"{server.name}-r{n}-mix-c{level}", {"round": n, "kind": "mix", "key": level},
+        run_one(server, idle, out_dir, f"{server.name}-r{n}-mix-c{level}", {"round": n, "kind": "mix", "key": level},
                 args, level, args.duration, args.warmup, [])
     if args.heavy:
         for op in HEAVY:
-            run_one(server, out_dir, f"{server.name}-r{n}-heavy-{op}-c1", {"round": n, "kind": "heavy", "key": op},
+            run_one(server, idle, out_dir, f"{server.name}-r{n}-heavy-{op}-c1", {"round": n, "kind": "heavy", "key": op},
                     args, 1, args.heavy_duration, 3, ["--only", op, "--max-requests", "30"])
 
 
@@ -514,9 +518,10 @@ def run(args: argparse.Namespace) -> int:
             asyncio.run(vacuum_analyze(stack.infra.postgres_dsn))
             servers: tuple[Server, Server] = (zou, slate)
             for n in range(args.rounds):
-                for server in servers if n % 2 == 0 else servers[::-1]:
+                # (loaded, idle) pairs: Zou first in even rounds, Slate first in odd ones
+                for server, idle in (servers, servers[::-1]) if n % 2 == 0 else (servers[::-1], servers):
                     log(f"round {n + 1}/{args.rounds}: {server.name}")
-                    run_matrix(server, out_dir, n, args)
+                    run_matrix(server, idle, out_dir, n, args)
             if args.layers:
                 log("per-layer CPU of Slate at 32 clients (py-spy)")
                 wait_quiet(args.quiet_s, args.quiet_max_wait)
