@@ -9,8 +9,10 @@
    samples every Python process with py-spy (``--nonblocking``, 100 Hz, non-idle threads,
    so samples follow CPU time).
 3. Splits each process group's CPU seconds over layers in proportion to its samples, and
-   prints CPU milliseconds per request: per process group (gateway, each service,
-   PostgreSQL, NATS, S3) and per layer (see ``LAYERS``).
+   prints CPU milliseconds per request: in issue 16's layers (``ISSUE_LAYERS``: gateway,
+   service framework and serialization, app code, ORM, PostgreSQL, events and consumers),
+   per process group (gateway, each service, PostgreSQL, NATS, S3) and per sampled layer
+   (see ``LAYERS``).
 
     .venv/bin/python bench/cpu_layers.py [-c 32] [--duration 30] [--warmup 5] [--scale 1]
 

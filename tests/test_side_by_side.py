@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import side_by_side as sbs  # noqa: E402
+from cpu_layers import tree_cpu_seconds  # noqa: E402
 
 pytestmark = pytest.mark.slow  # imports the bench's modules (the stack launcher among them)
 
@@ -156,3 +160,29 @@ def test_quick_and_full_defaults() -> None:
     full = sbs.parse_args([])
     assert (full.scale, full.rounds, full.levels, full.duration, full.warmup) == (1.0, 3, [1, 8, 32], 30.0, 5.0)
     assert sbs.parse_args(["--quick", "--levels", "1,8,32"]).levels == [1, 8, 32]
+
+
+def burnt(pid: int) -> bool:
+    """The shell has reaped its python child and sleeps."""
+    try:
+        return all("python" not in child.name() for child in psutil.Process(pid).children())
+    except psutil.Error:
+        return False
+
+
+def test_the_cpu_of_a_tree_keeps_what_its_exited_children_used() -> None:
+    """A child that burns 0.5 s of CPU and exits (as a PostgreSQL backend does when its
+    connection closes) still counts: its time moves into its parent's children time."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass"
+    parent = subprocess.Popen(["sh", "-c", f"{sys.executable} -c '{burn}'; sleep 30"])
+    try:
+        before = tree_cpu_seconds([parent.pid])
+        deadline = time.monotonic() + 30
+        while not burnt(parent.pid):
+            assert time.monotonic() < deadline, "the child did not finish"
+            time.sleep(0.05)
+        after = tree_cpu_seconds([parent.pid])
+    finally:
+        parent.kill()
+        parent.wait()
+    assert 0.3 <= after - before < 5
