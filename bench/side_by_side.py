@@ -19,6 +19,12 @@ install zou==1.0.97 gunicorn gevent into /tmp/zou-venv, a few minutes). --layers
 one run with py-spy (~1 min). --quick takes 5-10 minutes (~20 the first time, when it
 seeds Zou's small dataset).
 
+Flags (defaults; --quick's in brackets): --scale 1 [0.1], --rounds 3 [1], --levels 1,8,32
+[1,8], --duration 30 [5] and --warmup 5 [2] s per mix run, --heavy-duration 60 [5] s per
+heavy listing (30 requests at most), --no-heavy, --layers, --quiet-s 10, --quiet-max-wait
+60 [15] s, --max-attempts 2 [1], --pause 5 s, --zou-home DIR, --out DIR, --report DIR (no
+servers: the tables of an earlier run's files). ``--help`` says more.
+
 What it does:
 
 1. Starts the reference Zou with ``../shared/bench/start_zou.sh`` (its PostgreSQL on
