@@ -63,6 +63,21 @@ class MediaSettings(BaseServiceSettings):
     bucket_prefix: str = "slate"
     #: Largest accepted upload, in bytes (refused while streaming, 413).
     max_upload_bytes: int = 5 * 1024**3
+    #: Seconds an upload may go without a byte arriving before it is refused (408) and its
+    #: scratch file removed; and the longest an upload may take in all.
+    upload_idle_seconds: float = 30.0
+    upload_max_seconds: float = 3600.0
+    #: Largest picture decoded (width x height, read from the header first): uploads over it
+    #: are refused (400), before any pixel is decoded. Pillow's own bomb threshold.
+    max_picture_pixels: int = 89_478_485
+    #: Largest movie frame and longest movie transcoded (read by the probe first): beyond,
+    #: the preview is marked broken with the reason. 8K DCI (8192 x 4320) fits.
+    max_movie_pixels: int = 40_000_000
+    max_movie_seconds: float = 4 * 3600.0
+    #: Each ffmpeg run's data size (RLIMIT_DATA; 0: no limit) and longest run, in seconds:
+    #: beyond either, the run stops and the preview is broken with the reason.
+    ffmpeg_memory_bytes: int = 4 * 1024**3
+    ffmpeg_timeout_seconds: float = 4 * 3600.0
     #: Run the preview job loop in this process (the API by default, like the relay).
     jobs_enabled: bool = True
     #: Jobs one process works on at once.
