@@ -214,6 +214,13 @@ def _run(argv: list[str], *, timeout: float | None, memory_bytes: int | None) ->
         raise MediaError(f"Movie processing took longer than {timeout:g} seconds; stopped.") from exc
 
 
+def _without_paths(line: str, args: list[str]) -> str:
+    """ffmpeg's line of error without the scratch paths it names (a reason clients read)."""
+    for arg in sorted((a for a in args if "/" in a), key=len, reverse=True):
+        line = line.replace(f"{arg}: ", "").replace(arg, Path(arg).name)
+    return line
+
+
 def probe(ffmpeg_bin: str, path: Path, *, timeout: float = 120.0, memory_bytes: int | None = FFMPEG_MEMORY_BYTES) -> Probe:
     """Read a movie's size, duration and rate from ``ffmpeg -i`` (the wheel ships no ffprobe)."""
     res = _run([ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(path)], timeout=timeout, memory_bytes=memory_bytes)
@@ -222,7 +229,8 @@ def probe(ffmpeg_bin: str, path: Path, *, timeout: float = 120.0, memory_bytes: 
     size = _SIZE.search(video.group(1)) if video else None
     if not video or not size:
         lines = [ln.strip() for ln in err.splitlines() if ln.strip() and "At least one output" not in ln]
-        raise MediaError("Uploaded file is not a readable movie: " + (lines[-1] if lines else "no video stream"))
+        raise MediaError("Uploaded file is not a readable movie: "
+                         + (_without_paths(lines[-1], [str(path)]) if lines else "no video stream"))
     duration = 0.0
     d = _DURATION.search(err)
     if d:
@@ -334,7 +342,8 @@ def run_ffmpeg(argv: list[str], *, timeout: float | None = None, memory_bytes: i
     res = _run(argv, timeout=timeout, memory_bytes=memory_bytes)
     if res.returncode != 0:
         lines = [ln.strip() for ln in res.stderr.splitlines() if ln.strip()]
-        raise MediaError("Movie normalisation failed: " + (lines[-1] if lines else f"ffmpeg exit {res.returncode}"))
+        raise MediaError("Movie normalisation failed: "
+                         + (_without_paths(lines[-1], argv[1:]) if lines else f"ffmpeg exit {res.returncode}"))
 
 
 def extract_frame_command(ffmpeg_bin: str, src: str, dest: Path, seconds: float) -> list[str]:
