@@ -8,7 +8,6 @@ moves bytes to and from storage and records the result.
 from __future__ import annotations
 
 import re
-import resource
 import shutil
 import subprocess
 import warnings
@@ -191,24 +190,21 @@ _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)")
 
 
-def _limits(memory_bytes: int | None) -> Callable[[], None] | None:
-    """What the child sets between fork and exec: its data segment (heap and anonymous
-    mappings, RLIMIT_DATA) within ``memory_bytes``; a bigger allocation fails in ffmpeg,
-    which exits with an error instead of taking the machine's memory."""
+def _limited(argv: list[str], memory_bytes: int | None) -> list[str]:
+    """``argv`` run with its data segment (heap and anonymous mappings, RLIMIT_DATA) within
+    ``memory_bytes``: a bigger allocation fails in ffmpeg, which exits with an error instead
+    of taking the machine's memory. Set by ``sh -c 'ulimit -d'`` before the exec (no Python
+    runs between fork and exec: the worker has threads)."""
     if not memory_bytes:
-        return None
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
-
-    return apply
+        return argv
+    return ["/bin/sh", "-c", f'ulimit -d {max(1, memory_bytes // 1024)} && exec "$0" "$@"', *argv]
 
 
 def _run(argv: list[str], *, timeout: float | None, memory_bytes: int | None) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(  # noqa: S603, PLW1509 - preexec_fn only calls setrlimit
-            argv, capture_output=True, text=True, errors="replace", check=False, timeout=timeout,
-            preexec_fn=_limits(memory_bytes),
+        return subprocess.run(  # noqa: S603
+            _limited(argv, memory_bytes), capture_output=True, text=True, errors="replace", check=False,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired as exc:  # the child is killed by subprocess.run
         raise MediaError(f"Movie processing took longer than {timeout:g} seconds; stopped.") from exc
