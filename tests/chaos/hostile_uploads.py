@@ -61,7 +61,7 @@ JOBS_STREAM = "SLATE_MEDIA_JOBS"
 SPECIAL = ("stalled_body", "oversized")
 
 
-def hostile_stack(home: Path) -> Stack:
+def hostile_stack(home: Path, extra_env: dict[str, str] | None = None) -> Stack:
     env = {
         "SLATE_LOG_LEVEL": "INFO",
         "SLATE_AUTH_LOGIN_ADDRESS_MAX_FAILURES": "100000",
@@ -69,6 +69,7 @@ def hostile_stack(home: Path) -> Stack:
         "SLATE_MEDIA_UPLOAD_IDLE_SECONDS": str(IDLE_SECONDS),
         "SLATE_MEDIA_HD_PRESET": "ultrafast",
         "SLATE_MEDIA_LD_PRESET": "ultrafast",
+        **(extra_env or {}),
     }
     config = StackConfig.on_free_ports(home, worker_processes={"media": 1}, gateway_replicas=1, extra_env=env)
     return Stack(config)
@@ -417,8 +418,8 @@ def label(o: Outcome) -> str:
     return str(o.status)
 
 
-def plan(count: int, seed: int) -> list[str]:
-    kinds = [*catalogue(seed), *SPECIAL]
+def plan(count: int, seed: int, only: list[str] | None = None) -> list[str]:
+    kinds = only or [*catalogue(seed), *SPECIAL]
     if count <= len(kinds):
         return kinds[:count]
     rnd = random.Random(seed)
@@ -427,15 +428,15 @@ def plan(count: int, seed: int) -> list[str]:
 
 
 async def run(stack: Stack, *, count: int, clients: int, seed: int = 0, settle_bound: float = 120.0,
-              log: Any = print) -> dict[str, Any]:
+              kinds: list[str] | None = None, log: Any = print) -> dict[str, Any]:
     base = stack.gateway_url + "/api"
     gateway = ("127.0.0.1", stack.config.ports["gateway"])
-    kinds = catalogue(seed)
+    files = catalogue(seed)
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         api = Api(session, base)
         fx = await make_fixture(api, stack.config.admin_email, stack.config.admin_password, comments=max(4, clients))
-        todo = list(enumerate(plan(count, seed)))
+        todo = list(enumerate(plan(count, seed, kinds)))
         outcomes: list[Outcome] = []
         counter = itertools.count()
 
@@ -447,7 +448,7 @@ async def run(stack: Stack, *, count: int, clients: int, seed: int = 0, settle_b
                 elif kind == "oversized":
                     o = await send_oversized(api, fx, n)
                 else:
-                    o = await send_file(api, fx, kinds[kind](n), n)
+                    o = await send_file(api, fx, files[kind](n), n)
                 outcomes.append(o)
                 done = next(counter) + 1
                 if done % 100 == 0:
@@ -481,7 +482,7 @@ async def run(stack: Stack, *, count: int, clients: int, seed: int = 0, settle_b
     per_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for o in outcomes:
         per_kind[o.kind][label(o)] += 1
-    slowest = defaultdict(float)
+    slowest: dict[str, float] = defaultdict(float)
     for o in outcomes:
         slowest[o.kind] = max(slowest[o.kind], o.seconds)
     return {
@@ -525,13 +526,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--home", help="the stack's data (default: a temporary directory)")
     parser.add_argument("--out", help="write the report as JSON here")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of the stack (e.g. SLATE_MEDIA_MAX_PICTURE_PIXELS=300000000 to see a bomb decoded)")
+    parser.add_argument("--kinds", help="comma-separated kinds to send (default: all, mixed)")
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="slate-hostile-") as tmp:
-        stack = hostile_stack(Path(args.home or tmp))
+        stack = hostile_stack(Path(args.home or tmp), extra)
         t = time.monotonic()
         with stack:
             print(f"stack up in {time.monotonic() - t:.1f}s at {stack.gateway_url}", flush=True)
             report = asyncio.run(run(stack, count=args.count, clients=args.clients, seed=args.seed,
+                                     kinds=args.kinds.split(",") if args.kinds else None,
                                      log=lambda m: print(m, flush=True)))
     print_report(report)
     if args.out:

@@ -46,8 +46,10 @@ MAX_MOVIE_SECONDS = 4 * 3600.0
 #: Address space an ffmpeg run may use for its data (RLIMIT_DATA), and its longest run.
 FFMPEG_MEMORY_BYTES = 4 * 1024**3
 FFMPEG_TIMEOUT_SECONDS = 4 * 3600.0
-#: Pillow's own guard stays as a backstop behind the explicit checks.
+#: Pillow's own guard stays as a backstop behind the explicit checks; its warning (between
+#: once and twice its limit) is noise next to them.
 Image.MAX_IMAGE_PIXELS = MAX_PICTURE_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class MediaError(Exception):
@@ -91,22 +93,23 @@ def _check_size(im: Image.Image, max_pixels: int) -> None:
         raise picture_too_large(max_pixels)
 
 
-def _open_header(path: Path) -> Image.Image:
-    """The picture with its header read and no pixel decoded (Pillow's bomb check aside:
-    the size is checked by the callers against their own limit)."""
+def _open_header(path: Path, max_pixels: int) -> Image.Image:
+    """The picture with its header read and no pixel decoded; its size is checked by the
+    callers against ``max_pixels``. Pillow's own bomb check (an error at twice its limit)
+    stays behind as a backstop, raised along with a larger configured limit."""
+    if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
-    except Image.DecompressionBombError:  # over twice Pillow's own limit
-        raise picture_too_large(MAX_PICTURE_PIXELS) from None
+        return Image.open(path)
+    except Image.DecompressionBombError:
+        raise picture_too_large(max_pixels) from None
     except _UNREADABLE as exc:
         raise MediaError("Uploaded file is not a readable picture.") from exc
 
 
 def check_picture(path: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> tuple[int, int]:
     """Width and height of a readable picture within ``max_pixels``, else MediaError."""
-    with _open_header(path) as im:
+    with _open_header(path, max_pixels) as im:
         _check_size(im, max_pixels)
         size = im.size
         try:
@@ -118,7 +121,7 @@ def check_picture(path: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> tuple[
 
 def load_picture(path: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> Image.Image:
     """The picture decoded as RGB(A), upright, refused before decoding when over ``max_pixels``."""
-    with _open_header(path) as opened:
+    with _open_header(path, max_pixels) as opened:
         _check_size(opened, max_pixels)
         try:
             opened.load()
