@@ -427,8 +427,13 @@ def plan(count: int, seed: int, only: list[str] | None = None) -> list[str]:
     return kinds + rest
 
 
+#: Peak RSS of each media process with its children (its uvicorn workers, the ffmpeg runs).
+#: Measured 190-240 MB through these runs; one decoded bomb takes it to 1.5-3 GB.
+RSS_BOUND_MB = 400
+
+
 async def run(stack: Stack, *, count: int, clients: int, seed: int = 0, settle_bound: float = 120.0,
-              kinds: list[str] | None = None, log: Any = print) -> dict[str, Any]:
+              kinds: list[str] | None = None, rss_bound_mb: int = RSS_BOUND_MB, log: Any = print) -> dict[str, Any]:
     base = stack.gateway_url + "/api"
     gateway = ("127.0.0.1", stack.config.ports["gateway"])
     files = catalogue(seed)
@@ -475,6 +480,9 @@ async def run(stack: Stack, *, count: int, clients: int, seed: int = 0, settle_b
             problems.append(f"after the run, a good {o.kind} upload: {o.status} -> {o.final} {o.reason or o.body}")
     if settled["stuck_processing"] or after_settled["stuck_processing"]:
         problems.append(f"previews left processing: {settled['stuck_processing']}")
+    for name, peak in rss.peaks.items():
+        if peak > rss_bound_mb * 2**20:
+            problems.append(f"{name}: RSS peaked at {round(peak / 2**20)} MB (bound {rss_bound_mb} MB)")
     if scratch:
         problems.append(f"upload scratch files still open: {scratch[:5]}")
     if any(jobs.values()):
