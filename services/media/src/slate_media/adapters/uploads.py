@@ -85,7 +85,8 @@ async def _chunks(request: Request, idle_timeout: float | None, total_timeout: f
             left = deadline - time.monotonic()
             wait = left if wait is None else min(wait, left)
         try:
-            chunk = await asyncio.wait_for(stream.__anext__(), timeout=None if wait is None else max(wait, 0.0))
+            async with asyncio.timeout(None if wait is None else max(wait, 0.0)):  # no task per chunk
+                chunk = await stream.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError as exc:
