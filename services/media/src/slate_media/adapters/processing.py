@@ -38,7 +38,7 @@ MAX_TILES = 240
 
 #: Largest picture decoded, in pixels (width x height, checked from the header before any
 #: pixel is decoded): Pillow's own decompression-bomb threshold (about 89.5 megapixels; a
-#: 12K x 7K still is fine). Decoded as RGBA it is ~360 MB; the derivatives hold one more copy.
+#: 12K x 7K still is fine). Decoded as RGBA it is ~360 MB; the derivatives are resized from it.
 MAX_PICTURE_PIXELS = 89_478_485
 #: Largest movie frame transcoded (8K DCI, 8192 x 4320, fits) and longest movie, from the probe.
 MAX_MOVIE_PIXELS = 40_000_000
