@@ -96,6 +96,10 @@ async def test_department_membership_emits_person_update_with_departments(client
     r = await client.post(url, json={"department_id": dept["id"]}, headers=admin)
     assert r.status_code == 201 and r.json()["departments"] == [dept["id"]] and r.json()["id"] == str(person.id)
     assert (await client.post(url, json={"department_id": dept["id"]}, headers=admin)).status_code == 201
+    login = (await client.post("/auth/login", json={"email": email, "password": PASSWORD})).json()
+    me = (await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {login['access_token']}"})).json()
+    assert me["user"]["departments"] == [dept["id"]] and me["user"]["id"] == str(person.id)
+    assert me["organisation"]["type"] == "Organisation"
     r = await client.post(url, json={"department_id": str(uuid.uuid4())}, headers=admin)
     assert r.status_code == 400 and r.json() == {"error": True, "message": "Department ID matches no department",
                                                  "data": None}

@@ -55,6 +55,30 @@ async def set_departments(session: AsyncSession, person_id: uuid.UUID, ids: list
             [{"person_id": person_id, "department_id": d} for d in ids]))
 
 
+async def caller_with_organisation(
+    session: AsyncSession, person_id: uuid.UUID
+) -> tuple[Person | None, list[str], Organisation | None]:
+    """The person, their department ids and the organisation, in one statement (what
+    /auth/authenticated answers, on every page load of Kitsu: one round trip, not three).
+    The organisation is None when there is none yet (:func:`get_organisation` makes it)."""
+    departments = (
+        select(func.array_agg(person_department.c.department_id))
+        .where(person_department.c.person_id == Person.id)
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    first_organisation = select(Organisation.id).order_by(Organisation.created_at).limit(1).scalar_subquery()
+    row = (await session.execute(
+        select(Person, departments, Organisation)
+        .outerjoin(Organisation, Organisation.id == first_organisation)
+        .where(Person.id == person_id)
+    )).first()
+    if row is None:
+        return None, [], None
+    person, ids, organisation = row
+    return person, [str(i) for i in ids or ()], organisation
+
+
 async def serialize_person(session: AsyncSession, person: Person) -> dict[str, Any]:
     out = person.serialize()
     out["departments"] = await department_ids(session, person.id)
