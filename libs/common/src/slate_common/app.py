@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
-from .tracing import configure_tracing, extract_context, tracer
+from .tracing import configure_tracing, extract_context, propagation_fields, server_span
 
 log = get_logger(__name__)
 
@@ -353,45 +353,62 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        #: Request headers read here: the request id and what the trace propagators read.
+        self.trace_fields = propagation_fields()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        rid = ""
+        carrier: dict[str, str] | None = None
+        trace_fields = self.trace_fields
+        for name, value in scope["headers"]:  # only the few headers this layer reads
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")
+            elif name in trace_fields:
+                if carrier is None:
+                    carrier = {}
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        if not rid:
+            rid = uuid.uuid4().hex
         rid_token = request_id_var.set(rid)
-        ctx_token = otel_context.attach(extract_context(headers))
+        # Without trace headers the caller's context is the current one: nothing to attach.
+        ctx_token = otel_context.attach(extract_context(carrier)) if carrier else None
         started = time.perf_counter()
         status = 500
         method, path = scope["method"], scope["path"]
+        rid_header = (b"x-request-id", rid.encode("latin-1"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
         try:
             await self._traced(scope, receive, send_wrapper, method, path, started, lambda: status)
         finally:
-            otel_context.detach(ctx_token)
+            if ctx_token is not None:
+                otel_context.detach(ctx_token)
             request_id_var.reset(rid_token)
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send, method: str, path: str,
                       started: float, status_of: Callable[[], int]) -> None:
-        with tracer().start_as_current_span(f"{method} {path}", kind=SpanKind.SERVER) as span:
+        with server_span(f"{method} {path}") as span:
             try:
                 await self.app(scope, receive, send)
             finally:
                 status = status_of()
-                route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
-                span.update_name(f"{method} {route}" if route != UNMATCHED else method)
-                span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
-                                     "url.scheme": scope.get("scheme", "http"), "http.response.status_code": status})
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+                if span.is_recording():
+                    route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
+                    span.update_name(f"{method} {route}" if route != UNMATCHED else method)
+                    span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
+                                         "url.scheme": scope.get("scheme", "http"),
+                                         "http.response.status_code": status})
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
                 if path not in ("/healthz", "/readyz"):
                     log.info(
                         "request",
