@@ -32,7 +32,7 @@ from . import bus
 from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
 from .events.consistency import Settler, SettleTiming, settle_scope, settling_session_class
-from .db import make_engine, make_sessionmaker
+from .db import begin_at_first_write, make_engine, make_sessionmaker
 from .docs import install as install_docs
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
@@ -428,10 +428,17 @@ def runtime_of(request: Request) -> ServiceRuntime:
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the handler returns and before the
-    response is sent (``scope="function"``), rolled back on error."""
+    response is sent (``scope="function"``), rolled back on error. A GET's or HEAD's
+    plain reads go without BEGIN and COMMIT; the transaction starts at its first write,
+    if it makes one (``slate_common.db.begin_at_first_write``)."""
     async with runtime_of(request).sessionmaker() as session:
         async with session.begin():
+            if request.method in _READ_METHODS:
+                await begin_at_first_write(session)
             yield session
+
+
+_READ_METHODS = frozenset(("GET", "HEAD"))
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
