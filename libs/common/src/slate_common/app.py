@@ -441,5 +441,38 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 _READ_METHODS = frozenset(("GET", "HEAD"))
 
 
+async def _runtime(request: Request) -> ServiceRuntime:
+    """``runtime_of`` as a dependency: a coroutine, so FastAPI calls it in the event loop
+    (a plain ``def`` dependency costs a hop to its thread pool and back per request)."""
+    return runtime_of(request)
+
+
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+Runtime = Annotated[ServiceRuntime, Depends(_runtime)]
+
+
+def threadpool_dependencies(app: FastAPI) -> list[str]:
+    """The plain ``def`` dependencies of the app's routes, as ``"path: name"``: FastAPI
+    runs each in its thread pool, a hop there and back per request (tests keep this empty
+    for the services that got rid of them)."""
+    from fastapi.routing import APIRoute
+
+    found: list[str] = []
+
+    def walk(path: str, dependant: Any) -> None:
+        for sub in dependant.dependencies:
+            call = sub.call
+            if call is not None and not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+                                         or inspect.iscoroutinefunction(getattr(call, "__call__", None))):
+                found.append(f"{path}: {getattr(call, '__name__', repr(call))}")
+            walk(path, sub)
+
+    def routes(items: Sequence[Any]) -> None:
+        for route in items:
+            if isinstance(route, APIRoute):
+                walk(route.path, route.dependant)
+            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.160)
+                routes(route.original_router.routes)
+
+    routes(app.routes)
+    return sorted(set(found))
