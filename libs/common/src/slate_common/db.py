@@ -63,14 +63,28 @@ class ZouModel:
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, onupdate=now, nullable=False)
 
     def serialize(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-        skip = self.hidden_fields | exclude | BOOKKEEPING_FIELDS
+        cls = type(self)
+        keys = _SERIALIZED_KEYS.get((cls, exclude))
+        if keys is None:
+            skip = self.hidden_fields | exclude | BOOKKEEPING_FIELDS
+            keys = _SERIALIZED_KEYS[(cls, exclude)] = tuple(
+                col.key for col in self.__table__.columns if col.key not in skip)  # type: ignore[attr-defined]
+        # Loaded values are in the instance's __dict__ (read there: an attribute access
+        # through the ORM's descriptor costs more than the rest of a column's work);
+        # anything else goes through the descriptor as before.
+        loaded = self.__dict__
         out: dict[str, Any] = {}
-        for col in self.__table__.columns:  # type: ignore[attr-defined]
-            if col.key in skip:
-                continue
-            out[col.key] = serialize_value(getattr(self, col.key))
-        out["type"] = self.zou_type or type(self).__name__
+        for key in keys:
+            value = loaded[key] if key in loaded else getattr(self, key)
+            out[key] = value if type(value) in _PLAIN else serialize_value(value)
+        out["type"] = self.zou_type or cls.__name__
         return out
+
+
+#: The columns each model serializes, per set of excluded names.
+_SERIALIZED_KEYS: dict[tuple[type, frozenset[str]], tuple[str, ...]] = {}
+#: Values serialized as they are.
+_PLAIN = frozenset((str, int, float, bool, type(None), dict, list))
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
