@@ -463,7 +463,7 @@ def threadpool_dependencies(app: FastAPI) -> list[str]:
         for sub in dependant.dependencies:
             call = sub.call
             if call is not None and not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
-                                         or inspect.iscoroutinefunction(getattr(call, "__call__", None))):
+                                         or inspect.iscoroutinefunction(type(call).__call__)):  # an async __call__
                 found.append(f"{path}: {getattr(call, '__name__', repr(call))}")
             walk(path, sub)
 

@@ -129,7 +129,7 @@ async def begin_at_first_write(session: AsyncSession) -> None:
     statements that turn the transaction on. Used for GET and HEAD requests (SessionDep)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    adapted = raw.dbapi_connection
+    adapted: Any = raw.dbapi_connection
     if getattr(adapted, "isolation_level", "") in _READ_COMMITTED and getattr(adapted, "_transaction", None) is None:
         adapted.isolation_level = "autocommit"  # the adapter's own switch: no BEGIN
         connection.info[_READS_WITHOUT_BEGIN] = True
