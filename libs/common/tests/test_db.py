@@ -37,3 +37,65 @@ async def test_a_connection_closed_by_the_server_is_replaced_not_failed(make_dat
         assert statements == ["SELECT pg_backend_pid()"]  # and no ping ran before the query
     finally:
         await engine.dispose()
+
+
+async def _in_transaction(engine, session) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``session`` is inside a transaction: the lock its read of ``item`` takes is
+    then held after the statement, as another connection sees."""
+    pid = await session.scalar(text("SELECT pg_backend_pid()"))
+    await session.scalar(text("SELECT count(*) FROM item"))
+    async with engine.connect() as other:
+        other = await other.execution_options(isolation_level="AUTOCOMMIT")
+        held = await other.scalar(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = :pid AND c.relname = 'item'"), {"pid": pid})
+    return bool(held)
+
+
+async def test_reads_go_without_begin_until_the_first_write(make_database) -> None:  # type: ignore[no-untyped-def]
+    """A GET's session (begin_at_first_write): plain reads run on their own (no BEGIN,
+    no COMMIT); the first write opens the transaction, which then holds the rest and is
+    atomic; the pooled connection goes back to transactions for its next session."""
+    from slate_common.db import begin_at_first_write
+
+    engine = make_engine(make_database("deferred"), pool_size=2, max_overflow=0)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with transaction(sessions) as s:
+            await s.execute(text("CREATE TABLE item (n int)"))
+            await s.execute(text("INSERT INTO item VALUES (1)"))
+        async with transaction(sessions) as s:  # a usual session: every statement in one transaction
+            assert await _in_transaction(engine, s) is True
+
+        async with sessions() as s, s.begin():
+            await begin_at_first_write(s)
+            assert await _in_transaction(engine, s) is False  # reads on their own
+            assert await s.scalar(text("SELECT count(*) FROM item")) == 1
+            assert await _in_transaction(engine, s) is False
+        try:
+            async with sessions() as s, s.begin():
+                await begin_at_first_write(s)
+                await s.execute(text("INSERT INTO item VALUES (2)"))  # BEGIN goes out before it
+                assert await _in_transaction(engine, s) is True  # later reads are in the transaction
+                raise RuntimeError("the handler fails after its write")
+        except RuntimeError:
+            pass
+        async with sessions() as s, s.begin():
+            await begin_at_first_write(s)
+            assert await s.scalar(text("SELECT count(*) FROM item")) == 1  # the write was rolled back
+            # a row lock, an advisory transaction lock: they start the transaction too
+            await s.execute(text("SELECT n FROM item FOR UPDATE"))
+            assert await _in_transaction(engine, s) is True
+        async with sessions() as s, s.begin():
+            await begin_at_first_write(s)
+            await s.scalar(text("SELECT pg_advisory_xact_lock(42)"))
+            assert await _in_transaction(engine, s) is True
+        async with sessions() as s, s.begin():
+            await begin_at_first_write(s)
+            await s.execute(text("INSERT INTO item VALUES (3)"))
+        for _ in range(2):  # committed; and both pooled connections are back to transactions
+            async with transaction(sessions) as s:
+                assert await s.scalar(text("SELECT count(*) FROM item")) == 2
+                assert await _in_transaction(engine, s) is True
+    finally:
+        await engine.dispose()

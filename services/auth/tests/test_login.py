@@ -184,3 +184,11 @@ async def test_a_client_that_keeps_its_first_refresh_token_stays_logged_in(clien
     assert (await client.get("/auth/refresh-token",
                              headers={"Authorization": f"Bearer {r.json()['refresh_token']}"})).status_code == 200
     assert (await client.get("/auth/refresh-token", headers=first)).status_code == 401
+
+
+async def test_no_route_waits_on_the_thread_pool_for_a_dependency(client) -> None:  # type: ignore[no-untyped-def]
+    """Every dependency of auth's routes (and the shared ones: session, principal,
+    runtime, CRUD context) is a coroutine: none costs a thread hop per request."""
+    from slate_common.app import threadpool_dependencies
+
+    assert threadpool_dependencies(client.app) == []

@@ -96,6 +96,10 @@ async def test_department_membership_emits_person_update_with_departments(client
     r = await client.post(url, json={"department_id": dept["id"]}, headers=admin)
     assert r.status_code == 201 and r.json()["departments"] == [dept["id"]] and r.json()["id"] == str(person.id)
     assert (await client.post(url, json={"department_id": dept["id"]}, headers=admin)).status_code == 201
+    login = (await client.post("/auth/login", json={"email": email, "password": PASSWORD})).json()
+    me = (await client.get("/auth/authenticated", headers={"Authorization": f"Bearer {login['access_token']}"})).json()
+    assert me["user"]["departments"] == [dept["id"]] and me["user"]["id"] == str(person.id)
+    assert me["organisation"]["type"] == "Organisation"
     r = await client.post(url, json={"department_id": str(uuid.uuid4())}, headers=admin)
     assert r.status_code == 400 and r.json() == {"error": True, "message": "Department ID matches no department",
                                                  "data": None}
@@ -356,3 +360,17 @@ async def test_last_presence_is_the_date_of_the_last_desktop_login(client, token
     assert (await client.get(f"/data/persons/{person.id}", headers=_admin(tokens))).json()["last_presence"] == "2026-12-02"
     updates = await _events(client, "person:update", "person_id", str(person.id))
     assert updates and updates[-1]["snapshot"]["last_presence"] == "2026-12-02"
+
+
+async def test_minimal_rows_are_the_full_rows_cut_down(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """serialize_persons with ``fields`` answers exactly those keys of the full row."""
+    from slate_auth.domain.identity import MINIMAL_PERSON_FIELDS, serialize_persons
+    from slate_auth.models import Person
+    from slate_common.db import transaction
+    from sqlalchemy import select
+
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        persons = list((await session.scalars(select(Person))).all())
+        full = await serialize_persons(session, persons)
+        minimal = await serialize_persons(session, persons, fields=MINIMAL_PERSON_FIELDS)
+    assert persons and minimal == [{k: row[k] for k in MINIMAL_PERSON_FIELDS} for row in full]

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from . import bus
 from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
 from .events.consistency import Settler, SettleTiming, settle_scope, settling_session_class
-from .db import make_engine, make_sessionmaker
+from .db import begin_at_first_write, make_engine, make_sessionmaker
 from .docs import install as install_docs
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
@@ -45,7 +45,7 @@ from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
-from .tracing import configure_tracing, extract_context, tracer
+from .tracing import configure_tracing, extract_context, propagation_fields, server_span
 
 log = get_logger(__name__)
 
@@ -353,45 +353,62 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        #: Request headers read here: the request id and what the trace propagators read.
+        self.trace_fields = propagation_fields()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        rid = ""
+        carrier: dict[str, str] | None = None
+        trace_fields = self.trace_fields
+        for name, value in scope["headers"]:  # only the few headers this layer reads
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")
+            elif name in trace_fields:
+                if carrier is None:
+                    carrier = {}
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        if not rid:
+            rid = uuid.uuid4().hex
         rid_token = request_id_var.set(rid)
-        ctx_token = otel_context.attach(extract_context(headers))
+        # Without trace headers the caller's context is the current one: nothing to attach.
+        ctx_token = otel_context.attach(extract_context(carrier)) if carrier else None
         started = time.perf_counter()
         status = 500
         method, path = scope["method"], scope["path"]
+        rid_header = (b"x-request-id", rid.encode("latin-1"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
         try:
             await self._traced(scope, receive, send_wrapper, method, path, started, lambda: status)
         finally:
-            otel_context.detach(ctx_token)
+            if ctx_token is not None:
+                otel_context.detach(ctx_token)
             request_id_var.reset(rid_token)
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send, method: str, path: str,
                       started: float, status_of: Callable[[], int]) -> None:
-        with tracer().start_as_current_span(f"{method} {path}", kind=SpanKind.SERVER) as span:
+        with server_span(f"{method} {path}") as span:
             try:
                 await self.app(scope, receive, send)
             finally:
                 status = status_of()
-                route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
-                span.update_name(f"{method} {route}" if route != UNMATCHED else method)
-                span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
-                                     "url.scheme": scope.get("scheme", "http"), "http.response.status_code": status})
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+                if span.is_recording():
+                    route = route_template(scope)  # OpenTelemetry HTTP semantic conventions
+                    span.update_name(f"{method} {route}" if route != UNMATCHED else method)
+                    span.set_attributes({"http.request.method": method, "url.path": path, "http.route": route,
+                                         "url.scheme": scope.get("scheme", "http"),
+                                         "http.response.status_code": status})
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
                 if path not in ("/healthz", "/readyz"):
                     log.info(
                         "request",
@@ -411,11 +428,51 @@ def runtime_of(request: Request) -> ServiceRuntime:
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the handler returns and before the
-    response is sent (``scope="function"``), rolled back on error."""
+    response is sent (``scope="function"``), rolled back on error. A GET's or HEAD's
+    plain reads go without BEGIN and COMMIT; the transaction starts at its first write,
+    if it makes one (``slate_common.db.begin_at_first_write``)."""
     async with runtime_of(request).sessionmaker() as session:
         async with session.begin():
+            if request.method in _READ_METHODS:
+                await begin_at_first_write(session)
             yield session
 
 
+_READ_METHODS = frozenset(("GET", "HEAD"))
+
+
+async def _runtime(request: Request) -> ServiceRuntime:
+    """``runtime_of`` as a dependency: a coroutine, so FastAPI calls it in the event loop
+    (a plain ``def`` dependency costs a hop to its thread pool and back per request)."""
+    return runtime_of(request)
+
+
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+Runtime = Annotated[ServiceRuntime, Depends(_runtime)]
+
+
+def threadpool_dependencies(app: FastAPI) -> list[str]:
+    """The plain ``def`` dependencies of the app's routes, as ``"path: name"``: FastAPI
+    runs each in its thread pool, a hop there and back per request (tests keep this empty
+    for the services that got rid of them)."""
+    from fastapi.routing import APIRoute
+
+    found: list[str] = []
+
+    def walk(path: str, dependant: Any) -> None:
+        for sub in dependant.dependencies:
+            call = sub.call
+            if call is not None and not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+                                         or inspect.iscoroutinefunction(type(call).__call__)):  # an async __call__
+                found.append(f"{path}: {getattr(call, '__name__', repr(call))}")
+            walk(path, sub)
+
+    def routes(items: Sequence[Any]) -> None:
+        for route in items:
+            if isinstance(route, APIRoute):
+                walk(route.path, route.dependant)
+            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.160)
+                routes(route.original_router.routes)
+
+    routes(app.routes)
+    return sorted(set(found))

@@ -63,21 +63,98 @@ class ZouModel:
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, onupdate=now, nullable=False)
 
     def serialize(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-        skip = self.hidden_fields | exclude | BOOKKEEPING_FIELDS
+        cls = type(self)
+        keys = _SERIALIZED_KEYS.get((cls, exclude))
+        if keys is None:
+            skip = self.hidden_fields | exclude | BOOKKEEPING_FIELDS
+            keys = _SERIALIZED_KEYS[(cls, exclude)] = tuple(
+                col.key for col in self.__table__.columns if col.key not in skip)  # type: ignore[attr-defined]
+        # Loaded values are in the instance's __dict__ (read there: an attribute access
+        # through the ORM's descriptor costs more than the rest of a column's work);
+        # anything else goes through the descriptor as before.
+        loaded = self.__dict__
         out: dict[str, Any] = {}
-        for col in self.__table__.columns:  # type: ignore[attr-defined]
-            if col.key in skip:
-                continue
-            out[col.key] = serialize_value(getattr(self, col.key))
-        out["type"] = self.zou_type or type(self).__name__
+        for key in keys:
+            value = loaded[key] if key in loaded else getattr(self, key)
+            out[key] = value if type(value) in _PLAIN else serialize_value(value)
+        out["type"] = self.zou_type or cls.__name__
         return out
+
+
+#: The columns each model serializes, per set of excluded names.
+_SERIALIZED_KEYS: dict[tuple[type, frozenset[str]], tuple[str, ...]] = {}
+#: Values serialized as they are.
+_PLAIN = frozenset((str, int, float, bool, type(None), dict, list))
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
     _discard_dead_connections(engine)
+    _begin_at_first_write(engine)
     instrument_engine(engine)
     return engine
+
+
+# --- reads without BEGIN and COMMIT -----------------------------------------------------
+
+#: Set on a pooled connection's info while its session sends plain reads without a
+#: transaction (:func:`begin_at_first_write`).
+_READS_WITHOUT_BEGIN = "slate_reads_without_begin"
+#: What a statement that may run outside a transaction starts with, and what it must not
+#: contain: a plain SELECT, without row locks or functions whose effect lasts until the
+#: transaction's end (advisory xact locks, set_config, sequences).
+_PLAIN_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_NEEDS_TRANSACTION = re.compile(
+    r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|pg_advisory|set_config|nextval|setval|txid|pg_current_xact"
+    r"|lo_|\bINTO\b",
+    re.IGNORECASE,
+)
+
+
+#: The asyncpg adapter's isolation level when it is PostgreSQL's default, READ COMMITTED:
+#: never set (None), or set back after a connection ran at another level.
+_READ_COMMITTED = (None, "read_committed")
+
+
+async def begin_at_first_write(session: AsyncSession) -> None:
+    """Send the session's plain reads without BEGIN and COMMIT; BEGIN goes out before its
+    first other statement (an INSERT, UPDATE or DELETE, a flush, a SAVEPOINT, a row lock,
+    any raw SQL), and from there on the session is one transaction as usual.
+
+    A read-only request then costs its queries alone, not two more round trips to the
+    database. Under PostgreSQL's READ COMMITTED (the default, used throughout) every
+    statement sees what was committed before it started, inside a transaction or not, so
+    the reads see exactly what they saw before; what a transaction adds to reads (locks
+    until its end, a snapshot over several statements at REPEATABLE READ) is taken by the
+    statements that turn the transaction on. Used for GET and HEAD requests (SessionDep)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    if getattr(adapted, "isolation_level", "") in _READ_COMMITTED and getattr(adapted, "_transaction", None) is None:
+        adapted.isolation_level = "autocommit"  # the adapter's own switch: no BEGIN
+        connection.info[_READS_WITHOUT_BEGIN] = True
+
+
+def _begin_at_first_write(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _begin_unless_plain_read(conn: Any, cursor: Any, statement: str, params: Any, context: Any,
+                                 executemany: bool) -> None:
+        if conn.info.get(_READS_WITHOUT_BEGIN) and (
+            not _PLAIN_READ.match(statement) or _NEEDS_TRANSACTION.search(statement)
+        ):
+            _restore(conn.info, conn.connection.dbapi_connection)  # BEGIN is sent with this statement
+
+    @event.listens_for(sync_engine, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            _restore(record.info, dbapi_connection)
+
+
+def _restore(info: dict[str, Any], adapted: Any) -> None:
+    if info.pop(_READS_WITHOUT_BEGIN, False):
+        adapted.isolation_level = adapted._isolation_setting
 
 
 def _discard_dead_connections(engine: AsyncEngine) -> None:

@@ -141,6 +141,9 @@ class TokenVerifier:
 
     async def prefetch(self, token: str) -> None:
         """Fetch the JWKS off the event loop when ``token`` names a key not known yet."""
+        hit = self._verified.get(token)
+        if hit is not None and (self.key_provider is not None or hit[1] in self._keys):
+            return  # verified before with a key still known: no header to decode again
         if self.needs_fetch(token):
             await asyncio.to_thread(self._load_keys, True)
 

@@ -9,6 +9,7 @@ service's CPU."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -59,6 +60,56 @@ def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
 
 def extract_context(headers: dict[str, str] | None) -> otel_context.Context:
     return propagate.extract(headers or {})
+
+
+def propagation_fields() -> frozenset[bytes]:
+    """The request headers the global propagators read (``traceparent``, ``tracestate``,
+    ``baggage`` by default), lower-case, as ASGI gives header names."""
+    return frozenset(name.lower().encode("latin-1") for name in propagate.get_global_textmap().fields)
+
+
+def server_span(name: str) -> Any:
+    """The context manager of a request's server span, current while it is open.
+
+    When spans are read (an exporter, or any span processor added to the provider), a
+    span of the SDK. Otherwise nobody can read a span's name, attributes or timing, so a
+    non-recording span stands in: it has its own span id and continues the caller's trace
+    (or starts one), which is all that log lines and the context propagated to NATS and
+    to other services read from it, for a tenth of the SDK span's cost (ids, attributes,
+    processors, on every request)."""
+    if _spans_read():
+        return tracer().start_as_current_span(name, kind=SpanKind.SERVER)
+    parent = trace.get_current_span().get_span_context()
+    if parent.is_valid:
+        trace_id, flags, state = parent.trace_id, parent.trace_flags, parent.trace_state
+    else:  # a new trace, sampled, as the SDK's default sampler would make it
+        trace_id, flags, state = _random_trace_id(), trace.TraceFlags(trace.TraceFlags.SAMPLED), None
+    context = trace.SpanContext(trace_id, _random_span_id(), is_remote=False, trace_flags=flags, trace_state=state)
+    return trace.use_span(trace.NonRecordingSpan(context), end_on_exit=True)
+
+
+def _spans_read() -> bool:
+    """Whether finished spans go anywhere: an exporter, or a span processor on the
+    provider (a test capturing spans). Unknown provider internals count as read."""
+    if _exporting:
+        return True
+    active = getattr(trace.get_tracer_provider(), "_active_span_processor", None)
+    processors = getattr(active, "_span_processors", None) if active is not None else None
+    return processors is None or bool(processors)
+
+
+def _random_trace_id() -> int:
+    trace_id = random.getrandbits(128)
+    while trace_id == trace.INVALID_TRACE_ID:
+        trace_id = random.getrandbits(128)
+    return trace_id
+
+
+def _random_span_id() -> int:
+    span_id = random.getrandbits(64)
+    while span_id == trace.INVALID_SPAN_ID:
+        span_id = random.getrandbits(64)
+    return span_id
 
 
 def instrument_engine(engine: Any) -> None:

@@ -280,7 +280,7 @@ async def _flush(ctx: CrudContext) -> None:
         raise BadRequest("Integrity error.") from exc
 
 
-def _context(session: SessionDep, principal: CurrentUser, runtime: Runtime) -> CrudContext:
+async def _context(session: SessionDep, principal: CurrentUser, runtime: Runtime) -> CrudContext:
     return CrudContext(session=session, principal=principal, runtime=runtime)
 
 

@@ -16,7 +16,7 @@ from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, Re
 from slate_common.serialization import json_response
 
 from ..domain import fido, preview_accounts, two_factor
-from ..domain.identity import find_login_person, get_organisation, serialize_person
+from ..domain.identity import caller_with_organisation, find_login_person, get_organisation, serialize_person
 from ..hooks import ORGANISATION_SECRETS
 from ..domain.login_guard import LoginGuard, Verdict
 from ..domain.logs import record_login
@@ -144,12 +144,14 @@ async def login_answer(request: Request, session: SessionDep, person: Person, *,
 @router.get("/authenticated")
 async def authenticated(principal: CurrentUser, session: SessionDep) -> Response:
     """Whether the caller's token is valid, with the person and the organisation."""
-    person = await session.get(Person, principal.id)
+    person, departments, organisation = await caller_with_organisation(session, principal.id)
     if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
-    user = await serialize_person(session, person)
+    user = person.serialize()
+    user["departments"] = departments
     user["fido_devices"] = fido.device_names(person)
-    organisation = await get_organisation(session)
+    if organisation is None:
+        organisation = await get_organisation(session)
     secrets = frozenset() if principal.is_admin else ORGANISATION_SECRETS  # chat tokens: admins only
     return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize(exclude=secrets)})
 

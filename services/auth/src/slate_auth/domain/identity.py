@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.db import BOOKKEEPING_FIELDS
 from slate_common.errors import NotFound, ServiceUnavailable
 from slate_common.events import emit
 from slate_common.revocation import revocation_bucket, revoke_person
+from slate_common.serialization import serialize_value
 
 from ..models import Department, Organisation, Person, person_department
 from .passwords import hash_password
@@ -55,6 +57,30 @@ async def set_departments(session: AsyncSession, person_id: uuid.UUID, ids: list
             [{"person_id": person_id, "department_id": d} for d in ids]))
 
 
+async def caller_with_organisation(
+    session: AsyncSession, person_id: uuid.UUID
+) -> tuple[Person | None, list[str], Organisation | None]:
+    """The person, their department ids and the organisation, in one statement (what
+    /auth/authenticated answers, on every page load of Kitsu: one round trip, not three).
+    The organisation is None when there is none yet (:func:`get_organisation` makes it)."""
+    departments = (
+        select(func.array_agg(person_department.c.department_id))
+        .where(person_department.c.person_id == Person.id)
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    first_organisation = select(Organisation.id).order_by(Organisation.created_at).limit(1).scalar_subquery()
+    row = (await session.execute(
+        select(Person, departments, Organisation)
+        .outerjoin(Organisation, Organisation.id == first_organisation)
+        .where(Person.id == person_id)
+    )).first()
+    if row is None:
+        return None, [], None
+    person, ids, organisation = row
+    return person, [str(i) for i in ids or ()], organisation
+
+
 async def serialize_person(session: AsyncSession, person: Person) -> dict[str, Any]:
     out = person.serialize()
     out["departments"] = await department_ids(session, person.id)
@@ -81,10 +107,28 @@ async def serialize_persons(
             links[person_id].append(str(department_id))
     out = []
     for person in persons:
+        if fields:  # only what is answered (a listing for non-admins: 12 of ~40 columns)
+            out.append(_fields_of(person, fields, links[person.id]))
+            continue
         row = person.serialize()
         row["departments"] = links[person.id]
-        out.append({k: row[k] for k in fields} if fields else row)
+        out.append(row)
     return out
+
+
+def _fields_of(person: Person, fields: tuple[str, ...], departments: list[str]) -> dict[str, Any]:
+    """``{k: serialize_persons' full row[k] for k in fields}``, without making the full row."""
+    row: dict[str, Any] = {}
+    for key in fields:
+        if key == "departments":
+            row[key] = departments
+        elif key == "type":
+            row[key] = person.zou_type or type(person).__name__
+        elif key in person.hidden_fields or key in BOOKKEEPING_FIELDS:
+            raise KeyError(key)  # never answered (the full row does not have it either)
+        else:
+            row[key] = serialize_value(getattr(person, key))
+    return row
 
 
 async def person_snapshot(session: AsyncSession, person: Person) -> dict[str, Any]:
