@@ -418,4 +418,10 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+async def _runtime(request: Request) -> ServiceRuntime:
+    """The runtime as a dependency: a coroutine, as FastAPI runs a plain ``def``
+    dependency in its thread pool (a thread hop per request)."""
+    return runtime_of(request)
+
+
+Runtime = Annotated[ServiceRuntime, Depends(_runtime)]

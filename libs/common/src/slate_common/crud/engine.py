@@ -280,7 +280,8 @@ async def _flush(ctx: CrudContext) -> None:
         raise BadRequest("Integrity error.") from exc
 
 
-def _context(session: SessionDep, principal: CurrentUser, runtime: Runtime) -> CrudContext:
+async def _context(session: SessionDep, principal: CurrentUser, runtime: Runtime) -> CrudContext:
+    # a coroutine: FastAPI runs a plain ``def`` dependency in its thread pool (a thread hop per request)
     return CrudContext(session=session, principal=principal, runtime=runtime)
 
 
