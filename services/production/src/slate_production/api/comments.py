@@ -62,8 +62,8 @@ async def _comment_body(request: Request) -> dict[str, Any]:
 async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
     body = await _comment_body(request)
-    task = await queries.get_task(session, task_id)
-    comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(body))
+    task, role = await queries.task_with_role(session, principal, task_id)
+    comment = await commands.create_comment(session, principal=principal, task=task, role=role, **_comment_args(body))
     return json_response(await queries.serialize_created(session, comment), status_code=201)
 
 

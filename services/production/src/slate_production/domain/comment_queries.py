@@ -53,6 +53,41 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
     return task
 
 
+async def task_with_role(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> tuple[Task, str | None]:
+    """The task (404 when there is none) and the caller's role on its project as
+    :func:`access.task_role` reads it, in one query with the caller's person row (kept,
+    with :func:`keep`, for the answer). The role is None when the query cannot tell it
+    alone (out of the team, a vendor's assignment): :func:`access.task_role` decides."""
+    if principal.is_admin:
+        role: Any = literal("admin")
+    else:
+        role = (select(func.coalesce(project_person_link.c.role, principal.role))
+                .where(project_person_link.c.project_id == Task.project_id,
+                       project_person_link.c.person_id == principal.id)
+                .scalar_subquery())
+    row = (await session.execute(
+        select(Task, role, Person).outerjoin(Person, Person.id == principal.id).where(Task.id == task_id))).first()
+    if row is None:
+        raise NotFound()
+    task, found, person = row
+    keep(session, person)
+    return task, (None if principal.is_vendor else found)
+
+
+def keep(session: AsyncSession, *rows: Any) -> None:
+    """Hold ``rows`` for the rest of the unit of work: the session's identity map keeps
+    rows only while something refers to them, and a later ``session.get`` of a row
+    nobody holds any more reads it again."""
+    session.info.setdefault("kept", []).extend(r for r in rows if r is not None)
+
+
+async def statuses(session: AsyncSession, *ids: uuid.UUID) -> dict[uuid.UUID, TaskStatus]:
+    """Task statuses by id, in one query, kept (:func:`keep`) for the unit of work."""
+    found = {s.id: s for s in await session.scalars(select(TaskStatus).where(TaskStatus.id.in_(set(ids))))}
+    keep(session, *found.values())
+    return found
+
+
 async def get_comment(session: AsyncSession, comment_id: uuid.UUID, *, task_id: uuid.UUID | None = None) -> Comment:
     comment = await session.get(Comment, comment_id)
     if comment is None or (task_id is not None and comment.object_id != task_id):
