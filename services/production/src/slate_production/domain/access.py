@@ -21,7 +21,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -93,6 +94,19 @@ async def project_role(session: AsyncSession, principal: Principal, project_id: 
     if row is None:
         return None
     return row[0] or principal.role
+
+
+async def role_and_assignees(session: AsyncSession, principal: Principal, task: Task) -> tuple[str | None, list[str]]:
+    """:func:`project_role` on the task's project and the task's assignees (person ids,
+    in order), in one query: what reading one task checks and answers."""
+    role: Any = literal("admin") if principal.is_admin else (
+        select(func.coalesce(project_person_link.c.role, principal.role))
+        .where(project_person_link.c.project_id == task.project_id, project_person_link.c.person_id == principal.id)
+        .scalar_subquery())
+    assignees = (select(func.array_agg(aggregate_order_by(task_person_link.c.person_id, task_person_link.c.person_id)))
+                 .where(task_person_link.c.task_id == task.id).scalar_subquery())
+    found, ids = (await session.execute(select(role, assignees))).one()
+    return found, [str(i) for i in ids or ()]
 
 
 async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:

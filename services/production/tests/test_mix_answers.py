@@ -1,7 +1,11 @@
-"""The plain entity listings (``/data/projects/<id>/shots``, ``/data/shots``...), written
+"""The answers of production's calls in the shared Kitsu mix (bench/production_calls.py),
+served by cheaper paths, stay what they were, for every role.
+
+The plain entity listings (``/data/projects/<id>/shots``, ``/data/shots``...) are written
 by PostgreSQL and kept whole in the listing cache: the same answer as the ORM rows
-(``entity_ops.list_entities``, key order and value types included) for every role, and
-never a stale one after a change."""
+(``entity_ops.list_entities``, key order and value types included), and never a stale
+one after a change. One task (GET and PUT ``/data/tasks/<id>``) reads the caller's role
+and the assignees in one query."""
 
 from __future__ import annotations
 
@@ -151,3 +155,56 @@ async def test_cached_plain_listings_follow_every_change(client, signer, session
     seen = await ok(await client.get(f"/data/projects/{prod.id}/shots", headers=vendor))
     assert {s["id"] for s in seen} == {prod.ids["shots"][2]}
     await listed()
+
+
+@pytest.mark.slow
+async def test_one_task_read_and_update_per_role(client, signer, sessionmaker, production_factory,
+                                                 person_factory) -> None:  # type: ignore[no-untyped-def]
+    """GET /data/tasks/<id> (its role and assignees read in one query) answers the row and
+    its assignees as before, for every role; PUT is for the project's supervisors, project
+    roles included."""
+    from slate_production.domain.tasks import assignees_of, serialize_task
+    from slate_production.models import Task
+
+    prod = await _world(client, signer, production_factory, person_factory)
+    h = signer.headers()
+    tasks = await ok(await client.get(f"/data/projects/{prod.id}/tasks", headers=h))
+    vendor_task = next(t["id"] for t in tasks if str(prod.people["vendor"]) in t["assignees"])
+    other = next(t["id"] for t in tasks if not t["assignees"])
+    await ok(await client.put(f"/actions/tasks/{other}/assign", json={"person_id": str(prod.people["user"])}, headers=h))
+    await ok(await client.put(f"/actions/tasks/{other}/assign", json={"person_id": str(prod.people["supervisor"])},
+                              headers=h))
+    expected_status = {"admin": 200, "manager": 200, "supervisor": 200, "user": 200, "client": 200, "vendor": 403,
+                       "outsider": 403}
+    for task_id in (other, vendor_task):
+        async with transaction(sessionmaker) as session:
+            task = await session.get(Task, uuid.UUID(task_id))
+            assert task is not None
+            full = serialize_task(task, (await assignees_of(session, [task.id]))[task.id])
+        for role, status in expected_status.items():
+            person = prod.people[role]
+            r = await client.get(f"/data/tasks/{task_id}", headers=signer.headers(
+                person, "user" if role == "outsider" else role))
+            if role == "vendor" and task_id == vendor_task:
+                status = 200
+            assert r.status_code == status, (role, r.status_code, r.text)
+            if status == 200:
+                want = {**full, "assignees": []} if role == "client" else full
+                assert exact(r.json()) == exact(want), role
+    # PUT: supervisors of the project; an artist made supervisor on the project may, a
+    # supervisor made artist there may not
+    for role, status in (("manager", 200), ("supervisor", 200), ("user", 403), ("client", 403), ("vendor", 403),
+                         ("outsider", 403), ("admin", 200)):
+        r = await client.put(f"/data/tasks/{other}", json={"priority": 2}, headers=signer.headers(
+            prod.people[role], "user" if role == "outsider" else role))
+        assert r.status_code == status, (role, r.status_code, r.text)
+    await ok(await client.put(f"/data/projects/{prod.id}/team/{prod.people['user']}", json={"role": "supervisor"},
+                              headers=h))
+    await ok(await client.put(f"/data/projects/{prod.id}/team/{prod.people['supervisor']}", json={"role": "user"},
+                              headers=h))
+    user = signer.headers(prod.people["user"], "user")
+    changed = await ok(await client.put(f"/data/tasks/{other}", json={"estimation": 960}, headers=user))
+    assert changed["estimation"] == 960.0 and "assignees" not in changed
+    r = await client.put(f"/data/tasks/{other}", json={"priority": 3},
+                         headers=signer.headers(prod.people["supervisor"], "supervisor"))
+    assert r.status_code == 403
