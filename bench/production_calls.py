@@ -179,7 +179,7 @@ def main() -> int:
             ap.error("--base-url and --home, or --boot")
         home = Path(args.home)
         results = asyncio.run(run(args, home))
-    print(f"\n| call | p50 ms | production CPU ms/req | PostgreSQL CPU ms/req | gateway | auth | load |")
+    print("\n| call | p50 ms | production CPU ms/req | PostgreSQL CPU ms/req | gateway | auth | load |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
         c = r["cpu_ms"]
