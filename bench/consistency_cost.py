@@ -4,7 +4,8 @@
 
 1. Boots Slate's embedded stack on free ports in a temporary home and seeds it with the
    shared seeder (../shared/bench/seed.py, ``--scale``); its last step, time spents, stops
-   on planning's 404 (not served yet) after everything the mix reads is seeded.
+   on planning's 404 (not served yet) after everything the mix reads is seeded. Then
+   VACUUM ANALYZE.
 2. For each of ``--rounds`` rounds, in alternating order (on/off, then off/on, ...):
    restarts every service with ``SLATE_CONSISTENCY_ENABLED`` set, then runs the mix at
    each of ``--levels`` clients for ``--duration`` seconds after ``--warmup``.
@@ -21,6 +22,7 @@ warmup + duration seconds, plus a stack restart per mode.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from slate_common.stack import Stack, StackConfig
+
+from cpu_layers import vacuum_analyze
 
 HERE = Path(__file__).resolve().parent
 SHARED = (HERE.parent.parent / "shared" / "bench").resolve()
@@ -82,6 +86,8 @@ def main() -> int:
         code = run([sys.executable, str(SHARED / "seed.py"), "--base-url", base, *admin, "--scale", str(args.scale),
                     "--time-spents", "0", "--out", str(OUT / f"consistency-{stamp}-seed.json")], check=False)
         print(f"seed exit code {code} (1 = stopped at the time spents)", flush=True)
+        # the first round once measured the seeding's aftermath (autovacuum): settle it first
+        asyncio.run(vacuum_analyze(stack.infra.postgres_dsn))
         for n in range(args.rounds):
             modes = ("on", "off") if n % 2 == 0 else ("off", "on")
             for mode in modes:

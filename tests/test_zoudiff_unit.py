@@ -57,6 +57,14 @@ def test_a_2xx_where_zou_refuses_is_allows_more_and_never_excused(tmp_path: Path
         load_intentional(bad)
 
 
+def test_a_failure_of_the_tool_is_its_own_difference_not_a_verdict_on_the_server() -> None:
+    zou = rec({"error": True}, {}, status=400)
+    broken = {"status": 0, "ctype": "", "kind": "tool-error", "error": "RuntimeError('dictionary changed')"}
+    assert [(d.kind, d.zou) for d in compare(zou, broken)] == [("tool-error", "slate")]
+    res = judge("PUT /data/x", "production", "vendor", zou, broken, load_intentional(), {}, strict=True)
+    assert res.new and not res.allows_more
+
+
 def test_refusing_more_can_be_intentional(tmp_path: Path) -> None:
     f = tmp_path / "ok.toml"
     f.write_text('[[difference]]\nroute = "GET /data/x"\nkind = "refuses-more"\nreason = "stricter"\n')

@@ -295,6 +295,30 @@ async def team_removal_then_artist_refused(w: World) -> None:
                             headers=h, json={}), 403, 404)
 
 
+async def team_then_person_delete_refused(w: World) -> None:
+    """production adds a person to a team -> auth refuses to delete them (Zou: 400, some
+    data still linked); with force=true it deletes them and production's team forgets them."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    body = expect(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 400)
+    if body != {"error": True, "message": "Some data are still linked to given person."}:
+        raise Stale(f"refusal answered {body}")
+    write_ok(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin, params={"force": "true"}), 204)
+    team = expect(await w.api.get(f"/data/projects/{w.project_id}/team", headers=w.admin), 200)
+    if person["id"] in {p["id"] if isinstance(p, dict) else p for p in team}:
+        raise Stale("a force-deleted person is still in the team")
+
+
+async def team_removal_then_person_delete(w: World) -> None:
+    """production takes a person off a team -> auth deletes them (nothing links to them)."""
+    person = await w.person()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.delete(f"/data/projects/{w.project_id}/team/{person['id']}", headers=w.admin), 204)
+    expect(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 204)
+
+
 ROWS: list[Callable[[World], Awaitable[None]]] = [
     person_then_team,
     person_then_assign,
@@ -311,6 +335,8 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     comment_delete_then_add_preview,
     person_delete_then_team,
     team_removal_then_artist_refused,
+    team_then_person_delete_refused,
+    team_removal_then_person_delete,
 ]
 
 
@@ -357,6 +383,25 @@ async def test_row_with_zero_delay(world: World, row: Callable[[World], Awaitabl
 
 async def test_every_row_under_32_concurrent_clients(world: World) -> None:
     await check_concurrently(world)
+
+
+async def test_a_write_that_waited_says_where_its_wait_went(world: World) -> None:
+    """A person created on auth is replicated by production (and others): the answer's
+    Server-Timing names the publication, the wait and the group announced last."""
+    r = await world.api.post("/data/persons", headers=world.admin,
+                             json={"first_name": "Timed", "last_name": uuid.uuid4().hex[:6],
+                                   "email": f"timed-{uuid.uuid4().hex[:8]}@example.com"})
+    write_ok(r, 201)
+    timing = r.headers.get("server-timing", "")
+    parts = dict(part.split(";", 1) for part in timing.split(", "))
+    assert set(parts) >= {"settle-publish", "settle-wait"}, timing
+    assert float(parts["settle-publish"].split("dur=")[1].split(";")[0]) > 0, timing
+    waited = parts["settle-wait"]
+    assert float(waited.split("dur=")[1].split(";")[0]) > 0, timing
+    assert 'desc="' in waited and waited.split('desc="')[1].rstrip('"').endswith("-events"), timing
+    # a read waits for nothing and says nothing
+    r = await world.api.get("/data/persons", headers=world.admin)
+    assert r.status_code == 200 and "server-timing" not in r.headers
 
 
 async def check_in_a_row(world: World, row: Callable[[World], Awaitable[None]]) -> None:

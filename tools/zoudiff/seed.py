@@ -59,15 +59,18 @@ def png_bytes(color: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int]
 
 @functools.cache
 def mp4_bytes() -> bytes:
-    """One second of a 160x120 test pattern, H.264, made with the ffmpeg of imageio-ffmpeg."""
+    """One second of a 160x120 test pattern, H.264, with a silent AAC track, made with the
+    ffmpeg of imageio-ffmpeg. (Zou 1.0.97 marks a movie without an audio track "broken":
+    the comparison needs a clip both sides process.)"""
     import imageio_ffmpeg
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "clip.mp4"
         subprocess.run(
             [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi",
-             "-i", "testsrc=size=160x120:rate=24:duration=1", "-pix_fmt", "yuv420p",
-             "-c:v", "libx264", str(out)],
+             "-i", "testsrc=size=160x120:rate=24:duration=1", "-f", "lavfi",
+             "-i", "anullsrc=channel_layout=stereo:sample_rate=48000", "-shortest", "-pix_fmt", "yuv420p",
+             "-c:v", "libx264", "-c:a", "aac", str(out)],
             check=True,
         )
         return out.read_bytes()
@@ -305,12 +308,17 @@ class Seeder:
         s = self.side
         deadline = time.monotonic() + timeout
         for sym in [k for k in s.world if k.startswith("preview") and not k.startswith("preview_background")]:
-            while True:
-                a = s.call("GET", f"/data/preview-files/{s.id(sym)}")
-                status = a.json().get("status") if a.status == 200 else None
-                if status in ("ready", "broken") or a.status != 200 or time.monotonic() > deadline:
-                    break
-                time.sleep(0.3)
+            self.wait_preview(s.id(sym), deadline)
+
+    def wait_preview(self, preview_id: str, deadline: float) -> None:
+        """Until the preview is ready or broken (at once on Zou, which transcodes within
+        the upload), or the deadline."""
+        while True:
+            a = self.side.call("GET", f"/data/preview-files/{preview_id}")
+            status = a.json().get("status") if a.status == 200 else None
+            if status in ("ready", "broken") or a.status != 200 or time.monotonic() > deadline:
+                return
+            time.sleep(0.3)
 
     # -- fresh targets --------------------------------------------------------------------
     def fresh(self, kind: str, symbol: str, *, other: bool = False) -> str | None:
@@ -387,9 +395,11 @@ class Seeder:
             return str(s.must("POST", "/data/project-status", json={"name": self.uniq("ZD PS"), "color": "#010101"})["id"])
         if kind == "studio":
             return str(s.must("POST", "/data/studios", json={"name": self.uniq("ZD Studio"), "color": "#999999"})["id"])
-        if kind == "preview":
+        if kind == "preview":  # a target in the state the calls on it expect: processed
             cid = self.comment(local("task"), "admin")
-            return self.preview(local("task"), cid, png_bytes((0, 120, 0)), "fresh.png")
+            preview_id = self.preview(local("task"), cid, png_bytes((0, 120, 0)), "fresh.png")
+            self.wait_preview(preview_id, time.monotonic() + 60.0)
+            return preview_id
         if kind == "attachment":
             return self.attachment(local("task"), self.comment(local("task"), "admin"))
         if kind == "filter":

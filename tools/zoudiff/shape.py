@@ -200,6 +200,9 @@ def status_diff(zou: int, slate: int) -> Diff | None:
 
 def compare(zou: dict[str, Any], slate: dict[str, Any]) -> list[Diff]:
     """Every difference between the oracle's record and Slate's, most important first."""
+    for side, rec in (("zou", zou), ("slate", slate)):
+        if rec.get("kind") == "tool-error":  # the tool failed, not the server: no verdict on it
+            return [Diff("tool-error", "", side, str(rec.get("error", ""))[:120])]
     d = status_diff(zou["status"], slate["status"])
     if d is not None:
         return [d]

@@ -90,7 +90,7 @@ class Side:
     def symbols(self) -> dict[str, str]:
         """id -> symbol (the first symbol given to an id wins)."""
         out: dict[str, str] = {}
-        for sym, ident in self.world.items():
+        for sym, ident in list(self.world.items()):  # fresh targets are added by other threads
             out.setdefault(ident, sym)
         return out
 

@@ -50,6 +50,7 @@ VERSION = "source_version"
 
 Columns = Callable[[dict[str, Any]], dict[str, Any]]
 AfterUpsert = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+AfterRemove = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
 
 
 def _convert(column: Any, value: Any) -> Any:
@@ -113,6 +114,8 @@ class Replica:
     verbs: tuple[str, ...] = ()
     #: A step after a row was written (a person's department links).
     after_upsert: AfterUpsert | None = None
+    #: A step after a row was deleted (the links to a deleted person).
+    after_remove: AfterRemove | None = None
     #: Set when the service starts (``bind``): how to reach the owner.
     nc: NATS | None = field(default=None, repr=False)
 
@@ -150,6 +153,8 @@ class Replica:
         if version is not None:
             stmt = stmt.where(or_(current.is_(None), current <= version))
         await session.execute(stmt)
+        if self.after_remove is not None:
+            await self.after_remove(session, row_id)
 
     def handlers(self) -> dict[str, EventHandler]:
         id_key = self.kind.replace("-", "_") + "_id"

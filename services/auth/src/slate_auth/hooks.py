@@ -11,7 +11,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, select
 
 from slate_common.crud import CrudContext, CrudHooks
-from slate_common.errors import BadRequest, Forbidden, InvalidFormat
+from slate_common import bus
+from slate_common.errors import BadRequest, Forbidden, InvalidFormat, ServiceUnavailable, SlateError
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
@@ -31,6 +32,8 @@ SELF_PROTECTED = frozenset({
     "expiration_date", "position", "seniority", "is_generated_from_ldap", "ldap_uid", "shotgun_id",
     "preview_project_id", "preview_opened_at", "preview_open_until",
 })
+#: Zou's answer to deleting a person that data still names (observed on the oracle).
+PERSON_LINKED = "Some data are still linked to given person."
 CONTRACT_TYPES = ("open-ended", "fixed-term", "short-term", "freelance", "apprentice", "internship")
 
 
@@ -110,6 +113,8 @@ class PersonHooks(CrudHooks[Person]):
         instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
 
     async def pre_delete(self, ctx: CrudContext, instance: Person) -> None:
+        if not ctx.scratch.get("force"):
+            await refuse_if_linked(ctx, instance.id)
         await revoke_all_tokens(ctx.runtime, instance.id)
 
     async def serialize(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
@@ -152,6 +157,25 @@ class PersonHooks(CrudHooks[Person]):
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
         return await person_snapshot(ctx.session, instance)
+
+
+async def refuse_if_linked(ctx: CrudContext, person_id: uuid.UUID) -> None:
+    """Zou refuses to delete a person something still names (a team, an assignment, a
+    comment...) unless ``force=true``; production holds those, so it is asked, at the
+    time of the request (a team change answered before is seen). Without an answer the
+    delete is refused too: a person is not deleted blind."""
+    nc = getattr(ctx.runtime, "nc", None)
+    if nc is None:
+        raise ServiceUnavailable("Cannot check what links to this person (the event bus is not connected);"
+                                 " retry, or delete with force=true.")
+    try:
+        answer = await bus.request(nc, "production", "person-links", {"person_id": str(person_id)}, timeout=5.0)
+    except SlateError as exc:
+        raise ServiceUnavailable(
+            f"Cannot check what links to this person ({exc.message}); retry, or delete with force=true."
+        ) from exc
+    if answer.get("links"):
+        raise BadRequest(PERSON_LINKED)
 
 
 def _checked_email(raw: str) -> str:

@@ -63,6 +63,25 @@ class MediaSettings(BaseServiceSettings):
     bucket_prefix: str = "slate"
     #: Largest accepted upload, in bytes (refused while streaming, 413).
     max_upload_bytes: int = 5 * 1024**3
+    #: Seconds an upload may go without a byte arriving before it is refused (408) and its
+    #: scratch file removed (nothing stored, nothing queued).
+    upload_idle_seconds: float = 30.0
+    #: Longest an upload may take in all, in seconds (then 408, as above).
+    upload_max_seconds: float = 3600.0
+    #: Largest picture decoded (width x height, read from the header first): uploads over it
+    #: are refused (400), before any pixel is decoded. Pillow's own bomb threshold.
+    max_picture_pixels: int = 89_478_485
+    #: Largest movie frame transcoded (read by the probe first): beyond, the preview is
+    #: marked broken with the reason. 8K DCI (8192 x 4320) fits.
+    max_movie_pixels: int = 40_000_000
+    #: Longest movie transcoded, in seconds (read by the probe first; broken beyond).
+    max_movie_seconds: float = 4 * 3600.0
+    #: Data size each ffmpeg run may use (RLIMIT_DATA; 0: no limit): beyond, its allocations
+    #: fail, it stops and the preview is broken with ffmpeg's reason.
+    ffmpeg_memory_bytes: int = 4 * 1024**3
+    #: Longest ffmpeg run, in seconds (a run is given 30 times the movie's length, at least
+    #: 600 s, up to this): beyond, it is stopped and the preview broken with the reason.
+    ffmpeg_timeout_seconds: float = 4 * 3600.0
     #: Run the preview job loop in this process (the API by default, like the relay).
     jobs_enabled: bool = True
     #: Jobs one process works on at once.

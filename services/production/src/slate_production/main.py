@@ -18,6 +18,7 @@ from .domain.listing_cache import ListingCache
 from .domain.projects import ensure_statuses
 from .owned import OWNED
 from .replicas import REPLICAS
+from .rpc import rpc_handlers
 
 
 async def _seed(runtime: ServiceRuntime) -> None:
@@ -38,6 +39,7 @@ def create_app(settings: ProductionSettings | None = None) -> FastAPI:
         consumers=HANDLERS,
         replicas=REPLICAS,
         owned=OWNED,
+        rpc_handlers=rpc_handlers(lambda: app.state.runtime),
         on_startup=[_seed],
     )
     app.state.listing_cache = ListingCache(settings.listing_cache_mb * 1024 * 1024) if settings.listing_cache_mb else None

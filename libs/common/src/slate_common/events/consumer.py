@@ -414,9 +414,7 @@ class Consumer:
 
 
 #: Records event ids in the inbox; returns those not seen before (a duplicate returns nothing).
-_INBOX_INSERT = (
-    insert(InboxEvent.__table__).on_conflict_do_nothing().returning(InboxEvent.__table__.c.id)
-)
+_INBOX_INSERT = insert(InboxEvent).on_conflict_do_nothing().returning(InboxEvent.id)
 
 
 def _stream_seq(msg: Msg) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,7 +36,20 @@ TILE_HEIGHT = 100
 TILE_COLUMNS = 8
 MAX_TILES = 240
 
-Image.MAX_IMAGE_PIXELS = 20000 * 20000  # a 4K or 8K still is fine; decompression bombs are not
+#: Largest picture decoded, in pixels (width x height, checked from the header before any
+#: pixel is decoded): Pillow's own decompression-bomb threshold (about 89.5 megapixels; a
+#: 12K x 7K still is fine). Decoded as RGBA it is ~360 MB; the derivatives are resized from it.
+MAX_PICTURE_PIXELS = 89_478_485
+#: Largest movie frame transcoded (8K DCI, 8192 x 4320, fits) and longest movie, from the probe.
+MAX_MOVIE_PIXELS = 40_000_000
+MAX_MOVIE_SECONDS = 4 * 3600.0
+#: Address space an ffmpeg run may use for its data (RLIMIT_DATA), and its longest run.
+FFMPEG_MEMORY_BYTES = 4 * 1024**3
+FFMPEG_TIMEOUT_SECONDS = 4 * 3600.0
+#: Pillow's own guard stays as a backstop behind the explicit checks; its warning (between
+#: once and twice its limit) is noise next to them.
+Image.MAX_IMAGE_PIXELS = MAX_PICTURE_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class MediaError(Exception):
@@ -67,15 +81,53 @@ def ffmpeg_binary(configured: str = "") -> str:
 # -- pictures ---------------------------------------------------------------------------
 
 
-def check_picture(path: Path) -> tuple[int, int]:
-    """Width and height of a readable picture, else MediaError."""
+_UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def picture_too_large(max_pixels: int) -> MediaError:
+    return MediaError(f"The picture is too large: the limit is {max_pixels} pixels.")
+
+
+def _check_size(im: Image.Image, max_pixels: int) -> None:
+    if im.size[0] * im.size[1] > max_pixels:
+        raise picture_too_large(max_pixels)
+
+
+def _open_header(path: Path, max_pixels: int) -> Image.Image:
+    """The picture with its header read and no pixel decoded; its size is checked by the
+    callers against ``max_pixels``. Pillow's own bomb check (an error at twice its limit)
+    stays behind as a backstop, raised along with a larger configured limit."""
+    if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with Image.open(path) as im:
-            size = im.size
-            im.verify()
-        return size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return Image.open(path)
+    except Image.DecompressionBombError:
+        raise picture_too_large(max_pixels) from None
+    except _UNREADABLE as exc:
         raise MediaError("Uploaded file is not a readable picture.") from exc
+
+
+def check_picture(path: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> tuple[int, int]:
+    """Width and height of a readable picture within ``max_pixels``, else MediaError."""
+    with _open_header(path, max_pixels) as im:
+        _check_size(im, max_pixels)
+        size = im.size
+        try:
+            im.verify()
+        except _UNREADABLE as exc:
+            raise MediaError("Uploaded file is not a readable picture.") from exc
+    return size
+
+
+def load_picture(path: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> Image.Image:
+    """The picture decoded as RGB(A), upright, refused before decoding when over ``max_pixels``."""
+    with _open_header(path, max_pixels) as opened:
+        _check_size(opened, max_pixels)
+        try:
+            opened.load()
+            return _rgb(ImageOps.exif_transpose(opened))
+        except _UNREADABLE as exc:
+            raise MediaError("Uploaded file is not a readable picture.") from exc
 
 
 def _rgb(im: Image.Image) -> Image.Image:
@@ -88,23 +140,23 @@ def _rgb(im: Image.Image) -> Image.Image:
 
 def picture_derivatives(
     src: Path, out_dir: Path, *, original: bool = True, on_saved: Callable[[str, Path], None] | None = None,
+    max_pixels: int = MAX_PICTURE_PIXELS,
 ) -> dict[str, Path | tuple[int, int]]:
     """Original as PNG, mid-size preview, thumbnail and square thumbnail; returns paths and
     size. ``on_saved(name, path)`` is called as each file is written (to store it meanwhile)."""
     saved = on_saved or (lambda name, path: None)
-    try:
-        with Image.open(src) as opened:
-            opened.load()
-            im = _rgb(ImageOps.exif_transpose(opened))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise MediaError("Uploaded file is not a readable picture.") from exc
+    im = load_picture(src, max_pixels=max_pixels)
     out: dict[str, Path | tuple[int, int]] = {"size": im.size}
     if original:
         out["original"] = out_dir / "original.png"
         im.save(out["original"], "PNG", compress_level=1)
         saved("original", out["original"])
-    preview = im.copy()
-    preview.thumbnail((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))), Image.LANCZOS)
+    # resized straight from the decoded picture (no full-size copy: the largest allowed
+    # picture is hundreds of MB decoded)
+    preview = im
+    if im.width > PREVIEW_WIDTH:
+        preview = im.resize((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))), Image.LANCZOS,
+                            reducing_gap=2.0)
     out["preview"] = out_dir / "preview.png"
     preview.save(out["preview"], "PNG", compress_level=3)
     saved("preview", out["preview"])
@@ -117,14 +169,9 @@ def picture_derivatives(
     return out
 
 
-def avatar(src: Path, dest: Path) -> None:
+def avatar(src: Path, dest: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> None:
     """A person/project/organisation thumbnail: the picture cropped to a square."""
-    try:
-        with Image.open(src) as opened:
-            opened.load()
-            im = _rgb(ImageOps.exif_transpose(opened))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise MediaError("Uploaded file is not a readable picture.") from exc
+    im = load_picture(src, max_pixels=max_pixels)
     ImageOps.fit(im, AVATAR_SIZE, Image.LANCZOS).save(dest, "PNG")
 
 
@@ -146,18 +193,43 @@ _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)")
 
 
-def probe(ffmpeg_bin: str, path: Path) -> Probe:
+def _limited(argv: list[str], memory_bytes: int | None) -> list[str]:
+    """``argv`` run with its data segment (heap and anonymous mappings, RLIMIT_DATA) within
+    ``memory_bytes``: a bigger allocation fails in ffmpeg, which exits with an error instead
+    of taking the machine's memory. Set by ``sh -c 'ulimit -d'`` before the exec (no Python
+    runs between fork and exec: the worker has threads)."""
+    if not memory_bytes:
+        return argv
+    return ["/bin/sh", "-c", f'ulimit -d {max(1, memory_bytes // 1024)} && exec "$0" "$@"', *argv]
+
+
+def _run(argv: list[str], *, timeout: float | None, memory_bytes: int | None) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(  # noqa: S603
+            _limited(argv, memory_bytes), capture_output=True, text=True, errors="replace", check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:  # the child is killed by subprocess.run
+        raise MediaError(f"Movie processing took longer than {timeout:g} seconds; stopped.") from exc
+
+
+def _without_paths(line: str, args: list[str]) -> str:
+    """ffmpeg's line of error without the scratch paths it names (a reason clients read)."""
+    for arg in sorted((a for a in args if "/" in a), key=len, reverse=True):
+        line = line.replace(f"{arg}: ", "").replace(arg, Path(arg).name)
+    return line
+
+
+def probe(ffmpeg_bin: str, path: Path, *, timeout: float = 120.0, memory_bytes: int | None = FFMPEG_MEMORY_BYTES) -> Probe:
     """Read a movie's size, duration and rate from ``ffmpeg -i`` (the wheel ships no ffprobe)."""
-    res = subprocess.run(  # noqa: S603
-        [ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(path)],
-        capture_output=True, text=True, errors="replace", check=False, timeout=120,
-    )
+    res = _run([ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(path)], timeout=timeout, memory_bytes=memory_bytes)
     err = res.stderr
     video = _VIDEO.search(err)
     size = _SIZE.search(video.group(1)) if video else None
     if not video or not size:
         lines = [ln.strip() for ln in err.splitlines() if ln.strip() and "At least one output" not in ln]
-        raise MediaError("Uploaded file is not a readable movie: " + (lines[-1] if lines else "no video stream"))
+        raise MediaError("Uploaded file is not a readable movie: "
+                         + (_without_paths(lines[-1], [str(path)]) if lines else "no video stream"))
     duration = 0.0
     d = _DURATION.search(err)
     if d:
@@ -165,6 +237,15 @@ def probe(ffmpeg_bin: str, path: Path) -> Probe:
     fps_match = _FPS.search(video.group(1))
     fps = float(fps_match.group(1)) if fps_match else 25.0
     return Probe(int(size.group(1)), int(size.group(2)), duration, fps, "Audio:" in err)
+
+
+def check_movie(info: Probe, *, max_pixels: int = MAX_MOVIE_PIXELS, max_seconds: float = MAX_MOVIE_SECONDS) -> None:
+    """Refuse, from the probe and before any transcoding, a frame or a length beyond the limits."""
+    if info.width * info.height > max_pixels:
+        raise MediaError(f"The movie's frames are too large: {info.width} x {info.height} pixels, "
+                         f"the limit is {max_pixels} pixels.")
+    if info.duration > max_seconds:
+        raise MediaError(f"The movie is too long: {info.duration:g} seconds, the limit is {max_seconds:g} seconds.")
 
 
 def parse_fps(value: object, default: float = 25.0) -> float:
@@ -254,11 +335,14 @@ def _globals_first(argv: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     return [argv[0], *GLOBAL_ARGS, *extra, *argv[1:]]
 
 
-def run_ffmpeg(argv: list[str], *, timeout: float | None = None) -> None:
-    res = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False, timeout=timeout)  # noqa: S603
+def run_ffmpeg(argv: list[str], *, timeout: float | None = None, memory_bytes: int | None = FFMPEG_MEMORY_BYTES) -> None:
+    """Run ffmpeg within ``timeout`` seconds and ``memory_bytes`` of data; MediaError with
+    ffmpeg's last line of error when it fails, or when it is stopped for taking too long."""
+    res = _run(argv, timeout=timeout, memory_bytes=memory_bytes)
     if res.returncode != 0:
         lines = [ln.strip() for ln in res.stderr.splitlines() if ln.strip()]
-        raise MediaError("Movie normalisation failed: " + (lines[-1] if lines else f"ffmpeg exit {res.returncode}"))
+        raise MediaError("Movie normalisation failed: "
+                         + (_without_paths(lines[-1], argv[1:]) if lines else f"ffmpeg exit {res.returncode}"))
 
 
 def extract_frame_command(ffmpeg_bin: str, src: str, dest: Path, seconds: float) -> list[str]:

@@ -3,13 +3,17 @@
 The multipart body is parsed as it arrives (python-multipart); the bytes of the file
 part go to a temporary file that is deleted when the upload is closed. The size limit
 is enforced on the declared Content-Length first and then on the bytes actually read,
-so an oversized upload is refused as soon as it passes the limit (413).
+so an oversized upload is refused as soon as it passes the limit (413). A body that stops
+arriving (no byte for ``idle_timeout`` seconds, or still arriving after ``total_timeout``)
+is refused with a 408 and its scratch file removed: nothing was stored, nothing queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -18,7 +22,9 @@ import python_multipart as multipart
 from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from slate_common.errors import BadRequest, PayloadTooLarge
+from slate_common.errors import BadRequest, PayloadTooLarge, SlateError
+
+from ..config import MediaSettings
 
 #: Bytes of multipart framing tolerated above the file size limit.
 FRAMING_SLACK = 64 * 1024
@@ -61,12 +67,36 @@ def check_filename(name: str) -> str:
     return name
 
 
+class UploadTimeout(SlateError):
+    status_code = 408
+
+
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The file is too large: the limit is {limit} bytes.")
 
 
+async def _chunks(request: Request, idle_timeout: float | None, total_timeout: float | None) -> AsyncIterator[bytes]:
+    """The body's chunks, each due within ``idle_timeout`` seconds and all within ``total_timeout``."""
+    stream = request.stream().__aiter__()
+    deadline = None if total_timeout is None else time.monotonic() + total_timeout
+    while True:
+        wait = idle_timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            wait = left if wait is None else min(wait, left)
+        try:
+            async with asyncio.timeout(None if wait is None else max(wait, 0.0)):  # no task per chunk
+                chunk = await stream.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise UploadTimeout("The upload stopped arriving before it was complete; it was dropped.") from exc
+        yield chunk
+
+
 async def receive_uploads(
-    request: Request, *, limit: int, scratch_dir: str | None = None, field_names: tuple[str, ...] | None = None
+    request: Request, *, limit: int, scratch_dir: str | None = None, field_names: tuple[str, ...] | None = None,
+    idle_timeout: float | None = 30.0, total_timeout: float | None = 3600.0,
 ) -> list[Upload]:
     """Every file part of a multipart body (optionally only ``field_names``), each in a
     scratch file; non-file fields are kept in each upload's ``fields``."""
@@ -138,7 +168,7 @@ async def receive_uploads(
             upload.file.write(chunk)
 
     try:
-        async for chunk in request.stream():
+        async for chunk in _chunks(request, idle_timeout, total_timeout):
             try:
                 parser.write(chunk)
             except multipart.exceptions.MultipartParseError as exc:
@@ -164,9 +194,13 @@ async def receive_uploads(
     return uploads
 
 
-async def receive_upload(request: Request, *, limit: int, scratch_dir: str | None = None, field: str = "file") -> Upload:
+async def receive_upload(
+    request: Request, *, limit: int, scratch_dir: str | None = None, field: str = "file",
+    idle_timeout: float | None = 30.0, total_timeout: float | None = 3600.0,
+) -> Upload:
     """The one file of an upload form (field ``file``, or the only file sent)."""
-    uploads = await receive_uploads(request, limit=limit, scratch_dir=scratch_dir)
+    uploads = await receive_uploads(request, limit=limit, scratch_dir=scratch_dir, idle_timeout=idle_timeout,
+                                    total_timeout=total_timeout)
     named = sorted(uploads, key=lambda u: u.field_name != field)
     if not named:
         raise BadRequest("No file was uploaded (a multipart field named 'file' is expected).")
@@ -175,3 +209,9 @@ async def receive_upload(request: Request, *, limit: int, scratch_dir: str | Non
         extra.close()
     check_filename(chosen.filename)
     return chosen
+
+
+def upload_limits(settings: MediaSettings) -> dict[str, Any]:
+    """The keyword arguments of :func:`receive_upload` from media's settings."""
+    return {"limit": settings.max_upload_bytes, "scratch_dir": settings.scratch_dir,
+            "idle_timeout": settings.upload_idle_seconds or None, "total_timeout": settings.upload_max_seconds or None}

@@ -12,7 +12,7 @@ from slate_common.params import AttachmentFileId, CommentId, TaskId
 
 from ..domain import files
 from ..adapters.downloads import mime_of, object_response
-from ..adapters.uploads import check_filename, receive_uploads
+from ..adapters.uploads import check_filename, receive_uploads, upload_limits
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Attachments"])
@@ -24,7 +24,7 @@ async def add_attachment(task_id: TaskId, comment_id: CommentId, request: Reques
                          session: SessionDep, storage: StorageDep, settings: SettingsDep) -> Response:
     """Attach one or more files to a comment (multipart, every file field)."""
     await files.visible_comment(session, principal, comment_id)
-    uploads = await receive_uploads(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    uploads = await receive_uploads(request, **upload_limits(settings))
     try:
         for upload in uploads:
             check_filename(upload.filename)

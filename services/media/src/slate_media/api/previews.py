@@ -21,7 +21,7 @@ from slate_common.params import (
 
 from ..domain import access, frames, pipeline
 from ..domain import previews as rules
-from ..adapters.uploads import receive_upload
+from ..adapters.uploads import receive_upload, upload_limits
 from .downloads import download_name
 from .deps import SettingsDep, StorageDep
 
@@ -48,10 +48,11 @@ async def add_preview(task_id: TaskId, comment_id: CommentId, request: Request, 
 
 async def _upload(request: Request, runtime: Runtime, storage: Any, settings: Any, principal: Any, preview_id: Any, **kw: Any) -> Response:
     await pipeline.check_upload_access(runtime.sessionmaker, principal, preview_id, task_id=kw.get("task_id"))
-    upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    upload = await receive_upload(request, **upload_limits(settings))
     try:
         out = await pipeline.accept_upload(runtime.sessionmaker, storage, principal, preview_id, upload,
-                                           jobs_subject=settings.jobs_subject, **kw)
+                                           jobs_subject=settings.jobs_subject,
+                                           max_picture_pixels=settings.max_picture_pixels, **kw)
     finally:
         upload.close()
     return json_response(out, status_code=201)

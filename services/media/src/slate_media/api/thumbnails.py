@@ -18,7 +18,7 @@ from ..adapters import processing
 from ..domain import access, files
 from ..adapters.downloads import mime_of, object_response
 from ..models import PreviewBackgroundFile
-from ..adapters.uploads import receive_upload
+from ..adapters.uploads import receive_upload, upload_limits
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Thumbnails"])
@@ -36,10 +36,10 @@ def _post_thumbnail(kind: str) -> Any:
     async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                       storage: StorageDep, settings: SettingsDep) -> Response:
         await files.check_avatar_change(session, principal, kind, instance_id)
-        upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+        upload = await receive_upload(request, **upload_limits(settings))
         try:
             out = await files.set_avatar(session, storage, principal, kind, instance_id, upload,
-                                         scratch_dir=settings.scratch_dir)
+                                         scratch_dir=settings.scratch_dir, max_pixels=settings.max_picture_pixels)
         finally:
             upload.close()
         return json_response(out, status_code=201)
@@ -96,7 +96,7 @@ async def upload_background(instance_id: InstanceId, request: Request, principal
     """Store the HDR file of a preview background (admins); any other format deletes it (400)."""
     access.check_admin(principal)
     await _background(session, instance_id)
-    upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    upload = await receive_upload(request, **upload_limits(settings))
     try:
         out = await files.upload_background(session, storage, principal, instance_id, upload)
     finally:
@@ -132,7 +132,7 @@ async def set_background_thumbnail(instance_id: InstanceId, request: Request, pr
     """Replace the thumbnail of a preview background with a picture."""
     access.check_manager(principal)
     await _background(session, instance_id)
-    upload = await receive_upload(request, limit=settings.max_upload_bytes, scratch_dir=settings.scratch_dir)
+    upload = await receive_upload(request, **upload_limits(settings))
     try:
         try:
             await files.set_background_thumbnail(storage, instance_id, Path(upload.path))

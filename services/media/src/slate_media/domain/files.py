@@ -46,14 +46,14 @@ async def check_avatar_change(session: AsyncSession, principal: Principal, kind:
 
 async def set_avatar(
     session: AsyncSession, storage: Storage, principal: Principal, kind: str, instance_id: uuid.UUID, upload: Upload,
-    *, scratch_dir: str | None = None,
+    *, scratch_dir: str | None = None, max_pixels: int = processing.MAX_PICTURE_PIXELS,
 ) -> dict[str, Any]:
     await check_avatar_change(session, principal, kind, instance_id)
     if upload.size == 0:
         raise BadRequest("The uploaded file is empty.")
     with tempfile.TemporaryDirectory(prefix="slate-avatar-", dir=scratch_dir) as tmp:
         dest = Path(tmp) / "avatar.png"
-        await asyncio.to_thread(processing.avatar, Path(upload.path), dest)
+        await asyncio.to_thread(processing.avatar, Path(upload.path), dest, max_pixels=max_pixels)
         await storage.put_path("thumbnails", avatar_key(kind, instance_id), dest, "image/png")
     emit(session, "avatar:update", {"kind": AVATAR_KINDS[kind], "id": str(instance_id), "has_avatar": True},
          project_id=instance_id if kind == "projects" else None, actor_id=principal.id)

@@ -104,13 +104,15 @@ async def accept_upload(
     comment_id: uuid.UUID | None = None,
     task_id: uuid.UUID | None = None,
     jobs_subject: str = "slate.jobs.media",
+    max_picture_pixels: int = processing.MAX_PICTURE_PIXELS,
 ) -> dict[str, Any]:
     clock = time.perf_counter()
     kind = check_upload(upload)
     # the access is checked again now the body is in (side by side with reading the picture)
     outcomes = await asyncio.gather(
         check_upload_access(sessionmaker, principal, preview_id, task_id=task_id),
-        *([asyncio.to_thread(processing.check_picture, Path(upload.path))] if kind == "picture" else []),
+        *([asyncio.to_thread(processing.check_picture, Path(upload.path), max_pixels=max_picture_pixels)]
+          if kind == "picture" else []),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -230,12 +232,14 @@ def run_job_sync(
             puts.append(pool.submit(put, name, path))
 
         if plan.kind == "picture":
-            out = processing.picture_derivatives(src, work, on_saved=store)
+            out = processing.picture_derivatives(src, work, on_saved=store, max_pixels=settings.max_picture_pixels)
             width, height = out["size"]  # type: ignore[misc]
             result.update(width=width, height=height, duration=0.0)
         else:
             ffmpeg_bin = processing.ffmpeg_binary(settings.ffmpeg)
-            info = processing.probe(ffmpeg_bin, src)
+            memory = settings.ffmpeg_memory_bytes or None
+            info = processing.probe(ffmpeg_bin, src, memory_bytes=memory)
+            processing.check_movie(info, max_pixels=settings.max_movie_pixels, max_seconds=settings.max_movie_seconds)
             outputs = processing.movie_outputs(work)
             argv = processing.normalize_command(
                 ffmpeg_bin, src, outputs, info, fps=plan.fps, resolution=plan.resolution,
@@ -243,11 +247,12 @@ def run_job_sync(
                 ld_crf=settings.ld_crf, ld_height=settings.ld_height, hd_bitrate_mbps=plan.hd_bitrate,
                 ld_bitrate_mbps=plan.ld_bitrate, threads=settings.ffmpeg_thread_count(),
             )
-            processing.run_ffmpeg(argv, timeout=max(600.0, info.duration * 30))
-            normalized = processing.probe(ffmpeg_bin, outputs.hd)
+            timeout = min(settings.ffmpeg_timeout_seconds, max(600.0, info.duration * 30))
+            processing.run_ffmpeg(argv, timeout=timeout, memory_bytes=memory)
+            normalized = processing.probe(ffmpeg_bin, outputs.hd, memory_bytes=memory)
             for name, path in (("hd", outputs.hd), ("ld", outputs.ld), ("tiles", outputs.tiles)):
                 store(name, path)
-            processing.picture_derivatives(outputs.frame, work, on_saved=store)
+            processing.picture_derivatives(outputs.frame, work, on_saved=store, max_pixels=settings.max_picture_pixels)
             result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
         timings["process"] = time.perf_counter() - clock - timings["download"]
         for future in puts:

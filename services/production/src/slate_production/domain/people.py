@@ -6,13 +6,16 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.serialization import now
 
-from ..models import Person, department_person_link
+from ..models import (
+    Comment, Notification, Person, SearchFilter, SearchFilterGroup, Subscription, comment_acknowledgement_link,
+    comment_mention_link, department_person_link, project_person_link, task_person_link,
+)
 
 _COLUMNS = ("first_name", "last_name", "email", "desktop_login", "role", "active", "archived",
             "is_bot", "has_avatar", "notifications_enabled")
@@ -79,3 +82,39 @@ async def serialize_persons(session: AsyncSession, persons: list[Person]) -> lis
         row["departments"] = deps[person.id]
         out.append(row)
     return out
+
+
+# --- what links to a person (auth asks before deleting one) --------------------------
+
+#: Where production keeps a person's id, by what Zou would call the link.
+_PERSON_LINKS = {
+    "team": (project_person_link, "person_id"),
+    "assignments": (task_person_link, "person_id"),
+    "comments": (Comment.__table__, "person_id"),
+    "notifications": (Notification.__table__, "person_id"),
+    "subscriptions": (Subscription.__table__, "person_id"),
+    "filters": (SearchFilter.__table__, "person_id"),
+    "filter groups": (SearchFilterGroup.__table__, "person_id"),
+    "mentions": (comment_mention_link, "person_id"),
+    "acknowledgements": (comment_acknowledgement_link, "person_id"),
+}
+#: The links a forced delete removes with the person (comments stay: they are the
+#: production's history, and keep their author's id).
+_REMOVED_WITH_PERSON = ("team", "assignments", "notifications", "subscriptions", "filters", "filter groups",
+                        "mentions", "acknowledgements")
+
+
+async def person_links(session: AsyncSession, *, person_id: uuid.UUID) -> list[str]:
+    """The kinds of production data that still name ``person_id`` (empty: none)."""
+    checks = [
+        select(literal(name)).where(exists().where(table.c[column] == person_id))
+        for name, (table, column) in _PERSON_LINKS.items()
+    ]
+    return list((await session.scalars(union_all(*checks))).all())
+
+
+async def remove_person_links(session: AsyncSession, person_id: uuid.UUID) -> None:
+    """A person deleted on auth (with ``force``): drop what only pointed at them."""
+    for name in _REMOVED_WITH_PERSON:
+        table, column = _PERSON_LINKS[name]
+        await session.execute(delete(table).where(table.c[column] == person_id))
