@@ -178,14 +178,24 @@ class TaskHooks(CrudHooks[Task]):
             stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
         return stmt
 
+    async def _read(self, ctx: CrudContext, instance: Task) -> tuple[str | None, list[str]]:
+        """The caller's project role and the task's assignees, read once per request
+        (:func:`access.role_and_assignees`)."""
+        known = ctx.scratch.get("role_and_assignees")
+        if known is None or known[0] != instance.id:
+            known = (instance.id, *await access.role_and_assignees(ctx.session, ctx.principal, instance))
+            ctx.scratch["role_and_assignees"] = known
+        return known[1], known[2]
+
     async def check_read(self, ctx: CrudContext, instance: Task) -> None:
         """One task (read, update, delete): 403 out of the caller's projects, and for a
         vendor not assigned to it, as Zou answers (listings leave them out)."""
         if ctx.principal.is_admin:
             return
-        if not await access.principal_in_team(ctx.session, ctx.principal, instance.project_id):
+        role, assignees = await self._read(ctx, instance)
+        if role is None:
             raise Forbidden()
-        if ctx.principal.is_vendor and not await access.is_assigned(ctx.session, instance.id, ctx.principal.id):
+        if ctx.principal.is_vendor and str(ctx.principal.id) not in assignees:
             raise Forbidden()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
@@ -224,7 +234,12 @@ class TaskHooks(CrudHooks[Task]):
             ).on_conflict_do_nothing())
 
     async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
-        await access.check_supervisor(ctx.session, ctx.principal, instance.project_id)
+        """Supervisors of the task's project (the role :meth:`check_read` read)."""
+        if ctx.principal.is_admin:
+            return
+        role, _ = await self._read(ctx, instance)
+        if role not in access.SUPERVISORS:
+            raise Forbidden()
 
     async def check_delete(self, ctx: CrudContext, instance: Task) -> None:
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
@@ -240,10 +255,14 @@ class TaskHooks(CrudHooks[Task]):
             raise StillReferenced()
 
     async def serialize(self, ctx: CrudContext, instance: Task, *, relations: bool) -> dict[str, Any]:
-        """With relations (create, GET one): the assignees too, as Zou."""
+        """With relations (create, GET one): the assignees too, as Zou (those
+        :meth:`check_read` read, when it did)."""
         if relations:
             if ctx.principal.is_client:  # clients are not told who works on a task
                 return task_rules.serialize_task(instance, [])
+            known = ctx.scratch.get("role_and_assignees")
+            if known is not None and known[0] == instance.id:
+                return task_rules.serialize_task(instance, known[2])
             return await task_rules.task_snapshot(ctx.session, instance)
         return instance.serialize()
 

@@ -62,8 +62,8 @@ async def _comment_body(request: Request) -> dict[str, Any]:
 async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
     body = await _comment_body(request)
-    task = await queries.get_task(session, task_id)
-    comment = await commands.create_comment(session, principal=principal, task=task, **_comment_args(body))
+    task, role = await queries.task_with_role(session, principal, task_id, with_person=True)
+    comment = await commands.create_comment(session, principal=principal, task=task, role=role, **_comment_args(body))
     return json_response(await queries.serialize_created(session, comment), status_code=201)
 
 
@@ -123,8 +123,7 @@ async def batch_comment_tasks(request: Request, principal: CurrentUser, session:
 @router.get("/data/tasks/{task_id}/comments", operation_id="get_task_comments")
 async def task_comments(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task's comments, newest first, with author, status, previews and links."""
-    task = await queries.get_task(session, task_id)
-    return json_response(await queries.task_comments(session, principal, task))
+    return json_response(await queries.task_comments(session, principal, task_id))
 
 
 @router.get("/data/tasks/{task_id}/comments/{comment_id}", operation_id="get_task_comment")

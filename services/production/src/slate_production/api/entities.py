@@ -16,8 +16,9 @@ from slate_common.params import (
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
+from . import json_bytes
 from ..domain import access, casting_queries, entity_ops, listings, shot_versions, task_queries
-from ..domain.entity_ops import get_entity, list_entities
+from ..domain.entity_ops import get_entity, list_entities_json
 from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
@@ -49,12 +50,16 @@ async def with_tasks(request: Request, principal: Any, session: Any, runtime: An
     if flag(request.query_params.get("stream")):
         body = listings.stream(runtime.sessionmaker, listing, principal, filters, compact=compact)
         return StreamingResponse(body, media_type="application/x-ndjson")
-    cache: ListingCache | None = getattr(request.app.state, "listing_cache", None)
+    cache = _cache(request)
     if cache is None or filters.project_id is None:
         body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
         return Response(body_bytes, media_type="application/json")
     body = await cache.listing(session, listing, principal, filters, compact=compact)
     return Response(body, media_type="application/json")
+
+
+def _cache(request: Request) -> ListingCache | None:
+    return getattr(request.app.state, "listing_cache", None)
 
 
 def _plain_filters(request: Request) -> dict[str, Any]:
@@ -74,16 +79,16 @@ async def shots_with_tasks(request: Request, principal: CurrentUser, session: Se
 async def get_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots in scope, with project and sequence names."""
     await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
-    return json_response(await list_entities(session, principal, "Shot", filters=_plain_filters(request),
-                                             names="project,sequence"))
+    return json_bytes(await list_entities_json(session, principal, "Shot", filters=_plain_filters(request),
+                                               names="project,sequence", cache=_cache(request)))
 
 
 @router.get("/data/shots/all", operation_id="get_all_shots")
 async def get_all_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every shot in scope, with project and sequence names."""
     await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
-    return json_response(await list_entities(session, principal, "Shot", filters=_plain_filters(request),
-                                             names="project,sequence"))
+    return json_bytes(await list_entities_json(session, principal, "Shot", filters=_plain_filters(request),
+                                               names="project,sequence", cache=_cache(request)))
 
 
 # --- assets --------------------------------------------------------------------------
@@ -99,14 +104,18 @@ async def assets_with_tasks(request: Request, principal: CurrentUser, session: S
 async def get_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assets in scope."""
     await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
-    return json_response(await list_entities(session, principal, "Asset", filters=_plain_filters(request)))
+    rows = await list_entities_json(session, principal, "Asset", filters=_plain_filters(request),
+                                    cache=_cache(request))
+    return json_bytes(rows)
 
 
 @router.get("/data/assets/all", operation_id="get_all_assets")
 async def get_all_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every asset in scope."""
     await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
-    return json_response(await list_entities(session, principal, "Asset", filters=_plain_filters(request)))
+    rows = await list_entities_json(session, principal, "Asset", filters=_plain_filters(request),
+                                    cache=_cache(request))
+    return json_bytes(rows)
 
 
 # --- sequences and episodes ----------------------------------------------------------
@@ -122,7 +131,9 @@ async def sequences_with_tasks(request: Request, principal: CurrentUser, session
 async def get_sequences(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences in scope."""
     await entity_ops.check_listing_scope(session, principal, "Sequence", request.query_params)
-    return json_response(await list_entities(session, principal, "Sequence", filters=_plain_filters(request)))
+    rows = await list_entities_json(session, principal, "Sequence", filters=_plain_filters(request),
+                                    cache=_cache(request))
+    return json_bytes(rows)
 
 
 @router.get("/data/episodes/with-tasks", operation_id="get_episodes_with_tasks")
@@ -135,7 +146,9 @@ async def episodes_with_tasks(request: Request, principal: CurrentUser, session:
 async def get_episodes(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes in scope."""
     await entity_ops.check_listing_scope(session, principal, "Episode", request.query_params)
-    return json_response(await list_entities(session, principal, "Episode", filters=_plain_filters(request)))
+    rows = await list_entities_json(session, principal, "Episode", filters=_plain_filters(request),
+                                    cache=_cache(request))
+    return json_bytes(rows)
 
 
 # --- one entity ----------------------------------------------------------------------
@@ -226,7 +239,8 @@ async def update_shot(shot_id: ShotId, request: Request, principal: CurrentUser,
 async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence."""
     seq, _ = await get_entity(session, principal, sequence_id, "Sequence")
-    return json_response(await list_entities(session, principal, "Shot", parent_id=seq.id, names="project,sequence"))
+    return json_bytes(await list_entities_json(session, principal, "Shot", parent_id=seq.id,
+                                               names="project,sequence"))
 
 
 @router.get("/data/sequences/{sequence_id}/shot-tasks", operation_id="get_sequence_shot_tasks")
@@ -240,14 +254,14 @@ async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, s
 async def episode_sequences(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of an episode."""
     ep, _ = await get_entity(session, principal, episode_id, "Episode")
-    return json_response(await list_entities(session, principal, "Sequence", parent_id=ep.id))
+    return json_bytes(await list_entities_json(session, principal, "Sequence", parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shots", operation_id="get_episode_shots")
 async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of an episode's sequences."""
     ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
-    return json_response(await list_entities(session, principal, "Shot", grand_parent_id=ep.id))
+    return json_bytes(await list_entities_json(session, principal, "Shot", grand_parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")

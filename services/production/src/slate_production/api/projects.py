@@ -14,9 +14,10 @@ from slate_common.params import (
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
+from . import json_bytes
 from ..domain import access, entity_ops
 from ..domain import project_settings as settings_rules
-from ..domain.entity_ops import list_entities
+from ..domain.entity_ops import list_entities_json
 from ..domain.projects import all_projects, open_projects
 from ..domain.task_queries import plain_tasks
 from ..models import Task
@@ -220,7 +221,8 @@ def _listing(kind: str) -> Any:
     async def handler(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
         project = await access.readable_project(session, principal, project_id)
         filters = {k: v for k, v in request.query_params.items() if k not in ("relations",)}
-        return json_response(await list_entities(session, principal, kind, project_id=project.id, filters=filters))
+        return json_bytes(await list_entities_json(session, principal, kind, project_id=project.id,
+                                                   filters=filters, cache=request.app.state.listing_cache))
 
     return handler
 
@@ -236,8 +238,8 @@ async def project_assets_of_type(project_id: ProjectId, asset_type_id: str, prin
                                  session: SessionDep) -> Response:
     """A project's assets of one type."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await list_entities(session, principal, "Asset", project_id=project.id,
-                                             filters={"entity_type_id": asset_type_id}))
+    return json_bytes(await list_entities_json(session, principal, "Asset", project_id=project.id,
+                                               filters={"entity_type_id": asset_type_id}))
 
 
 @router.post("/data/projects/{project_id}/asset-types/{asset_type_id}/assets/new",

@@ -21,7 +21,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -93,6 +94,19 @@ async def project_role(session: AsyncSession, principal: Principal, project_id: 
     if row is None:
         return None
     return row[0] or principal.role
+
+
+async def role_and_assignees(session: AsyncSession, principal: Principal, task: Task) -> tuple[str | None, list[str]]:
+    """:func:`project_role` on the task's project and the task's assignees (person ids,
+    in order), in one query: what reading one task checks and answers."""
+    role: Any = literal("admin") if principal.is_admin else (
+        select(func.coalesce(project_person_link.c.role, principal.role))
+        .where(project_person_link.c.project_id == task.project_id, project_person_link.c.person_id == principal.id)
+        .scalar_subquery())
+    assignees = (select(func.array_agg(aggregate_order_by(task_person_link.c.person_id, task_person_link.c.person_id)))
+                 .where(task_person_link.c.task_id == task.id).scalar_subquery())
+    found, ids = (await session.execute(select(role, assignees))).one()
+    return found, [str(i) for i in ids or ()]
 
 
 async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
@@ -180,9 +194,16 @@ async def check_author_or_manager(session: AsyncSession, principal: Principal, p
         raise Forbidden()
 
 
+#: The comment's author is a client (its own alias of person: listings join the author
+#: too). Built once: building an alias and its condition per request cost more than the
+#: query it filters.
+_AUTHOR = aliased(Person, name="comment_author")
+_CLIENT_AUTHOR = exists().where(_AUTHOR.id == Comment.person_id, _AUTHOR.role == "client")
+_NOT_CLIENT_AUTHOR = ~_CLIENT_AUTHOR
+
+
 def _client_author() -> Any:
-    author = aliased(Person)  # its own alias: listings join the author too
-    return exists().where(author.id == Comment.person_id, author.role == "client")
+    return _CLIENT_AUTHOR
 
 
 def _has_preview() -> Any:
@@ -195,7 +216,8 @@ def comment_visibility(principal: Principal) -> Any:
     Clients read their fellow clients' comments (only their own when the production has
     ``is_clients_isolated``), comments marked ``for_client`` and
     comments carrying a preview (whose text they do not get, see :func:`client_blind`);
-    artists and vendors do not read clients' comments."""
+    artists and vendors do not read clients' comments. For every role but clients', the
+    condition depends on the role alone (listings build their statement once per role)."""
     if principal.is_client:
         # on a production whose clients are isolated, only their own among clients' comments
         others_hidden = exists().where(Task.id == Comment.object_id, Project.id == Task.project_id,
@@ -203,7 +225,7 @@ def comment_visibility(principal: Principal) -> Any:
         clients = and_(_client_author(), or_(Comment.person_id == principal.id, ~others_hidden))
         return or_(Comment.for_client.is_(True), clients, _has_preview())
     if principal.role in ("user", "vendor"):
-        return ~_client_author()
+        return _NOT_CLIENT_AUTHOR
     return None
 
 

@@ -9,7 +9,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Text, cast, func, select
+from sqlalchemy import JSON, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -295,17 +296,23 @@ async def concepts_linked(session: AsyncSession, principal: Principal, entity_id
     return out
 
 
+_HOLDER_TYPE = aliased(EntityType, name="holder_type")
+_ENTITY = bindparam("entity_id", type_=PG_UUID(as_uuid=True))
+#: An entity's links both ways with the type of the entity holding each; built once
+#: (building it, its alias and its cache key cost more than running it).
+_LINK_LISTS = (
+    select(EntityLink.entity_in_id, EntityLink.entity_out_id, _HOLDER_TYPE.name)
+    .join(Entity, Entity.id == EntityLink.entity_in_id)
+    .join(_HOLDER_TYPE, _HOLDER_TYPE.id == Entity.entity_type_id)
+    .where((EntityLink.entity_in_id == _ENTITY) | (EntityLink.entity_out_id == _ENTITY))
+    .order_by(EntityLink.created_at, EntityLink.id)
+)
+
+
 async def link_lists(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, list[str]]:
     """``entities_out`` (what the entity casts), ``entities_in`` (what casts it) and
     ``casting_episode_ids`` (the episodes among those), as on Zou's single entity rows."""
-    holder_type = aliased(EntityType)
-    rows = (await session.execute(
-        select(EntityLink.entity_in_id, EntityLink.entity_out_id, holder_type.name)
-        .join(Entity, Entity.id == EntityLink.entity_in_id)
-        .join(holder_type, holder_type.id == Entity.entity_type_id)
-        .where((EntityLink.entity_in_id == entity_id) | (EntityLink.entity_out_id == entity_id))
-        .order_by(EntityLink.created_at, EntityLink.id)
-    )).all()
+    rows = (await session.execute(_LINK_LISTS, {"entity_id": entity_id})).all()
     return {"entities_out": [str(o) for i, o, _ in rows if i == entity_id],
             "entities_in": [str(i) for i, o, _ in rows if o == entity_id],
             "casting_episode_ids": [str(i) for i, o, t in rows if o == entity_id and t == "Episode"]}

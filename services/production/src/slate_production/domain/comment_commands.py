@@ -37,7 +37,8 @@ from ..models import (
 )
 from . import access, notifications
 from . import tasks as task_rules
-from .comment_queries import comment_links, latest_comment, find_mentions, get_status, get_task, person_brief, snapshot
+from .comment_queries import (
+    comment_links, find_mentions, get_status, get_task, latest_comment, person_brief, snapshot, statuses)
 
 
 async def _set_links(session: AsyncSession, table: Any, column: str, comment_id: uuid.UUID, ids: list[uuid.UUID],
@@ -93,10 +94,18 @@ async def create_comment(
     links: list[str] | None = None,
     created_at: Any = None,
     for_client: bool = False,
+    role: str | None = None,
 ) -> Comment:
-    """Comment on ``task`` and move it to ``task_status_id`` (module docstring)."""
-    role = await access.task_role(session, principal, task)
-    status = await get_status(session, task_status_id)
+    """Comment on ``task`` and move it to ``task_status_id`` (module docstring).
+    ``role``: the caller's role on the task's project when the caller has just read it
+    (:func:`comment_queries.task_with_role`)."""
+    if role is None:
+        role = await access.task_role(session, principal, task)
+    # the new status and the task's current one, read once for the whole flow (and the answer)
+    found = await statuses(session, task_status_id, task.task_status_id)
+    if task_status_id not in found:
+        raise NotFound()
+    status = found[task_status_id]
     access.check_status_allowed(role, status)
     author_id = person_id if (person_id and role in ("admin", "manager")) else principal.id
     stamp = _parse_created_at(created_at) or now()

@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, func, literal, literal_column, select
+from sqlalchemy import ARRAY, JSON, bindparam, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,45 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
     if task is None:
         raise NotFound()
     return task
+
+
+async def task_with_role(session: AsyncSession, principal: Principal, task_id: uuid.UUID, *,
+                         with_person: bool = False) -> tuple[Task, str | None]:
+    """The task (404 when there is none) and the caller's role on its project as
+    :func:`access.task_role` reads it, in one query (``with_person``: with the caller's
+    person row, kept with :func:`keep` for an answer). The role is None when the query
+    cannot tell it alone (out of the team, a vendor's assignment): then
+    :func:`access.task_role` or :func:`access.check_task_access` decides."""
+    if principal.is_admin:
+        role: Any = literal("admin")
+    else:
+        role = (select(func.coalesce(project_person_link.c.role, principal.role))
+                .where(project_person_link.c.project_id == Task.project_id,
+                       project_person_link.c.person_id == principal.id)
+                .scalar_subquery())
+    stmt = select(Task, role).where(Task.id == task_id)
+    if with_person:
+        stmt = stmt.add_columns(Person).outerjoin(Person, Person.id == principal.id)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound()
+    if with_person:
+        keep(session, row[2])
+    return row[0], (None if principal.is_vendor else row[1])
+
+
+def keep(session: AsyncSession, *rows: Any) -> None:
+    """Hold ``rows`` for the rest of the unit of work: the session's identity map keeps
+    rows only while something refers to them, and a later ``session.get`` of a row
+    nobody holds any more reads it again."""
+    session.info.setdefault("kept", []).extend(r for r in rows if r is not None)
+
+
+async def statuses(session: AsyncSession, *ids: uuid.UUID) -> dict[uuid.UUID, TaskStatus]:
+    """Task statuses by id, in one query, kept (:func:`keep`) for the unit of work."""
+    found = {s.id: s for s in await session.scalars(select(TaskStatus).where(TaskStatus.id.in_(set(ids))))}
+    keep(session, *found.values())
+    return found
 
 
 async def get_comment(session: AsyncSession, comment_id: uuid.UUID, *, task_id: uuid.UUID | None = None) -> Comment:
@@ -248,25 +287,44 @@ def _linked_ids(table: Any, column: str) -> Any:
     )
 
 
-async def task_comments(session: AsyncSession, principal: Principal, task: Task) -> list[dict[str, Any]]:
+#: A task's comments (``task_id``) with their author, status and links, newest first.
+_TASK_COMMENTS = (
+    select(Comment, Person.first_name, Person.last_name, Person.has_avatar, Person.role,
+           TaskStatus.name, TaskStatus.short_name, TaskStatus.color,
+           _linked_ids(comment_mention_link, "person_id"),
+           _linked_ids(comment_department_mention_link, "department_id"),
+           _linked_ids(comment_acknowledgement_link, "person_id"), LISTED_PREVIEWS, LISTED_ATTACHMENTS)
+    .outerjoin(Person, Person.id == Comment.person_id)
+    .outerjoin(TaskStatus, TaskStatus.id == Comment.task_status_id)
+    .where(Comment.object_id == bindparam("task_id", type_=PG_UUID(as_uuid=True)))
+    .order_by(Comment.created_at.desc(), Comment.id)
+)
+#: :data:`_TASK_COMMENTS` in the scope of each role but clients' (whose scope names them),
+#: built once: building the statement and its cache key cost more than running it.
+_TASK_COMMENTS_BY_ROLE: dict[str, Any] = {}
+
+
+def _task_comments_for(principal: Principal) -> Any:
+    if principal.is_client:
+        return _TASK_COMMENTS.where(access.comment_visibility(principal))
+    stmt = _TASK_COMMENTS_BY_ROLE.get(principal.role)
+    if stmt is None:
+        visible = access.comment_visibility(principal)  # the same for everyone of the role
+        stmt = _TASK_COMMENTS if visible is None else _TASK_COMMENTS.where(visible)
+        _TASK_COMMENTS_BY_ROLE[principal.role] = stmt
+    return stmt
+
+
+async def task_comments(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> list[dict[str, Any]]:
     """A task's comments, newest first, with author, status, previews and links: the
-    listing Kitsu's task panel reads. One query for the comments with their author,
-    status and link arrays, one each for previews and attachments."""
-    await access.check_task_access(session, principal, task)
-    stmt = (
-        select(Comment, Person.first_name, Person.last_name, Person.has_avatar, Person.role,
-               TaskStatus.name, TaskStatus.short_name, TaskStatus.color,
-               _linked_ids(comment_mention_link, "person_id"),
-               _linked_ids(comment_department_mention_link, "department_id"),
-               _linked_ids(comment_acknowledgement_link, "person_id"), LISTED_PREVIEWS, LISTED_ATTACHMENTS)
-        .outerjoin(Person, Person.id == Comment.person_id)
-        .outerjoin(TaskStatus, TaskStatus.id == Comment.task_status_id)
-        .where(Comment.object_id == task.id).order_by(Comment.created_at.desc(), Comment.id)
-    )
-    visible = access.comment_visibility(principal)
-    if visible is not None:
-        stmt = stmt.where(visible)
-    rows = (await session.execute(stmt)).all()
+    listing Kitsu's task panel reads. One query for the task and the caller's rights on
+    it, one for the comments with their author, status, links, previews and attachments,
+    one for the authors of replies when there are replies."""
+    task, role = await task_with_role(session, principal, task_id)
+    if role is None:
+        await access.check_task_access(session, principal, task)
+    stmt = _task_comments_for(principal)
+    rows = (await session.execute(stmt, {"task_id": task.id})).all()
     if not rows:
         return []
     reply_authors = {uuid.UUID(str(r["person_id"])) for row in rows for r in row[0].replies or [] if r.get("person_id")}

@@ -15,6 +15,10 @@ the entity types. Stamps are read before the rows, so a row is never tagged newe
 its data (at worst it is rebuilt once more). Bodies are kept per caller
 (``is_subscribed`` and the vendor scope are personal), in an LRU bounded in bytes.
 Streams never go through it.
+
+Plain listings (``/data/projects/<id>/shots``...) are kept whole (:meth:`ListingCache.body`):
+their stamp is an aggregate of the ``updated_at`` of the rows listed and of the rows
+their names come from, read with one query over the listing's own statement.
 """
 
 from __future__ import annotations
@@ -87,6 +91,19 @@ class ListingCache:
         while self.size > self.max_bytes:
             _, evicted = self.entries.popitem(last=False)
             self.size -= evicted.size
+
+    async def body(self, key: Any, stamp: str, build: Callable[[], Awaitable[bytes]]) -> bytes:
+        """A body built whole, served again while ``stamp`` is unchanged. The caller reads
+        the stamp before the body's rows (so a body is never stored under a stamp newer
+        than its data), from the rows it lists and every row their values come from."""
+        entry = self._peek(key)
+        if entry is not None and entry.global_stamp == stamp:
+            self.hits += 1
+            return entry.body
+        self.misses += 1
+        body = await build()
+        self._keep(key, Entry(stamp, body=body))
+        return body
 
     async def listing(self, session: AsyncSession, listing: listings.Listing, principal: Principal,
                       filters: listings.Filters, *, compact: bool = False) -> bytes:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.events import emit
 from slate_common.security import Principal
-from slate_common.serialization import now
+from slate_common.serialization import loads, now
 
 from ..models import (
     Entity,
@@ -105,11 +106,13 @@ async def _links(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uu
 
 
 async def serialize_with_relations(
-    session: AsyncSession, projects: list[Project], links: dict[uuid.UUID, dict[str, Any]] | None = None
+    session: AsyncSession, projects: list[Project], links: dict[uuid.UUID, dict[str, Any]] | None = None,
+    teams: dict[uuid.UUID, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Projects with their team and settings lists, as Zou's relations=true returns them."""
     ids = [p.id for p in projects]
-    teams = await team_ids(session, ids)
+    if teams is None:
+        teams = await team_ids(session, ids)
     if links is None:
         links = await _links(session, ids)
     out = []
@@ -126,6 +129,70 @@ async def serialize_with_relations(
         )
         out.append(row)
     return out
+
+
+@dataclass(frozen=True)
+class TaskTypeLink:
+    task_type_id: uuid.UUID
+    priority: int | None
+    hd_bitrate_compression: int | None
+    ld_bitrate_compression: int | None
+    is_client_visible: bool
+
+
+@dataclass(frozen=True)
+class TaskStatusLink:
+    task_status_id: uuid.UUID
+    priority: int | None
+    roles_for_board: list[str] | None
+    is_client_allowed: bool | None
+
+
+#: What a project listing adds to each project, in one round trip: the lookups of
+#: :func:`_links`, :func:`team_ids` and :func:`first_episode_ids`, each as it is written
+#: there (same rows, same order), one after the other.
+LISTING_RELATIONS = text("""
+SELECT 'a', project_id, asset_type_id, NULL FROM project_asset_type_link WHERE project_id = ANY(:ids)
+UNION ALL
+(SELECT 'tt', project_id, task_type_id,
+        json_build_array(priority, hd_bitrate_compression, ld_bitrate_compression, is_client_visible)::text
+   FROM project_task_type_link WHERE project_id = ANY(:ids) ORDER BY created_at)
+UNION ALL
+(SELECT 'ts', project_id, task_status_id, json_build_array(priority, roles_for_board, is_client_allowed)::text
+   FROM project_task_status_link WHERE project_id = ANY(:ids) ORDER BY created_at)
+UNION ALL
+SELECT 'p', project_id, person_id, NULL FROM project_person_link WHERE project_id = ANY(:ids)
+UNION ALL
+(SELECT DISTINCT ON (e.project_id) 'e', e.project_id, e.id, NULL
+   FROM entity e JOIN entity_type et ON et.id = e.entity_type_id
+  WHERE et.name = 'Episode' AND e.project_id = ANY(:tvshows) ORDER BY e.project_id, e.created_at, e.name)
+""")
+
+
+async def listing_relations(
+    session: AsyncSession, projects: list[Project],
+) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, list[str]], dict[uuid.UUID, str]]:
+    """Each project's settings links, team and first episode (TV shows), in one query."""
+    ids = [p.id for p in projects]
+    links: dict[uuid.UUID, dict[str, Any]] = {pid: {"asset_types": [], "task_types": [], "task_statuses": []}
+                                              for pid in ids}
+    teams: dict[uuid.UUID, list[str]] = {pid: [] for pid in ids}
+    episodes: dict[uuid.UUID, str] = {}
+    if not ids:
+        return links, teams, episodes
+    tvshows = [p.id for p in projects if p.production_type == "tvshow"]
+    for kind, project_id, other, extra in await session.execute(LISTING_RELATIONS, {"ids": ids, "tvshows": tvshows}):
+        if kind == "a":
+            links[project_id]["asset_types"].append(str(other))
+        elif kind == "tt":
+            links[project_id]["task_types"].append(TaskTypeLink(other, *loads(extra)))
+        elif kind == "ts":
+            links[project_id]["task_statuses"].append(TaskStatusLink(other, *loads(extra)))
+        elif kind == "p":
+            teams[project_id].append(str(other))
+        else:
+            episodes[project_id] = str(other)
+    return links, teams, episodes
 
 
 async def first_episode_ids(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -178,9 +245,8 @@ async def serialize_for_listing(
     """Projects with relations and the settings Kitsu's project pages read (metadata
     descriptors, task type links and priorities, task status links)."""
     ids = [p.id for p in projects]
-    links = await _links(session, ids)
-    rows = await serialize_with_relations(session, projects, links)
-    episodes = await first_episode_ids(session, [p.id for p in projects if p.production_type == "tvshow"])
+    links, teams, episodes = await listing_relations(session, projects)
+    rows = await serialize_with_relations(session, projects, links, teams)
     statuses: dict[uuid.UUID, str] = {}
     if with_status_name and ids:
         statuses = {

@@ -9,8 +9,9 @@ floats with their ``.0``, UUIDs as strings, free ``data`` as stored.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Float
+from sqlalchemy import Column, DateTime, Float, Numeric, Text, and_, case, cast, func, literal_column
 
 #: ``json_build_object`` takes at most 100 arguments: 50 pairs per call.
 MAX_PAIRS = 50
@@ -48,3 +49,26 @@ def json_object(pairs: Sequence[tuple[str, str]]) -> str:
     # glue the objects' texts: drop the inner braces (each part has at least one pair)
     inner = [f"left(substr({p}, 2), -1)" for p in parts]
     return "'{' || " + " || ', ' || ".join(inner) + " || '}'"
+
+
+def column_expr(col: Any) -> Any:
+    """A mapped column's JSON value as a SQL expression (for :func:`object_expr`), over
+    whatever alias ``col`` belongs to, written as :func:`column_json` writes it."""
+    if isinstance(col.type, DateTime):
+        return func.to_json(func.date_trunc("second", col))
+    if isinstance(col.type, Float):
+        return case((col == 0, literal_column("'0.0'::json")),
+                    (and_(col == func.trunc(col), func.abs(col) < 1e15), func.to_json(cast(col, Numeric(30, 1)))),
+                    else_=func.to_json(col))
+    return col
+
+
+def object_expr(pairs: Sequence[tuple[str, Any]]) -> Any:
+    """``json_build_object`` of ``(key, expression)`` pairs, keys inlined (at most
+    :data:`MAX_PAIRS`), as text."""
+    assert len(pairs) <= MAX_PAIRS
+    args: list[Any] = []
+    for key, value in pairs:
+        assert "'" not in key
+        args += [literal_column(f"'{key}'"), value]
+    return cast(func.json_build_object(*args), Text)
