@@ -7,8 +7,8 @@
 - ``known_gaps.json``: the differences of today, to fix (issue 13 part 2), per call; written
   by ``zoudiff baseline``. The CI test prints them and fails only on a difference that is in
   neither file: a call recorded as identical that now differs, or a new difference. The
-  ``allows-more`` among them are printed apart, as the first to fix; ``ZOUDIFF_STRICT=1``
-  fails on them too.
+  ``allows-more`` never passes as a known gap (strict, the default since none is left,
+  2026-12-07); ``ZOUDIFF_STRICT=0`` lets a listed one pass again while it is being fixed.
 """
 
 from __future__ import annotations
@@ -120,11 +120,10 @@ def judge(route: str, service: str, role: str, zou: dict[str, Any], slate: dict[
           intentional: list[Intentional], known: dict[str, list[str]], strict: bool | None = None) -> CallResult:
     """Sort each difference: intentional (with its reason), a known gap, or new.
 
-    ``allows-more`` is never intentional. Today's are listed as known gaps (printed as
-    such, to fix first) so CI stays green on what it already knew; with ``strict``
-    (``ZOUDIFF_STRICT=1``) every ``allows-more`` is a failure."""
+    ``allows-more`` is never intentional, and with ``strict`` (the default;
+    ``ZOUDIFF_STRICT=0`` turns it off) never a known gap either: every one is a failure."""
     if strict is None:
-        strict = os.environ.get("ZOUDIFF_STRICT", "") not in ("", "0")
+        strict = os.environ.get("ZOUDIFF_STRICT", "1") not in ("", "0")
     key = f"{route} | {role}"
     if "shape" in zou:
         zou = zou | {"shape": own_view(zou["shape"], key)}

@@ -145,7 +145,7 @@ async def test_jpeg_is_normalised_to_png(client, setup, media_files, wait_status
     assert png_size(previewed.content) == (640, 480)  # never upscaled
 
 
-async def test_movie_upload_to_ready_and_range_downloads(client, setup, media_files, wait_status, outbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_movie_upload_to_ready_and_range_downloads(client, media_app, setup, media_files, wait_status, outbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from slate_media.adapters.processing import ffmpeg_binary, probe
 
     s = setup
@@ -178,7 +178,14 @@ async def test_movie_upload_to_ready_and_range_downloads(client, setup, media_fi
     assert low.status_code == 200 and low.headers["content-type"] == "video/mp4"
     (tmp_path / "ld.mp4").write_bytes(low.content)
     assert probe(ffmpeg_binary(), tmp_path / "ld.mp4").height <= 480
-    source = await client.get(f"/movies/source/preview-files/{pid}.mp4", headers=s["admin_h"])
+    source_path = f"/movies/source/preview-files/{pid}.mp4"
+    assert (await client.get(source_path, headers=s["admin_h"])).status_code == 404  # as Zou 1.0.97
+    settings = media_app.state.runtime.settings
+    settings.serve_movie_source = True
+    try:
+        source = await client.get(source_path, headers=s["admin_h"])
+    finally:
+        settings.serve_movie_source = False
     assert source.content == media_files["movie"].read_bytes()
     tiles = await client.get(f"/movies/tiles/preview-files/{pid}.png", headers=s["admin_h"])
     assert tiles.status_code == 200 and png_size(tiles.content)[0] > 0

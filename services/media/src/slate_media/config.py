@@ -63,6 +63,10 @@ class MediaSettings(BaseServiceSettings):
     bucket_prefix: str = "slate"
     #: Largest accepted upload, in bytes (refused while streaming, 413).
     max_upload_bytes: int = 5 * 1024**3
+    #: Whether GET /movies/source/preview-files/{id}.mp4 serves a movie as it was uploaded.
+    #: Zou 1.0.97 answers 404 there (observed for .mp4 and .mov uploads): off by default,
+    #: so no client reads more than on Zou; the source is stored either way.
+    serve_movie_source: bool = False
     #: Seconds an upload may go without a byte arriving before it is refused (408) and its
     #: scratch file removed (nothing stored, nothing queued).
     upload_idle_seconds: float = 30.0

@@ -17,7 +17,7 @@ from ..domain import pipeline
 from ..domain import previews as rules
 from ..adapters.downloads import mime_of, object_response
 from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica
-from .deps import StorageDep
+from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])
 
@@ -92,9 +92,9 @@ async def original_file(instance_id: InstanceId, extension: str, request: Reques
 
 def _movie(name: str, *, download: bool = False) -> Any:
     async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
-                      storage: StorageDep) -> Response:
+                      storage: StorageDep, settings: SettingsDep) -> Response:
         preview = await _preview(session, principal, instance_id)
-        if not preview.is_movie:
+        if not preview.is_movie or (name == "source" and not settings.serve_movie_source):
             raise NotFound()
         if name == "source":
             bucket, key = pipeline.source_key(preview.id, preview.source_extension or "mp4")
