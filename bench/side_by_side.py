@@ -428,9 +428,23 @@ def run_load(server: Server, idle: Server, out: Path, clients: int, duration: fl
         "load_py_ms_per_request": driver_cpu.get("server_cpu_ms_per_request"),
         "idle_server": idle.name, "idle_server_cpu_s": round(idle_after - idle_before, 3),
     }
-    other = driver_cpu.get("other_cpu_s", 0.0) / max(1e-9, driver_cpu.get("machine_capacity_cpu_s", 1.0))
-    result["side_by_side_other_share"] = round(other, 4)
+    result["side_by_side_other_share"] = other_share(
+        driver_cpu, result.get("measured_s") or window, (cpu_after - cpu_before) / max(1e-9, window))
     return result
+
+
+def other_share(driver_cpu: dict[str, Any], measured_s: float, server_cpu_per_s: float) -> float:
+    """The share of the machine used by processes that are neither the server under load
+    nor the load driver, in load.py's measured window. load.py's own "other" counts only
+    the pids it was given, so whatever the server started later (PostgreSQL backends,
+    uvicorn's worker processes) counted as "other" and made the faster server look noisy;
+    here the server is its whole process trees (``server_cpu_per_s``, psutil)."""
+    capacity = driver_cpu.get("machine_capacity_cpu_s") or 0.0
+    if not capacity:
+        return 0.0
+    other = (driver_cpu.get("machine_busy_cpu_s", 0.0) - server_cpu_per_s * measured_s
+             - driver_cpu.get("client_cpu_s", 0.0))
+    return round(max(0.0, other) / capacity, 4)
 
 
 def run_one(server: Server, idle: Server, out_dir: Path, name: str, meta: dict[str, Any], args: argparse.Namespace,

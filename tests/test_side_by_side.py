@@ -186,3 +186,15 @@ def test_the_cpu_of_a_tree_keeps_what_its_exited_children_used() -> None:
         parent.kill()
         parent.wait()
     assert 0.3 <= after - before < 5
+
+
+def test_the_server_s_own_later_processes_are_not_counted_as_noise() -> None:
+    """Recorded 2026-12-07 (Slate, 32 clients): load.py, given the pids at start, counted
+    16 of the machine's 60 CPU-seconds as "other" (27 %: noisy, run again); the server's
+    whole trees used 55.25 s in the window, so the rest of the machine was nearly idle."""
+    driver = {"server_cpu_s": 40.9, "client_cpu_s": 2.79, "other_cpu_s": 16.11, "machine_busy_cpu_s": 59.8,
+              "machine_capacity_cpu_s": 60.19}
+    share = sbs.other_share(driver, 30.0, 55.25 / 30.124)
+    assert 0.0 <= share < 0.05
+    assert sbs.other_share(driver, 30.0, 0.5) > 0.5  # a server using little leaves the rest to others
+    assert sbs.other_share({}, 30.0, 1.0) == 0.0
