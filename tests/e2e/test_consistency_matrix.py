@@ -299,8 +299,11 @@ async def team_then_person_delete_refused(w: World) -> None:
     """production adds a person to a team -> auth refuses to delete them (Zou: 400, some
     data still linked); with force=true it deletes them and production's team forgets them."""
     person = await w.person()
+    task = await w.task()
     write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
                               json={"person_id": person["id"]}), 200, 201)
+    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
     body = expect(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 400)
     if body != {"error": True, "message": "Some data are still linked to given person."}:
         raise Stale(f"refusal answered {body}")
@@ -308,6 +311,9 @@ async def team_then_person_delete_refused(w: World) -> None:
     team = expect(await w.api.get(f"/data/projects/{w.project_id}/team", headers=w.admin), 200)
     if person["id"] in {p["id"] if isinstance(p, dict) else p for p in team}:
         raise Stale("a force-deleted person is still in the team")
+    assignees = expect(await w.api.get(f"/data/tasks/{task['id']}", headers=w.admin), 200)["assignees"]
+    if person["id"] in assignees:
+        raise Stale("a force-deleted person is still assigned")
 
 
 async def team_removal_then_person_delete(w: World) -> None:

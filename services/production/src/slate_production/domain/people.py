@@ -6,14 +6,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, literal, select, union_all
+from sqlalchemy import delete, exists, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.serialization import now
 
 from ..models import (
-    Comment, Notification, Person, SearchFilter, SearchFilterGroup, Subscription, comment_acknowledgement_link,
+    Comment, Notification, Person, SearchFilter, SearchFilterGroup, Subscription, Task, comment_acknowledgement_link,
     comment_mention_link, department_person_link, project_person_link, task_person_link,
 )
 
@@ -114,7 +114,11 @@ async def person_links(session: AsyncSession, *, person_id: uuid.UUID) -> list[s
 
 
 async def remove_person_links(session: AsyncSession, person_id: uuid.UUID) -> None:
-    """A person deleted on auth (with ``force``): drop what only pointed at them."""
+    """A person deleted on auth (with ``force``): drop what only pointed at them. The tasks
+    they were assigned to get a new ``updated_at`` first: the listing caches' stamps read
+    it (every writer of assignations bumps it)."""
+    assigned = select(task_person_link.c.task_id).where(task_person_link.c.person_id == person_id)
+    await session.execute(update(Task).where(Task.id.in_(assigned)).values(updated_at=now()))
     for name in _REMOVED_WITH_PERSON:
         table, column = _PERSON_LINKS[name]
         await session.execute(delete(table).where(table.c[column] == person_id))
