@@ -292,3 +292,53 @@ async def test_a_group_that_missed_purged_events_rebuilds_from_the_owner(env) ->
     assert rows == {i: (v["name"], v["size"]) for i, v in owner_rows.items()}
     # a group that saw everything the stream holds does not rebuild
     assert not Consumer.missed_events(None, 1)
+
+
+async def test_a_dead_process_s_messages_come_back_within_ack_wait(env) -> None:  # type: ignore[no-untyped-def]
+    """A process killed with messages in hand never acks or releases them: JetStream gives
+    them to the group again after ``ack_wait``, and a restarted process is ready then (with
+    30 s it was not ready for half a minute after a kill -9 under load)."""
+    sm, nc, js, stream, settler, tasks = env
+    handler = slow_handler({})
+    dead = Consumer(name="crashy", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler})
+    await dead.ensure()
+    for n in range(3):
+        await settler.publish(await _write(sm, tag=f"held{n}"))
+    held = await (await dead.subscribe()).fetch(3, timeout=5)  # taken, then the process "dies"
+    assert len(held) == 3
+    started = time.monotonic()
+    restarted = Consumer(name="crashy", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler})
+    tasks.append(asyncio.create_task(restarted.run()))
+    await asyncio.wait_for(restarted.caught_up.wait(), 15)
+    waited = time.monotonic() - started
+    assert waited < restarted.ack_wait + 3, waited
+    assert all([await _applied(sm, f"held{n}") for n in range(3)])
+
+
+async def test_a_slow_batch_is_kept_alive_not_given_to_another_process(env) -> None:  # type: ignore[no-untyped-def]
+    """A batch that takes longer than ``ack_wait`` (here 3 times longer) is not delivered
+    again to the group's other process: the holder says it is still working on it."""
+    sm, nc, js, stream, settler, tasks = env
+    deliveries: list[int] = []  # each delivery's attempt number, in any process
+
+    for _ in range(2):
+        consumer = Consumer(name="patient", js=js, sessionmaker=sm, stream=stream,
+                            handlers={"thing:new": slow_handler({"slow": 3.0})}, batch=1, ack_wait=1.0)
+        receive = consumer.handle_batch
+
+        async def recording(msgs, receive=receive):  # type: ignore[no-untyped-def]
+            deliveries.extend(m.metadata.num_delivered for m in msgs)
+            return await receive(msgs)
+
+        consumer.handle_batch = recording  # type: ignore[method-assign]
+        await consumer.ensure()
+        tasks.append(asyncio.create_task(consumer.run()))
+    await settler.publish(await _write(sm, tag="slow"))
+    for _ in range(100):
+        if await _applied(sm, "slow"):
+            break
+        await asyncio.sleep(0.1)
+    assert await _applied(sm, "slow")
+    await asyncio.sleep(1.5)  # past ack_wait again: nothing comes back either
+    assert deliveries == [1]
+    assert (await js.consumer_info(stream, "patient")).num_ack_pending == 0

@@ -37,6 +37,10 @@ PULL_EXPIRES = 5.0
 MAX_SETTLING_BATCHES = 16
 #: A batch slower than this is logged with where its time went (writers wait on it).
 SLOW_BATCH_SECONDS = 0.5
+#: How long JetStream waits for an ack before it redelivers a message to another
+#: process. Held messages are kept alive every third of it (``Consumer._keep_alive``), so
+#: it bounds only how long a dead process's messages wait, not how long a batch may take.
+ACK_WAIT_SECONDS = 6.0
 
 
 def _drain(sub: Any) -> list[Msg]:
@@ -88,7 +92,7 @@ class Consumer:
         handlers: dict[str, EventHandler],
         stream: str,
         max_deliver: int = 10,
-        ack_wait: float = 30.0,
+        ack_wait: float = ACK_WAIT_SECONDS,
         batch: int = 64,
         readable: bool = True,
         settler: Settler | None = None,
@@ -151,6 +155,7 @@ class Consumer:
         log.info("consumer_started", consumer=self.name, subjects=self.filter_subjects(), backlog_end=self._backlog_end)
         await self._announce([])  # writers that do not know this group yet read it now
         await self._check_caught_up()  # nothing to apply: ready at once
+        keep_alive = asyncio.create_task(self._keep_alive())
         try:
             async for msgs in self._pull():
                 try:
@@ -160,10 +165,26 @@ class Consumer:
                 except Exception:  # a bug must not stop the consumer; the messages are redelivered
                     log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
         finally:  # batches still waiting are redelivered (unacked) and skipped by the inbox
+            keep_alive.cancel()
             for task in list(self._inflight):
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
             await self._release(self._unacked)
+
+    async def _keep_alive(self) -> None:
+        """Tell JetStream, every third of ``ack_wait``, that the messages this process holds
+        are still being worked on (a slow batch, a settle wait, a database that restarts).
+
+        So ``ack_wait`` can stay short: when a process dies without releasing what it held
+        (``kill -9``, a node lost), JetStream redelivers its messages after ``ack_wait``, and
+        until then the group's ack floor, hence a restarted process's readiness, waits. With
+        30 s and no keep-alive, a killed process's replacement served at once but was not
+        ready for ~30 s (chaos long run, 2026-12-07)."""
+        while True:
+            await asyncio.sleep(self.ack_wait / 3)
+            for msg in list(self._unacked.values()):
+                with contextlib.suppress(Exception):  # acked meanwhile, or disconnected
+                    await msg.in_progress()
 
     async def _release(self, msgs: dict[int, Msg]) -> None:
         """Nak what this process holds and will not ack (it is stopping): another process,
