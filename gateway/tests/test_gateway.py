@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from gwprocs import Proc, free_port, rss_kb, start_gateway, start_upstream, wait_http
+from slate_gateway.server import ANSWERED_BODY_LINGER
 
 MB = 1 << 20
 
@@ -473,3 +474,20 @@ def test_sdk_tracing_mode(upstream: Proc) -> None:
         assert tid == trace_id and parent != "b7ad6b7169203331" and flags == "01"
     finally:
         gw.stop()
+
+
+def test_a_client_silent_after_an_early_answer_is_closed(gateway: Proc) -> None:
+    """An upload answered before its body was all sent (media's 408 for a body that
+    stopped arriving) holds no connection for ever: once the client stays silent past
+    ANSWERED_BODY_LINGER, the gateway closes it."""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"POST /api/data/early HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                  b"Content-Length: 1000000\r\n\r\n" + b"x" * 2048)
+        data = b""
+        while b"refused before the body" not in data:
+            data += s.recv(4096)
+        assert data.startswith(b"HTTP/1.1 408"), data
+        started = time.monotonic()
+        s.settimeout(ANSWERED_BODY_LINGER + 5)
+        assert s.recv(4096) == b""  # closed by the gateway, not by this client's timeout
+        assert time.monotonic() - started < ANSWERED_BODY_LINGER + 3

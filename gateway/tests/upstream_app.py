@@ -128,3 +128,9 @@ def counted(request: Request, page: int = 1, limit: int = 0, extension: str = ""
     totals = {"mp4": 3, "[png,jpg,jpeg]": 5, "[glb,gltf]": 7, "": 11}
     assert request.headers.get("authorization") == "Bearer admin"
     return {"data": [], "total": totals[extension], "page": page, "limit": limit}
+
+
+@app.post("/data/early")
+async def early() -> JSONResponse:
+    """Answer at once without reading the body (as media's 408 for a stalled upload)."""
+    return JSONResponse({"error": True, "message": "refused before the body"}, status_code=408)

@@ -88,6 +88,10 @@ SECURITY_HEADERS = (b"x-content-type-options: nosniff\r\nx-frame-options: SAMEOR
 
 PENDING_LIMIT = 1 << 20   # request body bytes buffered before an upstream is attached
 CLIENT_IDLE_TIMEOUT = 75.0  # seconds an idle (or half-sent-headers) client connection is kept
+#: Seconds a client may stay silent after its request was answered before its body was
+#: all sent (an upload refused early: 408, 413...). While it keeps sending, the rest is
+#: read and dropped and the connection is reused; once it goes quiet, it is closed.
+ANSWERED_BODY_LINGER = 5.0
 
 _PAUSE_PENDING = 1
 _PAUSE_UPSTREAM = 2
@@ -151,7 +155,10 @@ class Gateway:
             if up.busy:
                 up.check_timeouts(now)
         for conn in list(self.connections):
-            if not conn.queue and now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
+            if not conn.queue:
+                if now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
+                    conn.close()
+            elif conn.queue[0].answered_early and now - conn.last_activity > ANSWERED_BODY_LINGER:
                 conn.close()
         self.metrics.flush()
         self._timer = asyncio.get_running_loop().call_later(1.0, self._tick)
@@ -550,6 +557,11 @@ class Exchange:
         else:
             self.waiting = True
             target.waiters.append(self)
+
+    @property
+    def answered_early(self) -> bool:
+        """Answered while the client's body was still arriving (see ANSWERED_BODY_LINGER)."""
+        return self.resp_done and not self.req_done
 
     def connect_later(self) -> None:
         self.waiting = False
