@@ -110,6 +110,9 @@ class Seeder:
         s.login("admin", s.admin_email, s.admin_password)
         me = s.must("GET", "/auth/authenticated")
         s.set("person:admin", me["user"]["id"])
+        # The oracle's admin has a last presence (the desktop login logs of earlier runs): a
+        # fresh Slate's admin gets one the same way, so that the admin's rows compare.
+        s.must("POST", "/data/user/desktop-login-logs", json={"date": "2026-12-01T10:00:00"})
 
         s.set("department", s.must("POST", "/data/departments", json={"name": self.uniq("ZD Anim"), "color": "#ff0000"})["id"])
         s.set("department:2", s.must("POST", "/data/departments", json={"name": self.uniq("ZD Light"), "color": "#00ff00"})["id"])

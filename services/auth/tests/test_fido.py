@@ -191,6 +191,9 @@ async def test_unregister_needs_a_second_factor_and_the_last_one_turns_fido_off(
     await register(client, h, spare, "spare")
     r = await client.request("DELETE", "/auth/fido", headers=h, json={"device_name": "spare"})
     assert r.status_code == 400 and r.json() == {"error": True, "message": "OTP verification failed.", "wrong_OTP": True}
+    # no body at all: Zou's validation error names the missing field
+    r = await client.request("DELETE", "/auth/fido", headers=h)
+    assert r.status_code == 400 and r.json()["data"]["errors"] == [{"field": "device_name", "message": "Field required"}]
     r = await client.request("DELETE", "/auth/fido", headers=h, json={
         "device_name": "spare", "fido_authentication_response": spare.authenticate(await challenge(client, email))})
     assert r.status_code == 200 and r.json() == {"success": True}

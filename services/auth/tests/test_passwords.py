@@ -111,6 +111,11 @@ async def test_admin_change_password(client, tokens) -> None:  # type: ignore[no
     r = await client.post(f"/actions/persons/{fresh.id}/change-password",
                           json={"password": "abcdefgh", "password_2": "abcdefgh"}, headers=_admin(tokens))
     assert r.status_code == 200
+    # an inactive person's password can be set too (Zou answers 200): it logs in once active again
+    inactive = await make_person(client, f"inactive-{uuid.uuid4().hex[:6]}@studio.test", OLD, active=False)
+    r = await client.post(f"/actions/persons/{inactive.id}/change-password",
+                          json={"password": "abcdefgh", "password_2": "abcdefgh"}, headers=_admin(tokens))
+    assert r.status_code == 200 and r.json() == {"success": True}
 
 
 async def test_reset_link_and_invite(client, tokens, smtp_sink) -> None:  # type: ignore[no-untyped-def]

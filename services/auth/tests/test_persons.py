@@ -176,6 +176,15 @@ async def test_login_logs_and_desktop_login_logs(client, tokens) -> None:  # typ
     assert (await client.get(f"/data/persons/{person.id}/desktop-login-logs", headers=admin)).json() == mine
     admin_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
     assert (await client.get(f"/data/persons/{admin_id}/desktop-login-logs", headers=h)).status_code == 403
+    # a manager reads anyone's, as Zou answers; a supervisor does not
+    for role, status in (("manager", 200), ("supervisor", 403)):
+        email = f"{role}-logs-{uuid.uuid4().hex[:6]}@studio.test"
+        await make_person(client, email, "a password", role=role)
+        other = await login_headers(client, email, "a password")
+        r = await client.get(f"/data/persons/{person.id}/desktop-login-logs", headers=other)
+        assert r.status_code == status, role
+        if status == 200:
+            assert r.json() == mine
 
 
 async def test_desktop_app_login_with_pkce(client) -> None:  # type: ignore[no-untyped-def]

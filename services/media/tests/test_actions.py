@@ -159,6 +159,16 @@ async def test_upload_through_the_comment_route(client, s, media_files, world, w
     one = (await client.get(f"/data/preview-files/{preview['id']}", headers=s["artist_h"])).json()
     assert set(one["comments"]) == {s["comment"]["id"], other["id"]}
     assert (await wait_status(preview["id"], s["artist_h"]))["status"] == "ready"
+    # without a file, as Kitsu calls it: one more preview in that preview's revision, on the
+    # comment, awaiting its file (Zou's extra preview)
+    r = await client.post(url, headers=s["artist_h"], json={})
+    assert r.status_code == 201, r.text
+    extra = r.json()
+    assert extra["id"] != preview["id"] and (extra["revision"], extra["position"]) == (one["revision"], one["position"] + 1)
+    assert (extra["status"], extra["comments"], extra["person_id"]) == ("processing", [other["id"]], str(s["artist"]))
+    assert (await client.post(url, headers=s["outsider"], json={})).status_code == 403
+    missing = f"/actions/tasks/{s['task']['id']}/comments/{other['id']}/preview-files/{uuid.uuid4()}"
+    assert (await client.post(missing, headers=s["artist_h"], json={})).status_code == 404
 
 
 def png(size: tuple[int, int] = (800, 600)) -> bytes:
@@ -289,6 +299,24 @@ async def test_preview_backgrounds(client, s) -> None:  # type: ignore[no-untype
     assert (await client.get(f"/data/projects/{pid}/settings/preview-background-files", headers=s["artist_h"])).json() == []
 
 
+async def test_shot_previews_carry_a_movie_s_original_facts(client, s) -> None:  # type: ignore[no-untyped-def]
+    """A shot's previews by task type give a movie's original size and duration (its
+    ``data`` once transcoded), null for a picture, as Zou lists them."""
+    movie = (await client.post(add_url(s), json={}, headers=s["admin"])).json()
+    picture = (await client.post(add_url(s), json={}, headers=s["admin"])).json()
+    facts = {"original_width": 640, "original_height": 360, "original_duration": 2.0, "original_file_size": 12345}
+    r = await client.put(f"/data/preview-files/{movie['id']}",
+                         json={"data": {"movie_prefixes": ["originals", "low"], **facts}}, headers=s["admin"])
+    assert r.status_code == 200, r.text
+    by_type = (await client.get(f"/data/shots/{s['entity']['id']}/preview-files", headers=s["admin"])).json()
+    rows = {r["id"]: r for group in by_type.values() for first in group for r in (first, *first["previews"])}
+    assert {k: rows[movie["id"]][k] for k in facts} == facts
+    assert {k: rows[picture["id"]][k] for k in facts} == dict.fromkeys(facts)
+    # the tiles of a preview that is no movie: Zou's 400, with data: null
+    r = await client.get(f"/actions/preview-files/{picture['id']}/extract-tile", headers=s["admin"])
+    assert r.status_code == 400 and r.json()["data"] is None
+
+
 async def test_permission_holes_closed_as_on_the_oracle(client, s, world) -> None:  # type: ignore[no-untyped-def]
     """Role by role, what Zou 1.0.97 refuses (observed with tools/zoudiff): Slate refuses too."""
     preview = (await client.post(add_url(s), json={}, headers=s["supervisor"])).json()
@@ -309,7 +337,11 @@ async def test_permission_holes_closed_as_on_the_oracle(client, s, world) -> Non
     # previews made through /data: admins only
     body = {"task_id": s["task"]["id"], "revision": 1, "name": "direct"}
     for who, status in (("outsider_manager", 403), ("supervisor", 403), ("admin", 201)):
-        assert (await client.post("/data/preview-files", json=body, headers=s[who])).status_code == status, who
+        r = await client.post("/data/preview-files", json=body, headers=s[who])
+        assert r.status_code == status, who
+    # Zou's answer to that create: no source, and the (no) comments it is on
+    assert (r.json()["source"], r.json()["comments"], r.json()["type"]) == (None, [], "PreviewFile")
+    assert list(r.json())[-2:] == ["comments", "type"]
     # drawings: an artist on their own previews only
     own = (await client.post(add_url(s), json={}, headers=s["artist_h"])).json()
     drawing = {"additions": [], "updates": [], "deletions": []}

@@ -156,6 +156,11 @@ async def test_movie_upload_to_ready_and_range_downloads(client, media_app, setu
     done = await wait_status(preview["id"], s["admin_h"])
     assert done["status"] == "ready", done
     assert (done["width"], done["height"]) == (640, 360) and done["duration"] == pytest.approx(2.0, abs=0.1)
+    # Zou's data of a transcoded movie: its renditions and the source's own facts; no uploaded name
+    data = done["data"]
+    assert data["movie_prefixes"] == ["originals", "low"] and (data["original_width"], data["original_height"]) == (640, 360)
+    assert data["original_file_size"] == media_files["movie"].stat().st_size
+    assert isinstance(data["original_duration"], float) and done["uploaded_movie_name"] is None
     pid = preview["id"]
 
     movie = await client.get(f"/movies/originals/preview-files/{pid}.mp4", headers=s["admin_h"])

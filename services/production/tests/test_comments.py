@@ -79,6 +79,12 @@ async def test_task_comment_listing_newest_first_with_previews(client, comment_w
     assert rows[1]["previews"] == []
     one = (await client.get(f"/data/comments/{second['id']}", headers=w.headers_for("user"))).json()
     assert one["previews"] == [str(preview_id)] and one["person"]["id"] == str(w.persons["user"])
+    # under its task, Zou answers the row alone: no links, no author, no previews
+    r = await client.get(f"/data/tasks/{w.task_id}/comments/{second['id']}", headers=w.headers_for("user"))
+    assert r.status_code == 200 and list(r.json()) == [
+        "shotgun_id", "object_id", "object_type", "text", "data", "replies", "checklist", "pinned", "for_client",
+        "links", "task_status_id", "person_id", "editor_id", "preview_file_id", "id", "created_at", "updated_at",
+        "type"]
     project = (await client.get(f"/data/projects/{w.project_id}/comments", headers=w.headers_for("user"))).json()
     assert [x["id"] for x in project] == [second["id"], first["id"]]
     assert project[0]["previews"] == [str(preview_id)]
@@ -230,9 +236,30 @@ async def test_comment_many_and_batch_comment(client, comment_world, sessionmake
     assert [c["text"] for c in r.json()] == ["many"] and r.json()[0]["task_status"]["short_name"] == "retake"
     async with transaction(sessionmaker) as session:
         assert (await session.get(Task, w.task_id)).retake_count == 1
-    r = await client.post(f"/actions/projects/{uuid.uuid4()}/tasks/comment-many", headers=w.headers_for("supervisor"),
+    # as Zou: each comment by the caller's rights on its task, whatever the project of the
+    # path; a manager's managing rights are those on the path's project
+    other_project = uuid.uuid4()
+    r = await client.post(f"/actions/projects/{other_project}/tasks/comment-many", headers=w.headers_for("supervisor"),
                           json=[{"object_id": str(w.task_id), "task_status_id": str(w.statuses["wip"])}])
-    assert r.status_code == 400
+    assert r.status_code == 201 and [c["object_id"] for c in r.json()] == [str(w.task_id)]
+    r = await client.post(f"/actions/projects/{other_project}/tasks/comment-many", headers=w.headers_for("manager"),
+                          json=[{"object_id": str(w.task_id), "task_status_id": str(w.statuses["wip"])}])
+    assert (r.status_code, r.json()) == (201, [])
+    r = await client.post(f"/actions/projects/{w.project_id}/tasks/comment-many", headers=w.headers_for("manager"),
+                          json=[{"object_id": str(w.task_id), "task_status_id": str(w.statuses["wip"])}])
+    assert r.status_code == 201 and len(r.json()) == 1
+    # as Zou: the comments one may not make are left out (201 and an empty list), nothing is written
+    for who in ("outsider", "vendor"):
+        r = await client.post(f"/actions/projects/{w.project_id}/tasks/comment-many", headers=w.headers_for(who),
+                              json=[{"object_id": str(w.task_id), "task_status_id": str(w.statuses["wip"]),
+                                     "comment": who}])
+        assert (r.status_code, r.json()) == (201, []), who
+    r = await client.post(f"/actions/projects/{w.project_id}/tasks/comment-many", headers=w.headers_for("user"),
+                          json=[{"object_id": str(uuid.uuid4()), "task_status_id": str(w.statuses["wip"])},
+                                {"object_id": str(w.task_id), "task_status_id": str(w.statuses["wip"]), "comment": "ok"}])
+    assert r.status_code == 201 and [c["text"] for c in r.json()] == ["ok"]
+    texts = [c["text"] for c in (await client.get(f"/data/tasks/{w.task_id}/comments", headers=w.headers_for("admin"))).json()]
+    assert "outsider" not in texts and "vendor" not in texts
     import json as _json
 
     r = await client.post(f"/actions/tasks/{w.task_id}/batch-comment", headers=w.headers_for("supervisor"),
@@ -246,6 +273,9 @@ async def test_comment_many_and_batch_comment(client, comment_world, sessionmake
     assert r.status_code == 201 and r.json()[0]["task_status"]["short_name"] == "done"
     r = await client.post("/actions/tasks/batch-comment", headers=w.headers_for("supervisor"), data={"comments": "nope"})
     assert r.status_code == 400
+    for url in (f"/actions/tasks/{w.task_id}/batch-comment", "/actions/tasks/batch-comment"):
+        r = await client.post(url, headers=w.headers_for("user"), json={})  # no list: Zou's 400 has data: null
+        assert r.status_code == 400 and r.json()["data"] is None and r.json()["error"] is True
 
 
 async def test_news_feed(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
@@ -261,7 +291,8 @@ async def test_news_feed(client, comment_world, sessionmaker) -> None:  # type: 
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["total"], body["nb_pages"], body["limit"], body["offset"], body["page"]) == (3, 1, 50, 0, 1)
-    assert body["stats"] == {str(w.statuses["wip"]): 1, str(w.statuses["wfa"]): 2}
+    # as Zou: only the news that changed the task's status count (the third, wfa -> wfa, does not)
+    assert body["stats"] == {str(w.statuses["wip"]): 1, str(w.statuses["wfa"]): 1}
     assert [n["comment_id"] for n in body["data"]][1:] == [second["id"], first["id"]]
     news = body["data"][1]
     assert news == {
@@ -289,7 +320,7 @@ async def test_news_feed(client, comment_world, sessionmaker) -> None:  # type: 
     assert r.status_code == 200 and r.json() == news
     assert (await client.get(f"/data/projects/{w.project_id}/news/{uuid.uuid4()}", headers=w.headers_for("user"))).status_code == 404
     r = await client.get(f"/data/entities/{w.asset_id}/news", headers=w.headers_for("user"))
-    assert r.json()["total"] == 3
+    assert r.json()["total"] == 3 and "stats" not in r.json()  # Zou's entity news have no stats
     r = await client.get("/data/projects/news", headers=w.headers_for("user"))
     assert {n["project_id"] for n in r.json()["data"]} == {str(w.project_id)} and r.json()["total"] == 3
     for who in ("client", "vendor"):
@@ -348,6 +379,8 @@ async def test_move_comment_to_another_task_of_the_entity(client, comment_world,
     url = f"/actions/tasks/{w.task_id}/comments/{moving['id']}/move"
     body = {"target_task_id": str(target.id)}
     assert (await client.post(url, headers=w.headers_for("supervisor"), json=body)).status_code == 403
+    for who in ("user", "supervisor", "client", "vendor", "outsider"):  # Zou: 403 before the body is read
+        assert (await client.post(url, headers=w.headers_for(who), json={})).status_code == 403, who
     r = await client.post(url, headers=w.headers_for("manager"), json={})
     assert r.status_code == 400 and r.json()["data"]["errors"][0]["field"] == "target_task_id"
     r = await client.post(url, headers=w.headers_for("manager"), json={"target_task_id": str(w.task_id)})
@@ -457,3 +490,31 @@ async def test_generic_comment_create_is_raw(client, comment_world, sessionmaker
     assert (r.status_code, r.json()["message"]) == (400, "A required field is missing.")
     r = await client.post("/data/comments", headers=w.headers_for("admin"), json={"object_id": str(uuid.uuid4())})
     assert r.status_code == 404
+
+
+async def test_a_preview_added_to_a_comment_is_its_news_preview(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    """Zou's news row names the preview of its comment (preview_file_id), as /data/news reads it."""
+    from slate_production.replicas import PREVIEWS
+
+    w = comment_world
+    commented = await _comment(client, w, text="with a preview")
+    plain = await _comment(client, w, status="wfa", text="without")
+    preview_id = uuid.uuid4()
+    snapshot = {"id": str(preview_id), "task_id": str(w.task_id), "comment_id": commented["id"], "revision": 1,
+                "position": 1, "extension": "png", "status": "ready", "type": "PreviewFile"}
+    async with transaction(sessionmaker) as session:
+        assert await PREVIEWS.apply(session, snapshot, 1)
+    rows = (await client.get("/data/news", params={"task_id": str(w.task_id)}, headers=w.headers_for("admin"))).json()
+    by_comment = {n["comment_id"]: n for n in rows}
+    assert by_comment[commented["id"]]["preview_file_id"] == str(preview_id)
+    assert by_comment[plain["id"]]["preview_file_id"] is None
+    one = (await client.get(f"/data/news/{by_comment[commented['id']]['id']}", headers=w.headers_for("admin"))).json()
+    assert one["preview_file_id"] == str(preview_id)
+    # a second file on the same comment becomes the news' preview; the first one's later
+    # changes (its processing done) do not take it back
+    second = {**snapshot, "id": str(uuid.uuid4()), "position": 2}
+    async with transaction(sessionmaker) as session:
+        assert await PREVIEWS.apply(session, second, 1)
+        assert await PREVIEWS.apply(session, {**snapshot, "width": 10}, 2)
+    one = (await client.get(f"/data/news/{one['id']}", headers=w.headers_for("admin"))).json()
+    assert one["preview_file_id"] == second["id"]

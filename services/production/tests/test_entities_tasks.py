@@ -65,9 +65,17 @@ async def test_tasks_daily_loop(client, signer, production_factory) -> None:  # 
     artist = str(prod.people["user"])
     task = await ok(await client.put(f"/actions/tasks/{created[0]['id']}/assign", json={"person_id": artist},
                                      headers=signer.headers(prod.people["supervisor"], "supervisor")))
-    assert task["assignees"] == [artist]
+    assert task["assignees"] == [artist] and task["assigner_id"] == str(prod.people["supervisor"])
+    # assigning the same person again: the caller becomes the assigner (as Zou answers)
+    again = await ok(await client.put(f"/actions/tasks/{created[0]['id']}/assign", json={"person_id": artist},
+                                      headers=signer.headers(prod.people["manager"], "manager")))
+    assert again["assignees"] == [artist] and again["assigner_id"] == str(prod.people["manager"])
     await ok(await client.put(f"/actions/persons/{artist}/assign", json={"task_ids": [asset_tasks[0]["id"]]},
                               headers=h))
+    # the tasks of a type on the person's entities: plain rows, without assignees (as Zou lists them)
+    related = await ok(await client.get(f"/data/persons/{artist}/related-tasks/{prod.ids['anim']}", headers=h))
+    assert [t["id"] for t in related] == [created[0]["id"]] and "assignees" not in related[0]
+    assert related[0]["type"] == "Task" and related[0]["assigner_id"] == str(prod.people["manager"])
     mine = await ok(await client.get("/data/user/tasks", headers=signer.headers(prod.people["user"], "user")))
     assert sorted(t["id"] for t in mine) == sorted([created[0]["id"], asset_tasks[0]["id"]])
     shot_row = next(t for t in mine if t["id"] == created[0]["id"])
@@ -230,3 +238,31 @@ async def test_crud_task_creation_takes_assignees_and_no_assigner(client, signer
     assert (task["assignees"], task["assigner_id"], task["name"]) == ([artist], None, "main")
     got = (await client.get(f"/data/tasks/{task['id']}", headers=signer.headers())).json()
     assert got["assignees"] == [artist]
+
+
+async def test_an_asset_task_row_names_the_episodes_it_is_cast_in(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """To-do rows of an asset's task carry Zou's episode_ids and episode_names (the episodes
+    of the shots it is cast in); a shot's do not. The per-caller row cache follows a casting."""
+    prod = await production_factory(tvshow=True)
+    h = signer.headers()
+    made = await ok(await client.post(f"/actions/projects/{prod.id}/task-types/{prod.ids['modeling']}/assets/create-tasks",
+                                      json=[prod.ids["asset"]], headers=h), 201)
+    shot_tasks = await ok(await client.post(f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks",
+                                            json=[], headers=h), 201)
+    artist = prod.people["user"]
+    await ok(await client.put(f"/actions/persons/{artist}/assign",
+                              json={"task_ids": [made[0]["id"], shot_tasks[0]["id"]]}, headers=h))
+    h_artist = signer.headers(artist, "user")
+
+    def rows_by_id(rows):  # type: ignore[no-untyped-def]
+        return {r["id"]: r for r in rows}
+
+    mine = rows_by_id(await ok(await client.get("/data/user/tasks", headers=h_artist)))
+    assert (mine[made[0]["id"]]["episode_ids"], mine[made[0]["id"]]["episode_names"]) == ([], [])
+    assert "episode_ids" not in mine[shot_tasks[0]["id"]]
+    await ok(await client.put(f"/data/projects/{prod.id}/entities/{prod.ids['shots'][0]}/casting",
+                              json=[{"asset_id": prod.ids["asset"], "nb_occurences": 1}], headers=h))
+    for url, who in (("/data/user/tasks", h_artist), (f"/data/persons/{artist}/tasks", h)):
+        row = rows_by_id(await ok(await client.get(url, headers=who)))[made[0]["id"]]
+        assert (row["episode_ids"], row["episode_names"]) == ([prod.ids["episode"]], ["E01"]), url
+        assert list(row)[-4:] == ["episode_ids", "episode_names", "assignees", "last_comment"]

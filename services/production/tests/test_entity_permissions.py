@@ -134,7 +134,14 @@ async def test_user_routes_are_about_the_caller(client, signer, prod) -> None:  
     assert await ok(await client.get("/data/user/tasks", headers=headers(signer, prod, "user"))) == []
     outsider = await ok(await client.get("/data/user/context", headers=headers(signer, prod, "outsider")))
     assert prod.id not in [p["id"] for p in outsider["projects"]]
+    # a person's tasks, as Zou answers them: within the caller's projects (nothing for an
+    # outsider), nothing for a client, refused to a vendor
     r = await client.get(f"/data/persons/{prod.people['vendor']}/tasks", headers=headers(signer, prod, "user"))
+    assert [t["id"] for t in r.json()] == [prod.ids["tasks"][0]]
+    for who in ("outsider", "client"):
+        r = await client.get(f"/data/persons/{prod.people['vendor']}/tasks", headers=headers(signer, prod, who))
+        assert (r.status_code, r.json()) == (200, []), who
+    r = await client.get(f"/data/persons/{prod.people['user']}/tasks", headers=headers(signer, prod, "vendor"))
     assert r.status_code == 403
     r = await client.get(f"/data/persons/{prod.people['vendor']}/tasks", headers=headers(signer, prod, "supervisor"))
     assert [t["id"] for t in r.json()] == [prod.ids["tasks"][0]]

@@ -188,6 +188,9 @@ async def test_subscriptions(client, comment_world) -> None:  # type: ignore[no-
     assert r.status_code == 200 and r.json() == [str(w.task_id)]
     assert (await client.get(url, headers=w.headers_for("user2"))).json() is False
     assert (await client.post(f"/actions/user/tasks/{w.task_id}/subscribe", headers=w.headers_for("outsider"))).status_code == 403
+    # asking about one's own subscription is answered for any task, as Zou does
+    r = await client.get(url, headers=w.headers_for("outsider"))
+    assert (r.status_code, r.json()) == (200, False)
     assert (await client.post(f"/actions/user/tasks/{uuid.uuid4()}/subscribe", headers=w.headers_for("user2"))).status_code == 404
     assert (await client.post("/actions/user/tasks/subscribe", headers=w.headers_for("user2"), json={})).status_code == 400
     # project listings and /data/subscriptions are for managers / admins
@@ -233,6 +236,8 @@ async def test_sequence_subscription_notifies_shot_task_comments(client, comment
     assert (await client.delete(f"{base}/unsubscribe", headers=w.headers_for("user2"))).status_code == 204
     assert (await client.get(check, headers=w.headers_for("user2"))).json() is False
     assert (await client.post(f"{base}/subscribe", headers=w.headers_for("outsider"))).status_code == 403
+    r = await client.get(check, headers=w.headers_for("outsider"))
+    assert (r.status_code, r.json()) == (200, False)
 
 
 async def test_user_filters_and_groups(client, comment_world) -> None:  # type: ignore[no-untyped-def]
@@ -260,15 +265,33 @@ async def test_user_filters_and_groups(client, comment_world) -> None:  # type: 
     assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user"))).json() == g
     r = await client.put(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user"), json={"name": "g2"})
     assert r.json()["name"] == "g2"
+    # Kitsu's start-up context carries the same two trees
+    context = (await client.get("/data/user/context", headers=w.headers_for("user"))).json()
+    assert context["search_filters"] == (await client.get("/data/user/filters", headers=w.headers_for("user"))).json()
+    assert context["search_filter_groups"] == {"todo": {str(w.project_id): [r.json()]}}
     # others' filters do not exist for them; bad input is a 400
     assert (await client.get("/data/user/filters", headers=w.headers_for("user2"))).json() == {}
     assert (await client.delete(f"/data/user/filters/{f['id']}", headers=w.headers_for("user2"))).status_code == 404
     assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("user2"))).status_code == 404
     r = await client.post("/data/user/filters", headers=w.headers_for("user"), json={"name": "x"})
     assert r.status_code == 400 and {e["field"] for e in r.json()["data"]["errors"]} == {"query", "list_type"}
+    # as Zou: one's own filter may name a project one is not in; sharing it there is refused
     r = await client.post("/data/user/filters", headers=w.headers_for("outsider"),
                           json={"name": "f", "query": "q", "list_type": "todo", "project_id": str(w.project_id)})
+    assert r.status_code == 201 and r.json()["person_id"] == str(w.persons["outsider"])
+    r = await client.post("/data/user/filter-groups", headers=w.headers_for("outsider"),
+                          json={"name": "g", "color": "#000000", "list_type": "todo", "project_id": str(w.project_id)})
+    assert r.status_code == 201
+    r = await client.post("/data/user/filters", headers=w.headers_for("outsider"),
+                          json={"name": "f", "query": "q", "list_type": "todo", "project_id": str(w.project_id),
+                                "is_shared": True})
     assert r.status_code == 403
+    # an admin reaches anyone's filters and groups (Zou answers them too)
+    assert (await client.get(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("admin"))).json()["id"] == g["id"]
+    r = await client.put(f"/data/user/filters/{f['id']}", headers=w.headers_for("admin"), json={"name": "f3"})
+    assert r.status_code == 200 and r.json()["person_id"] == str(w.persons["user"])
+    r = await client.put(f"/data/user/filter-groups/{g['id']}", headers=w.headers_for("admin"), json={"name": "g3"})
+    assert r.status_code == 200 and r.json()["name"] == "g3"
     # shared filters are seen by the project's team
     r = await client.post("/data/user/filters", headers=w.headers_for("manager"),
                           json={"name": "team", "query": "q", "list_type": "todo", "project_id": str(w.project_id),
@@ -312,7 +335,13 @@ async def test_tasks_to_check_and_done_tasks(client, comment_world) -> None:  # 
     assert done[0]["done_date"] is not None
     r = await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for("manager"))
     assert [x["id"] for x in r.json()] == [str(w.task_id)]
-    assert (await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for("user2"))).status_code == 403
+    # as Zou: others list them within their projects, a client gets nothing, a vendor is refused
+    r = await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for("user2"))
+    assert [x["id"] for x in r.json()] == [str(w.task_id)]
+    for who in ("outsider", "client"):
+        r = await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for(who))
+        assert (r.status_code, r.json()) == (200, []), who
+    assert (await client.get(f"/data/persons/{w.persons['user']}/done-tasks", headers=w.headers_for("vendor"))).status_code == 403
 
 
 async def test_admin_only_notification_routes(client, comment_world) -> None:  # type: ignore[no-untyped-def]

@@ -207,8 +207,16 @@ async def test_clients_are_not_told_who_works_on_a_task(client, comment_world) -
             assert "assigner" not in full and full["task_status"]["short_name"] == "todo"
             assert [t["assignees"] for t in asset["tasks"]] == [[]]
             assert [t["assignees"] for t in listed] == [[]]
+            # nor its planning, as Zou answers clients: no assigner, difficulty, times, last comment date
+            entity_tasks = (await client.get(f"/data/assets/{w.asset_id}/tasks", headers=w.headers_for(who))).json()
+            for row in (task, full, listed[0], entity_tasks[0]):
+                assert {k: row[k] for k in ("assigner_id", "difficulty", "duration", "estimation", "last_comment_date")} \
+                    == {"assigner_id": None, "difficulty": None, "duration": 0, "estimation": 0, "last_comment_date": None}
+                assert type(row["duration"]) is int and type(row["estimation"]) is int
         else:
             assert task["assignees"] == [assignee] and full["assignees"] == [assignee]
-            assert [p["id"] for p in full["persons"]] == [assignee] and "assigner" in full
+            # the assignees come without their departments; a task nobody assigned has no assigner key (Zou)
+            assert [p["id"] for p in full["persons"]] == [assignee] and "departments" not in full["persons"][0]
+            assert "assigner" not in full and task["difficulty"] == 3 and task["duration"] == 0.0
             assert [t["assignees"] for t in asset["tasks"]] == [[assignee]]
             assert [t["assignees"] for t in listed] == [[assignee]]

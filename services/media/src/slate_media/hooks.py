@@ -38,11 +38,18 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
             raise BadRequest("A required field is missing.", data={"errors": [{"field": "task_id", "message": "Field required"}]})
         await access.task_visible(ctx.session, ctx.principal, task_id)
         data.setdefault("person_id", ctx.principal.id)
+        if data.get("source") is None:  # a row made here says nothing of where it came from (Zou: null)
+            ctx.scratch["no_source"] = True
         if data.get("revision") is None:
             data["revision"] = 1
         if data.get("position") is None:
             data["position"] = 1
         return data
+
+    async def post_creation(self, ctx: CrudContext, instance: PreviewFile) -> None:
+        if ctx.scratch.get("no_source"):  # the column's default is the upload routes' "webgui"
+            instance.source = None
+            await ctx.session.flush()
 
     async def check_update(self, ctx: CrudContext, instance: PreviewFile, data: dict[str, Any]) -> None:
         task = await ctx.session.get(TaskReplica, instance.task_id) if instance.task_id else None
@@ -66,6 +73,8 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
         return data
 
     async def serialize(self, ctx: CrudContext, instance: PreviewFile, *, relations: bool) -> dict[str, Any]:
+        if relations:  # a create's answer: with its comments, as Zou's
+            return await preview_rules.serialize_with_comments(ctx.session, instance)
         return preview_rules.serialize(instance)
 
     async def serialize_one(self, ctx: CrudContext, instance: PreviewFile, *, relations: bool) -> dict[str, Any]:

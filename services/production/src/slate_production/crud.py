@@ -4,8 +4,8 @@ from typing import Any
 
 from slate_common.crud import CrudSpec
 
-from .hooks import (AdminOnlyHooks, EntityHooks, EntityLinkHooks, EntityTypeHooks, ProjectHooks, TaskHooks,
-                    TaskStatusHooks, TaskTypeHooks)
+from .hooks import (AdminOnlyHooks, CommentFlowRowHooks, EntityHooks, EntityLinkHooks, EntityTypeHooks, ProjectHooks,
+                    TaskHooks, TaskStatusHooks, TaskTypeHooks)
 from .models import (Entity, EntityLink, EntityType, News, Notification, Project, ProjectStatus, SearchFilter,
                      SearchFilterGroup, Subscription, Task, TaskStatus, TaskType)
 
@@ -18,10 +18,10 @@ SPECS: list[CrudSpec[Any]] = [
     CrudSpec(Task, "tasks", hooks=TaskHooks(), default_relations_one=True, relations=frozenset({"assignees"})),
     CrudSpec(Entity, "entities", hooks=EntityHooks(), event_name="entity"),
     # The comment flow's rows: admin-only generic routes.
-    CrudSpec(Notification, "notifications", hooks=AdminOnlyHooks()),
-    CrudSpec(Subscription, "subscriptions", hooks=AdminOnlyHooks()),
+    CrudSpec(Notification, "notifications", hooks=CommentFlowRowHooks()),
+    CrudSpec(Subscription, "subscriptions", hooks=CommentFlowRowHooks()),
     CrudSpec(SearchFilter, "search-filters", hooks=AdminOnlyHooks(), event_name="search-filter"),
     CrudSpec(SearchFilterGroup, "search-filter-groups", hooks=AdminOnlyHooks(), event_name="search-filter-group"),
-    CrudSpec(News, "news", hooks=AdminOnlyHooks(), event_name="news"),
+    CrudSpec(News, "news", hooks=CommentFlowRowHooks(), event_name="news"),
     CrudSpec(EntityLink, "entity-links", hooks=EntityLinkHooks()),
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from slate_common.crud import CrudContext, CrudHooks
-from slate_common.errors import BadRequest, Forbidden
+from slate_common.errors import BadRequest, Forbidden, InvalidFormat, NotFound, SlateError
 
 from .domain import access, casting_commands, casting_queries
 from .domain import entities as entity_rules
@@ -259,18 +259,22 @@ class TaskHooks(CrudHooks[Task]):
         :meth:`check_read` read, when it did)."""
         if relations:
             if ctx.principal.is_client:  # clients are not told who works on a task
-                return task_rules.serialize_task(instance, [])
+                return task_rules.client_view(task_rules.serialize_task(instance, []))
             known = ctx.scratch.get("role_and_assignees")
             if known is not None and known[0] == instance.id:
                 return task_rules.serialize_task(instance, known[2])
             return await task_rules.task_snapshot(ctx.session, instance)
+        if ctx.principal.is_client:
+            return task_rules.client_view(instance.serialize())
         return instance.serialize()
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Task], *, relations: bool) -> list[dict[str, Any]]:
         if not relations:
+            if ctx.principal.is_client:
+                return [task_rules.client_view(t.serialize()) for t in instances]
             return [t.serialize() for t in instances]
         if ctx.principal.is_client:
-            return [task_rules.serialize_task(t, []) for t in instances]
+            return [task_rules.client_view(task_rules.serialize_task(t, [])) for t in instances]
         assignees = await task_rules.assignees_of(ctx.session, [t.id for t in instances])
         return [task_rules.serialize_task(t, assignees[t.id]) for t in instances]
 
@@ -357,6 +361,22 @@ class AdminOnlyHooks(CrudHooks[Any]):
 
     def event_project_id(self, instance: Any) -> Any:
         return getattr(instance, "project_id", None)
+
+
+class CommentFlowRowHooks(AdminOnlyHooks):
+    """The comment flow's own rows (news, notifications, subscriptions), as Zou answers
+    for them: others are refused before the body is read, a delete by anyone but an
+    admin is a 404, and a body missing a column is ``{"message": ...}`` alone."""
+
+    async def check_access(self, ctx: CrudContext, operation: str) -> None:
+        if ctx.principal.is_admin:
+            return
+        if operation == "delete":
+            raise NotFound()
+        raise Forbidden()
+
+    def invalid_creation(self, error: SlateError) -> SlateError:
+        return InvalidFormat(error.message)
 
 
 class EntityLinkHooks(AdminOnlyHooks):

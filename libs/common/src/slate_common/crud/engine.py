@@ -211,7 +211,11 @@ class CrudService(Generic[M]):
         return parsed.model_dump(exclude_unset=partial)
 
     async def create(self, ctx: CrudContext, body: dict[str, Any]) -> M:
-        data = self._validate(self.spec.create_schema, body, partial=True)
+        await self.hooks.check_access(ctx, "create")
+        try:
+            data = self._validate(self.spec.create_schema, body, partial=True)
+        except ValidationFailed as exc:
+            raise self.hooks.invalid_creation(exc) from exc
         data.update(self._relations(body))
         await self.hooks.check_create(ctx, data)
         data = await self.hooks.check_creation_integrity(ctx, data)
@@ -325,6 +329,7 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
 
     async def delete(instance_id: str, request: Request, ctx: Ctx) -> Response:
         ctx.scratch["force"] = flag(request.query_params.get("force"))  # Zou's ?force=true
+        await spec.hooks.check_access(ctx, "delete")
         await service.delete(ctx, parse_id(instance_id))
         return Response(status_code=204)
 

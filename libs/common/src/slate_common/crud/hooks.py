@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import Forbidden
+from ..errors import Forbidden, SlateError
 from ..security import Principal
 
 M = TypeVar("M")
@@ -29,6 +29,11 @@ class CrudHooks(Generic[M]):
     """Defaults: any authenticated person reads, admins write. Override per model."""
 
     # --- permissions ---------------------------------------------------------------
+    async def check_access(self, ctx: CrudContext, operation: str) -> None:
+        """Refuse a ``create`` or ``delete`` before its body is validated or its target
+        read (Zou checks these permissions first)."""
+        return None
+
     def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         """Restrict list and read queries to what the caller may see (no query
         parameter can widen it: filters are added on top of this statement)."""
@@ -58,6 +63,10 @@ class CrudHooks(Generic[M]):
             raise Forbidden()
 
     # --- data ----------------------------------------------------------------------
+    def invalid_creation(self, error: SlateError) -> SlateError:
+        """The error a create body that fails validation gets (default: the field list)."""
+        return error
+
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
         return data
 

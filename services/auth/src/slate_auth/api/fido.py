@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
+from slate_common.params import invalid_field
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 from sqlalchemy import func, select
@@ -72,8 +73,11 @@ async def register(body: RegisterBody, principal: CurrentUser, session: SessionD
 
 
 @router.delete("/auth/fido")
-async def unregister(body: UnregisterBody, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def unregister(request: Request, principal: CurrentUser, session: SessionDep,
+                     body: UnregisterBody | None = None) -> Response:
     """Forget a device; needs a second factor. Without devices left, FIDO is off."""
+    if body is None:  # no body at all: the field it lacks, named as for an empty one
+        raise invalid_field("device_name")
     person = await get_person(session, principal.id, lock=True)
     if not person.fido_enabled:
         raise fido.FidoNotEnabled()

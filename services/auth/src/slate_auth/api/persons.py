@@ -88,8 +88,9 @@ def _own_or_admin(principal: CurrentUser, person_id: uuid.UUID) -> None:
 
 @router.get("/data/persons/{person_id}/desktop-login-logs", tags=["Persons"])
 async def person_desktop_logs(person_id: PersonId, principal: CurrentUser, session: SessionDep) -> Response:
-    """A person's desktop login logs, newest first (the person or an admin)."""
-    _own_or_admin(principal, person_id)
+    """A person's desktop login logs, newest first (the person, a manager or an admin, as Zou)."""
+    if not principal.is_manager:
+        _own_or_admin(principal, person_id)
     await get_person(session, person_id)
     return json_response(await logs.desktop_logs(session, person_id=person_id))
 

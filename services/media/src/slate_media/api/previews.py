@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from slate_common.app import Runtime, SessionDep
+from slate_common.db import transaction
 from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
@@ -69,8 +70,17 @@ async def upload_preview(instance_id: InstanceId, request: Request, principal: C
              operation_id="upload_comment_preview_file", status_code=201)
 async def upload_comment_preview(task_id: TaskId, comment_id: CommentId, preview_file_id: PreviewFileId, request: Request,
                                  principal: CurrentUser, runtime: Runtime, storage: StorageDep, settings: SettingsDep) -> Response:
-    """Upload the file of a preview shown by a comment of the task."""
-    return await _upload(request, runtime, storage, settings, principal, preview_file_id, comment_id=comment_id, task_id=task_id)
+    """Without a file (as Kitsu calls it): a new preview on the comment, in the given
+    preview's revision at the next position, awaiting its file (Zou's extra preview).
+    With a multipart file: the file of that preview."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _upload(request, runtime, storage, settings, principal, preview_file_id, comment_id=comment_id,
+                             task_id=task_id)
+    async with transaction(runtime.sessionmaker) as session:
+        preview = await rules.add_extra_preview(session, principal, task_id=task_id, comment_id=comment_id,
+                                                preview_id=preview_file_id)
+        out = await rules.serialize_with_comments(session, preview)
+    return json_response(out, status_code=201)
 
 
 @router.delete("/actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}",
@@ -223,7 +233,7 @@ async def extract_tile(preview_file_id: PreviewFileId, principal: CurrentUser, s
     """The tile sheet of a movie preview (its frames in a grid) as PNG."""
     preview = await rules.get_preview(session, principal, preview_file_id)
     if not preview.is_movie:
-        raise BadRequest("This preview is not a movie.")
+        raise BadRequest("This preview is not a movie.", data=None)  # Zou's 400 carries data: null
     bucket, key = pipeline.derivative_key(preview.id, "tiles")
     if await storage.stat(bucket, key) is None:
         raise NotFound()

@@ -134,8 +134,6 @@ async def accept_upload(
         preview.status_reason = None
         preview.attempts = 0
         preview.upload_token = uuid.uuid4()
-        if kind == "movie":
-            preview.uploaded_movie_name = upload.filename[:150]
         if comment_id is not None:
             await preview_rules.link_to_comment(session, preview, comment_id)
         if kind == "file":
@@ -150,6 +148,17 @@ async def accept_upload(
 
 
 # -- the job ------------------------------------------------------------------------------
+
+#: Where a movie's two renditions are served from (``/movies/<prefix>/preview-files/...``).
+MOVIE_PREFIXES = ("originals", "low")
+
+
+def movie_data(info: processing.Probe, source_size: int) -> dict[str, Any]:
+    """A movie preview's ``data`` once transcoded, in Zou's shape: the renditions, and the
+    uploaded source's size and duration before normalisation."""
+    return {"movie_prefixes": list(MOVIE_PREFIXES), "original_width": info.width, "original_height": info.height,
+            "original_duration": float(info.duration), "original_file_size": source_size}
+
 
 
 @dataclass(frozen=True)
@@ -253,7 +262,8 @@ def run_job_sync(
             for name, path in (("hd", outputs.hd), ("ld", outputs.ld), ("tiles", outputs.tiles)):
                 store(name, path)
             processing.picture_derivatives(outputs.frame, work, on_saved=store, max_pixels=settings.max_picture_pixels)
-            result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3))
+            result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3),
+                          data=movie_data(info, src.stat().st_size))
         timings["process"] = time.perf_counter() - clock - timings["download"]
         for future in puts:
             future.result()

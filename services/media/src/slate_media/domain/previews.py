@@ -42,6 +42,7 @@ async def comment_ids(session: AsyncSession, preview_id: uuid.UUID) -> list[str]
 async def serialize_with_comments(session: AsyncSession, preview: PreviewFile) -> dict[str, Any]:
     out = serialize(preview)
     out["comments"] = await comment_ids(session, preview.id)
+    out.pop("type", None)
     out["type"] = "PreviewFile"  # keep "type" last, as Zou does
     return out
 
@@ -161,6 +162,18 @@ async def add_preview(
     await session.execute(insert(preview_file_comment).values(preview_file_id=new_id, comment_id=comment_id))
     await emit_preview(session, "new", preview, actor_id=principal.id)
     return preview
+
+
+async def add_extra_preview(
+    session: AsyncSession, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID, preview_id: uuid.UUID
+) -> PreviewFile:
+    """One more preview, awaiting its file, in the revision of a preview of the task (next
+    position), on a comment of the task."""
+    await access.task_visible(session, principal, task_id)
+    given = await session.get(PreviewFile, preview_id)
+    if given is None or given.task_id != task_id:
+        raise NotFound()
+    return await add_preview(session, principal, task_id=task_id, comment_id=comment_id, revision=given.revision)
 
 
 async def check_upload_allowed(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
@@ -358,8 +371,10 @@ async def previews_of_shot_by_task_type(
         full = preview.serialize()
         row = {k: full[k] for k in ("id", "revision", "original_name", "extension", "width", "height", "duration",
                                     "status", "annotations")}
-        row.update(previews=[], created_at=full["created_at"], task_id=full["task_id"], original_width=None,
-                   original_height=None, original_duration=None, original_file_size=None)
+        original = preview.data if isinstance(preview.data, dict) else {}  # a movie's, once transcoded
+        row.update(previews=[], created_at=full["created_at"], task_id=full["task_id"],
+                   **{k: original.get(k) for k in ("original_width", "original_height", "original_duration",
+                                                   "original_file_size")})
         first = firsts.get((key, preview.task_id, preview.revision))
         if first is None:
             firsts[(key, preview.task_id, preview.revision)] = row

@@ -94,7 +94,7 @@ async def _batch_items(request: Request) -> list[Any]:
         body = await json_body(request)
         items = body.get("comments") if isinstance(body, dict) else body
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise BadRequest("comments must be a JSON list of objects")
+        raise BadRequest("comments must be a JSON list of objects", data=None)
     return items
 
 
@@ -128,9 +128,10 @@ async def task_comments(task_id: TaskId, principal: CurrentUser, session: Sessio
 
 @router.get("/data/tasks/{task_id}/comments/{comment_id}", operation_id="get_task_comment")
 async def task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
-    """One comment of a task."""
+    """One comment of a task: the row alone, as Zou answers it here (/data/comments/<id>
+    adds the links, the author and the replies' authors)."""
     comment = await _readable(session, principal, comment_id, task_id=task_id)
-    return json_response(await queries.serialize_one(session, comment))
+    return json_response(comment.serialize())
 
 
 @router.delete("/data/tasks/{task_id}/comments/{comment_id}", operation_id="delete_task_comment", status_code=204)
@@ -235,6 +236,8 @@ async def delete_comment(instance_id: InstanceId, principal: CurrentUser, sessio
 async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject, principal: CurrentUser,
                        session: SessionDep) -> Response:
     """Move a comment to another task of the same entity (managers and admins)."""
+    if not principal.is_manager:  # refused before the body is read, as Zou does
+        raise Forbidden()
     if body.get("target_task_id") in (None, ""):
         raise invalid_field("target_task_id")
     source = await queries.get_task(session, task_id)

@@ -201,9 +201,14 @@ async def _person_for(session: Any, principal: Any, pid: uuid.UUID) -> uuid.UUID
 
 @router.get("/data/persons/{person_id}/tasks", operation_id="get_person_tasks")
 async def person_tasks(person_id: PersonId, principal: CurrentUser, session: SessionDep) -> Response:
-    """Unfinished tasks assigned to a person in running projects (the caller's scope)."""
-    pid = await _person_for(session, principal, person_id)
-    return Response(await todo_tasks_json(session, principal, assigned_to_person(pid), open_project(),
+    """Unfinished tasks assigned to a person in running projects (the caller's scope).
+    As Zou: a vendor lists their own only, a client gets an empty list for anyone else."""
+    if person_id != principal.id and principal.is_vendor:
+        raise Forbidden()
+    await task_ops.get_person(session, person_id=person_id)
+    if person_id != principal.id and principal.is_client:
+        return json_response([])
+    return Response(await todo_tasks_json(session, principal, assigned_to_person(person_id), open_project(),
                                                TaskStatus.is_done.is_(False)), media_type="application/json")
 
 
@@ -212,7 +217,7 @@ async def related_tasks(person_id: PersonId, task_type_id: TaskTypeId, principal
     """Tasks of a type on the entities where the person has a task assigned."""
     pid = await _person_for(session, principal, person_id)
     return json_response(await plain_tasks(session, principal, task_queries.on_entities_of_person(pid),
-                                           Task.task_type_id == task_type_id))
+                                           Task.task_type_id == task_type_id, with_assignees=False))
 
 
 @router.get("/data/persons/task-dates", operation_id="get_persons_task_dates")

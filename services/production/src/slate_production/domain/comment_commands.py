@@ -171,20 +171,30 @@ async def create_raw_comment(session: AsyncSession, *, principal: Principal, dat
 
 async def comment_many(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                        items: list[dict[str, Any]]) -> list[Comment]:
-    """Several status-change comments on tasks of one project."""
+    """Several status-change comments, as Zou makes them: each by the caller's rights on
+    its task (in whatever project it is), a manager's managing rights being those on the
+    project of the path; a comment the caller may not make (a task they cannot comment,
+    a status their role may not set, a task or status that is not there) is left out of
+    the answer, the others are made. Those checks come before anything is written."""
     out = []
     for item in items:
         if not isinstance(item, dict):
             raise BadRequest("A list of comments is expected.")
-        task = await get_task(session, required_id(item.get("object_id") or item.get("task_id"), "object_id"))
-        if task.project_id != project_id:
-            raise BadRequest("The task does not belong to this project.")
-        out.append(await create_comment(
-            session, principal=principal, task=task,
-            task_status_id=required_id(item.get("task_status_id"), "task_status_id"),
-            text=item.get("comment", item.get("text", "")), person_id=optional_id(item.get("person_id")),
-            checklist=item.get("checklist"), links=item.get("links"), created_at=item.get("created_at"),
-        ))
+        task_id = required_id(item.get("object_id") or item.get("task_id"), "object_id")
+        status_id = required_id(item.get("task_status_id"), "task_status_id")
+        try:
+            task = await get_task(session, task_id)
+            role = await access.task_role(session, principal, task)
+            if role == "manager" and task.project_id != project_id \
+                    and await access.project_role(session, principal, project_id) != "manager":
+                raise Forbidden()
+            out.append(await create_comment(
+                session, principal=principal, task=task, task_status_id=status_id, role=role,
+                text=item.get("comment", item.get("text", "")), person_id=optional_id(item.get("person_id")),
+                checklist=item.get("checklist"), links=item.get("links"), created_at=item.get("created_at"),
+            ))
+        except (Forbidden, NotFound):
+            continue
     return out
 
 

@@ -107,8 +107,9 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
     if news_id is not None:
         stmt = stmt.where(News.id == news_id)
     stmt = _filtered(stmt, params, preview)
-    counted = list(await session.scalars(stmt.with_only_columns(Comment.task_status_id)))
-    stats = Counter(str(s) for s in counted if s is not None)
+    counted = (await session.execute(stmt.with_only_columns(Comment.task_status_id, News.change))).all()
+    # Zou's stats count the news that changed a task's status, by the status they set
+    stats = Counter(str(status) for status, change in counted if status is not None and change)
     total = len(counted)
     page, limit = _int(params.get("page"), 1), _int(params.get("limit"), 50)
     stmt = stmt.order_by(News.created_at.desc(), News.id)
@@ -135,6 +136,8 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
         if not data:
             raise NotFound()
         return data[0]
+    if entity_id is not None:  # an entity's news come without stats in Zou
+        return page_envelope(data, total, Page(page, limit))
     return page_envelope(data, total, Page(page, limit), stats=dict(stats))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.serialization import now, serialize_value
@@ -47,14 +47,25 @@ async def task_previews(session: AsyncSession, *, task_id: uuid.UUID) -> list[di
 async def follow_task_preview(session: AsyncSession, snapshot: dict[str, Any]) -> None:
     """The preview replica's step after a row was written: a task's newest preview is
     its ``last_preview_file_id`` (as Zou sets it when a preview is added), with a
-    ``task:update``."""
-    from ..models import Task
+    ``task:update``; the news of the preview's comment names its newest preview (Zou's
+    ``news.preview_file_id``)."""
+    from ..models import News, Task
     from .tasks import emit_task_event
 
     try:
         task_id, preview_id = uuid.UUID(str(snapshot.get("task_id"))), uuid.UUID(str(snapshot["id"]))
     except (KeyError, ValueError):
         return
+    try:
+        comment_id = uuid.UUID(str(snapshot["comment_id"])) if snapshot.get("comment_id") else None
+    except ValueError:
+        comment_id = None
+    if comment_id is not None:  # the last preview added to the comment (Zou sets it on each)
+        newest = (select(PreviewFileReplica.id).where(PreviewFileReplica.comment_id == comment_id)
+                  .order_by(PreviewFileReplica.revision.desc().nulls_last(),
+                            PreviewFileReplica.position.desc().nulls_last(), PreviewFileReplica.created_at.desc())
+                  .limit(1).scalar_subquery())
+        await session.execute(update(News).where(News.comment_id == comment_id).values(preview_file_id=newest))
     task = await session.get(Task, task_id)
     if task is None or task.last_preview_file_id == preview_id:
         return

@@ -45,12 +45,15 @@ def _clean(body: dict[str, Any], fields: dict[str, type], *, partial: bool) -> d
     return out
 
 
-async def _check_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID | None) -> None:
+async def _check_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID | None, *,
+                         shared: bool) -> None:
+    """A filter is one's own row: Zou lets anyone keep one for any project. Sharing it
+    shows it to the project's team, so that asks to be in the team (admins aside)."""
     if project_id is None:
         return
     if await session.get(Project, project_id) is None:
         raise BadRequest("Project not found")
-    if not principal.is_admin:
+    if shared and not principal.is_admin:
         from .access import check_project_access
         await check_project_access(session, principal, project_id)
 
@@ -84,7 +87,7 @@ async def list_groups(session: AsyncSession, principal: Principal) -> dict[str, 
 async def create_filter(session: AsyncSession, *, principal: Principal, body: dict[str, Any]) -> SearchFilter:
     _missing({**body, "query": body.get("query", body.get("search_query"))}, ("name", "query", "list_type"))
     data = _clean(body, FILTER_FIELDS, partial=False)
-    await _check_project(session, principal, data.get("project_id"))
+    await _check_project(session, principal, data.get("project_id"), shared=bool(data.get("is_shared")))
     if data.get("search_filter_group_id"):
         await get_group(session, principal, data["search_filter_group_id"])
     row = SearchFilter(id=uuid.uuid4(), person_id=principal.id, **data)
@@ -96,7 +99,7 @@ async def create_filter(session: AsyncSession, *, principal: Principal, body: di
 async def create_group(session: AsyncSession, *, principal: Principal, body: dict[str, Any]) -> SearchFilterGroup:
     _missing(body, ("name", "color", "list_type"))
     data = _clean(body, GROUP_FIELDS, partial=False)
-    await _check_project(session, principal, data.get("project_id"))
+    await _check_project(session, principal, data.get("project_id"), shared=bool(data.get("is_shared")))
     row = SearchFilterGroup(id=uuid.uuid4(), person_id=principal.id, **data)
     session.add(row)
     await session.flush()
@@ -104,15 +107,17 @@ async def create_group(session: AsyncSession, *, principal: Principal, body: dic
 
 
 async def get_filter(session: AsyncSession, principal: Principal, filter_id: uuid.UUID) -> SearchFilter:
+    """One's own filter; an admin reaches anyone's (as in Zou)."""
     row = await session.get(SearchFilter, filter_id)
-    if row is None or row.person_id != principal.id:
+    if row is None or (row.person_id != principal.id and not principal.is_admin):
         raise NotFound()
     return row
 
 
 async def get_group(session: AsyncSession, principal: Principal, group_id: uuid.UUID) -> SearchFilterGroup:
+    """One's own filter group; an admin reaches anyone's (as in Zou)."""
     row = await session.get(SearchFilterGroup, group_id)
-    if row is None or row.person_id != principal.id:
+    if row is None or (row.person_id != principal.id and not principal.is_admin):
         raise NotFound()
     return row
 
@@ -123,8 +128,9 @@ async def update_filter(session: AsyncSession, *, principal: Principal, filter_i
     data = _clean(body, FILTER_FIELDS, partial=True)
     if data.get("search_filter_group_id"):
         await get_group(session, principal, data["search_filter_group_id"])
-    if "project_id" in data:
-        await _check_project(session, principal, data["project_id"])
+    if "project_id" in data or data.get("is_shared"):
+        await _check_project(session, principal, data.get("project_id", row.project_id),
+                             shared=bool(data.get("is_shared", row.is_shared)))
     for key, value in data.items():
         if key in ("name", "list_type", "search_query") and value is None:
             raise BadRequest(f"{key} cannot be empty")
@@ -137,8 +143,9 @@ async def update_group(session: AsyncSession, *, principal: Principal, group_id:
                        body: dict[str, Any]) -> SearchFilterGroup:
     row = await get_group(session, principal, group_id)
     data = _clean(body, GROUP_FIELDS, partial=True)
-    if "project_id" in data:
-        await _check_project(session, principal, data["project_id"])
+    if "project_id" in data or data.get("is_shared"):
+        await _check_project(session, principal, data.get("project_id", row.project_id),
+                             shared=bool(data.get("is_shared", row.is_shared)))
     for key, value in data.items():
         if key in ("name", "list_type", "color") and value is None:
             raise BadRequest(f"{key} cannot be empty")

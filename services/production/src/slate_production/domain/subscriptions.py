@@ -41,7 +41,9 @@ async def unsubscribe_task(session: AsyncSession, *, principal: Principal, task_
 
 
 async def is_subscribed_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> bool:
-    await _task(session, principal, task_id)
+    """Whether the caller has this subscription: a question about one's own rows, answered
+    for any id as Zou does (``false`` for a task one cannot see, since one cannot
+    subscribe to it)."""
     return bool(await session.scalar(select(exists().where(
         Subscription.person_id == principal.id, Subscription.task_id == task_id))))
 
@@ -78,7 +80,7 @@ async def unsubscribe_sequence(session: AsyncSession, *, principal: Principal, s
 
 async def is_subscribed_sequence(session: AsyncSession, *, principal: Principal, sequence_id: uuid.UUID,
                                  task_type_id: uuid.UUID) -> bool:
-    await _sequence(session, principal, sequence_id, task_type_id)
+    """As :func:`is_subscribed_task`, for a task type within a sequence."""
     return bool(await session.scalar(select(exists().where(
         Subscription.person_id == principal.id, Subscription.entity_id == sequence_id,
         Subscription.task_type_id == task_type_id))))

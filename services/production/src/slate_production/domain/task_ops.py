@@ -199,7 +199,8 @@ async def update_task(session: AsyncSession, principal: Principal, *, task: Task
 
 async def assign(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
-    """Add an assignee to tasks the caller supervises (others are skipped); task:assign each."""
+    """Add an assignee to tasks the caller supervises (others are skipped); task:assign each.
+    The caller becomes the task's assigner, also when the person was assigned already (Zou)."""
     if await PERSONS.get(session, person_id) is None:
         raise NotFound()
     tasks = await _supervised(session, principal, task_ids)
@@ -213,6 +214,11 @@ async def assign(session: AsyncSession, principal: Principal, *, task_ids: list[
             task.updated_at = now()  # its assignees changed
             await session.flush()
             await emit_task_event(session, "task:assign", task, actor_id=principal.id, person_id=str(person_id))
+        elif task.assigner_id != principal.id:
+            task.assigner_id = principal.id
+            task.updated_at = now()
+            await session.flush()
+            await emit_task_event(session, "task:update", task, actor_id=principal.id)
     return tasks
 
 

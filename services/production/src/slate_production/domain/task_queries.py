@@ -24,7 +24,7 @@ from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' fi
 from .todo import rows_json as todo_rows_json
 from .people import serialize_persons
 from .subscriptions import is_subscribed_task
-from .tasks import assignees_of, serialize_task
+from .tasks import assignees_of, client_view, serialize_task
 
 
 def vendor_filter(principal: Principal) -> ColumnElement[bool]:
@@ -54,12 +54,16 @@ def on_assets_of_episode(episode_id: uuid.UUID) -> ColumnElement[bool]:
     return Task.entity_id.in_(select(Entity.id).where(Entity.source_id == episode_id))
 
 
-async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
+async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: Any,
+                      with_assignees: bool = True) -> list[dict[str, Any]]:
+    """Task rows; ``with_assignees``: with their ``assignees`` (ids), as most of Zou's task lists."""
     stmt = (
         select(Task).where(access.project_visible(principal, Task.project_id), vendor_filter(principal), *conditions)
         .order_by(Task.created_at, Task.id)
     )
     tasks = list((await session.scalars(stmt)).all())
+    if not with_assignees:
+        return [t.serialize() for t in tasks]
     assignees = await assignees_of(session, [t.id for t in tasks])
     return [serialize_task(t, assignees[t.id]) for t in tasks]
 
@@ -82,7 +86,7 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
         row = task.serialize()
         row.update(project_name=project_name, task_type_name=tt_name, task_status_name=ts_name,
                    entity_type_name=et_name, entity_name=e_name)
-        out.append(row)
+        out.append(client_view(row) if principal.is_client else row)
     return out
 
 
@@ -194,14 +198,18 @@ async def full_task(session: AsyncSession, principal: Principal, *, task: Task) 
     row.update(
         entity=entity.serialize(), entity_type=entity_type.serialize() if entity_type else None,
         is_subscribed=await is_subscribed_task(session, principal=principal, task_id=task.id),
-        persons=[persons[uuid.UUID(a)] for a in assignees if uuid.UUID(a) in persons],
+        # Zou lists the assignees without their departments, the assigner with them
+        persons=[{k: v for k, v in persons[uuid.UUID(a)].items() if k != "departments"}
+                 for a in assignees if uuid.UUID(a) in persons],
         project=project.serialize() if project else None,
         task_status=(await session.get(TaskStatus, task.task_status_id)).serialize(),  # type: ignore[union-attr]
         task_type=(await session.get(TaskType, task.task_type_id)).serialize(),  # type: ignore[union-attr]
         assigner=assigner,
     )
-    if principal.is_client:
+    if principal.is_client or assigner is None:  # no assigner, no key (as Zou)
         del row["assigner"]
+    if principal.is_client:
+        row = client_view(row)
     if entity_type is not None and entity_type.name in ("Shot", "Scene") and entity.parent_id:
         sequence = await session.get(Entity, entity.parent_id)
         row["sequence"] = sequence.serialize(type_name="Sequence") if sequence else None

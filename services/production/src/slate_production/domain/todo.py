@@ -16,6 +16,7 @@ from slate_common.security import Principal
 from slate_common.serialization import loads
 
 from ..models import (
+    TEMPORAL_TYPES,
     Comment,
     Entity,
     EntityType,
@@ -71,20 +72,44 @@ EXTRA_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+IS_ASSET = "entity_type.name NOT IN ({})".format(", ".join(f"'{t}'" for t in TEMPORAL_TYPES))
+#: The episodes an asset is cast in (through its shots' sequences), by name.
+_CAST_EPISODES = ("(SELECT DISTINCT episode.id, episode.name FROM entity_link cast_link "
+                  "JOIN entity cast_shot ON cast_shot.id = cast_link.entity_in_id "
+                  "JOIN entity cast_sequence ON cast_sequence.id = cast_shot.parent_id "
+                  "JOIN entity episode ON episode.id = cast_sequence.parent_id "
+                  "WHERE cast_link.entity_out_id = entity.id)")
+#: Asset rows only, between ``task_status_short_name`` and ``assignees`` (Zou's order).
+ASSET_FIELDS: tuple[tuple[str, str], ...] = (
+    ("episode_ids", f"(SELECT COALESCE(json_agg(e.id ORDER BY e.name, e.id), '[]'::json) FROM {_CAST_EPISODES} e)"),
+    ("episode_names", f"(SELECT COALESCE(json_agg(e.name ORDER BY e.name, e.id), '[]'::json) FROM {_CAST_EPISODES} e)"),
+)
+
+
 def _row_json() -> str:
     own = [(c.key, column_json(c)) for c in Task.__table__.columns if c.key not in Task.hidden_fields]
-    return json_object([*own, ("type", "'Task'"), *EXTRA_FIELDS])
+    head = json_object([*own, ("type", "'Task'"), *EXTRA_FIELDS[:-2]])
+    tail = json_object(EXTRA_FIELDS[-2:])
+    asset = json_object(ASSET_FIELDS)
+    return (f"(left({head}, -1) || CASE WHEN {IS_ASSET} THEN ', ' || left(substr({asset}, 2), -1) ELSE '' END "
+            f"|| ', ' || substr({tail}, 2))")
 
 
 ROW_JSON = _row_json()
 
 #: What a row is built from, as one text per task (for the row cache): the ``updated_at``
 #: of the task (assigning and commenting bump it), its entity and parents, project, type,
-#: status and last comment.
-STAMP = "concat_ws(':', {})".format(", ".join(
+#: status and last comment; for an asset, its casting's.
+STAMP = "concat_ws(':', {}, {})".format(", ".join(
     f"date_part('epoch', {source}.updated_at)" for source in (
         "task", "entity", "parent", "grandparent", "project", "entity_type", "task_type", "task_status",
-        "last_comment")))
+        "last_comment")),
+    # an asset's episodes: how many casting links, and the newest change on their way
+    # (link, shot, sequence, episode)
+    f"CASE WHEN {IS_ASSET} THEN (SELECT count(*) || '/' || COALESCE(max(date_part('epoch', "
+    "GREATEST(l.updated_at, s.updated_at, q.updated_at, e.updated_at))), 0) FROM entity_link l "
+    "LEFT JOIN entity s ON s.id = l.entity_in_id LEFT JOIN entity q ON q.id = s.parent_id "
+    "LEFT JOIN entity e ON e.id = q.parent_id WHERE l.entity_out_id = entity.id) END")
 
 
 def assigned_to_person(person_id: uuid.UUID) -> ColumnElement[bool]:

@@ -25,6 +25,7 @@ from ..models import (
     TaskType,
     project_person_link,
 )
+from . import search_filters
 from .access import team_projects
 from .asset_types import serialize_asset_types
 from .people import departments_of
@@ -95,8 +96,8 @@ async def context(session: AsyncSession, principal: Principal, *, user_limit: in
             select(TaskType).order_by(TaskType.priority, TaskType.name))],
         "task_status": [s.serialize() for s in await session.scalars(
             select(TaskStatus).order_by(TaskStatus.created_at, TaskStatus.name))],
-        "search_filters": {},
-        "search_filter_groups": {},
+        "search_filters": await search_filters.list_filters(session, principal),
+        "search_filter_groups": await search_filters.list_groups(session, principal),
         "preview_background_files": [],
         "plugins": [],
     }
