@@ -95,7 +95,7 @@ def main() -> int:
     for mode in ("inproc", "worker"):
         runs = [r for r in results if r["mode"] == mode]
 
-        def med(key: str) -> float:
+        def med(key: str, runs: list[dict[str, Any]] = runs) -> float:
             return round(statistics.median(r[key] for r in runs), 1)
 
         print(f"| {mode} | {med('rps')} | {med('p50')} | {med('p99')} | {med('writes_p50')} | "
