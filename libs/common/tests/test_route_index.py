@@ -18,7 +18,6 @@ and a request answers the same with it as without it.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -94,27 +93,30 @@ def templates(app: FastAPI) -> list[str]:
 
 
 def concrete_paths(app: FastAPI) -> list[str]:
-    """Real paths for every route: each parameter filled with an id, a word, a number,
-    and every literal segment any route has at the same depth."""
+    """Real paths for every route: its parameters filled with an id, then each parameter
+    in turn with a word, a number, a path, and every literal segment a route has at the
+    same place after the same segment (a literal route next to a parameter route)."""
     formats = templates(app)
-    literals_at: dict[int, set[str]] = {}
+    siblings: dict[tuple[int, str], set[str]] = {}
     for path in formats:
-        for depth, segment in enumerate(path.split("/")):
-            if "{" not in segment:
-                literals_at.setdefault(depth, set()).add(segment)
+        segments = path.split("/")
+        for depth, segment in enumerate(segments):
+            if "{" not in segment and depth:
+                siblings.setdefault((depth, segments[depth - 1]), set()).add(segment)
     paths: set[str] = set()
     for path in formats:
         segments = path.split("/")
-        choices = []
+        base = [re.sub(r"\{[^}]*\}", SAMPLE_ID, segment) for segment in segments]
+        variants = [base]
         for depth, segment in enumerate(segments):
             if "{" not in segment:
-                choices.append([segment])
                 continue
-            fillers = [SAMPLE_ID, "word", "7", "a/b.txt", *sorted(literals_at.get(depth, ()))[:40]]
-            choices.append([re.sub(r"\{[^}]*\}", filler, segment) for filler in fillers])
-        combos = list(itertools.islice(itertools.product(*choices), 200))
-        for combo in combos:
-            concrete = "/".join(combo)
+            for filler in ("word", "7", "a/b.txt", *sorted(siblings.get((depth, segments[depth - 1]), ()))):
+                variant = list(base)
+                variant[depth] = re.sub(r"\{[^}]*\}", filler, segment)
+                variants.append(variant)
+        for variant in variants:
+            concrete = "/".join(variant)
             paths.update({concrete, concrete + "/", concrete + "/extra", concrete.rstrip("/") or "/"})
     paths.update({"/", "/nope", "/data", "/data/", "//data/tasks", "/data/tasks\n", "/healthz\n", ""})
     return sorted(paths)
@@ -133,7 +135,7 @@ def test_index_picks_fastapis_route_for_every_route_of_every_service(service: st
             scope = http_scope(method, path)
             expected = fastapi_full_match(app, dict(scope))
             found = index.resolve(dict(scope))
-            if expected is None:
+            if expected is None or "\n" in path:  # FastAPI's scan answers these (a "$" accepts a final newline)
                 assert found is None, (method, path, found)
             else:
                 full += 1
@@ -142,12 +144,13 @@ def test_index_picks_fastapis_route_for_every_route_of_every_service(service: st
                 route, context, expected_child = expected
                 assert leaf.route is route and leaf.context is context, (method, path, leaf.route, route)
                 assert child_scope == expected_child, (method, path)
-            if path.startswith("/") and "\n" not in path:  # every route that matches at all is a candidate
-                candidates = set(index.candidates(path))
-                for leaf in index.leaves:
-                    if leaf.matches(dict(scope))[0] != Match.NONE:
-                        assert leaf.order in candidates, (method, path, leaf.route)
             checked += 1
+        if path.startswith("/") and "\n" not in path:  # every route that matches at all is a candidate
+            candidates = set(index.candidates(path))
+            scope = http_scope("GET", path)  # a method changes a full match into a partial one, not a miss
+            for leaf in index.leaves:
+                if leaf.matches(dict(scope))[0] != Match.NONE:
+                    assert leaf.order in candidates, (path, leaf.route)
     assert full > len(templates(app)) // 2  # the paths reach real routes, not only 404s
     assert checked == len(paths) * len(METHODS)
 
@@ -258,7 +261,7 @@ SMALL_PATHS = [
     f"/a/u/{SAMPLE_ID}", "/a/u/nope", "/a/doc/x.json", "/a/doc/x.yaml", "/a/b/deep/1", "/a/b/deep/1/r/s",
     "/a/b/static/x/y", "/a/b/static", "/a/b/static/", "/a2/items/special", "/a2/b/deep/2", "/a2/b/static/z",
     "/", "/after/3", "/mounted/x", "/mounted", "/mounted/", "/mounted/shadowed", "/nope", "/a/nope", "/a/items/1/x",
-    "/a/items/1\n", "/plain\n", "//a/items/1", "/late/1", "/a/late",
+    "//a/items/1", "/late/1", "/a/late",
 ]
 
 
@@ -284,7 +287,7 @@ async def test_small_app_answers_as_without_the_index() -> None:
     assert json.loads(by_request["GET", "/a2/b/static/z"][1])["path"] == "/a2/b/static/z"
     assert json.loads(by_request["GET", "/mounted/shadowed"][1])["path"] == "/mounted/shadowed"
     assert by_request["POST", "/a/files/x"][0] == 405 and by_request["GET", "/nope"][0] == 404
-    assert by_request["GET", "/a/items/"][0] == 307  # the trailing-slash redirect, from FastAPI's scan
+    assert by_request["GET", "/a/items/"][0] == 405 and by_request["GET", "/a/items"][0] == 307  # redirect: the scan
     for method, path in by_request:  # the index served what it could
         scope = http_scope(method, path)
         assert (index.resolve(dict(scope)) is None) == (fastapi_full_match(app, dict(scope)) is None), (method, path)
