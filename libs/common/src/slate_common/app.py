@@ -43,6 +43,7 @@ from .metrics import UNMATCHED, route_template
 from .metrics import install as install_metrics
 from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
+from .route_index import install as install_route_index
 from .security import RevocationView, TokenVerifier
 from .serialization import ZouJSONResponse, json_response
 from .tracing import configure_tracing, extract_context, propagation_fields, server_span
@@ -262,6 +263,7 @@ def create_service_app(
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
+    install_route_index(app)  # FastAPI's route, found without scanning every route (slate_common.route_index)
     return app
 
 

@@ -178,6 +178,17 @@ class TaskHooks(CrudHooks[Task]):
             stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
         return stmt
 
+    async def load(self, ctx: CrudContext, stmt: Select[Any]) -> Task | None:
+        """The task with the caller's project role and its assignees, in one round trip
+        (what :meth:`check_read`, :meth:`check_update` and the answer read)."""
+        role, assignees = access.role_and_assignees_columns(ctx.principal, Task.project_id, Task.id)
+        row = (await ctx.session.execute(stmt.add_columns(role, assignees))).first()
+        if row is None:
+            return None
+        task: Task = row[0]
+        ctx.scratch["role_and_assignees"] = (task.id, row[1], [str(i) for i in row[2] or ()])
+        return task
+
     async def _read(self, ctx: CrudContext, instance: Task) -> tuple[str | None, list[str]]:
         """The caller's project role and the task's assignees, read once per request
         (:func:`access.role_and_assignees`)."""

@@ -185,7 +185,7 @@ class CrudService(Generic[M]):
 
     async def get(self, ctx: CrudContext, instance_id: uuid.UUID) -> M:
         stmt = self.base_query(ctx).where(self.spec.model.id == instance_id)  # type: ignore[attr-defined]
-        instance: M | None = (await ctx.session.scalars(stmt)).first()
+        instance = await self.hooks.load(ctx, stmt)
         if instance is None:
             raise NotFound()
         await self.hooks.check_read(ctx, instance)
@@ -269,10 +269,11 @@ class CrudService(Generic[M]):
 
 
 async def _flush(ctx: CrudContext) -> None:
-    """Flush now so integrity errors become Zou's 400 inside the request."""
+    """Flush now so integrity errors become Zou's 400 inside the request. No savepoint
+    around it (two round trips per write): after an integrity error the request fails
+    and its whole transaction is rolled back (``slate_common.app._session``)."""
     try:
-        async with ctx.session.begin_nested():
-            await ctx.session.flush()
+        await ctx.session.flush()
     except IntegrityError as exc:
         code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
         if code == "23505":

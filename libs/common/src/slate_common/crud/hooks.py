@@ -50,6 +50,11 @@ class CrudHooks(Generic[M]):
     async def check_read(self, ctx: CrudContext, instance: M) -> None:
         return None
 
+    async def load(self, ctx: CrudContext, stmt: Select[Any]) -> M | None:
+        """The row of a read-one statement (get, update, delete); override to read what
+        the checks and the answer need in the same round trip (kept in ``ctx.scratch``)."""
+        return (await ctx.session.scalars(stmt)).first()
+
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         if not ctx.principal.is_admin:
             raise Forbidden()

@@ -99,14 +99,21 @@ async def project_role(session: AsyncSession, principal: Principal, project_id: 
 async def role_and_assignees(session: AsyncSession, principal: Principal, task: Task) -> tuple[str | None, list[str]]:
     """:func:`project_role` on the task's project and the task's assignees (person ids,
     in order), in one query: what reading one task checks and answers."""
+    found, ids = (await session.execute(select(*role_and_assignees_columns(principal, task.project_id, task.id)))).one()
+    return found, [str(i) for i in ids or ()]
+
+
+def role_and_assignees_columns(principal: Principal, project_id: Any, task_id: Any) -> tuple[Any, Any]:
+    """The caller's role in a project (:func:`project_role`) and a task's assignees (an
+    array of person ids, in order), as two scalar subqueries: of given ids, or of the
+    columns of a task row they are selected with."""
     role: Any = literal("admin") if principal.is_admin else (
         select(func.coalesce(project_person_link.c.role, principal.role))
-        .where(project_person_link.c.project_id == task.project_id, project_person_link.c.person_id == principal.id)
+        .where(project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id)
         .scalar_subquery())
     assignees = (select(func.array_agg(aggregate_order_by(task_person_link.c.person_id, task_person_link.c.person_id)))
-                 .where(task_person_link.c.task_id == task.id).scalar_subquery())
-    found, ids = (await session.execute(select(role, assignees))).one()
-    return found, [str(i) for i in ids or ()]
+                 .where(task_person_link.c.task_id == task_id).scalar_subquery())
+    return role, assignees
 
 
 async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
