@@ -184,8 +184,8 @@ async def entity_task_type_tasks(entity_id: EntityId, task_type_id: TaskTypeId, 
                                  session: SessionDep) -> Response:
     """An entity's tasks of one type."""
     entity, _ = await get_entity(session, principal, entity_id)
-    return json_response(await plain_tasks(session, principal, Task.entity_id == entity.id,
-                                           Task.task_type_id == task_type_id))
+    return json_response(await task_queries.entity_type_tasks(session, principal, entity_id=entity.id,
+                                                              task_type_id=task_type_id))
 
 
 # --- per person ----------------------------------------------------------------------
@@ -245,9 +245,9 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: 
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
     body = await json_object(request)
-    items = body.get("shots")
+    items = body.get("shots", [])  # none given: none changed (Zou answers an empty list)
     if not isinstance(items, list):
-        raise invalid_field("shots")
+        raise invalid_field("shots", "Input should be a valid list")
     out = []
     for item in items:
         if not isinstance(item, dict) or "shot_id" not in item:

@@ -50,8 +50,10 @@ TASK_SQL = {
     "data": "t.data",
 }
 
-#: Clients are not shown who works on a task (Zou answers their listings with no assignees).
-CLIENT_TASK_SQL = {**TASK_SQL, "assignees": "'[]'::json"}
+#: Clients are not shown who works on a task, nor its effort, difficulty and last comment
+#: (Zou's listings answer them so; its single shot and asset views do not hide them).
+CLIENT_TASK_SQL = {**TASK_SQL, "assignees": "'[]'::json", "difficulty": "NULL", "duration": "0", "estimation": "0",
+                   "last_comment_date": "NULL"}
 
 SHOT_TASK_FIELDS = (
     "id", "duration", "due_date", "end_date", "done_date", "entity_id", "estimation", "is_subscribed",
@@ -200,11 +202,12 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
 
 
 def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False,
-                with_ids: bool = False) -> tuple[str, dict[str, Any]]:
+                with_ids: bool = False, client_view: bool = True) -> tuple[str, dict[str, Any]]:
     """The SQL of a listing for ``principal``: one text column, the entity's JSON (after
-    the entity's id with ``with_ids``)."""
+    the entity's id with ``with_ids``); a client's tasks as :data:`CLIENT_TASK_SQL` has
+    them unless not ``client_view``."""
     sc = scope(listing, principal, filters)
-    task_sql = CLIENT_TASK_SQL if principal.is_client else TASK_SQL
+    task_sql = CLIENT_TASK_SQL if principal.is_client and client_view else TASK_SQL
     task_json = _array(listing.task_fields, task_sql) if compact else _object(listing.task_fields, task_sql)
     entity_json = _array(listing.fields, listing.sql) if compact else _object(listing.dict_order, listing.sql)
     sql = (
@@ -249,9 +252,9 @@ def compact_header(listing: Listing) -> dict[str, Any]:
 
 
 async def fetch_json(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
-                     compact: bool = False) -> bytes:
+                     compact: bool = False, client_view: bool = True) -> bytes:
     """The whole listing as a JSON document (bytes), as Zou answers it."""
-    sql, params = build_query(listing, principal, filters, compact=compact)
+    sql, params = build_query(listing, principal, filters, compact=compact, client_view=client_view)
     return document(listing, (await session.execute(text(sql), params)).scalars().all(), compact=compact)
 
 
@@ -264,9 +267,11 @@ def document(listing: Listing, rows: Sequence[str], *, compact: bool = False) ->
     return header[:-1] + b',"rows":' + body.encode() + b"}"
 
 
-async def fetch(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters) -> list[dict[str, Any]]:
+async def fetch(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
+                client_view: bool = True) -> list[dict[str, Any]]:
     """The listing as Python dicts (for single-entity views)."""
-    return loads(await fetch_json(session, listing, principal, filters))  # type: ignore[no-any-return]
+    return loads(await fetch_json(session, listing, principal, filters,  # type: ignore[no-any-return]
+                                  client_view=client_view))
 
 
 async def stream(

@@ -24,7 +24,7 @@ from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' fi
 from .todo import rows_json as todo_rows_json
 from .people import serialize_persons
 from .subscriptions import is_subscribed_task
-from .tasks import assignees_of, serialize_task
+from .tasks import assignees_of, client_view, serialize_task
 
 
 def vendor_filter(principal: Principal) -> ColumnElement[bool]:
@@ -82,8 +82,18 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
         row = task.serialize()
         row.update(project_name=project_name, task_type_name=tt_name, task_status_name=ts_name,
                    entity_type_name=et_name, entity_name=e_name)
-        out.append(row)
+        out.append(client_view(row) if principal.is_client else row)
     return out
+
+
+async def entity_type_tasks(session: AsyncSession, principal: Principal, *, entity_id: uuid.UUID,
+                            task_type_id: uuid.UUID) -> list[dict[str, Any]]:
+    """An entity's tasks of one type, the rows alone (no assignees), as Zou lists them:
+    to everyone who may see the entity, vendors included (their other views keep to
+    their tasks); clients get :func:`client_view`."""
+    rows = (await session.scalars(select(Task).where(Task.entity_id == entity_id, Task.task_type_id == task_type_id)
+                                  .order_by(Task.created_at, Task.id))).all()
+    return [client_view(t.serialize()) if principal.is_client else t.serialize() for t in rows]
 
 
 async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditions: Any,

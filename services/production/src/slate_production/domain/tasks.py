@@ -42,6 +42,18 @@ async def assignees_of(session: AsyncSession, task_ids: list[uuid.UUID]) -> dict
     return out
 
 
+#: What Zou's task lists tell clients in place of the values: not who assigned the
+#: task, nor its effort, difficulty and last comment (its single entity views do not
+#: hide them).
+CLIENT_HIDDEN: dict[str, Any] = {"difficulty": None, "duration": 0, "estimation": 0, "last_comment_date": None,
+                                 "assigner_id": None}
+
+
+def client_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A task row as Zou's task lists give it to a client (:data:`CLIENT_HIDDEN`)."""
+    return {key: CLIENT_HIDDEN[key] if key in CLIENT_HIDDEN else value for key, value in row.items()}
+
+
 def serialize_task(task: Task, assignees: list[str]) -> dict[str, Any]:
     """Zou's task row: the columns, then ``assignees``."""
     row = task.serialize()

@@ -28,7 +28,8 @@ class TaskType(ZouModel, Base):
     __table_args__ = (UniqueConstraint("name", "for_entity", "department_id"),)
 
     name: Mapped[str] = mapped_column(String(40), nullable=False)
-    short_name: Mapped[str | None] = mapped_column(String(20), default="")
+    #: null unless given, as Zou (its init-data's task types have "": see defaults.py)
+    short_name: Mapped[str | None] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(Text)
     color: Mapped[str] = mapped_column(String(7), default="#FFFFFF", nullable=False)
     priority: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
