@@ -90,7 +90,7 @@ async def test_team_fields_per_role(client, signer, prod) -> None:  # type: igno
     """Admins and managers read the team whole; the others the user context's fields
     with empty departments; clients names and roles."""
     full = await ok(await client.get(f"/data/projects/{prod.id}/team", headers=headers(signer, prod, "manager")))
-    assert {"email", "phone", "created_at", "departments", "project_role"} <= set(full[0])
+    assert {"email", "created_at", "departments", "project_role"} <= set(full[0])
     context_keys = {"id", "type", "first_name", "last_name", "full_name", "has_avatar", "active", "departments",
                     "studio_id", "role", "desktop_login", "is_bot", "project_role"}
     for who in ("supervisor", "user", "vendor"):
@@ -239,3 +239,34 @@ async def test_batch_entity_deletion_skips_what_is_not_the_projects(client, sign
     r = await client.post(f"/actions/projects/{prod.id}/delete-entities", json=[prod.ids["shots"][0]],
                           headers=headers(signer, prod, "supervisor"))
     assert r.status_code == 403
+
+
+async def test_link_routes_default_priority_and_batch_task_deletion(client, signer, prod, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """POST /data/task-type-links and /data/task-status-links without a priority give 1
+    (observed on the oracle); delete-tasks answers the ids given and deletes only the
+    project's."""
+    h = signer.headers()
+    link = await ok(await client.post("/data/task-type-links", json={"project_id": prod.id,
+                                                                    "task_type_id": prod.ids["layout"]}, headers=h), 201)
+    assert link["priority"] == 1
+    link = await ok(await client.post("/data/task-status-links", json={
+        "project_id": prod.id, "task_status_id": prod.ids["status"]["retake"]}, headers=h), 201)
+    assert (link["priority"], link["roles_for_board"]) == (1, [])
+    other = await production_factory(shots=0)
+    task = prod.ids["tasks"][1]
+    answer = await ok(await client.post(f"/actions/projects/{other.id}/delete-tasks", json=[task], headers=h))
+    assert answer == [task]
+    assert (await client.get(f"/data/tasks/{task}", headers=h)).status_code == 200  # another project's: kept
+    r = await client.delete(f"/data/tasks/{task}", params={"force": "true"}, headers=h)
+    assert r.status_code == 204
+
+
+async def test_studio_wide_asset_listing_names_no_casting_episode(client, signer, prod) -> None:  # type: ignore[no-untyped-def]
+    """Zou fills casting_episode_ids in a project's asset listing only."""
+    h = signer.headers()
+    await ok(await client.put(f"/data/projects/{prod.id}/entities/{prod.ids['shots'][0]}/casting",
+                              json=[{"asset_id": prod.ids["asset"], "nb_occurences": 1}], headers=h))
+    in_project = await ok(await client.get("/data/assets/with-tasks", params={"project_id": prod.id}, headers=h))
+    assert next(a for a in in_project if a["id"] == prod.ids["asset"])["casting_episode_ids"] == [prod.ids["episode"]]
+    studio = await ok(await client.get("/data/assets/with-tasks", headers=h))
+    assert next(a for a in studio if a["id"] == prod.ids["asset"])["casting_episode_ids"] == []

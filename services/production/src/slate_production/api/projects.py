@@ -154,22 +154,24 @@ async def remove_task_status(project_id: ProjectId, task_status_id: TaskStatusId
 
 @router.post("/data/task-type-links", operation_id="create_task_type_link", status_code=201)
 async def create_task_type_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Link a task type to a project with a priority (updates an existing link)."""
+    """Link a task type to a project with a priority, 1 unless given, as Zou (updates an
+    existing link)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_type_link(
         session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
-        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
+        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority", 1))
     return json_response(link.serialize(), status_code=201)
 
 
 @router.post("/data/task-status-links", operation_id="create_task_status_link", status_code=201)
 async def create_task_status_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Link a task status to a project with a priority (updates an existing link; board
-    roles not given are emptied, as Zou does on this route)."""
+    """Link a task status to a project with a priority, 1 unless given (updates an
+    existing link; board roles not given are emptied, as Zou does on this route)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_status_link(
         session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
-        task_status_id=settings_rules.required_uuid(body, "task_status_id"), values={"roles_for_board": [], **body})
+        task_status_id=settings_rules.required_uuid(body, "task_status_id"),
+        values={"roles_for_board": [], "priority": 1, **body})
     return json_response(link.serialize(), status_code=201)
 
 

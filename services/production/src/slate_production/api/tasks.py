@@ -145,12 +145,14 @@ async def set_priority(request: Request, principal: CurrentUser, session: Sessio
 @router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
 async def delete_project_tasks(project_id: ProjectId, request: Request, principal: CurrentUser,
                                session: SessionDep) -> Response:
-    """Delete the given tasks of a project (admins, as Zou)."""
+    """Delete the given tasks of a project (admins, as Zou); answers the ids given, as Zou
+    does, those of other projects too (which it leaves alone: so does Slate)."""
     project = await access.readable_project(session, principal, project_id)
     access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
-    return json_response(await task_ops.delete_tasks(session, principal, tasks=tasks))
+    await task_ops.delete_tasks(session, principal, tasks=tasks)
+    return json_response([str(i) for i in ids])
 
 
 @router.delete("/actions/projects/{project_id}/task-types/{task_type_id}/delete-tasks",

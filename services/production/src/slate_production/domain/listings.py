@@ -164,12 +164,17 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
     elif listing.kind == "asset":
         where.append("et.name NOT IN ('Episode', 'Sequence', 'Shot', 'Scene', 'Edit', 'Concept', 'ConceptFolder')")
         order = "et.name, e.name, e.id"
-        # the episodes casting the asset (all of them, or the one filtered on)
+        # the episodes casting the asset (all of them, or the one filtered on); Zou
+        # lists them in a project's listing only (none in the studio-wide one)
         in_episode = " AND l.entity_in_id = :episode_id" if filters.episode_id else ""
-        joins += (" LEFT JOIN LATERAL (SELECT COALESCE(json_agg(l.entity_in_id ORDER BY ep.name, ep.id), '[]'::json)"
-                  " AS ids, count(*) AS n, sum(extract(epoch FROM l.updated_at)) AS s FROM entity_link l"
-                  " JOIN entity ep ON ep.id = l.entity_in_id JOIN entity_type ept ON ept.id = ep.entity_type_id"
-                  f" AND ept.name = 'Episode' WHERE l.entity_out_id = e.id{in_episode}) ce ON true")
+        if filters.project_id:
+            joins += (" LEFT JOIN LATERAL (SELECT COALESCE(json_agg(l.entity_in_id ORDER BY ep.name, ep.id),"
+                      " '[]'::json) AS ids, count(*) AS n, sum(extract(epoch FROM l.updated_at)) AS s"
+                      " FROM entity_link l JOIN entity ep ON ep.id = l.entity_in_id"
+                      " JOIN entity_type ept ON ept.id = ep.entity_type_id"
+                      f" AND ept.name = 'Episode' WHERE l.entity_out_id = e.id{in_episode}) ce ON true")
+        else:
+            joins += " CROSS JOIN (SELECT '[]'::json AS ids, 0 AS n, 0 AS s) ce"
         if filters.episode_id:
             # made in the episode, or cast in it
             where.append("(e.source_id = :episode_id OR EXISTS (SELECT 1 FROM entity_link el "
