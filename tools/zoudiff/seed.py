@@ -203,8 +203,10 @@ class Seeder:
         for item in items or []:
             if item.get("comment_id") == s.id("comment"):
                 s.set("news", item["id"])
+        # the shot's link to the asset (not the episode's, which both servers add: their
+        # listings' order differs)
         for link in s.must("GET", f"/data/projects/{pid}/entity-links") or []:
-            if isinstance(link, dict) and link.get("entity_out_id") == s.id("asset"):
+            if isinstance(link, dict) and (link.get("entity_in_id"), link.get("entity_out_id")) == (s.id("shot"), s.id("asset")):
                 s.set("entity_link", link["id"])
         if self.other_project:
             self.seed_other_project()
@@ -239,7 +241,8 @@ class Seeder:
         s.set("preview:other", self.preview(tid, s.id("comment:other"), png_bytes((200, 40, 40)), "other.png"))
         s.set("attachment:other", self.attachment(tid, s.id("comment:other")))
         for link in s.must("GET", f"/data/projects/{pid}/entity-links") or []:
-            if isinstance(link, dict) and link.get("entity_out_id") == s.id("asset:other"):
+            if isinstance(link, dict) and (link.get("entity_in_id"), link.get("entity_out_id")) == (
+                    s.id("shot:other"), s.id("asset:other")):
                 s.set("entity_link:other", link["id"])
 
     def map_reference_data(self) -> None:

@@ -242,8 +242,12 @@ async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyp
                                    headers=u))
     assert list(ep) == [w.ids["sh1"]]
     episodes = await ok(await client.get(f"/data/projects/{w.pid}/episodes/casting", headers=u))
-    assert {k: [r["asset_name"] for r in v] for k, v in episodes.items()} == {
-        w.ids["ep1"]: ["Hero", "Sword"], w.ids["ep2"]: ["Hero"]}
+    # as Zou (observed on the oracle): every entity of the project that casts, by its id
+    # (the episodes, their shots, an asset casting another)
+    names = {k: [r["asset_name"] for r in v] for k, v in episodes.items()}
+    assert set(names) == {w.ids["ep1"], w.ids["ep2"], w.ids["hero"], *all_shots}
+    assert (names[w.ids["ep1"]], names[w.ids["ep2"]], names[w.ids["hero"]]) == (["Hero", "Sword"], ["Hero"], ["Sword"])
+    assert names[w.ids["sh1"]] == ["Hero", "Sword"]
     assert set(episodes[w.ids["ep2"]][0]) == {"asset_id", "name", "asset_name", "asset_type_name",
                                                "preview_file_id", "nb_occurences", "label", "is_shared", "project_id"}
     by_type = await ok(await client.get(f"/data/projects/{w.pid}/asset-types/{w.ids['character']}/casting",

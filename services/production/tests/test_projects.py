@@ -75,6 +75,8 @@ async def test_update_and_delete_rules(client, signer) -> None:  # type: ignore[
     statuses = (await client.get("/data/project-status", headers=h)).json()
     closed = next(s["id"] for s in statuses if s["name"] == "Closed")
     await client.put(f"/data/projects/{p['id']}", json={"project_status_id": closed}, headers=h)
+    for role in ("manager", "user"):  # closed, it is an admin's to delete
+        assert (await client.delete(f"/data/projects/{p['id']}", headers=signer.headers(role=role))).status_code == 403
     r = await client.delete(f"/data/projects/{p['id']}", headers=h)
     assert r.status_code == 204 and r.content == b""
     assert (await client.get(f"/data/projects/{p['id']}", headers=h)).status_code == 404
@@ -87,10 +89,15 @@ async def test_permissions_per_role(client, signer) -> None:  # type: ignore[no-
         assert (await client.post("/data/projects", json={"name": f"by {role}"}, headers=h)).status_code == 403
         listed = (await client.get("/data/projects", headers=h)).json()
         assert p["id"] not in [x["id"] for x in listed]  # not in its team
-        assert (await client.get(f"/data/projects/{p['id']}", headers=h)).status_code == 404
+        # named, it is refused (Zou's 403; 404 is for what does not exist)
+        assert (await client.get(f"/data/projects/{p['id']}", headers=h)).status_code == 403
+        assert (await client.get(f"/data/projects/{uuid.uuid4()}", headers=h)).status_code == 404
         # A query parameter cannot widen the scope.
         assert (await client.get("/data/projects", params={"id": p["id"]}, headers=h)).json() == []
-        assert (await client.put(f"/data/projects/{p['id']}", json={"fps": "1"}, headers=h)).status_code == 404
+        assert (await client.put(f"/data/projects/{p['id']}", json={"fps": "1"}, headers=h)).status_code == 403
+        # an open project is refused first for being open, as Zou answers everyone
+        r = await client.delete(f"/data/projects/{p['id']}", headers=h)
+        assert (r.status_code, r.json()["message"]) == (400, "Only closed projects can be deleted")
         assert (await client.get("/data/projects/open", headers=h)).json() == []
     r = await client.get("/data/projects")
     assert r.status_code == 401 and "Missing JWT" in r.json()["msg"]

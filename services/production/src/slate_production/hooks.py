@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from slate_common.crud import CrudContext, CrudHooks
+from slate_common.crud import DELETING, CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, NotFound, SlateError
 
 from .domain import access, casting_commands, casting_queries
@@ -57,8 +57,18 @@ async def _referenced(ctx: CrudContext, *conditions: Any) -> bool:
 
 
 class ProjectHooks(CrudHooks[Project]):
-    def scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
+    """Listings hold the caller's projects; one project named out of the caller's teams
+    answers 403 (404 only when there is none), as Zou. A deletion answers Zou's 400 for a
+    project still open before any permission check (Zou's order), then admins only."""
+
+    def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
         return project_rules.scope_projects(stmt, ctx.principal)
+
+    async def check_read(self, ctx: CrudContext, instance: Project) -> None:
+        if ctx.principal.is_admin or ctx.scratch.get(DELETING):
+            return
+        if not await project_rules.is_in_team(ctx.session, instance.id, ctx.principal.id):
+            raise Forbidden()
 
     async def check_update(self, ctx: CrudContext, instance: Project, data: dict[str, Any]) -> None:
         if ctx.principal.is_admin:
@@ -77,10 +87,11 @@ class ProjectHooks(CrudHooks[Project]):
             data["project_status_id"] = await project_rules.status_id(ctx.session, project_rules.OPEN)
         return data
 
-    async def pre_delete(self, ctx: CrudContext, instance: Project) -> None:
+    async def check_delete(self, ctx: CrudContext, instance: Project) -> None:
         closed = await project_rules.status_id(ctx.session, project_rules.CLOSED)
         if instance.project_status_id != closed:
             raise BadRequest("Only closed projects can be deleted")
+        await super().check_delete(ctx, instance)
 
     async def post_creation(self, ctx: CrudContext, instance: Project) -> None:
         if instance.production_type == "tvshow":

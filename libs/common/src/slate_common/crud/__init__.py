@@ -9,6 +9,6 @@ hooks, and ``project:new|update|delete`` events through the outbox.
 """
 
 from .engine import CrudSpec, crud_router
-from .hooks import CrudContext, CrudHooks
+from .hooks import DELETING, CrudContext, CrudHooks
 
-__all__ = ["CrudContext", "CrudHooks", "CrudSpec", "crud_router"]
+__all__ = ["DELETING", "CrudContext", "CrudHooks", "CrudSpec", "crud_router"]

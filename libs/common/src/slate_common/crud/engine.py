@@ -19,7 +19,7 @@ from ..events import emit
 from ..security import CurrentUser
 from ..params import Page, count, flag, json_object, page_envelope, page_of, parse_id
 from ..serialization import json_response
-from .hooks import CrudContext, CrudHooks
+from .hooks import DELETING, CrudContext, CrudHooks
 
 M = TypeVar("M")
 
@@ -242,6 +242,7 @@ class CrudService(Generic[M]):
         return instance
 
     async def delete(self, ctx: CrudContext, instance_id: uuid.UUID) -> None:
+        ctx.scratch[DELETING] = True  # check_read knows the row is read to be deleted
         instance = await self.get(ctx, instance_id)
         await self.hooks.check_delete(ctx, instance)
         await self.hooks.pre_delete(ctx, instance)

@@ -15,6 +15,11 @@ from ..security import Principal
 M = TypeVar("M")
 
 
+#: The ``scratch`` key set while a row is read to be deleted: Zou checks some states of
+#: the row (a project still open) before the caller's permission on a deletion.
+DELETING = "deleting"
+
+
 @dataclass
 class CrudContext:
     session: AsyncSession

@@ -3,6 +3,8 @@ pages read (with ``stream`` and ``compact``), single rows, updates and deletions
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -157,13 +159,13 @@ async def get_episodes(request: Request, principal: CurrentUser, session: Sessio
 async def _full(session: Any, principal: Any, family: str, entity: Entity, type_name: str) -> dict[str, Any]:
     """A shot or an asset as Zou's GET one returns it: the with-tasks row and the entity's other fields."""
     listing = LISTINGS[family]
-    rows = await listings.fetch(session, listing, principal, listings.Filters(entity_ids=(entity.id,)))
+    # Zou's single shot and asset hide nothing of their tasks from clients
+    rows = await listings.fetch(session, listing, principal, listings.Filters(entity_ids=(entity.id,)),
+                                client_view=False)
     base = entity.serialize(type_name="Asset" if family == "assets" else KINDS[family])
     if not rows:  # a vendor with no task on it
         raise NotFound()
     row = rows[0]
-    if principal.is_client:  # clients are not told who works on a task
-        row = {**row, "tasks": [{**t, "assignees": []} for t in row.get("tasks") or []]}
     links = await casting_queries.link_lists(session, entity.id)
     if family == "shots":
         out = dict(row)
@@ -188,6 +190,16 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
     return base
 
 
+#: The tasks whose types an entity's task-types route lists, as Zou: a shot's or an
+#: asset's own, a sequence's shots', an episode's sequences' shots'.
+TASK_TYPE_SOURCES: dict[str, Callable[[uuid.UUID], Any]] = {
+    "Shot": lambda entity_id: Task.entity_id == entity_id,
+    "Asset": lambda entity_id: Task.entity_id == entity_id,
+    "Sequence": task_queries.on_shots_of_sequence,
+    "Episode": task_queries.on_shots_of_episode,
+}
+
+
 def _entity_routes(family: str) -> None:
     kind = KINDS[family]
     singular = family[:-1]
@@ -210,7 +222,7 @@ def _entity_routes(family: str) -> None:
 
     async def get_task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
-        return json_response(await task_types_of(session, Task.entity_id == entity.id))
+        return json_response(await task_types_of(session, TASK_TYPE_SOURCES[kind](entity.id)))
 
     path = f"/data/{family}/{{entity_id}}"
     router.add_api_route(path, get_one, methods=["GET"], operation_id=f"get_{singular}",
@@ -301,10 +313,14 @@ async def _share(request: Request, principal: Any, session: Any, *, project_id: 
 
 @router.post("/actions/assets/share", operation_id="share_assets")
 async def share_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Share (or unshare, is_shared=false) the given assets."""
+    """Share (or unshare, is_shared=false) the given assets; none given, none changed
+    (Zou answers an empty list)."""
     body = await json_object(request)
-    if not isinstance(body.get("asset_ids"), list):
-        raise invalid_field("asset_ids")
+    ids = body.get("asset_ids")
+    if ids is None:
+        return json_response([])
+    if not isinstance(ids, list):
+        raise invalid_field("asset_ids", "Input should be a valid list")
     return await _share(request, principal, session)
 
 
@@ -331,15 +347,9 @@ async def delete_entities(project_id: ProjectId, request: Request, principal: Cu
     body = await json_body(request)
     if not isinstance(body, list):
         raise BadRequest("A list of entity ids is expected")
-    done = []
-    for raw in body:
-        entity, type_name = await get_entity(session, principal, parse_id(raw))
-        if entity.project_id != project.id:
-            raise BadRequest("Entity not in this project")
-        await entity_ops.delete_entity(session, principal, entity, type_name,
-                                       force=flag(request.query_params.get("force")) or entity.canceled)
-        done.append(str(entity.id))
-    return json_response(done)
+    return json_response(await entity_ops.delete_project_entities(
+        session, principal, project_id=project.id, entity_ids=[parse_id(raw) for raw in body],
+        force=flag(request.query_params.get("force"))))
 
 
 @router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")

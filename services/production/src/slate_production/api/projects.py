@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.params import (
-    AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, invalid_field, json_object, optional_id)
+    AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, json_object, optional_id)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -44,7 +44,7 @@ async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Respo
 async def get_team(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The persons of a project's team."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.team(session, project_id=project.id))
+    return json_response(await settings_rules.team(session, principal, project_id=project.id))
 
 
 @router.post("/data/projects/{project_id}/team", operation_id="add_project_team_member", status_code=201)
@@ -67,12 +67,11 @@ async def remove_team_member(project_id: ProjectId, person_id: PersonId, princip
 @router.put("/data/projects/{project_id}/team/{person_id}", operation_id="set_project_team_member_role")
 async def set_team_role(project_id: ProjectId, person_id: PersonId, request: Request, principal: CurrentUser,
                         session: SessionDep) -> Response:
-    """Set a team member's role on this production only (managers); null restores the studio role."""
+    """Set a team member's role on this production only (managers); null or no role
+    restores the studio role (Zou reads a missing role as null)."""
     body = await json_object(request)
-    if "role" not in body:
-        raise invalid_field("role")
     return json_response(await settings_rules.set_team_role(
-        session, principal, project_id=project_id, person_id=person_id, role=body["role"]))
+        session, principal, project_id=project_id, person_id=person_id, role=body.get("role")))
 
 
 # --- settings ------------------------------------------------------------------------
@@ -155,41 +154,41 @@ async def remove_task_status(project_id: ProjectId, task_status_id: TaskStatusId
 
 @router.post("/data/task-type-links", operation_id="create_task_type_link", status_code=201)
 async def create_task_type_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Link a task type to a project with a priority (updates an existing link)."""
+    """Link a task type to a project with a priority, 1 unless given, as Zou (updates an
+    existing link)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_type_link(
         session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
-        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority"))
+        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority", 1))
     return json_response(link.serialize(), status_code=201)
 
 
 @router.post("/data/task-status-links", operation_id="create_task_status_link", status_code=201)
 async def create_task_status_link(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Link a task status to a project with a priority (updates an existing link; board
-    roles not given are emptied, as Zou does on this route)."""
+    """Link a task status to a project with a priority, 1 unless given (updates an
+    existing link; board roles not given are emptied, as Zou does on this route)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_status_link(
         session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
-        task_status_id=settings_rules.required_uuid(body, "task_status_id"), values={"roles_for_board": [], **body})
+        task_status_id=settings_rules.required_uuid(body, "task_status_id"),
+        values={"roles_for_board": [], "priority": 1, **body})
     return json_response(link.serialize(), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/task-type-links/reorder", operation_id="reorder_task_type_links")
 async def reorder_task_types(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Set the order of a project's task types (priority 1, 2, ... in the given order)."""
+    """Set the order of a project's task types (admins; priority 1, 2, ... in the given order)."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_types(session, principal, project_id=project_id,
-                                                    task_type_ids=settings_rules.uuid_list(body, "task_type_ids"))
+    links = await settings_rules.reorder_task_types(session, principal, project_id=project_id, body=body)
     return json_response([x.serialize() for x in links])
 
 
 @router.post("/actions/projects/{project_id}/task-status-links/reorder", operation_id="reorder_task_status_links")
 async def reorder_task_statuses(project_id: ProjectId, request: Request, principal: CurrentUser,
                                 session: SessionDep) -> Response:
-    """Set the order of a project's task statuses."""
+    """Set the order of a project's task statuses (admins)."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_statuses(session, principal, project_id=project_id,
-                                                       task_status_ids=settings_rules.uuid_list(body, "task_status_ids"))
+    links = await settings_rules.reorder_task_statuses(session, principal, project_id=project_id, body=body)
     return json_response([x.serialize() for x in links])
 
 
@@ -296,8 +295,7 @@ async def settings_batch(project_id: ProjectId, request: Request, principal: Cur
 async def reorder_global_task_types(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the studio-wide order of task types (admins)."""
     body = await json_object(request)
-    rows = await settings_rules.reorder_global_task_types(session, principal,
-                                                          task_type_ids=settings_rules.uuid_list(body, "task_type_ids"))
+    rows = await settings_rules.reorder_global_task_types(session, principal, body=body)
     return json_response([t.serialize() for t in rows])
 
 

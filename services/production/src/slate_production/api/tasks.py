@@ -145,12 +145,14 @@ async def set_priority(request: Request, principal: CurrentUser, session: Sessio
 @router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
 async def delete_project_tasks(project_id: ProjectId, request: Request, principal: CurrentUser,
                                session: SessionDep) -> Response:
-    """Delete the given tasks of a project (admins, as Zou)."""
+    """Delete the given tasks of a project (admins, as Zou); answers the ids given, as Zou
+    does, those of other projects too (which it leaves alone: so does Slate)."""
     project = await access.readable_project(session, principal, project_id)
     access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
-    return json_response(await task_ops.delete_tasks(session, principal, tasks=tasks))
+    await task_ops.delete_tasks(session, principal, tasks=tasks)
+    return json_response([str(i) for i in ids])
 
 
 @router.delete("/actions/projects/{project_id}/task-types/{task_type_id}/delete-tasks",
@@ -184,8 +186,8 @@ async def entity_task_type_tasks(entity_id: EntityId, task_type_id: TaskTypeId, 
                                  session: SessionDep) -> Response:
     """An entity's tasks of one type."""
     entity, _ = await get_entity(session, principal, entity_id)
-    return json_response(await plain_tasks(session, principal, Task.entity_id == entity.id,
-                                           Task.task_type_id == task_type_id))
+    return json_response(await task_queries.entity_type_tasks(session, principal, entity_id=entity.id,
+                                                              task_type_id=task_type_id))
 
 
 # --- per person ----------------------------------------------------------------------
@@ -250,9 +252,9 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: 
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
     body = await json_object(request)
-    items = body.get("shots")
+    items = body.get("shots", [])  # none given: none changed (Zou answers an empty list)
     if not isinstance(items, list):
-        raise invalid_field("shots")
+        raise invalid_field("shots", "Input should be a valid list")
     out = []
     for item in items:
         if not isinstance(item, dict) or "shot_id" not in item:

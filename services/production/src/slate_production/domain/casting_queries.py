@@ -137,16 +137,15 @@ async def shots_casting(session: AsyncSession, *, project_id: uuid.UUID, sequenc
 
 async def holders_casting(session: AsyncSession, *, project_id: uuid.UUID, kind: str,
                           asset_type_id: uuid.UUID | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Casting of the project's episodes (``kind="Episode"``) or of its assets of a type
+    """Casting of the project's episodes (``kind="Episode"``: as Zou, of every entity of
+    the project that casts, its shots and assets too) or of its assets of a type
     (``kind="Asset"``), keyed by their ids."""
     stmt, asset, atype = _casting_columns()
     holder, holder_type = aliased(Entity, name="holder"), aliased(EntityType, name="holder_type")
     stmt = (stmt.join(holder, holder.id == EntityLink.entity_in_id)
             .join(holder_type, holder_type.id == holder.entity_type_id)
             .where(holder.project_id == project_id))
-    if kind == "Episode":
-        stmt = stmt.where(holder_type.name == "Episode")
-    else:
+    if kind != "Episode":
         stmt = stmt.where(holder.entity_type_id == asset_type_id, holder_type.name.not_in(TEMPORAL_TYPES))
     rows = await session.execute(stmt.order_by(atype.name, asset.name, asset.id, holder.name))
     out: dict[str, list[dict[str, Any]]] = {}

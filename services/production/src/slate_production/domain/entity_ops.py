@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, literal_column, select, update
+from sqlalchemy import case, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -269,8 +269,8 @@ async def create_entity(
             return existing, str(type_name), False
     if parent_id is not None:
         parent = await session.get(Entity, parent_id)
-        if parent is None or parent.project_id != project_id:
-            raise BadRequest("Parent not found in this project")
+        if parent is None or parent.project_id != project_id:  # Zou: 404, whichever project it is in
+            raise NotFound("Parent not found in this project")
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
         raise BadRequest("data must be an object")
@@ -339,6 +339,30 @@ async def delete_entity(
     if children and not force:
         raise BadRequest("This entity has children; delete them first or use force=true")
     await _delete_tree(session, principal, entity, type_name)
+
+
+#: The kinds a project's batch deletion takes (Zou skips the others).
+BATCH_DELETABLE = ("Shot", "Edit", "Concept")
+
+
+async def delete_project_entities(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+                                  entity_ids: list[uuid.UUID], force: bool) -> list[str]:
+    """Each entity as its own deletion route does (canceled first when it has tasks,
+    deleted when already canceled or with ``force``); ids of another project, of no
+    entity, or of an episode or a sequence are skipped, as Zou. Answers the ids done."""
+    rows = (await session.execute(
+        select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
+        .where(Entity.id.in_(entity_ids), Entity.project_id == project_id,
+               or_(EntityType.name.in_(BATCH_DELETABLE), EntityType.name.not_in(TEMPORAL_TYPES))))).all()
+    found = {entity.id: (entity, str(type_name)) for entity, type_name in rows}
+    done = []
+    for entity_id in dict.fromkeys(entity_ids):
+        if entity_id not in found:
+            continue
+        entity, type_name = found[entity_id]
+        await delete_entity(session, principal, entity, type_name, force=force or entity.canceled)
+        done.append(str(entity.id))
+    return done
 
 
 async def _delete_tree(session: AsyncSession, principal: Principal, entity: Entity, type_name: str) -> None:

@@ -50,8 +50,10 @@ TASK_SQL = {
     "data": "t.data",
 }
 
-#: Clients are not shown who works on a task (Zou answers their listings with no assignees).
-CLIENT_TASK_SQL = {**TASK_SQL, "assignees": "'[]'::json"}
+#: Clients are not shown who works on a task, nor its effort, difficulty and last comment
+#: (Zou's listings answer them so; its single shot and asset views do not hide them).
+CLIENT_TASK_SQL = {**TASK_SQL, "assignees": "'[]'::json", "difficulty": "NULL", "duration": "0", "estimation": "0",
+                   "last_comment_date": "NULL"}
 
 SHOT_TASK_FIELDS = (
     "id", "duration", "due_date", "end_date", "done_date", "entity_id", "estimation", "is_subscribed",
@@ -162,12 +164,17 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
     elif listing.kind == "asset":
         where.append("et.name NOT IN ('Episode', 'Sequence', 'Shot', 'Scene', 'Edit', 'Concept', 'ConceptFolder')")
         order = "et.name, e.name, e.id"
-        # the episodes casting the asset (all of them, or the one filtered on)
+        # the episodes casting the asset (all of them, or the one filtered on); Zou
+        # lists them in a project's listing only (none in the studio-wide one)
         in_episode = " AND l.entity_in_id = :episode_id" if filters.episode_id else ""
-        joins += (" LEFT JOIN LATERAL (SELECT COALESCE(json_agg(l.entity_in_id ORDER BY ep.name, ep.id), '[]'::json)"
-                  " AS ids, count(*) AS n, sum(extract(epoch FROM l.updated_at)) AS s FROM entity_link l"
-                  " JOIN entity ep ON ep.id = l.entity_in_id JOIN entity_type ept ON ept.id = ep.entity_type_id"
-                  f" AND ept.name = 'Episode' WHERE l.entity_out_id = e.id{in_episode}) ce ON true")
+        if filters.project_id:
+            joins += (" LEFT JOIN LATERAL (SELECT COALESCE(json_agg(l.entity_in_id ORDER BY ep.name, ep.id),"
+                      " '[]'::json) AS ids, count(*) AS n, sum(extract(epoch FROM l.updated_at)) AS s"
+                      " FROM entity_link l JOIN entity ep ON ep.id = l.entity_in_id"
+                      " JOIN entity_type ept ON ept.id = ep.entity_type_id"
+                      f" AND ept.name = 'Episode' WHERE l.entity_out_id = e.id{in_episode}) ce ON true")
+        else:
+            joins += " CROSS JOIN (SELECT '[]'::json AS ids, 0 AS n, 0 AS s) ce"
         if filters.episode_id:
             # made in the episode, or cast in it
             where.append("(e.source_id = :episode_id OR EXISTS (SELECT 1 FROM entity_link el "
@@ -200,11 +207,12 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
 
 
 def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False,
-                with_ids: bool = False) -> tuple[str, dict[str, Any]]:
+                with_ids: bool = False, client_view: bool = True) -> tuple[str, dict[str, Any]]:
     """The SQL of a listing for ``principal``: one text column, the entity's JSON (after
-    the entity's id with ``with_ids``)."""
+    the entity's id with ``with_ids``); a client's tasks as :data:`CLIENT_TASK_SQL` has
+    them unless not ``client_view``."""
     sc = scope(listing, principal, filters)
-    task_sql = CLIENT_TASK_SQL if principal.is_client else TASK_SQL
+    task_sql = CLIENT_TASK_SQL if principal.is_client and client_view else TASK_SQL
     task_json = _array(listing.task_fields, task_sql) if compact else _object(listing.task_fields, task_sql)
     entity_json = _array(listing.fields, listing.sql) if compact else _object(listing.dict_order, listing.sql)
     sql = (
@@ -249,9 +257,9 @@ def compact_header(listing: Listing) -> dict[str, Any]:
 
 
 async def fetch_json(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
-                     compact: bool = False) -> bytes:
+                     compact: bool = False, client_view: bool = True) -> bytes:
     """The whole listing as a JSON document (bytes), as Zou answers it."""
-    sql, params = build_query(listing, principal, filters, compact=compact)
+    sql, params = build_query(listing, principal, filters, compact=compact, client_view=client_view)
     return document(listing, (await session.execute(text(sql), params)).scalars().all(), compact=compact)
 
 
@@ -264,9 +272,11 @@ def document(listing: Listing, rows: Sequence[str], *, compact: bool = False) ->
     return header[:-1] + b',"rows":' + body.encode() + b"}"
 
 
-async def fetch(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters) -> list[dict[str, Any]]:
+async def fetch(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
+                client_view: bool = True) -> list[dict[str, Any]]:
     """The listing as Python dicts (for single-entity views)."""
-    return loads(await fetch_json(session, listing, principal, filters))  # type: ignore[no-any-return]
+    return loads(await fetch_json(session, listing, principal, filters,  # type: ignore[no-any-return]
+                                  client_view=client_view))
 
 
 async def stream(

@@ -30,6 +30,7 @@ from ..models import (
 )
 from . import access
 from .people import serialize_persons
+from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
 from .projects import emit_project_event
 from ..replicas import PERSONS
 
@@ -42,6 +43,17 @@ def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
     values = body.get(key)
     if not isinstance(values, list):
         raise invalid_field(key)
+    return [parse_id(v, f"Invalid {key}") for v in values]
+
+
+def reorder_ids(principal: Principal, body: dict[str, Any], key: str) -> list[uuid.UUID]:
+    """The ids of a reorder route's body: admins only, checked first (Zou answers 403 to
+    everyone else, managers too, before it reads the body); a missing or malformed list
+    is Zou's 400 with ``"data": null``."""
+    access.check_admin(principal)
+    values = body.get(key)
+    if not isinstance(values, list):
+        raise BadRequest(f"{key} must be a list of ids", data=None)
     return [parse_id(v, f"Invalid {key}") for v in values]
 
 
@@ -61,13 +73,19 @@ async def _changed(session: AsyncSession, principal: Principal, project: Project
 # --- team ----------------------------------------------------------------------------
 
 
-async def team(session: AsyncSession, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The team with each member's ``project_role``: in full to admins and managers; to
+    others the fields of the user context's persons, without departments; to clients
+    names and roles only (Zou's answers)."""
     rows = await session.execute(
         select(Person, project_person_link.c.role).join(project_person_link, project_person_link.c.person_id == Person.id)
         .where(project_person_link.c.project_id == project_id).order_by(Person.first_name, Person.last_name)
     )
     pairs = list(rows)
     out = await serialize_persons(session, [person for person, _ in pairs])
+    if principal.role not in ("admin", "manager"):
+        fields = CLIENT_PERSON_FIELDS if principal.is_client else PERSON_CONTEXT_FIELDS
+        out = [{key: [] if key == "departments" else row.get(key) for key in fields} for row in out]
     for row, (_, project_role) in zip(out, pairs, strict=True):
         row["project_role"] = project_role
     return out
@@ -188,9 +206,9 @@ async def task_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[di
 
 
 async def reorder_task_types(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
-                             task_type_ids: list[uuid.UUID]) -> list[ProjectTaskTypeLink]:
+                             body: dict[str, Any]) -> list[ProjectTaskTypeLink]:
     links = []
-    for position, task_type_id in enumerate(task_type_ids, start=1):
+    for position, task_type_id in enumerate(reorder_ids(principal, body, "task_type_ids"), start=1):
         links.append(await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=position))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
@@ -279,9 +297,9 @@ async def task_statuses(session: AsyncSession, *, project_id: uuid.UUID) -> list
 
 
 async def reorder_task_statuses(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
-                                task_status_ids: list[uuid.UUID]) -> list[ProjectTaskStatusLink]:
+                                body: dict[str, Any]) -> list[ProjectTaskStatusLink]:
     links = []
-    for position, task_status_id in enumerate(task_status_ids, start=1):
+    for position, task_status_id in enumerate(reorder_ids(principal, body, "task_status_ids"), start=1):
         links.append(await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id,
                                                    values={"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
@@ -318,11 +336,10 @@ async def batch(session: AsyncSession, principal: Principal, *, project_id: uuid
 
 
 async def reorder_global_task_types(session: AsyncSession, principal: Principal,
-                                    *, task_type_ids: list[uuid.UUID]) -> list[TaskType]:
+                                    *, body: dict[str, Any]) -> list[TaskType]:
     """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
-    access.check_admin(principal)
     out = []
-    for position, task_type_id in enumerate(task_type_ids, start=1):
+    for position, task_type_id in enumerate(reorder_ids(principal, body, "task_type_ids"), start=1):
         task_type = await session.get(TaskType, task_type_id)
         if task_type is None:
             continue
@@ -339,7 +356,8 @@ async def reorder_global_task_types(session: AsyncSession, principal: Principal,
 
 async def episode_stats(session: AsyncSession, *, project_id: uuid.UUID) -> dict[str, Any]:
     """{episode: {task type: {status: {name, color, count, frames, drawings}}}} for shot
-    tasks, plus an "all" episode summing them, as Zou's episode stats."""
+    tasks, plus an "all" episode and, in each episode, an "all" task type summing them,
+    as Zou's episode stats."""
     from sqlalchemy import func
     from sqlalchemy.orm import aliased
 
@@ -359,9 +377,10 @@ async def episode_stats(session: AsyncSession, *, project_id: uuid.UUID) -> dict
     out: dict[str, Any] = {}
     for episode_id, tt, ts, name, color, count, frames, drawings in await session.execute(stmt):
         for key in (str(episode_id), "all"):
-            cell = out.setdefault(key, {}).setdefault(str(tt), {}).setdefault(
-                str(ts), {"name": name, "color": color, "count": 0, "frames": 0, "drawings": 0})
-            cell["count"] += int(count or 0)
-            cell["frames"] += int(frames or 0)
-            cell["drawings"] += int(drawings or 0)
+            for type_key in (str(tt), "all"):
+                cell = out.setdefault(key, {}).setdefault(type_key, {}).setdefault(
+                    str(ts), {"name": name, "color": color, "count": 0, "frames": 0, "drawings": 0})
+                cell["count"] += int(count or 0)
+                cell["frames"] += int(frames or 0)
+                cell["drawings"] += int(drawings or 0)
     return out

@@ -224,7 +224,8 @@ async def open_projects(session: AsyncSession, principal: Principal, name: str |
 
 
 async def all_projects(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
-    """Every project the caller can see, with its status name (Zou's /data/projects/all)."""
+    """Every project the caller can see (Zou's /data/projects/all); admins' rows carry
+    the status name and the metadata descriptors too, others' the row alone, as Zou."""
     stmt = (
         select(Project, ProjectStatus.name)
         .outerjoin(ProjectStatus, ProjectStatus.id == Project.project_status_id)
@@ -234,7 +235,8 @@ async def all_projects(session: AsyncSession, principal: Principal) -> list[dict
     out = []
     for project, status_name in rows:
         row = project.serialize()
-        row.update(project_status_name=status_name, descriptors=[])
+        if principal.is_admin:
+            row.update(project_status_name=status_name, descriptors=[])
         out.append(row)
     return out
 

@@ -90,6 +90,16 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
     return out
 
 
+async def entity_type_tasks(session: AsyncSession, principal: Principal, *, entity_id: uuid.UUID,
+                            task_type_id: uuid.UUID) -> list[dict[str, Any]]:
+    """An entity's tasks of one type, the rows alone (no assignees), as Zou lists them:
+    to everyone who may see the entity, vendors included (their other views keep to
+    their tasks); clients get :func:`client_view`."""
+    rows = (await session.scalars(select(Task).where(Task.entity_id == entity_id, Task.task_type_id == task_type_id)
+                                  .order_by(Task.created_at, Task.id))).all()
+    return [client_view(t.serialize()) if principal.is_client else t.serialize() for t in rows]
+
+
 async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditions: Any,
                           cache: ListingCache | None = None, cache_key: Any = None) -> bytes:
     """Rich task rows of running projects (a person's todo list) as a JSON array: entity,
