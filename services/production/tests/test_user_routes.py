@@ -205,7 +205,8 @@ async def test_clients_are_not_told_who_works_on_a_task(client, comment_world) -
         if who == "client":
             assert task["assignees"] == [] and full["assignees"] == [] and full["persons"] == []
             assert "assigner" not in full and full["task_status"]["short_name"] == "todo"
-            assert [t["assignees"] for t in asset["tasks"]] == [[]]
+            # the asset's own view keeps its tasks' assignees and planning, as Zou shows a client
+            assert [t["assignees"] for t in asset["tasks"]] == [[assignee]] and asset["tasks"][0]["difficulty"] == 3
             assert [t["assignees"] for t in listed] == [[]]
             # nor its planning, as Zou answers clients: no assigner, difficulty, times, last comment date
             entity_tasks = (await client.get(f"/data/assets/{w.asset_id}/tasks", headers=w.headers_for(who))).json()
