@@ -88,6 +88,7 @@ def fuzz_stack(home: Path) -> Stack:
         "SLATE_LOG_LEVEL": "WARNING",
         # generated logins fail by the hundred from one address
         "SLATE_AUTH_LOGIN_ADDRESS_MAX_FAILURES": "1000000",
+        "SLATE_CONSISTENCY_WAIT_SECONDS": "8",  # as the e2e stack: a loaded machine is not a stale read
         "SLATE_MEDIA_HD_PRESET": "ultrafast",
         "SLATE_MEDIA_LD_PRESET": "ultrafast",
     }
