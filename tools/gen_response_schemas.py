@@ -7,7 +7,7 @@ and the type of each value, no text), less the places where Slate is known to di
     .venv/bin/python tools/gen_response_schemas.py --check   # fail if out of date
 
 Output: ``libs/common/src/slate_common/openapi_responses.json``, ``{"METHOD /path/{}":
-{status: schema or null}}`` (the path with its parameters unnamed); ``slate_common.openapi``
+{status: schema, null (not JSON) or "error" (a refusal of the route's own: 405...)}}`` (the path with its parameters unnamed); ``slate_common.openapi``
 applies it when each service's document is built. For each route, every 2xx/3xx status
 observed for any role is documented; for a JSON answer, the schema is the union (``anyOf``)
 of the shapes observed with that status:
@@ -46,6 +46,8 @@ INTENTIONAL = ROOT / "tools" / "zoudiff" / "intentional.toml"
 PARAM = re.compile(r"\{[^}/]+\}")
 #: Routes whose answer is a document of its own, not data.
 SKIP = ("GET /openapi.json", "GET /openapi-raw.json")
+#: Refusals every route documents (slate_common.openapi.COMMON_ERRORS).
+COMMON_ERRORS = frozenset({"400", "401", "403", "404", "422", "503"})
 STRING_LABELS = frozenset({"str", "empty", "datetime", "datetime+tz", "date", "uuid", "ref"})
 SCALAR_TYPES = {"bool": "boolean", "int": "integer", "float": "number"}
 
@@ -160,7 +162,7 @@ def build() -> dict[str, dict[str, Any]]:
     for key, record in sorted(records.items()):
         route = key.split(" | ")[0]
         status = int(record.get("status") or 0)
-        if route in SKIP or not 200 <= status < 400:
+        if route in SKIP or not 200 <= status < 500:
             continue
         method, path = route.split(" ", 1)
         name = template(method, path)
@@ -176,6 +178,10 @@ def build() -> dict[str, dict[str, Any]]:
         rules = Relaxed(relaxed[route])
         out[route] = {}
         for status, shapes in sorted(statuses.items()):
+            if int(status) >= 400:
+                if status not in COMMON_ERRORS:
+                    out[route][status] = "error"  # documented with Zou's error body
+                continue
             json_shapes = [s for s in shapes if s is not None]
             if len(json_shapes) < len(shapes):  # some role got a body that is not JSON
                 out[route][status] = None
@@ -183,6 +189,8 @@ def build() -> dict[str, dict[str, Any]]:
                 out[route][status] = union([schema_of(s, "$", rules) for s in json_shapes])
         for status in sorted(slate_statuses.get(route, set()) - set(statuses)):
             out[route][status] = {}  # Slate's status where it differs (a known gap): its body as is
+        if not out[route]:
+            del out[route]
     return out
 
 

@@ -39,12 +39,12 @@ ZOU_ERROR_SCHEMA: dict[str, Any] = {
     "title": "ZouError",
     "type": "object",
     "properties": {
-        "error": {"type": "boolean"},
+        "error": {"type": ["boolean", "string"]},  # a string on the SSO routes: {"error": "OIDC is not enabled."}
         "message": {"type": "string"},
         "msg": {"type": "string"},
         "data": {},
     },
-    "anyOf": [{"required": ["message"]}, {"required": ["msg"]}],
+    "anyOf": [{"required": ["message"]}, {"required": ["msg"]}, {"required": ["error"]}],
 }
 ZOU_ERROR_REF = "#/components/schemas/ZouError"
 
@@ -90,7 +90,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             _declare_path_parameters(operation, names)
             responses = operation.setdefault("responses", {})
-            _document_success(responses, observed.get(route_key(method, template)) or {})
+            _document_observed(responses, observed.get(route_key(method, template)) or {}, error_content)
             for status, description in COMMON_ERRORS.items():
                 current = responses.get(status)
                 if current is None or _is_fastapi_validation(current):
@@ -98,15 +98,27 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def _document_success(responses: dict[str, Any], observed: dict[str, Any]) -> None:
+#: What FastAPI documents for the body of a route whose response class is not a
+#: ``JSONResponse`` (Slate's ``ZouJSONResponse``): a string, which no JSON route answers.
+_NOT_DECLARED = {"type": "string"}
+
+
+def _document_observed(responses: dict[str, Any], observed: dict[str, Any], error_content: dict[str, Any]) -> None:
+    for content in (r.get("content") or {} for r in responses.values() if isinstance(r, dict)):
+        body = content.get("application/json")
+        if isinstance(body, dict) and body.get("schema") == _NOT_DECLARED:
+            body["schema"] = {}  # a JSON body the route declares no model for
     for status, schema in observed.items():
+        if schema == "error":  # a refusal of this route's own (405 on a picture's .png...)
+            responses.setdefault(status, {"description": "As Zou answers it", "content": error_content})
+            continue
         current = responses.get(status)
         if current is None:
             current = responses[status] = {"description": "As Zou answers it"}
         if schema is None:
             continue
         content = current.setdefault("content", {}).setdefault("application/json", {})
-        if not content.get("schema"):  # FastAPI's free-form body: the route declares no model
+        if not set(content.get("schema") or {}) - {"title", "description"}:  # free-form: no model declared
             content["schema"] = schema
 
 
