@@ -7,7 +7,8 @@ and the type of each value, no text), less the places where Slate is known to di
     .venv/bin/python tools/gen_response_schemas.py --check   # fail if out of date
 
 Output: ``libs/common/src/slate_common/openapi_responses.json``, ``{"METHOD /path/{}":
-{status: schema, null (not JSON) or "error" (a refusal of the route's own: 405...)}}`` (the path with its parameters unnamed); ``slate_common.openapi``
+{status: schema, null (not JSON) or "error" (a refusal of the route's own: 405...)}}``
+(the path with its parameters unnamed); ``slate_common.openapi``
 applies it when each service's document is built. For each route, every 2xx/3xx status
 observed for any role is documented; for a JSON answer, the schema is the union (``anyOf``)
 of the shapes observed with that status:

@@ -125,13 +125,14 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def plan(documents: dict[str, dict[str, Any]], cases: int, roles: tuple[str, ...] = ROLES) -> list[Job]:
+def plan(documents: dict[str, dict[str, Any]], cases: int, roles: tuple[str, ...] = ROLES,
+         per_operation: int = 1) -> list[Job]:
     """Every operation of every service for every role, ``cases`` per service and role split
-    over its operations (at least one each); deletes after everything else."""
+    over its operations (at least ``per_operation`` each); deletes after everything else."""
     jobs = []
     for service, document in documents.items():
         ops = operations(document)
-        per = max(1, math.ceil(cases / max(1, len(ops))))
+        per = max(per_operation, math.ceil(cases / max(1, len(ops))))
         for role in roles:
             jobs += [Job(service, role, method, path, per) for method, path in ops]
     return sorted(jobs, key=Job.phase)  # stable: services and roles keep their order in a phase
@@ -341,16 +342,20 @@ def seed_world(stack: Stack, log: Callable[[str], None] = print) -> Side:
     return side
 
 
-def run(stack: Stack, *, cases: int, seed: int = 0, services: tuple[str, ...] = SERVICES,
+def run(stack: Stack, *, cases: int, per_operation: int = 1, seed: int = 0, services: tuple[str, ...] = SERVICES,
         roles: tuple[str, ...] = ROLES, max_seconds: float | None = None,
         log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Seed, then fuzz ``cases`` per service and role; the report (a JSON-able dict)."""
+    """Seed, then fuzz ``cases`` per service and role (``per_operation`` at least); the
+    report (a JSON-able dict)."""
     t0 = time.monotonic()
     side = seed_world(stack, log)
     log(f"seeded {len(side.world)} things in {time.monotonic() - t0:.1f}s")
     documents = documents_of(stack, services)
-    jobs = plan(documents, cases, roles)
+    jobs = plan(documents, cases, roles, per_operation)
     fuzzer = Fuzzer(side, stack.gateway_url + "/api", documents, seed=seed, log=log)
+    for service in documents:  # a service with no public operation yet is reported with 0 cases
+        for role in roles:
+            fuzzer.tallies.setdefault((service, role), Tally())
     t1 = time.monotonic()
     try:
         fuzzer.run(jobs, max_seconds)
@@ -380,6 +385,7 @@ def print_report(report: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1000, help="generated cases per service and role")
+    parser.add_argument("--per-operation", type=int, default=1, help="at least this many cases per operation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--services", default=",".join(SERVICES))
     parser.add_argument("--roles", default=",".join(ROLES))
@@ -391,7 +397,8 @@ def main() -> int:
         t = time.monotonic()
         with stack:
             print(f"stack up in {time.monotonic() - t:.1f}s at {stack.gateway_url}", flush=True)
-            report = run(stack, cases=args.cases, seed=args.seed, services=tuple(args.services.split(",")),
+            report = run(stack, cases=args.cases, per_operation=args.per_operation, seed=args.seed,
+                         services=tuple(args.services.split(",")),
                          roles=tuple(args.roles.split(",")), log=lambda m: print(m, flush=True))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
