@@ -245,6 +245,9 @@ class Fuzzer:
         self.checks = _checks()
         self.schemas = {name: schemathesis.openapi.from_dict(doc) for name, doc in documents.items()}
         self.tallies: dict[tuple[str, str], Tally] = {}
+        #: the operation being run (reported when the run is interrupted)
+        self.current = ""
+        self.skip: frozenset[str] = frozenset()
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.side.tokens[role]}"}
@@ -255,9 +258,14 @@ class Fuzzer:
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 self.log(f"time budget of {max_seconds:.0f}s spent after {i} of {len(jobs)} operations")
                 break
+            if os.environ.get("SLATE_FUZZ_VERBOSE"):
+                self.log(f"  {job.service} as {job.role}: {job.label}")
             if i % 100 == 0:
                 self.log(f"  {i}/{len(jobs)} operations, {sum(t.cases for t in self.tallies.values())} cases, "
                          f"{time.monotonic() - started:.0f}s")
+            self.current = f"{job.service} as {job.role}: {job.label}"
+            if job.label in self.skip:
+                continue
             self.run_job(job)
 
     def run_job(self, job: Job) -> None:
@@ -343,7 +351,7 @@ def seed_world(stack: Stack, log: Callable[[str], None] = print) -> Side:
 
 
 def run(stack: Stack, *, cases: int, per_operation: int = 1, seed: int = 0, services: tuple[str, ...] = SERVICES,
-        roles: tuple[str, ...] = ROLES, max_seconds: float | None = None,
+        roles: tuple[str, ...] = ROLES, max_seconds: float | None = None, skip: tuple[str, ...] = (),
         log: Callable[[str], None] = print) -> dict[str, Any]:
     """Seed, then fuzz ``cases`` per service and role (``per_operation`` at least); the
     report (a JSON-able dict)."""
@@ -353,16 +361,21 @@ def run(stack: Stack, *, cases: int, per_operation: int = 1, seed: int = 0, serv
     documents = documents_of(stack, services)
     jobs = plan(documents, cases, roles, per_operation)
     fuzzer = Fuzzer(side, stack.gateway_url + "/api", documents, seed=seed, log=log)
+    fuzzer.skip = frozenset(skip or ())
     for service in documents:  # a service with no public operation yet is reported with 0 cases
         for role in roles:
             fuzzer.tallies.setdefault((service, role), Tally())
     t1 = time.monotonic()
+    interrupted = None
     try:
         fuzzer.run(jobs, max_seconds)
+    except KeyboardInterrupt:  # Ctrl-C: the report of what ran
+        interrupted = fuzzer.current
     finally:
         side.close()
     tallies = fuzzer.tallies
     return {
+        "interrupted_at": interrupted, "skipped": sorted(skip or ()),
         "seed": seed, "cases_per_service_and_role": cases, "seconds": round(time.monotonic() - t1, 1),
         "operations": {name: len(operations(doc)) for name, doc in documents.items()},
         "load_average": os.getloadavg(), "cpus": os.cpu_count(),
@@ -387,6 +400,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=1000, help="generated cases per service and role")
     parser.add_argument("--per-operation", type=int, default=1, help="at least this many cases per operation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip", action="append", default=[], help="an operation not to run (\"GET /path\")")
     parser.add_argument("--services", default=",".join(SERVICES))
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--out", default=str(REPO / "bench" / "out" / "fuzz-long.json"))
@@ -399,7 +413,7 @@ def main() -> int:
             print(f"stack up in {time.monotonic() - t:.1f}s at {stack.gateway_url}", flush=True)
             report = run(stack, cases=args.cases, per_operation=args.per_operation, seed=args.seed,
                          services=tuple(args.services.split(",")),
-                         roles=tuple(args.roles.split(",")), log=lambda m: print(m, flush=True))
+                         roles=tuple(args.roles.split(",")), skip=tuple(args.skip), log=lambda m: print(m, flush=True))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, sort_keys=True, default=str))
