@@ -81,6 +81,9 @@ LAST = re.compile(r"^/data/(projects|persons|organisations)/\{instance_id\}$")
 #: The person a write names: the seeded client (no case runs as the client).
 VICTIM = "person:client"
 MODES = ("positive-seeded", "negative", "positive")
+#: Draws of an operation's share at most (a new seed each), when Hypothesis runs out of
+#: distinct values before the share is sent.
+ROUNDS = 6
 
 
 def fuzz_stack(home: Path) -> Stack:
@@ -275,21 +278,31 @@ class Fuzzer:
         operation = self.schemas[job.service][job.path][job.method]
         seeded = seeded_path_ids(self.side, job.method, job.path)
         t0 = time.monotonic()
+        before: dict[str, int] = {}  # cases of each kind sent before this operation
         for kind, count in _modes(job.examples, bool(seeded)):
             mode = GenerationMode.NEGATIVE if kind == "negative" else GenerationMode.POSITIVE
             kwargs: dict[str, Any] = {"path_parameters": seeded} if kind == "positive-seeded" else {}
             try:
                 strategy = operation.as_strategy(generation_mode=mode, **kwargs)
-                self._draw(strategy, count, lambda case, k=kind: self._one(job, tally, case, k))
+                # Hypothesis stops early when it has tried every distinct value (an operation
+                # with few parameters): draw again with the next seeds until the share is sent.
+                for round_ in range(ROUNDS):
+                    sent = tally.by_mode[kind]
+                    remaining = count - (sent - before.get(kind, sent))
+                    if remaining <= 0:
+                        break
+                    before.setdefault(kind, sent)
+                    self._draw(strategy, remaining, lambda case, k=kind: self._one(job, tally, case, k),
+                               seed=self.seed + round_)
             except Exception as exc:  # nothing to generate in this mode (no parameter to break...)
                 tally.not_generated[job.label].append(f"{kind}: {type(exc).__name__}: {_short(str(exc), 160)}")
         tally.seconds += time.monotonic() - t0
 
-    def _draw(self, strategy: Any, count: int, each: Callable[[Any], None]) -> None:
+    def _draw(self, strategy: Any, count: int, each: Callable[[Any], None], seed: int) -> None:
         import hypothesis
         from hypothesis import HealthCheck, Phase, Verbosity
 
-        @hypothesis.seed(self.seed)
+        @hypothesis.seed(seed)
         @hypothesis.settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
                              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
                              report_multiple_bugs=False)

@@ -95,6 +95,9 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
                 current = responses.get(status)
                 if current is None or _is_fastapi_validation(current):
                     responses[status] = {"description": description, "content": error_content}
+            for status, response in responses.items():  # a route's own refusals (429 on a login...)
+                if status.startswith("4") and isinstance(response, dict) and "content" not in response:
+                    response["content"] = error_content
     return document
 
 
