@@ -82,8 +82,9 @@ LAST = re.compile(r"^/data/(projects|persons|organisations)/\{instance_id\}$")
 VICTIM = "person:client"
 MODES = ("positive-seeded", "negative", "positive")
 #: Draws of an operation's share at most (a new seed each), when Hypothesis runs out of
-#: distinct values before the share is sent.
-ROUNDS = 6
+#: distinct values before the share is sent (an operation with no parameter has one
+#: request: it is sent again).
+ROUNDS = 32
 
 
 def fuzz_stack(home: Path) -> Stack:
@@ -279,7 +280,12 @@ class Fuzzer:
         seeded = seeded_path_ids(self.side, job.method, job.path)
         t0 = time.monotonic()
         before: dict[str, int] = {}  # cases of each kind sent before this operation
-        for kind, count in _modes(job.examples, bool(seeded)):
+        carry = 0  # what a kind could not send (nothing to break, too few distinct values) goes to the next
+        shares = list(_modes(job.examples, bool(seeded)))
+        for kind, share in [*shares, ("positive", 0)]:
+            count = share + carry
+            if count <= 0:
+                continue
             mode = GenerationMode.NEGATIVE if kind == "negative" else GenerationMode.POSITIVE
             kwargs: dict[str, Any] = {"path_parameters": seeded} if kind == "positive-seeded" else {}
             try:
@@ -296,6 +302,8 @@ class Fuzzer:
                                seed=self.seed + round_)
             except Exception as exc:  # nothing to generate in this mode (no parameter to break...)
                 tally.not_generated[job.label].append(f"{kind}: {type(exc).__name__}: {_short(str(exc), 160)}")
+            carry = count - (tally.by_mode[kind] - before.get(kind, tally.by_mode[kind]))
+            before.pop(kind, None)  # a later round of the same kind counts afresh
         tally.seconds += time.monotonic() - t0
 
     def _draw(self, strategy: Any, count: int, each: Callable[[Any], None], seed: int) -> None:
