@@ -63,10 +63,14 @@ $(TOOLS)/bin/python:
 # One lock for the suite and every image (the images install subsets of it with -c).
 # Compiled for CPython 3.11 on Linux, as the images; editable lines (the suite's own
 # packages) are dropped: pip refuses them in a constraints file.
+# pip-compile keeps the versions its output file already pins: the lock is copied there
+# first, so a new dependency moves nothing else (LOCK_ARGS=--upgrade moves everything).
+LOCK_ARGS ?=
 lock: $(TOOLS)/bin/python
 	$(TOOLS_PIP) install 'pip-tools>=7.4'
+	if [ -f $(LOCK) ]; then cp $(LOCK) $(LOCK).tmp; fi
 	$(TOOLS)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
-	  --no-emit-trusted-host --no-header --output-file $(LOCK).tmp requirements.in
+	  --no-emit-trusted-host --no-header $(LOCK_ARGS) --output-file $(LOCK).tmp requirements.in
 	{ echo '# The exact versions of every dependency of the suite: `make lock` writes it from'; \
 	  echo '# requirements.in, `make install` and the Dockerfile install with -c requirements.lock.'; \
 	  awk '/^-e /{skip=1; next} skip && /^    /{next} {skip=0; print}' $(LOCK).tmp; } > $(LOCK)

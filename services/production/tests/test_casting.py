@@ -216,6 +216,16 @@ async def test_shared_assets_of_other_projects(client, world, signer, production
                              headers=w.headers_for("outsider"))).status_code == 403
 
 
+async def test_shot_castings_with_nothing_cast_are_an_empty_object(client, world) -> None:  # type: ignore[no-untyped-def]
+    # found by the generated-input run (tests/fuzz): the empty answer was the JSON string "{}"
+    w = world
+    for path in (f"/data/projects/{w.pid}/sequences/all/casting",
+                 f"/data/projects/{w.pid}/sequences/{w.ids['seq2']}/casting",
+                 f"/data/projects/{w.pid}/episodes/{w.ids['ep1']}/sequences/all/casting"):
+        r = await client.get(path, headers=w.headers_for("admin"))
+        assert r.status_code == 200 and r.json() == {}, (path, r.text)
+
+
 async def test_casting_listings(client, world) -> None:  # type: ignore[no-untyped-def]
     w = world
     m = w.headers_for("manager")

@@ -41,6 +41,7 @@ from .forwarded import ForwardedMiddleware
 from .logging import configure_logging, get_logger, request_id_var
 from .metrics import UNMATCHED, route_template
 from .metrics import install as install_metrics
+from .openapi import install as install_openapi
 from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .route_index import install as install_route_index
@@ -259,6 +260,7 @@ def create_service_app(
     app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)
     install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
     install_docs(app)
+    install_openapi(app)  # the statuses and path parameters every route shares (slate_common.openapi)
     app.add_middleware(ApiPrefixMiddleware)  # outermost: /api/x is served as /x
     app.include_router(health_router())
     for router in routers:

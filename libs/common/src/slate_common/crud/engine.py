@@ -338,7 +338,7 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
     base = f"/{spec.path}"
     router.add_api_route(base, list_all, methods=["GET"], operation_id=f"list_{name}", summary=f"List {spec.path}")
     router.add_api_route(base, create, methods=["POST"], operation_id=f"create_{name}", summary=f"Create a {spec.event_name}",
-                         openapi_extra=body_schema)
+                         openapi_extra=body_schema, status_code=201)
     item = base + "/{instance_id}"
     router.add_api_route(item, get_one, methods=["GET"], operation_id=f"get_{name}", summary=f"Get a {spec.event_name}")
     router.add_api_route(item, update, methods=["PUT"], operation_id=f"update_{name}", summary=f"Update a {spec.event_name}",

@@ -85,7 +85,7 @@ async def request_refused(request: Request, scope: str, account: str) -> Respons
     return too_many(verdict) if verdict.refused else None
 
 
-@router.post("/login")
+@router.post("/login", responses={429: {"description": "Too many failed logins for this account or address: try later"}})
 async def login(body: LoginBody, request: Request, session: SessionDep) -> Response:
     """Log in with email (or desktop login id) and password, and the second factor when
     one is enabled; returns tokens and sets cookies.

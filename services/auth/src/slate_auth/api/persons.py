@@ -119,7 +119,7 @@ async def add_my_desktop_log(principal: CurrentUser, session: SessionDep,
     return json_response(await logs.add_desktop_log(session, person_id=principal.id, date=date, actor_id=principal.id), status_code=201)
 
 
-@router.post("/auth/app-login/code", tags=["Authentication"])
+@router.post("/auth/app-login/code", tags=["Authentication"], status_code=201)
 async def mint_app_login_code(body: CodeBody, principal: CurrentUser, session: SessionDep,
                               settings: Settings) -> Response:
     """A one-time code a desktop app trades for its own tokens (PKCE, one minute)."""

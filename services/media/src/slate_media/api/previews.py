@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import uuid
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from slate_common.errors import BadRequest, NotFound
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 from slate_common.params import (
-    CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id)
+    CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id, path_id)
 
 from ..domain import access, frames, pipeline
 from ..domain import previews as rules
@@ -144,10 +145,12 @@ async def set_main_from_task(task_id: TaskId, principal: CurrentUser, session: S
 def _entity_listing(kind: str) -> Any:
     kinds = None if kind == "entity" else (kind,)
 
-    async def listing(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-        entity_id = parse_id(request.path_params[f"{kind}_id"])
+    async def listing(entity_id: uuid.UUID, principal: CurrentUser, session: SessionDep) -> Response:
         return json_response(await rules.previews_of_entity(session, principal, entity_id, kinds))
 
+    # the path parameter is {<kind>_id}: an annotation object, as the string form could not
+    # name ``kind`` (postponed annotations are read in the module's globals)
+    listing.__annotations__["entity_id"] = Annotated[uuid.UUID, path_id(f"{kind}_id")]
     listing.__doc__ = f"Previews of the tasks of a {kind}, newest revision first."
     return listing
 

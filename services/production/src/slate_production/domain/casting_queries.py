@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Text, bindparam, cast, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,7 +131,7 @@ async def shots_casting(session: AsyncSession, *, project_id: uuid.UUID, sequenc
     text_ = await session.scalar(select(cast(func.coalesce(
         func.json_object_agg(sub.c.shot_id, aggregate_order_by(sub.c.rows, sub.c.seq_name, sub.c.shot_name,
                                                                  sub.c.shot_id)),
-        cast("{}", JSON)), Text)))
+        func.json_build_object()), Text)))  # {} when nothing is cast (a bound "{}" was sent as a JSON string)
     return str(text_).encode()
 
 
