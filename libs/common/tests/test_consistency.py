@@ -227,11 +227,11 @@ async def test_replica_keeps_the_newest_snapshot(env) -> None:  # type: ignore[n
         row = await s.get(ThingReplica, row_id)
         assert (row.name, row.size, row.source_version) == ("v7", 7, 7)
     async with transaction(sm) as s:
-        await things.remove(s, row_id, 6)  # a delete older than the row leaves it
+        await things.remove(s, row_id=row_id, version=6)  # a delete older than the row leaves it
     async with sm() as s:
         assert await s.get(ThingReplica, row_id) is not None
     async with transaction(sm) as s:
-        await things.remove(s, row_id, 8)
+        await things.remove(s, row_id=row_id, version=8)
     async with sm() as s:
         assert await s.get(ThingReplica, row_id) is None
 

@@ -33,7 +33,7 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
         if person is None or person.has_avatar == has_avatar:
             return
         person.has_avatar = has_avatar
-        await emit_person_update(session, person, actor_id=event.actor_id)
+        await emit_person_update(session, person=person, actor_id=event.actor_id)
         return
     organisation = await session.get(Organisation, target_id, with_for_update=True)
     if organisation is None or organisation.has_avatar == has_avatar:

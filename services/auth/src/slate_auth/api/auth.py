@@ -95,12 +95,12 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
     settings = request.app.state.auth_settings
     guard: LoginGuard = request.app.state.login_guard
     ip = client_ip(request)
-    person = await find_login_person(session, body.email)
+    person = await find_login_person(session, login=body.email)
     account = str(person.id) if person is not None else "unknown:" + body.email
     verdict = await guard.check(account, ip)
     if verdict.refused:
         return too_many(verdict, login=False)
-    ok = await asyncio.to_thread(verify_password, person.password if person else None, body.password)
+    ok = await asyncio.to_thread(verify_password, person.password if person else None, password=body.password)
     if person is None or not ok:
         await guard.failed(account, ip)
         if person is not None:
@@ -126,11 +126,12 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
 
 async def login_answer(request: Request, session: SessionDep, person: Person, *, cookies: bool = True) -> Response:
     """Zou's successful login body (user, organisation, tokens), cookies set."""
-    access, refresh = await start_session(session, request.app.state.keyring, request.app.state.auth_settings,
+    access, refresh = await start_session(session, ring=request.app.state.keyring,
+                                          settings=request.app.state.auth_settings,
                                           person=person)
     organisation = await get_organisation(session)
     response = json_response({
-        "user": await serialize_person(session, person),
+        "user": await serialize_person(session, person=person),
         "organisation": organisation.serialize(exclude=frozenset() if person.role == "admin" else ORGANISATION_SECRETS),
         "login": True,
         "access_token": access,
@@ -144,7 +145,7 @@ async def login_answer(request: Request, session: SessionDep, person: Person, *,
 @router.get("/authenticated")
 async def authenticated(principal: CurrentUser, session: SessionDep) -> Response:
     """Whether the caller's token is valid, with the person and the organisation."""
-    person, departments, organisation = await caller_with_organisation(session, principal.id)
+    person, departments, organisation = await caller_with_organisation(session, person_id=principal.id)
     if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
     user = person.serialize()
@@ -179,8 +180,9 @@ async def refresh_token(principal: RefreshUser, request: Request, session: Sessi
     person = await session.get(Person, principal.id)
     if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
-    access, refresh = await refresh_session(session, runtime, request.app.state.keyring,
-                                            request.app.state.auth_settings, principal=principal, person=person)
+    access, refresh = await refresh_session(session, runtime=runtime, ring=request.app.state.keyring,
+                                            settings=request.app.state.auth_settings, principal=principal,
+                                            person=person)
     body = {"access_token": access}
     if refresh:
         body["refresh_token"] = refresh

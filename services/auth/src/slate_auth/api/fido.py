@@ -56,7 +56,7 @@ async def login_challenge(request: Request, session: SessionDep, settings: Setti
 @router.put("/auth/fido")
 async def registration_options(principal: CurrentUser, session: SessionDep, settings: Settings) -> Response:
     """WebAuthn options to create a credential on a new device."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     return json_response(await fido.registration_options(session, settings=settings, person=person))
 
 
@@ -64,22 +64,22 @@ async def registration_options(principal: CurrentUser, session: SessionDep, sett
 async def register(body: RegisterBody, principal: CurrentUser, session: SessionDep, keys: Keys,
                    settings: Settings) -> Response:
     """Register the device that answered the options (recovery codes on the first 2FA)."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     await fido.register_device(session, person=person, device_name=body.device_name,
                                response=body.registration_response)
-    codes = two_factor.enable(person, "fido") if not person.fido_enabled else None
+    codes = two_factor.enable(person, method="fido") if not person.fido_enabled else None
     return await _enabled_answer(session, keys, settings, person, codes)
 
 
 @router.delete("/auth/fido")
 async def unregister(body: UnregisterBody, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Forget a device; needs a second factor. Without devices left, FIDO is off."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if not person.fido_enabled:
         raise fido.FidoNotEnabled()
     await _verify_proof(request, session, person, body)
     fido.unregister_device(person, device_name=body.device_name)
     if not fido.stored_credentials(person):
-        two_factor.disable(person, "fido")
-    await emit_person_update(session, person, actor_id=person.id)
+        two_factor.disable(person, method="fido")
+    await emit_person_update(session, person=person, actor_id=person.id)
     return json_response({"success": True})

@@ -23,7 +23,7 @@ router = APIRouter(tags=["Previews"])
 
 
 async def _preview(session: Any, principal: Any, instance_id: Any) -> PreviewFile:
-    return await rules.get_preview(session, principal, instance_id)
+    return await rules.get_preview(session, principal=principal, preview_id=instance_id)
 
 
 async def download_name(session: Any, preview: PreviewFile, extension: str) -> str:
@@ -46,7 +46,7 @@ def _picture(name: str) -> Any:
     async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                       storage: StorageDep) -> Response:
         preview = await _preview(session, principal, instance_id)
-        bucket, key = pipeline.derivative_key(preview.id, name)
+        bucket, key = pipeline.derivative_key(preview.id, name=name)
         return await object_response(request, storage, bucket, key, media_type="image/png")
 
     return handler
@@ -69,10 +69,10 @@ async def download_picture(instance_id: InstanceId, request: Request, principal:
     """The original of a picture or file preview, as an attachment."""
     preview = await _preview(session, principal, instance_id)
     if preview.is_movie or preview.extension == "png":
-        bucket, key = pipeline.derivative_key(preview.id, "original")
+        bucket, key = pipeline.derivative_key(preview.id, name="original")
         ext = "png"
     else:
-        bucket, key = pipeline.source_key(preview.id, preview.extension or "")
+        bucket, key = pipeline.source_key(preview.id, extension=preview.extension or "")
         ext = preview.extension or ""
     return await object_response(request, storage, bucket, key, media_type=mime_of(ext),
                                  download_name=await download_name(session, preview, ext))
@@ -86,7 +86,7 @@ async def original_file(instance_id: InstanceId, extension: str, request: Reques
     ext = extension.lower()
     if ext != (preview.extension or "").lower() or preview.is_movie or ext == "png":
         raise NotFound()
-    bucket, key = pipeline.source_key(preview.id, ext)
+    bucket, key = pipeline.source_key(preview.id, extension=ext)
     return await object_response(request, storage, bucket, key, media_type=mime_of(ext))
 
 
@@ -97,10 +97,10 @@ def _movie(name: str, *, download: bool = False) -> Any:
         if not preview.is_movie or (name == "source" and not settings.serve_movie_source):
             raise NotFound()
         if name == "source":
-            bucket, key = pipeline.source_key(preview.id, preview.source_extension or "mp4")
+            bucket, key = pipeline.source_key(preview.id, extension=preview.source_extension or "mp4")
             media_type = mime_of(preview.source_extension)
         else:
-            bucket, key = pipeline.derivative_key(preview.id, name)
+            bucket, key = pipeline.derivative_key(preview.id, name=name)
             media_type = "video/mp4"
         filename = await download_name(session, preview, "mp4") if download else None
         return await object_response(request, storage, bucket, key, media_type=media_type, download_name=filename)
