@@ -16,7 +16,13 @@ from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, Re
 from slate_common.serialization import json_response
 
 from ..domain import fido, preview_accounts, two_factor
-from ..domain.identity import caller_with_organisation, find_login_person, get_organisation, serialize_person
+from ..domain.identity import (
+    caller_with_organisation,
+    find_login_person,
+    find_person,
+    get_organisation,
+    serialize_person,
+)
 from ..hooks import ORGANISATION_SECRETS
 from ..domain.login_guard import LoginGuard, Verdict
 from ..domain.logs import record_login
@@ -177,7 +183,7 @@ async def logout(principal: CurrentUser, runtime: Runtime) -> Response:
 async def refresh_token(principal: RefreshUser, request: Request, session: SessionDep, runtime: Runtime) -> Response:
     """A new access token (and, with rotation, the next refresh token) for a valid
     refresh token; a refresh token used twice revokes its whole family."""
-    person = await session.get(Person, principal.id)
+    person = await find_person(session, person_id=principal.id)
     if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
     access, refresh = await refresh_session(session, runtime=runtime, ring=request.app.state.keyring,

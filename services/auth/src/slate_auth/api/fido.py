@@ -15,12 +15,10 @@ from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from sqlalchemy import func, select
 from starlette.responses import Response
 
 from ..domain import fido, two_factor
-from ..domain.identity import emit_person_update, get_person
-from ..models import Person
+from ..domain.identity import active_person_by_email, emit_person_update, get_person
 from .deps import Keys, Settings
 from .two_factor import ProofBody, _enabled_answer, _verify_proof
 
@@ -47,9 +45,7 @@ async def login_challenge(request: Request, session: SessionDep, settings: Setti
 
     if refused := await request_refused(request, "fido-challenge", email):
         return refused
-    person = (await session.scalars(
-        select(Person).where(func.lower(Person.email) == email.strip().lower(), Person.active.is_(True))
-    )).first()
+    person = await active_person_by_email(session, email=email)
     return json_response(await fido.authentication_options(session, settings=settings, person=person))
 
 

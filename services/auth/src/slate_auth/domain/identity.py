@@ -28,6 +28,17 @@ async def find_login_person(session: AsyncSession, *, login: str) -> Person | No
     return person
 
 
+async def active_person_by_email(session: AsyncSession, *, email: str) -> Person | None:
+    """The active person with this email (case-insensitive), None when there is none."""
+    return (await session.scalars(
+        select(Person).where(func.lower(Person.email) == email.strip().lower(), Person.active.is_(True))
+    )).first()
+
+
+async def find_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person | None:
+    return await session.get(Person, person_id)
+
+
 async def email_taken(session: AsyncSession, *, email: str, but: uuid.UUID | None = None) -> bool:
     """Whether another person already uses ``email`` (case-insensitive)."""
     stmt = select(Person.id).where(func.lower(Person.email) == email.strip().lower())

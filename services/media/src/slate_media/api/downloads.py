@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +15,7 @@ from slate_common.params import InstanceId
 from ..domain import pipeline
 from ..domain import previews as rules
 from ..adapters.downloads import mime_of, object_response
-from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica
+from ..models import PreviewFile
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])
@@ -24,22 +23,6 @@ router = APIRouter(tags=["Previews"])
 
 async def _preview(session: Any, principal: Any, instance_id: Any) -> PreviewFile:
     return await rules.get_preview(session, principal=principal, preview_id=instance_id)
-
-
-async def download_name(session: Any, preview: PreviewFile, extension: str) -> str:
-    """``<project>_<entity>_v<revision>.<ext>`` from the replicas, as far as they know."""
-    parts: list[str] = []
-    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
-    if task is not None:
-        project = await session.get(ProjectReplica, task.project_id) if task.project_id else None
-        entity = await session.get(EntityReplica, task.entity_id) if task.entity_id else None
-        if project is not None and project.name:
-            parts.append(project.name)
-        if entity is not None and entity.snapshot.get("name"):
-            parts.append(str(entity.snapshot["name"]))
-    parts.append(f"v{preview.revision}")
-    name = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "_", p).strip("_").lower() for p in parts)
-    return f"{name}.{extension}"
 
 
 def _picture(name: str) -> Any:
@@ -75,7 +58,7 @@ async def download_picture(instance_id: InstanceId, request: Request, principal:
         bucket, key = pipeline.source_key(preview.id, extension=preview.extension or "")
         ext = preview.extension or ""
     return await object_response(request, storage, bucket, key, media_type=mime_of(ext),
-                                 download_name=await download_name(session, preview, ext))
+                                 download_name=await rules.download_name(session, preview=preview, extension=ext))
 
 
 @router.get("/pictures/originals/preview-files/{instance_id}.{extension}", operation_id="get_preview_original_file")
@@ -102,7 +85,7 @@ def _movie(name: str, *, download: bool = False) -> Any:
         else:
             bucket, key = pipeline.derivative_key(preview.id, name=name)
             media_type = "video/mp4"
-        filename = await download_name(session, preview, "mp4") if download else None
+        filename = await rules.download_name(session, preview=preview, extension="mp4") if download else None
         return await object_response(request, storage, bucket, key, media_type=media_type, download_name=filename)
 
     return handler

@@ -22,7 +22,6 @@ from slate_common.params import (
 from ..domain import access, frames, pipeline
 from ..domain import previews as rules
 from ..adapters.uploads import receive_upload, upload_limits
-from .downloads import download_name
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])
@@ -204,7 +203,7 @@ async def extract_annotated_frames(preview_file_id: PreviewFileId, principal: Cu
     """Every annotated frame of a preview, one PNG each, in a zip."""
     preview, items = await frames.annotated_frames(session, storage=storage, settings=settings, principal=principal,
                                                    preview_id=preview_file_id)
-    base = (await download_name(session, preview, "x"))[:-2]
+    base = (await rules.download_name(session, preview=preview, extension="x"))[:-2]
     data = await asyncio.to_thread(frames.zip_bytes, [(f"{base}_frame_{f.number}.png", f.image) for f in items])
     return _attachment(data, "application/zip", f"{base}_annotated_frames.zip")
 
@@ -216,7 +215,7 @@ async def extract_annotated_frames_pdf(preview_file_id: PreviewFileId, principal
     """Every annotated frame of a preview, one page each, in a PDF."""
     preview, items = await frames.annotated_frames(session, storage=storage, settings=settings, principal=principal,
                                                    preview_id=preview_file_id)
-    base = (await download_name(session, preview, "x"))[:-2]
+    base = (await rules.download_name(session, preview=preview, extension="x"))[:-2]
     data = await asyncio.to_thread(frames.pdf_bytes, [f.image for f in items])
     return _attachment(data, "application/pdf", f"{base}_annotated_frames.pdf")
 

@@ -17,7 +17,6 @@ from slate_common.params import InstanceId, ProjectId, json_object, parse_id
 from ..adapters import processing
 from ..domain import access, files
 from ..adapters.downloads import mime_of, object_response
-from ..models import PreviewBackgroundFile
 from ..adapters.uploads import receive_upload, upload_limits
 from .deps import SettingsDep, StorageDep
 
@@ -85,19 +84,12 @@ async def clear_person_avatar(person_id: str, principal: CurrentUser, session: S
 # -- preview backgrounds ------------------------------------------------------------------
 
 
-async def _background(session: Any, instance_id: Any) -> PreviewBackgroundFile:
-    background = await session.get(PreviewBackgroundFile, instance_id)
-    if background is None:
-        raise NotFound()
-    return background
-
-
 @router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
 async def upload_background(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                             storage: StorageDep, settings: SettingsDep) -> Response:
     """Store the HDR file of a preview background (admins); any other format deletes it (400)."""
     access.check_admin(principal)
-    await _background(session, instance_id)
+    await files.get_background(session, background_id=instance_id)
     upload = await receive_upload(request, **upload_limits(settings))
     try:
         out = await files.upload_background(session, storage=storage, principal=principal, background_id=instance_id,
@@ -114,7 +106,7 @@ async def upload_background(instance_id: InstanceId, request: Request, principal
 async def get_background(instance_id: InstanceId, extension: str, request: Request, principal: CurrentUser,
                          session: SessionDep, storage: StorageDep) -> Response:
     """A preview background file in its own extension."""
-    background = await _background(session, instance_id)
+    background = await files.get_background(session, background_id=instance_id)
     if (background.extension or "") != extension.lower():
         raise NotFound()
     key = files.background_key(instance_id, extension=extension.lower())
@@ -134,7 +126,7 @@ async def set_background_thumbnail(instance_id: InstanceId, request: Request, pr
                                    storage: StorageDep, settings: SettingsDep) -> Response:
     """Replace the thumbnail of a preview background with a picture."""
     access.check_manager(principal)
-    await _background(session, instance_id)
+    await files.get_background(session, background_id=instance_id)
     upload = await receive_upload(request, **upload_limits(settings))
     try:
         try:

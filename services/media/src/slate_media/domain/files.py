@@ -162,6 +162,14 @@ def background_thumbnail_key(background_id: uuid.UUID) -> str:
     return f"preview-background-files/{background_id}.png"
 
 
+async def get_background(session: AsyncSession, *, background_id: uuid.UUID) -> PreviewBackgroundFile:
+    """The preview background, 404 when there is none."""
+    background = await session.get(PreviewBackgroundFile, background_id)
+    if background is None:
+        raise NotFound()
+    return background
+
+
 async def upload_background(
     session: AsyncSession, *, storage: Storage, principal: Principal, background_id: uuid.UUID, upload: Upload
 ) -> dict[str, Any] | None:

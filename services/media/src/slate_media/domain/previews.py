@@ -3,6 +3,7 @@ previews, listings, and the events others learn about them from."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 
-from ..models import EntityReplica, PreviewFile, TaskReplica, preview_file_comment
+from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica, preview_file_comment
 from ..consumers import COMMENTS, ENTITY_BY_KIND
 from . import access
 
@@ -386,3 +387,19 @@ async def previews_of_project(
         .order_by(PreviewFile.created_at.desc())
     )
     return [serialize(p) for p in (await session.scalars(stmt)).all()]
+
+
+async def download_name(session: AsyncSession, *, preview: PreviewFile, extension: str) -> str:
+    """``<project>_<entity>_v<revision>.<ext>`` from the replicas, as far as they know."""
+    parts: list[str] = []
+    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
+    if task is not None:
+        project = await session.get(ProjectReplica, task.project_id) if task.project_id else None
+        entity = await session.get(EntityReplica, task.entity_id) if task.entity_id else None
+        if project is not None and project.name:
+            parts.append(project.name)
+        if entity is not None and entity.snapshot.get("name"):
+            parts.append(str(entity.snapshot["name"]))
+    parts.append(f"v{preview.revision}")
+    name = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "_", p).strip("_").lower() for p in parts)
+    return f"{name}.{extension}"
