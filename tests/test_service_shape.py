@@ -11,6 +11,7 @@ is imported, nothing is started.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,8 +222,8 @@ def _domain_modules() -> Iterator[tuple[str, str, Path]]:
 
 
 def domain_positional() -> dict[str, list[str]]:
-    """``{service: ["module.function(params...)", ...]}`` for the domain functions that
-    take positional parameters after the first."""
+    """``{service: ["module.function", ...]}`` for the domain functions that take
+    positional parameters after the first."""
     found: dict[str, list[str]] = {}
     for service, module, path in _domain_modules():
         for name, fn, method in _public_functions(path):
@@ -245,11 +246,11 @@ def common_positional() -> list[str]:
     return out
 
 
-def test_every_service_with_a_domain_is_walked() -> None:
-    services = {service for service, _, _ in _domain_modules()}
-    assert {"auth", "media", "production"} <= services
-    # planning and import-export have no domain package yet: a new one is walked as it lands
-    assert all((ROOT / "services" / s).is_dir() for s in services)
+def test_every_service_domain_is_walked() -> None:
+    """The walk finds the modules (a glob that matched nothing would pass the check).
+    planning and import-export have no domain/ yet: theirs is walked as it lands."""
+    walked = Counter(service for service, _, _ in _domain_modules())
+    assert walked["auth"] >= 10 and walked["media"] >= 4 and walked["production"] >= 20, walked
 
 
 def test_domain_functions_take_keywords_after_the_first_parameter() -> None:

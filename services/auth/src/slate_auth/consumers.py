@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.events import emit
+from slate_common.events import EventHandler, emit
 from slate_common.events.envelope import Event
 from slate_common.logging import get_logger
 
@@ -44,4 +44,4 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
          {"organisation_id": str(organisation.id), "snapshot": organisation.serialize()}, actor_id=event.actor_id)
 
 
-HANDLERS = {"avatar:update": on_avatar_update}
+HANDLERS: dict[str, EventHandler] = {"avatar:update": on_avatar_update}

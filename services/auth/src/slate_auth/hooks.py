@@ -89,8 +89,8 @@ class PersonHooks(CrudHooks[Person]):
         if "departments" in ctx.scratch:
             await set_departments(ctx.session, person_id=instance.id, ids=ctx.scratch["departments"])
         if instance.is_bot:
-            instance.api_token = issue_bot_token(self.keyring, settings=self.settings,
-                                                 person=instance)  # type: ignore[attr-defined]
+            token = issue_bot_token(self.keyring, settings=self.settings, person=instance)
+            instance.api_token = token  # type: ignore[attr-defined]
 
     async def pre_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         """A role change or a deactivation ends every session of that person, in every
@@ -111,8 +111,8 @@ class PersonHooks(CrudHooks[Person]):
             return
         if instance.bot_token_jti:
             await _revoke_jti(ctx.runtime, instance.bot_token_jti)
-        instance.api_token = issue_bot_token(self.keyring, settings=self.settings,
-                                             person=instance)  # type: ignore[attr-defined]
+        token = issue_bot_token(self.keyring, settings=self.settings, person=instance)
+        instance.api_token = token  # type: ignore[attr-defined]
 
     async def pre_delete(self, ctx: CrudContext, instance: Person) -> None:
         if not ctx.scratch.get("force"):

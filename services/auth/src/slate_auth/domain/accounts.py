@@ -48,7 +48,7 @@ async def change_own_password(
 ) -> None:
     if not person.active:
         raise BadRequest("User is inactive.")
-    if not await asyncio.to_thread(verify_password, person.password, old_password):
+    if not await asyncio.to_thread(verify_password, person.password, password=old_password):
         raise BadRequest("Old password is wrong.")
     check_new_password(password, confirmation=password_2)
     await set_password(runtime, person=person, password=password)

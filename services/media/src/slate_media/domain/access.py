@@ -9,7 +9,7 @@ an action beyond the caller's role. Listings are scoped in their base query
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +21,10 @@ from ..models import PreviewFile, ProjectReplica, TaskReplica
 from ..consumers import PROJECTS, TASKS
 
 SUPERVISORS = ("admin", "manager", "supervisor")
+Columns = TypeVarTuple("Columns")
 
 
-def scope_previews(stmt: Select[Any], *, principal: Principal) -> Select[Any]:
+def scope_previews(stmt: Select[*Columns], *, principal: Principal) -> Select[*Columns]:
     """Previews of tasks in the caller's projects (a vendor: only tasks assigned to them)."""
     if principal.is_admin:
         return stmt
