@@ -227,11 +227,11 @@ async def test_replica_keeps_the_newest_snapshot(env) -> None:  # type: ignore[n
         row = await s.get(ThingReplica, row_id)
         assert (row.name, row.size, row.source_version) == ("v7", 7, 7)
     async with transaction(sm) as s:
-        await things.remove(s, row_id, 6)  # a delete older than the row leaves it
+        await things.remove(s, row_id=row_id, version=6)  # a delete older than the row leaves it
     async with sm() as s:
         assert await s.get(ThingReplica, row_id) is not None
     async with transaction(sm) as s:
-        await things.remove(s, row_id, 8)
+        await things.remove(s, row_id=row_id, version=8)
     async with sm() as s:
         assert await s.get(ThingReplica, row_id) is None
 
@@ -249,7 +249,7 @@ async def test_replica_asks_the_owner_for_an_id_it_does_not_have(env) -> None:  
         return {"id": str(row.id), **owner_rows[row.id]}
 
     class OwnedThings(Owned):
-        async def one(self, session, row_id):  # type: ignore[no-untyped-def]
+        async def one(self, session, *, row_id):  # type: ignore[no-untyped-def]
             return await serialize(session, OwnerRow(row_id)) if row_id in owner_rows else None
 
     service = "owner" + uuid.uuid4().hex[:6]
@@ -269,7 +269,7 @@ async def test_a_group_that_missed_purged_events_rebuilds_from_the_owner(env) ->
     owner_rows = {uuid.uuid4(): {"name": f"row {n}", "size": n} for n in range(5)}
 
     class OwnedThings(Owned):
-        async def page(self, session, after, limit):  # type: ignore[no-untyped-def]
+        async def page(self, session, *, after, limit):  # type: ignore[no-untyped-def]
             ids = sorted(i for i in owner_rows if after is None or i > after)[:limit]
             return [{"id": str(i), **owner_rows[i]} for i in ids]
 

@@ -33,8 +33,8 @@ async def _can_log_in(database: str, email: str, password: str) -> bool:
     engine = make_engine(database, pool_size=1, max_overflow=0)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
-            person = await find_login_person(session, email)
-            return person is not None and person.role == "admin" and verify_password(person.password, password)
+            person = await find_login_person(session, login=email)
+            return person is not None and person.role == "admin" and verify_password(person.password, password=password)
     finally:
         await engine.dispose()
 

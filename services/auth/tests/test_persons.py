@@ -380,6 +380,6 @@ async def test_minimal_rows_are_the_full_rows_cut_down(client, tokens) -> None: 
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         persons = list((await session.scalars(select(Person))).all())
-        full = await serialize_persons(session, persons)
-        minimal = await serialize_persons(session, persons, fields=MINIMAL_PERSON_FIELDS)
+        full = await serialize_persons(session, persons=persons)
+        minimal = await serialize_persons(session, persons=persons, fields=MINIMAL_PERSON_FIELDS)
     assert persons and minimal == [{k: row[k] for k in MINIMAL_PERSON_FIELDS} for row in full]

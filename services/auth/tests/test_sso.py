@@ -31,7 +31,8 @@ async def peers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
     from slate_auth.config import AuthSettings
     from slate_auth.domain.saml import sp_config
 
-    sp_metadata = create_metadata_string(None, config=sp_config(AuthSettings(public_url=PUBLIC_URL), None)).decode()
+    config = sp_config(AuthSettings(public_url=PUBLIC_URL), metadata_xml=None)
+    sp_metadata = create_metadata_string(None, config=config).decode()
     idp = SamlIdp(Path(tmp_path_factory.mktemp("saml-idp")), sp_metadata)
     op = OidcProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=PUBLIC_URL + "/api/auth/oidc/callback")
     try:

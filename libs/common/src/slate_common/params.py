@@ -227,7 +227,7 @@ def page_envelope(data: Sequence[Any], total: int, page: Page, **extra: Any) -> 
             "limit": page.limit, "offset": page.offset, "page": page.page, **extra}
 
 
-async def count(session: AsyncSession, stmt: Select[Any]) -> int:
+async def count(session: AsyncSession, *, stmt: Select[Any]) -> int:
     """How many rows ``stmt`` selects."""
     return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
@@ -235,7 +235,7 @@ async def count(session: AsyncSession, stmt: Select[Any]) -> int:
 async def paginate(session: AsyncSession, stmt: Select[Any], page: Page,
                    serialize: Callable[[Sequence[Any]], Awaitable[list[Any]] | list[Any]]) -> dict[str, Any]:
     """One page of ``stmt`` (already ordered; scalars) in Zou's envelope."""
-    total = await count(session, stmt)
+    total = await count(session, stmt=stmt)
     rows = (await session.scalars(stmt.offset(page.offset).limit(page.limit))).all()
     data = serialize(rows)
     if not isinstance(data, list):

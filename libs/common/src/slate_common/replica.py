@@ -147,7 +147,7 @@ class Replica:
             await self.after_upsert(session, snapshot)
         return written is not None
 
-    async def remove(self, session: AsyncSession, row_id: uuid.UUID, version: int | None) -> None:
+    async def remove(self, session: AsyncSession, *, row_id: uuid.UUID, version: int | None) -> None:
         current = self.table.c[VERSION]
         stmt = delete(self.table).where(self.table.c.id == row_id)
         if version is not None:
@@ -167,7 +167,7 @@ class Replica:
             row_id = parse_id(raw)
             if row_id is None:
                 raise PoisonEvent(f"{event.name} without {id_key}")
-            await self.remove(session, row_id, event.version)
+            await self.remove(session, row_id=row_id, version=event.version)
 
         out: dict[str, EventHandler] = {f"{self.kind}:new": upsert, f"{self.kind}:update": upsert,
                                         f"{self.kind}:delete": remove}
@@ -234,11 +234,11 @@ class Owned:
     model: type[Any]
     serialize: Serialize
 
-    async def one(self, session: AsyncSession, row_id: uuid.UUID) -> dict[str, Any] | None:
+    async def one(self, session: AsyncSession, *, row_id: uuid.UUID) -> dict[str, Any] | None:
         row = await session.get(self.model, row_id)
         return None if row is None else await self.serialize(session, row)
 
-    async def page(self, session: AsyncSession, after: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
+    async def page(self, session: AsyncSession, *, after: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
         stmt = select(self.model).order_by(self.model.id).limit(limit)
         if after is not None:
             stmt = stmt.where(self.model.id > after)
@@ -271,7 +271,7 @@ def snapshot_rpc_handlers(
             raise NotFound("Malformed ID") from exc
         async with transaction(sessionmaker()) as session:
             version = await _current_version(session)
-            found = await kind.one(session, row_id)
+            found = await kind.one(session, row_id=row_id)
         if found is None:
             raise NotFound(f"No {body['kind']} {row_id}")
         return {"snapshot": found, "version": version}
@@ -282,7 +282,7 @@ def snapshot_rpc_handlers(
         limit = max(1, min(int(body.get("limit") or 500), 2000))
         async with transaction(sessionmaker()) as session:
             version = await _current_version(session)
-            rows = await kind.page(session, after, limit)
+            rows = await kind.page(session, after=after, limit=limit)
         return {"snapshots": rows, "version": version}
 
     return {"snapshot": snapshot, "snapshots": snapshots}

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.events import emit
+from slate_common.events import EventHandler, emit
 from slate_common.events.envelope import Event
 from slate_common.logging import get_logger
 
@@ -33,7 +33,7 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
         if person is None or person.has_avatar == has_avatar:
             return
         person.has_avatar = has_avatar
-        await emit_person_update(session, person, actor_id=event.actor_id)
+        await emit_person_update(session, person=person, actor_id=event.actor_id)
         return
     organisation = await session.get(Organisation, target_id, with_for_update=True)
     if organisation is None or organisation.has_avatar == has_avatar:
@@ -44,4 +44,4 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
          {"organisation_id": str(organisation.id), "snapshot": organisation.serialize()}, actor_id=event.actor_id)
 
 
-HANDLERS = {"avatar:update": on_avatar_update}
+HANDLERS: dict[str, EventHandler] = {"avatar:update": on_avatar_update}

@@ -81,15 +81,16 @@ class PersonHooks(CrudHooks[Person]):
             ctx.scratch["departments"] = await _checked_departments(ctx, data.pop("departments"))
         if data.get("email"):
             data["email"] = _checked_email(data["email"])
-            if await email_taken(ctx.session, data["email"], but=instance.id if instance else None):
+            if await email_taken(ctx.session, email=data["email"], but=instance.id if instance else None):
                 raise BadRequest("Email already in use.", data=None)
         return data
 
     async def post_creation(self, ctx: CrudContext, instance: Person) -> None:
         if "departments" in ctx.scratch:
-            await set_departments(ctx.session, instance.id, ctx.scratch["departments"])
+            await set_departments(ctx.session, person_id=instance.id, ids=ctx.scratch["departments"])
         if instance.is_bot:
-            instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
+            token = issue_bot_token(self.keyring, settings=self.settings, person=instance)
+            instance.api_token = token  # type: ignore[attr-defined]
 
     async def pre_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         """A role change or a deactivation ends every session of that person, in every
@@ -97,7 +98,7 @@ class PersonHooks(CrudHooks[Person]):
         demoted = "role" in data and data["role"] != instance.role
         deactivated = data.get("active") is False and instance.active
         if demoted or deactivated:
-            await revoke_all_tokens(ctx.runtime, instance.id)
+            await revoke_all_tokens(ctx.runtime, person_id=instance.id)
         becomes_bot = data.get("is_bot") is True and not instance.is_bot
         new_expiry = "expiration_date" in data and data["expiration_date"] != instance.expiration_date
         if (instance.is_bot and new_expiry) or becomes_bot:
@@ -105,20 +106,21 @@ class PersonHooks(CrudHooks[Person]):
 
     async def post_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         if "departments" in ctx.scratch:
-            await set_departments(ctx.session, instance.id, ctx.scratch["departments"])
+            await set_departments(ctx.session, person_id=instance.id, ids=ctx.scratch["departments"])
         if instance.id not in ctx.session.info.get("slate_new_bot_tokens", set()):
             return
         if instance.bot_token_jti:
             await _revoke_jti(ctx.runtime, instance.bot_token_jti)
-        instance.api_token = issue_bot_token(self.keyring, self.settings, person=instance)  # type: ignore[attr-defined]
+        token = issue_bot_token(self.keyring, settings=self.settings, person=instance)
+        instance.api_token = token  # type: ignore[attr-defined]
 
     async def pre_delete(self, ctx: CrudContext, instance: Person) -> None:
         if not ctx.scratch.get("force"):
             await refuse_if_linked(ctx, instance.id)
-        await revoke_all_tokens(ctx.runtime, instance.id)
+        await revoke_all_tokens(ctx.runtime, person_id=instance.id)
 
     async def serialize(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
-        out = (await serialize_persons(ctx.session, [instance]))[0]
+        out = (await serialize_persons(ctx.session, persons=[instance]))[0]
         token = getattr(instance, "api_token", None)
         if token:  # a bot's token is shown once, when it is issued
             out["access_token"] = token
@@ -126,7 +128,7 @@ class PersonHooks(CrudHooks[Person]):
 
     async def serialize_one(self, ctx: CrudContext, instance: Person, *, relations: bool) -> dict[str, Any]:
         if ctx.principal.is_manager:  # a manager reads one person whole, as an admin does
-            return (await serialize_persons(ctx.session, [instance]))[0]
+            return (await serialize_persons(ctx.session, persons=[instance]))[0]
         return (await self._rows(ctx, [instance], relations=True, listing=False))[0]
 
     async def serialize_many(
@@ -143,7 +145,7 @@ class PersonHooks(CrudHooks[Person]):
         fields: tuple[str, ...] | None = MINIMAL_PERSON_FIELDS if minimal else None
         if ctx.principal.is_client:
             fields = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
-        rows = await serialize_persons(ctx.session, instances, fields=fields)
+        rows = await serialize_persons(ctx.session, persons=instances, fields=fields)
         if not minimal and not relations:
             # Zou's full rows list departments only with ?relations=true (its minimal
             # rows and a single person always carry them).
@@ -156,7 +158,7 @@ class PersonHooks(CrudHooks[Person]):
         return rows
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
-        return await person_snapshot(ctx.session, instance)
+        return await person_snapshot(ctx.session, person=instance)
 
 
 async def refuse_if_linked(ctx: CrudContext, person_id: uuid.UUID) -> None:
@@ -229,5 +231,5 @@ async def _checked_departments(ctx: CrudContext, raw: Any) -> list[uuid.UUID]:
         ids = list(dict.fromkeys(uuid.UUID(str(value)) for value in raw))
     except ValueError as exc:
         raise invalid from exc
-    known = await existing_departments(ctx.session, ids)
+    known = await existing_departments(ctx.session, ids=ids)
     return [i for i in ids if i in known]

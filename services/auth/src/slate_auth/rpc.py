@@ -19,10 +19,10 @@ def rpc_handlers(runtime_of: Callable[[], ServiceRuntime]) -> dict[str, Handler]
     """The handlers; ``runtime_of`` answers the running service's runtime."""
 
     def _project(payload: Any) -> Any:
-        return preview.parse_uuid(payload, "project_id")
+        return preview.parse_uuid(payload, key="project_id")
 
     def _actor(payload: Any) -> Any:
-        return preview.parse_uuid(payload, "actor_id", required=False)
+        return preview.parse_uuid(payload, key="actor_id", required=False)
 
     async def get_account(payload: Any) -> Any:
         async with transaction(runtime_of().sessionmaker) as session:
@@ -34,7 +34,8 @@ def rpc_handlers(runtime_of: Callable[[], ServiceRuntime]) -> dict[str, Handler]
             raise BadRequest("Malformed project_name.")
         runtime = runtime_of()
         async with transaction(runtime.sessionmaker) as session:
-            return await preview.create_or_reset(session, runtime, project_id=_project(payload), project_name=name,
+            return await preview.create_or_reset(session, runtime=runtime, project_id=_project(payload),
+                                                 project_name=name,
                                                  actor_id=_actor(payload))
 
     async def set_open(payload: Any) -> Any:
@@ -43,13 +44,13 @@ def rpc_handlers(runtime_of: Callable[[], ServiceRuntime]) -> dict[str, Handler]
             raise BadRequest("Malformed is_open.")
         runtime = runtime_of()
         async with transaction(runtime.sessionmaker) as session:
-            return await preview.set_open(session, runtime, project_id=_project(payload), is_open=is_open,
+            return await preview.set_open(session, runtime=runtime, project_id=_project(payload), is_open=is_open,
                                           actor_id=_actor(payload))
 
     async def delete_account(payload: Any) -> Any:
         runtime = runtime_of()
         async with transaction(runtime.sessionmaker) as session:
-            return {"person_id": await preview.delete_account(session, runtime, project_id=_project(payload),
+            return {"person_id": await preview.delete_account(session, runtime=runtime, project_id=_project(payload),
                                                               actor_id=_actor(payload))}
 
     return {

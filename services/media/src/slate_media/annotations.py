@@ -391,7 +391,7 @@ def _draw_text(base: Image.Image, obj: dict[str, Any], matrix: Matrix, alpha: fl
         draw.text((x, i * line_h), line, font=font, fill=color)
     angle = math.degrees(math.atan2(matrix[1], matrix[0]))
     if abs(angle) > 0.01:
-        tile = tile.rotate(-angle, resample=Image.BICUBIC, expand=True)
+        tile = tile.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=True)
     cx, cy = _apply(matrix, (0.0, 0.0))
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     layer.paste(tile, (round(cx - tile.width / 2), round(cy - tile.height / 2)))

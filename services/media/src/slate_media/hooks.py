@@ -24,10 +24,10 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
     only admins create previews here (others go through a comment's add-preview)."""
 
     def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
-        return access.scope_previews(stmt, ctx.principal)
+        return access.scope_previews(stmt, principal=ctx.principal)
 
     async def check_read(self, ctx: CrudContext, instance: PreviewFile) -> None:
-        await access.check_preview_seen(ctx.session, ctx.principal, instance)
+        await access.check_preview_seen(ctx.session, principal=ctx.principal, preview=instance)
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         access.check_admin(ctx.principal)
@@ -36,7 +36,7 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
         task_id = data.get("task_id")
         if task_id is None:
             raise BadRequest("A required field is missing.", data={"errors": [{"field": "task_id", "message": "Field required"}]})
-        await access.task_visible(ctx.session, ctx.principal, task_id)
+        await access.task_visible(ctx.session, principal=ctx.principal, task_id=task_id)
         data.setdefault("person_id", ctx.principal.id)
         if data.get("source") is None:  # a row made here says nothing of where it came from (Zou: null)
             ctx.scratch["no_source"] = True
@@ -56,7 +56,7 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
         if task is None:
             access.check_supervisor(ctx.principal)
         else:
-            access.check_task_action(ctx.principal, task)
+            access.check_task_action(ctx.principal, task=task)
 
     async def check_delete(self, ctx: CrudContext, instance: PreviewFile) -> None:
         if ctx.principal.is_manager or instance.person_id == ctx.principal.id:
@@ -74,14 +74,14 @@ class PreviewFileHooks(CrudHooks[PreviewFile]):
 
     async def serialize(self, ctx: CrudContext, instance: PreviewFile, *, relations: bool) -> dict[str, Any]:
         if relations:  # a create's answer: with its comments, as Zou's
-            return await preview_rules.serialize_with_comments(ctx.session, instance)
+            return await preview_rules.serialize_with_comments(ctx.session, preview=instance)
         return preview_rules.serialize(instance)
 
     async def serialize_one(self, ctx: CrudContext, instance: PreviewFile, *, relations: bool) -> dict[str, Any]:
-        return await preview_rules.serialize_with_comments(ctx.session, instance)
+        return await preview_rules.serialize_with_comments(ctx.session, preview=instance)
 
     async def event_snapshot(self, ctx: CrudContext, instance: PreviewFile) -> dict[str, Any]:
-        return await preview_rules.snapshot(ctx.session, instance)
+        return await preview_rules.snapshot(ctx.session, preview=instance)
 
     def event_project_id(self, instance: PreviewFile) -> Any:
         return None
@@ -102,7 +102,7 @@ class AttachmentFileHooks(CrudHooks[AttachmentFile]):
         task = await TASKS.get(ctx.session, comment.object_id) if comment is not None and comment.object_id else None
         if task is None:
             raise Forbidden()
-        await access.check_task_seen(ctx.session, ctx.principal, task)
+        await access.check_task_seen(ctx.session, principal=ctx.principal, task=task)
 
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("comment_id") is not None and await COMMENTS.get(ctx.session, data["comment_id"]) is None:

@@ -43,8 +43,10 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
 
         async def handle(event: Event) -> None:
             token = event.data.get("upload_token")
-            await process_preview(runtime.sessionmaker, storage, settings, uuid.UUID(event.data["preview_file_id"]),
-                                  uuid.UUID(token) if token else None, source_extension=job_source(event.data))
+            await process_preview(runtime.sessionmaker, storage=storage, settings=settings,
+                                  preview_id=uuid.UUID(event.data["preview_file_id"]),
+                                  upload_token=uuid.UUID(token) if token else None,
+                                  source_extension=job_source(event.data))
 
         worker = JobWorker(js=runtime.js, stream=settings.jobs_stream, handler=handle,
                            ack_wait=settings.job_ack_wait, concurrency=settings.job_concurrency,

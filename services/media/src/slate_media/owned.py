@@ -13,11 +13,15 @@ from .domain.previews import snapshot as preview_snapshot
 from .models import AttachmentFile, PreviewFile
 
 
+async def _preview(session: AsyncSession, preview: PreviewFile) -> dict[str, Any]:
+    return await preview_snapshot(session, preview=preview)
+
+
 async def _attachment(session: AsyncSession, attachment: AttachmentFile) -> dict[str, Any]:
     return attachment.serialize()  # type: ignore[no-any-return]
 
 
 OWNED: dict[str, Owned] = {
-    "preview-file": Owned(PreviewFile, preview_snapshot),
+    "preview-file": Owned(PreviewFile, _preview),
     "attachment-file": Owned(AttachmentFile, _attachment),
 }

@@ -192,7 +192,7 @@ class TaskHooks(CrudHooks[Task]):
     async def load(self, ctx: CrudContext, stmt: Select[Any]) -> Task | None:
         """The task with the caller's project role and its assignees, in one round trip
         (what :meth:`check_read`, :meth:`check_update` and the answer read)."""
-        role, assignees = access.role_and_assignees_columns(ctx.principal, Task.project_id, Task.id)
+        role, assignees = access.role_and_assignees_columns(ctx.principal, project_id=Task.project_id, task_id=Task.id)
         row = (await ctx.session.execute(stmt.add_columns(role, assignees))).first()
         if row is None:
             return None

@@ -199,7 +199,7 @@ class CrudService(Generic[M]):
         page = page_of(params)
         if page is None:
             return list((await ctx.session.scalars(stmt.order_by(*order))).all()), None
-        total = await count(ctx.session, stmt)
+        total = await count(ctx.session, stmt=stmt)
         rows = await ctx.session.scalars(stmt.order_by(*order).offset(page.offset).limit(page.limit))
         return list(rows.all()), (total, page)
 

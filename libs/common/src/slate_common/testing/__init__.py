@@ -12,8 +12,8 @@ Fixtures (session scope unless said otherwise):
                    ``SLATE_TEST_INFRA=docker|embedded``. The session's environment gets
                    ``SLATE_POSTGRES_URL``, ``SLATE_NATS_URL`` and ``SLATE_S3_*``.
 ``make_database``  factory ``(service, *, migrate=False) -> url``: a fresh, uniquely named
-                   database on ``infra`` (dropped at session end), optionally migrated with
-                   ``python -m slate_<service> migrate``.
+                   database on ``infra`` (gone with it at session end), optionally migrated
+                   (what ``python -m slate_<service> migrate`` does, from this process).
 ``smtp_sink``      :class:`SmtpSinkHandle`: a real SMTP server (aiosmtpd) on a free port;
                    read what was sent with ``wait_for(address)``.
 ``slate_stack``    :class:`SlateStackHandle`: the whole suite booted with
@@ -24,7 +24,7 @@ Helpers: :func:`eventually` (poll what another process does on its own schedule,
 HTTP write's effect) and :class:`Clock` (an injectable ``time.time`` the test moves).
 """
 
-from slate_common.testing.databases import create_database, drop_database, migrate_database
+from slate_common.testing.databases import create_database, drop_database, migrate_database, migrate_in_process
 from slate_common.testing.fixtures import (
     SlateStackHandle,
     SmtpSinkHandle,
@@ -49,6 +49,7 @@ __all__ = [
     "infra",
     "make_database",
     "migrate_database",
+    "migrate_in_process",
     "slate_stack",
     "smtp_sink",
     "SmtpSinkHandle",

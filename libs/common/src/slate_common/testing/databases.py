@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import subprocess
 import sys
 import threading
 import uuid
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from slate_common.stack import InfraEndpoints, module_name
@@ -60,8 +62,20 @@ def drop_database(infra: InfraEndpoints, url_or_name: str) -> None:
     _run(_admin(infra, f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)"))
 
 
+def migrate_in_process(service: str, database_url: str) -> None:
+    """What ``python -m slate_<service> migrate`` does (create if missing, lock, upgrade
+    to head), run from this process: the tests' databases, without a new interpreter
+    importing the service again for each (seconds of CPU each)."""
+    from slate_common.db import migrate_locked
+
+    package = importlib.import_module(module_name(service))
+    if package.__file__ is None:
+        raise RuntimeError(f"{package.__name__} has no location")
+    _run(migrate_locked(database_url, Path(package.__file__).parent / "migrations"))
+
+
 def migrate_database(service: str, database_url: str, *, env: dict[str, str] | None = None) -> None:
-    """``python -m slate_<service> migrate`` against ``database_url``."""
+    """``python -m slate_<service> migrate`` against ``database_url`` (the command itself)."""
     key = "SLATE_" + service.upper().replace("-", "_") + "_DATABASE_URL"
     full_env = {**os.environ, **(env or {}), key: database_url}
     res = subprocess.run(  # noqa: S603

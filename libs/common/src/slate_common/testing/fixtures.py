@@ -25,10 +25,11 @@ from slate_common.stack import (
 )
 from slate_common.stack._util import tcp_open, wait_until
 from slate_common.stack.smtp import Mailbox, SmtpSink
-from slate_common.testing.databases import create_database, drop_database, migrate_database
+from slate_common.testing.databases import create_database, migrate_in_process
 
 S3_ACCESS_KEY = "slate"
 S3_SECRET_KEY = "slate-secret-key"
+S3_STOP_GRACE = 1.0
 
 
 def docker_available() -> bool:
@@ -75,8 +76,12 @@ def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]
                 raise RuntimeError(f"{exc}\n{launcher.log_tail()}") from exc
         yield InfraEndpoints(pg.url, nats.url, s3.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY)
     finally:
+        # All signalled, then all awaited; the test S3's data goes with the session, so
+        # weed (which lingers after a graceful stop, SIGKILL after 5 s) gets one second.
         for launcher in reversed(launchers):
-            launcher.stop()
+            launcher.process.send_stop()
+        for launcher in reversed(launchers):
+            launcher.process.wait_stopped(S3_STOP_GRACE if launcher is s3 else None)
 
 
 @contextlib.contextmanager
@@ -149,21 +154,18 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
 
 
 @pytest.fixture(scope="session")
-def make_database(infra: InfraEndpoints) -> Iterator[Callable[..., str]]:
-    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database."""
-    created: list[str] = []
+def make_database(infra: InfraEndpoints) -> Callable[..., str]:
+    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database,
+    migrated from this process (``migrate_in_process``). Not dropped at the end: the
+    session's PostgreSQL goes with its databases."""
 
     def factory(service: str = "test", *, migrate: bool = False) -> str:
         url = create_database(infra, prefix="slate_" + service.replace("-", "_") + "_test")
-        created.append(url)
         if migrate:
-            migrate_database(service, url)
+            migrate_in_process(service, url)
         return url
 
-    yield factory
-    for url in created:
-        with contextlib.suppress(Exception):
-            drop_database(infra, url)
+    return factory
 
 
 @dataclass

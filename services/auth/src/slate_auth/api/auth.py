@@ -16,7 +16,13 @@ from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, Re
 from slate_common.serialization import json_response
 
 from ..domain import fido, preview_accounts, two_factor
-from ..domain.identity import caller_with_organisation, find_login_person, get_organisation, serialize_person
+from ..domain.identity import (
+    caller_with_organisation,
+    find_login_person,
+    find_person,
+    get_organisation,
+    serialize_person,
+)
 from ..hooks import ORGANISATION_SECRETS
 from ..domain.login_guard import LoginGuard, Verdict
 from ..domain.logs import record_login
@@ -95,12 +101,12 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
     settings = request.app.state.auth_settings
     guard: LoginGuard = request.app.state.login_guard
     ip = client_ip(request)
-    person = await find_login_person(session, body.email)
+    person = await find_login_person(session, login=body.email)
     account = str(person.id) if person is not None else "unknown:" + body.email
     verdict = await guard.check(account, ip)
     if verdict.refused:
         return too_many(verdict, login=False)
-    ok = await asyncio.to_thread(verify_password, person.password if person else None, body.password)
+    ok = await asyncio.to_thread(verify_password, person.password if person else None, password=body.password)
     if person is None or not ok:
         await guard.failed(account, ip)
         if person is not None:
@@ -126,11 +132,12 @@ async def login(body: LoginBody, request: Request, session: SessionDep) -> Respo
 
 async def login_answer(request: Request, session: SessionDep, person: Person, *, cookies: bool = True) -> Response:
     """Zou's successful login body (user, organisation, tokens), cookies set."""
-    access, refresh = await start_session(session, request.app.state.keyring, request.app.state.auth_settings,
+    access, refresh = await start_session(session, ring=request.app.state.keyring,
+                                          settings=request.app.state.auth_settings,
                                           person=person)
     organisation = await get_organisation(session)
     response = json_response({
-        "user": await serialize_person(session, person),
+        "user": await serialize_person(session, person=person),
         "organisation": organisation.serialize(exclude=frozenset() if person.role == "admin" else ORGANISATION_SECRETS),
         "login": True,
         "access_token": access,
@@ -144,7 +151,7 @@ async def login_answer(request: Request, session: SessionDep, person: Person, *,
 @router.get("/authenticated")
 async def authenticated(principal: CurrentUser, session: SessionDep) -> Response:
     """Whether the caller's token is valid, with the person and the organisation."""
-    person, departments, organisation = await caller_with_organisation(session, principal.id)
+    person, departments, organisation = await caller_with_organisation(session, person_id=principal.id)
     if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
     user = person.serialize()
@@ -176,11 +183,12 @@ async def logout(principal: CurrentUser, runtime: Runtime) -> Response:
 async def refresh_token(principal: RefreshUser, request: Request, session: SessionDep, runtime: Runtime) -> Response:
     """A new access token (and, with rotation, the next refresh token) for a valid
     refresh token; a refresh token used twice revokes its whole family."""
-    person = await session.get(Person, principal.id)
+    person = await find_person(session, person_id=principal.id)
     if person is None or not person.active or not preview_accounts.window_open(person):
         raise Unauthorized("Person not found")
-    access, refresh = await refresh_session(session, runtime, request.app.state.keyring,
-                                            request.app.state.auth_settings, principal=principal, person=person)
+    access, refresh = await refresh_session(session, runtime=runtime, ring=request.app.state.keyring,
+                                            settings=request.app.state.auth_settings, principal=principal,
+                                            person=person)
     body = {"access_token": access}
     if refresh:
         body["refresh_token"] = refresh

@@ -16,12 +16,10 @@ from slate_common.errors import BadRequest
 from slate_common.params import invalid_field
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from sqlalchemy import func, select
 from starlette.responses import Response
 
 from ..domain import fido, two_factor
-from ..domain.identity import emit_person_update, get_person
-from ..models import Person
+from ..domain.identity import active_person_by_email, emit_person_update, get_person
 from .deps import Keys, Settings
 from .two_factor import ProofBody, _enabled_answer, _verify_proof
 
@@ -48,16 +46,14 @@ async def login_challenge(request: Request, session: SessionDep, settings: Setti
 
     if refused := await request_refused(request, "fido-challenge", email):
         return refused
-    person = (await session.scalars(
-        select(Person).where(func.lower(Person.email) == email.strip().lower(), Person.active.is_(True))
-    )).first()
+    person = await active_person_by_email(session, email=email)
     return json_response(await fido.authentication_options(session, settings=settings, person=person))
 
 
 @router.put("/auth/fido")
 async def registration_options(principal: CurrentUser, session: SessionDep, settings: Settings) -> Response:
     """WebAuthn options to create a credential on a new device."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     return json_response(await fido.registration_options(session, settings=settings, person=person))
 
 
@@ -65,10 +61,10 @@ async def registration_options(principal: CurrentUser, session: SessionDep, sett
 async def register(body: RegisterBody, principal: CurrentUser, session: SessionDep, keys: Keys,
                    settings: Settings) -> Response:
     """Register the device that answered the options (recovery codes on the first 2FA)."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     await fido.register_device(session, person=person, device_name=body.device_name,
                                response=body.registration_response)
-    codes = two_factor.enable(person, "fido") if not person.fido_enabled else None
+    codes = two_factor.enable(person, method="fido") if not person.fido_enabled else None
     return await _enabled_answer(session, keys, settings, person, codes)
 
 
@@ -78,12 +74,12 @@ async def unregister(request: Request, principal: CurrentUser, session: SessionD
     """Forget a device; needs a second factor. Without devices left, FIDO is off."""
     if body is None:  # no body at all: the field it lacks, named as for an empty one
         raise invalid_field("device_name")
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if not person.fido_enabled:
         raise fido.FidoNotEnabled()
     await _verify_proof(request, session, person, body)
     fido.unregister_device(person, device_name=body.device_name)
     if not fido.stored_credentials(person):
-        two_factor.disable(person, "fido")
-    await emit_person_update(session, person, actor_id=person.id)
+        two_factor.disable(person, method="fido")
+    await emit_person_update(session, person=person, actor_id=person.id)
     return json_response({"success": True})

@@ -57,7 +57,7 @@ class ResetBody(BaseModel):
 async def change_password(body: ChangePasswordBody, principal: CurrentUser, session: SessionDep,
                           runtime: Runtime) -> Response:
     """Change one's own password (the current one is required); ends every session."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     await accounts.change_own_password(runtime, person=person, old_password=body.old_password,
                                        password=body.password, password_2=body.password_2)
     return json_response({"success": True})
@@ -70,11 +70,12 @@ async def ask_reset(body: ResetRequestBody, request: Request, session: SessionDe
 
     if refused := await request_refused(request, "reset-mail", body.email):
         return refused
-    person = await accounts.find_by_email(session, body.email)
+    person = await accounts.find_by_email(session, email=body.email)
     if person is not None and person.active and not person.is_bot and person.email:
-        token = accounts.new_reset_token(person, settings)
+        token = accounts.new_reset_token(person, settings=settings)
         await session.flush()
-        subject, text = accounts.reset_mail(settings, person, accounts.reset_link(settings, person, token))
+        link = accounts.reset_link(settings, person=person, token=token)
+        subject, text = accounts.reset_mail(settings, person=person, link=link)
         await send_mail(settings, to=person.email, subject=subject, body=text)
     return json_response({"success": "Reset token sent"})
 
@@ -87,7 +88,7 @@ async def reset(body: ResetBody, request: Request, session: SessionDep, runtime:
 
     if refused := await request_refused(request, "reset", body.email):
         return refused
-    await accounts.reset_with_token(session, runtime, settings, email=body.email, token=body.token,
+    await accounts.reset_with_token(session, runtime=runtime, settings=settings, email=body.email, token=body.token,
                                     password=body.password, password_2=body.password2)
     return json_response({"success": True})
 
@@ -96,7 +97,7 @@ async def reset(body: ResetBody, request: Request, session: SessionDep, runtime:
 async def admin_change_password(person_id: PersonId, body: AdminPasswordBody, principal: AdminUser,
                                 session: SessionDep, runtime: Runtime) -> Response:
     """An admin sets a person's password (not another admin's existing one)."""
-    person = await get_person(session, person_id, lock=True)
+    person = await get_person(session, person_id=person_id, lock=True)
     await accounts.admin_change_password(runtime, admin_id=principal.id, person=person, password=body.password)
     return json_response({"success": True})
 
@@ -112,21 +113,22 @@ def _check_resettable(principal: AdminUser, person: Person) -> None:
 async def reset_password_link(person_id: PersonId, principal: AdminUser, session: SessionDep,
                               settings: Settings) -> Response:
     """The reset link an admin can pass on by hand (a pending one is shown again)."""
-    person = await get_person(session, person_id, lock=True)
+    person = await get_person(session, person_id=person_id, lock=True)
     _check_resettable(principal, person)
-    token = accounts.new_reset_token(person, settings, reuse=True)
-    return json_response({"reset_password_link": accounts.reset_link(settings, person, token)})
+    token = accounts.new_reset_token(person, settings=settings, reuse=True)
+    return json_response({"reset_password_link": accounts.reset_link(settings, person=person, token=token)})
 
 
 @router.get("/actions/persons/{person_id}/invite", tags=["Persons"])
 async def invite(person_id: PersonId, principal: AdminUser, session: SessionDep, settings: Settings) -> Response:
     """Mail an invitation with a link to choose a password."""
-    person = await get_person(session, person_id, lock=True)
+    person = await get_person(session, person_id=person_id, lock=True)
     if not person.email:
         raise BadRequest("This person has no email address.")
-    token = accounts.new_reset_token(person, settings)
+    token = accounts.new_reset_token(person, settings=settings)
     await session.flush()
-    subject, text = await accounts.invite_mail(session, settings, person, accounts.reset_link(settings, person, token))
+    subject, text = await accounts.invite_mail(session, settings=settings, person=person,
+                                               link=accounts.reset_link(settings, person=person, token=token))
     if not await send_mail(settings, to=person.email, subject=subject, body=text):
         raise BadRequest("The invitation could not be sent (mail server unavailable).")
     return json_response({"success": True, "message": "Email sent"})

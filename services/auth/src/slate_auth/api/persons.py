@@ -53,16 +53,16 @@ class TokenBody(BaseModel):
 async def add_department(person_id: PersonId, body: DepartmentBody, principal: AdminUser,
                          session: SessionDep) -> Response:
     """Add a person to a department; returns the person."""
-    person = await get_person(session, person_id, lock=True)
+    person = await get_person(session, person_id=person_id, lock=True)
     await add_to_department(session, person=person, department_id=body.department_id, actor_id=principal.id)
-    return json_response((await serialize_persons(session, [person]))[0], status_code=201)
+    return json_response((await serialize_persons(session, persons=[person]))[0], status_code=201)
 
 
 @router.delete("/actions/persons/{person_id}/departments/{department_id}", tags=["Persons"])
 async def remove_department(person_id: PersonId, department_id: DepartmentId, principal: AdminUser,
                             session: SessionDep) -> Response:
     """Remove a person from a department."""
-    person = await get_person(session, person_id, lock=True)
+    person = await get_person(session, person_id=person_id, lock=True)
     await remove_from_department(session, person=person, department_id=department_id, actor_id=principal.id)
     return Response(status_code=204)
 
@@ -72,13 +72,13 @@ async def department_persons(department_id: DepartmentId, principal: CurrentUser
     """The members of a department (the minimal payload for non-admins)."""
     members = await department_members(session, department_id=department_id)
     fields = None if principal.is_admin else MINIMAL_PERSON_FIELDS
-    return json_response(await serialize_persons(session, members, fields=fields))
+    return json_response(await serialize_persons(session, persons=members, fields=fields))
 
 
 @router.get("/data/events/login-logs/last", tags=["Events"])
 async def last_login_logs(request: Request, principal: AdminUser, session: SessionDep) -> Response:
     """The latest logins, newest first (admins)."""
-    return json_response(await logs.last_login_logs(session, dict(request.query_params)))
+    return json_response(await logs.last_login_logs(session, params=dict(request.query_params)))
 
 
 def _own_or_admin(principal: CurrentUser, person_id: uuid.UUID) -> None:
@@ -91,7 +91,7 @@ async def person_desktop_logs(person_id: PersonId, principal: CurrentUser, sessi
     """A person's desktop login logs, newest first (the person, a manager or an admin, as Zou)."""
     if not principal.is_manager:
         _own_or_admin(principal, person_id)
-    await get_person(session, person_id)
+    await get_person(session, person_id=person_id)
     return json_response(await logs.desktop_logs(session, person_id=person_id))
 
 
@@ -100,7 +100,7 @@ async def add_person_desktop_log(person_id: PersonId, body: DesktopLogBody, prin
                                  session: SessionDep) -> Response:
     """Record a desktop login of a person (the person or an admin)."""
     _own_or_admin(principal, person_id)
-    await get_person(session, person_id)
+    await get_person(session, person_id=person_id)
     return json_response(await logs.add_desktop_log(session, person_id=person_id, date=body.date, actor_id=principal.id), status_code=201)
 
 
@@ -114,7 +114,7 @@ async def my_desktop_logs(principal: CurrentUser, session: SessionDep) -> Respon
 async def add_my_desktop_log(principal: CurrentUser, session: SessionDep,
                              body: OptionalDesktopLogBody | None = None) -> Response:
     """Record a desktop login of the caller (now, unless a date is given)."""
-    await get_person(session, principal.id)
+    await get_person(session, person_id=principal.id)
     date = body.date if body else None
     return json_response(await logs.add_desktop_log(session, person_id=principal.id, date=date, actor_id=principal.id), status_code=201)
 
@@ -123,7 +123,7 @@ async def add_my_desktop_log(principal: CurrentUser, session: SessionDep,
 async def mint_app_login_code(body: CodeBody, principal: CurrentUser, session: SessionDep,
                               settings: Settings) -> Response:
     """A one-time code a desktop app trades for its own tokens (PKCE, one minute)."""
-    person = await get_person(session, principal.id)
+    person = await get_person(session, person_id=principal.id)
     if principal.claims.get("identity_type") == "bot":
         raise Forbidden()
     code = await app_login.mint_code(session, person=person, challenge=body.code_challenge,

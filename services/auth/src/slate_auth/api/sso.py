@@ -58,7 +58,7 @@ async def _logged_in(request: Request, session: SessionDep, person: Person) -> R
     if not person.active:
         return json_response({"error": True, "login": False, "message": "User is inactive.", "unactive": True},
                              status_code=401)
-    access, refresh = await start_session(session, request.app.state.keyring, settings, person=person)
+    access, refresh = await start_session(session, ring=request.app.state.keyring, settings=settings, person=person)
     record_login(session, person=person, ip=client_ip(request), origin="web", success=True)
     response = RedirectResponse(settings.public_base + "/", status_code=302)
     _set_cookies(request, response, access, refresh)
@@ -85,7 +85,7 @@ async def saml_sso(request: Request, session: SessionDep) -> Response:
     client = await provider.client()
     outstanding = await live_state_keys(session, provider=saml.PROVIDER)
     request_id, identity = await asyncio.to_thread(
-        saml.read_response, client, saml_response, outstanding=outstanding, settings=_settings(request)
+        saml.read_response, client, saml_response=saml_response, outstanding=outstanding, settings=_settings(request)
     )
     if await take_state(session, key=request_id, provider=saml.PROVIDER) is None:
         raise SsoError("Wrong SAML response.")  # already used

@@ -56,8 +56,8 @@ async def _verify_proof(request: Request, session: SessionDep, person: Any, body
 
 async def _enabled_answer(session: SessionDep, keys: Keys, settings: Settings, person: Any,
                           codes: list[str] | None) -> Response:
-    await emit_person_update(session, person, actor_id=person.id)
-    access, refresh = await start_session(session, keys, settings, person=person)
+    await emit_person_update(session, person=person, actor_id=person.id)
+    access, refresh = await start_session(session, ring=keys, settings=settings, person=person)
     return json_response({"otp_recovery_codes": codes, "access_token": access, "refresh_token": refresh})
 
 
@@ -67,7 +67,7 @@ async def _enabled_answer(session: SessionDep, keys: Keys, settings: Settings, p
 @router.put("/auth/totp")
 async def pre_enable_totp(principal: CurrentUser, session: SessionDep, settings: Settings) -> Response:
     """A new TOTP secret and its provisioning URI, to scan in an authenticator app."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if person.totp_enabled:
         raise BadRequest("TOTP already enabled.")
     secret = two_factor.new_totp_secret(person)
@@ -80,24 +80,24 @@ async def pre_enable_totp(principal: CurrentUser, session: SessionDep, settings:
 async def enable_totp(body: TotpBody, principal: CurrentUser, session: SessionDep, keys: Keys,
                       settings: Settings) -> Response:
     """Enable TOTP with a code of the authenticator app (recovery codes on the first 2FA)."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if person.totp_enabled:
         raise BadRequest("TOTP already enabled.")
-    if not two_factor.verify_totp(person, body.totp):
+    if not two_factor.verify_totp(person, code=body.totp):
         raise _wrong("TOTP verification failed.")
-    return await _enabled_answer(session, keys, settings, person, two_factor.enable(person, "totp"))
+    return await _enabled_answer(session, keys, settings, person, two_factor.enable(person, method="totp"))
 
 
 @router.delete("/auth/totp")
 async def disable_totp(request: Request, principal: CurrentUser, session: SessionDep,
                        body: ProofBody | None = None) -> Response:
     """Disable TOTP; needs a second factor."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if not person.totp_enabled:
         raise BadRequest("TOTP not enabled.")
     await _verify_proof(request, session, person, body)
-    two_factor.disable(person, "totp")
-    await emit_person_update(session, person, actor_id=person.id)
+    two_factor.disable(person, method="totp")
+    await emit_person_update(session, person=person, actor_id=person.id)
     return json_response({"success": True})
 
 
@@ -122,7 +122,7 @@ async def send_email_otp(request: Request, session: SessionDep, settings: Settin
 
     if refused := await request_refused(request, "email-otp", email):
         return refused
-    person = await find_login_person(session, email)
+    person = await find_login_person(session, login=email)
     if person is not None and person.active and person.email_otp_enabled and person.email:
         code = two_factor.new_email_otp(person, secret_key=settings.shared.secret_key,
                                         minutes=settings.email_otp_minutes)
@@ -134,7 +134,7 @@ async def send_email_otp(request: Request, session: SessionDep, settings: Settin
 @router.put("/auth/email-otp")
 async def pre_enable_email_otp(principal: CurrentUser, session: SessionDep, settings: Settings) -> Response:
     """Mail a code that confirms the address before email OTP is enabled."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if person.email_otp_enabled:
         raise BadRequest("OTP by email already enabled.")
     if not person.email:
@@ -149,24 +149,24 @@ async def pre_enable_email_otp(principal: CurrentUser, session: SessionDep, sett
 async def enable_email_otp(body: EmailOtpBody, principal: CurrentUser, session: SessionDep, keys: Keys,
                            settings: Settings) -> Response:
     """Enable email OTP with the mailed code (recovery codes on the first 2FA)."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if person.email_otp_enabled:
         raise BadRequest("OTP by email already enabled.")
-    if not two_factor.verify_email_otp(person, body.email_otp, secret_key=settings.shared.secret_key):
+    if not two_factor.verify_email_otp(person, code=body.email_otp, secret_key=settings.shared.secret_key):
         raise _wrong("OTP by email verification failed.")
-    return await _enabled_answer(session, keys, settings, person, two_factor.enable(person, "email_otp"))
+    return await _enabled_answer(session, keys, settings, person, two_factor.enable(person, method="email_otp"))
 
 
 @router.delete("/auth/email-otp")
 async def disable_email_otp(request: Request, principal: CurrentUser, session: SessionDep,
                             body: ProofBody | None = None) -> Response:
     """Disable email OTP; needs a second factor."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if not person.email_otp_enabled:
         raise BadRequest("OTP by email not enabled.")
     await _verify_proof(request, session, person, body)
-    two_factor.disable(person, "email_otp")
-    await emit_person_update(session, person, actor_id=person.id)
+    two_factor.disable(person, method="email_otp")
+    await emit_person_update(session, person=person, actor_id=person.id)
     return json_response({"success": True})
 
 
@@ -177,7 +177,7 @@ async def disable_email_otp(request: Request, principal: CurrentUser, session: S
 async def new_recovery_codes(request: Request, principal: CurrentUser, session: SessionDep,
                              body: ProofBody | None = None) -> Response:
     """Replace the recovery codes (the old ones stop working); needs a second factor."""
-    person = await get_person(session, principal.id, lock=True)
+    person = await get_person(session, person_id=principal.id, lock=True)
     if not two_factor.has_two_factor(person):
         raise BadRequest("No two factor authentication enabled.")
     await _verify_proof(request, session, person, body)
@@ -187,13 +187,13 @@ async def new_recovery_codes(request: Request, principal: CurrentUser, session: 
 @router.delete("/actions/persons/{person_id}/disable-two-factor-authentication", tags=["Persons"])
 async def admin_disable_two_factor(person_id: PersonId, principal: AdminUser, session: SessionDep) -> Response:
     """An admin turns every second factor of a person off (not another admin's)."""
-    person = await get_person(session, person_id, lock=True)
+    person = await get_person(session, person_id=person_id, lock=True)
     if person.role == "admin" and person.id != principal.id:
         raise BadRequest("An admin can't disable 2FA for other admins.")
     if not two_factor.has_two_factor(person):
         raise BadRequest("Two factor authentication not enabled for this user.")
     two_factor.disable_all(person)
-    await emit_person_update(session, person, actor_id=principal.id)
+    await emit_person_update(session, person=person, actor_id=principal.id)
     return json_response({"success": True})
 
 

@@ -35,12 +35,12 @@ def _derive_token(person: Person, nonce: str, secret_key: str) -> str:
     return "".join(_TOKEN_ALPHABET[b % len(_TOKEN_ALPHABET)] for b in digest[:TOKEN_LENGTH])
 
 
-async def set_password(runtime: Any, person: Person, password: str) -> None:
+async def set_password(runtime: Any, *, person: Person, password: str) -> None:
     """Store a new password and end every session of the person, everywhere."""
     person.password = await asyncio.to_thread(hash_password, password)
     person.reset_token_hash = None
     person.reset_token_expires_at = None
-    await revoke_all_tokens(runtime, person.id)
+    await revoke_all_tokens(runtime, person_id=person.id)
 
 
 async def change_own_password(
@@ -48,10 +48,10 @@ async def change_own_password(
 ) -> None:
     if not person.active:
         raise BadRequest("User is inactive.")
-    if not await asyncio.to_thread(verify_password, person.password, old_password):
+    if not await asyncio.to_thread(verify_password, person.password, password=old_password):
         raise BadRequest("Old password is wrong.")
-    check_new_password(password, password_2)
-    await set_password(runtime, person, password)
+    check_new_password(password, confirmation=password_2)
+    await set_password(runtime, person=person, password=password)
 
 
 async def admin_change_password(
@@ -61,8 +61,8 @@ async def admin_change_password(
     inactive person's too (as Zou): it serves once they are active again."""
     if person.role == "admin" and person.id != admin_id and person.password:
         raise BadRequest("An admin can't change another admin's password.")
-    check_new_password(password, password)
-    await set_password(runtime, person, password)
+    check_new_password(password, confirmation=password)
+    await set_password(runtime, person=person, password=password)
 
 
 def reset_pending(person: Person) -> bool:
@@ -70,7 +70,7 @@ def reset_pending(person: Person) -> bool:
         and person.reset_token_expires_at > now()
 
 
-def new_reset_token(person: Person, settings: AuthSettings, *, reuse: bool = False) -> str:
+def new_reset_token(person: Person, *, settings: AuthSettings, reuse: bool = False) -> str:
     """A reset token valid ``reset_token_hours``; with ``reuse``, a pending one is kept."""
     if not (reuse and reset_pending(person)):
         person.reset_token_hash = secrets.token_hex(32)  # the nonce the token derives from
@@ -79,12 +79,12 @@ def new_reset_token(person: Person, settings: AuthSettings, *, reuse: bool = Fal
     return _derive_token(person, person.reset_token_hash, settings.shared.secret_key)
 
 
-def reset_link(settings: AuthSettings, person: Person, token: str) -> str:
+def reset_link(settings: AuthSettings, *, person: Person, token: str) -> str:
     query = urlencode({"email": person.email or "", "token": token})
     return f"{settings.public_url.rstrip('/')}/reset-change-password?{query}"
 
 
-async def find_by_email(session: AsyncSession, email: str) -> Person | None:
+async def find_by_email(session: AsyncSession, *, email: str) -> Person | None:
     email = email.strip().lower()
     if not email:
         return None
@@ -92,11 +92,11 @@ async def find_by_email(session: AsyncSession, email: str) -> Person | None:
 
 
 async def reset_with_token(
-    session: AsyncSession, runtime: Any, settings: AuthSettings, *, email: str, token: str, password: str,
+    session: AsyncSession, *, runtime: Any, settings: AuthSettings, email: str, token: str, password: str,
     password_2: str,
 ) -> None:
-    check_new_password(password, password_2)
-    person = await find_by_email(session, email)
+    check_new_password(password, confirmation=password_2)
+    person = await find_by_email(session, email=email)
     if person is None or not reset_pending(person) or not hmac.compare_digest(
         _derive_token(person, person.reset_token_hash or "", settings.shared.secret_key).encode(),
         token.strip().encode("utf-8", "replace"),
@@ -104,10 +104,10 @@ async def reset_with_token(
         raise BadRequest("Wrong or expired token.")
     if not person.active:
         raise BadRequest("User is inactive.")
-    await set_password(runtime, person, password)
+    await set_password(runtime, person=person, password=password)
 
 
-def reset_mail(settings: AuthSettings, person: Person, link: str) -> tuple[str, str]:
+def reset_mail(settings: AuthSettings, *, person: Person, link: str) -> tuple[str, str]:
     subject = f"{settings.app_name}: password reset"
     body = (
         f"Hello {person.first_name},\n\n"
@@ -118,7 +118,7 @@ def reset_mail(settings: AuthSettings, person: Person, link: str) -> tuple[str, 
     return subject, body
 
 
-async def invite_mail(session: AsyncSession, settings: AuthSettings, person: Person, link: str) -> tuple[str, str]:
+async def invite_mail(session: AsyncSession, *, settings: AuthSettings, person: Person, link: str) -> tuple[str, str]:
     organisation = await get_organisation(session)
     subject = f"You are invited to {organisation.name} on {settings.app_name}"
     body = (

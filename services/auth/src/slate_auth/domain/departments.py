@@ -21,7 +21,7 @@ async def add_to_department(
     await session.execute(
         insert(person_department).values(person_id=person.id, department_id=department_id).on_conflict_do_nothing()
     )
-    await emit_person_update(session, person, actor_id=actor_id)
+    await emit_person_update(session, person=person, actor_id=actor_id)
 
 
 async def remove_from_department(
@@ -32,7 +32,7 @@ async def remove_from_department(
                                         person_department.c.department_id == department_id)
     )
     if result.rowcount:  # type: ignore[attr-defined]
-        await emit_person_update(session, person, actor_id=actor_id)
+        await emit_person_update(session, person=person, actor_id=actor_id)
 
 
 async def department_members(session: AsyncSession, *, department_id: uuid.UUID) -> list[Person]:

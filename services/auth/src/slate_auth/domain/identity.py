@@ -19,7 +19,7 @@ from ..models import Department, Organisation, Person, person_department
 from .passwords import hash_password
 
 
-async def find_login_person(session: AsyncSession, login: str) -> Person | None:
+async def find_login_person(session: AsyncSession, *, login: str) -> Person | None:
     """By email (case-insensitive), falling back to the desktop login id as Zou does."""
     login = login.strip()
     person = (await session.scalars(select(Person).where(func.lower(Person.email) == login.lower()))).first()
@@ -28,7 +28,18 @@ async def find_login_person(session: AsyncSession, login: str) -> Person | None:
     return person
 
 
-async def email_taken(session: AsyncSession, email: str, *, but: uuid.UUID | None = None) -> bool:
+async def active_person_by_email(session: AsyncSession, *, email: str) -> Person | None:
+    """The active person with this email (case-insensitive), None when there is none."""
+    return (await session.scalars(
+        select(Person).where(func.lower(Person.email) == email.strip().lower(), Person.active.is_(True))
+    )).first()
+
+
+async def find_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def email_taken(session: AsyncSession, *, email: str, but: uuid.UUID | None = None) -> bool:
     """Whether another person already uses ``email`` (case-insensitive)."""
     stmt = select(Person.id).where(func.lower(Person.email) == email.strip().lower())
     if but is not None:
@@ -36,20 +47,20 @@ async def email_taken(session: AsyncSession, email: str, *, but: uuid.UUID | Non
     return (await session.scalars(stmt.limit(1))).first() is not None
 
 
-async def department_ids(session: AsyncSession, person_id: uuid.UUID) -> list[str]:
+async def department_ids(session: AsyncSession, *, person_id: uuid.UUID) -> list[str]:
     rows = await session.execute(
         select(person_department.c.department_id).where(person_department.c.person_id == person_id)
     )
     return [str(r[0]) for r in rows]
 
 
-async def existing_departments(session: AsyncSession, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+async def existing_departments(session: AsyncSession, *, ids: list[uuid.UUID]) -> set[uuid.UUID]:
     if not ids:
         return set()
     return set((await session.scalars(select(Department.id).where(Department.id.in_(ids)))).all())
 
 
-async def set_departments(session: AsyncSession, person_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
+async def set_departments(session: AsyncSession, *, person_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
     """Make ``ids`` the person's departments (the person:* event that follows carries them)."""
     await session.execute(delete(person_department).where(person_department.c.person_id == person_id))
     if ids:
@@ -58,7 +69,7 @@ async def set_departments(session: AsyncSession, person_id: uuid.UUID, ids: list
 
 
 async def caller_with_organisation(
-    session: AsyncSession, person_id: uuid.UUID
+    session: AsyncSession, *, person_id: uuid.UUID
 ) -> tuple[Person | None, list[str], Organisation | None]:
     """The person, their department ids and the organisation, in one statement (what
     /auth/authenticated answers, on every page load of Kitsu: one round trip, not three).
@@ -81,9 +92,9 @@ async def caller_with_organisation(
     return person, [str(i) for i in ids or ()], organisation
 
 
-async def serialize_person(session: AsyncSession, person: Person) -> dict[str, Any]:
+async def serialize_person(session: AsyncSession, *, person: Person) -> dict[str, Any]:
     out = person.serialize()
-    out["departments"] = await department_ids(session, person.id)
+    out["departments"] = await department_ids(session, person_id=person.id)
     return out
 
 
@@ -93,7 +104,7 @@ MINIMAL_PERSON_FIELDS = ("id", "type", "first_name", "last_name", "full_name", "
 
 
 async def serialize_persons(
-    session: AsyncSession, persons: list[Person], *, fields: tuple[str, ...] | None = None
+    session: AsyncSession, *, persons: list[Person], fields: tuple[str, ...] | None = None
 ) -> list[dict[str, Any]]:
     """Persons with their departments, in one query for the whole list; only ``fields``
     when given."""
@@ -131,19 +142,19 @@ def _fields_of(person: Person, fields: tuple[str, ...], departments: list[str]) 
     return row
 
 
-async def person_snapshot(session: AsyncSession, person: Person) -> dict[str, Any]:
+async def person_snapshot(session: AsyncSession, *, person: Person) -> dict[str, Any]:
     """The person as replicas see it in person:* events (no secrets, with departments)."""
-    return await serialize_person(session, person)
+    return await serialize_person(session, person=person)
 
 
-async def emit_person_update(session: AsyncSession, person: Person, *, actor_id: uuid.UUID | None) -> None:
+async def emit_person_update(session: AsyncSession, *, person: Person, actor_id: uuid.UUID | None) -> None:
     """person:update for a change made outside the CRUD routes, with the CRUD snapshot."""
     await session.flush()
-    emit(session, "person:update", {"person_id": str(person.id), "snapshot": await person_snapshot(session, person)},
-         actor_id=actor_id)
+    snapshot = await person_snapshot(session, person=person)
+    emit(session, "person:update", {"person_id": str(person.id), "snapshot": snapshot}, actor_id=actor_id)
 
 
-async def get_person(session: AsyncSession, person_id: uuid.UUID, *, lock: bool = False) -> Person:
+async def get_person(session: AsyncSession, *, person_id: uuid.UUID, lock: bool = False) -> Person:
     """The person or Zou's 404."""
     stmt = select(Person).where(Person.id == person_id)
     if lock:
@@ -154,7 +165,7 @@ async def get_person(session: AsyncSession, person_id: uuid.UUID, *, lock: bool 
     return person
 
 
-async def revoke_all_tokens(runtime: Any, person_id: uuid.UUID) -> None:
+async def revoke_all_tokens(runtime: Any, *, person_id: uuid.UUID) -> None:
     """Refuse every token of the person issued until now, everywhere (before the change
     commits: if it then fails, the person only has to log in again)."""
     if runtime is None or runtime.js is None:
@@ -176,7 +187,7 @@ async def get_organisation(session: AsyncSession) -> Organisation:
 
 async def create_admin(session: AsyncSession, *, email: str, password: str) -> tuple[Person, bool]:
     """The admin account, created once; returns (person, created)."""
-    existing = await find_login_person(session, email)
+    existing = await find_login_person(session, login=email)
     if existing is not None:
         return existing, False
     person = Person(
@@ -186,8 +197,8 @@ async def create_admin(session: AsyncSession, *, email: str, password: str) -> t
     session.add(person)
     await session.flush()
     await get_organisation(session)
-    emit(session, "person:new", {"person_id": str(person.id), "snapshot": await person_snapshot(session, person)},
-         actor_id=person.id)
+    snapshot = await person_snapshot(session, person=person)
+    emit(session, "person:new", {"person_id": str(person.id), "snapshot": snapshot}, actor_id=person.id)
     return person, True
 
 

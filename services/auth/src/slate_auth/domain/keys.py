@@ -55,7 +55,9 @@ async def load_or_create(session: AsyncSession) -> KeyRing:
         rows = (await session.scalars(select(SigningKey).where(SigningKey.active).order_by(SigningKey.created_at))).all()
     ring = KeyRing()
     for row in rows:
-        private = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
-        ring.public_keys[row.kid] = private.public_key()
-        ring.kid, ring.private_key = row.kid, private
+        loaded = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):  # written above, always RSA (RS256)
+            raise RuntimeError(f"signing key {row.kid} is not an RSA key")
+        ring.public_keys[row.kid] = loaded.public_key()
+        ring.kid, ring.private_key = row.kid, loaded
     return ring

@@ -37,7 +37,7 @@ def _parse_datetime(raw: str, name: str) -> dt.datetime:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
-async def last_login_logs(session: AsyncSession, params: dict[str, str]) -> list[dict[str, Any]]:
+async def last_login_logs(session: AsyncSession, *, params: dict[str, str]) -> list[dict[str, Any]]:
     """The latest successful logins, newest first; ``before``/``after`` dates,
     ``person_ids`` (comma separated), ``cursor_login_log_id`` (rows older than it),
     ``limit`` (default 100)."""
@@ -83,6 +83,6 @@ async def add_desktop_log(session: AsyncSession, *, person_id: uuid.UUID, date: 
     person = await session.get(Person, person_id, with_for_update=True)
     if person is not None and person.last_presence != when.date():
         person.last_presence = when.date()
-        await emit_person_update(session, person, actor_id=actor_id)
+        await emit_person_update(session, person=person, actor_id=actor_id)
     await session.flush()
     return _desktop(log)

@@ -13,7 +13,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(stored: str | None, password: str) -> bool:
+def verify_password(stored: str | None, *, password: str) -> bool:
     """True when ``password`` matches; runs a full verification even without a hash."""
     try:
         return _hasher.verify(stored or _DUMMY, password) and stored is not None
@@ -24,7 +24,7 @@ def verify_password(stored: str | None, password: str) -> bool:
 MIN_LENGTH = 8
 
 
-def check_new_password(password: str, confirmation: str) -> None:
+def check_new_password(password: str, *, confirmation: str) -> None:
     """Zou's rule for a new password: at least 8 characters, confirmed."""
     from slate_common.errors import BadRequest
 

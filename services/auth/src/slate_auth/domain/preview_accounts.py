@@ -42,7 +42,7 @@ def is_preview_account(person: Person) -> bool:
     return person.preview_project_id is not None
 
 
-def window_open(person: Person, at: dt.datetime | None = None) -> bool:
+def window_open(person: Person, *, at: dt.datetime | None = None) -> bool:
     """False for a preview account outside its window; True for every other person."""
     if not is_preview_account(person):
         return True
@@ -60,7 +60,7 @@ def answer(person: Person) -> dict[str, Any]:
     }
 
 
-async def find(session: AsyncSession, project_id: uuid.UUID, *, lock: bool = False) -> Person | None:
+async def find(session: AsyncSession, *, project_id: uuid.UUID, lock: bool = False) -> Person | None:
     """The production's account; ``lock``: serialized with the other changes of this
     production's account (two creations at once make one account)."""
     if lock:
@@ -72,17 +72,17 @@ async def find(session: AsyncSession, project_id: uuid.UUID, *, lock: bool = Fal
 
 
 async def get_account(session: AsyncSession, *, project_id: uuid.UUID) -> dict[str, Any] | None:
-    person = await find(session, project_id)
+    person = await find(session, project_id=project_id)
     return answer(person) if person is not None else None
 
 
 async def create_or_reset(
-    session: AsyncSession, runtime: Any, *, project_id: uuid.UUID, project_name: str, actor_id: uuid.UUID | None
+    session: AsyncSession, *, runtime: Any, project_id: uuid.UUID, project_name: str, actor_id: uuid.UUID | None
 ) -> dict[str, Any]:
     """The production's preview account with a new password and its window closed
     (created when there is none); answers the clear password, once."""
     password = secrets.token_urlsafe(12)
-    person = await find(session, project_id, lock=True)
+    person = await find(session, project_id=project_id, lock=True)
     if person is None:
         person = Person(
             first_name="Preview", last_name=project_name.strip()[:80] or "Preview",
@@ -91,21 +91,21 @@ async def create_or_reset(
         )
         session.add(person)
         await session.flush()
-        emit(session, "person:new", {"person_id": str(person.id), "snapshot": await person_snapshot(session, person)},
-             actor_id=actor_id)
+        snapshot = await person_snapshot(session, person=person)
+        emit(session, "person:new", {"person_id": str(person.id), "snapshot": snapshot}, actor_id=actor_id)
         return {**answer(person), "password": password, "created": True}
-    await revoke_all_tokens(runtime, person.id)
+    await revoke_all_tokens(runtime, person_id=person.id)
     person.password = hash_password(password)
     _close(person)
-    await emit_person_update(session, person, actor_id=actor_id)
+    await emit_person_update(session, person=person, actor_id=actor_id)
     return {**answer(person), "password": password, "created": False}
 
 
 async def set_open(
-    session: AsyncSession, runtime: Any, *, project_id: uuid.UUID, is_open: bool, actor_id: uuid.UUID | None
+    session: AsyncSession, *, runtime: Any, project_id: uuid.UUID, is_open: bool, actor_id: uuid.UUID | None
 ) -> dict[str, Any]:
     """Open the window for an hour from now (again), or close it and end the sessions."""
-    person = await find(session, project_id, lock=True)
+    person = await find(session, project_id=project_id, lock=True)
     if person is None:
         raise NotFound(NO_ACCOUNT)
     if is_open:
@@ -113,23 +113,23 @@ async def set_open(
         person.preview_opened_at = opened
         person.preview_open_until = opened + WINDOW
     else:
-        await revoke_all_tokens(runtime, person.id)
+        await revoke_all_tokens(runtime, person_id=person.id)
         _close(person)
-    await emit_person_update(session, person, actor_id=actor_id)
+    await emit_person_update(session, person=person, actor_id=actor_id)
     return answer(person)
 
 
 async def delete_account(
-    session: AsyncSession, runtime: Any, *, project_id: uuid.UUID, actor_id: uuid.UUID | None
+    session: AsyncSession, *, runtime: Any, project_id: uuid.UUID, actor_id: uuid.UUID | None
 ) -> str | None:
     """Delete the account and end its sessions; answers the deleted person's id (None
     when there was none)."""
-    person = await find(session, project_id, lock=True)
+    person = await find(session, project_id=project_id, lock=True)
     if person is None:
         return None
-    await revoke_all_tokens(runtime, person.id)
+    await revoke_all_tokens(runtime, person_id=person.id)
     person_id = str(person.id)
-    snapshot = await person_snapshot(session, person)
+    snapshot = await person_snapshot(session, person=person)
     await session.delete(person)
     await session.flush()
     emit(session, "person:delete", {"person_id": person_id, "snapshot": snapshot}, actor_id=actor_id)
@@ -144,7 +144,7 @@ def _close(person: Person) -> None:
 # --- RPC payloads ---------------------------------------------------------------------
 
 
-def parse_uuid(payload: Any, key: str, *, required: bool = True) -> uuid.UUID | None:
+def parse_uuid(payload: Any, *, key: str, required: bool = True) -> uuid.UUID | None:
     value = payload.get(key) if isinstance(payload, dict) else None
     if value is None and not required:
         return None

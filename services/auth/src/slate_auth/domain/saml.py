@@ -29,7 +29,7 @@ PROVIDER = "saml"
 log = get_logger(__name__)
 
 
-def sp_config(settings: SsoSettings, metadata_xml: str | None) -> SPConfig:
+def sp_config(settings: SsoSettings, *, metadata_xml: str | None) -> SPConfig:
     """The service provider's configuration (without IdP metadata: enough to describe
     this SP in its own metadata)."""
     from saml2 import BINDING_HTTP_POST
@@ -86,7 +86,7 @@ class SamlServiceProvider:
             stale = time.monotonic() - self._loaded_at > self.settings.saml_metadata_refresh_seconds
             if self._client is None or stale:
                 try:
-                    config = sp_config(self.settings, await self._metadata())
+                    config = sp_config(self.settings, metadata_xml=await self._metadata())
                     from saml2.client import Saml2Client
 
                     self._client = await asyncio.to_thread(Saml2Client, config)
@@ -121,7 +121,7 @@ def _first(ava: dict[str, list[Any]], *names: str) -> str:
 
 
 def read_response(
-    client: Saml2Client, saml_response: str, *, outstanding: list[str], settings: SsoSettings
+    client: Saml2Client, *, saml_response: str, outstanding: list[str], settings: SsoSettings
 ) -> tuple[str, ExternalIdentity]:
     """Check a posted SAMLResponse (blocking: runs xmlsec1); returns the id of the request
     it answers and the identity it asserts. Anything wrong is an :class:`SsoError`."""

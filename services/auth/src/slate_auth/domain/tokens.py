@@ -70,7 +70,7 @@ def session_cap(person: Person) -> dt.datetime | None:
     return person.preview_open_until or now()
 
 
-def issue_pair(ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, role: str,
+def issue_pair(ring: KeyRing, *, settings: AuthSettings, person_id: uuid.UUID, role: str,
                until: dt.datetime | None = None) -> tuple[str, str]:
     """A refresh token and an access token that knows its refresh token's id (so that
     logging out with the access token revokes both); neither outlives ``until``."""
@@ -78,12 +78,13 @@ def issue_pair(ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, r
         ring, settings, {"sub": str(person_id), "role": role, "type": "refresh"},
         settings.refresh_token_days * 86400, until,
     )
-    access = issue_access(ring, settings, person_id=person_id, role=role, refresh_jti=_jti(refresh), until=until)
+    access = issue_access(ring, settings=settings, person_id=person_id, role=role, refresh_jti=_jti(refresh),
+                          until=until)
     return access, refresh
 
 
 def issue_access(
-    ring: KeyRing, settings: AuthSettings, *, person_id: uuid.UUID, role: str, refresh_jti: str | None,
+    ring: KeyRing, *, settings: AuthSettings, person_id: uuid.UUID, role: str, refresh_jti: str | None,
     until: dt.datetime | None = None,
 ) -> str:
     claims: dict[str, Any] = {"sub": str(person_id), "role": role, "type": "access"}
@@ -100,20 +101,21 @@ def _record(session: AsyncSession, settings: AuthSettings, *, refresh: str, pers
 
 
 async def start_session(
-    session: AsyncSession, ring: KeyRing, settings: AuthSettings, *, person: Person
+    session: AsyncSession, *, ring: KeyRing, settings: AuthSettings, person: Person
 ) -> tuple[str, str]:
     """Tokens for a fresh login: (access, refresh), the refresh token opening a family."""
-    access, refresh = issue_pair(ring, settings, person_id=person.id, role=person.role, until=session_cap(person))
+    access, refresh = issue_pair(ring, settings=settings, person_id=person.id, role=person.role,
+                                 until=session_cap(person))
     _record(session, settings, refresh=refresh, person_id=person.id, family=_jti(refresh))
     return access, refresh
 
 
 async def refresh_session(
-    session: AsyncSession, runtime: Any, ring: KeyRing, settings: AuthSettings, *, principal: Principal, person: Person
+    session: AsyncSession, *, runtime: Any, ring: KeyRing, settings: AuthSettings, principal: Principal, person: Person
 ) -> tuple[str, str | None]:
     """(access, next refresh token or None without rotation) for a valid refresh token."""
     if not settings.refresh_token_rotation:
-        return issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=principal.jti,
+        return issue_access(ring, settings=settings, person_id=person.id, role=person.role, refresh_jti=principal.jti,
                             until=session_cap(person)), None
     row = (await session.scalars(
         select(RefreshToken).where(RefreshToken.jti == principal.jti).with_for_update()
@@ -123,13 +125,13 @@ async def refresh_session(
                            expires_at=now() + dt.timedelta(days=settings.refresh_token_days))
         session.add(row)
     elif row.used_at is not None and await _family_moved_on(session, row):
-        await revoke_family(session, runtime, family_id=row.family_id)
+        await revoke_family(session, runtime=runtime, family_id=row.family_id)
         raise Unauthorized("Token has been revoked")
     row.used_at = now()
     refresh = _token(ring, settings, {"sub": str(person.id), "role": person.role, "type": "refresh"},
                      settings.refresh_token_days * 86400, session_cap(person))
     _record(session, settings, refresh=refresh, person_id=person.id, family=row.family_id)
-    access = issue_access(ring, settings, person_id=person.id, role=person.role, refresh_jti=_jti(refresh),
+    access = issue_access(ring, settings=settings, person_id=person.id, role=person.role, refresh_jti=_jti(refresh),
                           until=session_cap(person))
     return access, refresh
 
@@ -146,7 +148,7 @@ async def _family_moved_on(session: AsyncSession, row: RefreshToken) -> bool:
     return later_used is not None
 
 
-async def revoke_family(session: AsyncSession, runtime: Any, *, family_id: str) -> None:
+async def revoke_family(session: AsyncSession, *, runtime: Any, family_id: str) -> None:
     """Refuse every refresh token of the family, and every access token they minted,
     in every service."""
     jtis = list((await session.scalars(select(RefreshToken.jti).where(RefreshToken.family_id == family_id))).all())
@@ -156,7 +158,7 @@ async def revoke_family(session: AsyncSession, runtime: Any, *, family_id: str) 
         runtime.verifier.revocations.jtis[jti] = time.time()
 
 
-def issue_bot_token(ring: KeyRing, settings: AuthSettings, *, person: Person) -> str:
+def issue_bot_token(ring: KeyRing, *, settings: AuthSettings, person: Person) -> str:
     """A bot's API token: no refresh, valid until the bot's expiration date (if any)."""
     issued = int(time.time())
     if person.expiration_date is not None:

@@ -60,19 +60,19 @@ class Outcome(Enum):
     OK = "ok"
 
 
-def is_enabled(person: Person, method: str) -> bool:
+def is_enabled(person: Person, *, method: str) -> bool:
     return bool(getattr(person, f"{method}_enabled", False))
 
 
 def has_two_factor(person: Person) -> bool:
-    return any(is_enabled(person, m) for m in METHODS)
+    return any(is_enabled(person, method=m) for m in METHODS)
 
 
 def enabled_methods(person: Person) -> list[str]:
     """Zou's ``two_factor_authentication_enabled``: recovery codes first, then each method."""
     if not has_two_factor(person):
         return []
-    return ["recovery_code", *(m for m in METHODS if is_enabled(person, m))]
+    return ["recovery_code", *(m for m in METHODS if is_enabled(person, method=m))]
 
 
 async def check_second_factor(
@@ -83,14 +83,14 @@ async def check_second_factor(
     if not has_two_factor(person):
         return Outcome.NOT_REQUIRED
     if proof.totp and person.totp_enabled:
-        return Outcome.OK if verify_totp(person, proof.totp) else Outcome.WRONG
+        return Outcome.OK if verify_totp(person, code=proof.totp) else Outcome.WRONG
     if proof.email_otp and person.email_otp_enabled:
-        return Outcome.OK if verify_email_otp(person, proof.email_otp, secret_key=secret_key) else Outcome.WRONG
+        return Outcome.OK if verify_email_otp(person, code=proof.email_otp, secret_key=secret_key) else Outcome.WRONG
     if proof.fido_authentication_response and person.fido_enabled:
         ok = await verify_fido(session, person=person, response=proof.fido_authentication_response)
         return Outcome.OK if ok else Outcome.WRONG
     if proof.recovery_code:
-        return Outcome.OK if use_recovery_code(person, proof.recovery_code) else Outcome.WRONG
+        return Outcome.OK if use_recovery_code(person, code=proof.recovery_code) else Outcome.WRONG
     return Outcome.MISSING
 
 
@@ -139,7 +139,7 @@ def provisioning_uri(person: Person, *, issuer: str) -> str:
     return pyotp.TOTP(person.totp_secret).provisioning_uri(name=person.email or str(person.id), issuer_name=issuer)
 
 
-def verify_totp(person: Person, code: str) -> bool:
+def verify_totp(person: Person, *, code: str) -> bool:
     if not person.totp_secret:
         return False
     return bool(pyotp.TOTP(person.totp_secret).verify(code.strip(), valid_window=1))
@@ -160,7 +160,7 @@ def new_email_otp(person: Person, *, secret_key: str, minutes: int) -> str:
     return code
 
 
-def verify_email_otp(person: Person, code: str, *, secret_key: str) -> bool:
+def verify_email_otp(person: Person, *, code: str, secret_key: str) -> bool:
     """True for the pending, unexpired code, which is then spent."""
     pending, until = person.email_otp_code, person.email_otp_expires_at
     if not pending or until is None or until < now():
@@ -186,7 +186,7 @@ def new_recovery_codes(person: Person) -> list[str]:
     return codes
 
 
-def use_recovery_code(person: Person, code: str) -> bool:
+def use_recovery_code(person: Person, *, code: str) -> bool:
     """True when ``code`` is one of the person's unused codes, which is then spent."""
     wanted = _recovery_hash(code)
     stored = list(person.recovery_codes or [])
@@ -201,7 +201,7 @@ def use_recovery_code(person: Person, code: str) -> bool:
 # --- enabling and disabling ------------------------------------------------------------------
 
 
-def enable(person: Person, method: str) -> list[str] | None:
+def enable(person: Person, *, method: str) -> list[str] | None:
     """Turn ``method`` on; the first method enabled also creates recovery codes (returned)."""
     first = not has_two_factor(person)
     setattr(person, f"{method}_enabled", True)
@@ -210,7 +210,7 @@ def enable(person: Person, method: str) -> list[str] | None:
     return new_recovery_codes(person) if first else None
 
 
-def disable(person: Person, method: str) -> None:
+def disable(person: Person, *, method: str) -> None:
     setattr(person, f"{method}_enabled", False)
     if method == "totp":
         person.totp_secret = None
@@ -220,11 +220,11 @@ def disable(person: Person, method: str) -> None:
     elif method == "fido":
         person.fido_credentials = None
     if person.preferred_two_factor_authentication == method:
-        person.preferred_two_factor_authentication = next((m for m in METHODS if is_enabled(person, m)), None)
+        person.preferred_two_factor_authentication = next((m for m in METHODS if is_enabled(person, method=m)), None)
     if not has_two_factor(person):
         person.recovery_codes = None
 
 
 def disable_all(person: Person) -> None:
     for method in METHODS:
-        disable(person, method)
+        disable(person, method=method)

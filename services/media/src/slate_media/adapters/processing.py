@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -147,32 +148,31 @@ def picture_derivatives(
     saved = on_saved or (lambda name, path: None)
     im = load_picture(src, max_pixels=max_pixels)
     out: dict[str, Path | tuple[int, int]] = {"size": im.size}
+
+    def save(name: str, picture: Image.Image, **options: Any) -> None:
+        path = out_dir / f"{name}.png"
+        picture.save(path, "PNG", **options)
+        out[name] = path
+        saved(name, path)
+
     if original:
-        out["original"] = out_dir / "original.png"
-        im.save(out["original"], "PNG", compress_level=1)
-        saved("original", out["original"])
+        save("original", im, compress_level=1)
     # resized straight from the decoded picture (no full-size copy: the largest allowed
     # picture is hundreds of MB decoded)
     preview = im
     if im.width > PREVIEW_WIDTH:
-        preview = im.resize((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))), Image.LANCZOS,
-                            reducing_gap=2.0)
-    out["preview"] = out_dir / "preview.png"
-    preview.save(out["preview"], "PNG", compress_level=3)
-    saved("preview", out["preview"])
-    out["thumbnail"] = out_dir / "thumbnail.png"
-    ImageOps.fit(im, THUMBNAIL_SIZE, Image.LANCZOS).save(out["thumbnail"], "PNG")
-    saved("thumbnail", out["thumbnail"])
-    out["square"] = out_dir / "square.png"
-    ImageOps.fit(im, SQUARE_SIZE, Image.LANCZOS).save(out["square"], "PNG")
-    saved("square", out["square"])
+        preview = im.resize((PREVIEW_WIDTH, max(1, round(PREVIEW_WIDTH * im.height / im.width))),
+                            Image.Resampling.LANCZOS, reducing_gap=2.0)
+    save("preview", preview, compress_level=3)
+    save("thumbnail", ImageOps.fit(im, THUMBNAIL_SIZE, Image.Resampling.LANCZOS))
+    save("square", ImageOps.fit(im, SQUARE_SIZE, Image.Resampling.LANCZOS))
     return out
 
 
 def avatar(src: Path, dest: Path, *, max_pixels: int = MAX_PICTURE_PIXELS) -> None:
     """A person/project/organisation thumbnail: the picture cropped to a square."""
     im = load_picture(src, max_pixels=max_pixels)
-    ImageOps.fit(im, AVATAR_SIZE, Image.LANCZOS).save(dest, "PNG")
+    ImageOps.fit(im, AVATAR_SIZE, Image.Resampling.LANCZOS).save(dest, "PNG")
 
 
 # -- movies -----------------------------------------------------------------------------

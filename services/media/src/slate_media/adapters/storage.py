@@ -12,7 +12,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import urllib3
 from minio import Minio
@@ -73,7 +73,8 @@ class Storage:
     async def put_file(self, kind: str, key: str, fileobj: IO[bytes], size: int, content_type: str) -> None:
         await self.ensure_buckets()
         await asyncio.to_thread(
-            self.client.put_object, self.bucket(kind), key, fileobj, size,
+            # minio types its stream BinaryIO and only reads it: any IO[bytes] does
+            self.client.put_object, self.bucket(kind), key, cast(BinaryIO, fileobj), size,
             content_type=content_type, part_size=PART_SIZE,
         )
 

@@ -23,12 +23,13 @@ router = APIRouter(tags=["Attachments"])
 async def add_attachment(task_id: TaskId, comment_id: CommentId, request: Request, principal: CurrentUser,
                          session: SessionDep, storage: StorageDep, settings: SettingsDep) -> Response:
     """Attach one or more files to a comment (multipart, every file field)."""
-    await files.visible_comment(session, principal, comment_id)
+    await files.visible_comment(session, principal=principal, comment_id=comment_id)
     uploads = await receive_uploads(request, **upload_limits(settings))
     try:
         for upload in uploads:
             check_filename(upload.filename)
-        out = await files.add_attachments(session, storage, principal, task_id=task_id, comment_id=comment_id,
+        out = await files.add_attachments(session, storage=storage, principal=principal, task_id=task_id,
+                                          comment_id=comment_id,
                                           uploads=uploads)
     finally:
         for upload in uploads:
@@ -40,7 +41,7 @@ async def add_attachment(task_id: TaskId, comment_id: CommentId, request: Reques
 async def download_attachment(attachment_file_id: AttachmentFileId, file_name: str, request: Request,
                               principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
     """The stored file of an attachment."""
-    attachment = await files.visible_attachment(session, principal, attachment_file_id)
+    attachment = await files.visible_attachment(session, principal=principal, attachment_id=attachment_file_id)
     return await object_response(request, storage, "attachments", files.attachment_key(attachment.id),
                                  media_type=attachment.mimetype or mime_of(attachment.extension))
 
@@ -49,7 +50,7 @@ async def download_attachment(attachment_file_id: AttachmentFileId, file_name: s
 async def attachment_thumbnail(attachment_file_id: AttachmentFileId, request: Request, principal: CurrentUser,
                                session: SessionDep, storage: StorageDep) -> Response:
     """The thumbnail of an attachment, if one was stored (Slate, as Zou, makes none: 404)."""
-    attachment = await files.visible_attachment(session, principal, attachment_file_id)
+    attachment = await files.visible_attachment(session, principal=principal, attachment_id=attachment_file_id)
     return await object_response(request, storage, "attachments", files.attachment_thumbnail_key(attachment.id),
                                  media_type="image/png")
 
@@ -59,6 +60,6 @@ async def attachment_thumbnail(attachment_file_id: AttachmentFileId, request: Re
 async def delete_attachment(task_id: TaskId, comment_id: CommentId, attachment_file_id: AttachmentFileId,
                             principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
     """Remove an attachment from a comment."""
-    await files.delete_attachment(session, storage, principal, task_id=task_id, comment_id=comment_id,
+    await files.delete_attachment(session, storage=storage, principal=principal, task_id=task_id, comment_id=comment_id,
                                   attachment_id=attachment_file_id)
     return Response(status_code=204)

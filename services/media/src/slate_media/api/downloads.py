@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,37 +15,21 @@ from slate_common.params import InstanceId
 from ..domain import pipeline
 from ..domain import previews as rules
 from ..adapters.downloads import mime_of, object_response
-from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica
+from ..models import PreviewFile
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])
 
 
 async def _preview(session: Any, principal: Any, instance_id: Any) -> PreviewFile:
-    return await rules.get_preview(session, principal, instance_id)
-
-
-async def download_name(session: Any, preview: PreviewFile, extension: str) -> str:
-    """``<project>_<entity>_v<revision>.<ext>`` from the replicas, as far as they know."""
-    parts: list[str] = []
-    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
-    if task is not None:
-        project = await session.get(ProjectReplica, task.project_id) if task.project_id else None
-        entity = await session.get(EntityReplica, task.entity_id) if task.entity_id else None
-        if project is not None and project.name:
-            parts.append(project.name)
-        if entity is not None and entity.snapshot.get("name"):
-            parts.append(str(entity.snapshot["name"]))
-    parts.append(f"v{preview.revision}")
-    name = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "_", p).strip("_").lower() for p in parts)
-    return f"{name}.{extension}"
+    return await rules.get_preview(session, principal=principal, preview_id=instance_id)
 
 
 def _picture(name: str) -> Any:
     async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                       storage: StorageDep) -> Response:
         preview = await _preview(session, principal, instance_id)
-        bucket, key = pipeline.derivative_key(preview.id, name)
+        bucket, key = pipeline.derivative_key(preview.id, name=name)
         return await object_response(request, storage, bucket, key, media_type="image/png")
 
     return handler
@@ -69,13 +52,13 @@ async def download_picture(instance_id: InstanceId, request: Request, principal:
     """The original of a picture or file preview, as an attachment."""
     preview = await _preview(session, principal, instance_id)
     if preview.is_movie or preview.extension == "png":
-        bucket, key = pipeline.derivative_key(preview.id, "original")
+        bucket, key = pipeline.derivative_key(preview.id, name="original")
         ext = "png"
     else:
-        bucket, key = pipeline.source_key(preview.id, preview.extension or "")
+        bucket, key = pipeline.source_key(preview.id, extension=preview.extension or "")
         ext = preview.extension or ""
     return await object_response(request, storage, bucket, key, media_type=mime_of(ext),
-                                 download_name=await download_name(session, preview, ext))
+                                 download_name=await rules.download_name(session, preview=preview, extension=ext))
 
 
 @router.get("/pictures/originals/preview-files/{instance_id}.{extension}", operation_id="get_preview_original_file")
@@ -86,7 +69,7 @@ async def original_file(instance_id: InstanceId, extension: str, request: Reques
     ext = extension.lower()
     if ext != (preview.extension or "").lower() or preview.is_movie or ext == "png":
         raise NotFound()
-    bucket, key = pipeline.source_key(preview.id, ext)
+    bucket, key = pipeline.source_key(preview.id, extension=ext)
     return await object_response(request, storage, bucket, key, media_type=mime_of(ext))
 
 
@@ -97,12 +80,12 @@ def _movie(name: str, *, download: bool = False) -> Any:
         if not preview.is_movie or (name == "source" and not settings.serve_movie_source):
             raise NotFound()
         if name == "source":
-            bucket, key = pipeline.source_key(preview.id, preview.source_extension or "mp4")
+            bucket, key = pipeline.source_key(preview.id, extension=preview.source_extension or "mp4")
             media_type = mime_of(preview.source_extension)
         else:
-            bucket, key = pipeline.derivative_key(preview.id, name)
+            bucket, key = pipeline.derivative_key(preview.id, name=name)
             media_type = "video/mp4"
-        filename = await download_name(session, preview, "mp4") if download else None
+        filename = await rules.download_name(session, preview=preview, extension="mp4") if download else None
         return await object_response(request, storage, bucket, key, media_type=media_type, download_name=filename)
 
     return handler

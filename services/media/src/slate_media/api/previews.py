@@ -24,7 +24,6 @@ from slate_common.params import (
 from ..domain import access, frames, pipeline
 from ..domain import previews as rules
 from ..adapters.uploads import receive_upload, upload_limits
-from .downloads import download_name
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])
@@ -43,16 +42,18 @@ def _int(value: Any, name: str) -> int | None:
 async def add_preview(task_id: TaskId, comment_id: CommentId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Create a preview awaiting its file on a comment (revision: the comment's, or the next)."""
     body = await json_object(request)
-    preview = await rules.add_preview(session, principal, task_id=task_id, comment_id=comment_id,
+    preview = await rules.add_preview(session, principal=principal, task_id=task_id, comment_id=comment_id,
                                       revision=_int(body.get("revision"), "revision"))
-    return json_response(await rules.serialize_with_comments(session, preview), status_code=201)
+    return json_response(await rules.serialize_with_comments(session, preview=preview), status_code=201)
 
 
 async def _upload(request: Request, runtime: Runtime, storage: Any, settings: Any, principal: Any, preview_id: Any, **kw: Any) -> Response:
-    await pipeline.check_upload_access(runtime.sessionmaker, principal, preview_id, task_id=kw.get("task_id"))
+    await pipeline.check_upload_access(runtime.sessionmaker, principal=principal, preview_id=preview_id,
+                                       task_id=kw.get("task_id"))
     upload = await receive_upload(request, **upload_limits(settings))
     try:
-        out = await pipeline.accept_upload(runtime.sessionmaker, storage, principal, preview_id, upload,
+        out = await pipeline.accept_upload(runtime.sessionmaker, storage=storage, principal=principal,
+                                           preview_id=preview_id, upload=upload,
                                            jobs_subject=settings.jobs_subject,
                                            max_picture_pixels=settings.max_picture_pixels, **kw)
     finally:
@@ -78,9 +79,9 @@ async def upload_comment_preview(task_id: TaskId, comment_id: CommentId, preview
         return await _upload(request, runtime, storage, settings, principal, preview_file_id, comment_id=comment_id,
                              task_id=task_id)
     async with transaction(runtime.sessionmaker) as session:
-        preview = await rules.add_extra_preview(session, principal, task_id=task_id, comment_id=comment_id,
+        preview = await rules.add_extra_preview(session, principal=principal, task_id=task_id, comment_id=comment_id,
                                                 preview_id=preview_file_id)
-        out = await rules.serialize_with_comments(session, preview)
+        out = await rules.serialize_with_comments(session, preview=preview)
     return json_response(out, status_code=201)
 
 
@@ -89,7 +90,8 @@ async def upload_comment_preview(task_id: TaskId, comment_id: CommentId, preview
 async def delete_comment_preview(task_id: TaskId, comment_id: CommentId, preview_file_id: PreviewFileId,
                                  principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a preview from a comment of a task."""
-    await rules.remove_from_comment(session, principal, task_id=task_id, comment_id=comment_id, preview_id=preview_file_id)
+    await rules.remove_from_comment(session, principal=principal, task_id=task_id, comment_id=comment_id,
+                                    preview_id=preview_file_id)
     return Response(status_code=204)
 
 
@@ -99,22 +101,23 @@ async def update_position(preview_file_id: PreviewFileId, request: Request, prin
     position = _int((await json_object(request)).get("position"), "position")
     if position is None:
         raise BadRequest("A position is required.")
-    items = await rules.update_position(session, principal, preview_file_id, position)
+    items = await rules.update_position(session, principal=principal, preview_id=preview_file_id, position=position)
     return json_response([rules.serialize(p) for p in items])
 
 
 @router.put("/actions/preview-files/{preview_file_id}/update-annotations", operation_id="update_preview_annotations")
 async def update_annotations(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add, change and remove drawings on a preview."""
-    preview = await rules.update_annotations(session, principal, preview_file_id, await json_object(request))
+    preview = await rules.update_annotations(session, principal=principal, preview_id=preview_file_id,
+                                             body=await json_object(request))
     return json_response(rules.serialize(preview))
 
 
 @router.put("/actions/preview-files/{preview_file_id}/set-main-preview", operation_id="set_main_preview")
 async def set_main_preview(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep) -> Response:
     """Make the preview its entity's picture; returns the entity."""
-    preview = await rules.get_preview(session, principal, preview_file_id)
-    return json_response(await rules.set_main_preview(session, principal, preview))
+    preview = await rules.get_preview(session, principal=principal, preview_id=preview_file_id)
+    return json_response(await rules.set_main_preview(session, principal=principal, preview=preview))
 
 
 @router.put("/actions/tasks/set-main-preview", operation_id="set_main_preview_from_tasks")
@@ -127,7 +130,7 @@ async def set_main_from_tasks(request: Request, principal: CurrentUser, session:
                          data={"errors": [{"field": "task_ids", "message": "Field required"}]})
     out = []
     for raw in task_ids:
-        entity = await rules.set_main_from_task(session, principal, parse_id(str(raw)))
+        entity = await rules.set_main_from_task(session, principal=principal, task_id=parse_id(str(raw)))
         if entity is not None:
             out.append(entity)
     return json_response(out)
@@ -136,7 +139,7 @@ async def set_main_from_tasks(request: Request, principal: CurrentUser, session:
 @router.put("/actions/tasks/{task_id}/set-main-preview", operation_id="set_main_preview_from_task")
 async def set_main_from_task(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task's last preview becomes its entity's picture."""
-    entity = await rules.set_main_from_task(session, principal, task_id)
+    entity = await rules.set_main_from_task(session, principal=principal, task_id=task_id)
     if entity is None:
         raise BadRequest("This task has no preview.", data=None)
     return json_response(entity)
@@ -146,7 +149,8 @@ def _entity_listing(kind: str) -> Any:
     kinds = None if kind == "entity" else (kind,)
 
     async def listing(entity_id: uuid.UUID, principal: CurrentUser, session: SessionDep) -> Response:
-        return json_response(await rules.previews_of_entity(session, principal, entity_id, kinds))
+        return json_response(await rules.previews_of_entity(session, principal=principal, entity_id=entity_id,
+                                                            kinds=kinds))
 
     # the path parameter is {<kind>_id}: an annotation object, as the string form could not
     # name ``kind`` (postponed annotations are read in the module's globals)
@@ -158,7 +162,7 @@ def _entity_listing(kind: str) -> Any:
 @router.get("/data/shots/{shot_id}/preview-files", operation_id="get_shot_preview_files")
 async def shot_previews(shot_id: ShotId, principal: CurrentUser, session: SessionDep) -> Response:
     """A shot's previews per task type id, newest revision first."""
-    return json_response(await rules.previews_of_shot_by_task_type(session, principal, shot_id))
+    return json_response(await rules.previews_of_shot_by_task_type(session, principal=principal, shot_id=shot_id))
 
 
 for _kind, _plural in (("entity", "entities"), ("edit", "edits"), ("concept", "concepts")):
@@ -169,25 +173,25 @@ for _kind, _plural in (("entity", "entities"), ("edit", "edits"), ("concept", "c
 @router.get("/data/projects/{project_id}/preview-files", operation_id="get_project_preview_files")
 async def project_previews(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Every preview of a project."""
-    return json_response(await rules.previews_of_project(session, principal, project_id))
+    return json_response(await rules.previews_of_project(session, principal=principal, project_id=project_id))
 
 
 @router.get("/actions/preview-files/{preview_file_id}/extract-frame", operation_id="extract_preview_frame")
 async def extract_frame(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep,
                         storage: StorageDep, settings: SettingsDep) -> Response:
     """A frame of a movie preview as PNG (``frame_number``, default 0); managers only."""
-    preview = await rules.get_preview(session, principal, preview_file_id)
+    preview = await rules.get_preview(session, principal=principal, preview_id=preview_file_id)
     access.check_manager(principal)
     if not preview.is_movie or preview.status != "ready":
         raise NotFound()
     frame = _int(request.query_params.get("frame_number"), "frame_number") or 0
     if frame < 0:
         raise BadRequest("frame_number must be positive.")
-    fps = await frames.project_fps(session, preview)
+    fps = await frames.project_fps(session, preview=preview)
     seconds = min(frame / fps, max(preview.duration - 1 / fps, 0))
     with tempfile.TemporaryDirectory(prefix="slate-frame-", dir=settings.scratch_dir) as tmp:
         dest = FsPath(tmp) / "frame.png"
-        await frames.extract_frame(storage, settings, preview.id, seconds, dest)
+        await frames.extract_frame(storage, settings=settings, preview_id=preview.id, seconds=seconds, dest=dest)
         data = dest.read_bytes()
     return Response(data, media_type="image/png", headers={"Cache-Control": "max-age=604800, private"})
 
@@ -199,7 +203,8 @@ FrameNumber = Annotated[int | None, Query(ge=1)]
 async def extract_annotated_frame(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
                                   storage: StorageDep, settings: SettingsDep, frame_number: FrameNumber = None) -> Response:
     """A frame with its drawings as PNG: a movie's ``frame_number`` (1-based), a picture itself."""
-    frame = await frames.annotated_frame(session, storage, settings, principal, preview_id=preview_file_id,
+    frame = await frames.annotated_frame(session, storage=storage, settings=settings, principal=principal,
+                                         preview_id=preview_file_id,
                                          frame_number=frame_number)
     return Response(await asyncio.to_thread(frames.png_bytes, frame.image), media_type="image/png",
                     headers={"Cache-Control": "no-cache"})
@@ -209,8 +214,9 @@ async def extract_annotated_frame(preview_file_id: PreviewFileId, principal: Cur
 async def extract_annotated_frames(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
                                    storage: StorageDep, settings: SettingsDep) -> Response:
     """Every annotated frame of a preview, one PNG each, in a zip."""
-    preview, items = await frames.annotated_frames(session, storage, settings, principal, preview_id=preview_file_id)
-    base = (await download_name(session, preview, "x"))[:-2]
+    preview, items = await frames.annotated_frames(session, storage=storage, settings=settings, principal=principal,
+                                                   preview_id=preview_file_id)
+    base = (await rules.download_name(session, preview=preview, extension="x"))[:-2]
     data = await asyncio.to_thread(frames.zip_bytes, [(f"{base}_frame_{f.number}.png", f.image) for f in items])
     return _attachment(data, "application/zip", f"{base}_annotated_frames.zip")
 
@@ -220,8 +226,9 @@ async def extract_annotated_frames(preview_file_id: PreviewFileId, principal: Cu
 async def extract_annotated_frames_pdf(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
                                        storage: StorageDep, settings: SettingsDep) -> Response:
     """Every annotated frame of a preview, one page each, in a PDF."""
-    preview, items = await frames.annotated_frames(session, storage, settings, principal, preview_id=preview_file_id)
-    base = (await download_name(session, preview, "x"))[:-2]
+    preview, items = await frames.annotated_frames(session, storage=storage, settings=settings, principal=principal,
+                                                   preview_id=preview_file_id)
+    base = (await rules.download_name(session, preview=preview, extension="x"))[:-2]
     data = await asyncio.to_thread(frames.pdf_bytes, [f.image for f in items])
     return _attachment(data, "application/pdf", f"{base}_annotated_frames.pdf")
 
@@ -234,10 +241,10 @@ def _attachment(data: bytes, media_type: str, filename: str) -> Response:
 @router.get("/actions/preview-files/{preview_file_id}/extract-tile", operation_id="extract_preview_tile")
 async def extract_tile(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
     """The tile sheet of a movie preview (its frames in a grid) as PNG."""
-    preview = await rules.get_preview(session, principal, preview_file_id)
+    preview = await rules.get_preview(session, principal=principal, preview_id=preview_file_id)
     if not preview.is_movie:
         raise BadRequest("This preview is not a movie.", data=None)  # Zou's 400 carries data: null
-    bucket, key = pipeline.derivative_key(preview.id, "tiles")
+    bucket, key = pipeline.derivative_key(preview.id, name="tiles")
     if await storage.stat(bucket, key) is None:
         raise NotFound()
     return Response(await storage.read_bytes(bucket, key), media_type="image/png",

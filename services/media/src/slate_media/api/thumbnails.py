@@ -17,7 +17,6 @@ from slate_common.params import InstanceId, ProjectId, json_object, parse_id
 from ..adapters import processing
 from ..domain import access, files
 from ..adapters.downloads import mime_of, object_response
-from ..models import PreviewBackgroundFile
 from ..adapters.uploads import receive_upload, upload_limits
 from .deps import SettingsDep, StorageDep
 
@@ -26,7 +25,8 @@ router = APIRouter(tags=["Thumbnails"])
 
 def _get_thumbnail(kind: str) -> Any:
     async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, storage: StorageDep) -> Response:
-        return await object_response(request, storage, "thumbnails", files.avatar_key(kind, instance_id), media_type="image/png")
+        return await object_response(request, storage, "thumbnails", files.avatar_key(kind, instance_id=instance_id),
+                                     media_type="image/png")
 
     handler.__doc__ = f"The thumbnail of one of the {kind} (PNG)."
     return handler
@@ -35,10 +35,11 @@ def _get_thumbnail(kind: str) -> Any:
 def _post_thumbnail(kind: str) -> Any:
     async def handler(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                       storage: StorageDep, settings: SettingsDep) -> Response:
-        await files.check_avatar_change(session, principal, kind, instance_id)
+        await files.check_avatar_change(session, principal=principal, kind=kind, instance_id=instance_id)
         upload = await receive_upload(request, **upload_limits(settings))
         try:
-            out = await files.set_avatar(session, storage, principal, kind, instance_id, upload,
+            out = await files.set_avatar(session, storage=storage, principal=principal, kind=kind,
+                                         instance_id=instance_id, upload=upload,
                                          scratch_dir=settings.scratch_dir, max_pixels=settings.max_picture_pixels)
         finally:
             upload.close()
@@ -69,25 +70,18 @@ for _kind in ("persons", "projects", "organisations"):
 @router.delete("/actions/user/clear-avatar", operation_id="clear_own_avatar", status_code=204)
 async def clear_own_avatar(principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
     """Remove the caller's avatar."""
-    await files.clear_avatar(session, storage, principal, principal.id)
+    await files.clear_avatar(session, storage=storage, principal=principal, person_id=principal.id)
     return Response(status_code=204)
 
 
 @router.delete("/actions/persons/{person_id}/clear-avatar", operation_id="clear_person_avatar", status_code=204)
 async def clear_person_avatar(person_id: str, principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
     """Remove a person's avatar (the person or an admin)."""
-    await files.clear_avatar(session, storage, principal, parse_id(person_id))
+    await files.clear_avatar(session, storage=storage, principal=principal, person_id=parse_id(person_id))
     return Response(status_code=204)
 
 
 # -- preview backgrounds ------------------------------------------------------------------
-
-
-async def _background(session: Any, instance_id: Any) -> PreviewBackgroundFile:
-    background = await session.get(PreviewBackgroundFile, instance_id)
-    if background is None:
-        raise NotFound()
-    return background
 
 
 @router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
@@ -95,10 +89,11 @@ async def upload_background(instance_id: InstanceId, request: Request, principal
                             storage: StorageDep, settings: SettingsDep) -> Response:
     """Store the HDR file of a preview background (admins); any other format deletes it (400)."""
     access.check_admin(principal)
-    await _background(session, instance_id)
+    await files.get_background(session, background_id=instance_id)
     upload = await receive_upload(request, **upload_limits(settings))
     try:
-        out = await files.upload_background(session, storage, principal, instance_id, upload)
+        out = await files.upload_background(session, storage=storage, principal=principal, background_id=instance_id,
+                                            upload=upload)
     finally:
         upload.close()
     if out is None:  # answered, not raised: the deletion is committed
@@ -111,11 +106,11 @@ async def upload_background(instance_id: InstanceId, request: Request, principal
 async def get_background(instance_id: InstanceId, extension: str, request: Request, principal: CurrentUser,
                          session: SessionDep, storage: StorageDep) -> Response:
     """A preview background file in its own extension."""
-    background = await _background(session, instance_id)
+    background = await files.get_background(session, background_id=instance_id)
     if (background.extension or "") != extension.lower():
         raise NotFound()
-    return await object_response(request, storage, "files", files.background_key(instance_id, extension.lower()),
-                                 media_type=mime_of(extension))
+    key = files.background_key(instance_id, extension=extension.lower())
+    return await object_response(request, storage, "files", key, media_type=mime_of(extension))
 
 
 @router.get("/pictures/thumbnails/preview-background-files/{instance_id}.png", operation_id="get_preview_background_thumbnail")
@@ -131,11 +126,11 @@ async def set_background_thumbnail(instance_id: InstanceId, request: Request, pr
                                    storage: StorageDep, settings: SettingsDep) -> Response:
     """Replace the thumbnail of a preview background with a picture."""
     access.check_manager(principal)
-    await _background(session, instance_id)
+    await files.get_background(session, background_id=instance_id)
     upload = await receive_upload(request, **upload_limits(settings))
     try:
         try:
-            await files.set_background_thumbnail(storage, instance_id, Path(upload.path))
+            await files.set_background_thumbnail(storage, background_id=instance_id, src=Path(upload.path))
         except processing.MediaError as exc:
             raise BadRequest(str(exc)) from exc
     finally:
@@ -146,7 +141,7 @@ async def set_background_thumbnail(instance_id: InstanceId, request: Request, pr
 @router.get("/data/projects/{project_id}/settings/preview-background-files", operation_id="get_project_preview_backgrounds")
 async def project_backgrounds(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The preview backgrounds of a production."""
-    return json_response(await files.project_backgrounds(session, principal, project_id))
+    return json_response(await files.project_backgrounds(session, principal=principal, project_id=project_id))
 
 
 @router.post("/data/projects/{project_id}/settings/preview-background-files",
@@ -155,7 +150,8 @@ async def add_project_background(project_id: ProjectId, request: Request, princi
     """Link a preview background to a production."""
     body = await json_object(request)
     return json_response(
-        await files.add_project_background(session, principal, project_id, body.get("preview_background_file_id")),
+        await files.add_project_background(session, principal=principal, project_id=project_id,
+                                           background_id=body.get("preview_background_file_id")),
         status_code=201,
     )
 
@@ -165,5 +161,6 @@ async def add_project_background(project_id: ProjectId, request: Request, princi
 async def remove_project_background(project_id: ProjectId, preview_background_file_id: str, principal: CurrentUser,
                                     session: SessionDep) -> Response:
     """Unlink a preview background from a production."""
-    await files.remove_project_background(session, principal, project_id, parse_id(preview_background_file_id))
+    await files.remove_project_background(session, principal=principal, project_id=project_id,
+                                          background_id=parse_id(preview_background_file_id))
     return Response(status_code=204)

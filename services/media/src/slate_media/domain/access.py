@@ -9,7 +9,7 @@ an action beyond the caller's role. Listings are scoped in their base query
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +21,10 @@ from ..models import PreviewFile, ProjectReplica, TaskReplica
 from ..consumers import PROJECTS, TASKS
 
 SUPERVISORS = ("admin", "manager", "supervisor")
+Columns = TypeVarTuple("Columns")
 
 
-def scope_previews(stmt: Select[Any], principal: Principal) -> Select[Any]:
+def scope_previews(stmt: Select[*Columns], *, principal: Principal) -> Select[*Columns]:
     """Previews of tasks in the caller's projects (a vendor: only tasks assigned to them)."""
     if principal.is_admin:
         return stmt
@@ -37,7 +38,7 @@ def scope_previews(stmt: Select[Any], principal: Principal) -> Select[Any]:
     return stmt
 
 
-async def project_visible(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> ProjectReplica:
+async def project_visible(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> ProjectReplica:
     """The project, if the caller is in its team (admins: any); 404 if it does not exist."""
     project = await PROJECTS.get(session, project_id)
     if project is None:
@@ -47,7 +48,7 @@ async def project_visible(session: AsyncSession, principal: Principal, project_i
     return project  # type: ignore[no-any-return]
 
 
-async def check_task_seen(session: AsyncSession, principal: Principal, task: TaskReplica) -> None:
+async def check_task_seen(session: AsyncSession, *, principal: Principal, task: TaskReplica) -> None:
     """403 unless the task is in one of the caller's projects (a vendor: assigned to them)."""
     if principal.is_admin:
         return
@@ -58,25 +59,25 @@ async def check_task_seen(session: AsyncSession, principal: Principal, task: Tas
         raise Forbidden()
 
 
-async def task_visible(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> TaskReplica:
+async def task_visible(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> TaskReplica:
     task = await TASKS.get(session, task_id)
     if task is None:
         raise NotFound()
-    await check_task_seen(session, principal, task)
+    await check_task_seen(session, principal=principal, task=task)
     return task  # type: ignore[no-any-return]
 
 
-async def check_preview_seen(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
+async def check_preview_seen(session: AsyncSession, *, principal: Principal, preview: PreviewFile) -> None:
     """403 unless the caller sees the preview's task (a preview of no task: admins only)."""
     if principal.is_admin:
         return
     task = await TASKS.get(session, preview.task_id) if preview.task_id else None
     if task is None:
         raise Forbidden()
-    await check_task_seen(session, principal, task)
+    await check_task_seen(session, principal=principal, task=task)
 
 
-async def check_entity_seen(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+async def check_entity_seen(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID,
                             project_id: uuid.UUID | None) -> None:
     """403 unless the entity is in one of the caller's projects; a vendor must be assigned
     to one of its tasks."""
@@ -94,7 +95,7 @@ async def check_entity_seen(session: AsyncSession, principal: Principal, entity_
             raise Forbidden()
 
 
-def check_task_action(principal: Principal, task: TaskReplica, *, clients: bool = False) -> None:
+def check_task_action(principal: Principal, *, task: TaskReplica, clients: bool = False) -> None:
     """Posting previews and setting main previews: supervisors and up on their
     projects; artists and vendors on tasks assigned to them; clients of the project
     where Zou lets them (adding a preview to a comment, ordering previews)."""

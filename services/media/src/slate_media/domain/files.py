@@ -27,11 +27,12 @@ from . import access
 AVATAR_KINDS = {"persons": "person", "projects": "project", "organisations": "organisation"}
 
 
-def avatar_key(kind: str, instance_id: uuid.UUID) -> str:
+def avatar_key(kind: str, *, instance_id: uuid.UUID) -> str:
     return f"{kind}/{instance_id}.png"
 
 
-async def check_avatar_change(session: AsyncSession, principal: Principal, kind: str, instance_id: uuid.UUID) -> None:
+async def check_avatar_change(session: AsyncSession, *, principal: Principal, kind: str,
+                              instance_id: uuid.UUID) -> None:
     """A person changes their own picture, managers a project of theirs, admins anything."""
     if principal.is_admin:
         return
@@ -45,24 +46,24 @@ async def check_avatar_change(session: AsyncSession, principal: Principal, kind:
 
 
 async def set_avatar(
-    session: AsyncSession, storage: Storage, principal: Principal, kind: str, instance_id: uuid.UUID, upload: Upload,
-    *, scratch_dir: str | None = None, max_pixels: int = processing.MAX_PICTURE_PIXELS,
+    session: AsyncSession, *, storage: Storage, principal: Principal, kind: str, instance_id: uuid.UUID, upload: Upload,
+    scratch_dir: str | None = None, max_pixels: int = processing.MAX_PICTURE_PIXELS,
 ) -> dict[str, Any]:
-    await check_avatar_change(session, principal, kind, instance_id)
+    await check_avatar_change(session, principal=principal, kind=kind, instance_id=instance_id)
     if upload.size == 0:
         raise BadRequest("The uploaded file is empty.")
     with tempfile.TemporaryDirectory(prefix="slate-avatar-", dir=scratch_dir) as tmp:
         dest = Path(tmp) / "avatar.png"
         await asyncio.to_thread(processing.avatar, Path(upload.path), dest, max_pixels=max_pixels)
-        await storage.put_path("thumbnails", avatar_key(kind, instance_id), dest, "image/png")
+        await storage.put_path("thumbnails", avatar_key(kind, instance_id=instance_id), dest, "image/png")
     emit(session, "avatar:update", {"kind": AVATAR_KINDS[kind], "id": str(instance_id), "has_avatar": True},
          project_id=instance_id if kind == "projects" else None, actor_id=principal.id)
     return {"thumbnail_path": f"pictures/thumbnails/{kind}/{instance_id}.png"}
 
 
-async def clear_avatar(session: AsyncSession, storage: Storage, principal: Principal, person_id: uuid.UUID) -> None:
-    await check_avatar_change(session, principal, "persons", person_id)
-    await storage.remove("thumbnails", avatar_key("persons", person_id))
+async def clear_avatar(session: AsyncSession, *, storage: Storage, principal: Principal, person_id: uuid.UUID) -> None:
+    await check_avatar_change(session, principal=principal, kind="persons", instance_id=person_id)
+    await storage.remove("thumbnails", avatar_key("persons", instance_id=person_id))
     emit(session, "avatar:update", {"kind": "person", "id": str(person_id), "has_avatar": False}, actor_id=principal.id)
 
 
@@ -77,19 +78,19 @@ def attachment_thumbnail_key(attachment_id: uuid.UUID) -> str:
     return f"thumbnails/{attachment_id}.png"
 
 
-async def visible_comment(session: AsyncSession, principal: Principal, comment_id: uuid.UUID) -> CommentReplica:
+async def visible_comment(session: AsyncSession, *, principal: Principal, comment_id: uuid.UUID) -> CommentReplica:
     comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
     if comment is None or comment.object_id is None:
         raise NotFound()
-    await access.task_visible(session, principal, comment.object_id)
+    await access.task_visible(session, principal=principal, task_id=comment.object_id)
     return comment
 
 
 async def add_attachments(
-    session: AsyncSession, storage: Storage, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID,
+    session: AsyncSession, *, storage: Storage, principal: Principal, task_id: uuid.UUID, comment_id: uuid.UUID,
     uploads: list[Upload],
 ) -> list[dict[str, Any]]:
-    comment = await visible_comment(session, principal, comment_id)
+    comment = await visible_comment(session, principal=principal, comment_id=comment_id)
     if comment.object_id != task_id:
         raise BadRequest("This comment is not a comment of this task.")
     if not principal.is_manager and comment.person_id != principal.id:
@@ -117,7 +118,8 @@ async def add_attachments(
     return [{"id": str(a.id), "name": a.name, "extension": a.extension, "size": a.size} for a in created]
 
 
-async def visible_attachment(session: AsyncSession, principal: Principal, attachment_id: uuid.UUID) -> AttachmentFile:
+async def visible_attachment(session: AsyncSession, *, principal: Principal,
+                             attachment_id: uuid.UUID) -> AttachmentFile:
     attachment = await session.get(AttachmentFile, attachment_id)
     if attachment is None:
         raise NotFound()
@@ -125,16 +127,16 @@ async def visible_attachment(session: AsyncSession, principal: Principal, attach
         if not principal.is_admin:
             raise NotFound()
         return attachment
-    await visible_comment(session, principal, attachment.comment_id)
+    await visible_comment(session, principal=principal, comment_id=attachment.comment_id)
     return attachment
 
 
 async def delete_attachment(
-    session: AsyncSession, storage: Storage, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID,
+    session: AsyncSession, *, storage: Storage, principal: Principal, task_id: uuid.UUID, comment_id: uuid.UUID,
     attachment_id: uuid.UUID,
 ) -> None:
-    attachment = await visible_attachment(session, principal, attachment_id)
-    comment = await visible_comment(session, principal, comment_id)
+    attachment = await visible_attachment(session, principal=principal, attachment_id=attachment_id)
+    comment = await visible_comment(session, principal=principal, comment_id=comment_id)
     if attachment.comment_id != comment_id or comment.object_id != task_id:
         raise Forbidden()  # as Zou: an attachment of another comment is refused, not hidden
     if principal.role not in access.SUPERVISORS and comment.person_id != principal.id:
@@ -152,7 +154,7 @@ async def delete_attachment(
 BACKGROUND_EXTENSIONS = frozenset({"hdr"})
 
 
-def background_key(background_id: uuid.UUID, extension: str) -> str:
+def background_key(background_id: uuid.UUID, *, extension: str) -> str:
     return f"backgrounds/{background_id}.{extension}"
 
 
@@ -160,8 +162,16 @@ def background_thumbnail_key(background_id: uuid.UUID) -> str:
     return f"preview-background-files/{background_id}.png"
 
 
+async def get_background(session: AsyncSession, *, background_id: uuid.UUID) -> PreviewBackgroundFile:
+    """The preview background, 404 when there is none."""
+    background = await session.get(PreviewBackgroundFile, background_id)
+    if background is None:
+        raise NotFound()
+    return background
+
+
 async def upload_background(
-    session: AsyncSession, storage: Storage, principal: Principal, background_id: uuid.UUID, upload: Upload
+    session: AsyncSession, *, storage: Storage, principal: Principal, background_id: uuid.UUID, upload: Upload
 ) -> dict[str, Any] | None:
     """Store the file of a preview background; None when its format is refused (the
     background is then deleted in the same transaction)."""
@@ -180,9 +190,10 @@ async def upload_background(
         return None
     if upload.size == 0:
         raise BadRequest("The uploaded file is empty.")
-    await storage.put_file("files", background_key(background_id, ext), upload.file, upload.size, mime_of(ext))
+    await storage.put_file("files", background_key(background_id, extension=ext), upload.file, upload.size,
+                           mime_of(ext))
     if ext in processing.PICTURE_EXTENSIONS:
-        await set_background_thumbnail(storage, background_id, Path(upload.path))
+        await set_background_thumbnail(storage, background_id=background_id, src=Path(upload.path))
     background.original_name = upload.stem[:250]
     background.extension = ext
     background.file_size = upload.size
@@ -192,14 +203,16 @@ async def upload_background(
     return background.serialize()
 
 
-async def set_background_thumbnail(storage: Storage, background_id: uuid.UUID, src: Path) -> None:
+async def set_background_thumbnail(storage: Storage, *, background_id: uuid.UUID, src: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="slate-background-") as tmp:
         out = await asyncio.to_thread(processing.picture_derivatives, src, Path(tmp), original=False)
         await storage.put_path("thumbnails", background_thumbnail_key(background_id), out["thumbnail"], "image/png")  # type: ignore[arg-type]
 
 
-async def project_backgrounds(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:
-    await access.project_visible(session, principal, project_id)
+async def project_backgrounds(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    await access.project_visible(session, principal=principal, project_id=project_id)
     rows = await session.scalars(
         select(PreviewBackgroundFile)
         .join(project_preview_background, project_preview_background.c.preview_background_file_id == PreviewBackgroundFile.id)
@@ -210,10 +223,10 @@ async def project_backgrounds(session: AsyncSession, principal: Principal, proje
 
 
 async def add_project_background(
-    session: AsyncSession, principal: Principal, project_id: uuid.UUID, background_id: Any
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, background_id: Any
 ) -> dict[str, Any]:
     access.check_manager(principal)
-    project = await access.project_visible(session, principal, project_id)
+    project = await access.project_visible(session, principal=principal, project_id=project_id)
     bid = parse_id(background_id, "A preview_background_file_id is required.")
     background = await session.get(PreviewBackgroundFile, bid)
     if background is None:
@@ -232,10 +245,10 @@ async def add_project_background(
 
 
 async def remove_project_background(
-    session: AsyncSession, principal: Principal, project_id: uuid.UUID, background_id: uuid.UUID
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, background_id: uuid.UUID
 ) -> None:
     access.check_manager(principal)
-    await access.project_visible(session, principal, project_id)
+    await access.project_visible(session, principal=principal, project_id=project_id)
     await session.execute(
         delete(project_preview_background).where(
             project_preview_background.c.project_id == project_id,

@@ -34,21 +34,22 @@ from . import pipeline
 PICTURE_EXTENSIONS = processing.PICTURE_EXTENSIONS
 
 
-async def project_fps(session: AsyncSession, preview: PreviewFile) -> float:
+async def project_fps(session: AsyncSession, *, preview: PreviewFile) -> float:
     task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
     project = await session.get(ProjectReplica, task.project_id) if task and task.project_id else None
     return processing.parse_fps((project.snapshot if project else {}).get("fps"))
 
 
-def frame_seconds(index: int, fps: float, duration: float) -> float:
+def frame_seconds(index: int, *, fps: float, duration: float) -> float:
     """Where to seek for the 0-based frame ``index``: half a frame early, so that rounding
     of timestamps never skips to the next frame; never past the last frame."""
     return max(0.0, min((index - 0.5) / fps, max(duration - 1 / fps, 0.0)))
 
 
-async def extract_frame(storage: Storage, settings: MediaSettings, preview_id: uuid.UUID, seconds: float, dest: Path) -> None:
+async def extract_frame(storage: Storage, *, settings: MediaSettings, preview_id: uuid.UUID, seconds: float,
+                        dest: Path) -> None:
     """Write the frame of the stored normalised movie at ``seconds`` to ``dest`` (PNG)."""
-    bucket, key = pipeline.derivative_key(preview_id, "hd")
+    bucket, key = pipeline.derivative_key(preview_id, name="hd")
     url = await asyncio.to_thread(storage.client.presigned_get_object, storage.bucket(bucket), key)
     argv = processing.extract_frame_command(processing.ffmpeg_binary(settings.ffmpeg), url, dest, seconds)
     try:
@@ -68,7 +69,7 @@ class AnnotatedFrame:
     image: Image.Image
 
 
-async def annotated_preview(session: AsyncSession, principal: Principal, preview_id: uuid.UUID) -> PreviewFile:
+async def annotated_preview(session: AsyncSession, *, principal: Principal, preview_id: uuid.UUID) -> PreviewFile:
     """The preview, for a caller allowed to export its drawings: an admin, or a manager
     in the preview's production (as Zou: others get 403, a missing preview 404)."""
     preview = await session.get(PreviewFile, preview_id)
@@ -93,13 +94,13 @@ def _kind(preview: PreviewFile, what: str) -> str:
 
 
 async def _require_source(storage: Storage, preview: PreviewFile, kind: str) -> None:
-    bucket, key = pipeline.derivative_key(preview.id, "hd" if kind == "movie" else "preview")
+    bucket, key = pipeline.derivative_key(preview.id, name="hd" if kind == "movie" else "preview")
     if preview.status != "ready" or await storage.stat(bucket, key) is None:
         raise NotFound(f"404 Not Found: No stored {kind} for preview file {preview.id}.")
 
 
 async def _picture(storage: Storage, preview: PreviewFile) -> Image.Image:
-    data = await storage.read_bytes(*pipeline.derivative_key(preview.id, "preview"))
+    data = await storage.read_bytes(*pipeline.derivative_key(preview.id, name="preview"))
     return await asyncio.to_thread(lambda: Image.open(io.BytesIO(data)).convert("RGB"))
 
 
@@ -111,7 +112,8 @@ async def _render_movie_frames(
         for i, annotation in enumerate(wanted):
             index = drawings.frame_index(annotation, fps)
             dest = Path(tmp) / f"frame-{i}.png"
-            await extract_frame(storage, settings, preview.id, frame_seconds(index, fps, preview.duration or 0.0), dest)
+            seconds = frame_seconds(index, fps=fps, duration=preview.duration or 0.0)
+            await extract_frame(storage, settings=settings, preview_id=preview.id, seconds=seconds, dest=dest)
             image = await asyncio.to_thread(_load_and_render, dest, drawings.objects_of(annotation))
             out.append(AnnotatedFrame(index + 1, image))
     return out
@@ -123,11 +125,11 @@ def _load_and_render(path: Path, objects: list[dict[str, Any]]) -> Image.Image:
 
 
 async def annotated_frame(
-    session: AsyncSession, storage: Storage, settings: MediaSettings, principal: Principal, *,
-    preview_id: uuid.UUID, frame_number: int | None,
+    session: AsyncSession, *,
+    storage: Storage, settings: MediaSettings, principal: Principal, preview_id: uuid.UUID, frame_number: int | None,
 ) -> AnnotatedFrame:
     """One frame with its drawings: a movie's ``frame_number`` (1-based), a picture itself."""
-    preview = await annotated_preview(session, principal, preview_id)
+    preview = await annotated_preview(session, principal=principal, preview_id=preview_id)
     kind = _kind(preview, "annotated frame")
     annotations = drawings.drawn(preview.annotations)
     if kind == "picture":
@@ -139,7 +141,7 @@ async def annotated_frame(
         return AnnotatedFrame(1, rendered)
     if frame_number is None:
         raise BadRequest("frame_number is required for movie previews")
-    fps = await project_fps(session, preview)
+    fps = await project_fps(session, preview=preview)
     wanted = [a for a in annotations if drawings.frame_index(a, fps) + 1 == frame_number]
     if not wanted:
         raise BadRequest(f"No annotation found for frame {frame_number}")
@@ -149,10 +151,10 @@ async def annotated_frame(
 
 
 async def annotated_frames(
-    session: AsyncSession, storage: Storage, settings: MediaSettings, principal: Principal, *, preview_id: uuid.UUID,
+    session: AsyncSession, *, storage: Storage, settings: MediaSettings, principal: Principal, preview_id: uuid.UUID,
 ) -> tuple[PreviewFile, list[AnnotatedFrame]]:
     """Every annotated frame of a preview, in frame order (one per annotation)."""
-    preview = await annotated_preview(session, principal, preview_id)
+    preview = await annotated_preview(session, principal=principal, preview_id=preview_id)
     annotations = drawings.drawn(preview.annotations)
     if not annotations:
         raise BadRequest("Preview file has no annotations")
@@ -165,7 +167,7 @@ async def annotated_frames(
             for i, a in enumerate(annotations)
         ]
         return preview, frames
-    fps = await project_fps(session, preview)
+    fps = await project_fps(session, preview=preview)
     ordered = sorted(annotations, key=lambda a: drawings.frame_index(a, fps))
     return preview, await _render_movie_frames(storage, settings, preview, fps, ordered)
 

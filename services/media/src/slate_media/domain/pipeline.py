@@ -43,7 +43,7 @@ log = get_logger(__name__)
 # -- where things are stored ------------------------------------------------------------
 
 
-def source_key(preview_id: uuid.UUID, extension: str) -> tuple[str, str]:
+def source_key(preview_id: uuid.UUID, *, extension: str) -> tuple[str, str]:
     kind = processing.kind_of(extension)
     if kind == "movie":
         return "movies", f"source/{preview_id}.{extension}"
@@ -52,7 +52,7 @@ def source_key(preview_id: uuid.UUID, extension: str) -> tuple[str, str]:
     return "files", f"originals/{preview_id}.{extension}"
 
 
-def derivative_key(preview_id: uuid.UUID, name: str) -> tuple[str, str]:
+def derivative_key(preview_id: uuid.UUID, *, name: str) -> tuple[str, str]:
     return {
         "original": ("previews", f"originals/{preview_id}.png"),
         "preview": ("previews", f"previews/{preview_id}.png"),
@@ -81,26 +81,26 @@ def check_upload(upload: Upload) -> str:
 
 
 async def check_upload_access(
-    sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, preview_id: uuid.UUID,
-    *, task_id: uuid.UUID | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession], *, principal: Principal, preview_id: uuid.UUID,
+    task_id: uuid.UUID | None = None,
 ) -> None:
     """Checked before the body is read (and again after), in a short transaction."""
     async with transaction(sessionmaker) as session:
         if task_id is not None:  # through a task's address: its visibility first (Zou: 403)
-            await access.task_visible(session, principal, task_id)
-        preview = await preview_rules.get_preview_to_upload(session, principal, preview_id)
+            await access.task_visible(session, principal=principal, task_id=task_id)
+        preview = await preview_rules.get_preview_to_upload(session, principal=principal, preview_id=preview_id)
         if task_id is not None and preview.task_id != task_id:
             raise BadRequest("This preview is not a preview of this task.")
-        await preview_rules.check_upload_allowed(session, principal, preview)
+        await preview_rules.check_upload_allowed(session, principal=principal, preview=preview)
 
 
 async def accept_upload(
     sessionmaker: async_sessionmaker[AsyncSession],
+    *,
     storage: Storage,
     principal: Principal,
     preview_id: uuid.UUID,
     upload: Upload,
-    *,
     comment_id: uuid.UUID | None = None,
     task_id: uuid.UUID | None = None,
     jobs_subject: str = "slate.jobs.media",
@@ -110,7 +110,7 @@ async def accept_upload(
     kind = check_upload(upload)
     # the access is checked again now the body is in (side by side with reading the picture)
     outcomes = await asyncio.gather(
-        check_upload_access(sessionmaker, principal, preview_id, task_id=task_id),
+        check_upload_access(sessionmaker, principal=principal, preview_id=preview_id, task_id=task_id),
         *([asyncio.to_thread(processing.check_picture, Path(upload.path), max_pixels=max_picture_pixels)]
           if kind == "picture" else []),
         return_exceptions=True,
@@ -119,13 +119,13 @@ async def accept_upload(
         if isinstance(outcome, BaseException):
             raise outcome
     checked = time.perf_counter()
-    bucket, key = source_key(preview_id, upload.extension)
+    bucket, key = source_key(preview_id, extension=upload.extension)
     await storage.put_file(bucket, key, upload.file, upload.size, upload.content_type or mime_of(upload.extension))
     stored = time.perf_counter()
     log.info("preview_upload_stored", preview_file_id=str(preview_id), size=upload.size,
              ms={"check": round((checked - clock) * 1000, 1), "store": round((stored - checked) * 1000, 1)})
     async with transaction(sessionmaker) as session:
-        preview = await preview_rules.get_preview(session, principal, preview_id, for_update=True)
+        preview = await preview_rules.get_preview(session, principal=principal, preview_id=preview_id, for_update=True)
         preview.original_name = upload.stem[:250]
         preview.source_extension = upload.extension
         preview.file_size = upload.size
@@ -135,15 +135,15 @@ async def accept_upload(
         preview.attempts = 0
         preview.upload_token = uuid.uuid4()
         if comment_id is not None:
-            await preview_rules.link_to_comment(session, preview, comment_id)
+            await preview_rules.link_to_comment(session, preview=preview, comment_id=comment_id)
         if kind == "file":
             preview.status = "ready"
-            await preview_rules.emit_preview(session, "add-file", preview, actor_id=principal.id)
+            await preview_rules.emit_preview(session, name="add-file", preview=preview, actor_id=principal.id)
         else:
             preview.status = "processing"
             enqueue_preview_job(session, preview.id, preview.upload_token, subject_prefix=jobs_subject,
                                 source_extension=upload.extension)
-        await preview_rules.emit_preview(session, "update", preview, actor_id=principal.id)
+        await preview_rules.emit_preview(session, name="update", preview=preview, actor_id=principal.id)
         return preview_rules.serialize(preview)
 
 
@@ -153,7 +153,7 @@ async def accept_upload(
 MOVIE_PREFIXES = ("originals", "low")
 
 
-def movie_data(info: processing.Probe, source_size: int) -> dict[str, Any]:
+def movie_data(info: processing.Probe, *, source_size: int) -> dict[str, Any]:
     """A movie preview's ``data`` once transcoded, in Zou's shape: the renditions, and the
     uploaded source's size and duration before normalisation."""
     return {"movie_prefixes": list(MOVIE_PREFIXES), "original_width": info.width, "original_height": info.height,
@@ -208,15 +208,15 @@ async def _start(
         preview.status_reason = (
             f"Processing was started {settings.job_max_attempts} times without finishing; giving up."
         )
-        await preview_rules.emit_preview(session, "update", preview)
+        await preview_rules.emit_preview(session, name="update", preview=preview)
         return None
     kind = processing.kind_of(preview.source_extension) or "file"
     return JobPlan(preview_id, preview.upload_token, preview.source_extension, kind, **_project_settings(project))
 
 
 def run_job_sync(
-    plan: JobPlan, storage: Storage, settings: MediaSettings, work: Path, timings: dict[str, float] | None = None,
-    *, src: Path | None = None,
+    plan: JobPlan, *, storage: Storage, settings: MediaSettings, work: Path, timings: dict[str, float] | None = None,
+    src: Path | None = None,
 ) -> dict[str, Any]:
     """Download (unless ``src`` is already here), transcode, derive, store; returns the
     facts to record. Synchronous. Each derivative is stored as soon as it is written,
@@ -224,14 +224,14 @@ def run_job_sync(
     timings = timings if timings is not None else {}
     clock = time.perf_counter()
     if src is None:
-        bucket, key = source_key(plan.preview_id, plan.source_extension)
+        bucket, key = source_key(plan.preview_id, extension=plan.source_extension)
         src = work / f"source.{plan.source_extension}"
         storage.fetch_to_path_sync(bucket, key, src)
     timings["download"] = time.perf_counter() - clock
     result: dict[str, Any] = {}
 
     def put(name: str, path: Path) -> None:
-        bucket, key = derivative_key(plan.preview_id, name)
+        bucket, key = derivative_key(plan.preview_id, name=name)
         storage.put_path_sync(bucket, key, path, "video/mp4" if path.suffix == ".mp4" else "image/png")
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -263,7 +263,7 @@ def run_job_sync(
                 store(name, path)
             processing.picture_derivatives(outputs.frame, work, on_saved=store, max_pixels=settings.max_picture_pixels)
             result.update(width=normalized.width, height=normalized.height, duration=round(info.duration, 3),
-                          data=movie_data(info, src.stat().st_size))
+                          data=movie_data(info, source_size=src.stat().st_size))
         timings["process"] = time.perf_counter() - clock - timings["download"]
         for future in puts:
             future.result()
@@ -285,8 +285,8 @@ def job_source(data: dict[str, Any]) -> str | None:
 
 
 async def process_preview(
-    sessionmaker: async_sessionmaker[AsyncSession], storage: Storage, settings: MediaSettings, preview_id: uuid.UUID,
-    upload_token: uuid.UUID | None = None, *, source_extension: str | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession], *, storage: Storage, settings: MediaSettings, preview_id: uuid.UUID,
+    upload_token: uuid.UUID | None = None, source_extension: str | None = None,
 ) -> str:
     """Run one preview job; returns the outcome ("ready", "broken", "skipped").
     Errors other than a bad file propagate, and the job is retried. When the job names
@@ -298,7 +298,7 @@ async def process_preview(
         src: Path | None = None
         if source_extension:
             src = work / f"source.{source_extension}"
-            bucket, key = source_key(preview_id, source_extension)
+            bucket, key = source_key(preview_id, extension=source_extension)
             early = asyncio.create_task(asyncio.to_thread(storage.fetch_to_path_sync, bucket, key, src))
         try:
             async with transaction(sessionmaker) as session:
@@ -318,7 +318,8 @@ async def process_preview(
         timings = {"start": time.perf_counter() - clock}
         log.info("preview_job_started", preview_file_id=str(preview_id), kind=plan.kind)
         try:
-            result = await asyncio.to_thread(run_job_sync, plan, storage, settings, work, timings, src=src)
+            result = await asyncio.to_thread(run_job_sync, plan, storage=storage, settings=settings, work=work,
+                                            timings=timings, src=src)
         except processing.MediaError as exc:
             return await _finish(sessionmaker, plan, status="broken", reason=str(exc))
     return await _finish(sessionmaker, plan, status="ready", facts=result, timings=timings, clock=clock)
@@ -338,7 +339,8 @@ async def _finish(
         preview.status_reason = reason
         for key, value in (facts or {}).items():
             setattr(preview, key, value)
-        await preview_rules.emit_previews(session, ("add-file", "update") if status == "ready" else ("update",), preview)
+        await preview_rules.emit_previews(session, names=("add-file", "update") if status == "ready" else ("update",),
+                                          preview=preview)
     timings = dict(timings or {})
     if clock is not None:
         timings["total"] = time.perf_counter() - clock

@@ -3,6 +3,7 @@ previews, listings, and the events others learn about them from."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 
-from ..models import EntityReplica, PreviewFile, TaskReplica, preview_file_comment
+from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica, preview_file_comment
 from ..consumers import COMMENTS, ENTITY_BY_KIND
 from . import access
 
@@ -32,32 +33,32 @@ def serialize(preview: PreviewFile) -> dict[str, Any]:
     return out
 
 
-async def comment_ids(session: AsyncSession, preview_id: uuid.UUID) -> list[str]:
+async def comment_ids(session: AsyncSession, *, preview_id: uuid.UUID) -> list[str]:
     rows = await session.scalars(
         select(preview_file_comment.c.comment_id).where(preview_file_comment.c.preview_file_id == preview_id)
     )
     return [str(r) for r in rows]
 
 
-async def serialize_with_comments(session: AsyncSession, preview: PreviewFile) -> dict[str, Any]:
+async def serialize_with_comments(session: AsyncSession, *, preview: PreviewFile) -> dict[str, Any]:
     out = serialize(preview)
-    out["comments"] = await comment_ids(session, preview.id)
+    out["comments"] = await comment_ids(session, preview_id=preview.id)
     out.pop("type", None)
     out["type"] = "PreviewFile"  # keep "type" last, as Zou does
     return out
 
 
-async def project_id_of(session: AsyncSession, preview: PreviewFile) -> uuid.UUID | None:
+async def project_id_of(session: AsyncSession, *, preview: PreviewFile) -> uuid.UUID | None:
     if preview.task_id is None:
         return None
     return await session.scalar(select(TaskReplica.project_id).where(TaskReplica.id == preview.task_id))
 
 
-async def snapshot(session: AsyncSession, preview: PreviewFile) -> dict[str, Any]:
+async def snapshot(session: AsyncSession, *, preview: PreviewFile) -> dict[str, Any]:
     """The preview as other services see it in events: Zou's fields plus comment_id,
     project_id and entity_id (from the task replica)."""
     out = serialize(preview)
-    comments = await comment_ids(session, preview.id)
+    comments = await comment_ids(session, preview_id=preview.id)
     out["comment_id"] = comments[0] if comments else None
     task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
     out["project_id"] = str(task.project_id) if task and task.project_id else None
@@ -65,14 +66,15 @@ async def snapshot(session: AsyncSession, preview: PreviewFile) -> dict[str, Any
     return out
 
 
-async def emit_preview(session: AsyncSession, name: str, preview: PreviewFile, *, actor_id: Any = None) -> None:
-    await emit_previews(session, (name,), preview, actor_id=actor_id)
+async def emit_preview(session: AsyncSession, *, name: str, preview: PreviewFile, actor_id: Any = None) -> None:
+    await emit_previews(session, names=(name,), preview=preview, actor_id=actor_id)
 
 
-async def emit_previews(session: AsyncSession, names: tuple[str, ...], preview: PreviewFile, *, actor_id: Any = None) -> None:
+async def emit_previews(session: AsyncSession, *, names: tuple[str, ...], preview: PreviewFile,
+                        actor_id: Any = None) -> None:
     """``preview-file:<name>`` for each name, all carrying one snapshot (built once)."""
     await session.flush()
-    snap = await snapshot(session, preview)
+    snap = await snapshot(session, preview=preview)
     for name in names:
         emit(
             session,
@@ -83,7 +85,7 @@ async def emit_previews(session: AsyncSession, names: tuple[str, ...], preview: 
         )
 
 
-async def get_preview_to_upload(session: AsyncSession, principal: Principal, preview_id: uuid.UUID) -> PreviewFile:
+async def get_preview_to_upload(session: AsyncSession, *, principal: Principal, preview_id: uuid.UUID) -> PreviewFile:
     """The preview awaiting its file: 404 if none, 400 once it has one (whoever asks, as
     Zou, which stores and processes the file inside the upload request), then 403 if the
     caller does not see its task."""
@@ -92,11 +94,12 @@ async def get_preview_to_upload(session: AsyncSession, principal: Principal, pre
         raise NotFound()
     if preview.status != "processing" or preview.file_size:
         raise BadRequest("This preview already has its file.")
-    await access.check_preview_seen(session, principal, preview)
+    await access.check_preview_seen(session, principal=principal, preview=preview)
     return preview
 
 
-async def get_preview(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, *, for_update: bool = False) -> PreviewFile:
+async def get_preview(session: AsyncSession, *, principal: Principal, preview_id: uuid.UUID,
+                      for_update: bool = False) -> PreviewFile:
     """The preview: 404 if it does not exist, 403 if the caller does not see its task."""
     stmt = select(PreviewFile).where(PreviewFile.id == preview_id)
     if for_update:
@@ -104,11 +107,11 @@ async def get_preview(session: AsyncSession, principal: Principal, preview_id: u
     preview = (await session.scalars(stmt)).first()
     if preview is None:
         raise NotFound()
-    await access.check_preview_seen(session, principal, preview)
+    await access.check_preview_seen(session, principal=principal, preview=preview)
     return preview
 
 
-async def task_of(session: AsyncSession, preview: PreviewFile) -> TaskReplica:
+async def task_of(session: AsyncSession, *, preview: PreviewFile) -> TaskReplica:
     task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
     if task is None:
         raise NotFound()
@@ -123,12 +126,12 @@ async def _next_position(session: AsyncSession, task_id: uuid.UUID, revision: in
 
 
 async def add_preview(
-    session: AsyncSession, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID, revision: int | None
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, comment_id: uuid.UUID, revision: int | None
 ) -> PreviewFile:
     """A preview awaiting its file, on a comment of a task: the comment's revision if it
     already shows previews (next position), else the task's last revision + 1."""
-    task = await access.task_visible(session, principal, task_id)
-    access.check_task_action(principal, task, clients=True)
+    task = await access.task_visible(session, principal=principal, task_id=task_id)
+    access.check_task_action(principal, task=task, clients=True)
     comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
     if comment is None:
         raise NotFound()
@@ -160,32 +163,34 @@ async def add_preview(
     session.add(preview)
     await session.flush()
     await session.execute(insert(preview_file_comment).values(preview_file_id=new_id, comment_id=comment_id))
-    await emit_preview(session, "new", preview, actor_id=principal.id)
+    await emit_preview(session, name="new", preview=preview, actor_id=principal.id)
     return preview
 
 
 async def add_extra_preview(
-    session: AsyncSession, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID, preview_id: uuid.UUID
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, comment_id: uuid.UUID, preview_id: uuid.UUID
 ) -> PreviewFile:
     """One more preview, awaiting its file, in the revision of a preview of the task (next
     position), on a comment of the task."""
-    await access.task_visible(session, principal, task_id)
+    await access.task_visible(session, principal=principal, task_id=task_id)
     given = await session.get(PreviewFile, preview_id)
     if given is None or given.task_id != task_id:
         raise NotFound()
-    return await add_preview(session, principal, task_id=task_id, comment_id=comment_id, revision=given.revision)
+    return await add_preview(session, principal=principal, task_id=task_id, comment_id=comment_id,
+                             revision=given.revision)
 
 
-async def check_upload_allowed(session: AsyncSession, principal: Principal, preview: PreviewFile) -> None:
+async def check_upload_allowed(session: AsyncSession, *, principal: Principal, preview: PreviewFile) -> None:
     if preview.person_id == principal.id:
         return
-    access.check_task_action(principal, await task_of(session, preview), clients=True)
+    access.check_task_action(principal, task=await task_of(session, preview=preview), clients=True)
 
 
-async def update_position(session: AsyncSession, principal: Principal, preview_id: uuid.UUID, position: int) -> list[PreviewFile]:
+async def update_position(session: AsyncSession, *, principal: Principal, preview_id: uuid.UUID,
+                          position: int) -> list[PreviewFile]:
     """Move a preview within its revision; the others close up around it."""
-    preview = await get_preview(session, principal, preview_id, for_update=True)
-    access.check_task_action(principal, await task_of(session, preview), clients=True)
+    preview = await get_preview(session, principal=principal, preview_id=preview_id, for_update=True)
+    access.check_task_action(principal, task=await task_of(session, preview=preview), clients=True)
     siblings = list(
         (
             await session.scalars(
@@ -204,7 +209,7 @@ async def update_position(session: AsyncSession, principal: Principal, preview_i
             item.position = i
     await session.flush()
     for item in others:
-        await emit_preview(session, "update", item, actor_id=principal.id)
+        await emit_preview(session, name="update", preview=item, actor_id=principal.id)
     return others
 
 
@@ -240,24 +245,24 @@ def _merge_annotations(current: list[dict[str, Any]], additions: list[Any], upda
 
 
 async def update_annotations(
-    session: AsyncSession, principal: Principal, preview_id: uuid.UUID, body: dict[str, Any]
+    session: AsyncSession, *, principal: Principal, preview_id: uuid.UUID, body: dict[str, Any]
 ) -> PreviewFile:
     """Drawings on a preview: additions, updates and deletions of objects per frame."""
-    preview = await get_preview(session, principal, preview_id, for_update=True)
+    preview = await get_preview(session, principal=principal, preview_id=preview_id, for_update=True)
     if principal.role in ("user", "vendor") and preview.person_id != principal.id:
         raise Forbidden()  # artists and vendors draw on their own previews only
     lists = [body.get(k) or [] for k in ("additions", "updates", "deletions")]
     if not all(isinstance(v, list) for v in lists):
         raise BadRequest("additions, updates and deletions must be lists.")
     preview.annotations = _merge_annotations(preview.annotations or [], *lists)
-    await emit_preview(session, "update", preview, actor_id=principal.id)
+    await emit_preview(session, name="update", preview=preview, actor_id=principal.id)
     return preview
 
 
-async def set_main_preview(session: AsyncSession, principal: Principal, preview: PreviewFile) -> dict[str, Any]:
+async def set_main_preview(session: AsyncSession, *, principal: Principal, preview: PreviewFile) -> dict[str, Any]:
     """Make the preview its entity's picture (production applies it from the event)."""
-    task = await task_of(session, preview)
-    access.check_task_action(principal, task)
+    task = await task_of(session, preview=preview)
+    access.check_task_action(principal, task=task)
     if task.entity_id is None:
         raise BadRequest("The task of this preview has no entity.")
     emit(
@@ -275,7 +280,7 @@ async def set_main_preview(session: AsyncSession, principal: Principal, preview:
     return {**entity.snapshot, "preview_file_status": preview.status}  # Zou's answer names its status
 
 
-async def last_preview_of_task(session: AsyncSession, task_id: uuid.UUID) -> PreviewFile | None:
+async def last_preview_of_task(session: AsyncSession, *, task_id: uuid.UUID) -> PreviewFile | None:
     return (
         await session.scalars(
             select(PreviewFile)
@@ -286,21 +291,23 @@ async def last_preview_of_task(session: AsyncSession, task_id: uuid.UUID) -> Pre
     ).first()
 
 
-async def set_main_from_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> dict[str, Any] | None:
-    task = await access.task_visible(session, principal, task_id)
-    access.check_task_action(principal, task)
-    preview = await last_preview_of_task(session, task_id)
+async def set_main_from_task(
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID
+) -> dict[str, Any] | None:
+    task = await access.task_visible(session, principal=principal, task_id=task_id)
+    access.check_task_action(principal, task=task)
+    preview = await last_preview_of_task(session, task_id=task_id)
     if preview is None:
         return None
-    return await set_main_preview(session, principal, preview)
+    return await set_main_preview(session, principal=principal, preview=preview)
 
 
 async def remove_from_comment(
-    session: AsyncSession, principal: Principal, *, task_id: uuid.UUID, comment_id: uuid.UUID, preview_id: uuid.UUID
+    session: AsyncSession, *, principal: Principal, task_id: uuid.UUID, comment_id: uuid.UUID, preview_id: uuid.UUID
 ) -> None:
     """Delete a preview shown by a comment of the task (stored files are left to the purge)."""
-    task = await access.task_visible(session, principal, task_id)
-    preview = await get_preview(session, principal, preview_id, for_update=True)
+    task = await access.task_visible(session, principal=principal, task_id=task_id)
+    preview = await get_preview(session, principal=principal, preview_id=preview_id, for_update=True)
     linked = await session.scalar(
         select(preview_file_comment.c.comment_id).where(
             preview_file_comment.c.preview_file_id == preview_id, preview_file_comment.c.comment_id == comment_id
@@ -308,12 +315,12 @@ async def remove_from_comment(
     )
     if preview.task_id != task_id or linked is None:
         raise NotFound()
-    access.check_task_action(principal, task)
-    await emit_preview(session, "delete", preview, actor_id=principal.id)
+    access.check_task_action(principal, task=task)
+    await emit_preview(session, name="delete", preview=preview, actor_id=principal.id)
     await session.execute(delete(PreviewFile).where(PreviewFile.id == preview_id))
 
 
-async def link_to_comment(session: AsyncSession, preview: PreviewFile, comment_id: uuid.UUID) -> None:
+async def link_to_comment(session: AsyncSession, *, preview: PreviewFile, comment_id: uuid.UUID) -> None:
     exists = await session.scalar(
         select(preview_file_comment.c.comment_id).where(
             preview_file_comment.c.preview_file_id == preview.id, preview_file_comment.c.comment_id == comment_id
@@ -328,7 +335,7 @@ def short(preview: PreviewFile) -> dict[str, Any]:
     return {k: full[k] for k in SHORT_FIELDS}
 
 
-async def entity_seen(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+async def entity_seen(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID,
                       kinds: tuple[str, ...] | None = None) -> EntityReplica:
     """The entity (of one of ``kinds``): 404 if there is none, 403 outside the caller's reach."""
     entity = await ENTITY_BY_KIND[kinds[0] if kinds else "entity"].get(session, entity_id)
@@ -336,15 +343,15 @@ async def entity_seen(session: AsyncSession, principal: Principal, entity_id: uu
         raise NotFound()
     if kinds is not None and entity.kind not in kinds and str(entity.snapshot.get("type") or "").lower() not in kinds:
         raise NotFound()
-    await access.check_entity_seen(session, principal, entity.id, entity.project_id)
+    await access.check_entity_seen(session, principal=principal, entity_id=entity.id, project_id=entity.project_id)
     return entity
 
 
-async def previews_of_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
+async def previews_of_entity(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID,
                              kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    await entity_seen(session, principal, entity_id, kinds)
+    await entity_seen(session, principal=principal, entity_id=entity_id, kinds=kinds)
     stmt = (
-        access.scope_previews(select(PreviewFile), principal)
+        access.scope_previews(select(PreviewFile), principal=principal)
         .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.entity_id == entity_id)))
         .order_by(PreviewFile.revision.desc(), PreviewFile.position.asc(), PreviewFile.created_at.desc())
     )
@@ -352,15 +359,15 @@ async def previews_of_entity(session: AsyncSession, principal: Principal, entity
 
 
 async def previews_of_shot_by_task_type(
-    session: AsyncSession, principal: Principal, shot_id: uuid.UUID
+    session: AsyncSession, *, principal: Principal, shot_id: uuid.UUID
 ) -> dict[str, list[dict[str, Any]]]:
     """A shot's previews as Zou answers them: per task type id, one row per revision
     (newest first) for its first file, the revision's other files in ``previews``."""
-    await entity_seen(session, principal, shot_id, ("shot",))
+    await entity_seen(session, principal=principal, entity_id=shot_id, kinds=("shot",))
     task = aliased(TaskReplica)
     task_types = select(task.task_type_id).where(task.id == PreviewFile.task_id).correlate_except(task).scalar_subquery()
     rows = (await session.execute(
-        access.scope_previews(select(PreviewFile, task_types), principal)
+        access.scope_previews(select(PreviewFile, task_types), principal=principal)
         .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.entity_id == shot_id)))
         .order_by(PreviewFile.revision.desc(), PreviewFile.position.asc(), PreviewFile.created_at.asc())
     )).all()
@@ -384,13 +391,31 @@ async def previews_of_shot_by_task_type(
     return out
 
 
-async def previews_of_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def previews_of_project(
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID
+) -> list[dict[str, Any]]:
     """Every preview of a project: admins only (as Zou)."""
     access.check_admin(principal)
-    await access.project_visible(session, principal, project_id)
+    await access.project_visible(session, principal=principal, project_id=project_id)
     stmt = (
-        access.scope_previews(select(PreviewFile), principal)
+        access.scope_previews(select(PreviewFile), principal=principal)
         .where(PreviewFile.task_id.in_(select(TaskReplica.id).where(TaskReplica.project_id == project_id)))
         .order_by(PreviewFile.created_at.desc())
     )
     return [serialize(p) for p in (await session.scalars(stmt)).all()]
+
+
+async def download_name(session: AsyncSession, *, preview: PreviewFile, extension: str) -> str:
+    """``<project>_<entity>_v<revision>.<ext>`` from the replicas, as far as they know."""
+    parts: list[str] = []
+    task = await session.get(TaskReplica, preview.task_id) if preview.task_id else None
+    if task is not None:
+        project = await session.get(ProjectReplica, task.project_id) if task.project_id else None
+        entity = await session.get(EntityReplica, task.entity_id) if task.entity_id else None
+        if project is not None and project.name:
+            parts.append(project.name)
+        if entity is not None and entity.snapshot.get("name"):
+            parts.append(str(entity.snapshot["name"]))
+    parts.append(f"v{preview.revision}")
+    name = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "_", p).strip("_").lower() for p in parts)
+    return f"{name}.{extension}"

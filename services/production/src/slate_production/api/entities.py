@@ -348,7 +348,7 @@ async def delete_entities(project_id: ProjectId, request: Request, principal: Cu
     if not isinstance(body, list):
         raise BadRequest("A list of entity ids is expected")
     return json_response(await entity_ops.delete_project_entities(
-        session, principal, project_id=project.id, entity_ids=[parse_id(raw) for raw in body],
+        session, principal=principal, project_id=project.id, entity_ids=[parse_id(raw) for raw in body],
         force=flag(request.query_params.get("force"))))
 
 

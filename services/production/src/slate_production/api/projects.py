@@ -44,7 +44,7 @@ async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Respo
 async def get_team(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The persons of a project's team."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await settings_rules.team(session, principal, project_id=project.id))
+    return json_response(await settings_rules.team(session, principal=principal, project_id=project.id))
 
 
 @router.post("/data/projects/{project_id}/team", operation_id="add_project_team_member", status_code=201)

@@ -186,7 +186,7 @@ async def entity_task_type_tasks(entity_id: EntityId, task_type_id: TaskTypeId, 
                                  session: SessionDep) -> Response:
     """An entity's tasks of one type."""
     entity, _ = await get_entity(session, principal, entity_id)
-    return json_response(await task_queries.entity_type_tasks(session, principal, entity_id=entity.id,
+    return json_response(await task_queries.entity_type_tasks(session, principal=principal, entity_id=entity.id,
                                                               task_type_id=task_type_id))
 
 

@@ -99,11 +99,11 @@ async def project_role(session: AsyncSession, principal: Principal, project_id: 
 async def role_and_assignees(session: AsyncSession, principal: Principal, task: Task) -> tuple[str | None, list[str]]:
     """:func:`project_role` on the task's project and the task's assignees (person ids,
     in order), in one query: what reading one task checks and answers."""
-    found, ids = (await session.execute(select(*role_and_assignees_columns(principal, task.project_id, task.id)))).one()
+    found, ids = (await session.execute(select(*role_and_assignees_columns(principal, project_id=task.project_id, task_id=task.id)))).one()
     return found, [str(i) for i in ids or ()]
 
 
-def role_and_assignees_columns(principal: Principal, project_id: Any, task_id: Any) -> tuple[Any, Any]:
+def role_and_assignees_columns(principal: Principal, *, project_id: Any, task_id: Any) -> tuple[Any, Any]:
     """The caller's role in a project (:func:`project_role`) and a task's assignees (an
     array of person ids, in order), as two scalar subqueries: of given ids, or of the
     columns of a task row they are selected with."""

@@ -345,7 +345,7 @@ async def delete_entity(
 BATCH_DELETABLE = ("Shot", "Edit", "Concept")
 
 
-async def delete_project_entities(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def delete_project_entities(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   entity_ids: list[uuid.UUID], force: bool) -> list[str]:
     """Each entity as its own deletion route does (canceled first when it has tasks,
     deleted when already canceled or with ``force``); ids of another project, of no

@@ -46,7 +46,7 @@ def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
     return [parse_id(v, f"Invalid {key}") for v in values]
 
 
-def reorder_ids(principal: Principal, body: dict[str, Any], key: str) -> list[uuid.UUID]:
+def reorder_ids(principal: Principal, *, body: dict[str, Any], key: str) -> list[uuid.UUID]:
     """The ids of a reorder route's body: admins only, checked first (Zou answers 403 to
     everyone else, managers too, before it reads the body); a missing or malformed list
     is Zou's 400 with ``"data": null``."""
@@ -73,7 +73,7 @@ async def _changed(session: AsyncSession, principal: Principal, project: Project
 # --- team ----------------------------------------------------------------------------
 
 
-async def team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:
     """The team with each member's ``project_role``: in full to admins and managers; to
     others the fields of the user context's persons, without departments; to clients
     names and roles only (Zou's answers)."""
@@ -208,7 +208,7 @@ async def task_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[di
 async def reorder_task_types(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                              body: dict[str, Any]) -> list[ProjectTaskTypeLink]:
     links = []
-    for position, task_type_id in enumerate(reorder_ids(principal, body, "task_type_ids"), start=1):
+    for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
         links.append(await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=position))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
@@ -299,7 +299,7 @@ async def task_statuses(session: AsyncSession, *, project_id: uuid.UUID) -> list
 async def reorder_task_statuses(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
                                 body: dict[str, Any]) -> list[ProjectTaskStatusLink]:
     links = []
-    for position, task_status_id in enumerate(reorder_ids(principal, body, "task_status_ids"), start=1):
+    for position, task_status_id in enumerate(reorder_ids(principal, body=body, key="task_status_ids"), start=1):
         links.append(await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id,
                                                    values={"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
@@ -339,7 +339,7 @@ async def reorder_global_task_types(session: AsyncSession, principal: Principal,
                                     *, body: dict[str, Any]) -> list[TaskType]:
     """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
     out = []
-    for position, task_type_id in enumerate(reorder_ids(principal, body, "task_type_ids"), start=1):
+    for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
         task_type = await session.get(TaskType, task_type_id)
         if task_type is None:
             continue

@@ -90,7 +90,7 @@ async def named_tasks(session: AsyncSession, principal: Principal, *conditions: 
     return out
 
 
-async def entity_type_tasks(session: AsyncSession, principal: Principal, *, entity_id: uuid.UUID,
+async def entity_type_tasks(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID,
                             task_type_id: uuid.UUID) -> list[dict[str, Any]]:
     """An entity's tasks of one type, the rows alone (no assignees), as Zou lists them:
     to everyone who may see the entity, vendors included (their other views keep to

@@ -1,0 +1,279 @@
+"""The shape of the code that tests cannot see by behaviour (issue 14, ``docs/contributing.md``).
+
+Domain functions take keyword arguments after their first parameter (the session, or
+what the function works on: ``def set_departments(session, *, person_id, ids)``), so a
+call reads as what it does and a new parameter cannot shift the others. The check walks
+the ``domain/`` package of every service and, in ``libs/common``, every public function
+or method whose first parameter is the session. It reads the source (``ast``): nothing
+is imported, nothing is started.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Production's domain functions that still take positional arguments after the first.
+# To be emptied: the lead converts production after the branches editing it have merged
+# (issue 14). Remove a name when its function is converted; never add one.
+PRODUCTION_POSITIONAL = frozenset("""
+    access.project_visible
+    access.assigned_to
+    access.principal_in_team
+    access.readable_project
+    access.existing_project
+    access.check_read
+    access.project_role
+    access.role_and_assignees
+    access.check_manager
+    access.check_supervisor
+    access.in_team
+    access.is_assigned
+    access.check_task_access
+    access.task_role
+    access.check_project_access
+    access.check_status_allowed
+    access.is_project_manager
+    access.check_author_or_manager
+    access.client_blind
+    asset_types.serialize_asset_types
+    casting_commands.set_casting
+    casting_commands.set_castings
+    casting_commands.cast_asset
+    casting_commands.delete_link
+    casting_commands.forget_entity
+    casting_queries.check_read
+    casting_queries.load_entity
+    casting_queries.readable_entity
+    casting_queries.entity_casting
+    casting_queries.cast_in
+    casting_queries.cast_assets
+    casting_queries.cast_asset_types
+    casting_queries.concepts_linked
+    casting_queries.link_lists
+    comment_commands.emit_comment
+    comment_commands.reset_task_from_history
+    comment_queries.get_task
+    comment_queries.task_with_role
+    comment_queries.get_comment
+    comment_queries.get_status
+    comment_queries.find_mentions
+    comment_queries.department_members
+    comment_queries.comment_links
+    comment_queries.person_brief
+    comment_queries.comment_relations
+    comment_queries.serialize_with_links
+    comment_queries.serialize_created
+    comment_queries.serialize_one
+    comment_queries.task_comments
+    comment_queries.project_comments
+    comment_queries.latest_comment
+    comment_queries.attachment_files
+    comment_queries.comment_visible
+    defaults.link_task_types_to_department
+    entities.type_name_of
+    entities.serialize_entity
+    entities.emit_entity_event
+    entities.entity_type_id
+    entities.entity_type_named
+    entity_ops.get_entity
+    entity_ops.get_any_entity
+    entity_ops.check_listing_scope
+    entity_ops.list_entities
+    entity_ops.list_entities_json
+    entity_ops.create_entity
+    entity_ops.update_entity
+    entity_ops.delete_entity
+    entity_ops.share_assets
+    entity_ops.project_name
+    entity_ops.one_temporal
+    listings.scope
+    listings.build_query
+    listings.stamps_query
+    listings.fetch_json
+    listings.document
+    listings.fetch
+    listings.stream
+    news.list_news
+    news.news_of_entity
+    notifications.assignee_ids
+    notifications.subscriber_ids
+    notifications.team_members_of
+    notifications.user_notifications
+    notifications.get_own
+    people.link_departments
+    people.departments_of
+    people.serialize_persons
+    people.remove_person_links
+    preview_account.get_account
+    preview_account.create_account
+    preview_account.set_open
+    preview_account.delete_account
+    previews.follow_task_preview
+    project_settings.required_uuid
+    project_settings.uuid_list
+    project_settings.set_team_role
+    project_settings.add_to_team
+    project_settings.remove_from_team
+    project_settings.add_asset_type
+    project_settings.remove_asset_type
+    project_settings.upsert_task_type_link
+    project_settings.link_task_type
+    project_settings.unlink_task_type
+    project_settings.reorder_task_types
+    project_settings.upsert_task_status_link
+    project_settings.link_task_status
+    project_settings.update_task_status_link
+    project_settings.unlink_task_status
+    project_settings.reorder_task_statuses
+    project_settings.batch
+    project_settings.reorder_global_task_types
+    projects.status_id
+    projects.scope_projects
+    projects.is_in_team
+    projects.team_ids
+    projects.serialize_with_relations
+    projects.listing_relations
+    projects.first_episode_ids
+    projects.open_projects
+    projects.all_projects
+    projects.serialize_for_listing
+    projects.project_snapshot
+    projects.emit_project_event
+    search_filters.list_filters
+    search_filters.list_groups
+    search_filters.get_filter
+    search_filters.get_group
+    shot_versions.frames_changed
+    shot_versions.vendor_sees_shot
+    stats.episode_retake_stats
+    stats.burndown_filters
+    stats.open_tasks_burndown
+    task_ops.coerce
+    task_ops.visible_task
+    task_ops.create_tasks
+    task_ops.create_entity_tasks
+    task_ops.update_task
+    task_ops.assign
+    task_ops.clear_assignation
+    task_ops.set_priority
+    task_ops.delete_tasks
+    task_queries.plain_tasks
+    task_queries.named_tasks
+    task_queries.todo_tasks_json
+    task_queries.todo_tasks
+    task_queries.open_tasks
+    task_queries.full_task
+    task_queries.task_dates
+    task_queries.open_tasks_stats
+    tasks.assignees_of
+    tasks.serialize_task
+    tasks.task_snapshot
+    tasks.emit_task_event
+    tasks.get_task
+    tasks.get_status
+    todo.rows_json
+    todo.tasks_to_check
+    todo.tasks_to_check_filter_values
+    todo.done_tasks
+    user_context.person_rows
+    user_context.project_roles
+    user_context.context
+    user_queries.my_entity_ids
+    user_queries.my_sequence_ids
+    user_queries.my_episode_ids
+    user_queries.my_asset_types
+    user_queries.my_tasks_on
+    user_queries.my_task_types_on
+""".split())
+
+# libs/common functions taking the session that production calls positionally (emit in
+# 19 places, paginate, Replica.get; Replica.apply in production's tests): converted with
+# production, then this list goes too.
+COMMON_POSITIONAL = frozenset({"events.outbox.emit", "params.paginate", "replica.Replica.apply", "replica.Replica.get"})
+
+
+def _positional_after_first(fn: ast.FunctionDef | ast.AsyncFunctionDef, *, method: bool) -> list[str]:
+    params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    return params[(2 if method else 1):]
+
+
+def _public_functions(path: Path) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, bool]]:
+    """(qualified name in its module, the definition, is a method) of every public
+    module-level function and public method of a public class."""
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            yield node.name, node, False
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("_"):
+                    yield f"{node.name}.{item.name}", item, True
+
+
+def _domain_modules() -> Iterator[tuple[str, str, Path]]:
+    """(service, module name inside domain/, path) of every domain module."""
+    for domain in sorted(ROOT.glob("services/*/src/*/domain")):
+        for path in sorted(domain.rglob("*.py")):
+            yield domain.parents[2].name, ".".join(path.relative_to(domain).with_suffix("").parts), path
+
+
+def domain_positional() -> dict[str, list[str]]:
+    """``{service: ["module.function", ...]}`` for the domain functions that take
+    positional parameters after the first."""
+    found: dict[str, list[str]] = {}
+    for service, module, path in _domain_modules():
+        for name, fn, method in _public_functions(path):
+            if not method and _positional_after_first(fn, method=False):
+                found.setdefault(service, []).append(f"{module}.{name}")
+    return found
+
+
+def common_positional() -> list[str]:
+    """libs/common's public functions and methods whose first parameter is ``session``
+    and that take other positional parameters."""
+    src = ROOT / "libs" / "common" / "src" / "slate_common"
+    out = []
+    for path in sorted(src.rglob("*.py")):
+        module = ".".join(path.relative_to(src).with_suffix("").parts)
+        for name, fn, method in _public_functions(path):
+            params = [a.arg for a in fn.args.posonlyargs + fn.args.args][(1 if method else 0):]
+            if params[:1] == ["session"] and len(params) > 1:
+                out.append(f"{module}.{name}")
+    return out
+
+
+def test_every_service_domain_is_walked() -> None:
+    """The walk finds the modules (a glob that matched nothing would pass the check).
+    planning and import-export have no domain/ yet: theirs is walked as it lands."""
+    walked = Counter(service for service, _, _ in _domain_modules())
+    assert walked["auth"] >= 10 and walked["media"] >= 4 and walked["production"] >= 20, walked
+
+
+def test_domain_functions_take_keywords_after_the_first_parameter() -> None:
+    found = domain_positional()
+    production = set(found.pop("production", []))
+    assert found == {}, "take keyword arguments after the first parameter (def f(session, *, a, b)): " + repr(found)
+    new = sorted(production - PRODUCTION_POSITIONAL)
+    assert not new, f"new production domain functions with positional parameters: {new}"
+    done = sorted(PRODUCTION_POSITIONAL - production)
+    assert not done, f"converted (or gone): remove them from PRODUCTION_POSITIONAL: {done}"
+
+
+def test_common_functions_take_keywords_after_the_session() -> None:
+    found = set(common_positional())
+    new, done = sorted(found - COMMON_POSITIONAL), sorted(COMMON_POSITIONAL - found)
+    assert not new and not done, f"new: {new}; converted, remove them from COMMON_POSITIONAL: {done}"
+
+
+def test_the_check_sees_a_positional_function(tmp_path: Path) -> None:
+    """The walker itself: a positional parameter after the first is found, a keyword-only
+    one, a private function and a one-parameter function are not."""
+    path = tmp_path / "m.py"
+    path.write_text("def a(session, b): ...\nasync def c(session, *, d): ...\ndef _e(s, f): ...\n"
+                    "def g(session): ...\nclass H:\n    async def i(self, session, j): ...\n")
+    names = {name: _positional_after_first(fn, method=method) for name, fn, method in _public_functions(path)}
+    assert names == {"a": ["b"], "c": [], "g": [], "H.i": ["j"]}
