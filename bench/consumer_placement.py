@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slate_common.stack import Stack, StackConfig
-
 from consistency_cost import run, write_latency
 from cpu_layers import vacuum_analyze
+
+from slate_common.stack import Stack, StackConfig
 
 HERE = Path(__file__).resolve().parent
 SHARED = (HERE.parent.parent / "shared" / "bench").resolve()

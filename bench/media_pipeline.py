@@ -23,9 +23,9 @@ PostgreSQL, SeaweedFS, NATS, and the rest of the machine) and each worker's jobs
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
-import asyncio
 import json
 import os
 import platform

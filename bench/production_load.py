@@ -29,7 +29,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-
 from production_seed import ARTIST_PASSWORD, Api, ApiError, SeedResult, gather_limited, new_session
 
 

@@ -79,9 +79,16 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-
-from cpu_layers import (SHARED, layer_tables, load_command, measure_layers, seed_slate, stack_roots,
-                        tree_cpu_seconds, vacuum_analyze)
+from cpu_layers import (
+    SHARED,
+    layer_tables,
+    load_command,
+    measure_layers,
+    seed_slate,
+    stack_roots,
+    tree_cpu_seconds,
+    vacuum_analyze,
+)
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"

@@ -300,8 +300,8 @@ def test_studio_autoscales_gateway_production_and_media_workers() -> None:
 
 
 def test_keda_scales_media_workers_on_their_jetstream_consumer() -> None:
-    from slate_media.config import MediaSettings
     from slate_media.adapters.jobs import WORKERS_CONSUMER
+    from slate_media.config import MediaSettings
 
     docs = render("keda")
     assert "slate-media-worker" not in {h["spec"]["scaleTargetRef"]["name"]
@@ -315,10 +315,10 @@ def test_keda_scales_media_workers_on_their_jetstream_consumer() -> None:
 
 
 def test_jetstream_streams_and_kv_get_three_replicas_with_the_code_settings() -> None:
-    from slate_media.config import MediaSettings
-
     from slate_common.config import SharedSettings
     from slate_common.revocation import BUCKET
+
+    from slate_media.config import MediaSettings
 
     job = of_kind(render("example-dependencies"), "Job")["slate-jetstream-replicas"]
     container = pod_spec(job)["containers"][0]

@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import gen_routing  # noqa: E402
-
 import re2  # noqa: E402  (google-re2, a test dependency: the RE2 of Envoy and Istio)
 
 SAMPLE_ID = "0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b"

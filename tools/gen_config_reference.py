@@ -154,6 +154,7 @@ def scanned_rows(package: Path) -> list[Row]:
 
 def sections() -> list[tuple[str, str, list[Row]]]:
     from slate_common.config import DEFAULT_PORTS, SERVICES, BaseServiceSettings, SharedSettings
+
     from slate_gateway.config import DEFAULT_UPSTREAMS
 
     out: list[tuple[str, str, list[Row]]] = [

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from gwprocs import Proc, free_port, rss_kb, start_gateway, start_upstream, wait_http
+
 from slate_gateway.server import ANSWERED_BODY_LINGER
 
 MB = 1 << 20

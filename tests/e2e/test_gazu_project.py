@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .gazu_target import by_name, gz, gazu_host, tag  # noqa: F401  (fixtures)
+from .gazu_target import by_name, gazu_host, gz, tag  # noqa: F401  (fixtures)
 
 
 def test_gazu_project_lifecycle(gz, tag) -> None:  # type: ignore[no-untyped-def]

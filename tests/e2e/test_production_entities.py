@@ -7,7 +7,6 @@ import json
 import uuid
 
 
-
 async def test_project_entities_tasks_assign(api, admin) -> None:  # type: ignore[no-untyped-def]
     tag = uuid.uuid4().hex[:6]
     r = await api.post("/data/persons", json={"first_name": "Ann", "last_name": tag, "email": f"ann-{tag}@example.com",

@@ -56,12 +56,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
+from slate_common.stack import Stack, StackConfig  # noqa: E402
+
 from zoudiff.modes import new_tag  # noqa: E402
 from zoudiff.plan import LITERAL_PARAMS, Route, param_symbol  # noqa: E402
 from zoudiff.seed import Seeder  # noqa: E402
 from zoudiff.side import Side  # noqa: E402
-
-from slate_common.stack import Stack, StackConfig  # noqa: E402
 
 SERVICES = ("auth", "production", "media", "planning", "import-export")
 ROLES = ("admin", "artist")
@@ -216,7 +216,10 @@ def summary(tallies: dict[tuple[str, str], Tally]) -> dict[str, Any]:
 def _checks() -> dict[str, Callable[..., Any]]:
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
-        positive_data_acceptance, response_schema_conformance, status_code_conformance)
+        positive_data_acceptance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     return {"not_a_server_error": not_a_server_error, "status_code_conformance": status_code_conformance,
             "response_schema_conformance": response_schema_conformance,

@@ -24,8 +24,7 @@ from .modes import compare_all, new_tag, replay, run_side, slate_served, write_r
 from .plan import Route, load_routes
 from .shape import SHALLOW, load_fixture, pack, truncate
 from .side import COLUMNS, Side
-from .verdict import (FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, load_known_gaps, load_unstable,
-                      report)
+from .verdict import FIXTURE, KNOWN_GAPS, CallResult, judge, load_intentional, load_known_gaps, load_unstable, report
 
 ZOU_VERSION = "1.0.97"
 DEFAULT_RESULTS = Path("var/zoudiff-results.json")

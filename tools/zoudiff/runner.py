@@ -6,8 +6,8 @@ import json
 import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .plan import LITERAL_PARAMS, NOWHERE, Call, credentials, other_symbol

@@ -10,8 +10,8 @@ call that changes or deletes something, one per (route, role).
 from __future__ import annotations
 
 import functools
-import itertools
 import io
+import itertools
 import subprocess
 import tempfile
 import time

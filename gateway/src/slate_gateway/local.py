@@ -23,8 +23,8 @@ import orjson
 
 from . import __version__
 from .config import PublicConfig
-from .errors import JSON_HEADERS as JSON
 from .errors import FORBIDDEN_MESSAGE, NOT_FOUND_MESSAGE, error_body
+from .errors import JSON_HEADERS as JSON
 from .upstream import Upstream, fetch
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]

@@ -48,6 +48,7 @@ from typing import Any
 
 import httptools
 import orjson
+
 from slate_forwarded import forward
 
 from .config import Settings

@@ -9,7 +9,6 @@ from slate_common.config import BaseServiceSettings, SharedSettings, service_con
 from slate_common.logging import configure_logging, get_logger, request_id_var
 from slate_common.tracing import configure_tracing, tracer
 
-
 PRODUCTION = {
     "SLATE_ENV": "production",
     "SLATE_SECRET_KEY": "k" * 40,

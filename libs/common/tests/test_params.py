@@ -12,8 +12,20 @@ from pydantic import Field
 
 from slate_common.errors import BadRequest, install_error_handlers
 from slate_common.params import (
-    Body, JsonObject, Page, ProjectId, RequiredId, body_model, flag, optional_id, page_envelope, page_of, parse_id,
-    required_id, validate)
+    Body,
+    JsonObject,
+    Page,
+    ProjectId,
+    RequiredId,
+    body_model,
+    flag,
+    optional_id,
+    page_envelope,
+    page_of,
+    parse_id,
+    required_id,
+    validate,
+)
 
 
 def test_flag_is_true_for_true_only() -> None:

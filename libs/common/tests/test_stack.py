@@ -22,11 +22,11 @@ import pytest
 
 from slate_common.config import SERVICES
 from slate_common.stack import (
+    S3_PORT_SPAN,
     EmbeddedNats,
     EmbeddedPostgres,
     EmbeddedS3,
     ManagedProcess,
-    S3_PORT_SPAN,
     Stack,
     StackConfig,
     Supervisor,

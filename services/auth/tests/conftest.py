@@ -10,10 +10,11 @@ ADMIN = ("admin@studio.test", "correct horse battery")
 
 @pytest.fixture(scope="session")
 async def client(infra, make_database, smtp_sink):  # type: ignore[no-untyped-def]
+    from slate_common.db import transaction
+
     from slate_auth.config import AuthSettings
     from slate_auth.domain.identity import create_admin
     from slate_auth.main import create_app
-    from slate_common.db import transaction
 
     app = create_app(AuthSettings(database_url=make_database("auth", migrate=True), smtp_port=smtp_sink.port,
                                   public_url="https://kitsu.studio.test",
@@ -40,9 +41,10 @@ async def tokens(client):  # type: ignore[no-untyped-def]
 async def make_person(client, email: str, password: str | None = "initial password", role: str = "user",
                       **fields):  # type: ignore[no-untyped-def]
     """A person created straight in auth's database (with a password)."""
+    from slate_common.db import transaction
+
     from slate_auth.domain.passwords import hash_password
     from slate_auth.models import Person
-    from slate_common.db import transaction
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         person = Person(first_name=email.split("@")[0].title(), last_name="Test", email=email, role=role,

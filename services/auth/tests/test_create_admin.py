@@ -26,9 +26,10 @@ def database(infra, make_database) -> str:  # type: ignore[no-untyped-def]
 
 
 async def _can_log_in(database: str, email: str, password: str) -> bool:
+    from slate_common.db import make_engine, make_sessionmaker, transaction
+
     from slate_auth.domain.identity import find_login_person
     from slate_auth.domain.passwords import verify_password
-    from slate_common.db import make_engine, make_sessionmaker, transaction
 
     engine = make_engine(database, pool_size=1, max_overflow=0)
     try:

@@ -117,9 +117,10 @@ async def test_persons_crud_is_admin_only_and_hides_secrets(client, tokens) -> N
 
 
 async def test_role_change_and_deactivation_revoke_the_persons_tokens(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    from slate_common.db import transaction
+
     from slate_auth.domain.passwords import hash_password
     from slate_auth.models import Person
-    from slate_common.db import transaction
 
     admin = {"Authorization": f"Bearer {tokens['access_token']}"}
     async with transaction(client.app.state.runtime.sessionmaker) as session:

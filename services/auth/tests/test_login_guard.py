@@ -24,8 +24,9 @@ CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(P
 
 
 async def _add_persons(app: Any, emails: list[str]) -> None:
-    from slate_auth.models import Person
     from slate_common.db import transaction
+
+    from slate_auth.models import Person
 
     async with transaction(app.state.runtime.sessionmaker) as session:
         session.add_all(Person(first_name="Artist", last_name=str(i), email=email, role="user", password=CHEAP_HASH)

@@ -23,8 +23,9 @@ def _admin(tokens):  # type: ignore[no-untyped-def]
 
 
 async def _events(client, name: str, key: str, ident: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    from slate_auth.models import OutboxEvent
     from slate_common.db import transaction
+
+    from slate_auth.models import OutboxEvent
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
@@ -155,8 +156,9 @@ async def test_login_logs_and_desktop_login_logs(client, tokens) -> None:  # typ
     rows = (await client.get("/data/events/login-logs/last", params={"person_ids": str(person.id)}, headers=admin)).json()
     assert len(rows) == 1 and set(rows[0]) == {"id", "created_at", "ip_address", "person_id", "origin"}
     assert rows[0]["origin"] == "script" and rows[0]["person_id"] == str(person.id)
-    from slate_auth.models import LoginLog
     from slate_common.db import transaction
+
+    from slate_auth.models import LoginLog
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         attempts = (await session.scalars(select(LoginLog).where(LoginLog.person_id == person.id))).all()
@@ -373,10 +375,12 @@ async def test_last_presence_is_the_date_of_the_last_desktop_login(client, token
 
 async def test_minimal_rows_are_the_full_rows_cut_down(client, tokens) -> None:  # type: ignore[no-untyped-def]
     """serialize_persons with ``fields`` answers exactly those keys of the full row."""
+    from sqlalchemy import select
+
+    from slate_common.db import transaction
+
     from slate_auth.domain.identity import MINIMAL_PERSON_FIELDS, serialize_persons
     from slate_auth.models import Person
-    from slate_common.db import transaction
-    from sqlalchemy import select
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         persons = list((await session.scalars(select(Person))).all())

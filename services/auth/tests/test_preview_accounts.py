@@ -23,8 +23,9 @@ async def _rpc(client, operation: str, payload):  # type: ignore[no-untyped-def]
 
 
 async def _outbox(client, person_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    from slate_auth.models import OutboxEvent
     from slate_common.db import transaction
+
+    from slate_auth.models import OutboxEvent
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
@@ -136,8 +137,9 @@ async def test_creations_at_once_make_one_account(client) -> None:  # type: igno
         _rpc(client, "create", {"project_id": project_id, "project_name": "Race"}) for _ in range(4)))
     assert len({a["id"] for a in answers}) == 1 and sum(a["created"] for a in answers) == 1
     assert len({a["password"] for a in answers}) == 4
-    from slate_auth.models import Person
     from slate_common.db import transaction
+
+    from slate_auth.models import Person
 
     async with transaction(client.app.state.runtime.sessionmaker) as session:
         rows = (await session.scalars(select(Person).where(Person.preview_project_id == uuid.UUID(project_id)))).all()

@@ -3,12 +3,12 @@ init-data), given once; and person fields as the oracle answers them."""
 
 from __future__ import annotations
 
-import pytest
 import json
 import subprocess
 import sys
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from .conftest import ADMIN
@@ -23,8 +23,9 @@ def _admin(tokens):  # type: ignore[no-untyped-def]
 
 
 async def test_fresh_database_has_the_default_departments_with_events(client, tokens) -> None:  # type: ignore[no-untyped-def]
-    from slate_auth.models import OutboxEvent
     from slate_common.db import transaction
+
+    from slate_auth.models import OutboxEvent
 
     listed = (await client.get("/data/departments", headers=_admin(tokens))).json()
     defaults = {d["name"]: d for d in listed if d["name"] in ORACLE_DEPARTMENTS}
@@ -38,8 +39,9 @@ async def test_fresh_database_has_the_default_departments_with_events(client, to
 
 
 async def test_defaults_are_given_once_and_deleted_ones_stay_deleted(client, tokens) -> None:  # type: ignore[no-untyped-def]
-    from slate_auth.domain.defaults import seed_departments
     from slate_common.db import transaction
+
+    from slate_auth.domain.defaults import seed_departments
 
     admin = _admin(tokens)
     layout = (await client.get("/data/departments?name=Layout", headers=admin)).json()

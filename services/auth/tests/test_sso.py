@@ -28,6 +28,7 @@ CLIENT_ID, CLIENT_SECRET = "slate-kitsu", "op-client-secret-for-tests"
 @pytest.fixture(scope="module")
 async def peers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[SamlIdp, OidcProvider]]:
     from saml2.metadata import create_metadata_string
+
     from slate_auth.config import AuthSettings
     from slate_auth.domain.saml import sp_config
 
@@ -390,11 +391,12 @@ async def test_saml_subject_binding(sso_bound, peers) -> None:  # type: ignore[n
 
 
 async def test_an_unreachable_provider_is_a_503_not_a_500() -> None:
+    from slate_common.stack import free_port
+
     from slate_auth.config import AuthSettings
     from slate_auth.domain.oidc import OidcProvider as SlateOidc
     from slate_auth.domain.saml import SamlServiceProvider
     from slate_auth.domain.sso import SsoUnavailable
-    from slate_common.stack import free_port
 
     closed = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(SsoUnavailable, match="metadata could not be loaded") as saml_error:

@@ -3,11 +3,11 @@ SMTP sink), recovery codes, the login's second step, and the admin's switch."""
 
 from __future__ import annotations
 
-import pytest
 import re
 import uuid
 
 import pyotp
+import pytest
 
 from .conftest import ADMIN, login_headers, make_person
 

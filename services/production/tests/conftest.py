@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from slate_common.db import transaction
-
 from slate_common.testing.tokens import TestSigner, service_client
 
 
@@ -161,9 +160,20 @@ async def comment_world(sessionmaker, signer):  # type: ignore[no-untyped-def]
     from sqlalchemy import insert, select
 
     from slate_common.db import transaction
+
     from slate_production.models import (
-        Department, Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType,
-        department_person_link, project_person_link, task_person_link,
+        Department,
+        Entity,
+        EntityType,
+        Person,
+        Project,
+        ProjectStatus,
+        Task,
+        TaskStatus,
+        TaskType,
+        department_person_link,
+        project_person_link,
+        task_person_link,
     )
 
     tag = uuid.uuid4().hex[:6]

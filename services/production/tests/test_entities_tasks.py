@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import json
 import uuid
-
 from typing import Any
+
+import pytest
 
 
 async def ok(response, status: int = 200) -> Any:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import pytest
 
 from slate_common.db import transaction
 from slate_common.security import Principal
+
 from slate_production.domain.entity_ops import list_entities
 
 

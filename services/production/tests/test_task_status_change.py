@@ -12,7 +12,7 @@ from slate_common.db import transaction
 from slate_common.events import Event, OutboxEvent
 
 from slate_production.domain.tasks import change_status, default_status_id, get_task
-from slate_production.models import Entity, EntityType, Project, TaskStatus, TaskType, Task
+from slate_production.models import Entity, EntityType, Project, Task, TaskStatus, TaskType
 
 
 async def _statuses(session) -> dict[str, uuid.UUID]:  # type: ignore[no-untyped-def]

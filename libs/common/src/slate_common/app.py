@@ -31,12 +31,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import bus
 from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
-from .events.consistency import Settler, SettleTiming, settle_scope, settling_session_class
 from .db import begin_at_first_write, make_engine, make_sessionmaker
 from .docs import install as install_docs
 from .errors import install_error_handlers
 from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
+from .events.consistency import Settler, SettleTiming, settle_scope, settling_session_class
 from .forwarded import ForwardedMiddleware
 from .logging import configure_logging, get_logger, request_id_var
 from .metrics import UNMATCHED, route_template

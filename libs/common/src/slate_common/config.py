@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
-
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr

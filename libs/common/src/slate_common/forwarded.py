@@ -11,8 +11,9 @@ so that this is the only one.
 
 from __future__ import annotations
 
-from slate_forwarded import TrustedProxies, resolve
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from slate_forwarded import TrustedProxies, resolve
 
 
 class ForwardedMiddleware:

@@ -18,7 +18,6 @@ from slate_common.service_cli import main_for
 
 from .config import AuthSettings
 
-
 PASSWORD_ENV = "SLATE_ADMIN_PASSWORD"
 
 

@@ -10,15 +10,20 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, select
 
-from slate_common.crud import CrudContext, CrudHooks
 from slate_common import bus
+from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, ServiceUnavailable, SlateError
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
 
 from .config import AuthSettings
 from .domain.identity import (
-    MINIMAL_PERSON_FIELDS, email_taken, existing_departments, person_snapshot, revoke_all_tokens, serialize_persons,
+    MINIMAL_PERSON_FIELDS,
+    email_taken,
+    existing_departments,
+    person_snapshot,
+    revoke_all_tokens,
+    serialize_persons,
     set_departments,
 )
 from .domain.keys import KeyRing

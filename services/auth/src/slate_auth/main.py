@@ -11,13 +11,13 @@ from slate_common.db import transaction
 from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
 from .consumers import HANDLERS
-from .owned import OWNED
 from .crud import specs
 from .domain.defaults import seed_departments
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import GuardPolicy, LoginGuard
 from .domain.oidc import OidcProvider
 from .domain.saml import SamlServiceProvider
+from .owned import OWNED
 from .rpc import rpc_handlers
 
 

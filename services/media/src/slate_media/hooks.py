@@ -10,10 +10,10 @@ from sqlalchemy import Select, select
 from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, NotFound
 
+from .consumers import COMMENTS, TASKS
 from .domain import access
 from .domain import previews as preview_rules
 from .models import AttachmentFile, CommentReplica, PreviewBackgroundFile, PreviewFile, TaskReplica
-from .consumers import COMMENTS, TASKS
 
 PREVIEW_STATUSES = frozenset({"processing", "ready", "broken"})
 VALIDATION_STATUSES = frozenset({"neutral", "validated", "rejected"})

@@ -14,15 +14,15 @@ from slate_common.crud import crud_router
 from slate_common.errors import error_response
 from slate_common.events import Event
 
-from .api import attachments, downloads, previews, thumbnails
-from .config import MediaSettings
-from .consumers import REPLICAS
-from .owned import OWNED
-from .crud import SPECS
-from .domain.pipeline import job_source, process_preview
 from .adapters.jobs import JobWorker, ensure_jobs_stream
 from .adapters.processing import MediaError
 from .adapters.storage import Storage
+from .api import attachments, downloads, previews, thumbnails
+from .config import MediaSettings
+from .consumers import REPLICAS
+from .crud import SPECS
+from .domain.pipeline import job_source, process_preview
+from .owned import OWNED
 
 
 def create_app(settings: MediaSettings | None = None) -> FastAPI:

@@ -4,10 +4,32 @@ from typing import Any
 
 from slate_common.crud import CrudSpec
 
-from .hooks import (AdminOnlyHooks, CommentFlowRowHooks, EntityHooks, EntityLinkHooks, EntityTypeHooks, ProjectHooks,
-                    TaskHooks, TaskStatusHooks, TaskTypeHooks)
-from .models import (Entity, EntityLink, EntityType, News, Notification, Project, ProjectStatus, SearchFilter,
-                     SearchFilterGroup, Subscription, Task, TaskStatus, TaskType)
+from .hooks import (
+                    AdminOnlyHooks,
+                    CommentFlowRowHooks,
+                    EntityHooks,
+                    EntityLinkHooks,
+                    EntityTypeHooks,
+                    ProjectHooks,
+                    TaskHooks,
+                    TaskStatusHooks,
+                    TaskTypeHooks,
+)
+from .models import (
+                    Entity,
+                    EntityLink,
+                    EntityType,
+                    News,
+                    Notification,
+                    Project,
+                    ProjectStatus,
+                    SearchFilter,
+                    SearchFilterGroup,
+                    Subscription,
+                    Task,
+                    TaskStatus,
+                    TaskType,
+)
 
 SPECS: list[CrudSpec[Any]] = [
     CrudSpec(Project, "projects", hooks=ProjectHooks(), default_relations_one=True),

@@ -11,15 +11,27 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from slate_common.crud import DELETING, CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, NotFound, SlateError
 
-from .domain import access, casting_commands, casting_queries
+from .domain import access, casting_commands, casting_queries, shot_versions
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
-from .domain import shot_versions
 from .domain import tasks as task_rules
 from .domain.asset_types import serialize_asset_types
-from .models import (Comment, Entity, EntityType, Notification, Person, Project, ProjectTaskStatusLink,
-                     ProjectTaskTypeLink, Subscription, Task, TaskStatus, TaskType, project_asset_type_link,
-                     task_person_link)
+from .models import (
+    Comment,
+    Entity,
+    EntityType,
+    Notification,
+    Person,
+    Project,
+    ProjectTaskStatusLink,
+    ProjectTaskTypeLink,
+    Subscription,
+    Task,
+    TaskStatus,
+    TaskType,
+    project_asset_type_link,
+    task_person_link,
+)
 
 PRODUCTION_STYLES = frozenset({"2d", "3d", "2d3d", "ar", "vfx", "stop-motion", "motion-design", "archviz",
                                "commercial", "catalog", "immersive", "nft", "video-game", "vr"})

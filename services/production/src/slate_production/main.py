@@ -8,11 +8,24 @@ from slate_common.app import ServiceRuntime, create_service_app
 from slate_common.crud import crud_router
 from slate_common.db import transaction
 
-from .api import casting, comments, entities, file_paths, filters, news, notifications, projects, stats, tasks, todo, user
-from .api import preview_account
+from .api import (
+    casting,
+    comments,
+    entities,
+    file_paths,
+    filters,
+    news,
+    notifications,
+    preview_account,
+    projects,
+    stats,
+    tasks,
+    todo,
+    user,
+)
 from .config import ProductionSettings
-from .crud import SPECS
 from .consumers import HANDLERS
+from .crud import SPECS
 from .domain.defaults import ensure_defaults
 from .domain.listing_cache import ListingCache
 from .domain.projects import ensure_statuses

@@ -16,8 +16,8 @@ from starlette.responses import Response
 from ..app import Runtime, SessionDep
 from ..errors import BadRequest, NotFound, SlateError, validation_errors
 from ..events import emit
-from ..security import CurrentUser
 from ..params import Page, count, flag, json_object, page_envelope, page_of, parse_id
+from ..security import CurrentUser
 from ..serialization import json_response
 from .hooks import DELETING, CrudContext, CrudHooks
 

@@ -6,10 +6,10 @@ consumers record each processed event id in an inbox table in the same transacti
 their effect, then ack. A crash anywhere loses nothing and applies nothing twice.
 """
 
-from .models import InboxEvent, OutboxEvent
 from .consistency import Settler, settle_scope
 from .consumer import Consumer, EventHandler
 from .envelope import Event
+from .models import InboxEvent, OutboxEvent
 from .outbox import emit
 from .relay import OutboxRelay
 

@@ -43,15 +43,16 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from sqlalchemy import event as sa_event, update
+from sqlalchemy import event as sa_event
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from ..db import transaction
-from .models import OutboxEvent
-from .versions import version_header
 from ..logging import get_logger
 from ..serialization import dumps, loads, now
+from .models import OutboxEvent
+from .versions import version_header
 
 log = get_logger(__name__)
 

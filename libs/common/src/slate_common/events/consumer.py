@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import NotFoundError
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
@@ -22,10 +22,10 @@ from ..db import transaction
 from ..logging import get_logger
 from ..serialization import dumps, now
 from ..tracing import extract_context, tracer
+from .consistency import READABLE, Settler, announce_applied, settle_scope
 from .envelope import Event
 from .models import InboxEvent
 from .versions import version_of
-from .consistency import READABLE, Settler, announce_applied, settle_scope
 
 log = get_logger(__name__)
 

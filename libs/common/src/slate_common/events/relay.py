@@ -4,9 +4,9 @@ import asyncio
 import os
 
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from opentelemetry.trace import SpanKind
 
 from ..db import transaction
 from ..logging import get_logger

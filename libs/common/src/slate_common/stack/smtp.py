@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from slate_common.stack._util import tcp_open, tail, wait_until
+from slate_common.stack._util import tail, tcp_open, wait_until
 from slate_common.stack.process import ManagedProcess
 
 _counter = itertools.count()

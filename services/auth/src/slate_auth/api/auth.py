@@ -23,11 +23,11 @@ from ..domain.identity import (
     get_organisation,
     serialize_person,
 )
-from ..hooks import ORGANISATION_SECRETS
 from ..domain.login_guard import LoginGuard, Verdict
 from ..domain.logs import record_login
 from ..domain.passwords import verify_password
 from ..domain.tokens import refresh_session, start_session
+from ..hooks import ORGANISATION_SECRETS
 from ..models import Person
 
 router = APIRouter(prefix="/auth", tags=["Authentication"])

@@ -11,12 +11,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
 from slate_common.params import invalid_field
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from starlette.responses import Response
 
 from ..domain import fido, two_factor
 from ..domain.identity import active_person_by_email, emit_person_update, get_person

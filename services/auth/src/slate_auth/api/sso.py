@@ -13,9 +13,10 @@ import hmac
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
 from slate_common.app import SessionDep
 from slate_common.serialization import json_response
-from starlette.responses import RedirectResponse, Response
 
 from ..config import AuthSettings
 from ..domain import oidc, saml

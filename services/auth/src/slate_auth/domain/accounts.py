@@ -20,7 +20,6 @@ from slate_common.serialization import now
 
 from ..config import AuthSettings
 from ..models import Person
-
 from .identity import get_organisation, revoke_all_tokens
 from .passwords import check_new_password, hash_password, verify_password
 

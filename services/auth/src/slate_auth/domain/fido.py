@@ -35,11 +35,12 @@ from fido2.webauthn import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from slate_common.errors import BadRequest
 from slate_common.logging import get_logger
 from slate_common.serialization import now
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import FidoChallenge, Person
 from ..sso_settings import SsoSettings

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import NotFound
-from slate_common.params import parse_id
 from slate_common.events import emit
+from slate_common.params import parse_id
 from slate_common.serialization import now
 
 from ..models import Person

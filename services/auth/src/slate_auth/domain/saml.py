@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
 from slate_common.logging import get_logger
 
 from ..sso_settings import SsoSettings

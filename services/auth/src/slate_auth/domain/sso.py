@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from slate_common.errors import SlateError
 from slate_common.events import emit
 from slate_common.serialization import now
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Person, SsoIdentity, SsoState
 from .identity import person_snapshot

@@ -1,12 +1,19 @@
 from slate_common.events.models import InboxEvent, OutboxEvent
 
 from .base import Base
-
+from .fido import FidoChallenge
 from .identity import (
-    AppLoginCode, Department, DesktopLoginLog, LoginLog, Organisation, Person, RefreshToken, SigningKey, Studio,
+    AppLoginCode,
+    Department,
+    DesktopLoginLog,
+    LoginLog,
+    Organisation,
+    Person,
+    RefreshToken,
+    SigningKey,
+    Studio,
     person_department,
 )
-from .fido import FidoChallenge
 from .seed import ReferenceSeed
 from .sso import SsoIdentity, SsoState
 

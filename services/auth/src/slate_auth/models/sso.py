@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from slate_common.serialization import now
 from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
+
+from slate_common.serialization import now
 
 from .base import Base
 

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
+from slate_common.params import AttachmentFileId, CommentId, TaskId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from slate_common.params import AttachmentFileId, CommentId, TaskId
 
-from ..domain import files
 from ..adapters.downloads import mime_of, object_response
 from ..adapters.uploads import check_filename, receive_uploads, upload_limits
+from ..domain import files
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Attachments"])

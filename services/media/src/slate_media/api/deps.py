@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+
 from slate_common.app import runtime_of
 
-from ..config import MediaSettings
 from ..adapters.storage import Storage
+from ..config import MediaSettings
 
 
 async def storage_of(request: Request) -> Storage:

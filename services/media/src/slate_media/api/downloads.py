@@ -9,12 +9,12 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import NotFound
-from slate_common.security import CurrentUser
 from slate_common.params import InstanceId
+from slate_common.security import CurrentUser
 
+from ..adapters.downloads import mime_of, object_response
 from ..domain import pipeline
 from ..domain import previews as rules
-from ..adapters.downloads import mime_of, object_response
 from ..models import PreviewFile
 from .deps import SettingsDep, StorageDep
 

@@ -16,14 +16,23 @@ from starlette.responses import Response
 from slate_common.app import Runtime, SessionDep
 from slate_common.db import transaction
 from slate_common.errors import BadRequest, NotFound
+from slate_common.params import (
+    CommentId,
+    InstanceId,
+    PreviewFileId,
+    ProjectId,
+    ShotId,
+    TaskId,
+    json_object,
+    parse_id,
+    path_id,
+)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from slate_common.params import (
-    CommentId, InstanceId, PreviewFileId, ProjectId, ShotId, TaskId, json_object, parse_id, path_id)
 
+from ..adapters.uploads import receive_upload, upload_limits
 from ..domain import access, frames, pipeline
 from ..domain import previews as rules
-from ..adapters.uploads import receive_upload, upload_limits
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Previews"])

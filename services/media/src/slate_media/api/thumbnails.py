@@ -10,14 +10,14 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, NotFound, SlateError
+from slate_common.params import InstanceId, ProjectId, json_object, parse_id
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
-from slate_common.params import InstanceId, ProjectId, json_object, parse_id
 
 from ..adapters import processing
-from ..domain import access, files
 from ..adapters.downloads import mime_of, object_response
 from ..adapters.uploads import receive_upload, upload_limits
+from ..domain import access, files
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Thumbnails"])

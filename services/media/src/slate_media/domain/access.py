@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 
-from ..models import PreviewFile, ProjectReplica, TaskReplica
 from ..consumers import PROJECTS, TASKS
+from ..models import PreviewFile, ProjectReplica, TaskReplica
 
 SUPERVISORS = ("admin", "manager", "supervisor")
 Columns = TypeVarTuple("Columns")

@@ -12,16 +12,16 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
-from slate_common.params import parse_id
 from slate_common.events import emit
+from slate_common.params import parse_id
 from slate_common.security import Principal
 
 from ..adapters import processing
 from ..adapters.downloads import mime_of
-from ..consumers import COMMENTS
-from ..models import AttachmentFile, CommentReplica, PreviewBackgroundFile, ProjectReplica, project_preview_background
 from ..adapters.storage import Storage
 from ..adapters.uploads import Upload
+from ..consumers import COMMENTS
+from ..models import AttachmentFile, CommentReplica, PreviewBackgroundFile, ProjectReplica, project_preview_background
 from . import access
 
 AVATAR_KINDS = {"persons": "person", "projects": "project", "organisations": "organisation"}

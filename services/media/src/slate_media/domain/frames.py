@@ -26,9 +26,9 @@ from slate_common.security import Principal
 
 from .. import annotations as drawings
 from ..adapters import processing
+from ..adapters.storage import Storage
 from ..config import MediaSettings
 from ..models import PreviewFile, ProjectReplica, TaskReplica
-from ..adapters.storage import Storage
 from . import pipeline
 
 PICTURE_EXTENSIONS = processing.PICTURE_EXTENSIONS

@@ -28,12 +28,12 @@ from slate_common.logging import get_logger
 from slate_common.security import Principal
 
 from ..adapters import processing
-from ..config import MediaSettings
 from ..adapters.downloads import mime_of
 from ..adapters.jobs import enqueue_preview_job
-from ..models import PreviewFile, ProjectReplica, TaskReplica
 from ..adapters.storage import Storage
 from ..adapters.uploads import Upload
+from ..config import MediaSettings
+from ..models import PreviewFile, ProjectReplica, TaskReplica
 from . import access
 from . import previews as preview_rules
 

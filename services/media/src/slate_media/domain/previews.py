@@ -15,8 +15,8 @@ from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.security import Principal
 
-from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica, preview_file_comment
 from ..consumers import COMMENTS, ENTITY_BY_KIND
+from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica, preview_file_comment
 from . import access
 
 #: Fields of the short form used by the per-entity listings (as Zou lists them).

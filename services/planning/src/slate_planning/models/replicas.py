@@ -9,7 +9,6 @@ from sqlalchemy import Date, DateTime, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-
 from slate_common.replica import Replicated
 
 from .base import Base

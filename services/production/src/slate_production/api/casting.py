@@ -12,7 +12,16 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest
 from slate_common.params import (
-    AssetId, AssetTypeId, EntityId, EntityLinkId, EpisodeId, JsonBody, ProjectId, SequenceId, ShotId)
+    AssetId,
+    AssetTypeId,
+    EntityId,
+    EntityLinkId,
+    EpisodeId,
+    JsonBody,
+    ProjectId,
+    SequenceId,
+    ShotId,
+)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 

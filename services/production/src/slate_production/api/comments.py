@@ -6,14 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
 from slate_common.params import (
-    CommentId, FormOrJson, InstanceId, JsonBody, JsonObject, ProjectId, TaskId, invalid_field,
-    json_body, json_object, parse_id)
+    CommentId,
+    FormOrJson,
+    InstanceId,
+    JsonBody,
+    JsonObject,
+    ProjectId,
+    TaskId,
+    invalid_field,
+    json_body,
+    json_object,
+    parse_id,
+)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response, loads
 

@@ -13,17 +13,27 @@ from starlette.responses import Response, StreamingResponse
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
 from slate_common.params import (
-    EntityId, EpisodeId, ProjectId, SequenceId, ShotId, flag, invalid_field, json_body, json_object,
-    optional_id, parse_id)
+    EntityId,
+    EpisodeId,
+    ProjectId,
+    SequenceId,
+    ShotId,
+    flag,
+    invalid_field,
+    json_body,
+    json_object,
+    optional_id,
+    parse_id,
+)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from . import json_bytes
 from ..domain import access, casting_queries, entity_ops, listings, shot_versions, task_queries
 from ..domain.entity_ops import get_entity, list_entities_json
 from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
+from . import json_bytes
 
 router = APIRouter(tags=["Entities"])
 

@@ -10,7 +10,15 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
 from slate_common.params import (
-    JsonObject, NotificationId, ProjectId, SequenceId, TaskId, TaskTypeId, invalid_field, parse_id)
+    JsonObject,
+    NotificationId,
+    ProjectId,
+    SequenceId,
+    TaskId,
+    TaskTypeId,
+    invalid_field,
+    parse_id,
+)
 from slate_common.security import CurrentUser, Principal
 from slate_common.serialization import json_response
 

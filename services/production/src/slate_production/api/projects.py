@@ -9,18 +9,17 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.params import (
-    AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, json_object, optional_id)
+from slate_common.params import AssetTypeId, PersonId, ProjectId, TaskStatusId, TaskTypeId, json_object, optional_id
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
-from . import json_bytes
 from ..domain import access, entity_ops
 from ..domain import project_settings as settings_rules
 from ..domain.entity_ops import list_entities_json
 from ..domain.projects import all_projects, open_projects
 from ..domain.task_queries import plain_tasks
 from ..models import Task
+from . import json_bytes
 
 router = APIRouter(tags=["Projects"])
 

@@ -12,8 +12,17 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.params import (
-    EntityId, PersonId, ProjectId, TaskId, TaskTypeId, invalid_field, json_body, json_object,
-    optional_id, parse_id)
+    EntityId,
+    PersonId,
+    ProjectId,
+    TaskId,
+    TaskTypeId,
+    invalid_field,
+    json_body,
+    json_object,
+    optional_id,
+    parse_id,
+)
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 

@@ -8,8 +8,8 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import NotFound
-from slate_common.security import CurrentUser
 from slate_common.params import AssetTypeId, EntityId, ProjectId, SequenceId
+from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, user_queries

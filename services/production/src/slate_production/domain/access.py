@@ -29,8 +29,16 @@ from sqlalchemy.orm import aliased
 from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 
-from ..models import (Comment, Person, PreviewFileReplica, Project, Task, TaskStatus, project_person_link,
-                      task_person_link)
+from ..models import (
+    Comment,
+    Person,
+    PreviewFileReplica,
+    Project,
+    Task,
+    TaskStatus,
+    project_person_link,
+    task_person_link,
+)
 
 SUPERVISORS = ("admin", "manager", "supervisor")
 

@@ -37,9 +37,8 @@ from slate_common.serialization import now
 
 from ..models import TEMPORAL_TYPES, Entity, EntityLink, EntityType
 from . import access
-from .entities import emit_entity_event, kind_of
 from .casting_queries import load_entity
-
+from .entities import emit_entity_event, kind_of
 
 AUTO = {"auto": True}
 

@@ -22,10 +22,9 @@ from slate_common.serialization import serialize_value
 
 from ..models import TEMPORAL_TYPES, Entity, EntityLink, EntityType, Project, Task, entity_concept_link
 from . import access
+from .entities import kind_of, serialize_entity
 from .task_queries import vendor_filter
 from .tasks import assignees_of
-from .entities import kind_of, serialize_entity
-
 
 # --- permissions and lookups -------------------------------------------------------------
 

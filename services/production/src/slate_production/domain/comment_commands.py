@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
-from slate_common.params import optional_id, required_id
 from slate_common.events import emit
+from slate_common.params import optional_id, required_id
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
@@ -38,7 +38,15 @@ from ..models import (
 from . import access, notifications
 from . import tasks as task_rules
 from .comment_queries import (
-    comment_links, find_mentions, get_status, get_task, latest_comment, person_brief, snapshot, statuses)
+    comment_links,
+    find_mentions,
+    get_status,
+    get_task,
+    latest_comment,
+    person_brief,
+    snapshot,
+    statuses,
+)
 
 
 async def _set_links(session: AsyncSession, table: Any, column: str, comment_id: uuid.UUID, ids: list[uuid.UUID],

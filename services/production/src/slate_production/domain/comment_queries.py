@@ -32,7 +32,6 @@ from ..models import (
 from . import access
 from .sql_json import column_json, json_object
 
-
 PERSON_BRIEF = ("first_name", "last_name", "full_name", "has_avatar", "role", "id")
 
 

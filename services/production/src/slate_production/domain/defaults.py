@@ -28,7 +28,13 @@ from slate_common.events import emit
 from slate_common.serialization import now
 
 from ..models import (
-    TEMPORAL_TYPES, Department, EntityType, PendingTaskTypeDepartment, ReferenceSeed, TaskStatus, TaskType,
+    TEMPORAL_TYPES,
+    Department,
+    EntityType,
+    PendingTaskTypeDepartment,
+    ReferenceSeed,
+    TaskStatus,
+    TaskType,
 )
 
 SEED_NAME = "reference-data"

@@ -15,10 +15,9 @@ from slate_common.params import invalid_field, optional_id, parse_id
 from slate_common.security import Principal
 
 from ..models import TEMPORAL_TYPES, Entity, EntityType, Project, Task, task_person_link
-from . import access, casting_commands
-from .listing_cache import ListingCache
+from . import access, casting_commands, shot_versions
 from .entities import emit_entity_event, entity_type_id, kind_of, serialize_entity
-from . import shot_versions
+from .listing_cache import ListingCache
 from .sql_json import column_expr, object_expr
 from .tasks import emit_task_event
 

@@ -23,7 +23,6 @@ from slate_common.serialization import dumps, loads
 
 from .sql_json import float_, ts
 
-
 #: Every task field a listing may carry: SQL over ``t`` (the task row).
 TASK_SQL = {
     "id": "t.id",

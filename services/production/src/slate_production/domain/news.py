@@ -33,7 +33,6 @@ from . import access
 from .comment_queries import person_brief
 from .notifications import _full_entity_name
 from .projects import OPEN
-
 from .query_params import optional_date
 
 

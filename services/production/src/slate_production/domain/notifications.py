@@ -22,6 +22,8 @@ from sqlalchemy.orm import aliased
 
 from slate_common.errors import NotFound
 from slate_common.events import emit
+from slate_common.params import flag
+from slate_common.params import optional_id as optional_uuid
 from slate_common.security import Principal
 from slate_common.serialization import now, serialize_value
 
@@ -40,11 +42,7 @@ from ..models import (
     project_person_link,
     task_person_link,
 )
-from slate_common.params import flag
-from slate_common.params import optional_id as optional_uuid
-
 from .query_params import optional_date
-
 
 # --- recipients ------------------------------------------------------------------------
 

@@ -13,8 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.serialization import now
 
 from ..models import (
-    Comment, Notification, Person, SearchFilter, SearchFilterGroup, Subscription, Task, comment_acknowledgement_link,
-    comment_mention_link, department_person_link, project_person_link, task_person_link,
+    Comment,
+    Notification,
+    Person,
+    SearchFilter,
+    SearchFilterGroup,
+    Subscription,
+    Task,
+    comment_acknowledgement_link,
+    comment_mention_link,
+    department_person_link,
+    project_person_link,
+    task_person_link,
 )
 
 _COLUMNS = ("first_name", "last_name", "email", "desktop_login", "role", "active", "archived",

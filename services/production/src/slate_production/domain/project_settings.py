@@ -28,11 +28,11 @@ from ..models import (
     project_asset_type_link,
     project_person_link,
 )
+from ..replicas import PERSONS
 from . import access
 from .people import serialize_persons
-from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
 from .projects import emit_project_event
-from ..replicas import PERSONS
+from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
 
 
 def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:

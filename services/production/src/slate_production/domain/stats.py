@@ -16,8 +16,7 @@ from slate_common.errors import BadRequest
 from slate_common.params import optional_id
 from slate_common.security import Principal
 
-from ..models import (Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType,
-                      task_person_link)
+from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
 from . import access
 from .task_queries import assigned_to_person
 

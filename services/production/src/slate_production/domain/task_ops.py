@@ -15,12 +15,20 @@ from slate_common.security import Principal
 from slate_common.serialization import now
 
 from ..models import (
-    TEMPORAL_TYPES, Entity, EntityType, Person, ProjectTaskTypeLink, Task, TaskStatus, TaskType,
-    entity_type_task_type_link, task_person_link,
+    TEMPORAL_TYPES,
+    Entity,
+    EntityType,
+    Person,
+    ProjectTaskTypeLink,
+    Task,
+    TaskStatus,
+    TaskType,
+    entity_type_task_type_link,
+    task_person_link,
 )
+from ..replicas import PERSONS
 from . import access
 from .tasks import assignees_of, default_status_id, emit_task_event, serialize_task
-from ..replicas import PERSONS
 
 TASK_UPDATABLE = {
     "name": str, "description": str, "priority": int, "difficulty": int, "duration": float, "estimation": float,

@@ -18,13 +18,16 @@ from slate_common.serialization import loads
 from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
 from . import access
 from .listing_cache import ListingCache
-from .todo import ROW_JSON, STAMP
-from .todo import _base as todo_base  # the to-check pages' row builder, same shape
-from .todo import assigned_to_person  # noqa: F401  (re-exported: the routes' filter)
-from .todo import rows_json as todo_rows_json
 from .people import serialize_persons
 from .subscriptions import is_subscribed_task
 from .tasks import assignees_of, client_view, serialize_task
+from .todo import (
+    ROW_JSON,
+    STAMP,
+    assigned_to_person,  # noqa: F401  (re-exported: the routes' filter)
+)
+from .todo import _base as todo_base  # the to-check pages' row builder, same shape
+from .todo import rows_json as todo_rows_json
 
 
 def vendor_filter(principal: Principal) -> ColumnElement[bool]:

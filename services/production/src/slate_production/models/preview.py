@@ -4,7 +4,6 @@ listings carry their previews without calling media."""
 from __future__ import annotations
 
 import uuid
-
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, String
