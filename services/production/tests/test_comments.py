@@ -483,6 +483,10 @@ async def test_generic_comment_create_is_raw(client, comment_world, sessionmaker
     c = r.json()
     assert (c["text"], c["person_id"], c["task_status_id"]) == ("raw", str(w.persons["user2"]), str(w.statuses["done"]))
     assert c["previews"] == [] and c["mentions"] == [] and c["acknowledgements"] == []
+    # links: null in the create's answer when the body named none (Zou), a list when read
+    assert c["links"] is None
+    read = (await client.get(f"/data/comments/{c['id']}", headers=w.headers_for("admin"))).json()
+    assert read["links"] == []
     async with transaction(sessionmaker) as session:
         assert (await session.get(Task, w.task_id)).task_status_id == w.statuses["todo"]  # untouched
         assert list(await session.scalars(select(Notification).where(Notification.task_id == w.task_id))) == []

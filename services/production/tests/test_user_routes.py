@@ -221,3 +221,41 @@ async def test_clients_are_not_told_who_works_on_a_task(client, comment_world) -
             assert "assigner" not in full and task["difficulty"] == 3 and task["duration"] == 0.0
             assert [t["assignees"] for t in asset["tasks"]] == [[assignee]]
             assert [t["assignees"] for t in listed] == [[assignee]]
+
+
+async def test_a_supervisor_with_departments_assigns_within_them(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    """As observed on Zou 1.0.97: a supervisor without departments assigns any task of their
+    project; one with departments, only tasks whose type is in one of them, and only to a
+    person who shares one of them. Managers are not limited."""
+    from slate_production.models import Department, TaskType, department_person_link
+
+    w = comment_world
+    sup = w.headers_for("supervisor")
+    user, user2 = str(w.persons["user"]), str(w.persons["user2"])  # user is in w's department, user2 in none
+
+    async def assign(task_id: Any, person: str, headers: dict[str, str]) -> int:
+        r = await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": person}, headers=headers)
+        return r.status_code
+
+    assert await assign(w.task_id, user2, sup) == 200  # no departments: any task
+    async with transaction(sessionmaker) as session:
+        other = Department(id=uuid.uuid4(), name=f"Other{w.tag}", color="#00ff00")
+        session.add(other)
+        await session.flush()
+        await session.execute(insert(department_person_link).values(person_id=w.persons["supervisor"],
+                                                                    department_id=w.department_id))
+        (await session.get(TaskType, w.task_type_id)).department_id = w.department_id
+        elsewhere = TaskType(id=uuid.uuid4(), name=f"Light {w.tag}", for_entity="Asset", department_id=other.id)
+        session.add(elsewhere)
+        await session.flush()
+        statuses = w.statuses
+        foreign = Task(id=uuid.uuid4(), project_id=w.project_id, entity_id=w.asset_id, task_type_id=elsewhere.id,
+                       task_status_id=statuses["todo"])
+        session.add(foreign)
+    assert await assign(w.task_id, user, sup) == 200  # its department, a person of it
+    assert await assign(w.task_id, user2, sup) == 403  # a person outside the supervisor's departments
+    assert await assign(foreign.id, user, sup) == 403  # a task type of another department
+    r = await client.put(f"/actions/persons/{user}/assign", json={"task_ids": [str(w.task_id), str(foreign.id)]},
+                         headers=sup)
+    assert r.status_code == 200 and [t["id"] for t in r.json()] == [str(w.task_id)]  # the other one skipped
+    assert await assign(foreign.id, user2, w.headers_for("manager")) == 200

@@ -121,7 +121,8 @@ async def assign_task(task_id: TaskId, request: Request, principal: CurrentUser,
     person_id = body.get("person_id")
     if not person_id:
         raise invalid_field("person_id")
-    await task_ops.assign(session, principal, task_ids=[task.id], person_id=parse_id(person_id))
+    if not await task_ops.assign(session, principal, task_ids=[task.id], person_id=parse_id(person_id)):
+        raise Forbidden()  # a supervisor outside the task's or the person's departments (Zou)
     return json_response(serialize_task(task, (await assignees_of(session, [task.id]))[task.id]))
 
 

@@ -23,6 +23,7 @@ from ..models import (
     Task,
     TaskStatus,
     TaskType,
+    department_person_link,
     entity_type_task_type_link,
     task_person_link,
 )
@@ -211,7 +212,8 @@ async def assign(session: AsyncSession, principal: Principal, *, task_ids: list[
     The caller becomes the task's assigner, also when the person was assigned already (Zou)."""
     if await PERSONS.get(session, person_id) is None:
         raise NotFound()
-    tasks = await _supervised(session, principal, task_ids)
+    tasks = await _in_departments(session, principal, tasks=await _supervised(session, principal, task_ids),
+                                  person_id=person_id)
     for task in tasks:
         inserted = await session.execute(
             insert(task_person_link).values(task_id=task.id, person_id=person_id)
@@ -259,6 +261,31 @@ async def set_priority(session: AsyncSession, principal: Principal, *, task_ids:
     for task in tasks:
         await emit_task_event(session, "task:update", task, actor_id=principal.id)
     return tasks
+
+
+async def _departments_of(session: AsyncSession, person_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await session.scalars(select(department_person_link.c.department_id)
+                                 .where(department_person_link.c.person_id == person_id))
+    return set(rows)
+
+
+async def _in_departments(session: AsyncSession, principal: Principal, *, tasks: list[Task],
+                          person_id: uuid.UUID) -> list[Task]:
+    """What a supervisor (their role on the task's project) may assign, as Zou 1.0.97 answers
+    it: one without departments, any task of their projects; one with departments, the tasks
+    whose type belongs to one of them, and only to a person who shares one of them with the
+    supervisor (observed on the oracle; a task type without a department is not theirs).
+    Managers and admins are not limited."""
+    supervised = {pid for pid in {t.project_id for t in tasks}
+                  if await access.project_role(session, principal, pid) == "supervisor"}
+    if not supervised:
+        return tasks
+    mine = await _departments_of(session, principal.id)
+    if not mine:
+        return tasks
+    shares = bool(mine & await _departments_of(session, person_id))
+    types = set(await session.scalars(select(TaskType.id).where(TaskType.department_id.in_(mine))))
+    return [t for t in tasks if t.project_id not in supervised or (shares and t.task_type_id in types)]
 
 
 async def _supervised(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID]) -> list[Task]:
