@@ -342,3 +342,34 @@ async def test_a_slow_batch_is_kept_alive_not_given_to_another_process(env) -> N
     await asyncio.sleep(1.5)  # past ack_wait again: nothing comes back either
     assert deliveries == [1]
     assert (await js.consumer_info(stream, "patient")).num_ack_pending == 0
+
+
+async def test_a_batch_that_crashed_is_not_kept_alive(env) -> None:  # type: ignore[no-untyped-def]
+    """A batch whose handling raised after it was received (a bug; here its ack) is let go:
+    JetStream gives it again after ``ack_wait`` instead of the keep-alive holding it for ever."""
+    sm, nc, js, stream, settler, tasks = env
+    deliveries: list[int] = []
+    consumer = Consumer(name="crashing", js=js, sessionmaker=sm, stream=stream,
+                        handlers={"thing:new": slow_handler({})}, ack_wait=1.0)
+    receive, ack = consumer.handle_batch, consumer._ack
+
+    async def recording(msgs):  # type: ignore[no-untyped-def]
+        deliveries.extend(m.metadata.num_delivered for m in msgs)
+        return await receive(msgs)
+
+    async def first_ack_crashes(*args):  # type: ignore[no-untyped-def]
+        if len(deliveries) == 1:
+            raise RuntimeError("a bug")
+        return await ack(*args)
+
+    consumer.handle_batch = recording  # type: ignore[method-assign]
+    consumer._ack = first_ack_crashes  # type: ignore[method-assign]
+    await consumer.ensure()
+    tasks.append(asyncio.create_task(consumer.run()))
+    await settler.publish(await _write(sm, tag="crashed once"))
+    for _ in range(80):
+        if len(deliveries) >= 2 and (await js.consumer_info(stream, "crashing")).num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert deliveries == [1, 2]  # given again (the inbox skips the second apply)
+    assert await _applied(sm, "crashed once")

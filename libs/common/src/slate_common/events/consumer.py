@@ -41,6 +41,9 @@ SLOW_BATCH_SECONDS = 0.5
 #: process. Held messages are kept alive every third of it (``Consumer._keep_alive``), so
 #: it bounds only how long a dead process's messages wait, not how long a batch may take.
 ACK_WAIT_SECONDS = 6.0
+#: A message held longer than this is no longer kept alive: whatever holds it (a batch
+#: that crashed, a settle wait that failed) has lost it, and JetStream gives it again.
+MAX_HOLD_SECONDS = 60.0
 
 
 def _drain(sub: Any) -> list[Msg]:
@@ -118,8 +121,10 @@ class Consumer:
         #: Set once the backlog that existed when the consumer started is applied.
         self.caught_up = asyncio.Event()
         self._backlog_end = 0
-        #: Messages received and not yet acked, by stream sequence (nak'd at shutdown).
+        #: Messages received and not yet acked, by stream sequence (nak'd at shutdown), and
+        #: when each was received (kept alive up to MAX_HOLD_SECONDS).
         self._unacked: dict[int, Msg] = {}
+        self._held_since: dict[int, float] = {}
 
     def filter_subjects(self) -> list[str]:
         return sorted({f"{EVENTS_SUBJECT_PREFIX}.*.{n.replace(':', '.')}" for n in self.handlers})
@@ -164,6 +169,8 @@ class Consumer:
                     raise
                 except Exception:  # a bug must not stop the consumer; the messages are redelivered
                     log.exception("consumer_handle_crashed", consumer=self.name, subjects=[m.subject for m in msgs])
+                    for msg in msgs:  # no longer kept alive: JetStream gives them again after ack_wait
+                        self._unacked.pop(_stream_seq(msg), None)
         finally:  # batches still waiting are redelivered (unacked) and skipped by the inbox
             keep_alive.cancel()
             for task in list(self._inflight):
@@ -182,9 +189,17 @@ class Consumer:
         ready for ~30 s (chaos long run, 2026-12-07)."""
         while True:
             await asyncio.sleep(self.ack_wait / 3)
-            for msg in list(self._unacked.values()):
+            oldest = time.monotonic() - MAX_HOLD_SECONDS
+            for seq, msg in list(self._unacked.items()):
+                if self._held_since.get(seq, 0.0) < oldest:  # lost by its holder: let it go
+                    self._unacked.pop(seq, None)
+                    self._held_since.pop(seq, None)
+                    log.warning("consumer_message_released", consumer=self.name, stream_seq=seq)
+                    continue
                 with contextlib.suppress(Exception):  # acked meanwhile, or disconnected
                     await msg.in_progress()
+            for seq in [seq for seq in self._held_since if seq not in self._unacked]:
+                del self._held_since[seq]
 
     async def _release(self, msgs: dict[int, Msg]) -> None:
         """Nak what this process holds and will not ack (it is stopping): another process,
@@ -308,6 +323,7 @@ class Consumer:
                 settled.append(seq)
                 continue
             self._unacked[seq] = msg
+            self._held_since[seq] = time.monotonic()
             deliveries.append(_Delivery(msg, event, handler))
         if not deliveries:
             if settled:
