@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,30 @@ async def db_fetch(stack: Any, database: str, sql: str, *args: Any) -> list[asyn
         return await conn.fetch(sql, *args)
     finally:
         await conn.close()
+
+
+async def asset_task(api: httpx.AsyncClient, headers: dict[str, str], project_name: str) -> tuple[dict, dict]:
+    """A new project with one Character asset and one asset task on it, made through the
+    public API: answers (task, the first task status), what a review test starts from."""
+    project = (await api.post("/data/projects", json={"name": f"{project_name} {uuid.uuid4().hex[:6]}"},
+                              headers=headers)).json()
+    types = (await api.get("/data/entity-types", headers=headers)).json()
+    asset_type = next(t for t in types if t["name"] == "Character")
+    r = await api.post("/data/entities", json={"name": "hero", "project_id": project["id"],
+                                                "entity_type_id": asset_type["id"]}, headers=headers)
+    assert r.status_code == 201, r.text
+    asset = r.json()
+    task_types = (await api.get("/data/task-types", headers=headers)).json()
+    task_type = next(t for t in task_types if t["for_entity"] == "Asset")
+    r = await api.post(f"/data/projects/{project['id']}/settings/task-types", json={"task_type_id": task_type["id"]},
+                       headers=headers)
+    assert r.status_code == 201, r.text
+    r = await api.post(f"/data/entities/{asset['id']}/tasks", json={"task_type_ids": [task_type["id"]]},
+                       headers=headers)
+    assert r.status_code == 201, r.text
+    [task] = r.json()
+    status = (await api.get("/data/task-status", headers=headers)).json()[0]
+    return task, status
 
 
 async def refused_everywhere_within_a_second(api: httpx.AsyncClient, headers: dict[str, str]) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import io
 import subprocess
-import uuid
 from pathlib import Path
 
 from PIL import Image
 
 from slate_common.testing import eventually
+
+from .conftest import asset_task
 
 
 def make_movie(path: Path) -> Path:
@@ -28,21 +29,7 @@ def make_movie(path: Path) -> Path:
 
 
 async def test_comment_with_a_movie_preview(api, admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    project = (await api.post("/data/projects", json={"name": f"Review {uuid.uuid4().hex[:6]}"}, headers=admin)).json()
-    types = (await api.get("/data/entity-types", headers=admin)).json()
-    asset_type = next(t for t in types if t["name"] == "Character")
-    r = await api.post("/data/entities", json={"name": "hero", "project_id": project["id"],
-                                                "entity_type_id": asset_type["id"]}, headers=admin)
-    assert r.status_code == 201, r.text
-    asset = r.json()
-    task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
-    r = await api.post(f"/data/projects/{project['id']}/settings/task-types", json={"task_type_id": task_type["id"]},
-                       headers=admin)
-    assert r.status_code == 201, r.text
-    r = await api.post(f"/data/entities/{asset['id']}/tasks", json={"task_type_ids": [task_type["id"]]}, headers=admin)
-    assert r.status_code == 201, r.text
-    [task] = r.json()
-    status = (await api.get("/data/task-status", headers=admin)).json()[0]
+    task, status = await asset_task(api, admin, "Review")
     r = await api.post(f"/actions/tasks/{task['id']}/comment", json={"task_status_id": status["id"], "comment": "v1"},
                        headers=admin)
     assert r.status_code == 201, r.text

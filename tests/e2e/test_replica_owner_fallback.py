@@ -10,25 +10,11 @@ from __future__ import annotations
 
 import uuid
 
-from .conftest import db_fetch
+from .conftest import asset_task, db_fetch
 
 
 async def test_a_preview_on_a_comment_media_has_not_heard_of_yet(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
-    project = (await api.post("/data/projects", json={"name": f"Owner {uuid.uuid4().hex[:6]}"}, headers=admin)).json()
-    types = (await api.get("/data/entity-types", headers=admin)).json()
-    asset_type = next(t for t in types if t["name"] == "Character")
-    r = await api.post("/data/entities", json={"name": "hero", "project_id": project["id"],
-                                                "entity_type_id": asset_type["id"]}, headers=admin)
-    assert r.status_code == 201, r.text
-    asset = r.json()
-    task_type = next(t for t in (await api.get("/data/task-types", headers=admin)).json() if t["for_entity"] == "Asset")
-    r = await api.post(f"/data/projects/{project['id']}/settings/task-types", json={"task_type_id": task_type["id"]},
-                       headers=admin)
-    assert r.status_code == 201, r.text
-    r = await api.post(f"/data/entities/{asset['id']}/tasks", json={"task_type_ids": [task_type["id"]]}, headers=admin)
-    assert r.status_code == 201, r.text
-    [task] = r.json()
-    status = (await api.get("/data/task-status", headers=admin)).json()[0]
+    task, status = await asset_task(api, admin, "Owner")
 
     stack.restart("production", {"SLATE_OUTBOX_RELAY_DELAY_SECONDS": "60"})
     try:
