@@ -27,13 +27,13 @@ router = APIRouter(tags=["Projects"])
 @router.get("/data/projects/open", operation_id="get_open_projects")
 async def get_open_projects(principal: CurrentUser, session: SessionDep, name: str | None = None) -> Response:
     """Running projects the caller can see."""
-    return json_response(await open_projects(session, principal, name))
+    return json_response(await open_projects(session, principal=principal, name=name))
 
 
 @router.get("/data/projects/all", operation_id="get_all_projects")
 async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Response:
     """Every project the caller can see, with its status name."""
-    return json_response(await all_projects(session, principal))
+    return json_response(await all_projects(session, principal=principal))
 
 
 # --- team ----------------------------------------------------------------------------
@@ -50,8 +50,8 @@ async def get_team(project_id: ProjectId, principal: CurrentUser, session: Sessi
 async def add_team_member(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add a person to a project's team (managers); emits project:update."""
     body = await json_object(request)
-    project = await settings_rules.add_to_team(session, principal, project_id=project_id,
-                                               person_id=settings_rules.required_uuid(body, "person_id"))
+    project = await settings_rules.add_to_team(session, principal=principal, project_id=project_id,
+                                               person_id=settings_rules.required_uuid(body, key="person_id"))
     return json_response(project.serialize(), status_code=201)
 
 
@@ -59,7 +59,7 @@ async def add_team_member(project_id: ProjectId, request: Request, principal: Cu
                status_code=204)
 async def remove_team_member(project_id: ProjectId, person_id: PersonId, principal: CurrentUser, session: SessionDep) -> Response:
     """Remove a person from a project's team (managers); emits project:update."""
-    await settings_rules.remove_from_team(session, principal, project_id=project_id, person_id=person_id)
+    await settings_rules.remove_from_team(session, principal=principal, project_id=project_id, person_id=person_id)
     return Response(status_code=204)
 
 
@@ -70,7 +70,7 @@ async def set_team_role(project_id: ProjectId, person_id: PersonId, request: Req
     restores the studio role (Zou reads a missing role as null)."""
     body = await json_object(request)
     return json_response(await settings_rules.set_team_role(
-        session, principal, project_id=project_id, person_id=person_id, role=body.get("role")))
+        session, principal=principal, project_id=project_id, person_id=person_id, role=body.get("role")))
 
 
 # --- settings ------------------------------------------------------------------------
@@ -81,8 +81,8 @@ async def set_team_role(project_id: ProjectId, person_id: PersonId, request: Req
 async def add_asset_type(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Use an asset type in a project."""
     body = await json_object(request)
-    project = await settings_rules.add_asset_type(session, principal, project_id=project_id,
-                                                  asset_type_id=settings_rules.required_uuid(body, "asset_type_id"))
+    project = await settings_rules.add_asset_type(session, principal=principal, project_id=project_id,
+                                                  asset_type_id=settings_rules.required_uuid(body, key="asset_type_id"))
     return json_response(project.serialize(), status_code=201)
 
 
@@ -90,7 +90,7 @@ async def add_asset_type(project_id: ProjectId, request: Request, principal: Cur
                operation_id="remove_project_asset_type", status_code=204)
 async def remove_asset_type(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using an asset type in a project."""
-    await settings_rules.remove_asset_type(session, principal, project_id=project_id, asset_type_id=asset_type_id)
+    await settings_rules.remove_asset_type(session, principal=principal, project_id=project_id, asset_type_id=asset_type_id)
     return Response(status_code=204)
 
 
@@ -100,7 +100,7 @@ async def add_task_type(project_id: ProjectId, request: Request, principal: Curr
     """Use a task type in a project (with an optional priority)."""
     body = await json_object(request)
     project = await settings_rules.link_task_type(
-        session, principal, project_id=project_id, task_type_id=settings_rules.required_uuid(body, "task_type_id"),
+        session, principal=principal, project_id=project_id, task_type_id=settings_rules.required_uuid(body, key="task_type_id"),
         priority=body.get("priority"),
     )
     return json_response(project.serialize(), status_code=201)
@@ -110,7 +110,7 @@ async def add_task_type(project_id: ProjectId, request: Request, principal: Curr
                operation_id="remove_project_task_type", status_code=204)
 async def remove_task_type(project_id: ProjectId, task_type_id: TaskTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using a task type in a project."""
-    await settings_rules.unlink_task_type(session, principal, project_id=project_id, task_type_id=task_type_id)
+    await settings_rules.unlink_task_type(session, principal=principal, project_id=project_id, task_type_id=task_type_id)
     return Response(status_code=204)
 
 
@@ -127,7 +127,7 @@ async def add_task_status(project_id: ProjectId, request: Request, principal: Cu
     """Use a task status in a project."""
     body = await json_object(request)
     project = await settings_rules.link_task_status(
-        session, principal, project_id=project_id, task_status_id=settings_rules.required_uuid(body, "task_status_id"),
+        session, principal=principal, project_id=project_id, task_status_id=settings_rules.required_uuid(body, key="task_status_id"),
         priority=body.get("priority"),
     )
     return json_response(project.serialize(), status_code=201)
@@ -139,7 +139,7 @@ async def update_task_status_link(project_id: ProjectId, task_status_id: TaskSta
                                   session: SessionDep) -> Response:
     """Change a project's use of a task status (priority, board roles, client visibility)."""
     link = await settings_rules.update_task_status_link(
-        session, principal, project_id=project_id, task_status_id=task_status_id, values=await json_object(request))
+        session, principal=principal, project_id=project_id, task_status_id=task_status_id, values=await json_object(request))
     return json_response(link.serialize())
 
 
@@ -147,7 +147,7 @@ async def update_task_status_link(project_id: ProjectId, task_status_id: TaskSta
                operation_id="remove_project_task_status", status_code=204)
 async def remove_task_status(project_id: ProjectId, task_status_id: TaskStatusId, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop using a task status in a project."""
-    await settings_rules.unlink_task_status(session, principal, project_id=project_id, task_status_id=task_status_id)
+    await settings_rules.unlink_task_status(session, principal=principal, project_id=project_id, task_status_id=task_status_id)
     return Response(status_code=204)
 
 
@@ -157,8 +157,8 @@ async def create_task_type_link(request: Request, principal: CurrentUser, sessio
     existing link)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_type_link(
-        session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
-        task_type_id=settings_rules.required_uuid(body, "task_type_id"), priority=body.get("priority", 1))
+        session, principal=principal, project_id=settings_rules.required_uuid(body, key="project_id"),
+        task_type_id=settings_rules.required_uuid(body, key="task_type_id"), priority=body.get("priority", 1))
     return json_response(link.serialize(), status_code=201)
 
 
@@ -168,8 +168,8 @@ async def create_task_status_link(request: Request, principal: CurrentUser, sess
     existing link; board roles not given are emptied, as Zou does on this route)."""
     body = await json_object(request)
     link = await settings_rules.upsert_task_status_link(
-        session, principal, project_id=settings_rules.required_uuid(body, "project_id"),
-        task_status_id=settings_rules.required_uuid(body, "task_status_id"),
+        session, principal=principal, project_id=settings_rules.required_uuid(body, key="project_id"),
+        task_status_id=settings_rules.required_uuid(body, key="task_status_id"),
         values={"roles_for_board": [], "priority": 1, **body})
     return json_response(link.serialize(), status_code=201)
 
@@ -178,7 +178,7 @@ async def create_task_status_link(request: Request, principal: CurrentUser, sess
 async def reorder_task_types(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the order of a project's task types (admins; priority 1, 2, ... in the given order)."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_types(session, principal, project_id=project_id, body=body)
+    links = await settings_rules.reorder_task_types(session, principal=principal, project_id=project_id, body=body)
     return json_response([x.serialize() for x in links])
 
 
@@ -187,7 +187,7 @@ async def reorder_task_statuses(project_id: ProjectId, request: Request, princip
                                 session: SessionDep) -> Response:
     """Set the order of a project's task statuses (admins)."""
     body = await json_object(request)
-    links = await settings_rules.reorder_task_statuses(session, principal, project_id=project_id, body=body)
+    links = await settings_rules.reorder_task_statuses(session, principal=principal, project_id=project_id, body=body)
     return json_response([x.serialize() for x in links])
 
 
@@ -247,7 +247,7 @@ async def create_asset(project_id: ProjectId, asset_type_id: AssetTypeId, reques
     """Create an asset of a type in a project (managers)."""
     project = await access.readable_project(session, principal, project_id)
     entity, type_name, _ = await entity_ops.create_entity(
-        session, principal, project_id=project.id, entity_type=asset_type_id,
+        session, principal=principal, project_id=project.id, entity_type=asset_type_id,
         body=await json_object(request))
     return json_response(entity.serialize(type_name="Asset"), status_code=201)
 
@@ -256,7 +256,7 @@ async def create_asset(project_id: ProjectId, asset_type_id: AssetTypeId, reques
 async def create_episode(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Create an episode (or get the one of that name)."""
     project = await access.readable_project(session, principal, project_id)
-    entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Episode",
+    entity, _, _ = await entity_ops.create_entity(session, principal=principal, project_id=project.id, type_name="Episode",
                                                   body=await json_object(request), get_or_create=True)
     return json_response(entity.serialize(type_name="Episode"), status_code=201)
 
@@ -267,7 +267,7 @@ async def create_sequence(project_id: ProjectId, request: Request, principal: Cu
     project = await access.readable_project(session, principal, project_id)
     body = await json_object(request)
     parent = optional_id(body.get("episode_id"), "Invalid episode_id")
-    entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Sequence",
+    entity, _, _ = await entity_ops.create_entity(session, principal=principal, project_id=project.id, type_name="Sequence",
                                                   body=body, parent_id=parent, get_or_create=True)
     return json_response(entity.serialize(type_name="Sequence"), status_code=201)
 
@@ -278,7 +278,7 @@ async def create_shot(project_id: ProjectId, request: Request, principal: Curren
     project = await access.readable_project(session, principal, project_id)
     body = await json_object(request)
     parent = optional_id(body.get("sequence_id"), "Invalid sequence_id")
-    entity, _, _ = await entity_ops.create_entity(session, principal, project_id=project.id, type_name="Shot",
+    entity, _, _ = await entity_ops.create_entity(session, principal=principal, project_id=project.id, type_name="Shot",
                                                   body=body, parent_id=parent, get_or_create=True)
     return json_response(entity.serialize(type_name="Shot"), status_code=201)
 
@@ -286,7 +286,7 @@ async def create_shot(project_id: ProjectId, request: Request, principal: Curren
 @router.post("/data/projects/{project_id}/settings/batch", operation_id="add_project_settings_batch")
 async def settings_batch(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Add task types (with priorities), task statuses and asset types to a project at once."""
-    project = await settings_rules.batch(session, principal, project_id=project_id, body=await json_object(request))
+    project = await settings_rules.batch(session, principal=principal, project_id=project_id, body=await json_object(request))
     return json_response(project.serialize())
 
 
@@ -294,7 +294,7 @@ async def settings_batch(project_id: ProjectId, request: Request, principal: Cur
 async def reorder_global_task_types(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the studio-wide order of task types (admins)."""
     body = await json_object(request)
-    rows = await settings_rules.reorder_global_task_types(session, principal, body=body)
+    rows = await settings_rules.reorder_global_task_types(session, principal=principal, body=body)
     return json_response([t.serialize() for t in rows])
 
 

@@ -144,6 +144,6 @@ async def link_pending_task_types(session: AsyncSession, *, department_id: uuid.
     return linked
 
 
-async def link_task_types_to_department(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+async def link_task_types_to_department(session: AsyncSession, *, snapshot: dict[str, Any]) -> None:
     """The department replica's step after a department row was written."""
     await link_pending_task_types(session, department_id=uuid.UUID(str(snapshot["id"])), name=snapshot.get("name"))

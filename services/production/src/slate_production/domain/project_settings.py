@@ -35,11 +35,11 @@ from .projects import emit_project_event
 from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
 
 
-def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:
+def required_uuid(body: dict[str, Any], *, key: str) -> uuid.UUID:
     return required_id(body.get(key), key, f"Invalid {key}")
 
 
-def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
+def uuid_list(body: dict[str, Any], *, key: str) -> list[uuid.UUID]:
     values = body.get(key)
     if not isinstance(values, list):
         raise invalid_field(key)
@@ -66,7 +66,7 @@ async def _managed(session: AsyncSession, principal: Principal, project_id: uuid
 async def _changed(session: AsyncSession, principal: Principal, project: Project) -> Project:
     project.updated_at = now()  # its settings changed
     await session.flush()
-    await emit_project_event(session, "update", project, actor_id=principal.id)
+    await emit_project_event(session, verb="update", project=project, actor_id=principal.id)
     return project
 
 
@@ -94,7 +94,7 @@ async def team(session: AsyncSession, *, principal: Principal, project_id: uuid.
 TEAM_ROLES = ("user", "supervisor", "manager", "client", "vendor")
 
 
-async def set_team_role(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, person_id: uuid.UUID,
+async def set_team_role(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID,
                         role: Any) -> dict[str, Any]:
     """A person's role on this production only (None restores their studio role)."""
     await _managed(session, principal, project_id)
@@ -110,7 +110,7 @@ async def set_team_role(session: AsyncSession, principal: Principal, *, project_
     return {"project_id": str(project_id), "person_id": str(person_id), "role": role}
 
 
-async def add_to_team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, person_id: uuid.UUID) -> Project:
+async def add_to_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
     if await PERSONS.get(session, person_id) is None:
         raise NotFound()
@@ -120,7 +120,7 @@ async def add_to_team(session: AsyncSession, principal: Principal, *, project_id
     return await _changed(session, principal, project)
 
 
-async def remove_from_team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def remove_from_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            person_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(project_person_link).where(
@@ -131,7 +131,7 @@ async def remove_from_team(session: AsyncSession, principal: Principal, *, proje
 # --- asset types ---------------------------------------------------------------------
 
 
-async def add_asset_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def add_asset_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                          asset_type_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
     if await session.get(EntityType, asset_type_id) is None:
@@ -141,7 +141,7 @@ async def add_asset_type(session: AsyncSession, principal: Principal, *, project
     return await _changed(session, principal, project)
 
 
-async def remove_asset_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def remove_asset_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                             asset_type_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(project_asset_type_link).where(
@@ -159,7 +159,7 @@ async def used_asset_types(session: AsyncSession, *, project_id: uuid.UUID) -> l
 # --- task types ----------------------------------------------------------------------
 
 
-async def upsert_task_type_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def upsert_task_type_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                 task_type_id: uuid.UUID, priority: Any = None,
                                 keep_priority: bool = False) -> ProjectTaskTypeLink:
     await _managed(session, principal, project_id)
@@ -181,14 +181,14 @@ async def upsert_task_type_link(session: AsyncSession, principal: Principal, *, 
     return link
 
 
-async def link_task_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def link_task_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                          task_type_id: uuid.UUID, priority: Any = None) -> Project:
-    await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=priority,
+    await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=priority,
                                 keep_priority=priority is None)
     return await _changed(session, principal, await access.readable_project(session, principal, project_id))
 
 
-async def unlink_task_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def unlink_task_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            task_type_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(ProjectTaskTypeLink).where(
@@ -205,11 +205,11 @@ async def task_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[di
     return [row.serialize() for row in rows]
 
 
-async def reorder_task_types(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def reorder_task_types(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                              body: dict[str, Any]) -> list[ProjectTaskTypeLink]:
     links = []
     for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
-        links.append(await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=position))
+        links.append(await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=position))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
 
@@ -217,7 +217,7 @@ async def reorder_task_types(session: AsyncSession, principal: Principal, *, pro
 # --- task statuses -------------------------------------------------------------------
 
 
-async def upsert_task_status_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def upsert_task_status_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
     await _managed(session, principal, project_id)
     if await session.get(TaskStatus, task_status_id) is None:
@@ -250,14 +250,14 @@ def _apply_status_link(link: ProjectTaskStatusLink, values: dict[str, Any]) -> N
         link.is_client_allowed = None if allowed is None else bool(allowed)
 
 
-async def link_task_status(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def link_task_status(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            task_status_id: uuid.UUID, priority: Any = None) -> Project:
     values = {"priority": priority} if priority is not None else {}
-    await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id, values=values)
+    await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id, values=values)
     return await _changed(session, principal, await access.readable_project(session, principal, project_id))
 
 
-async def update_task_status_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def update_task_status_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
     # Zou validates the body first, for every caller: is_client_allowed is required
     allowed = values.get("is_client_allowed")
@@ -279,7 +279,7 @@ async def update_task_status_link(session: AsyncSession, principal: Principal, *
     return link
 
 
-async def unlink_task_status(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def unlink_task_status(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                              task_status_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(ProjectTaskStatusLink).where(
@@ -296,17 +296,17 @@ async def task_statuses(session: AsyncSession, *, project_id: uuid.UUID) -> list
     return [row.serialize() for row in rows]
 
 
-async def reorder_task_statuses(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def reorder_task_statuses(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                 body: dict[str, Any]) -> list[ProjectTaskStatusLink]:
     links = []
     for position, task_status_id in enumerate(reorder_ids(principal, body=body, key="task_status_ids"), start=1):
-        links.append(await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id,
+        links.append(await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id,
                                                    values={"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
 
 
-async def batch(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
+async def batch(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
     """Several task types (with priority), task statuses and asset types at once; unknown
     ids are skipped; ``replace_task_types`` makes the task type list the full set."""
     project = await _managed(session, principal, project_id)
@@ -317,26 +317,26 @@ async def batch(session: AsyncSession, principal: Principal, *, project_id: uuid
     for item in task_types_in:
         if not isinstance(item, dict) or not item.get("task_type_id"):
             raise BadRequest("task_types items need a task_type_id")
-        task_type_id = required_uuid(item, "task_type_id")
+        task_type_id = required_uuid(item, key="task_type_id")
         if await session.get(TaskType, task_type_id) is None:
             continue
         wanted.append(task_type_id)
-        await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=item.get("priority"))
+        await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=item.get("priority"))
     if body.get("replace_task_types"):
         await session.execute(delete(ProjectTaskTypeLink).where(
             ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id.not_in(wanted)))
-    for status_id in uuid_list(body, "task_status_ids") if body.get("task_status_ids") else []:
+    for status_id in uuid_list(body, key="task_status_ids") if body.get("task_status_ids") else []:
         if await session.get(TaskStatus, status_id) is not None:
-            await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=status_id, values={})
-    for asset_type_id in uuid_list(body, "asset_type_ids") if body.get("asset_type_ids") else []:
+            await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=status_id, values={})
+    for asset_type_id in uuid_list(body, key="asset_type_ids") if body.get("asset_type_ids") else []:
         if await session.get(EntityType, asset_type_id) is not None:
             await session.execute(insert(project_asset_type_link).values(
                 project_id=project_id, asset_type_id=asset_type_id).on_conflict_do_nothing())
     return await _changed(session, principal, project)
 
 
-async def reorder_global_task_types(session: AsyncSession, principal: Principal,
-                                    *, body: dict[str, Any]) -> list[TaskType]:
+async def reorder_global_task_types(session: AsyncSession, *, principal: Principal,
+                                    body: dict[str, Any]) -> list[TaskType]:
     """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
     out = []
     for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
