@@ -60,8 +60,8 @@ async def with_tasks(request: Request, principal: Any, session: Any, runtime: An
     filters = _filters(request)
     compact = flag(request.query_params.get("compact"))
     if flag(request.query_params.get("stream")):
-        body = listings.stream(runtime.sessionmaker, listing=listing, principal=principal, filters=filters, compact=compact)
-        return StreamingResponse(body, media_type="application/x-ndjson")
+        lines = listings.stream(runtime.sessionmaker, listing=listing, principal=principal, filters=filters, compact=compact)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
     cache = _cache(request)
     if cache is None or filters.project_id is None:
         body_bytes = await listings.fetch_json(session, listing=listing, principal=principal, filters=filters, compact=compact)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -49,7 +49,11 @@ def in_team(principal: Principal) -> Any:
     )
 
 
-def scope_projects(stmt: Select[Any], *, principal: Principal) -> Select[Any]:
+#: A SELECT of projects, whatever its columns.
+ProjectSelect = TypeVar("ProjectSelect", bound="Select[*tuple[Any, ...]]")
+
+
+def scope_projects(stmt: ProjectSelect, *, principal: Principal) -> ProjectSelect:
     """Admins see every project; everyone else the projects whose team they are in."""
     return stmt if principal.is_admin else stmt.where(in_team(principal))
 
