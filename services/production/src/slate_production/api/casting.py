@@ -5,8 +5,11 @@ its managers."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -14,6 +17,7 @@ from slate_common.errors import BadRequest
 from slate_common.params import (
     AssetId,
     AssetTypeId,
+    Body,
     EntityId,
     EntityLinkId,
     EpisodeId,
@@ -26,8 +30,22 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, casting_commands, casting_queries
+from ..domain.casting_commands import CastAssetIn
+from .bodies import documented_body
 
 router = APIRouter(tags=["Casting"])
+
+
+class CastingEntry(Body):
+    """One asset of a casting; an entry without ``nb_occurences`` is skipped, as Zou."""
+
+    asset_id: uuid.UUID
+    nb_occurences: Annotated[int, Field(ge=0)]
+    label: str | None = None
+
+
+#: A casting as Kitsu sends it: the last entry of an asset wins.
+Casting = list[CastingEntry]
 
 
 # --- one entity's casting -----------------------------------------------------------------
@@ -42,7 +60,8 @@ async def get_entity_casting(project_id: ProjectId, entity_id: EntityId, princip
     return json_response((await casting_queries.entity_casting(session, entity_ids=[entity_id]))[entity_id])
 
 
-@router.put("/data/projects/{project_id}/entities/{entity_id}/casting", operation_id="update_entity_casting")
+@router.put("/data/projects/{project_id}/entities/{entity_id}/casting", operation_id="update_entity_casting",
+            openapi_extra=documented_body(Casting))
 async def put_entity_casting(project_id: ProjectId, entity_id: EntityId, body: JsonBody, principal: CurrentUser,
                              session: SessionDep) -> Response:
     """Replace an entity's casting (managers); answers the casting sent."""
@@ -53,7 +72,8 @@ async def put_entity_casting(project_id: ProjectId, entity_id: EntityId, body: J
     return json_response(body)
 
 
-@router.put("/data/projects/{project_id}/entities/casting", operation_id="update_entities_casting")
+@router.put("/data/projects/{project_id}/entities/casting", operation_id="update_entities_casting",
+            openapi_extra=documented_body(dict[uuid.UUID, Casting]))
 async def put_entities_casting(project_id: ProjectId, body: JsonBody, principal: CurrentUser,
                                session: SessionDep) -> Response:
     """Replace the casting of several entities of a project (``{entity_id: casting}``)."""
@@ -62,7 +82,7 @@ async def put_entities_casting(project_id: ProjectId, body: JsonBody, principal:
 
 
 @router.put("/data/projects/{project_id}/entities/casting/assets/{asset_id}", operation_id="cast_asset_in_entities")
-async def put_asset_in_entities(project_id: ProjectId, asset_id: AssetId, body: JsonBody, principal: CurrentUser,
+async def put_asset_in_entities(project_id: ProjectId, asset_id: AssetId, body: CastAssetIn, principal: CurrentUser,
                                 session: SessionDep) -> Response:
     """Set how one asset is cast in each given entity; answers their castings."""
     ids = await casting_commands.cast_asset(session, principal=principal, project_id=project_id, asset_id=asset_id, body=body)
@@ -77,7 +97,8 @@ async def get_asset_casting(asset_id: AssetId, principal: CurrentUser, session: 
     return json_response((await casting_queries.entity_casting(session, entity_ids=[asset_id]))[asset_id])
 
 
-@router.put("/data/assets/{asset_id}/casting", operation_id="update_asset_casting")
+@router.put("/data/assets/{asset_id}/casting", operation_id="update_asset_casting",
+            openapi_extra=documented_body(Casting))
 async def put_asset_casting(asset_id: AssetId, body: JsonBody, principal: CurrentUser,
                             session: SessionDep) -> Response:
     """Replace the assets an asset casts (managers); answers the casting set."""

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from pydantic import Field
 from starlette.responses import Response, StreamingResponse
 
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
 from slate_common.params import (
+    AssetTypeId,
+    Body,
     EntityId,
     EpisodeId,
+    JsonBody,
     ProjectId,
     SequenceId,
     ShotId,
     flag,
-    invalid_field,
-    json_body,
-    json_object,
     optional_id,
     parse_id,
 )
@@ -34,8 +35,46 @@ from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
 from . import json_bytes
+from .bodies import EntityName, Int32, documented_body
 
 router = APIRouter(tags=["Entities"])
+
+
+class ShotChange(Body):
+    """The fields of a shot a manager may change; the others are ignored."""
+
+    name: EntityName | None = None
+    code: Annotated[str, Field(max_length=160)] | None = None
+    description: str | None = None
+    shotgun_id: Int32 | None = None
+    canceled: bool | None = None
+    nb_frames: Int32 | None = None
+    nb_entities_out: Int32 | None = None
+    is_casting_standby: bool | None = None
+    is_shared: bool | None = None
+    status: Annotated[str, Field(max_length=30)] | None = None
+    parent_id: uuid.UUID | None = None
+    source_id: uuid.UUID | None = None
+    preview_file_id: uuid.UUID | None = None
+    data: dict[str, Any] | None = None
+    ready_for: uuid.UUID | None = None
+    entity_type_id: uuid.UUID | None = None
+
+
+class AssetSharing(Body):
+    #: false unshares them
+    is_shared: bool = True
+
+
+class ChosenAssetSharing(AssetSharing):
+    #: the assets to change; none given, none changed
+    asset_ids: list[uuid.UUID] | None = None
+
+
+class ProjectAssetSharing(AssetSharing):
+    #: the project's assets to change; all of them when not given
+    asset_ids: list[uuid.UUID] | None = None
+
 
 LISTINGS = {"shots": listings.SHOTS, "assets": listings.ASSETS, "sequences": listings.SEQUENCES,
             "episodes": listings.EPISODES}
@@ -250,10 +289,11 @@ for _family in ("shots", "assets", "sequences", "episodes"):
 
 
 @router.put("/data/shots/{shot_id}", operation_id="update_shot")
-async def update_shot(shot_id: ShotId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def update_shot(shot_id: ShotId, body: ShotChange, principal: CurrentUser, session: SessionDep) -> Response:
     """Change a shot's fields (name, nb_frames, data, ...); managers of its project."""
     entity, type_name = await get_entity(session, principal=principal, entity_id=shot_id, kind="Shot")
-    entity = await entity_ops.update_entity(session, principal=principal, entity=entity, type_name=type_name, body=await json_object(request))
+    entity = await entity_ops.update_entity(session, principal=principal, entity=entity, type_name=type_name,
+                                            body=body.model_dump(exclude_unset=True))
     return json_response(entity.serialize())
 
 
@@ -300,66 +340,60 @@ async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, ses
     return json_response(await named_tasks(session, principal, task_queries.on_assets_of_episode(ep.id)))
 
 
-async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,
-                 asset_type_id: str | None = None) -> Response:
-    body = await json_object(request)
-    ids = body.get("asset_ids")
-    if ids is not None and not isinstance(ids, list):
-        raise BadRequest("asset_ids must be a list")
+async def _share(principal: Any, session: Any, *, is_shared: bool, asset_ids: list[uuid.UUID] | None,
+                 project_id: uuid.UUID | None = None, asset_type_id: uuid.UUID | None = None) -> Response:
     if project_id is not None:
-        project = await access.readable_project(session, principal, parse_id(project_id))
+        project = await access.readable_project(session, principal, project_id)
         if asset_type_id is None:  # a whole project's assets: admins (Zou)
             access.check_admin(principal)
         else:  # a type's: the project's managers, even when it has no such asset
             await access.check_manager(session, principal, project.id)
-    rows = await entity_ops.share_assets(
-        session, principal=principal, is_shared=bool(body.get("is_shared", True)),
-        asset_ids=[parse_id(i) for i in ids] if ids is not None else None,
-        project_id=optional_id(project_id),
-        asset_type_id=optional_id(asset_type_id),
-    )
+    rows = await entity_ops.share_assets(session, principal=principal, is_shared=is_shared, asset_ids=asset_ids,
+                                         project_id=project_id, asset_type_id=asset_type_id)
     return json_response(rows)
 
 
 @router.post("/actions/assets/share", operation_id="share_assets")
-async def share_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def share_assets(body: ChosenAssetSharing, principal: CurrentUser, session: SessionDep) -> Response:
     """Share (or unshare, is_shared=false) the given assets; none given, none changed
     (Zou answers an empty list)."""
-    body = await json_object(request)
-    ids = body.get("asset_ids")
-    if ids is None:
+    if body.asset_ids is None:
         return json_response([])
-    if not isinstance(ids, list):
-        raise invalid_field("asset_ids", "Input should be a valid list")
-    return await _share(request, principal, session)
+    return await _share(principal, session, is_shared=body.is_shared, asset_ids=body.asset_ids)
 
 
 @router.post("/actions/projects/{project_id}/assets/share", operation_id="share_project_assets")
-async def share_project_assets(project_id: str, request: Request, principal: CurrentUser,
-                               session: SessionDep) -> Response:
+async def share_project_assets(project_id: ProjectId, principal: CurrentUser, session: SessionDep,
+                               body: ProjectAssetSharing | None = None) -> Response:
     """Share (or unshare) a project's assets, or the given ones."""
-    return await _share(request, principal, session, project_id=project_id)
+    body = body or ProjectAssetSharing()
+    return await _share(principal, session, is_shared=body.is_shared, asset_ids=body.asset_ids, project_id=project_id)
 
 
 @router.post("/actions/projects/{project_id}/asset-types/{asset_type_id}/assets/share",
              operation_id="share_project_asset_type_assets")
-async def share_asset_type_assets(project_id: str, asset_type_id: str, request: Request, principal: CurrentUser,
-                                  session: SessionDep) -> Response:
+async def share_asset_type_assets(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser,
+                                  session: SessionDep, body: AssetSharing | None = None) -> Response:
     """Share (or unshare) a project's assets of a type."""
-    return await _share(request, principal, session, project_id=project_id, asset_type_id=asset_type_id)
+    body = body or AssetSharing()
+    return await _share(principal, session, is_shared=body.is_shared, asset_ids=None, project_id=project_id,
+                        asset_type_id=asset_type_id)
 
 
-@router.post("/actions/projects/{project_id}/delete-entities", operation_id="delete_project_entities")
-async def delete_entities(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Delete (or cancel, when they have tasks) the given entities of a project; answers their ids."""
+@router.post("/actions/projects/{project_id}/delete-entities", operation_id="delete_project_entities",
+             openapi_extra=documented_body(list[uuid.UUID]))
+async def delete_entities(project_id: ProjectId, principal: CurrentUser, session: SessionDep, body: JsonBody,
+                          force: str | None = None) -> Response:
+    """Delete (or cancel, when they have tasks) the given entities of a project (``force=true``:
+    delete them even so); answers their ids. The body (a list of entity ids) is read once
+    the caller is known to manage the project, as Zou."""
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
-    body = await json_body(request)
     if not isinstance(body, list):
         raise BadRequest("A list of entity ids is expected")
     return json_response(await entity_ops.delete_project_entities(
         session, principal=principal, project_id=project.id, entity_ids=[parse_id(raw) for raw in body],
-        force=flag(request.query_params.get("force"))))
+        force=flag(force)))
 
 
 @router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")

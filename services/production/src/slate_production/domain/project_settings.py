@@ -46,17 +46,6 @@ def uuid_list(body: dict[str, Any], *, key: str) -> list[uuid.UUID]:
     return [parse_id(v, f"Invalid {key}") for v in values]
 
 
-def reorder_ids(principal: Principal, *, body: dict[str, Any], key: str) -> list[uuid.UUID]:
-    """The ids of a reorder route's body: admins only, checked first (Zou answers 403 to
-    everyone else, managers too, before it reads the body); a missing or malformed list
-    is Zou's 400 with ``"data": null``."""
-    access.check_admin(principal)
-    values = body.get(key)
-    if not isinstance(values, list):
-        raise BadRequest(f"{key} must be a list of ids", data=None)
-    return [parse_id(v, f"Invalid {key}") for v in values]
-
-
 async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project_id)
@@ -206,9 +195,11 @@ async def task_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[di
 
 
 async def reorder_task_types(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
-                             body: dict[str, Any]) -> list[ProjectTaskTypeLink]:
+                             task_type_ids: list[uuid.UUID]) -> list[ProjectTaskTypeLink]:
+    """Priority 1, 2, ... in the given order (admins)."""
+    access.check_admin(principal)
     links = []
-    for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
+    for position, task_type_id in enumerate(task_type_ids, start=1):
         links.append(await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=position))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
@@ -297,9 +288,11 @@ async def task_statuses(session: AsyncSession, *, project_id: uuid.UUID) -> list
 
 
 async def reorder_task_statuses(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
-                                body: dict[str, Any]) -> list[ProjectTaskStatusLink]:
+                                task_status_ids: list[uuid.UUID]) -> list[ProjectTaskStatusLink]:
+    """Priority 1, 2, ... in the given order (admins)."""
+    access.check_admin(principal)
     links = []
-    for position, task_status_id in enumerate(reorder_ids(principal, body=body, key="task_status_ids"), start=1):
+    for position, task_status_id in enumerate(task_status_ids, start=1):
         links.append(await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id,
                                                    values={"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
@@ -336,10 +329,11 @@ async def batch(session: AsyncSession, *, principal: Principal, project_id: uuid
 
 
 async def reorder_global_task_types(session: AsyncSession, *, principal: Principal,
-                                    body: dict[str, Any]) -> list[TaskType]:
+                                    task_type_ids: list[uuid.UUID]) -> list[TaskType]:
     """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
+    access.check_admin(principal)
     out = []
-    for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
+    for position, task_type_id in enumerate(task_type_ids, start=1):
         task_type = await session.get(TaskType, task_type_id)
         if task_type is None:
             continue
