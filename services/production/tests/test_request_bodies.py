@@ -146,3 +146,17 @@ async def test_bodies_that_are_not_objects(client, signer, production_factory) -
     assert r.status_code == 400 and r.json() == {"error": True, "message": "Malformed ID.", "data": None}
     r = await client.post(team, json={"person_id": None}, headers=h)
     assert r.json()["data"]["errors"] == [{"field": "person_id", "message": "Field required"}]
+
+
+async def test_null_and_empty_required_fields_are_field_required(client, signer, production_factory) -> None:  # type: ignore[no-untyped-def]
+    prod = await production_factory()
+    h = signer.headers()
+    r = await client.post("/data/entities/guess-from-path", json={"project_id": prod.id, "file_path": ""}, headers=h)
+    assert r.status_code == 400 and r.json()["data"]["errors"] == [{"field": "file_path", "message": "Field required"}]
+    status = prod.ids["status"]["wip"]
+    await ok(await client.post(f"/data/projects/{prod.id}/settings/task-status", json={"task_status_id": status},
+                               headers=h), 201)
+    r = await client.put(f"/data/projects/{prod.id}/settings/task-status/{status}",
+                         json={"is_client_allowed": None}, headers=h)
+    assert r.status_code == 400
+    assert r.json()["data"]["errors"] == [{"field": "is_client_allowed", "message": "Field required"}]

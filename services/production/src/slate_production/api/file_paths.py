@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -22,14 +23,14 @@ router = APIRouter(tags=["Entities"])
 
 def _filled(value: Any) -> Any:
     if value is None or value == "":
-        raise ValueError("Field required")
+        raise PydanticCustomError("missing", "Field required")
     return value
 
 
 class PathGuess(Body):
     #: a project id; one that is not an id names no project (404, as Zou)
-    project_id: Annotated[str, BeforeValidator(_filled), Field(json_schema_extra={"format": "uuid"})]
-    file_path: Annotated[str, BeforeValidator(_filled)]
+    project_id: Annotated[str, BeforeValidator(_filled), Field(min_length=1, json_schema_extra={"format": "uuid"})]
+    file_path: Annotated[str, BeforeValidator(_filled), Field(min_length=1)]
     #: the path's separator, "/" unless given
     sep: str | None = None
 

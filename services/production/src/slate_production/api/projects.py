@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -43,7 +44,7 @@ BoardRole = Literal["admin", "manager", "supervisor", "user", "client", "vendor"
 
 def _given(value: Any) -> Any:
     if value is None:
-        raise ValueError("Field required")
+        raise PydanticCustomError("missing", "Field required")
     return value
 
 
