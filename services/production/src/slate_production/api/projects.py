@@ -416,8 +416,11 @@ async def create_shot(project_id: ProjectId, body: NewShot, principal: CurrentUs
 async def settings_batch(project_id: ProjectId, body: SettingsBatch, principal: CurrentUser,
                          session: SessionDep) -> Response:
     """Add task types (with priorities), task statuses and asset types to a project at once."""
-    project = await settings_rules.batch(session, principal=principal, project_id=project_id,
-                                         body=body.model_dump(exclude_none=True))
+    project = await settings_rules.batch(
+        session, principal=principal, project_id=project_id,
+        task_types=[(item.task_type_id, item.priority) for item in body.task_types or []],
+        replace_task_types=body.replace_task_types, task_status_ids=body.task_status_ids or [],
+        asset_type_ids=body.asset_type_ids or [])
     return json_response(project.serialize())
 
 

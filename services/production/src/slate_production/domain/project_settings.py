@@ -5,6 +5,7 @@ carries the team)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -12,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
-from slate_common.params import invalid_field, parse_id, required_id
 from slate_common.security import Principal
 from slate_common.serialization import now
 
@@ -33,17 +33,6 @@ from . import access
 from .people import serialize_persons
 from .projects import emit_project_event
 from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
-
-
-def required_uuid(body: dict[str, Any], *, key: str) -> uuid.UUID:
-    return required_id(body.get(key), key, f"Invalid {key}")
-
-
-def uuid_list(body: dict[str, Any], *, key: str) -> list[uuid.UUID]:
-    values = body.get(key)
-    if not isinstance(values, list):
-        raise invalid_field(key)
-    return [parse_id(v, f"Invalid {key}") for v in values]
 
 
 async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
@@ -250,15 +239,8 @@ async def link_task_status(session: AsyncSession, *, principal: Principal, proje
 
 async def update_task_status_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
-    # Zou validates the body first, for every caller: is_client_allowed is required
-    allowed = values.get("is_client_allowed")
-    if not isinstance(allowed, bool):
-        flag = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}.get(str(allowed).lower())
-        if allowed is None or flag is None:
-            message = "Field required" if allowed is None else "Input should be a valid boolean"
-            raise BadRequest("Validation error.",
-                             data={"errors": [{"field": "is_client_allowed", "message": message}]})
-        values = {**values, "is_client_allowed": flag}
+    """``values``: the route's checked body (Zou checks it first, for every caller:
+    ``is_client_allowed`` is required)."""
     await _managed(session, principal, project_id)
     link = await session.scalar(select(ProjectTaskStatusLink).where(
         ProjectTaskStatusLink.project_id == project_id, ProjectTaskStatusLink.task_status_id == task_status_id))
@@ -299,29 +281,26 @@ async def reorder_task_statuses(session: AsyncSession, *, principal: Principal, 
     return links
 
 
-async def batch(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
-    """Several task types (with priority), task statuses and asset types at once; unknown
-    ids are skipped; ``replace_task_types`` makes the task type list the full set."""
+async def batch(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                task_types: Sequence[tuple[uuid.UUID, int | None]], replace_task_types: bool,
+                task_status_ids: Sequence[uuid.UUID], asset_type_ids: Sequence[uuid.UUID]) -> Project:
+    """Several task types (``(id, priority)``), task statuses and asset types at once;
+    unknown ids are skipped; ``replace_task_types`` makes the task type list the full set."""
     project = await _managed(session, principal, project_id)
-    task_types_in = body.get("task_types") or []
-    if not isinstance(task_types_in, list):
-        raise BadRequest("task_types must be a list")
     wanted: list[uuid.UUID] = []
-    for item in task_types_in:
-        if not isinstance(item, dict) or not item.get("task_type_id"):
-            raise BadRequest("task_types items need a task_type_id")
-        task_type_id = required_uuid(item, key="task_type_id")
+    for task_type_id, priority in task_types:
         if await session.get(TaskType, task_type_id) is None:
             continue
         wanted.append(task_type_id)
-        await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=item.get("priority"))
-    if body.get("replace_task_types"):
+        await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id,
+                                    priority=priority)
+    if replace_task_types:
         await session.execute(delete(ProjectTaskTypeLink).where(
             ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id.not_in(wanted)))
-    for status_id in uuid_list(body, key="task_status_ids") if body.get("task_status_ids") else []:
+    for status_id in task_status_ids:
         if await session.get(TaskStatus, status_id) is not None:
             await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=status_id, values={})
-    for asset_type_id in uuid_list(body, key="asset_type_ids") if body.get("asset_type_ids") else []:
+    for asset_type_id in asset_type_ids:
         if await session.get(EntityType, asset_type_id) is not None:
             await session.execute(insert(project_asset_type_link).values(
                 project_id=project_id, asset_type_id=asset_type_id).on_conflict_do_nothing())
