@@ -40,21 +40,6 @@ PRODUCTION_POSITIONAL = frozenset("""
     access.is_project_manager
     access.check_author_or_manager
     access.client_blind
-    asset_types.serialize_asset_types
-    casting_commands.set_casting
-    casting_commands.set_castings
-    casting_commands.cast_asset
-    casting_commands.delete_link
-    casting_commands.forget_entity
-    casting_queries.check_read
-    casting_queries.load_entity
-    casting_queries.readable_entity
-    casting_queries.entity_casting
-    casting_queries.cast_in
-    casting_queries.cast_assets
-    casting_queries.cast_asset_types
-    casting_queries.concepts_linked
-    casting_queries.link_lists
     comment_commands.emit_comment
     comment_commands.reset_task_from_history
     comment_queries.get_task
@@ -74,30 +59,7 @@ PRODUCTION_POSITIONAL = frozenset("""
     comment_queries.latest_comment
     comment_queries.attachment_files
     comment_queries.comment_visible
-    defaults.link_task_types_to_department
-    entities.type_name_of
-    entities.serialize_entity
-    entities.emit_entity_event
-    entities.entity_type_id
-    entities.entity_type_named
-    entity_ops.get_entity
-    entity_ops.get_any_entity
-    entity_ops.check_listing_scope
-    entity_ops.list_entities
     entity_ops.list_entities_json
-    entity_ops.create_entity
-    entity_ops.update_entity
-    entity_ops.delete_entity
-    entity_ops.share_assets
-    entity_ops.project_name
-    entity_ops.one_temporal
-    listings.scope
-    listings.build_query
-    listings.stamps_query
-    listings.fetch_json
-    listings.document
-    listings.fetch
-    listings.stream
     news.list_news
     news.news_of_entity
     notifications.assignee_ids
@@ -114,42 +76,10 @@ PRODUCTION_POSITIONAL = frozenset("""
     preview_account.set_open
     preview_account.delete_account
     previews.follow_task_preview
-    project_settings.required_uuid
-    project_settings.uuid_list
-    project_settings.set_team_role
-    project_settings.add_to_team
-    project_settings.remove_from_team
-    project_settings.add_asset_type
-    project_settings.remove_asset_type
-    project_settings.upsert_task_type_link
-    project_settings.link_task_type
-    project_settings.unlink_task_type
-    project_settings.reorder_task_types
-    project_settings.upsert_task_status_link
-    project_settings.link_task_status
-    project_settings.update_task_status_link
-    project_settings.unlink_task_status
-    project_settings.reorder_task_statuses
-    project_settings.batch
-    project_settings.reorder_global_task_types
-    projects.status_id
-    projects.scope_projects
-    projects.is_in_team
-    projects.team_ids
-    projects.serialize_with_relations
-    projects.listing_relations
-    projects.first_episode_ids
-    projects.open_projects
-    projects.all_projects
-    projects.serialize_for_listing
-    projects.project_snapshot
-    projects.emit_project_event
     search_filters.list_filters
     search_filters.list_groups
     search_filters.get_filter
     search_filters.get_group
-    shot_versions.frames_changed
-    shot_versions.vendor_sees_shot
     stats.episode_retake_stats
     stats.burndown_filters
     stats.open_tasks_burndown

@@ -89,7 +89,7 @@ async def _check_all(client, signer, sessionmaker, prod: Any, roles: tuple[str, 
                 assert role in ("outsider", "vendor", "client"), (role, url, r.status_code)
                 continue
             async with transaction(sessionmaker) as session:
-                expected = await list_entities(session, principal, kind, **kwargs)
+                expected = await list_entities(session, principal=principal, kind=kind, **kwargs)
             assert exact(r.json()) == exact(expected), (role, url)
 
 

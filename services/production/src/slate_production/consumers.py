@@ -44,7 +44,7 @@ async def on_set_main_preview(session: AsyncSession, event: Event) -> None:
     if entity.preview_file_id != preview_file_id:
         entity.preview_file_id = preview_file_id
         await session.flush()
-        await emit_entity_event(session, "update", entity, actor_id=event.actor_id)
+        await emit_entity_event(session, verb="update", entity=entity, actor_id=event.actor_id)
 
 
 async def on_avatar_update(session: AsyncSession, event: Event) -> None:
@@ -57,7 +57,7 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
     if project.has_avatar != has_avatar:
         project.has_avatar = has_avatar
         await session.flush()
-        await projects.emit_project_event(session, "update", project, actor_id=event.actor_id)
+        await projects.emit_project_event(session, verb="update", project=project, actor_id=event.actor_id)
 
 
 async def on_task_assign(session: AsyncSession, event: Event) -> None:

@@ -74,18 +74,18 @@ class ProjectHooks(CrudHooks[Project]):
     project still open before any permission check (Zou's order), then admins only."""
 
     def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
-        return project_rules.scope_projects(stmt, ctx.principal)
+        return project_rules.scope_projects(stmt, principal=ctx.principal)
 
     async def check_read(self, ctx: CrudContext, instance: Project) -> None:
         if ctx.principal.is_admin or ctx.scratch.get(DELETING):
             return
-        if not await project_rules.is_in_team(ctx.session, instance.id, ctx.principal.id):
+        if not await project_rules.is_in_team(ctx.session, project_id=instance.id, person_id=ctx.principal.id):
             raise Forbidden()
 
     async def check_update(self, ctx: CrudContext, instance: Project, data: dict[str, Any]) -> None:
         if ctx.principal.is_admin:
             return
-        if ctx.principal.role != "manager" or not await project_rules.is_in_team(ctx.session, instance.id, ctx.principal.id):
+        if ctx.principal.role != "manager" or not await project_rules.is_in_team(ctx.session, project_id=instance.id, person_id=ctx.principal.id):
             raise Forbidden()
 
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Project | None) -> dict[str, Any]:
@@ -96,11 +96,11 @@ class ProjectHooks(CrudHooks[Project]):
         if ptype is not None and ptype not in PRODUCTION_TYPES:
             raise BadRequest(f"Invalid production_type: {ptype}")
         if instance is None and not data.get("project_status_id"):
-            data["project_status_id"] = await project_rules.status_id(ctx.session, project_rules.OPEN)
+            data["project_status_id"] = await project_rules.status_id(ctx.session, name=project_rules.OPEN)
         return data
 
     async def check_delete(self, ctx: CrudContext, instance: Project) -> None:
-        closed = await project_rules.status_id(ctx.session, project_rules.CLOSED)
+        closed = await project_rules.status_id(ctx.session, name=project_rules.CLOSED)
         if instance.project_status_id != closed:
             raise BadRequest("Only closed projects can be deleted")
         await super().check_delete(ctx, instance)
@@ -111,9 +111,9 @@ class ProjectHooks(CrudHooks[Project]):
 
     async def serialize(self, ctx: CrudContext, instance: Project, *, relations: bool) -> dict[str, Any]:
         if relations:
-            row = (await project_rules.serialize_with_relations(ctx.session, [instance]))[0]
+            row = (await project_rules.serialize_with_relations(ctx.session, projects=[instance]))[0]
             if instance.production_type == "tvshow":
-                first = await project_rules.first_episode_ids(ctx.session, [instance.id])
+                first = await project_rules.first_episode_ids(ctx.session, project_ids=[instance.id])
                 if instance.id in first:
                     row["first_episode_id"] = first[instance.id]
             return row
@@ -121,11 +121,11 @@ class ProjectHooks(CrudHooks[Project]):
 
     async def serialize_one(self, ctx: CrudContext, instance: Project, *, relations: bool) -> dict[str, Any]:
         if relations:
-            return (await project_rules.serialize_for_listing(ctx.session, [instance], with_status_name=True))[0]
+            return (await project_rules.serialize_for_listing(ctx.session, projects=[instance], with_status_name=True))[0]
         return instance.serialize()
 
     async def event_snapshot(self, ctx: CrudContext, instance: Project) -> dict[str, Any]:
-        return await project_rules.project_snapshot(ctx.session, instance)
+        return await project_rules.project_snapshot(ctx.session, project=instance)
 
     def event_project_id(self, instance: Project) -> Any:
         return instance.id
@@ -143,7 +143,7 @@ class EntityTypeHooks(CrudHooks[EntityType]):
     async def serialize(self, ctx: CrudContext, instance: EntityType, *, relations: bool) -> dict[str, Any]:
         """One entity type (GET, and the answers of POST and PUT) carries its workflow's
         ``task_types``; lists and events do not, as Zou."""
-        row = (await serialize_asset_types(ctx.session, [instance]))[0]
+        row = (await serialize_asset_types(ctx.session, types=[instance]))[0]
         row["type"] = "EntityType"
         return row
 
@@ -349,7 +349,7 @@ class EntityHooks(CrudHooks[Entity]):
         await access.check_manager(ctx.session, ctx.principal, instance.project_id)
 
     async def pre_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
-        if "data" in data and await entity_rules.type_name_of(ctx.session, instance.entity_type_id) == "Shot":
+        if "data" in data and await entity_rules.type_name_of(ctx.session, entity_type_id=instance.entity_type_id) == "Shot":
             await shot_versions.record_if_frames_changed(
                 ctx.session, shot=instance, name=data.get("name") or instance.name, before=instance.data,
                 after=data["data"], person_id=ctx.principal.id)
@@ -360,8 +360,8 @@ class EntityHooks(CrudHooks[Entity]):
     async def serialize(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
         """One entity (GET, and the answers of POST and PUT): the row with its (casting)
         link lists, in Zou's key order; lists and events carry the row alone."""
-        row = entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
-        links = await casting_queries.link_lists(ctx.session, instance.id)
+        row = entity_rules.serialize_entity(instance, type_name=await entity_rules.type_name_of(ctx.session, entity_type_id=instance.entity_type_id))
+        links = await casting_queries.link_lists(ctx.session, entity_id=instance.id)
         out: dict[str, Any] = {}
         for key, value in row.items():
             if key == "created_at":
@@ -373,15 +373,15 @@ class EntityHooks(CrudHooks[Entity]):
 
     async def pre_delete(self, ctx: CrudContext, instance: Entity) -> None:
         """Its casting goes with it; the entities that cast it are told."""
-        await casting_commands.forget_entity(ctx.session, ctx.principal, instance,
-                                    await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
+        await casting_commands.forget_entity(ctx.session, principal=ctx.principal, entity=instance,
+                                    type_name=await entity_rules.type_name_of(ctx.session, entity_type_id=instance.entity_type_id))
 
     async def serialize_many(self, ctx: CrudContext, instances: list[Entity], *, relations: bool) -> list[dict[str, Any]]:
         names = dict((await ctx.session.execute(select(EntityType.id, EntityType.name))).all())
-        return [entity_rules.serialize_entity(e, names.get(e.entity_type_id, "")) for e in instances]
+        return [entity_rules.serialize_entity(e, type_name=names.get(e.entity_type_id, "")) for e in instances]
 
     async def event_snapshot(self, ctx: CrudContext, instance: Entity) -> dict[str, Any]:
-        return entity_rules.serialize_entity(instance, await entity_rules.type_name_of(ctx.session, instance.entity_type_id))
+        return entity_rules.serialize_entity(instance, type_name=await entity_rules.type_name_of(ctx.session, entity_type_id=instance.entity_type_id))
 
 
 class AdminOnlyHooks(CrudHooks[Any]):

@@ -19,7 +19,11 @@ ENTITY_KINDS = ("entity", "asset", "shot", "sequence", "episode", "edit", "conce
 
 
 async def _entity(session: AsyncSession, entity: Entity) -> dict[str, Any]:
-    return serialize_entity(entity, await type_name_of(session, entity.entity_type_id))
+    return serialize_entity(entity, type_name=await type_name_of(session, entity_type_id=entity.entity_type_id))
+
+
+async def _project(session: AsyncSession, project: Project) -> dict[str, Any]:
+    return await project_snapshot(session, project=project)
 
 
 async def _comment(session: AsyncSession, comment: Comment) -> dict[str, Any]:
@@ -27,7 +31,7 @@ async def _comment(session: AsyncSession, comment: Comment) -> dict[str, Any]:
 
 
 OWNED: dict[str, Owned] = {
-    "project": Owned(Project, project_snapshot),
+    "project": Owned(Project, _project),
     "task": Owned(Task, task_snapshot),
     "comment": Owned(Comment, _comment),
     **{kind: Owned(Entity, _entity) for kind in ENTITY_KINDS},

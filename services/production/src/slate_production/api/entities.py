@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from pydantic import Field
 from starlette.responses import Response, StreamingResponse
 
 from slate_common.app import Runtime, SessionDep
 from slate_common.errors import BadRequest, NotFound
 from slate_common.params import (
+    AssetTypeId,
+    Body,
     EntityId,
     EpisodeId,
+    JsonBody,
     ProjectId,
     SequenceId,
     ShotId,
     flag,
-    invalid_field,
-    json_body,
-    json_object,
     optional_id,
     parse_id,
 )
@@ -34,8 +35,46 @@ from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
 from . import json_bytes
+from .bodies import EntityName, Int32, documented_body
 
 router = APIRouter(tags=["Entities"])
+
+
+class ShotChange(Body):
+    """The fields of a shot a manager may change; the others are ignored."""
+
+    name: EntityName | None = None
+    code: Annotated[str, Field(max_length=160)] | None = None
+    description: str | None = None
+    shotgun_id: Int32 | None = None
+    canceled: bool | None = None
+    nb_frames: Int32 | None = None
+    nb_entities_out: Int32 | None = None
+    is_casting_standby: bool | None = None
+    is_shared: bool | None = None
+    status: Annotated[str, Field(max_length=30)] | None = None
+    parent_id: uuid.UUID | None = None
+    source_id: uuid.UUID | None = None
+    preview_file_id: uuid.UUID | None = None
+    data: dict[str, Any] | None = None
+    ready_for: uuid.UUID | None = None
+    entity_type_id: uuid.UUID | None = None
+
+
+class AssetSharing(Body):
+    #: false unshares them
+    is_shared: bool = True
+
+
+class ChosenAssetSharing(AssetSharing):
+    #: the assets to change; none given, none changed
+    asset_ids: list[uuid.UUID] | None = None
+
+
+class ProjectAssetSharing(AssetSharing):
+    #: the project's assets to change; all of them when not given
+    asset_ids: list[uuid.UUID] | None = None
+
 
 LISTINGS = {"shots": listings.SHOTS, "assets": listings.ASSETS, "sequences": listings.SEQUENCES,
             "episodes": listings.EPISODES}
@@ -56,15 +95,15 @@ def _filters(request: Request) -> listings.Filters:
 
 async def with_tasks(request: Request, principal: Any, session: Any, runtime: Any, family: str) -> Response:
     listing = LISTINGS[family]
-    await entity_ops.check_listing_scope(session, principal, KINDS[family], request.query_params, with_tasks=True)
+    await entity_ops.check_listing_scope(session, principal=principal, kind=KINDS[family], params=request.query_params, with_tasks=True)
     filters = _filters(request)
     compact = flag(request.query_params.get("compact"))
     if flag(request.query_params.get("stream")):
-        body = listings.stream(runtime.sessionmaker, listing, principal, filters, compact=compact)
-        return StreamingResponse(body, media_type="application/x-ndjson")
+        lines = listings.stream(runtime.sessionmaker, listing=listing, principal=principal, filters=filters, compact=compact)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
     cache = _cache(request)
     if cache is None or filters.project_id is None:
-        body_bytes = await listings.fetch_json(session, listing, principal, filters, compact=compact)
+        body_bytes = await listings.fetch_json(session, listing=listing, principal=principal, filters=filters, compact=compact)
         return Response(body_bytes, media_type="application/json")
     body = await cache.listing(session, listing, principal, filters, compact=compact)
     return Response(body, media_type="application/json")
@@ -90,7 +129,7 @@ async def shots_with_tasks(request: Request, principal: CurrentUser, session: Se
 @router.get("/data/shots", operation_id="get_shots")
 async def get_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots in scope, with project and sequence names."""
-    await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
+    await entity_ops.check_listing_scope(session, principal=principal, kind="Shot", params=request.query_params)
     return json_bytes(await list_entities_json(session, principal, "Shot", filters=_plain_filters(request),
                                                names="project,sequence", cache=_cache(request)))
 
@@ -98,7 +137,7 @@ async def get_shots(request: Request, principal: CurrentUser, session: SessionDe
 @router.get("/data/shots/all", operation_id="get_all_shots")
 async def get_all_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every shot in scope, with project and sequence names."""
-    await entity_ops.check_listing_scope(session, principal, "Shot", request.query_params)
+    await entity_ops.check_listing_scope(session, principal=principal, kind="Shot", params=request.query_params)
     return json_bytes(await list_entities_json(session, principal, "Shot", filters=_plain_filters(request),
                                                names="project,sequence", cache=_cache(request)))
 
@@ -115,7 +154,7 @@ async def assets_with_tasks(request: Request, principal: CurrentUser, session: S
 @router.get("/data/assets", operation_id="get_assets")
 async def get_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assets in scope."""
-    await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
+    await entity_ops.check_listing_scope(session, principal=principal, kind="Asset", params=request.query_params)
     rows = await list_entities_json(session, principal, "Asset", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
@@ -124,7 +163,7 @@ async def get_assets(request: Request, principal: CurrentUser, session: SessionD
 @router.get("/data/assets/all", operation_id="get_all_assets")
 async def get_all_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every asset in scope."""
-    await entity_ops.check_listing_scope(session, principal, "Asset", request.query_params)
+    await entity_ops.check_listing_scope(session, principal=principal, kind="Asset", params=request.query_params)
     rows = await list_entities_json(session, principal, "Asset", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
@@ -142,7 +181,7 @@ async def sequences_with_tasks(request: Request, principal: CurrentUser, session
 @router.get("/data/sequences", operation_id="get_sequences")
 async def get_sequences(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences in scope."""
-    await entity_ops.check_listing_scope(session, principal, "Sequence", request.query_params)
+    await entity_ops.check_listing_scope(session, principal=principal, kind="Sequence", params=request.query_params)
     rows = await list_entities_json(session, principal, "Sequence", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
@@ -157,7 +196,7 @@ async def episodes_with_tasks(request: Request, principal: CurrentUser, session:
 @router.get("/data/episodes", operation_id="get_episodes")
 async def get_episodes(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes in scope."""
-    await entity_ops.check_listing_scope(session, principal, "Episode", request.query_params)
+    await entity_ops.check_listing_scope(session, principal=principal, kind="Episode", params=request.query_params)
     rows = await list_entities_json(session, principal, "Episode", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
@@ -170,13 +209,13 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
     """A shot or an asset as Zou's GET one returns it: the with-tasks row and the entity's other fields."""
     listing = LISTINGS[family]
     # Zou's single shot and asset hide nothing of their tasks from clients
-    rows = await listings.fetch(session, listing, principal, listings.Filters(entity_ids=(entity.id,)),
+    rows = await listings.fetch(session, listing=listing, principal=principal, filters=listings.Filters(entity_ids=(entity.id,)),
                                 client_view=False)
     base = entity.serialize(type_name="Asset" if family == "assets" else KINDS[family])
     if not rows:  # a vendor with no task on it
         raise NotFound()
     row = rows[0]
-    links = await casting_queries.link_lists(session, entity.id)
+    links = await casting_queries.link_lists(session, entity_id=entity.id)
     if family == "shots":
         out = dict(row)
         out.pop("type")
@@ -193,7 +232,7 @@ async def _full(session: Any, principal: Any, family: str, entity: Entity, type_
         out.update(preview_file_id=base["preview_file_id"] or "", data=base["data"],
                    ready_for=str(base["ready_for"]), created_by=base["created_by"], entities_out=links["entities_out"],
                    entity_concept_links=[], instance_casting=[], created_at=base["created_at"], updated_at=base["updated_at"], entities_in=links["entities_in"], type="Asset",
-                   project_name=await entity_ops.project_name(session, entity.project_id), asset_type_id=base["entity_type_id"],
+                   project_name=await entity_ops.project_name(session, project_id=entity.project_id), asset_type_id=base["entity_type_id"],
                    asset_type_name=type_name, episode_id=base["source_id"] or "", casting_episode_ids=links["casting_episode_ids"],
                    tasks=row.get("tasks", []))
         return out
@@ -215,23 +254,23 @@ def _entity_routes(family: str) -> None:
     singular = family[:-1]
 
     async def get_one(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal, entity_id, kind, assigned=True)
+        entity, type_name = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
         if family in ("shots", "assets"):
             return json_response(await _full(session, principal, family, entity, type_name))
-        return json_response(await entity_ops.one_temporal(session, principal, entity, type_name))
+        return json_response(await entity_ops.one_temporal(session, principal=principal, entity=entity, type_name=type_name))
 
     async def delete_one(entity_id: EntityId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal, entity_id, kind)
-        await entity_ops.delete_entity(session, principal, entity, type_name,
+        entity, type_name = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind)
+        await entity_ops.delete_entity(session, principal=principal, entity=entity, type_name=type_name,
                                        force=flag(request.query_params.get("force")))
         return Response(status_code=204)
 
     async def get_tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
+        entity, _ = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
         return json_response(await named_tasks(session, principal, Task.entity_id == entity.id))
 
     async def get_task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
+        entity, _ = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
         return json_response(await task_types_of(session, TASK_TYPE_SOURCES[kind](entity.id)))
 
     path = f"/data/{family}/{{entity_id}}"
@@ -250,17 +289,18 @@ for _family in ("shots", "assets", "sequences", "episodes"):
 
 
 @router.put("/data/shots/{shot_id}", operation_id="update_shot")
-async def update_shot(shot_id: ShotId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def update_shot(shot_id: ShotId, body: ShotChange, principal: CurrentUser, session: SessionDep) -> Response:
     """Change a shot's fields (name, nb_frames, data, ...); managers of its project."""
-    entity, type_name = await get_entity(session, principal, shot_id, "Shot")
-    entity = await entity_ops.update_entity(session, principal, entity, type_name, await json_object(request))
+    entity, type_name = await get_entity(session, principal=principal, entity_id=shot_id, kind="Shot")
+    entity = await entity_ops.update_entity(session, principal=principal, entity=entity, type_name=type_name,
+                                            body=body.model_dump(exclude_unset=True))
     return json_response(entity.serialize())
 
 
 @router.get("/data/sequences/{sequence_id}/shots", operation_id="get_sequence_shots")
 async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence."""
-    seq, _ = await get_entity(session, principal, sequence_id, "Sequence")
+    seq, _ = await get_entity(session, principal=principal, entity_id=sequence_id, kind="Sequence")
     return json_bytes(await list_entities_json(session, principal, "Shot", parent_id=seq.id,
                                                names="project,sequence"))
 
@@ -268,102 +308,96 @@ async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, sessio
 @router.get("/data/sequences/{sequence_id}/shot-tasks", operation_id="get_sequence_shot_tasks")
 async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
-    seq, _ = await get_entity(session, principal, sequence_id, "Sequence", assigned=True)
+    seq, _ = await get_entity(session, principal=principal, entity_id=sequence_id, kind="Sequence", assigned=True)
     return json_response(await named_tasks(session, principal, task_queries.on_shots_of_sequence(seq.id)))
 
 
 @router.get("/data/episodes/{episode_id}/sequences", operation_id="get_episode_sequences")
 async def episode_sequences(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of an episode."""
-    ep, _ = await get_entity(session, principal, episode_id, "Episode")
+    ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode")
     return json_bytes(await list_entities_json(session, principal, "Sequence", parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shots", operation_id="get_episode_shots")
 async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of an episode's sequences."""
-    ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
+    ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode", assigned=True)
     return json_bytes(await list_entities_json(session, principal, "Shot", grand_parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")
 async def episode_shot_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
-    ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
+    ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode", assigned=True)
     return json_response(await named_tasks(session, principal, task_queries.on_shots_of_episode(ep.id)))
 
 
 @router.get("/data/episodes/{episode_id}/asset-tasks", operation_id="get_episode_asset_tasks")
 async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of the assets made for an episode."""
-    ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
+    ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode", assigned=True)
     return json_response(await named_tasks(session, principal, task_queries.on_assets_of_episode(ep.id)))
 
 
-async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,
-                 asset_type_id: str | None = None) -> Response:
-    body = await json_object(request)
-    ids = body.get("asset_ids")
-    if ids is not None and not isinstance(ids, list):
-        raise BadRequest("asset_ids must be a list")
+async def _share(principal: Any, session: Any, *, is_shared: bool, asset_ids: list[uuid.UUID] | None,
+                 project_id: uuid.UUID | None = None, asset_type_id: uuid.UUID | None = None) -> Response:
     if project_id is not None:
-        project = await access.readable_project(session, principal, parse_id(project_id))
+        project = await access.readable_project(session, principal, project_id)
         if asset_type_id is None:  # a whole project's assets: admins (Zou)
             access.check_admin(principal)
         else:  # a type's: the project's managers, even when it has no such asset
             await access.check_manager(session, principal, project.id)
-    rows = await entity_ops.share_assets(
-        session, principal, is_shared=bool(body.get("is_shared", True)),
-        asset_ids=[parse_id(i) for i in ids] if ids is not None else None,
-        project_id=optional_id(project_id),
-        asset_type_id=optional_id(asset_type_id),
-    )
+    rows = await entity_ops.share_assets(session, principal=principal, is_shared=is_shared, asset_ids=asset_ids,
+                                         project_id=project_id, asset_type_id=asset_type_id)
     return json_response(rows)
 
 
 @router.post("/actions/assets/share", operation_id="share_assets")
-async def share_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def share_assets(body: ChosenAssetSharing, principal: CurrentUser, session: SessionDep) -> Response:
     """Share (or unshare, is_shared=false) the given assets; none given, none changed
     (Zou answers an empty list)."""
-    body = await json_object(request)
-    ids = body.get("asset_ids")
-    if ids is None:
+    if body.asset_ids is None:
         return json_response([])
-    if not isinstance(ids, list):
-        raise invalid_field("asset_ids", "Input should be a valid list")
-    return await _share(request, principal, session)
+    return await _share(principal, session, is_shared=body.is_shared, asset_ids=body.asset_ids)
 
 
 @router.post("/actions/projects/{project_id}/assets/share", operation_id="share_project_assets")
-async def share_project_assets(project_id: str, request: Request, principal: CurrentUser,
-                               session: SessionDep) -> Response:
+async def share_project_assets(project_id: ProjectId, principal: CurrentUser, session: SessionDep,
+                               body: ProjectAssetSharing | None = None) -> Response:
     """Share (or unshare) a project's assets, or the given ones."""
-    return await _share(request, principal, session, project_id=project_id)
+    body = body or ProjectAssetSharing()
+    return await _share(principal, session, is_shared=body.is_shared, asset_ids=body.asset_ids, project_id=project_id)
 
 
 @router.post("/actions/projects/{project_id}/asset-types/{asset_type_id}/assets/share",
              operation_id="share_project_asset_type_assets")
-async def share_asset_type_assets(project_id: str, asset_type_id: str, request: Request, principal: CurrentUser,
-                                  session: SessionDep) -> Response:
+async def share_asset_type_assets(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser,
+                                  session: SessionDep, body: AssetSharing | None = None) -> Response:
     """Share (or unshare) a project's assets of a type."""
-    return await _share(request, principal, session, project_id=project_id, asset_type_id=asset_type_id)
+    body = body or AssetSharing()
+    return await _share(principal, session, is_shared=body.is_shared, asset_ids=None, project_id=project_id,
+                        asset_type_id=asset_type_id)
 
 
-@router.post("/actions/projects/{project_id}/delete-entities", operation_id="delete_project_entities")
-async def delete_entities(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    """Delete (or cancel, when they have tasks) the given entities of a project; answers their ids."""
+@router.post("/actions/projects/{project_id}/delete-entities", operation_id="delete_project_entities",
+             openapi_extra=documented_body(list[uuid.UUID]))
+async def delete_entities(project_id: ProjectId, principal: CurrentUser, session: SessionDep, body: JsonBody,
+                          force: str | None = None) -> Response:
+    """Delete (or cancel, when they have tasks) the given entities of a project (``force=true``:
+    delete them even so); answers their ids. The body (a list of entity ids) is read once
+    the caller is known to manage the project, as Zou."""
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
-    body = await json_body(request)
     if not isinstance(body, list):
         raise BadRequest("A list of entity ids is expected")
     return json_response(await entity_ops.delete_project_entities(
         session, principal=principal, project_id=project.id, entity_ids=[parse_id(raw) for raw in body],
-        force=flag(request.query_params.get("force"))))
+        force=flag(force)))
 
 
 @router.get("/data/shots/{shot_id}/versions", operation_id="get_shot_versions")
 async def get_shot_versions(shot_id: ShotId, principal: CurrentUser, session: SessionDep) -> Response:
     """The shot's name and data after each change of its frame range, newest first."""
-    shot, _ = await get_entity(session, principal, shot_id, "Shot", assigned=True)
+    shot, _ = await get_entity(session, principal=principal, entity_id=shot_id, kind="Shot", assigned=True)
     return json_response(await shot_versions.shot_versions(session, shot_id=shot.id))

@@ -75,7 +75,7 @@ async def create_asset_tasks(project_id: ProjectId, task_type_id: TaskTypeId, re
 async def create_entity_tasks(entity_id: EntityId, request: Request, principal: CurrentUser,
                               session: SessionDep) -> Response:
     """One task per given task type for an entity (every valid type when none is given)."""
-    entity, _ = await get_entity(session, principal, entity_id)
+    entity, _ = await get_entity(session, principal=principal, entity_id=entity_id)
     tasks = await task_ops.create_entity_tasks(session, principal, entity=entity,
                                                task_type_ids=await _task_type_ids(request))
     return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
@@ -195,7 +195,7 @@ async def full_task(task_id: TaskId, principal: CurrentUser, session: SessionDep
 async def entity_task_type_tasks(entity_id: EntityId, task_type_id: TaskTypeId, principal: CurrentUser,
                                  session: SessionDep) -> Response:
     """An entity's tasks of one type."""
-    entity, _ = await get_entity(session, principal, entity_id)
+    entity, _ = await get_entity(session, principal=principal, entity_id=entity_id)
     return json_response(await task_queries.entity_type_tasks(session, principal=principal, entity_id=entity.id,
                                                               task_type_id=task_type_id))
 
@@ -248,7 +248,7 @@ async def create_tasks_for_type(project_id: ProjectId, task_type_id: TaskTypeId,
     ("Shot", "sequence", "Character"...; managers)."""
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
-    kind = await entity_rules.entity_type_named(session, entity_type)
+    kind = await entity_rules.entity_type_named(session, name=entity_type)
     return await _create_tasks(request, principal, session, project_id, task_type_id, kind)
 
 
@@ -269,7 +269,7 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: 
     for item in items:
         if not isinstance(item, dict) or "shot_id" not in item:
             raise BadRequest("shots items need shot_id and nb_frames")
-        shot, _ = await get_entity(session, principal, parse_id(item["shot_id"]), "Shot")
+        shot, _ = await get_entity(session, principal=principal, entity_id=parse_id(item["shot_id"]), kind="Shot")
         if shot.project_id != project.id:
             raise BadRequest("Shot not in this project")
         try:
@@ -277,7 +277,7 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: 
         except (TypeError, ValueError) as exc:
             raise BadRequest("nb_frames must be an integer") from exc
         await session.flush()
-        await emit_entity_event(session, "update", shot, actor_id=principal.id, type_name="Shot")
+        await emit_entity_event(session, verb="update", entity=shot, actor_id=principal.id, type_name="Shot")
         out.append(shot.serialize(type_name="Shot"))
     return json_response(out)
 

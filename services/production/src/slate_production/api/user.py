@@ -32,7 +32,7 @@ async def user_context(request: Request, principal: CurrentUser, session: Sessio
 @router.get("/data/user/projects/open", operation_id="get_user_open_projects")
 async def user_open_projects(principal: CurrentUser, session: SessionDep) -> Response:
     """Running projects the person is in."""
-    return json_response(await open_projects(session, principal))
+    return json_response(await open_projects(session, principal=principal))
 
 
 @router.get("/data/user/tasks", operation_id="get_user_tasks")
@@ -56,7 +56,7 @@ async def user_asset_types(project_id: ProjectId, principal: CurrentUser, sessio
 async def user_assets(project_id: ProjectId, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
     project = await access.existing_project(session, project_id)
-    rows = await list_entities(session, principal, "Asset", project_id=project.id,
+    rows = await list_entities(session, principal=principal, kind="Asset", project_id=project.id,
                                filters={"entity_type_id": asset_type_id})
     mine = await user_queries.my_entity_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
@@ -66,7 +66,7 @@ async def user_assets(project_id: ProjectId, asset_type_id: str, principal: Curr
 async def user_sequences(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of the project holding shots the person has tasks on."""
     project = await access.existing_project(session, project_id)
-    rows = await list_entities(session, principal, "Sequence", project_id=project.id)
+    rows = await list_entities(session, principal=principal, kind="Sequence", project_id=project.id)
     mine = await user_queries.my_sequence_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
@@ -75,7 +75,7 @@ async def user_sequences(project_id: ProjectId, principal: CurrentUser, session:
 async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes of the project holding shots (or assets) the person has tasks on."""
     project = await access.existing_project(session, project_id)
-    rows = await list_entities(session, principal, "Episode", project_id=project.id)
+    rows = await list_entities(session, principal=principal, kind="Episode", project_id=project.id)
     mine = await user_queries.my_episode_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
@@ -83,19 +83,19 @@ async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: 
 @router.get("/data/user/sequences/{sequence_id}/shots", operation_id="get_user_sequence_shots")
 async def user_sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence the person has tasks on."""
-    seq = await get_any_entity(session, sequence_id, "Sequence")
-    rows = await list_entities(session, principal, "Shot", parent_id=seq.id)
+    seq = await get_any_entity(session, entity_id=sequence_id, kind="Sequence")
+    rows = await list_entities(session, principal=principal, kind="Shot", parent_id=seq.id)
     mine = await user_queries.my_entity_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
 def _entity_routes(path: str, kind: str) -> None:
     async def tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity = await get_any_entity(session, entity_id, kind)
+        entity = await get_any_entity(session, entity_id=entity_id, kind=kind)
         return json_response(await user_queries.my_tasks_on(session, principal, entity_id=entity.id))
 
     async def task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity = await get_any_entity(session, entity_id, kind)
+        entity = await get_any_entity(session, entity_id=entity_id, kind=kind)
         return json_response(await user_queries.my_task_types_on(session, principal, entity_id=entity.id))
 
     name = path.rstrip("s")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..models import EntityType, entity_type_task_type_link
 
 
-async def serialize_asset_types(session: AsyncSession, types: list[EntityType]) -> list[dict[str, Any]]:
+async def serialize_asset_types(session: AsyncSession, *, types: list[EntityType]) -> list[dict[str, Any]]:
     """Zou's AssetType rows: the entity type fields with the workflow's ``task_types``."""
     links: dict[Any, list[str]] = {t.id: [] for t in types}
     if types:

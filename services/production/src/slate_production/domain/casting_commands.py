@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, NotFound
 from slate_common.events import emit
-from slate_common.params import Body, parse_id, validate
+from slate_common.params import Body, parse_id
 from slate_common.security import Principal
 from slate_common.serialization import now
 
@@ -220,13 +220,13 @@ async def _prune_episode_links(session: AsyncSession, principal: Principal, epis
         _touch(episode, (await _count_links(session, [episode_id]))[episode_id])
         _casting_update(session, principal, episode, "Episode", added=(), removed=stale)
     for asset in (await session.scalars(select(Entity).where(Entity.id.in_(stale)))).all():
-        await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name="Asset")
+        await emit_entity_event(session, verb="update", entity=asset, actor_id=principal.id, type_name="Asset")
 
 
 # --- writes ---------------------------------------------------------------------------------
 
 
-async def set_casting(session: AsyncSession, principal: Principal, *, entity: Entity, type_name: str,
+async def set_casting(session: AsyncSession, *, principal: Principal, entity: Entity, type_name: str,
                       casting: list[Cast], checked: bool = False) -> None:
     """Replace ``entity``'s casting (managers of its project)."""
     if not checked:
@@ -245,7 +245,7 @@ async def set_casting(session: AsyncSession, principal: Principal, *, entity: En
     in_episode = await _add_episode_links(session, episode_id, [(c.asset_id, c.label) for c in casting])
     for link in links:
         if link.entity_out_id in in_episode:
-            await emit_entity_event(session, "update", assets[link.entity_out_id], actor_id=principal.id,
+            await emit_entity_event(session, verb="update", entity=assets[link.entity_out_id], actor_id=principal.id,
                                     type_name="Asset")
         emit(session, "entity-link:new", _link_data(link, entity.project_id, new=True),
              project_id=entity.project_id, actor_id=principal.id)
@@ -256,7 +256,7 @@ async def set_casting(session: AsyncSession, principal: Principal, *, entity: En
     await session.flush()
 
 
-async def set_castings(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def set_castings(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                        body: Any) -> None:
     """``{entity_id: casting}`` for several entities of a project, all checked first."""
     await access.check_manager(session, principal, project_id)
@@ -274,7 +274,7 @@ async def set_castings(session: AsyncSession, principal: Principal, *, project_i
     await _assets(session, project_id, [c.asset_id for casts in parsed.values() for c in casts])
     for entity_id, casts in parsed.items():
         entity, type_name = entities[entity_id]
-        await set_casting(session, principal, entity=entity, type_name=type_name, casting=casts, checked=True)
+        await set_casting(session, principal=principal, entity=entity, type_name=type_name, casting=casts, checked=True)
 
 
 class CastAssetIn(Body):
@@ -285,18 +285,15 @@ class CastAssetIn(Body):
     label: str | None = None
 
 
-async def cast_asset(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
-                     asset_id: uuid.UUID, body: Any) -> list[uuid.UUID]:
+async def cast_asset(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                     asset_id: uuid.UUID, body: CastAssetIn) -> list[uuid.UUID]:
     """Set how one asset is cast in each given entity, leaving their other assets alone;
     ``nb_occurences`` 0 removes it. Answers the entity ids, in the order given. The body
-    is checked first, whoever asks (Zou answers its 400 before any 403)."""
-    if not isinstance(body, dict):
-        raise BadRequest("A JSON object is expected.")
-    parsed = validate(CastAssetIn, body)
-    entity_ids = list(dict.fromkeys(parsed.entity_ids))
-    nb, label = parsed.nb_occurences, parsed.label
+    is checked by the route, whoever asks (Zou answers its 400 before any 403)."""
+    entity_ids = list(dict.fromkeys(body.entity_ids))
+    nb, label = body.nb_occurences, body.label
     await access.check_manager(session, principal, project_id)
-    asset, asset_type = await load_entity(session, asset_id, kind="Asset")
+    asset, asset_type = await load_entity(session, entity_id=asset_id, kind="Asset")
     if asset.project_id != project_id and not asset.is_shared:
         raise NotFound()
     rows = (await session.execute(
@@ -339,7 +336,7 @@ async def cast_asset(session: AsyncSession, principal: Principal, *, project_id:
             session.add(link)
             await session.flush()
             if await _add_episode_links(session, episode_id, [(asset.id, link.label or "")]):
-                await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name=asset_type)
+                await emit_entity_event(session, verb="update", entity=asset, actor_id=principal.id, type_name=asset_type)
             emit(session, "entity-link:new", _link_data(link, project_id, new=True), project_id=project_id,
                  actor_id=principal.id)
             _touch(entity, counts[entity_id] + 1)
@@ -348,7 +345,7 @@ async def cast_asset(session: AsyncSession, principal: Principal, *, project_id:
     return entity_ids
 
 
-async def delete_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def delete_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                       link_id: uuid.UUID) -> dict[str, Any]:
     """Remove one link of a project's casting (managers); answers the link."""
     await access.check_manager(session, principal, project_id)
@@ -373,7 +370,7 @@ async def delete_link(session: AsyncSession, principal: Principal, *, project_id
     return out
 
 
-async def forget_entity(session: AsyncSession, principal: Principal, entity: Entity, type_name: str) -> None:
+async def forget_entity(session: AsyncSession, *, principal: Principal, entity: Entity, type_name: str) -> None:
     """Before an entity is deleted: the entities that cast it lose it
     (``<kind>:casting-update`` each), and what it cast leaves its episode's casting."""
     casting = list((await session.scalars(

@@ -29,7 +29,7 @@ from .tasks import assignees_of
 # --- permissions and lookups -------------------------------------------------------------
 
 
-async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+async def check_read(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> None:
     """Casting is read by the project's team; vendors and people outside the team are
     refused (403) as in Zou; 404 when there is no such project."""
     role = await access.project_role(session, principal, project_id)
@@ -40,7 +40,7 @@ async def check_read(session: AsyncSession, principal: Principal, project_id: uu
         raise Forbidden()
 
 
-async def load_entity(session: AsyncSession, entity_id: uuid.UUID, *, project_id: uuid.UUID | None = None,
+async def load_entity(session: AsyncSession, *, entity_id: uuid.UUID, project_id: uuid.UUID | None = None,
                       kind: str | None = None) -> tuple[Entity, str]:
     """An entity and its entity type name; 404 when missing, of another project or not
     of ``kind`` ("Asset", "Shot", ...)."""
@@ -58,13 +58,12 @@ async def load_entity(session: AsyncSession, entity_id: uuid.UUID, *, project_id
     return entity, type_name
 
 
-async def readable_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID, *,
-                          kind: str | None = None, vendors: bool = False) -> tuple[Entity, str]:
-    entity, type_name = await load_entity(session, entity_id, kind=kind)
+async def readable_entity(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID, kind: str | None = None, vendors: bool = False) -> tuple[Entity, str]:
+    entity, type_name = await load_entity(session, entity_id=entity_id, kind=kind)
     if vendors:
         await access.check_read(session, principal, entity.project_id)
     else:
-        await check_read(session, principal, entity.project_id)
+        await check_read(session, principal=principal, project_id=entity.project_id)
     return entity, type_name
 
 
@@ -82,7 +81,7 @@ def _casting_columns() -> tuple[Any, Any, Any]:
     return stmt, asset, atype
 
 
-async def entity_casting(session: AsyncSession, entity_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+async def entity_casting(session: AsyncSession, *, entity_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """The casting of each entity (Zou's casting rows), by asset type name and asset name."""
     stmt, asset, atype = _casting_columns()
     rows = await session.execute(stmt.where(EntityLink.entity_in_id.in_(list(entity_ids)))
@@ -158,7 +157,7 @@ async def holders_casting(session: AsyncSession, *, project_id: uuid.UUID, kind:
     return out
 
 
-async def cast_in(session: AsyncSession, asset_id: uuid.UUID) -> list[dict[str, Any]]:
+async def cast_in(session: AsyncSession, *, asset_id: uuid.UUID) -> list[dict[str, Any]]:
     """The shots casting an asset (with sequence and episode; canceled shots left out, as
     Zou does), then the assets casting it."""
     holder, holder_type = aliased(Entity, name="holder"), aliased(EntityType, name="holder_type")
@@ -186,17 +185,17 @@ async def cast_in(session: AsyncSession, asset_id: uuid.UUID) -> list[dict[str, 
     return shots + assets
 
 
-async def cast_assets(session: AsyncSession, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+async def cast_assets(session: AsyncSession, *, entity_id: uuid.UUID) -> list[dict[str, Any]]:
     """The assets an entity casts, as plain asset rows, in the order they were cast."""
     rows = (await session.execute(
         select(Entity, EntityType.name).join(EntityLink, EntityLink.entity_out_id == Entity.id)
         .join(EntityType, EntityType.id == Entity.entity_type_id)
         .where(EntityLink.entity_in_id == entity_id).order_by(EntityLink.created_at, EntityLink.id)
     )).all()
-    return [serialize_entity(asset, str(type_name)) for asset, type_name in rows]
+    return [serialize_entity(asset, type_name=str(type_name)) for asset, type_name in rows]
 
 
-async def cast_asset_types(session: AsyncSession, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+async def cast_asset_types(session: AsyncSession, *, entity_id: uuid.UUID) -> list[dict[str, Any]]:
     """The asset types of the assets an entity casts."""
     used = select(Entity.entity_type_id).join(EntityLink, EntityLink.entity_out_id == Entity.id).where(
         EntityLink.entity_in_id == entity_id)
@@ -223,7 +222,7 @@ async def shared_used(session: AsyncSession, *, project_id: uuid.UUID,
         .where(Entity.id.in_(casting), Entity.is_shared.is_(True), Entity.project_id != project_id)
         .order_by(EntityType.name, Entity.name, Entity.id)
     )).all()
-    return [serialize_entity(asset, str(type_name)) for asset, type_name in rows]
+    return [serialize_entity(asset, type_name=str(type_name)) for asset, type_name in rows]
 
 
 async def project_links(session: AsyncSession, *, project_id: uuid.UUID, page: int | None = None,
@@ -245,7 +244,7 @@ async def project_links(session: AsyncSession, *, project_id: uuid.UUID, page: i
     return await paginate(session, stmt, Page(page, limit), lambda links: [link.serialize() for link in links])
 
 
-async def concepts_linked(session: AsyncSession, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+async def concepts_linked(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:
     """The concepts linked to an entity, with their tasks and their own linked entities."""
     rows = (await session.execute(
         select(Entity, EntityType.name, Project.name)
@@ -307,7 +306,7 @@ _LINK_LISTS = (
 )
 
 
-async def link_lists(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, list[str]]:
+async def link_lists(session: AsyncSession, *, entity_id: uuid.UUID) -> dict[str, list[str]]:
     """``entities_out`` (what the entity casts), ``entities_in`` (what casts it) and
     ``casting_episode_ids`` (the episodes among those), as on Zou's single entity rows."""
     rows = (await session.execute(_LINK_LISTS, {"entity_id": entity_id})).all()

@@ -42,7 +42,7 @@ SEED_NAME = "reference-data"
 ASSET_TYPES = ("Character", "Prop", "Environment", "FX")
 
 #: name, short name, color, flags
-TASK_STATUSES = (
+TASK_STATUSES: tuple[tuple[str, str, str, dict[str, bool]], ...] = (
     ("Todo", "todo", "#f5f5f5", {"is_default": True}),
     ("Work In Progress", "wip", "#3273dc", {"is_wip": True}),
     ("Waiting For Approval", "wfa", "#ab26ff", {"is_feedback_request": True}),
@@ -112,8 +112,8 @@ async def ensure_defaults(session: AsyncSession) -> None:
             if department:
                 session.add(PendingTaskTypeDepartment(task_type_id=task_type.id, department_name=department))
         await session.flush()
-        for department in (await session.scalars(select(Department))).all():  # replicated before this start
-            await link_pending_task_types(session, department_id=department.id, name=department.name)
+        for replicated in (await session.scalars(select(Department))).all():  # replicated before this start
+            await link_pending_task_types(session, department_id=replicated.id, name=replicated.name)
     session.add(ReferenceSeed(name=SEED_NAME, applied_at=stamp))
     await session.flush()
 
@@ -144,6 +144,6 @@ async def link_pending_task_types(session: AsyncSession, *, department_id: uuid.
     return linked
 
 
-async def link_task_types_to_department(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+async def link_task_types_to_department(session: AsyncSession, *, snapshot: dict[str, Any]) -> None:
     """The department replica's step after a department row was written."""
     await link_pending_task_types(session, department_id=uuid.UUID(str(snapshot["id"])), name=snapshot.get("name"))

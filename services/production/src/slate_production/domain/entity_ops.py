@@ -28,8 +28,8 @@ ENTITY_UPDATABLE = frozenset({
 })
 
 
-async def get_entity(session: AsyncSession, principal: Principal, entity_id: uuid.UUID,
-                     kind: str | None = None, *, assigned: bool = False) -> tuple[Entity, str]:
+async def get_entity(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID,
+                     kind: str | None = None, assigned: bool = False) -> tuple[Entity, str]:
     """An entity the caller may see, with its entity type name. With ``assigned``, a
     vendor sees it only through a task of theirs on it (Zou's rule for an entity's own
     views: the entity, its tasks, task types, casting...). 404 when there is no such
@@ -50,7 +50,7 @@ async def get_entity(session: AsyncSession, principal: Principal, entity_id: uui
     return row[0], row[1]
 
 
-async def get_any_entity(session: AsyncSession, entity_id: uuid.UUID, kind: str) -> Entity:
+async def get_any_entity(session: AsyncSession, *, entity_id: uuid.UUID, kind: str) -> Entity:
     """An entity of ``kind`` whatever the caller's projects, 404 when there is none: for
     the /data/user views, which show only the caller's own tasks on it (Zou answers an
     empty list, not a refusal, to a person outside its project)."""
@@ -79,8 +79,7 @@ LISTING_FILTERS: dict[tuple[str, bool], tuple[str, ...]] = {
 PARENT_FILTERS = {("Shot", "sequence_id"): "Sequence", ("Sequence", "episode_id"): "Episode"}
 
 
-async def check_listing_scope(session: AsyncSession, principal: Principal, kind: str, params: Any, *,
-                              with_tasks: bool = False) -> None:
+async def check_listing_scope(session: AsyncSession, *, principal: Principal, kind: str, params: Any, with_tasks: bool = False) -> None:
     """Before a studio-wide listing of ``kind`` (``params``: the query parameters): a
     project or parent named by a filter must exist (404) and be the caller's (403), and a
     non-admin must name one where :data:`LISTING_FILTERS` asks for it (403)."""
@@ -180,7 +179,7 @@ def _listing_statement(
 
 
 async def list_entities(
-    session: AsyncSession, principal: Principal, kind: str, *, filters: dict[str, Any] | None = None,
+    session: AsyncSession, *, principal: Principal, kind: str, filters: dict[str, Any] | None = None,
     project_id: uuid.UUID | None = None, parent_id: uuid.UUID | None = None, grand_parent_id: uuid.UUID | None = None,
     names: str = "",
 ) -> list[dict[str, Any]]:
@@ -190,7 +189,7 @@ async def list_entities(
                                  grand_parent_id=grand_parent_id)
     out = []
     for entity, type_name, project_name, parent_name in (await session.execute(stmt.order_by(*LISTING_ORDER))).all():
-        row = serialize_entity(entity, type_name)
+        row = serialize_entity(entity, type_name=type_name)
         if "project" in names:
             row["project_name"] = project_name
         if "sequence" in names:
@@ -241,7 +240,7 @@ async def list_entities_json(
 
 
 async def create_entity(
-    session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, type_name: str | None = None,
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, type_name: str | None = None,
     entity_type: uuid.UUID | None = None, body: dict[str, Any], parent_id: uuid.UUID | None = None,
     get_or_create: bool = False,
 ) -> tuple[Entity, str, bool]:
@@ -253,7 +252,7 @@ async def create_entity(
         raise invalid_field("name")
     if entity_type is None:
         assert type_name is not None
-        entity_type = await entity_type_id(session, type_name)
+        entity_type = await entity_type_id(session, name=type_name)
     else:
         found = await session.scalar(select(EntityType.name).where(EntityType.id == entity_type))
         if found is None:
@@ -290,12 +289,12 @@ async def create_entity(
     )
     session.add(entity)
     await session.flush()
-    await emit_entity_event(session, "new", entity, actor_id=principal.id, type_name=str(type_name))
+    await emit_entity_event(session, verb="new", entity=entity, actor_id=principal.id, type_name=str(type_name))
     return entity, str(type_name), True
 
 
 async def update_entity(
-    session: AsyncSession, principal: Principal, entity: Entity, type_name: str, body: dict[str, Any]
+    session: AsyncSession, *, principal: Principal, entity: Entity, type_name: str, body: dict[str, Any]
 ) -> Entity:
     await access.check_manager(session, principal, entity.project_id)
     data_before = dict(entity.data or {})
@@ -318,12 +317,12 @@ async def update_entity(
         await shot_versions.record_if_frames_changed(session, shot=entity, name=entity.name, before=data_before,
                                                      after=entity.data, person_id=principal.id)
     await session.flush()
-    await emit_entity_event(session, "update", entity, actor_id=principal.id, type_name=type_name)
+    await emit_entity_event(session, verb="update", entity=entity, actor_id=principal.id, type_name=type_name)
     return entity
 
 
 async def delete_entity(
-    session: AsyncSession, principal: Principal, entity: Entity, type_name: str, *, force: bool
+    session: AsyncSession, *, principal: Principal, entity: Entity, type_name: str, force: bool
 ) -> None:
     """Zou's rule: an entity with tasks is canceled unless ``force``; otherwise deleted
     (its tasks with it)."""
@@ -332,7 +331,7 @@ async def delete_entity(
     if has_tasks and not force:
         entity.canceled = True
         await session.flush()
-        await emit_entity_event(session, "update", entity, actor_id=principal.id, type_name=type_name)
+        await emit_entity_event(session, verb="update", entity=entity, actor_id=principal.id, type_name=type_name)
         return
     children = bool(await session.scalar(select(exists().where(Entity.parent_id == entity.id))))
     if children and not force:
@@ -359,7 +358,7 @@ async def delete_project_entities(session: AsyncSession, *, principal: Principal
         if entity_id not in found:
             continue
         entity, type_name = found[entity_id]
-        await delete_entity(session, principal, entity, type_name, force=force or entity.canceled)
+        await delete_entity(session, principal=principal, entity=entity, type_name=type_name, force=force or entity.canceled)
         done.append(str(entity.id))
     return done
 
@@ -374,13 +373,13 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
         await emit_task_event(session, "task:delete", task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
     await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
-    await casting_commands.forget_entity(session, principal, entity, type_name)
-    await emit_entity_event(session, "delete", entity, actor_id=principal.id, type_name=type_name)
+    await casting_commands.forget_entity(session, principal=principal, entity=entity, type_name=type_name)
+    await emit_entity_event(session, verb="delete", entity=entity, actor_id=principal.id, type_name=type_name)
     await session.delete(entity)
     await session.flush()
 
 
-async def share_assets(session: AsyncSession, principal: Principal, *, is_shared: bool,
+async def share_assets(session: AsyncSession, *, principal: Principal, is_shared: bool,
                        asset_ids: list[uuid.UUID] | None = None, project_id: uuid.UUID | None = None,
                        asset_type_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Mark assets shared (usable by other projects) or not; managers of their projects.
@@ -401,20 +400,20 @@ async def share_assets(session: AsyncSession, principal: Principal, *, is_shared
         if asset.is_shared != is_shared:
             asset.is_shared = is_shared
             await session.flush()
-            await emit_entity_event(session, "update", asset, actor_id=principal.id, type_name="Asset")
+            await emit_entity_event(session, verb="update", entity=asset, actor_id=principal.id, type_name="Asset")
         out.append(asset.serialize(type_name="Asset"))
     return out
 
 
-async def project_name(session: AsyncSession, project_id: uuid.UUID) -> str | None:
+async def project_name(session: AsyncSession, *, project_id: uuid.UUID) -> str | None:
     project = await session.get(Project, project_id)
     return project.name if project else None
 
 
-async def one_temporal(session: AsyncSession, principal: Principal, entity: Entity, type_name: str) -> dict[str, Any]:
+async def one_temporal(session: AsyncSession, *, principal: Principal, entity: Entity, type_name: str) -> dict[str, Any]:
     """An episode or a sequence with its project (and episode) names."""
     row = entity.serialize(type_name=type_name)
-    row["project_name"] = await project_name(session, entity.project_id)
+    row["project_name"] = await project_name(session, project_id=entity.project_id)
     if type_name == "Sequence" and entity.parent_id:
         parent = await session.get(Entity, entity.parent_id)
         row["episode_id"] = str(entity.parent_id)

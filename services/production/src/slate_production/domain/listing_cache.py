@@ -111,17 +111,17 @@ class ListingCache:
         caller's last request (``filters.project_id`` must be set)."""
         assert filters.project_id is not None
         global_stamp = str(await session.scalar(GLOBAL_SQL, {"p": filters.project_id, "me": principal.id}))
-        sql, params = listings.stamps_query(listing, principal, filters)
+        sql, params = listings.stamps_query(listing, principal=principal, filters=filters)
         stamps: list[tuple[uuid.UUID, str]] = [(r[0], r[1]) for r in await session.execute(text(sql), params)]
 
         async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
             wanted = filters if ids is None else listings.Filters(project_id=filters.project_id, entity_ids=tuple(ids))
-            sql, params = listings.build_query(listing, principal, wanted, compact=compact, with_ids=True)
+            sql, params = listings.build_query(listing, principal=principal, filters=wanted, compact=compact, with_ids=True)
             return {r[0]: r[1] for r in await session.execute(text(sql), params)}
 
         return await self.rows(
             (listing.kind, filters, compact, principal.id, principal.role), global_stamp, stamps, build,
-            lambda rows: listings.document(listing, rows, compact=compact))
+            lambda rows: listings.document(listing, rows=rows, compact=compact))
 
     async def rows(self, key: Any, global_stamp: str, stamps: list[tuple[uuid.UUID, str]],
                    build: Callable[[list[uuid.UUID] | None], Awaitable[dict[uuid.UUID, str]]],

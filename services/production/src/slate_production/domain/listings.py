@@ -144,7 +144,7 @@ class Scope:
     params: dict[str, Any]
 
 
-def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
+def scope(listing: Listing, *, principal: Principal, filters: Filters) -> Scope:
     """The listing's rows for ``principal``: scope and vendor restriction inside."""
     params: dict[str, Any] = {"me": principal.id}
     where: list[str] = []
@@ -205,12 +205,12 @@ def scope(listing: Listing, principal: Principal, filters: Filters) -> Scope:
                  order=order, task_filter=task_filter, params=params)
 
 
-def build_query(listing: Listing, principal: Principal, filters: Filters, *, compact: bool = False,
+def build_query(listing: Listing, *, principal: Principal, filters: Filters, compact: bool = False,
                 with_ids: bool = False, client_view: bool = True) -> tuple[str, dict[str, Any]]:
     """The SQL of a listing for ``principal``: one text column, the entity's JSON (after
     the entity's id with ``with_ids``); a client's tasks as :data:`CLIENT_TASK_SQL` has
     them unless not ``client_view``."""
-    sc = scope(listing, principal, filters)
+    sc = scope(listing, principal=principal, filters=filters)
     task_sql = CLIENT_TASK_SQL if principal.is_client and client_view else TASK_SQL
     task_json = _array(listing.task_fields, task_sql) if compact else _object(listing.task_fields, task_sql)
     entity_json = _array(listing.fields, listing.sql) if compact else _object(listing.dict_order, listing.sql)
@@ -228,7 +228,7 @@ def build_query(listing: Listing, principal: Principal, filters: Filters, *, com
 ROW_SOURCES = {"shot": ("seq", "ep", "p"), "asset": ("et",)}
 
 
-def stamps_query(listing: Listing, principal: Principal, filters: Filters) -> tuple[str, dict[str, Any]]:
+def stamps_query(listing: Listing, *, principal: Principal, filters: Filters) -> tuple[str, dict[str, Any]]:
     """The SQL of the listing's entity ids in order, each with a stamp of everything its
     row is built from: the ``updated_at`` of the entity and of the rows it names, and the
     count and sum of ``updated_at`` of its tasks (the only writers of assignations,
@@ -237,7 +237,7 @@ def stamps_query(listing: Listing, principal: Principal, filters: Filters) -> tu
     not a max). Tasks are aggregated for the whole project at once (``filters.project_id``
     is set): one scan, not a lookup per entity."""
     assert filters.project_id is not None
-    sc = scope(listing, principal, filters)
+    sc = scope(listing, principal=principal, filters=filters)
     sources = ("e", *ROW_SOURCES.get(listing.kind, ()))
     parts = [f"date_part('epoch', {a}.updated_at)" for a in sources]
     if listing.kind == "asset":  # casting_episode_ids: its links to episodes
@@ -255,14 +255,13 @@ def compact_header(listing: Listing) -> dict[str, Any]:
     return {"compact": True, listing.fields_key: list(listing.fields), "task_fields": list(listing.task_fields)}
 
 
-async def fetch_json(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
-                     compact: bool = False, client_view: bool = True) -> bytes:
+async def fetch_json(session: AsyncSession, *, listing: Listing, principal: Principal, filters: Filters, compact: bool = False, client_view: bool = True) -> bytes:
     """The whole listing as a JSON document (bytes), as Zou answers it."""
-    sql, params = build_query(listing, principal, filters, compact=compact, client_view=client_view)
-    return document(listing, (await session.execute(text(sql), params)).scalars().all(), compact=compact)
+    sql, params = build_query(listing, principal=principal, filters=filters, compact=compact, client_view=client_view)
+    return document(listing, rows=(await session.execute(text(sql), params)).scalars().all(), compact=compact)
 
 
-def document(listing: Listing, rows: Sequence[str], *, compact: bool = False) -> bytes:
+def document(listing: Listing, *, rows: Sequence[str], compact: bool = False) -> bytes:
     """The JSON answer made of rows (each an entity's JSON): an array, or the compact object."""
     body = "[" + ",".join(rows) + "]"
     if not compact:
@@ -271,19 +270,17 @@ def document(listing: Listing, rows: Sequence[str], *, compact: bool = False) ->
     return header[:-1] + b',"rows":' + body.encode() + b"}"
 
 
-async def fetch(session: AsyncSession, listing: Listing, principal: Principal, filters: Filters, *,
-                client_view: bool = True) -> list[dict[str, Any]]:
+async def fetch(session: AsyncSession, *, listing: Listing, principal: Principal, filters: Filters, client_view: bool = True) -> list[dict[str, Any]]:
     """The listing as Python dicts (for single-entity views)."""
-    return loads(await fetch_json(session, listing, principal, filters,  # type: ignore[no-any-return]
+    return loads(await fetch_json(session, listing=listing, principal=principal, filters=filters,  # type: ignore[no-any-return]
                                   client_view=client_view))
 
 
 async def stream(
-    sessionmaker: async_sessionmaker[AsyncSession], listing: Listing, principal: Principal, filters: Filters, *,
-    compact: bool = False, batch: int = 500,
+    sessionmaker: async_sessionmaker[AsyncSession], *, listing: Listing, principal: Principal, filters: Filters, compact: bool = False, batch: int = 500,
 ) -> AsyncIterator[bytes]:
     """NDJSON: a header line, then one line per entity, from a server-side cursor."""
-    sql, params = build_query(listing, principal, filters, compact=compact)
+    sql, params = build_query(listing, principal=principal, filters=filters, compact=compact)
     yield dumps(compact_header(listing) if compact else {"compact": False}) + b"\n"
     async with sessionmaker() as session, session.begin():
         result = await session.stream(text(sql).execution_options(yield_per=batch), params)

@@ -95,4 +95,4 @@ async def delete_account(session: AsyncSession, nc: NATS | None, principal: Prin
 async def _team_changed(session: AsyncSession, principal: Principal, project: Project) -> None:
     project.updated_at = now()
     await session.flush()
-    await emit_project_event(session, "update", project, actor_id=principal.id)
+    await emit_project_event(session, verb="update", project=project, actor_id=principal.id)

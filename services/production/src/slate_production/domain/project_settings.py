@@ -5,6 +5,7 @@ carries the team)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -12,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
-from slate_common.params import invalid_field, parse_id, required_id
 from slate_common.security import Principal
 from slate_common.serialization import now
 
@@ -35,28 +35,6 @@ from .projects import emit_project_event
 from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
 
 
-def required_uuid(body: dict[str, Any], key: str) -> uuid.UUID:
-    return required_id(body.get(key), key, f"Invalid {key}")
-
-
-def uuid_list(body: dict[str, Any], key: str) -> list[uuid.UUID]:
-    values = body.get(key)
-    if not isinstance(values, list):
-        raise invalid_field(key)
-    return [parse_id(v, f"Invalid {key}") for v in values]
-
-
-def reorder_ids(principal: Principal, *, body: dict[str, Any], key: str) -> list[uuid.UUID]:
-    """The ids of a reorder route's body: admins only, checked first (Zou answers 403 to
-    everyone else, managers too, before it reads the body); a missing or malformed list
-    is Zou's 400 with ``"data": null``."""
-    access.check_admin(principal)
-    values = body.get(key)
-    if not isinstance(values, list):
-        raise BadRequest(f"{key} must be a list of ids", data=None)
-    return [parse_id(v, f"Invalid {key}") for v in values]
-
-
 async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project_id)
@@ -66,7 +44,7 @@ async def _managed(session: AsyncSession, principal: Principal, project_id: uuid
 async def _changed(session: AsyncSession, principal: Principal, project: Project) -> Project:
     project.updated_at = now()  # its settings changed
     await session.flush()
-    await emit_project_event(session, "update", project, actor_id=principal.id)
+    await emit_project_event(session, verb="update", project=project, actor_id=principal.id)
     return project
 
 
@@ -94,7 +72,7 @@ async def team(session: AsyncSession, *, principal: Principal, project_id: uuid.
 TEAM_ROLES = ("user", "supervisor", "manager", "client", "vendor")
 
 
-async def set_team_role(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, person_id: uuid.UUID,
+async def set_team_role(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID,
                         role: Any) -> dict[str, Any]:
     """A person's role on this production only (None restores their studio role)."""
     await _managed(session, principal, project_id)
@@ -110,7 +88,7 @@ async def set_team_role(session: AsyncSession, principal: Principal, *, project_
     return {"project_id": str(project_id), "person_id": str(person_id), "role": role}
 
 
-async def add_to_team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, person_id: uuid.UUID) -> Project:
+async def add_to_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
     if await PERSONS.get(session, person_id) is None:
         raise NotFound()
@@ -120,7 +98,7 @@ async def add_to_team(session: AsyncSession, principal: Principal, *, project_id
     return await _changed(session, principal, project)
 
 
-async def remove_from_team(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def remove_from_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            person_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(project_person_link).where(
@@ -131,7 +109,7 @@ async def remove_from_team(session: AsyncSession, principal: Principal, *, proje
 # --- asset types ---------------------------------------------------------------------
 
 
-async def add_asset_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def add_asset_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                          asset_type_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
     if await session.get(EntityType, asset_type_id) is None:
@@ -141,7 +119,7 @@ async def add_asset_type(session: AsyncSession, principal: Principal, *, project
     return await _changed(session, principal, project)
 
 
-async def remove_asset_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def remove_asset_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                             asset_type_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(project_asset_type_link).where(
@@ -159,7 +137,7 @@ async def used_asset_types(session: AsyncSession, *, project_id: uuid.UUID) -> l
 # --- task types ----------------------------------------------------------------------
 
 
-async def upsert_task_type_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def upsert_task_type_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                 task_type_id: uuid.UUID, priority: Any = None,
                                 keep_priority: bool = False) -> ProjectTaskTypeLink:
     await _managed(session, principal, project_id)
@@ -181,14 +159,14 @@ async def upsert_task_type_link(session: AsyncSession, principal: Principal, *, 
     return link
 
 
-async def link_task_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def link_task_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                          task_type_id: uuid.UUID, priority: Any = None) -> Project:
-    await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=priority,
+    await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=priority,
                                 keep_priority=priority is None)
     return await _changed(session, principal, await access.readable_project(session, principal, project_id))
 
 
-async def unlink_task_type(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def unlink_task_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            task_type_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(ProjectTaskTypeLink).where(
@@ -205,11 +183,13 @@ async def task_types(session: AsyncSession, *, project_id: uuid.UUID) -> list[di
     return [row.serialize() for row in rows]
 
 
-async def reorder_task_types(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
-                             body: dict[str, Any]) -> list[ProjectTaskTypeLink]:
+async def reorder_task_types(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                             task_type_ids: list[uuid.UUID]) -> list[ProjectTaskTypeLink]:
+    """Priority 1, 2, ... in the given order (admins)."""
+    access.check_admin(principal)
     links = []
-    for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
-        links.append(await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=position))
+    for position, task_type_id in enumerate(task_type_ids, start=1):
+        links.append(await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=position))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
 
@@ -217,7 +197,7 @@ async def reorder_task_types(session: AsyncSession, principal: Principal, *, pro
 # --- task statuses -------------------------------------------------------------------
 
 
-async def upsert_task_status_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def upsert_task_status_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
     await _managed(session, principal, project_id)
     if await session.get(TaskStatus, task_status_id) is None:
@@ -250,24 +230,17 @@ def _apply_status_link(link: ProjectTaskStatusLink, values: dict[str, Any]) -> N
         link.is_client_allowed = None if allowed is None else bool(allowed)
 
 
-async def link_task_status(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def link_task_status(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            task_status_id: uuid.UUID, priority: Any = None) -> Project:
     values = {"priority": priority} if priority is not None else {}
-    await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id, values=values)
+    await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id, values=values)
     return await _changed(session, principal, await access.readable_project(session, principal, project_id))
 
 
-async def update_task_status_link(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def update_task_status_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   task_status_id: uuid.UUID, values: dict[str, Any]) -> ProjectTaskStatusLink:
-    # Zou validates the body first, for every caller: is_client_allowed is required
-    allowed = values.get("is_client_allowed")
-    if not isinstance(allowed, bool):
-        flag = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}.get(str(allowed).lower())
-        if allowed is None or flag is None:
-            message = "Field required" if allowed is None else "Input should be a valid boolean"
-            raise BadRequest("Validation error.",
-                             data={"errors": [{"field": "is_client_allowed", "message": message}]})
-        values = {**values, "is_client_allowed": flag}
+    """``values``: the route's checked body (Zou checks it first, for every caller:
+    ``is_client_allowed`` is required)."""
     await _managed(session, principal, project_id)
     link = await session.scalar(select(ProjectTaskStatusLink).where(
         ProjectTaskStatusLink.project_id == project_id, ProjectTaskStatusLink.task_status_id == task_status_id))
@@ -279,7 +252,7 @@ async def update_task_status_link(session: AsyncSession, principal: Principal, *
     return link
 
 
-async def unlink_task_status(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
+async def unlink_task_status(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                              task_status_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)
     await session.execute(delete(ProjectTaskStatusLink).where(
@@ -296,50 +269,50 @@ async def task_statuses(session: AsyncSession, *, project_id: uuid.UUID) -> list
     return [row.serialize() for row in rows]
 
 
-async def reorder_task_statuses(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID,
-                                body: dict[str, Any]) -> list[ProjectTaskStatusLink]:
+async def reorder_task_statuses(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                                task_status_ids: list[uuid.UUID]) -> list[ProjectTaskStatusLink]:
+    """Priority 1, 2, ... in the given order (admins)."""
+    access.check_admin(principal)
     links = []
-    for position, task_status_id in enumerate(reorder_ids(principal, body=body, key="task_status_ids"), start=1):
-        links.append(await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=task_status_id,
+    for position, task_status_id in enumerate(task_status_ids, start=1):
+        links.append(await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id,
                                                    values={"priority": position}))
     await _changed(session, principal, await access.readable_project(session, principal, project_id))
     return links
 
 
-async def batch(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, body: dict[str, Any]) -> Project:
-    """Several task types (with priority), task statuses and asset types at once; unknown
-    ids are skipped; ``replace_task_types`` makes the task type list the full set."""
+async def batch(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
+                task_types: Sequence[tuple[uuid.UUID, int | None]], replace_task_types: bool,
+                task_status_ids: Sequence[uuid.UUID], asset_type_ids: Sequence[uuid.UUID]) -> Project:
+    """Several task types (``(id, priority)``), task statuses and asset types at once;
+    unknown ids are skipped; ``replace_task_types`` makes the task type list the full set."""
     project = await _managed(session, principal, project_id)
-    task_types_in = body.get("task_types") or []
-    if not isinstance(task_types_in, list):
-        raise BadRequest("task_types must be a list")
     wanted: list[uuid.UUID] = []
-    for item in task_types_in:
-        if not isinstance(item, dict) or not item.get("task_type_id"):
-            raise BadRequest("task_types items need a task_type_id")
-        task_type_id = required_uuid(item, "task_type_id")
+    for task_type_id, priority in task_types:
         if await session.get(TaskType, task_type_id) is None:
             continue
         wanted.append(task_type_id)
-        await upsert_task_type_link(session, principal, project_id=project_id, task_type_id=task_type_id, priority=item.get("priority"))
-    if body.get("replace_task_types"):
+        await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id,
+                                    priority=priority)
+    if replace_task_types:
         await session.execute(delete(ProjectTaskTypeLink).where(
             ProjectTaskTypeLink.project_id == project_id, ProjectTaskTypeLink.task_type_id.not_in(wanted)))
-    for status_id in uuid_list(body, "task_status_ids") if body.get("task_status_ids") else []:
+    for status_id in task_status_ids:
         if await session.get(TaskStatus, status_id) is not None:
-            await upsert_task_status_link(session, principal, project_id=project_id, task_status_id=status_id, values={})
-    for asset_type_id in uuid_list(body, "asset_type_ids") if body.get("asset_type_ids") else []:
+            await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=status_id, values={})
+    for asset_type_id in asset_type_ids:
         if await session.get(EntityType, asset_type_id) is not None:
             await session.execute(insert(project_asset_type_link).values(
                 project_id=project_id, asset_type_id=asset_type_id).on_conflict_do_nothing())
     return await _changed(session, principal, project)
 
 
-async def reorder_global_task_types(session: AsyncSession, principal: Principal,
-                                    *, body: dict[str, Any]) -> list[TaskType]:
+async def reorder_global_task_types(session: AsyncSession, *, principal: Principal,
+                                    task_type_ids: list[uuid.UUID]) -> list[TaskType]:
     """Studio-wide order of task types (admins): priority 1, 2, ... in the given order."""
+    access.check_admin(principal)
     out = []
-    for position, task_type_id in enumerate(reorder_ids(principal, body=body, key="task_type_ids"), start=1):
+    for position, task_type_id in enumerate(task_type_ids, start=1):
         task_type = await session.get(TaskType, task_type_id)
         if task_type is None:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -38,7 +38,7 @@ async def ensure_statuses(session: AsyncSession) -> None:
         )
 
 
-async def status_id(session: AsyncSession, name: str) -> uuid.UUID | None:
+async def status_id(session: AsyncSession, *, name: str) -> uuid.UUID | None:
     return await session.scalar(select(ProjectStatus.id).where(ProjectStatus.name == name))
 
 
@@ -49,12 +49,16 @@ def in_team(principal: Principal) -> Any:
     )
 
 
-def scope_projects(stmt: Select[Any], principal: Principal) -> Select[Any]:
+#: A SELECT of projects, whatever its columns.
+ProjectSelect = TypeVar("ProjectSelect", bound="Select[*tuple[Any, ...]]")
+
+
+def scope_projects(stmt: ProjectSelect, *, principal: Principal) -> ProjectSelect:
     """Admins see every project; everyone else the projects whose team they are in."""
     return stmt if principal.is_admin else stmt.where(in_team(principal))
 
 
-async def is_in_team(session: AsyncSession, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+async def is_in_team(session: AsyncSession, *, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:
     return bool(
         await session.scalar(
             select(
@@ -67,7 +71,7 @@ async def is_in_team(session: AsyncSession, project_id: uuid.UUID, person_id: uu
     )
 
 
-async def team_ids(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+async def team_ids(session: AsyncSession, *, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     teams: dict[uuid.UUID, list[str]] = {pid: [] for pid in project_ids}
     if project_ids:
         rows = await session.execute(
@@ -106,13 +110,13 @@ async def _links(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uu
 
 
 async def serialize_with_relations(
-    session: AsyncSession, projects: list[Project], links: dict[uuid.UUID, dict[str, Any]] | None = None,
+    session: AsyncSession, *, projects: list[Project], links: dict[uuid.UUID, dict[str, Any]] | None = None,
     teams: dict[uuid.UUID, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Projects with their team and settings lists, as Zou's relations=true returns them."""
     ids = [p.id for p in projects]
     if teams is None:
-        teams = await team_ids(session, ids)
+        teams = await team_ids(session, project_ids=ids)
     if links is None:
         links = await _links(session, ids)
     out = []
@@ -170,7 +174,7 @@ UNION ALL
 
 
 async def listing_relations(
-    session: AsyncSession, projects: list[Project],
+    session: AsyncSession, *, projects: list[Project],
 ) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, list[str]], dict[uuid.UUID, str]]:
     """Each project's settings links, team and first episode (TV shows), in one query."""
     ids = [p.id for p in projects]
@@ -195,7 +199,7 @@ async def listing_relations(
     return links, teams, episodes
 
 
-async def first_episode_ids(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+async def first_episode_ids(session: AsyncSession, *, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The first episode (by creation) of each TV show."""
     if not project_ids:
         return {}
@@ -209,7 +213,7 @@ async def first_episode_ids(session: AsyncSession, project_ids: list[uuid.UUID])
     return {pid: str(eid) for pid, eid in rows}
 
 
-async def open_projects(session: AsyncSession, principal: Principal, name: str | None = None) -> list[dict[str, Any]]:
+async def open_projects(session: AsyncSession, *, principal: Principal, name: str | None = None) -> list[dict[str, Any]]:
     """Running projects the caller can see, with the extra data Kitsu's project list reads."""
     stmt = (
         select(Project)
@@ -219,11 +223,11 @@ async def open_projects(session: AsyncSession, principal: Principal, name: str |
     )
     if name:
         stmt = stmt.where(Project.name.ilike(name))
-    projects = list((await session.scalars(scope_projects(stmt, principal))).all())
-    return await serialize_for_listing(session, projects)
+    projects = list((await session.scalars(scope_projects(stmt, principal=principal))).all())
+    return await serialize_for_listing(session, projects=projects)
 
 
-async def all_projects(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+async def all_projects(session: AsyncSession, *, principal: Principal) -> list[dict[str, Any]]:
     """Every project the caller can see (Zou's /data/projects/all); admins' rows carry
     the status name and the metadata descriptors too, others' the row alone, as Zou."""
     stmt = (
@@ -231,7 +235,7 @@ async def all_projects(session: AsyncSession, principal: Principal) -> list[dict
         .outerjoin(ProjectStatus, ProjectStatus.id == Project.project_status_id)
         .order_by(Project.name)
     )
-    rows = (await session.execute(scope_projects(stmt, principal))).all()
+    rows = (await session.execute(scope_projects(stmt, principal=principal))).all()
     out = []
     for project, status_name in rows:
         row = project.serialize()
@@ -242,13 +246,13 @@ async def all_projects(session: AsyncSession, principal: Principal) -> list[dict
 
 
 async def serialize_for_listing(
-    session: AsyncSession, projects: list[Project], *, with_status_name: bool = False
+    session: AsyncSession, *, projects: list[Project], with_status_name: bool = False
 ) -> list[dict[str, Any]]:
     """Projects with relations and the settings Kitsu's project pages read (metadata
     descriptors, task type links and priorities, task status links)."""
     ids = [p.id for p in projects]
-    links, teams, episodes = await listing_relations(session, projects)
-    rows = await serialize_with_relations(session, projects, links, teams)
+    links, teams, episodes = await listing_relations(session, projects=projects)
+    rows = await serialize_with_relations(session, projects=projects, links=links, teams=teams)
     statuses: dict[uuid.UUID, str] = {}
     if with_status_name and ids:
         statuses = {
@@ -282,20 +286,20 @@ async def serialize_for_listing(
     return rows
 
 
-async def project_snapshot(session: AsyncSession, project: Project) -> dict[str, Any]:
+async def project_snapshot(session: AsyncSession, *, project: Project) -> dict[str, Any]:
     """A project as replicas see it in events: the row plus its ``team``."""
     row = project.serialize()
-    row["team"] = (await team_ids(session, [project.id]))[project.id]
+    row["team"] = (await team_ids(session, project_ids=[project.id]))[project.id]
     return row
 
 
 async def emit_project_event(
-    session: AsyncSession, verb: str, project: Project, *, actor_id: uuid.UUID | None
+    session: AsyncSession, *, verb: str, project: Project, actor_id: uuid.UUID | None
 ) -> None:
     emit(
         session,
         f"project:{verb}",
-        {"project_id": str(project.id), "snapshot": await project_snapshot(session, project)},
+        {"project_id": str(project.id), "snapshot": await project_snapshot(session, project=project)},
         project_id=project.id,
         actor_id=actor_id,
     )

@@ -23,7 +23,7 @@ from . import access
 FRAME_KEYS = ("frame_in", "frame_out")
 
 
-def frames_changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+def frames_changed(before: dict[str, Any] | None, *, after: dict[str, Any] | None) -> bool:
     before = before if isinstance(before, dict) else {}
     after = after if isinstance(after, dict) else {}
     return any(before.get(key) != after.get(key) for key in FRAME_KEYS)
@@ -33,7 +33,7 @@ async def record_if_frames_changed(session: AsyncSession, *, shot: Entity, name:
                                    before: dict[str, Any] | None, after: dict[str, Any] | None,
                                    person_id: uuid.UUID | None) -> EntityVersion | None:
     """Keep a version of ``shot`` when its frame range moved (``after`` is its new data)."""
-    if not frames_changed(before, after):
+    if not frames_changed(before, after=after):
         return None
     stamp = now()
     version = EntityVersion(id=uuid.uuid4(), name=name, data=dict(after or {}), entity_id=shot.id,
@@ -48,7 +48,7 @@ async def shot_versions(session: AsyncSession, *, shot_id: uuid.UUID) -> list[di
     return [v.serialize() for v in rows]
 
 
-async def vendor_sees_shot(session: AsyncSession, principal: Principal, *, shot_id: uuid.UUID) -> bool:
+async def vendor_sees_shot(session: AsyncSession, *, principal: Principal, shot_id: uuid.UUID) -> bool:
     """Vendors see only the shots they have a task on; everyone else, every shot in scope."""
     if not principal.is_vendor:
         return True

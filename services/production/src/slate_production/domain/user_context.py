@@ -82,7 +82,7 @@ async def context(session: AsyncSession, principal: Principal, *, user_limit: in
     asset_types = list(await session.scalars(
         select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
     out: dict[str, Any] = {
-        "asset_types": await serialize_asset_types(session, asset_types),
+        "asset_types": await serialize_asset_types(session, types=asset_types),
         "custom_actions": [],
         "status_automations": [],
         "departments": [d.serialize() for d in await session.scalars(select(Department).order_by(Department.name))],
@@ -91,7 +91,7 @@ async def context(session: AsyncSession, principal: Principal, *, user_limit: in
         "persons": await person_rows(session, principal),
         "project_status": [s.serialize() for s in await session.scalars(select(ProjectStatus).order_by(ProjectStatus.name.desc()))],
         "project_roles": await project_roles(session, principal),
-        "projects": await open_projects(session, principal),
+        "projects": await open_projects(session, principal=principal),
         "task_types": [t.serialize() for t in await session.scalars(
             select(TaskType).order_by(TaskType.priority, TaskType.name))],
         "task_status": [s.serialize() for s in await session.scalars(

@@ -51,7 +51,7 @@ async def my_asset_types(session: AsyncSession, principal: Principal, *, project
                                                Entity.id.in_(_my_entities(principal)))
     types = list(await session.scalars(select(EntityType).where(
         EntityType.id.in_(used), EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
-    rows = await serialize_asset_types(session, types)
+    rows = await serialize_asset_types(session, types=types)
     for row in rows:
         row.pop("task_types")
     return rows
@@ -76,7 +76,7 @@ async def asset_types(session: AsyncSession) -> list[dict[str, Any]]:
     """Entity types that are asset types, with their workflow's task types."""
     types = list(await session.scalars(select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES))
                                        .order_by(EntityType.name)))
-    return await serialize_asset_types(session, types)
+    return await serialize_asset_types(session, types=types)
 
 
 async def asset_type(session: AsyncSession, *, asset_type_id: uuid.UUID) -> dict[str, Any] | None:
@@ -84,4 +84,4 @@ async def asset_type(session: AsyncSession, *, asset_type_id: uuid.UUID) -> dict
     found = await session.get(EntityType, asset_type_id)
     if found is None or not found.is_asset_type:
         return None
-    return (await serialize_asset_types(session, [found]))[0]
+    return (await serialize_asset_types(session, types=[found]))[0]
