@@ -187,7 +187,7 @@ async def _attachments(session: AsyncSession, comment_ids: list[uuid.UUID]) -> d
 
 
 def attachment_brief(a: AttachmentFileReplica, *, reply: bool = False) -> dict[str, Any]:
-    out = {"id": str(a.id), "name": a.name, "extension": a.extension}
+    out: dict[str, Any] = {"id": str(a.id), "name": a.name, "extension": a.extension}
     if reply:
         out["reply_id"] = serialize_value(a.reply_id)
     out["size"] = a.size

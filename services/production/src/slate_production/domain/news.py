@@ -59,7 +59,7 @@ def _preview() -> Any:
     )
 
 
-def _filtered(stmt: Select[Any], params: dict[str, str], preview: Any) -> Select[Any]:
+def _filtered(stmt: Select[*tuple[Any, ...]], params: dict[str, str], preview: Any) -> Select[*tuple[Any, ...]]:
     if (status := optional_uuid(params.get("task_status_id"))) is not None:
         stmt = stmt.where(Comment.task_status_id == status)
     if (person := optional_uuid(params.get("person_id"))) is not None:
@@ -81,7 +81,7 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
     _check_role(principal)
     preview = _preview()
     entity_type, parent, grandparent = aliased(EntityType), aliased(Entity), aliased(Entity)
-    stmt = (
+    stmt: Select[*tuple[Any, ...]] = (
         select(News, Comment.task_status_id, Task.task_type_id, Task.entity_id, Project.id, Project.name, Entity,
                entity_type.name, parent.name, parent.id, grandparent.name, grandparent.id, preview.c.id,
                preview.c.extension, preview.c.revision)

@@ -218,7 +218,8 @@ async def user_notifications(session: AsyncSession, principal: Principal, params
             .where(PreviewFileReplica.comment_id.in_(comment_ids))
             .order_by(PreviewFileReplica.revision.desc(), PreviewFileReplica.position)
         ):
-            previews.setdefault(cid, str(pfid))
+            if cid is not None:
+                previews.setdefault(cid, str(pfid))
     subscriptions = await _subscriptions_by_task(session, principal.id, [r[0].task_id for r in rows if r[0].task_id])
     out = []
     for (n, comment, task_type_id, project_id, project_name, entity, type_name, parent_name, parent_id,
@@ -258,7 +259,7 @@ async def _subscriptions_by_task(session: AsyncSession, person_id: uuid.UUID,
         return {}
     rows = await session.execute(select(Subscription.task_id, Subscription.id).where(
         Subscription.person_id == person_id, Subscription.task_id.in_(set(task_ids))))
-    return {tid: sid for tid, sid in rows}
+    return {tid: sid for tid, sid in rows if tid is not None}
 
 
 def _full_entity_name(entity: Entity | None, type_name: str | None, parent_name: str | None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, literal, select, union_all, update
+from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,14 +97,14 @@ async def serialize_persons(session: AsyncSession, persons: list[Person]) -> lis
 # --- what links to a person (auth asks before deleting one) --------------------------
 
 #: Where production keeps a person's id, by what Zou would call the link.
-_PERSON_LINKS = {
+_PERSON_LINKS: dict[str, tuple[Table, str]] = {
     "team": (project_person_link, "person_id"),
     "assignments": (task_person_link, "person_id"),
-    "comments": (Comment.__table__, "person_id"),
-    "notifications": (Notification.__table__, "person_id"),
-    "subscriptions": (Subscription.__table__, "person_id"),
-    "filters": (SearchFilter.__table__, "person_id"),
-    "filter groups": (SearchFilterGroup.__table__, "person_id"),
+    "comments": (cast(Table, Comment.__table__), "person_id"),
+    "notifications": (cast(Table, Notification.__table__), "person_id"),
+    "subscriptions": (cast(Table, Subscription.__table__), "person_id"),
+    "filters": (cast(Table, SearchFilter.__table__), "person_id"),
+    "filter groups": (cast(Table, SearchFilterGroup.__table__), "person_id"),
     "mentions": (comment_mention_link, "person_id"),
     "acknowledgements": (comment_acknowledgement_link, "person_id"),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, true
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -116,10 +116,11 @@ async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditio
     )
     if cache is None:
         return await todo_rows_json(session, stmt)
-    stamps = [(r[0], r[1]) for r in await session.execute(stmt.with_only_columns(Task.id, literal_column(STAMP)))]
+    stamped: Select[*tuple[Any, ...]] = stmt.with_only_columns(Task.id, literal_column(STAMP))
+    stamps = [(r[0], r[1]) for r in await session.execute(stamped)]
 
     async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
-        rows = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
+        rows: Select[*tuple[Any, ...]] = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
         if ids is not None:
             rows = rows.where(Task.id.in_(ids))
         return {r[0]: r[1] for r in await session.execute(rows)}
