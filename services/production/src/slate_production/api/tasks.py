@@ -12,16 +12,19 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.params import (
+    Body,
     EntityId,
+    JsonObject,
+    OptionalId,
     PersonId,
     ProjectId,
+    RequiredId,
     TaskId,
     TaskTypeId,
-    invalid_field,
+    documented_body,
     json_body,
-    json_object,
-    optional_id,
     parse_id,
+    validate,
 )
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
@@ -34,6 +37,43 @@ from ..domain.tasks import assignees_of, serialize_task
 from ..models import Task, TaskStatus
 
 router = APIRouter(tags=["Tasks"])
+
+
+class EntityTasksIn(Body):
+    """The task types to create (every valid one when none is given)."""
+
+    task_type_ids: list[str] = []
+
+
+class AssignIn(Body):
+    person_id: RequiredId
+
+
+class TaskIdsIn(Body):
+    task_ids: list[RequiredId] | None = None
+
+
+class ClearAssignationIn(TaskIdsIn):
+    """The tasks to unassign, of one person (``person_id``) or of everyone."""
+
+    person_id: OptionalId = None
+
+
+class PriorityIn(TaskIdsIn):
+    priority: int
+
+
+class ShotFrames(Body):
+    shot_id: RequiredId
+    nb_frames: int
+
+
+class ShotFramesIn(Body):
+    shots: list[ShotFrames] = []
+
+
+#: The ids of a create-tasks or delete-tasks body (a JSON list; none: every entity).
+IDS_BODY = documented_body(list[uuid.UUID], required=False)
 
 
 def _ids(body: Any, key: str | None = None) -> list[uuid.UUID]:
@@ -56,7 +96,7 @@ async def _create_tasks(request: Request, principal: Any, session: Any, project_
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/shots/create-tasks",
-             operation_id="create_shot_tasks", status_code=201)
+             operation_id="create_shot_tasks", status_code=201, openapi_extra=IDS_BODY)
 async def create_shot_tasks(project_id: ProjectId, task_type_id: TaskTypeId, request: Request, principal: CurrentUser,
                             session: SessionDep) -> Response:
     """One task of this type for each given shot (all the project's shots when none)."""
@@ -64,14 +104,15 @@ async def create_shot_tasks(project_id: ProjectId, task_type_id: TaskTypeId, req
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/assets/create-tasks",
-             operation_id="create_asset_tasks", status_code=201)
+             operation_id="create_asset_tasks", status_code=201, openapi_extra=IDS_BODY)
 async def create_asset_tasks(project_id: ProjectId, task_type_id: TaskTypeId, request: Request, principal: CurrentUser,
                              session: SessionDep) -> Response:
     """One task of this type for each given asset (all the project's assets when none)."""
     return await _create_tasks(request, principal, session, project_id, task_type_id, "Asset")
 
 
-@router.post("/data/entities/{entity_id}/tasks", operation_id="create_entity_tasks", status_code=201)
+@router.post("/data/entities/{entity_id}/tasks", operation_id="create_entity_tasks", status_code=201,
+             openapi_extra=documented_body(EntityTasksIn, required=False))
 async def create_entity_tasks(entity_id: EntityId, request: Request, principal: CurrentUser,
                               session: SessionDep) -> Response:
     """One task per given task type for an entity (every valid type when none is given)."""
@@ -89,70 +130,56 @@ async def _task_type_ids(request: Request) -> list[uuid.UUID]:
     except BadRequest:
         return []
     if not isinstance(body, dict):
-        raise _invalid("", "Input should be a valid dictionary")
-    raw = body.get("task_type_ids")
-    if raw is None:
-        if "task_type_ids" in body:
-            raise _invalid("task_type_ids", "Input should be a valid list")
-        return []
-    if not isinstance(raw, list):
-        raise _invalid("task_type_ids", "Input should be a valid list")
-    ids = []
-    for index, value in enumerate(raw):
-        if not isinstance(value, str):
-            raise _invalid(f"task_type_ids.{index}", "Input should be a valid string")
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError as exc:
-            raise NotFound() from exc
-    return ids
+        raise BadRequest("Validation error.", data={"errors": [
+            {"field": "", "message": "Input should be a valid dictionary"}]})
+    try:
+        return [uuid.UUID(value) for value in validate(EntityTasksIn, body).task_type_ids]
+    except ValueError as exc:
+        raise NotFound() from exc
 
 
-def _invalid(field: str, message: str) -> BadRequest:
-    return BadRequest("Validation error.", data={"errors": [{"field": field, "message": message}]})
-
-
-@router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task")
-async def assign_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task", openapi_extra=documented_body(AssignIn))
+async def assign_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to a task (supervisors and managers); emits task:assign."""
-    body = await json_object(request)
     task = await task_ops.visible_task(session, principal, task_id=task_id)
     await access.check_supervisor(session, principal, task.project_id)
-    person_id = body.get("person_id")
-    if not person_id:
-        raise invalid_field("person_id")
-    if not await task_ops.assign(session, principal, task_ids=[task.id], person_id=parse_id(person_id)):
+    person_id = validate(AssignIn, body).person_id
+    if not await task_ops.assign(session, principal, task_ids=[task.id], person_id=person_id):
         raise Forbidden()  # a supervisor outside the task's or the person's departments (Zou)
     return json_response(serialize_task(task, (await assignees_of(session, [task.id]))[task.id]))
 
 
-@router.put("/actions/persons/{person_id}/assign", operation_id="assign_tasks_to_person")
-async def assign_person(person_id: PersonId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/persons/{person_id}/assign", operation_id="assign_tasks_to_person",
+            openapi_extra=documented_body(TaskIdsIn))
+async def assign_person(person_id: PersonId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to several tasks (the ones the caller supervises)."""
-    body = await json_object(request)
-    tasks = await task_ops.assign(session, principal, task_ids=_ids(body, "task_ids"), person_id=person_id)
+    task_ids = validate(TaskIdsIn, body).task_ids or []
+    tasks = await task_ops.assign(session, principal, task_ids=task_ids, person_id=person_id)
     assignees = await assignees_of(session, [t.id for t in tasks])
     return json_response([serialize_task(t, assignees[t.id]) for t in tasks])
 
 
-@router.put("/actions/tasks/clear-assignation", operation_id="clear_assignation")
-async def clear_assignation(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/tasks/clear-assignation", operation_id="clear_assignation",
+            openapi_extra=documented_body(ClearAssignationIn))
+async def clear_assignation(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Unassign one person (or everyone) from tasks; answers the ids of the tasks changed."""
-    body = await json_object(request)
-    person_id = optional_id(body.get("person_id"))
-    tasks = await task_ops.clear_assignation(session, principal, task_ids=_ids(body, "task_ids"), person_id=person_id)
+    clear = validate(ClearAssignationIn, body)
+    tasks = await task_ops.clear_assignation(session, principal, task_ids=clear.task_ids or [], person_id=clear.person_id)
     return json_response([str(t.id) for t in tasks])
 
 
-@router.put("/actions/tasks/set-priority", operation_id="set_tasks_priority")
-async def set_priority(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/tasks/set-priority", operation_id="set_tasks_priority", openapi_extra=documented_body(PriorityIn))
+async def set_priority(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the priority of tasks (the ones the caller supervises)."""
-    body = await json_object(request)
-    tasks = await task_ops.set_priority(session, principal, task_ids=_ids(body, "task_ids"), priority=body.get("priority"))
+    if body.get("priority") is None:
+        raise BadRequest("priority is required")
+    change = validate(PriorityIn, body)
+    tasks = await task_ops.set_priority(session, principal, task_ids=change.task_ids or [], priority=change.priority)
     return json_response([t.serialize() for t in tasks])
 
 
-@router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
+@router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks",
+             openapi_extra=IDS_BODY)
 async def delete_project_tasks(project_id: ProjectId, request: Request, principal: CurrentUser,
                                session: SessionDep) -> Response:
     """Delete the given tasks of a project (admins, as Zou); answers the ids given, as Zou
@@ -253,29 +280,20 @@ async def create_tasks_for_type(project_id: ProjectId, task_type_id: TaskTypeId,
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/set-shot-nb-frames",
-             operation_id="set_shots_nb_frames")
-async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: Request, principal: CurrentUser,
+             operation_id="set_shots_nb_frames", openapi_extra=documented_body(ShotFramesIn))
+async def set_shot_nb_frames(project_id: ProjectId, task_type_id: TaskTypeId, body: JsonObject, principal: CurrentUser,
                              session: SessionDep) -> Response:
     """Set nb_frames of the given shots (managers); answers the shots changed."""
     from ..domain.entities import emit_entity_event
 
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
-    body = await json_object(request)
-    items = body.get("shots", [])  # none given: none changed (Zou answers an empty list)
-    if not isinstance(items, list):
-        raise invalid_field("shots", "Input should be a valid list")
     out = []
-    for item in items:
-        if not isinstance(item, dict) or "shot_id" not in item:
-            raise BadRequest("shots items need shot_id and nb_frames")
-        shot, _ = await get_entity(session, principal, parse_id(item["shot_id"]), "Shot")
+    for item in validate(ShotFramesIn, body).shots:  # none given: none changed (Zou answers an empty list)
+        shot, _ = await get_entity(session, principal, item.shot_id, "Shot")
         if shot.project_id != project.id:
             raise BadRequest("Shot not in this project")
-        try:
-            shot.nb_frames = int(item.get("nb_frames"))  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise BadRequest("nb_frames must be an integer") from exc
+        shot.nb_frames = item.nb_frames
         await session.flush()
         await emit_entity_event(session, "update", shot, actor_id=principal.id, type_name="Shot")
         out.append(shot.serialize(type_name="Shot"))

@@ -53,11 +53,12 @@ async def user_asset_types(project_id: ProjectId, principal: CurrentUser, sessio
 
 @router.get("/data/user/projects/{project_id}/asset-types/{asset_type_id}/assets",
             operation_id="get_user_project_asset_type_assets")
-async def user_assets(project_id: ProjectId, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_assets(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser,
+                      session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
     project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal, "Asset", project_id=project.id,
-                               filters={"entity_type_id": asset_type_id})
+                               filters={"entity_type_id": str(asset_type_id)})
     mine = await user_queries.my_entity_ids(session, principal)
     return json_response([r for r in rows if r["id"] in mine])
 
