@@ -22,13 +22,17 @@ async def _entity(session: AsyncSession, entity: Entity) -> dict[str, Any]:
     return serialize_entity(entity, await type_name_of(session, entity.entity_type_id))
 
 
+async def _task(session: AsyncSession, task: Task) -> dict[str, Any]:
+    return await task_snapshot(session, task=task)
+
+
 async def _comment(session: AsyncSession, comment: Comment) -> dict[str, Any]:
     return comment_snapshot(comment)
 
 
 OWNED: dict[str, Owned] = {
     "project": Owned(Project, project_snapshot),
-    "task": Owned(Task, task_snapshot),
+    "task": Owned(Task, _task),
     "comment": Owned(Comment, _comment),
     **{kind: Owned(Entity, _entity) for kind in ENTITY_KINDS},
 }

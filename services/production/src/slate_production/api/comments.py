@@ -161,7 +161,7 @@ async def _comment_body(request: Request) -> dict[str, Any]:
 async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Comment on a task and set its status."""
     body = validate(CommentIn, await _comment_body(request))
-    task, role = await queries.task_with_role(session, principal, task_id, with_person=True)
+    task, role = await queries.task_with_role(session, principal=principal, task_id=task_id, with_person=True)
     comment = await commands.create_comment(session, principal=principal, task=task, role=role, **body.args())
     return json_response(await queries.serialize_created(session, comment), status_code=201)
 
@@ -203,7 +203,7 @@ async def _batch_items(request: Request) -> list[Any]:
              openapi_extra=documented_body(BatchIn))
 async def batch_comment_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Several comments on one task, in order."""
-    task = await queries.get_task(session, task_id)
+    task = await queries.get_task(session, task_id=task_id)
     out = []
     for item in await _batch_items(request):
         args = validate(CommentIn, item).args()
@@ -219,7 +219,7 @@ async def batch_comment_tasks(request: Request, principal: CurrentUser, session:
     out = []
     for raw in await _batch_items(request):
         item = validate(BatchCommentIn, raw)
-        task = await queries.get_task(session, parse_id(item.task_id or item.object_id))
+        task = await queries.get_task(session, task_id=parse_id(item.task_id or item.object_id))
         comment = await commands.create_comment(session, principal=principal, task=task, **item.args())
         out.append(await queries.serialize_created(session, comment))
     return json_response(out, status_code=201)
@@ -242,7 +242,7 @@ async def task_comment(task_id: TaskId, comment_id: CommentId, principal: Curren
 @router.delete("/data/tasks/{task_id}/comments/{comment_id}", operation_id="delete_task_comment", status_code=204)
 async def delete_task_comment(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a comment (its author, a manager or an admin)."""
-    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
     await commands.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
 
@@ -250,7 +250,7 @@ async def delete_task_comment(task_id: TaskId, comment_id: CommentId, principal:
 @router.post("/data/tasks/{task_id}/comments/{comment_id}/ack", operation_id="acknowledge_comment")
 async def acknowledge(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep) -> Response:
     """Toggle the caller's acknowledgement of a comment."""
-    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
     comment = await commands.acknowledge(session, principal=principal, comment=comment)
     return json_response(await queries.serialize_with_links(session, comment))
 
@@ -261,7 +261,7 @@ async def reply(task_id: TaskId, comment_id: CommentId, body: FormOrJson, princi
                 session: SessionDep) -> Response:
     """Reply to a comment."""
     text = validate(ReplyIn, body).text
-    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
     return json_response(await commands.reply(session, principal=principal, comment=comment, text=text))
 
 
@@ -269,7 +269,7 @@ async def reply(task_id: TaskId, comment_id: CommentId, body: FormOrJson, princi
 async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: ReplyId, principal: CurrentUser,
                        session: SessionDep) -> Response:
     """Delete a reply (its author, a manager or an admin)."""
-    comment = await queries.get_comment(session, comment_id, task_id=task_id)
+    comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
     comment = await commands.delete_reply(session, principal=principal, comment=comment, reply_id=reply_id)
     return json_response(comment.serialize())
 
@@ -278,19 +278,19 @@ async def delete_reply(task_id: TaskId, comment_id: CommentId, reply_id: ReplyId
 async def project_comments(project_id: ProjectId, principal: CurrentUser, session: SessionDep,
                            limit: int | None = None, page: int = 1) -> Response:
     """Every comment of a project's tasks, newest first."""
-    return json_response(await queries.project_comments(session, principal, project_id, limit=limit, page=page))
+    return json_response(await queries.project_comments(session, principal=principal, project_id=project_id, limit=limit, page=page))
 
 
 # --- /data/comments ----------------------------------------------------------------------
 
 
 async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any, *, task_id: Any = None) -> Comment:
-    comment = await queries.get_comment(session, comment_id, task_id=task_id)
-    task = await queries.get_task(session, comment.object_id)
+    comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
+    task = await queries.get_task(session, task_id=comment.object_id)
     await access.check_task_access(session, principal, task)
     if principal.is_client:  # Zou gives clients no single comment
         raise Forbidden()
-    if not await queries.comment_visible(session, principal, comment_id=comment.id):
+    if not await queries.comment_visible(session, principal=principal, comment_id=comment.id):
         raise Forbidden()
     return comment
 
@@ -330,7 +330,7 @@ async def get_comment(instance_id: InstanceId, principal: CurrentUser, session: 
 @router.put("/data/comments/{instance_id}", operation_id="update_comment", openapi_extra=documented_body(CommentEdit))
 async def update_comment(instance_id: InstanceId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Edit a comment (its author, a manager or an admin)."""
-    comment = await queries.get_comment(session, instance_id)
+    comment = await queries.get_comment(session, comment_id=instance_id)
     edit = validate(CommentEdit, body).model_dump(exclude_unset=True)
     comment = await commands.update_comment(session, principal=principal, comment=comment, data=edit)
     return json_response(comment.serialize())  # the row alone, as Zou answers an edit
@@ -339,7 +339,7 @@ async def update_comment(instance_id: InstanceId, body: JsonObject, principal: C
 @router.delete("/data/comments/{instance_id}", operation_id="delete_comment", status_code=204)
 async def delete_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Delete a comment (its author, a manager or an admin)."""
-    comment = await queries.get_comment(session, instance_id)
+    comment = await queries.get_comment(session, comment_id=instance_id)
     await commands.delete_comment(session, principal=principal, comment=comment)
     return Response(status_code=204)
 
@@ -352,8 +352,8 @@ async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject,
     if not principal.is_manager:  # refused before the body is read, as Zou does
         raise Forbidden()
     target_task_id = validate(MoveIn, body).target_task_id
-    source = await queries.get_task(session, task_id)
-    comment = await queries.get_comment(session, comment_id)
+    source = await queries.get_task(session, task_id=task_id)
+    comment = await queries.get_comment(session, comment_id=comment_id)
     comment = await commands.move_comment(session, principal=principal, comment=comment, source=source,
                                           target_task_id=target_task_id)
     return json_response(await queries.serialize_with_links(session, comment))
@@ -373,10 +373,10 @@ async def copy_client_comments(project_id: ProjectId, body: JsonObject, principa
 @router.get("/data/tasks/{task_id}/attachment-files", operation_id="get_task_attachment_files")
 async def task_attachment_files(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """Attachment files of a task's comments (admins)."""
-    return json_response(await queries.attachment_files(session, principal, task_id=task_id))
+    return json_response(await queries.attachment_files(session, principal=principal, task_id=task_id))
 
 
 @router.get("/data/projects/{project_id}/attachment-files", operation_id="get_project_attachment_files")
 async def project_attachment_files(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Attachment files of a project's comments (admins)."""
-    return json_response(await queries.attachment_files(session, principal, project_id=project_id))
+    return json_response(await queries.attachment_files(session, principal=principal, project_id=project_id))

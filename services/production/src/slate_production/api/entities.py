@@ -228,7 +228,7 @@ def _entity_routes(family: str) -> None:
 
     async def get_tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
-        return json_response(await named_tasks(session, principal, Task.entity_id == entity.id))
+        return json_response(await named_tasks(session, principal=principal, conditions=[Task.entity_id == entity.id]))
 
     async def get_task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal, entity_id, kind, assigned=True)
@@ -269,7 +269,7 @@ async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, sessio
 async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
     seq, _ = await get_entity(session, principal, sequence_id, "Sequence", assigned=True)
-    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_sequence(seq.id)))
+    return json_response(await named_tasks(session, principal=principal, conditions=[task_queries.on_shots_of_sequence(seq.id)]))
 
 
 @router.get("/data/episodes/{episode_id}/sequences", operation_id="get_episode_sequences")
@@ -290,14 +290,14 @@ async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: 
 async def episode_shot_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
     ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
-    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_episode(ep.id)))
+    return json_response(await named_tasks(session, principal=principal, conditions=[task_queries.on_shots_of_episode(ep.id)]))
 
 
 @router.get("/data/episodes/{episode_id}/asset-tasks", operation_id="get_episode_asset_tasks")
 async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of the assets made for an episode."""
     ep, _ = await get_entity(session, principal, episode_id, "Episode", assigned=True)
-    return json_response(await named_tasks(session, principal, task_queries.on_assets_of_episode(ep.id)))
+    return json_response(await named_tasks(session, principal=principal, conditions=[task_queries.on_assets_of_episode(ep.id)]))
 
 
 async def _share(request: Request, principal: Any, session: Any, *, project_id: str | None = None,

@@ -94,7 +94,7 @@ class GroupEdit(Body):
 @router.get("/data/user/filters", operation_id="get_user_filters")
 async def list_filters(principal: CurrentUser, session: SessionDep) -> Response:
     """The caller's filters (and shared ones), by list type and project."""
-    return json_response(await rules.list_filters(session, principal))
+    return json_response(await rules.list_filters(session, principal=principal))
 
 
 @router.post("/data/user/filters", operation_id="create_user_filter", status_code=201,
@@ -124,7 +124,7 @@ async def delete_filter(filter_id: FilterId, principal: CurrentUser, session: Se
 @router.get("/data/user/filter-groups", operation_id="get_user_filter_groups")
 async def list_groups(principal: CurrentUser, session: SessionDep) -> Response:
     """The caller's filter groups (and shared ones), by list type and project."""
-    return json_response(await rules.list_groups(session, principal))
+    return json_response(await rules.list_groups(session, principal=principal))
 
 
 @router.post("/data/user/filter-groups", operation_id="create_user_filter_group", status_code=201,
@@ -139,7 +139,7 @@ async def create_group(body: JsonObject, principal: CurrentUser, session: Sessio
 @router.get("/data/user/filter-groups/{filter_group_id}", operation_id="get_user_filter_group")
 async def get_group(filter_group_id: FilterGroupId, principal: CurrentUser, session: SessionDep) -> Response:
     """One of the caller's filter groups."""
-    return json_response((await rules.get_group(session, principal, filter_group_id)).serialize())
+    return json_response((await rules.get_group(session, principal=principal, group_id=filter_group_id)).serialize())
 
 
 @router.put("/data/user/filter-groups/{filter_group_id}", operation_id="update_user_filter_group",

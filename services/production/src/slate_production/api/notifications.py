@@ -45,15 +45,15 @@ class TaskIdsIn(Body):
 async def user_notifications(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """The caller's latest 100 notifications, newest first (filters: after, before, read,
     type, task_type_id, task_status_id, project_id, watching); older ones with before=."""
-    return json_response(await rules.user_notifications(session, principal, dict(request.query_params)))
+    return json_response(await rules.user_notifications(session, principal=principal, params=dict(request.query_params)))
 
 
 @router.get("/data/user/notifications/{notification_id}", operation_id="get_user_notification")
 async def user_notification(notification_id: NotificationId, principal: CurrentUser, session: SessionDep) -> Response:
     """One of the caller's notifications."""
-    rows = await rules.user_notifications(session, principal, {}, notification_id=notification_id)
+    rows = await rules.user_notifications(session, principal=principal, params={}, notification_id=notification_id)
     if not rows:
-        await rules.get_own(session, principal, notification_id)  # 404
+        await rules.get_own(session, principal=principal, notification_id=notification_id)  # 404
     return json_response(rows[0])
 
 
@@ -66,7 +66,7 @@ async def update_user_notification(notification_id: NotificationId, body: JsonOb
         raise BadRequest("read must be a boolean")
     read = validate(ReadIn, body).read
     if read is None:
-        notification = await rules.get_own(session, principal, notification_id)
+        notification = await rules.get_own(session, principal=principal, notification_id=notification_id)
         return json_response(notification.serialize())
     notification = await rules.set_read(session, principal=principal, notification_id=notification_id, read=read)
     return json_response(notification.serialize())

@@ -90,7 +90,7 @@ async def _create_tasks(request: Request, principal: Any, session: Any, project_
     body = await json_body(request)
     ids = _ids(body) if isinstance(body, list) and body else None
     project = await access.readable_project(session, principal, project_id)
-    tasks = await task_ops.create_tasks(session, principal, project_id=project.id,
+    tasks = await task_ops.create_tasks(session, principal=principal, project_id=project.id,
                                         task_type_id=task_type_id, kind=kind, entity_ids=ids)
     return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
 
@@ -117,7 +117,7 @@ async def create_entity_tasks(entity_id: EntityId, request: Request, principal: 
                               session: SessionDep) -> Response:
     """One task per given task type for an entity (every valid type when none is given)."""
     entity, _ = await get_entity(session, principal, entity_id)
-    tasks = await task_ops.create_entity_tasks(session, principal, entity=entity,
+    tasks = await task_ops.create_entity_tasks(session, principal=principal, entity=entity,
                                                task_type_ids=await _task_type_ids(request))
     return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
 
@@ -141,12 +141,12 @@ async def _task_type_ids(request: Request) -> list[uuid.UUID]:
 @router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task", openapi_extra=documented_body(AssignIn))
 async def assign_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to a task (supervisors and managers); emits task:assign."""
-    task = await task_ops.visible_task(session, principal, task_id=task_id)
+    task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
     await access.check_supervisor(session, principal, task.project_id)
     person_id = validate(AssignIn, body).person_id
-    if not await task_ops.assign(session, principal, task_ids=[task.id], person_id=person_id):
+    if not await task_ops.assign(session, principal=principal, task_ids=[task.id], person_id=person_id):
         raise Forbidden()  # a supervisor outside the task's or the person's departments (Zou)
-    return json_response(serialize_task(task, (await assignees_of(session, [task.id]))[task.id]))
+    return json_response(serialize_task(task, assignees=(await assignees_of(session, task_ids=[task.id]))[task.id]))
 
 
 @router.put("/actions/persons/{person_id}/assign", operation_id="assign_tasks_to_person",
@@ -154,9 +154,9 @@ async def assign_task(task_id: TaskId, body: JsonObject, principal: CurrentUser,
 async def assign_person(person_id: PersonId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to several tasks (the ones the caller supervises)."""
     task_ids = validate(TaskIdsIn, body).task_ids or []
-    tasks = await task_ops.assign(session, principal, task_ids=task_ids, person_id=person_id)
-    assignees = await assignees_of(session, [t.id for t in tasks])
-    return json_response([serialize_task(t, assignees[t.id]) for t in tasks])
+    tasks = await task_ops.assign(session, principal=principal, task_ids=task_ids, person_id=person_id)
+    assignees = await assignees_of(session, task_ids=[t.id for t in tasks])
+    return json_response([serialize_task(t, assignees=assignees[t.id]) for t in tasks])
 
 
 @router.put("/actions/tasks/clear-assignation", operation_id="clear_assignation",
@@ -164,7 +164,7 @@ async def assign_person(person_id: PersonId, body: JsonObject, principal: Curren
 async def clear_assignation(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Unassign one person (or everyone) from tasks; answers the ids of the tasks changed."""
     clear = validate(ClearAssignationIn, body)
-    tasks = await task_ops.clear_assignation(session, principal, task_ids=clear.task_ids or [], person_id=clear.person_id)
+    tasks = await task_ops.clear_assignation(session, principal=principal, task_ids=clear.task_ids or [], person_id=clear.person_id)
     return json_response([str(t.id) for t in tasks])
 
 
@@ -174,7 +174,7 @@ async def set_priority(body: JsonObject, principal: CurrentUser, session: Sessio
     if body.get("priority") is None:
         raise BadRequest("priority is required")
     change = validate(PriorityIn, body)
-    tasks = await task_ops.set_priority(session, principal, task_ids=change.task_ids or [], priority=change.priority)
+    tasks = await task_ops.set_priority(session, principal=principal, task_ids=change.task_ids or [], priority=change.priority)
     return json_response([t.serialize() for t in tasks])
 
 
@@ -188,7 +188,7 @@ async def delete_project_tasks(project_id: ProjectId, request: Request, principa
     access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
-    await task_ops.delete_tasks(session, principal, tasks=tasks)
+    await task_ops.delete_tasks(session, principal=principal, tasks=tasks)
     return json_response([str(i) for i in ids])
 
 
@@ -200,7 +200,7 @@ async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId
     project = await access.readable_project(session, principal, project_id)
     access.check_admin(principal)
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_type_id=task_type_id)
-    await task_ops.delete_tasks(session, principal, tasks=tasks)
+    await task_ops.delete_tasks(session, principal=principal, tasks=tasks)
     return Response(status_code=204)
 
 
@@ -208,14 +208,14 @@ async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId
 async def open_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Unfinished tasks of running projects, with stats; filters: project_id, task_type_id,
     task_status_id, person_id, page, limit."""
-    return json_response(await task_queries.open_tasks(session, principal, params=request.query_params))
+    return json_response(await task_queries.open_tasks(session, principal=principal, params=request.query_params))
 
 
 @router.get("/data/tasks/{task_id}/full", operation_id="get_full_task")
 async def full_task(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task with its entity, entity type, project, status, type, assignees and assigner."""
-    task = await task_ops.visible_task(session, principal, task_id=task_id)
-    return json_response(await task_queries.full_task(session, principal, task=task))
+    task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
+    return json_response(await task_queries.full_task(session, principal=principal, task=task))
 
 
 @router.get("/data/entities/{entity_id}/task-types/{task_type_id}/tasks", operation_id="get_entity_type_tasks")
@@ -247,16 +247,17 @@ async def person_tasks(person_id: PersonId, principal: CurrentUser, session: Ses
     await task_ops.get_person(session, person_id=person_id)
     if person_id != principal.id and principal.is_client:
         return json_response([])
-    return Response(await todo_tasks_json(session, principal, assigned_to_person(person_id), open_project(),
-                                               TaskStatus.is_done.is_(False)), media_type="application/json")
+    conditions = [assigned_to_person(person_id), open_project(), TaskStatus.is_done.is_(False)]
+    return Response(await todo_tasks_json(session, principal=principal, conditions=conditions),
+                    media_type="application/json")
 
 
 @router.get("/data/persons/{person_id}/related-tasks/{task_type_id}", operation_id="get_person_related_tasks")
 async def related_tasks(person_id: PersonId, task_type_id: TaskTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a type on the entities where the person has a task assigned."""
     pid = await _person_for(session, principal, person_id)
-    return json_response(await plain_tasks(session, principal, task_queries.on_entities_of_person(pid),
-                                           Task.task_type_id == task_type_id, with_assignees=False))
+    conditions = [task_queries.on_entities_of_person(pid), Task.task_type_id == task_type_id]
+    return json_response(await plain_tasks(session, principal=principal, conditions=conditions, with_assignees=False))
 
 
 @router.get("/data/persons/task-dates", operation_id="get_persons_task_dates")
@@ -264,7 +265,7 @@ async def task_dates(principal: CurrentUser, session: SessionDep) -> Response:
     """For each person with tasks in running projects: the first start and last due date."""
     if principal.role not in access.SUPERVISORS:
         raise Forbidden()
-    return json_response(await task_queries.task_dates(session, principal))
+    return json_response(await task_queries.task_dates(session, principal=principal))
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/create-tasks/{entity_type}",
@@ -303,11 +304,11 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: TaskTypeId, bo
 @router.get("/data/tasks/open-tasks/stats", operation_id="get_open_tasks_stats")
 async def open_tasks_stats(principal: CurrentUser, session: SessionDep) -> Response:
     """Per running project: task count, done count, durations and estimations, by type and status."""
-    return json_response(await task_queries.open_tasks_stats(session, principal))
+    return json_response(await task_queries.open_tasks_stats(session, principal=principal))
 
 
 @router.get("/data/tasks/{task_id}/previews", operation_id="get_task_previews")
 async def get_task_previews(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task's preview files, newest revision first."""
-    task = await task_ops.visible_task(session, principal, task_id=task_id)
+    task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
     return json_response(await previews.task_previews(session, task_id=task.id))

@@ -75,7 +75,7 @@ def _filtered(stmt: Select[*tuple[Any, ...]], params: dict[str, str], preview: A
     return stmt
 
 
-async def list_news(session: AsyncSession, principal: Principal, params: dict[str, str], *,
+async def list_news(session: AsyncSession, *, principal: Principal, params: dict[str, str],
                     project_id: uuid.UUID | None = None, entity_id: uuid.UUID | None = None,
                     news_id: uuid.UUID | None = None) -> Any:
     _check_role(principal)
@@ -140,11 +140,11 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
     return page_envelope(data, total, Page(page, limit), stats=dict(stats))
 
 
-async def news_of_entity(session: AsyncSession, principal: Principal, params: dict[str, str], *,
+async def news_of_entity(session: AsyncSession, *, principal: Principal, params: dict[str, str],
                          entity_id: uuid.UUID) -> Any:
     """The news of an entity's tasks (404 for an unknown entity; its project's team only)."""
     entity = await session.get(Entity, entity_id)
     if entity is None:
         raise NotFound()
     await access.check_project_access(session, principal, entity.project_id)
-    return await list_news(session, principal, params, entity_id=entity_id)
+    return await list_news(session, principal=principal, params=params, entity_id=entity_id)

@@ -144,14 +144,14 @@ def _base() -> Select[Any]:
     )
 
 
-async def rows_json(session: AsyncSession, stmt: Select[Any]) -> bytes:
+async def rows_json(session: AsyncSession, *, stmt: Select[Any]) -> bytes:
     """The rows of a :func:`_base` statement as one JSON array (bytes)."""
     rows = (await session.execute(stmt)).scalars().all()
     return ("[" + ",".join(rows) + "]").encode()
 
 
 async def _rows(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
-    return loads(await rows_json(session, stmt))  # type: ignore[no-any-return]
+    return loads(await rows_json(session, stmt=stmt))  # type: ignore[no-any-return]
 
 
 def _to_check_stmt(principal: Principal) -> Select[Any]:
@@ -173,14 +173,14 @@ def _to_check_stmt(principal: Principal) -> Select[Any]:
     return stmt.order_by(Task.last_comment_date.desc().nulls_last(), Task.id)
 
 
-async def tasks_to_check(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+async def tasks_to_check(session: AsyncSession, *, principal: Principal) -> list[dict[str, Any]]:
     """Tasks waiting for feedback in the caller's open projects (:func:`_to_check_stmt`;
     artists, clients and vendors: none)."""
     return await _rows(session, _to_check_stmt(principal))
 
 
-async def tasks_to_check_filter_values(session: AsyncSession, principal: Principal) -> dict[str, list[str]]:
-    rows = await tasks_to_check(session, principal)
+async def tasks_to_check_filter_values(session: AsyncSession, *, principal: Principal) -> dict[str, list[str]]:
+    rows = await tasks_to_check(session, principal=principal)
 
     def distinct(key: str) -> list[str]:
         return list(dict.fromkeys(r[key] for r in rows if r.get(key)))
@@ -191,7 +191,7 @@ async def tasks_to_check_filter_values(session: AsyncSession, principal: Princip
             "person_ids": persons}
 
 
-async def done_tasks(session: AsyncSession, person_id: uuid.UUID,
+async def done_tasks(session: AsyncSession, *, person_id: uuid.UUID,
                      viewer: Principal | None = None) -> list[dict[str, Any]]:
     """Tasks assigned to ``person_id`` whose status is a done one, in open projects
     (and, for a viewer other than an admin, only in projects the viewer is in)."""
