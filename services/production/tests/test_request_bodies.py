@@ -51,3 +51,10 @@ async def test_bodies_read_by_the_route_are_documented(client: Any) -> None:
     assert ids["properties"]["person_id"]["format"] == "uuid"
     many = paths["/actions/tasks/batch-comment"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert many["properties"]["comments"]["items"]["required"] == ["task_status_id"]
+    # what the columns hold is what the schema allows (a longer colour was a statement error)
+    group = paths["/data/user/filter-groups"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert (group["properties"]["color"]["maxLength"], group["properties"]["name"]["maxLength"]) == (8, 200)
+    # a comment of comment-many names its task as task_id or object_id
+    item = paths["/actions/projects/{project_id}/tasks/comment-many"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["items"]
+    assert [alt["required"] for alt in item["anyOf"]] == [["task_id"], ["object_id"]]

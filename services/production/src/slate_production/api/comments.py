@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, ConfigDict, model_validator
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
@@ -73,6 +73,9 @@ class CommentIn(Body):
 
 class BatchCommentIn(CommentIn):
     """One comment of a batch on several tasks: its task as ``task_id`` (or ``object_id``)."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [key], "properties": {key: {"type": "string", "format": "uuid"}}} for key in ("task_id", "object_id")]})
 
     task_id: OptionalId = None
     object_id: OptionalId = None

@@ -33,9 +33,16 @@ def _flag(value: Any) -> Any:
     return value if value is None or isinstance(value, bool) else str(value).lower() in ("true", "1")
 
 
-#: Text as the filters keep it (any value is stored as its text); required: not null, not "".
-Text = Annotated[str | None, BeforeValidator(_text)]
-RequiredText = Annotated[str, BeforeValidator(_required_text), Field(min_length=1)]
+# Text as the filters keep it (any value is stored as its text), as long as its column
+# allows; required: not null, not "".
+Text80 = Annotated[Annotated[str, Field(max_length=80)] | None, BeforeValidator(_text)]
+Text200 = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_text)]
+Text500 = Annotated[Annotated[str, Field(max_length=500)] | None, BeforeValidator(_text)]
+Text8 = Annotated[Annotated[str, Field(max_length=8)] | None, BeforeValidator(_text)]
+Required8 = Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=8)]
+Required80 = Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=80)]
+Required200 = Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=200)]
+Required500 = Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=500)]
 Flag = Annotated[bool | None, BeforeValidator(_flag)]
 
 
@@ -50,10 +57,10 @@ class _Query(Body):
 
 
 class FilterIn(_Query):
-    name: RequiredText
-    query: RequiredText
-    list_type: RequiredText
-    entity_type: Text = None
+    name: Required200
+    query: Required500
+    list_type: Required80
+    entity_type: Text80 = None
     is_shared: Flag = None
     project_id: OptionalId = None
     department_id: OptionalId = None
@@ -61,10 +68,10 @@ class FilterIn(_Query):
 
 
 class FilterEdit(_Query):
-    name: Text = None
-    query: Text = None
-    list_type: Text = None
-    entity_type: Text = None
+    name: Text200 = None
+    query: Text500 = None
+    list_type: Text80 = None
+    entity_type: Text80 = None
     is_shared: Flag = None
     project_id: OptionalId = None
     department_id: OptionalId = None
@@ -72,20 +79,20 @@ class FilterEdit(_Query):
 
 
 class GroupIn(Body):
-    name: RequiredText
-    color: RequiredText
-    list_type: RequiredText
-    entity_type: Text = None
+    name: Required200
+    color: Required8
+    list_type: Required80
+    entity_type: Text80 = None
     is_shared: Flag = None
     project_id: OptionalId = None
     department_id: OptionalId = None
 
 
 class GroupEdit(Body):
-    name: Text = None
-    color: Text = None
-    list_type: Text = None
-    entity_type: Text = None
+    name: Text200 = None
+    color: Text8 = None
+    list_type: Text80 = None
+    entity_type: Text80 = None
     is_shared: Flag = None
     project_id: OptionalId = None
     department_id: OptionalId = None
