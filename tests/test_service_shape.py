@@ -40,14 +40,6 @@ PRODUCTION_POSITIONAL = frozenset("""
     access.is_project_manager
     access.check_author_or_manager
     access.client_blind
-    comment_commands.emit_comment
-    comment_commands.reset_task_from_history
-    comment_queries.get_task
-    comment_queries.task_with_role
-    comment_queries.get_comment
-    comment_queries.get_status
-    comment_queries.find_mentions
-    comment_queries.department_members
     comment_queries.comment_links
     comment_queries.person_brief
     comment_queries.comment_relations
@@ -55,70 +47,7 @@ PRODUCTION_POSITIONAL = frozenset("""
     comment_queries.serialize_created
     comment_queries.serialize_one
     comment_queries.task_comments
-    comment_queries.project_comments
-    comment_queries.latest_comment
-    comment_queries.attachment_files
-    comment_queries.comment_visible
     entity_ops.list_entities_json
-    news.list_news
-    news.news_of_entity
-    notifications.assignee_ids
-    notifications.subscriber_ids
-    notifications.team_members_of
-    notifications.user_notifications
-    notifications.get_own
-    people.link_departments
-    people.departments_of
-    people.serialize_persons
-    people.remove_person_links
-    preview_account.get_account
-    preview_account.create_account
-    preview_account.set_open
-    preview_account.delete_account
-    previews.follow_task_preview
-    search_filters.list_filters
-    search_filters.list_groups
-    search_filters.get_filter
-    search_filters.get_group
-    stats.episode_retake_stats
-    stats.burndown_filters
-    stats.open_tasks_burndown
-    task_ops.coerce
-    task_ops.visible_task
-    task_ops.create_tasks
-    task_ops.create_entity_tasks
-    task_ops.update_task
-    task_ops.assign
-    task_ops.clear_assignation
-    task_ops.set_priority
-    task_ops.delete_tasks
-    task_queries.plain_tasks
-    task_queries.named_tasks
-    task_queries.todo_tasks_json
-    task_queries.todo_tasks
-    task_queries.open_tasks
-    task_queries.full_task
-    task_queries.task_dates
-    task_queries.open_tasks_stats
-    tasks.assignees_of
-    tasks.serialize_task
-    tasks.task_snapshot
-    tasks.emit_task_event
-    tasks.get_task
-    tasks.get_status
-    todo.rows_json
-    todo.tasks_to_check
-    todo.tasks_to_check_filter_values
-    todo.done_tasks
-    user_context.person_rows
-    user_context.project_roles
-    user_context.context
-    user_queries.my_entity_ids
-    user_queries.my_sequence_ids
-    user_queries.my_episode_ids
-    user_queries.my_asset_types
-    user_queries.my_tasks_on
-    user_queries.my_task_types_on
 """.split())
 
 # libs/common functions taking the session that production calls positionally (emit in

@@ -18,6 +18,7 @@ from slate_common.params import (
     ProjectId,
     RequiredId,
     body_model,
+    documented_body,
     flag,
     optional_id,
     page_envelope,
@@ -106,3 +107,54 @@ async def test_routes_answer_400_never_422() -> None:
         assert not_json.status_code == 400 and not_json.json()["error"] is True
         not_object = await client.post("/echo", json=[1])
         assert (not_object.status_code, not_object.json()["message"]) == (400, "A JSON object is expected.")
+
+
+class _Query(Body):
+    query: str
+    path: RequiredId
+
+
+class _Many(Body):
+    items: list[_Query]
+
+
+def test_a_field_named_like_a_location_keeps_its_name() -> None:
+    """FastAPI's errors start with where the value was (body, query, path); a model's own
+    start with the field, which may be called ``query`` or ``path``."""
+    with pytest.raises(BadRequest) as bad:
+        validate(_Query, {})
+    assert bad.value.body()["data"]["errors"] == [{"field": "query", "message": "Field required"},
+                                                  {"field": "path", "message": "Field required"}]
+
+
+async def test_documented_body_is_in_the_openapi_and_read_by_the_route() -> None:
+    """A route that reads its body itself (JsonObject + validate, after a permission check)
+    documents it with documented_body: nested models inlined, ids as uuids."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/many", openapi_extra=documented_body(_Many))
+    async def many(body: JsonObject) -> dict[str, int]:
+        return {"n": len(validate(_Many, body).items)}
+
+    @app.post("/ids", openapi_extra=documented_body(list[uuid.UUID], required=False))
+    async def ids(body: JsonObject) -> dict[str, int]:
+        return {"n": 0}
+
+    paths = app.openapi()["paths"]
+    schema = paths["/many"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    item = schema["properties"]["items"]["items"]
+    assert schema["required"] == ["items"] and item["required"] == ["query", "path"]
+    assert item["properties"]["path"] == {"format": "uuid", "title": "Path", "type": "string"}
+    assert "$ref" not in str(schema) and "$defs" not in str(schema)
+    assert paths["/many"]["post"]["requestBody"]["required"] is True
+    ids_body = paths["/ids"]["post"]["requestBody"]
+    assert ids_body["required"] is False
+    assert ids_body["content"]["application/json"]["schema"] == {"items": {"format": "uuid", "type": "string"},
+                                                                 "type": "array"}
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        ok = await client.post("/many", json={"items": [{"query": "q", "path": str(uuid.uuid4())}]})
+        assert (ok.status_code, ok.json()) == (200, {"n": 1})
+        bad = await client.post("/many", json={"items": [{"query": "q"}]})
+        assert bad.status_code == 400
+        assert bad.json()["data"]["errors"] == [{"field": "items.0.path", "message": "Field required"}]

@@ -181,7 +181,7 @@ async def test_one_task_read_and_update_per_role(client, signer, sessionmaker, p
         async with transaction(sessionmaker) as session:
             task = await session.get(Task, uuid.UUID(task_id))
             assert task is not None
-            full = serialize_task(task, (await assignees_of(session, [task.id]))[task.id])
+            full = serialize_task(task, assignees=(await assignees_of(session, task_ids=[task.id]))[task.id])
         for role, status in expected_status.items():
             person = prod.people[role]
             r = await client.get(f"/data/tasks/{task_id}", headers=signer.headers(

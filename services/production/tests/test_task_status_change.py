@@ -38,7 +38,7 @@ async def _make_task(sessionmaker) -> uuid.UUID:  # type: ignore[no-untyped-def]
 
 async def _step(sessionmaker, task_id, status_id, actor, when):  # type: ignore[no-untyped-def]
     async with transaction(sessionmaker) as session:
-        task = await get_task(session, task_id, for_update=True)
+        task = await get_task(session, task_id=task_id, for_update=True)
         change = await change_status(session, task=task, task_status_id=status_id, actor_id=actor, when=when)
         return change.changed, task.real_start_date, task.end_date, task.done_date, task.retake_count
 
@@ -47,7 +47,7 @@ async def test_status_changes_apply_zou_side_effects(client, sessionmaker) -> No
     task_id = await _make_task(sessionmaker)
     async with transaction(sessionmaker) as session:
         st = await _statuses(session)
-        assert (await get_task(session, task_id)).task_status_id == st["todo"]
+        assert (await get_task(session, task_id=task_id)).task_status_id == st["todo"]
     actor = uuid.uuid4()
     t = [dt.datetime(2026, 1, 1, 10, 0, i) for i in range(10)]
     # The oracle's sequence: wip, wfa, retake, retake, wip, wfa, done, wip, done, todo.
@@ -77,7 +77,7 @@ async def test_status_change_emits_event_with_snapshot(client, sessionmaker) -> 
     actor = uuid.uuid4()
     async with transaction(sessionmaker) as session:
         st = await _statuses(session)
-        task = await get_task(session, task_id)
+        task = await get_task(session, task_id=task_id)
         await change_status(session, task=task, task_status_id=st["wip"], actor_id=actor)
         await change_status(session, task=task, task_status_id=st["wip"], actor_id=actor)  # no change: no event
     async with transaction(sessionmaker) as session:

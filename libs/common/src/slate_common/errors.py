@@ -102,10 +102,16 @@ def error_response(status: int, message: str, **extra: Any) -> Response:
     return json_response({"error": True, "message": message, **extra}, status_code=status)
 
 
-def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+def validation_errors(errors: Sequence[Any], *, located: bool = True) -> list[dict[str, str]]:
+    """Zou's ``{"field", "message"}`` list of pydantic's errors. ``located``: FastAPI's
+    errors, whose location starts with where the value was (``body``, ``query``,
+    ``path``); a model's own errors start with the field (which may be named ``query``)."""
     out = []
     for err in errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts = list(err.get("loc", ()))
+        if located and parts and parts[0] in ("body", "query", "path"):
+            parts = parts[1:]
+        loc = ".".join(str(p) for p in parts)
         msg = "Field required" if err.get("type") == "missing" else str(err.get("msg"))
         out.append({"field": loc, "message": msg})
     return out

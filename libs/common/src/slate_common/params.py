@@ -8,6 +8,8 @@
   :func:`body_model`, a :class:`Body` model validated from it: a bad body is Zou's 400
   ``Validation error.`` with the field list (never FastAPI's 422). :data:`Required`,
   :data:`RequiredId` and :data:`OptionalId` are the field types of Zou's checks.
+  :func:`documented_body` documents a body a route reads itself (after a permission
+  check, as Zou does, or from a form as well as JSON) in the OpenAPI.
 - **Flags.** :func:`flag`: Zou's boolean query parameters are true for ``true`` in any
   case and false for anything else (``1`` and ``yes`` are false there too).
 - **Pages.** :func:`page_of` reads ``page``/``limit``; :func:`page_envelope` and
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -173,7 +175,7 @@ def validate(model: type[M], body: Any) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        raise BadRequest("Validation error.", data={"errors": validation_errors(exc.errors())}) from exc
+        raise BadRequest("Validation error.", data={"errors": validation_errors(exc.errors(), located=False)}) from exc
 
 
 def body_model(model: type[M]) -> Any:
@@ -184,6 +186,28 @@ def body_model(model: type[M]) -> Any:
 
     dep.__name__ = f"body_{model.__name__}"
     return Depends(dep)
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def documented_body(body_type: Any, *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` documenting ``body_type`` (a :class:`Body` model, or a type such as
+    ``list[CommentIn]``) as the JSON request body of a route that reads it itself, with
+    :data:`JsonObject`/:data:`JsonBody` and :func:`validate` where Zou reads it (after a
+    permission check, say): FastAPI documents only the bodies it parses itself."""
+    schema = TypeAdapter(body_type).json_schema()
+    defs = schema.pop("$defs", {})
+    return {"requestBody": {"required": required,
+                            "content": {"application/json": {"schema": _inline(schema, defs)}}}}
 
 
 # --- flags ------------------------------------------------------------------------------

@@ -293,11 +293,11 @@ class TaskHooks(CrudHooks[Task]):
         :meth:`check_read` read, when it did)."""
         if relations:
             if ctx.principal.is_client:  # clients are not told who works on a task
-                return task_rules.client_view(task_rules.serialize_task(instance, []))
+                return task_rules.client_view(task_rules.serialize_task(instance, assignees=[]))
             known = ctx.scratch.get("role_and_assignees")
             if known is not None and known[0] == instance.id:
-                return task_rules.serialize_task(instance, known[2])
-            return await task_rules.task_snapshot(ctx.session, instance)
+                return task_rules.serialize_task(instance, assignees=known[2])
+            return await task_rules.task_snapshot(ctx.session, task=instance)
         if ctx.principal.is_client:
             return task_rules.client_view(instance.serialize())
         return instance.serialize()
@@ -308,12 +308,12 @@ class TaskHooks(CrudHooks[Task]):
                 return [task_rules.client_view(t.serialize()) for t in instances]
             return [t.serialize() for t in instances]
         if ctx.principal.is_client:
-            return [task_rules.client_view(task_rules.serialize_task(t, [])) for t in instances]
-        assignees = await task_rules.assignees_of(ctx.session, [t.id for t in instances])
-        return [task_rules.serialize_task(t, assignees[t.id]) for t in instances]
+            return [task_rules.client_view(task_rules.serialize_task(t, assignees=[])) for t in instances]
+        assignees = await task_rules.assignees_of(ctx.session, task_ids=[t.id for t in instances])
+        return [task_rules.serialize_task(t, assignees=assignees[t.id]) for t in instances]
 
     async def event_snapshot(self, ctx: CrudContext, instance: Task) -> dict[str, Any]:
-        return await task_rules.task_snapshot(ctx.session, instance)
+        return await task_rules.task_snapshot(ctx.session, task=instance)
 
 
 class EntityHooks(CrudHooks[Entity]):

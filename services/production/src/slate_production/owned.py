@@ -26,13 +26,17 @@ async def _project(session: AsyncSession, project: Project) -> dict[str, Any]:
     return await project_snapshot(session, project=project)
 
 
+async def _task(session: AsyncSession, task: Task) -> dict[str, Any]:
+    return await task_snapshot(session, task=task)
+
+
 async def _comment(session: AsyncSession, comment: Comment) -> dict[str, Any]:
     return comment_snapshot(comment)
 
 
 OWNED: dict[str, Owned] = {
     "project": Owned(Project, _project),
-    "task": Owned(Task, task_snapshot),
+    "task": Owned(Task, _task),
     "comment": Owned(Comment, _comment),
     **{kind: Owned(Entity, _entity) for kind in ENTITY_KINDS},
 }

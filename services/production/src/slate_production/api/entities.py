@@ -22,6 +22,7 @@ from slate_common.params import (
     ProjectId,
     SequenceId,
     ShotId,
+    documented_body,
     flag,
     optional_id,
     parse_id,
@@ -35,7 +36,7 @@ from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
 from . import json_bytes
-from .bodies import EntityName, Int32, documented_body
+from .bodies import EntityName, Int32
 
 router = APIRouter(tags=["Entities"])
 
@@ -267,7 +268,7 @@ def _entity_routes(family: str) -> None:
 
     async def get_tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
-        return json_response(await named_tasks(session, principal, Task.entity_id == entity.id))
+        return json_response(await named_tasks(session, principal=principal, conditions=[Task.entity_id == entity.id]))
 
     async def get_task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity, _ = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
@@ -309,7 +310,7 @@ async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, sessio
 async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a sequence's shots."""
     seq, _ = await get_entity(session, principal=principal, entity_id=sequence_id, kind="Sequence", assigned=True)
-    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_sequence(seq.id)))
+    return json_response(await named_tasks(session, principal=principal, conditions=[task_queries.on_shots_of_sequence(seq.id)]))
 
 
 @router.get("/data/episodes/{episode_id}/sequences", operation_id="get_episode_sequences")
@@ -330,14 +331,14 @@ async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: 
 async def episode_shot_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of an episode's shots."""
     ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode", assigned=True)
-    return json_response(await named_tasks(session, principal, task_queries.on_shots_of_episode(ep.id)))
+    return json_response(await named_tasks(session, principal=principal, conditions=[task_queries.on_shots_of_episode(ep.id)]))
 
 
 @router.get("/data/episodes/{episode_id}/asset-tasks", operation_id="get_episode_asset_tasks")
 async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of the assets made for an episode."""
     ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode", assigned=True)
-    return json_response(await named_tasks(session, principal, task_queries.on_assets_of_episode(ep.id)))
+    return json_response(await named_tasks(session, principal=principal, conditions=[task_queries.on_assets_of_episode(ep.id)]))
 
 
 async def _share(principal: Any, session: Any, *, is_shared: bool, asset_ids: list[uuid.UUID] | None,

@@ -10,14 +10,17 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden
 from slate_common.params import (
+    Body,
     JsonObject,
     NotificationId,
     ProjectId,
+    RequiredId,
     SequenceId,
     TaskId,
     TaskTypeId,
+    documented_body,
     invalid_field,
-    parse_id,
+    validate,
 )
 from slate_common.security import CurrentUser, Principal
 from slate_common.serialization import json_response
@@ -28,32 +31,43 @@ from ..domain import notifications as rules
 router = APIRouter(tags=["Notifications"])
 
 
+class ReadIn(Body):
+    """Read or unread (nothing given: the notification as it is)."""
+
+    read: bool | None = None
+
+
+class TaskIdsIn(Body):
+    task_ids: list[RequiredId]
+
+
 @router.get("/data/user/notifications", operation_id="get_user_notifications")
 async def user_notifications(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """The caller's latest 100 notifications, newest first (filters: after, before, read,
     type, task_type_id, task_status_id, project_id, watching); older ones with before=."""
-    return json_response(await rules.user_notifications(session, principal, dict(request.query_params)))
+    return json_response(await rules.user_notifications(session, principal=principal, params=dict(request.query_params)))
 
 
 @router.get("/data/user/notifications/{notification_id}", operation_id="get_user_notification")
 async def user_notification(notification_id: NotificationId, principal: CurrentUser, session: SessionDep) -> Response:
     """One of the caller's notifications."""
-    rows = await rules.user_notifications(session, principal, {}, notification_id=notification_id)
+    rows = await rules.user_notifications(session, principal=principal, params={}, notification_id=notification_id)
     if not rows:
-        await rules.get_own(session, principal, notification_id)  # 404
+        await rules.get_own(session, principal=principal, notification_id=notification_id)  # 404
     return json_response(rows[0])
 
 
-@router.put("/data/user/notifications/{notification_id}", operation_id="update_user_notification")
+@router.put("/data/user/notifications/{notification_id}", operation_id="update_user_notification",
+            openapi_extra=documented_body(ReadIn))
 async def update_user_notification(notification_id: NotificationId, body: JsonObject, principal: CurrentUser,
                                    session: SessionDep) -> Response:
     """Mark one of the caller's notifications read or unread."""
-    read = body.get("read")
-    if read is None:
-        notification = await rules.get_own(session, principal, notification_id)
-        return json_response(notification.serialize())
-    if not isinstance(read, bool):
+    if body.get("read") is not None and not isinstance(body["read"], bool):
         raise BadRequest("read must be a boolean")
+    read = validate(ReadIn, body).read
+    if read is None:
+        notification = await rules.get_own(session, principal=principal, notification_id=notification_id)
+        return json_response(notification.serialize())
     notification = await rules.set_read(session, principal=principal, notification_id=notification_id, read=read)
     return json_response(notification.serialize())
 
@@ -105,20 +119,20 @@ async def unsubscribe_task(task_id: TaskId, principal: CurrentUser, session: Ses
 
 
 def _task_ids(body: dict[str, object]) -> list[uuid.UUID]:
-    ids = body.get("task_ids")
-    if not isinstance(ids, list):
+    if not isinstance(body.get("task_ids"), list):  # Zou: "Field required" for a task_ids that is no list
         raise invalid_field("task_ids")
-    return [parse_id(i) for i in ids]
+    return validate(TaskIdsIn, body).task_ids
 
 
-@router.post("/actions/user/tasks/subscribe", operation_id="subscribe_tasks", status_code=201)
+@router.post("/actions/user/tasks/subscribe", operation_id="subscribe_tasks", status_code=201,
+             openapi_extra=documented_body(TaskIdsIn))
 async def subscribe_tasks(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Follow several tasks."""
     subs = [await subscriptions.subscribe_task(session, principal=principal, task_id=t) for t in _task_ids(body)]
     return json_response([s.serialize() for s in subs], status_code=201)
 
 
-@router.post("/actions/user/tasks/unsubscribe", operation_id="unsubscribe_tasks")
+@router.post("/actions/user/tasks/unsubscribe", operation_id="unsubscribe_tasks", openapi_extra=documented_body(TaskIdsIn))
 async def unsubscribe_tasks(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Stop following several tasks; answers their ids."""
     ids = _task_ids(body)

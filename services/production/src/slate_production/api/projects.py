@@ -341,7 +341,7 @@ async def project_task_types(project_id: ProjectId, principal: CurrentUser, sess
 async def project_tasks(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a project."""
     project = await access.readable_project(session, principal, project_id)
-    return json_response(await plain_tasks(session, principal, Task.project_id == project.id))
+    return json_response(await plain_tasks(session, principal=principal, conditions=[Task.project_id == project.id]))
 
 
 def _listing(kind: str) -> Any:

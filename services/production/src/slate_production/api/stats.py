@@ -22,10 +22,10 @@ async def episode_retake_stats(project_id: ProjectId, principal: CurrentUser, se
     await access.readable_project(session, principal, project_id)
     if principal.is_client:
         raise Forbidden()
-    return json_response(await stats.episode_retake_stats(session, principal, project_id=project_id))
+    return json_response(await stats.episode_retake_stats(session, principal=principal, project_id=project_id))
 
 
 @router.get("/data/tasks/open-tasks/burndown", operation_id="get_open_tasks_burndown")
 async def open_tasks_burndown(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Totals, schedule bounds and tasks done per day of the open tasks matching the filters."""
-    return json_response(await stats.open_tasks_burndown(session, principal, dict(request.query_params)))
+    return json_response(await stats.open_tasks_burndown(session, principal=principal, params=dict(request.query_params)))

@@ -12,16 +12,19 @@ from starlette.responses import Response
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.params import (
+    Body,
     EntityId,
+    JsonObject,
+    OptionalId,
     PersonId,
     ProjectId,
+    RequiredId,
     TaskId,
     TaskTypeId,
-    invalid_field,
+    documented_body,
     json_body,
-    json_object,
-    optional_id,
     parse_id,
+    validate,
 )
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
@@ -34,6 +37,43 @@ from ..domain.tasks import assignees_of, serialize_task
 from ..models import Task, TaskStatus
 
 router = APIRouter(tags=["Tasks"])
+
+
+class EntityTasksIn(Body):
+    """The task types to create (every valid one when none is given)."""
+
+    task_type_ids: list[str] = []
+
+
+class AssignIn(Body):
+    person_id: RequiredId
+
+
+class TaskIdsIn(Body):
+    task_ids: list[RequiredId] | None = None
+
+
+class ClearAssignationIn(TaskIdsIn):
+    """The tasks to unassign, of one person (``person_id``) or of everyone."""
+
+    person_id: OptionalId = None
+
+
+class PriorityIn(TaskIdsIn):
+    priority: int
+
+
+class ShotFrames(Body):
+    shot_id: RequiredId
+    nb_frames: int
+
+
+class ShotFramesIn(Body):
+    shots: list[ShotFrames] = []
+
+
+#: The ids of a create-tasks or delete-tasks body (a JSON list; none: every entity).
+IDS_BODY = documented_body(list[uuid.UUID], required=False)
 
 
 def _ids(body: Any, key: str | None = None) -> list[uuid.UUID]:
@@ -50,13 +90,13 @@ async def _create_tasks(request: Request, principal: Any, session: Any, project_
     body = await json_body(request)
     ids = _ids(body) if isinstance(body, list) and body else None
     project = await access.readable_project(session, principal, project_id)
-    tasks = await task_ops.create_tasks(session, principal, project_id=project.id,
+    tasks = await task_ops.create_tasks(session, principal=principal, project_id=project.id,
                                         task_type_id=task_type_id, kind=kind, entity_ids=ids)
     return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/shots/create-tasks",
-             operation_id="create_shot_tasks", status_code=201)
+             operation_id="create_shot_tasks", status_code=201, openapi_extra=IDS_BODY)
 async def create_shot_tasks(project_id: ProjectId, task_type_id: TaskTypeId, request: Request, principal: CurrentUser,
                             session: SessionDep) -> Response:
     """One task of this type for each given shot (all the project's shots when none)."""
@@ -64,19 +104,20 @@ async def create_shot_tasks(project_id: ProjectId, task_type_id: TaskTypeId, req
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/assets/create-tasks",
-             operation_id="create_asset_tasks", status_code=201)
+             operation_id="create_asset_tasks", status_code=201, openapi_extra=IDS_BODY)
 async def create_asset_tasks(project_id: ProjectId, task_type_id: TaskTypeId, request: Request, principal: CurrentUser,
                              session: SessionDep) -> Response:
     """One task of this type for each given asset (all the project's assets when none)."""
     return await _create_tasks(request, principal, session, project_id, task_type_id, "Asset")
 
 
-@router.post("/data/entities/{entity_id}/tasks", operation_id="create_entity_tasks", status_code=201)
+@router.post("/data/entities/{entity_id}/tasks", operation_id="create_entity_tasks", status_code=201,
+             openapi_extra=documented_body(EntityTasksIn, required=False))
 async def create_entity_tasks(entity_id: EntityId, request: Request, principal: CurrentUser,
                               session: SessionDep) -> Response:
     """One task per given task type for an entity (every valid type when none is given)."""
     entity, _ = await get_entity(session, principal=principal, entity_id=entity_id)
-    tasks = await task_ops.create_entity_tasks(session, principal, entity=entity,
+    tasks = await task_ops.create_entity_tasks(session, principal=principal, entity=entity,
                                                task_type_ids=await _task_type_ids(request))
     return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
 
@@ -89,70 +130,56 @@ async def _task_type_ids(request: Request) -> list[uuid.UUID]:
     except BadRequest:
         return []
     if not isinstance(body, dict):
-        raise _invalid("", "Input should be a valid dictionary")
-    raw = body.get("task_type_ids")
-    if raw is None:
-        if "task_type_ids" in body:
-            raise _invalid("task_type_ids", "Input should be a valid list")
-        return []
-    if not isinstance(raw, list):
-        raise _invalid("task_type_ids", "Input should be a valid list")
-    ids = []
-    for index, value in enumerate(raw):
-        if not isinstance(value, str):
-            raise _invalid(f"task_type_ids.{index}", "Input should be a valid string")
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError as exc:
-            raise NotFound() from exc
-    return ids
+        raise BadRequest("Validation error.", data={"errors": [
+            {"field": "", "message": "Input should be a valid dictionary"}]})
+    try:
+        return [uuid.UUID(value) for value in validate(EntityTasksIn, body).task_type_ids]
+    except ValueError as exc:
+        raise NotFound() from exc
 
 
-def _invalid(field: str, message: str) -> BadRequest:
-    return BadRequest("Validation error.", data={"errors": [{"field": field, "message": message}]})
-
-
-@router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task")
-async def assign_task(task_id: TaskId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task", openapi_extra=documented_body(AssignIn))
+async def assign_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to a task (supervisors and managers); emits task:assign."""
-    body = await json_object(request)
-    task = await task_ops.visible_task(session, principal, task_id=task_id)
+    task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
     await access.check_supervisor(session, principal, task.project_id)
-    person_id = body.get("person_id")
-    if not person_id:
-        raise invalid_field("person_id")
-    if not await task_ops.assign(session, principal, task_ids=[task.id], person_id=parse_id(person_id)):
+    person_id = validate(AssignIn, body).person_id
+    if not await task_ops.assign(session, principal=principal, task_ids=[task.id], person_id=person_id):
         raise Forbidden()  # a supervisor outside the task's or the person's departments (Zou)
-    return json_response(serialize_task(task, (await assignees_of(session, [task.id]))[task.id]))
+    return json_response(serialize_task(task, assignees=(await assignees_of(session, task_ids=[task.id]))[task.id]))
 
 
-@router.put("/actions/persons/{person_id}/assign", operation_id="assign_tasks_to_person")
-async def assign_person(person_id: PersonId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/persons/{person_id}/assign", operation_id="assign_tasks_to_person",
+            openapi_extra=documented_body(TaskIdsIn))
+async def assign_person(person_id: PersonId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to several tasks (the ones the caller supervises)."""
-    body = await json_object(request)
-    tasks = await task_ops.assign(session, principal, task_ids=_ids(body, "task_ids"), person_id=person_id)
-    assignees = await assignees_of(session, [t.id for t in tasks])
-    return json_response([serialize_task(t, assignees[t.id]) for t in tasks])
+    task_ids = validate(TaskIdsIn, body).task_ids or []
+    tasks = await task_ops.assign(session, principal=principal, task_ids=task_ids, person_id=person_id)
+    assignees = await assignees_of(session, task_ids=[t.id for t in tasks])
+    return json_response([serialize_task(t, assignees=assignees[t.id]) for t in tasks])
 
 
-@router.put("/actions/tasks/clear-assignation", operation_id="clear_assignation")
-async def clear_assignation(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/tasks/clear-assignation", operation_id="clear_assignation",
+            openapi_extra=documented_body(ClearAssignationIn))
+async def clear_assignation(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Unassign one person (or everyone) from tasks; answers the ids of the tasks changed."""
-    body = await json_object(request)
-    person_id = optional_id(body.get("person_id"))
-    tasks = await task_ops.clear_assignation(session, principal, task_ids=_ids(body, "task_ids"), person_id=person_id)
+    clear = validate(ClearAssignationIn, body)
+    tasks = await task_ops.clear_assignation(session, principal=principal, task_ids=clear.task_ids or [], person_id=clear.person_id)
     return json_response([str(t.id) for t in tasks])
 
 
-@router.put("/actions/tasks/set-priority", operation_id="set_tasks_priority")
-async def set_priority(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+@router.put("/actions/tasks/set-priority", operation_id="set_tasks_priority", openapi_extra=documented_body(PriorityIn))
+async def set_priority(body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Set the priority of tasks (the ones the caller supervises)."""
-    body = await json_object(request)
-    tasks = await task_ops.set_priority(session, principal, task_ids=_ids(body, "task_ids"), priority=body.get("priority"))
+    if body.get("priority") is None:
+        raise BadRequest("priority is required")
+    change = validate(PriorityIn, body)
+    tasks = await task_ops.set_priority(session, principal=principal, task_ids=change.task_ids or [], priority=change.priority)
     return json_response([t.serialize() for t in tasks])
 
 
-@router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks")
+@router.post("/actions/projects/{project_id}/delete-tasks", operation_id="delete_project_tasks",
+             openapi_extra=IDS_BODY)
 async def delete_project_tasks(project_id: ProjectId, request: Request, principal: CurrentUser,
                                session: SessionDep) -> Response:
     """Delete the given tasks of a project (admins, as Zou); answers the ids given, as Zou
@@ -161,7 +188,7 @@ async def delete_project_tasks(project_id: ProjectId, request: Request, principa
     access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
-    await task_ops.delete_tasks(session, principal, tasks=tasks)
+    await task_ops.delete_tasks(session, principal=principal, tasks=tasks)
     return json_response([str(i) for i in ids])
 
 
@@ -173,7 +200,7 @@ async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId
     project = await access.readable_project(session, principal, project_id)
     access.check_admin(principal)
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_type_id=task_type_id)
-    await task_ops.delete_tasks(session, principal, tasks=tasks)
+    await task_ops.delete_tasks(session, principal=principal, tasks=tasks)
     return Response(status_code=204)
 
 
@@ -181,14 +208,14 @@ async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId
 async def open_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Unfinished tasks of running projects, with stats; filters: project_id, task_type_id,
     task_status_id, person_id, page, limit."""
-    return json_response(await task_queries.open_tasks(session, principal, params=request.query_params))
+    return json_response(await task_queries.open_tasks(session, principal=principal, params=request.query_params))
 
 
 @router.get("/data/tasks/{task_id}/full", operation_id="get_full_task")
 async def full_task(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task with its entity, entity type, project, status, type, assignees and assigner."""
-    task = await task_ops.visible_task(session, principal, task_id=task_id)
-    return json_response(await task_queries.full_task(session, principal, task=task))
+    task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
+    return json_response(await task_queries.full_task(session, principal=principal, task=task))
 
 
 @router.get("/data/entities/{entity_id}/task-types/{task_type_id}/tasks", operation_id="get_entity_type_tasks")
@@ -220,16 +247,17 @@ async def person_tasks(person_id: PersonId, principal: CurrentUser, session: Ses
     await task_ops.get_person(session, person_id=person_id)
     if person_id != principal.id and principal.is_client:
         return json_response([])
-    return Response(await todo_tasks_json(session, principal, assigned_to_person(person_id), open_project(),
-                                               TaskStatus.is_done.is_(False)), media_type="application/json")
+    conditions = [assigned_to_person(person_id), open_project(), TaskStatus.is_done.is_(False)]
+    return Response(await todo_tasks_json(session, principal=principal, conditions=conditions),
+                    media_type="application/json")
 
 
 @router.get("/data/persons/{person_id}/related-tasks/{task_type_id}", operation_id="get_person_related_tasks")
 async def related_tasks(person_id: PersonId, task_type_id: TaskTypeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a type on the entities where the person has a task assigned."""
     pid = await _person_for(session, principal, person_id)
-    return json_response(await plain_tasks(session, principal, task_queries.on_entities_of_person(pid),
-                                           Task.task_type_id == task_type_id, with_assignees=False))
+    conditions = [task_queries.on_entities_of_person(pid), Task.task_type_id == task_type_id]
+    return json_response(await plain_tasks(session, principal=principal, conditions=conditions, with_assignees=False))
 
 
 @router.get("/data/persons/task-dates", operation_id="get_persons_task_dates")
@@ -237,7 +265,7 @@ async def task_dates(principal: CurrentUser, session: SessionDep) -> Response:
     """For each person with tasks in running projects: the first start and last due date."""
     if principal.role not in access.SUPERVISORS:
         raise Forbidden()
-    return json_response(await task_queries.task_dates(session, principal))
+    return json_response(await task_queries.task_dates(session, principal=principal))
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/create-tasks/{entity_type}",
@@ -253,29 +281,20 @@ async def create_tasks_for_type(project_id: ProjectId, task_type_id: TaskTypeId,
 
 
 @router.post("/actions/projects/{project_id}/task-types/{task_type_id}/set-shot-nb-frames",
-             operation_id="set_shots_nb_frames")
-async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: Request, principal: CurrentUser,
+             operation_id="set_shots_nb_frames", openapi_extra=documented_body(ShotFramesIn))
+async def set_shot_nb_frames(project_id: ProjectId, task_type_id: TaskTypeId, body: JsonObject, principal: CurrentUser,
                              session: SessionDep) -> Response:
     """Set nb_frames of the given shots (managers); answers the shots changed."""
     from ..domain.entities import emit_entity_event
 
     project = await access.readable_project(session, principal, project_id)
     await access.check_manager(session, principal, project.id)
-    body = await json_object(request)
-    items = body.get("shots", [])  # none given: none changed (Zou answers an empty list)
-    if not isinstance(items, list):
-        raise invalid_field("shots", "Input should be a valid list")
     out = []
-    for item in items:
-        if not isinstance(item, dict) or "shot_id" not in item:
-            raise BadRequest("shots items need shot_id and nb_frames")
-        shot, _ = await get_entity(session, principal=principal, entity_id=parse_id(item["shot_id"]), kind="Shot")
+    for item in validate(ShotFramesIn, body).shots:  # none given: none changed (Zou answers an empty list)
+        shot, _ = await get_entity(session, principal=principal, entity_id=item.shot_id, kind="Shot")
         if shot.project_id != project.id:
             raise BadRequest("Shot not in this project")
-        try:
-            shot.nb_frames = int(item.get("nb_frames"))  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise BadRequest("nb_frames must be an integer") from exc
+        shot.nb_frames = item.nb_frames
         await session.flush()
         await emit_entity_event(session, verb="update", entity=shot, actor_id=principal.id, type_name="Shot")
         out.append(shot.serialize(type_name="Shot"))
@@ -285,11 +304,11 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: str, request: 
 @router.get("/data/tasks/open-tasks/stats", operation_id="get_open_tasks_stats")
 async def open_tasks_stats(principal: CurrentUser, session: SessionDep) -> Response:
     """Per running project: task count, done count, durations and estimations, by type and status."""
-    return json_response(await task_queries.open_tasks_stats(session, principal))
+    return json_response(await task_queries.open_tasks_stats(session, principal=principal))
 
 
 @router.get("/data/tasks/{task_id}/previews", operation_id="get_task_previews")
 async def get_task_previews(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task's preview files, newest revision first."""
-    task = await task_ops.visible_task(session, principal, task_id=task_id)
+    task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
     return json_response(await previews.task_previews(session, task_id=task.id))

@@ -19,19 +19,19 @@ router = APIRouter(tags=["Tasks"])
 @router.get("/data/user/tasks-to-check", operation_id="get_user_tasks_to_check")
 async def tasks_to_check(principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks waiting for the caller's feedback (supervisors, managers, admins)."""
-    return json_response(await todo.tasks_to_check(session, principal))
+    return json_response(await todo.tasks_to_check(session, principal=principal))
 
 
 @router.get("/data/user/tasks-to-check/filter-values", operation_id="get_user_tasks_to_check_filter_values")
 async def tasks_to_check_filter_values(principal: CurrentUser, session: SessionDep) -> Response:
     """The projects, task types, statuses, episodes and persons of the tasks to check."""
-    return json_response(await todo.tasks_to_check_filter_values(session, principal))
+    return json_response(await todo.tasks_to_check_filter_values(session, principal=principal))
 
 
 @router.get("/data/user/done-tasks", operation_id="get_user_done_tasks")
 async def done_tasks(principal: CurrentUser, session: SessionDep) -> Response:
     """The caller's tasks in a done status, in open projects."""
-    return json_response(await todo.done_tasks(session, principal.id))
+    return json_response(await todo.done_tasks(session, person_id=principal.id))
 
 
 @router.get("/data/persons/{person_id}/done-tasks", operation_id="get_person_done_tasks")
@@ -43,4 +43,4 @@ async def person_done_tasks(person_id: PersonId, principal: CurrentUser, session
             raise Forbidden()
         if principal.is_client:
             return json_response([])
-    return json_response(await todo.done_tasks(session, person_id, principal))
+    return json_response(await todo.done_tasks(session, person_id=person_id, viewer=principal))

@@ -26,7 +26,7 @@ router = APIRouter(tags=["User"])
 async def user_context(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Everything Kitsu loads at start for the signed-in person."""
     settings = request.app.state.runtime.settings
-    return json_response(await context(session, principal, user_limit=getattr(settings, "user_limit", None)))
+    return json_response(await context(session, principal=principal, user_limit=getattr(settings, "user_limit", None)))
 
 
 @router.get("/data/user/projects/open", operation_id="get_user_open_projects")
@@ -38,9 +38,9 @@ async def user_open_projects(principal: CurrentUser, session: SessionDep) -> Res
 @router.get("/data/user/tasks", operation_id="get_user_tasks")
 async def user_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """The person's todo list: unfinished tasks assigned to them in running projects."""
-    body = await todo_tasks_json(session, principal, assigned_to_person(principal.id), open_project(),
-                                 TaskStatus.is_done.is_(False), cache=request.app.state.listing_cache,
-                                 cache_key="user-tasks")
+    conditions = [assigned_to_person(principal.id), open_project(), TaskStatus.is_done.is_(False)]
+    body = await todo_tasks_json(session, principal=principal, conditions=conditions,
+                                 cache=request.app.state.listing_cache, cache_key="user-tasks")
     return Response(body, media_type="application/json")
 
 
@@ -48,17 +48,18 @@ async def user_tasks(request: Request, principal: CurrentUser, session: SessionD
 async def user_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types of the project's assets the person has tasks on."""
     project = await access.existing_project(session, project_id)
-    return json_response(await user_queries.my_asset_types(session, principal, project_id=project.id))
+    return json_response(await user_queries.my_asset_types(session, principal=principal, project_id=project.id))
 
 
 @router.get("/data/user/projects/{project_id}/asset-types/{asset_type_id}/assets",
             operation_id="get_user_project_asset_type_assets")
-async def user_assets(project_id: ProjectId, asset_type_id: str, principal: CurrentUser, session: SessionDep) -> Response:
+async def user_assets(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser,
+                      session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
     project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal=principal, kind="Asset", project_id=project.id,
-                               filters={"entity_type_id": asset_type_id})
-    mine = await user_queries.my_entity_ids(session, principal)
+                               filters={"entity_type_id": str(asset_type_id)})
+    mine = await user_queries.my_entity_ids(session, principal=principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
@@ -67,7 +68,7 @@ async def user_sequences(project_id: ProjectId, principal: CurrentUser, session:
     """Sequences of the project holding shots the person has tasks on."""
     project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal=principal, kind="Sequence", project_id=project.id)
-    mine = await user_queries.my_sequence_ids(session, principal)
+    mine = await user_queries.my_sequence_ids(session, principal=principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
@@ -76,7 +77,7 @@ async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: 
     """Episodes of the project holding shots (or assets) the person has tasks on."""
     project = await access.existing_project(session, project_id)
     rows = await list_entities(session, principal=principal, kind="Episode", project_id=project.id)
-    mine = await user_queries.my_episode_ids(session, principal)
+    mine = await user_queries.my_episode_ids(session, principal=principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
@@ -85,18 +86,18 @@ async def user_sequence_shots(sequence_id: SequenceId, principal: CurrentUser, s
     """Shots of a sequence the person has tasks on."""
     seq = await get_any_entity(session, entity_id=sequence_id, kind="Sequence")
     rows = await list_entities(session, principal=principal, kind="Shot", parent_id=seq.id)
-    mine = await user_queries.my_entity_ids(session, principal)
+    mine = await user_queries.my_entity_ids(session, principal=principal)
     return json_response([r for r in rows if r["id"] in mine])
 
 
 def _entity_routes(path: str, kind: str) -> None:
     async def tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity = await get_any_entity(session, entity_id=entity_id, kind=kind)
-        return json_response(await user_queries.my_tasks_on(session, principal, entity_id=entity.id))
+        return json_response(await user_queries.my_tasks_on(session, principal=principal, entity_id=entity.id))
 
     async def task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
         entity = await get_any_entity(session, entity_id=entity_id, kind=kind)
-        return json_response(await user_queries.my_task_types_on(session, principal, entity_id=entity.id))
+        return json_response(await user_queries.my_task_types_on(session, principal=principal, entity_id=entity.id))
 
     name = path.rstrip("s")
     router.add_api_route(f"/data/user/{path}/{{entity_id}}/tasks", tasks, methods=["GET"],

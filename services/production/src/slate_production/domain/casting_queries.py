@@ -265,7 +265,7 @@ async def concepts_linked(session: AsyncSession, *, principal: Principal, entity
     task_rows = list((await session.scalars(
         select(Task).where(Task.entity_id.in_(ids), vendor_filter(principal)).order_by(Task.created_at, Task.id)
     )).all())
-    assignees = await assignees_of(session, [t.id for t in task_rows])
+    assignees = await assignees_of(session, task_ids=[t.id for t in task_rows])
     tasks: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
     for t in task_rows:
         tasks[t.entity_id].append({

@@ -58,7 +58,7 @@ async def _set_links(session: AsyncSession, table: Any, column: str, comment_id:
         await session.execute(insert(table), [{"comment_id": comment_id, column: i} for i in dict.fromkeys(ids)])
 
 
-def emit_comment(session: AsyncSession, name: str, comment: Comment, task: Task, *,
+def emit_comment(session: AsyncSession, *, name: str, comment: Comment, task: Task,
                  actor_id: uuid.UUID | None, **extra: Any) -> None:
     emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), **extra,
                          "snapshot": snapshot(comment)},
@@ -125,7 +125,7 @@ async def create_comment(
         task_status_id=status.id, person_id=author_id, created_at=stamp, updated_at=stamp,
     )
     session.add(comment)
-    mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
+    mentions, department_mentions = await find_mentions(session, project_id=task.project_id, text=comment.text)
     if mentions or department_mentions:
         await session.flush()  # the links name the comment
         await _set_links(session, comment_mention_link, "person_id", comment.id, mentions, new=True)
@@ -134,15 +134,15 @@ async def create_comment(
     comment.fresh_links = (mentions, department_mentions)
 
     # read once for the two snapshots and the notifications (a comment does not assign)
-    assignees = (await task_rules.assignees_of(session, [task.id]))[task.id]
+    assignees = (await task_rules.assignees_of(session, task_ids=[task.id]))[task.id]
     task.last_comment_date = stamp  # set first: both task snapshots below carry it
     change = await task_rules.change_status(session, task=task, task_status_id=status.id, actor_id=author_id,
                                             when=stamp, assignees=assignees)
     await session.flush()
-    await task_rules.emit_task_event(session, "task:update", task, actor_id=author_id, assignees=assignees)
+    await task_rules.emit_task_event(session, name="task:update", task=task, actor_id=author_id, assignees=assignees)
     session.add(News(id=uuid.uuid4(), change=change.changed, author_id=author_id, comment_id=comment.id,
                      task_id=task.id, created_at=stamp, updated_at=stamp))
-    emit_comment(session, "comment:new", comment, task, actor_id=author_id,
+    emit_comment(session, name="comment:new", comment=comment, task=task, actor_id=author_id,
                  task_status_id=str(status.id), person_id=str(author_id))
     await notifications.notify_comment(
         session, comment=comment, task=task, change=change.changed, mentions=mentions,
@@ -156,10 +156,10 @@ async def create_raw_comment(session: AsyncSession, *, principal: Principal, dat
     it is and nobody is notified."""
     if data.get("object_id") in (None, ""):
         raise BadRequest("A required field is missing.")
-    task = await get_task(session, required_id(data["object_id"], "object_id"))
+    task = await get_task(session, task_id=required_id(data["object_id"], "object_id"))
     status_id = optional_id(data.get("task_status_id"))
     if status_id is not None:
-        await get_status(session, status_id)
+        await get_status(session, task_status_id=status_id)
     links = data.get("links")
     if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
         raise BadRequest("links must be a list of strings")
@@ -173,7 +173,7 @@ async def create_raw_comment(session: AsyncSession, *, principal: Principal, dat
     )
     session.add(comment)
     await session.flush()
-    emit_comment(session, "comment:new", comment, task, actor_id=principal.id)
+    emit_comment(session, name="comment:new", comment=comment, task=task, actor_id=principal.id)
     return comment
 
 
@@ -191,7 +191,7 @@ async def comment_many(session: AsyncSession, *, principal: Principal, project_i
         task_id = required_id(item.get("object_id") or item.get("task_id"), "object_id")
         status_id = required_id(item.get("task_status_id"), "task_status_id")
         try:
-            task = await get_task(session, task_id)
+            task = await get_task(session, task_id=task_id)
             role = await access.task_role(session, principal, task)
             if role == "manager" and task.project_id != project_id \
                     and await access.project_role(session, principal, project_id) != "manager":
@@ -209,7 +209,7 @@ async def comment_many(session: AsyncSession, *, principal: Principal, project_i
 # --- the task from its comment history -------------------------------------------------
 
 
-async def reset_task_from_history(session: AsyncSession, task: Task, *, actor_id: uuid.UUID | None) -> None:
+async def reset_task_from_history(session: AsyncSession, *, task: Task, actor_id: uuid.UUID | None) -> None:
     """After a comment is deleted, moved or relabelled, the task is derived again from
     its comments, as Zou does: status of the latest comment, retake count (entries into
     a retake status), first WIP and first feedback-request dates, last done date, last
@@ -243,10 +243,10 @@ async def reset_task_from_history(session: AsyncSession, task: Task, *, actor_id
     await session.flush()
     if task.task_status_id != previous_status:
         await task_rules.emit_task_event(
-            session, "task:status-changed", task, actor_id=actor_id,
+            session, name="task:status-changed", task=task, actor_id=actor_id,
             previous_task_status_id=str(previous_status), new_task_status_id=str(task.task_status_id),
             person_id=str(actor_id) if actor_id else None)
-    await task_rules.emit_task_event(session, "task:update", task, actor_id=actor_id)
+    await task_rules.emit_task_event(session, name="task:update", task=task, actor_id=actor_id)
 
 
 # --- editing ---------------------------------------------------------------------------
@@ -258,11 +258,11 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
                          data: dict[str, Any]) -> Comment:
     """Edit a comment (its author, or a manager/admin of the project): new mentions are
     notified; a new status relabels the comment and the task follows its history."""
-    task = await get_task(session, comment.object_id)
+    task = await get_task(session, task_id=comment.object_id)
     await access.check_task_access(session, principal, task)
     await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
     if "task_status_id" in data and data["task_status_id"] is not None:
-        data["task_status_id"] = (await get_status(session, required_id(data["task_status_id"], "task_status_id"))).id
+        data["task_status_id"] = (await get_status(session, task_status_id=required_id(data["task_status_id"], "task_status_id"))).id
     if "checklist" in data:
         data["checklist"] = _checklist(data["checklist"])
     if "links" in data and data["links"] is not None and not isinstance(data["links"], list):
@@ -277,40 +277,40 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     comment.updated_at = now()
     await session.flush()
     if "task_status_id" in data and data["task_status_id"] is not None:
-        await reset_task_from_history(session, task, actor_id=principal.id)
+        await reset_task_from_history(session, task=task, actor_id=principal.id)
     if "text" in data:
-        mentions, department_mentions = await find_mentions(session, task.project_id, comment.text)
+        mentions, department_mentions = await find_mentions(session, project_id=task.project_id, text=comment.text)
         await _set_links(session, comment_mention_link, "person_id", comment.id, mentions)
         await _set_links(session, comment_department_mention_link, "department_id", comment.id, department_mentions)
         new = [m for m in mentions if str(m) not in old_mentions]
         await notifications.notify_mentions(session, comment=comment, task=task, persons=new, department_mentions=[])
-    emit_comment(session, "comment:update", comment, task, actor_id=principal.id)
+    emit_comment(session, name="comment:update", comment=comment, task=task, actor_id=principal.id)
     return comment
 
 
 async def delete_comment(session: AsyncSession, *, principal: Principal, comment: Comment) -> None:
     """Delete a comment (author, manager or admin); the task follows its remaining
     history (:func:`reset_task_from_history`), as Zou does."""
-    task = await get_task(session, comment.object_id)
+    task = await get_task(session, task_id=comment.object_id)
     await access.check_task_access(session, principal, task)
     await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
-    emit_comment(session, "comment:delete", comment, task, actor_id=principal.id)
+    emit_comment(session, name="comment:delete", comment=comment, task=task, actor_id=principal.id)
     await session.delete(comment)
     await session.flush()
-    await reset_task_from_history(session, task, actor_id=principal.id)
+    await reset_task_from_history(session, task=task, actor_id=principal.id)
 
 
 # --- replies and acknowledgements ---------------------------------------------------------
 
 
 async def reply(session: AsyncSession, *, principal: Principal, comment: Comment, text: str | None) -> dict[str, Any]:
-    task = await get_task(session, comment.object_id)
+    task = await get_task(session, task_id=comment.object_id)
     await access.check_task_access(session, principal, task)
     visible = access.comment_visibility(principal)
     if visible is not None and await session.scalar(
             select(Comment.id).where(Comment.id == comment.id, visible)) is None:
         raise NotFound()
-    mentions, department_mentions = await find_mentions(session, task.project_id, text)
+    mentions, department_mentions = await find_mentions(session, project_id=task.project_id, text=text)
     stamp = now()
     entry = {
         "id": str(uuid.uuid4()), "date": serialize_value(stamp), "text": text or "",
@@ -320,7 +320,7 @@ async def reply(session: AsyncSession, *, principal: Principal, comment: Comment
     comment.replies = [*(comment.replies or []), entry]
     comment.updated_at = stamp
     await session.flush()
-    emit_comment(session, "comment:reply", comment, task, actor_id=principal.id, reply_id=entry["id"])
+    emit_comment(session, name="comment:reply", comment=comment, task=task, actor_id=principal.id, reply_id=entry["id"])
     await notifications.notify_reply(session, comment=comment, task=task, reply=entry, author_id=principal.id,
                                      mentions=mentions, department_mentions=department_mentions)
     author = await session.get(Person, principal.id)
@@ -332,7 +332,7 @@ async def reply(session: AsyncSession, *, principal: Principal, comment: Comment
 
 
 async def delete_reply(session: AsyncSession, *, principal: Principal, comment: Comment, reply_id: uuid.UUID) -> Comment:
-    task = await get_task(session, comment.object_id)
+    task = await get_task(session, task_id=comment.object_id)
     await access.check_task_access(session, principal, task)
     entry = next((r for r in comment.replies or [] if str(r.get("id")) == str(reply_id)), None)
     if entry is None:
@@ -343,13 +343,13 @@ async def delete_reply(session: AsyncSession, *, principal: Principal, comment: 
     comment.updated_at = now()
     await session.execute(delete(Notification).where(Notification.reply_id == reply_id))
     await session.flush()
-    emit_comment(session, "comment:delete-reply", comment, task, actor_id=principal.id, reply_id=str(reply_id))
+    emit_comment(session, name="comment:delete-reply", comment=comment, task=task, actor_id=principal.id, reply_id=str(reply_id))
     return comment
 
 
 async def acknowledge(session: AsyncSession, *, principal: Principal, comment: Comment) -> Comment:
     """Toggle the caller's acknowledgement of a comment."""
-    task = await get_task(session, comment.object_id)
+    task = await get_task(session, task_id=comment.object_id)
     await access.check_task_access(session, principal, task)
     link = comment_acknowledgement_link
     removed = await session.execute(
@@ -378,20 +378,20 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
         raise BadRequest("Comment does not belong to the given task.", data=None)
     if target_task_id == source.id:
         raise BadRequest("Source and target tasks must be different.", data=None)
-    target = await get_task(session, target_task_id)
+    target = await get_task(session, task_id=target_task_id)
     if target.entity_id != source.entity_id:
         raise BadRequest("Source and target tasks must belong to the same entity.", data=None)
     if await session.scalar(select(PreviewFileReplica.id).where(PreviewFileReplica.comment_id == comment.id).limit(1)):
         raise BadRequest("Comments tied to a preview revision cannot be moved.", data=None)
-    latest_on_target = await latest_comment(session, target.id)
+    latest_on_target = await latest_comment(session, task_id=target.id)
     await session.execute(delete(Notification).where(Notification.comment_id == comment.id))
     await session.execute(delete(News).where(News.comment_id == comment.id))
     comment.object_id = target.id
     comment.updated_at = now()
     await session.flush()
-    await reset_task_from_history(session, source, actor_id=principal.id)
+    await reset_task_from_history(session, task=source, actor_id=principal.id)
     status_before = target.task_status_id
-    await reset_task_from_history(session, target, actor_id=principal.id)
+    await reset_task_from_history(session, task=target, actor_id=principal.id)
     changed = target.task_status_id != status_before and (
         latest_on_target is None or latest_on_target.created_at <= comment.created_at)
     session.add(News(id=uuid.uuid4(), change=changed, author_id=comment.person_id, comment_id=comment.id,
@@ -401,7 +401,7 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
                                                        [comment.id])).get(comment.id, [])]
     await notifications.notify_comment(session, comment=comment, task=target, change=changed, mentions=mentions,
                                        department_mentions=departments)
-    emit_comment(session, "comment:update", comment, target, actor_id=principal.id, previous_task_id=str(source.id))
+    emit_comment(session, name="comment:update", comment=comment, task=target, actor_id=principal.id, previous_task_id=str(source.id))
     return comment
 
 

@@ -45,14 +45,14 @@ PREVIEW_FIELDS = ("id", "task_id", "revision", "extension", "width", "height", "
 # --- loading ---------------------------------------------------------------------------
 
 
-async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
+async def get_task(session: AsyncSession, *, task_id: uuid.UUID) -> Task:
     task = await session.get(Task, task_id)
     if task is None:
         raise NotFound()
     return task
 
 
-async def task_with_role(session: AsyncSession, principal: Principal, task_id: uuid.UUID, *,
+async def task_with_role(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID,
                          with_person: bool = False) -> tuple[Task, str | None]:
     """The task (404 when there is none) and the caller's role on its project as
     :func:`access.task_role` reads it, in one query (``with_person``: with the caller's
@@ -91,14 +91,14 @@ async def statuses(session: AsyncSession, *ids: uuid.UUID) -> dict[uuid.UUID, Ta
     return found
 
 
-async def get_comment(session: AsyncSession, comment_id: uuid.UUID, *, task_id: uuid.UUID | None = None) -> Comment:
+async def get_comment(session: AsyncSession, *, comment_id: uuid.UUID, task_id: uuid.UUID | None = None) -> Comment:
     comment = await session.get(Comment, comment_id)
     if comment is None or (task_id is not None and comment.object_id != task_id):
         raise NotFound()
     return comment
 
 
-async def get_status(session: AsyncSession, task_status_id: uuid.UUID) -> TaskStatus:
+async def get_status(session: AsyncSession, *, task_status_id: uuid.UUID) -> TaskStatus:
     status = await session.get(TaskStatus, task_status_id)
     if status is None:
         raise NotFound()
@@ -108,7 +108,7 @@ async def get_status(session: AsyncSession, task_status_id: uuid.UUID) -> TaskSt
 # --- mentions --------------------------------------------------------------------------
 
 
-async def find_mentions(session: AsyncSession, project_id: uuid.UUID, text: str | None) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+async def find_mentions(session: AsyncSession, *, project_id: uuid.UUID, text: str | None) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Persons of the project team mentioned as ``@Full Name`` and departments as
     ``@Department Name`` in ``text``."""
     if not text or "@" not in text:
@@ -124,7 +124,7 @@ async def find_mentions(session: AsyncSession, project_id: uuid.UUID, text: str 
     return persons, departments
 
 
-async def department_members(session: AsyncSession, department_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+async def department_members(session: AsyncSession, *, department_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     from ..models import department_person_link
 
     if not department_ids:
@@ -187,7 +187,7 @@ async def _attachments(session: AsyncSession, comment_ids: list[uuid.UUID]) -> d
 
 
 def attachment_brief(a: AttachmentFileReplica, *, reply: bool = False) -> dict[str, Any]:
-    out = {"id": str(a.id), "name": a.name, "extension": a.extension}
+    out: dict[str, Any] = {"id": str(a.id), "name": a.name, "extension": a.extension}
     if reply:
         out["reply_id"] = serialize_value(a.reply_id)
     out["size"] = a.size
@@ -319,7 +319,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task_id: uu
     listing Kitsu's task panel reads. One query for the task and the caller's rights on
     it, one for the comments with their author, status, links, previews and attachments,
     one for the authors of replies when there are replies."""
-    task, role = await task_with_role(session, principal, task_id)
+    task, role = await task_with_role(session, principal=principal, task_id=task_id)
     if role is None:
         await access.check_task_access(session, principal, task)
     stmt = _task_comments_for(principal)
@@ -351,8 +351,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task_id: uu
     return out
 
 
-async def project_comments(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
-                           *, limit: int | None = None, page: int = 1) -> list[dict[str, Any]]:
+async def project_comments(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, limit: int | None = None, page: int = 1) -> list[dict[str, Any]]:
     """Every comment of a project's tasks, newest first, with links and preview ids. Its
     team reads them, but not its clients and vendors (Zou: 403)."""
     await access.check_project_access(session, principal, project_id)
@@ -397,19 +396,19 @@ def snapshot(comment: Comment) -> dict[str, Any]:
 # --- moving and copying ------------------------------------------------------------------
 
 
-async def latest_comment(session: AsyncSession, task_id: uuid.UUID) -> Comment | None:
+async def latest_comment(session: AsyncSession, *, task_id: uuid.UUID) -> Comment | None:
     return (await session.scalars(select(Comment).where(Comment.object_id == task_id)
                                   .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))).first()
 
 
-async def attachment_files(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID | None = None,
+async def attachment_files(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID | None = None,
                            project_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Attachment files of a task's or a project's comments, each with its comment
     (admins, as Zou)."""
     access.check_admin(principal)
     stmt = select(AttachmentFileReplica, Comment).join(Comment, Comment.id == AttachmentFileReplica.comment_id)
     if task_id is not None:
-        await get_task(session, task_id)
+        await get_task(session, task_id=task_id)
         stmt = stmt.where(Comment.object_id == task_id)
     else:
         stmt = stmt.join(Task, Task.id == Comment.object_id).where(Task.project_id == project_id)
@@ -421,7 +420,7 @@ async def attachment_files(session: AsyncSession, principal: Principal, *, task_
     return out
 
 
-async def comment_visible(session: AsyncSession, principal: Principal, *, comment_id: uuid.UUID) -> bool:
+async def comment_visible(session: AsyncSession, *, principal: Principal, comment_id: uuid.UUID) -> bool:
     """Whether the caller's role may read this comment (Zou hides some from some roles)."""
     visible = access.comment_visibility(principal)
     if visible is None:

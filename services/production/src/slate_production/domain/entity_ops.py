@@ -370,7 +370,7 @@ async def _delete_tree(session: AsyncSession, principal: Principal, entity: Enti
     )).all():
         await _delete_tree(session, principal, child, child_type)
     for task in (await session.scalars(select(Task).where(Task.entity_id == entity.id))).all():
-        await emit_task_event(session, "task:delete", task, actor_id=principal.id)
+        await emit_task_event(session, name="task:delete", task=task, actor_id=principal.id)
     await session.execute(delete(Task).where(Task.entity_id == entity.id))
     await session.execute(update(Entity).where(Entity.source_id == entity.id).values(source_id=None))
     await casting_commands.forget_entity(session, principal=principal, entity=entity, type_name=type_name)

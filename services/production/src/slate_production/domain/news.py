@@ -59,7 +59,7 @@ def _preview() -> Any:
     )
 
 
-def _filtered(stmt: Select[Any], params: dict[str, str], preview: Any) -> Select[Any]:
+def _filtered(stmt: Select[*tuple[Any, ...]], params: dict[str, str], preview: Any) -> Select[*tuple[Any, ...]]:
     if (status := optional_uuid(params.get("task_status_id"))) is not None:
         stmt = stmt.where(Comment.task_status_id == status)
     if (person := optional_uuid(params.get("person_id"))) is not None:
@@ -75,13 +75,13 @@ def _filtered(stmt: Select[Any], params: dict[str, str], preview: Any) -> Select
     return stmt
 
 
-async def list_news(session: AsyncSession, principal: Principal, params: dict[str, str], *,
+async def list_news(session: AsyncSession, *, principal: Principal, params: dict[str, str],
                     project_id: uuid.UUID | None = None, entity_id: uuid.UUID | None = None,
                     news_id: uuid.UUID | None = None) -> Any:
     _check_role(principal)
     preview = _preview()
     entity_type, parent, grandparent = aliased(EntityType), aliased(Entity), aliased(Entity)
-    stmt = (
+    stmt: Select[*tuple[Any, ...]] = (
         select(News, Comment.task_status_id, Task.task_type_id, Task.entity_id, Project.id, Project.name, Entity,
                entity_type.name, parent.name, parent.id, grandparent.name, grandparent.id, preview.c.id,
                preview.c.extension, preview.c.revision)
@@ -140,11 +140,11 @@ async def list_news(session: AsyncSession, principal: Principal, params: dict[st
     return page_envelope(data, total, Page(page, limit), stats=dict(stats))
 
 
-async def news_of_entity(session: AsyncSession, principal: Principal, params: dict[str, str], *,
+async def news_of_entity(session: AsyncSession, *, principal: Principal, params: dict[str, str],
                          entity_id: uuid.UUID) -> Any:
     """The news of an entity's tasks (404 for an unknown entity; its project's team only)."""
     entity = await session.get(Entity, entity_id)
     if entity is None:
         raise NotFound()
     await access.check_project_access(session, principal, entity.project_id)
-    return await list_news(session, principal, params, entity_id=entity_id)
+    return await list_news(session, principal=principal, params=params, entity_id=entity_id)

@@ -47,11 +47,11 @@ from .query_params import optional_date
 # --- recipients ------------------------------------------------------------------------
 
 
-async def assignee_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
+async def assignee_ids(session: AsyncSession, *, task_id: uuid.UUID) -> list[uuid.UUID]:
     return list(await session.scalars(select(task_person_link.c.person_id).where(task_person_link.c.task_id == task_id)))
 
 
-async def subscriber_ids(session: AsyncSession, task: Task) -> dict[uuid.UUID, uuid.UUID]:
+async def subscriber_ids(session: AsyncSession, *, task: Task) -> dict[uuid.UUID, uuid.UUID]:
     """person id -> subscription id, for subscriptions to the task or to its task type
     in the sequence of its entity."""
     entity_parent = select(Entity.parent_id).where(Entity.id == task.entity_id).scalar_subquery()
@@ -67,7 +67,7 @@ async def subscriber_ids(session: AsyncSession, task: Task) -> dict[uuid.UUID, u
     return out
 
 
-async def team_members_of(session: AsyncSession, project_id: uuid.UUID, department_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+async def team_members_of(session: AsyncSession, *, project_id: uuid.UUID, department_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     if not department_ids:
         return []
     rows = await session.scalars(
@@ -99,9 +99,9 @@ async def notify_comment(session: AsyncSession, *, comment: Comment, task: Task,
     """Notify the task's assignees (``assignees`` when the caller has just read them) and
     subscribers, then the mentioned persons and departments."""
     author = comment.person_id
-    subscribers = await subscriber_ids(session, task)
+    subscribers = await subscriber_ids(session, task=task)
     if assignees is None:
-        assignees = await assignee_ids(session, task.id)
+        assignees = await assignee_ids(session, task_id=task.id)
     recipients = list(dict.fromkeys([*assignees, *subscribers]))
     for person_id in recipients:
         if person_id != author:
@@ -114,7 +114,7 @@ async def notify_comment(session: AsyncSession, *, comment: Comment, task: Task,
 
 async def notify_mentions(session: AsyncSession, *, comment: Comment, task: Task, persons: list[uuid.UUID],
                           department_mentions: list[uuid.UUID]) -> None:
-    members = await team_members_of(session, task.project_id, department_mentions)
+    members = await team_members_of(session, project_id=task.project_id, department_ids=department_mentions)
     for person_id in dict.fromkeys([*persons, *members]):
         if person_id != comment.person_id:
             _notify(session, person_id=person_id, author_id=comment.person_id, kind="mention", task=task,
@@ -124,13 +124,13 @@ async def notify_mentions(session: AsyncSession, *, comment: Comment, task: Task
 
 async def notify_reply(session: AsyncSession, *, comment: Comment, task: Task, reply: dict[str, Any],
                        author_id: uuid.UUID, mentions: list[uuid.UUID], department_mentions: list[uuid.UUID]) -> None:
-    subscribers = await subscriber_ids(session, task)
-    recipients = dict.fromkeys([comment.person_id, *await assignee_ids(session, task.id), *subscribers])
+    subscribers = await subscriber_ids(session, task=task)
+    recipients = dict.fromkeys([comment.person_id, *await assignee_ids(session, task_id=task.id), *subscribers])
     for person_id in recipients:
         if person_id != author_id:
             _notify(session, person_id=person_id, author_id=author_id, kind="reply", task=task, comment=comment,
                     reply_id=reply["id"])
-    members = await team_members_of(session, task.project_id, department_mentions)
+    members = await team_members_of(session, project_id=task.project_id, department_ids=department_mentions)
     for person_id in dict.fromkeys([*mentions, *members]):
         if person_id != author_id:
             _notify(session, person_id=person_id, author_id=author_id, kind="reply-mention", task=task,
@@ -154,8 +154,7 @@ def _bool(value: str | None) -> bool | None:
     return None if not value else flag(value)
 
 
-async def user_notifications(session: AsyncSession, principal: Principal, params: dict[str, str],
-                             *, notification_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+async def user_notifications(session: AsyncSession, *, principal: Principal, params: dict[str, str], notification_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """The caller's notifications, newest first, with what Kitsu's notification page
     shows (comment and reply texts, mentions, entity name, project), in one query plus
     one per kind of link."""
@@ -218,7 +217,8 @@ async def user_notifications(session: AsyncSession, principal: Principal, params
             .where(PreviewFileReplica.comment_id.in_(comment_ids))
             .order_by(PreviewFileReplica.revision.desc(), PreviewFileReplica.position)
         ):
-            previews.setdefault(cid, str(pfid))
+            if cid is not None:
+                previews.setdefault(cid, str(pfid))
     subscriptions = await _subscriptions_by_task(session, principal.id, [r[0].task_id for r in rows if r[0].task_id])
     out = []
     for (n, comment, task_type_id, project_id, project_name, entity, type_name, parent_name, parent_id,
@@ -258,7 +258,7 @@ async def _subscriptions_by_task(session: AsyncSession, person_id: uuid.UUID,
         return {}
     rows = await session.execute(select(Subscription.task_id, Subscription.id).where(
         Subscription.person_id == person_id, Subscription.task_id.in_(set(task_ids))))
-    return {tid: sid for tid, sid in rows}
+    return {tid: sid for tid, sid in rows if tid is not None}
 
 
 def _full_entity_name(entity: Entity | None, type_name: str | None, parent_name: str | None,
@@ -279,7 +279,7 @@ def _full_entity_name(entity: Entity | None, type_name: str | None, parent_name:
     return f"{type_name} / {entity.name}", None
 
 
-async def get_own(session: AsyncSession, principal: Principal, notification_id: uuid.UUID) -> Notification:
+async def get_own(session: AsyncSession, *, principal: Principal, notification_id: uuid.UUID) -> Notification:
     notification = await session.get(Notification, notification_id)
     if notification is None or notification.person_id != principal.id:
         raise NotFound()
@@ -288,7 +288,7 @@ async def get_own(session: AsyncSession, principal: Principal, notification_id: 
 
 async def set_read(session: AsyncSession, *, principal: Principal, notification_id: uuid.UUID,
                    read: bool) -> Notification:
-    notification = await get_own(session, principal, notification_id)
+    notification = await get_own(session, principal=principal, notification_id=notification_id)
     notification.read = read
     notification.updated_at = now()
     await session.flush()

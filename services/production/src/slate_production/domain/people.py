@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, literal, select, union_all, update
+from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,7 +52,7 @@ def person_columns(snapshot: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def link_departments(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+async def link_departments(session: AsyncSession, *, snapshot: dict[str, Any]) -> None:
     """The person's department links, as the snapshot lists them."""
     departments = snapshot.get("departments")
     if not isinstance(departments, list):
@@ -67,7 +67,7 @@ async def link_departments(session: AsyncSession, snapshot: dict[str, Any]) -> N
         )
 
 
-async def departments_of(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+async def departments_of(session: AsyncSession, *, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     """Department ids (strings) per person, from the replica's links."""
     from sqlalchemy import select
 
@@ -83,9 +83,9 @@ async def departments_of(session: AsyncSession, person_ids: list[uuid.UUID]) -> 
     return out
 
 
-async def serialize_persons(session: AsyncSession, persons: list[Person]) -> list[dict[str, Any]]:
+async def serialize_persons(session: AsyncSession, *, persons: list[Person]) -> list[dict[str, Any]]:
     """Zou's person rows with their departments."""
-    deps = await departments_of(session, [p.id for p in persons])
+    deps = await departments_of(session, person_ids=[p.id for p in persons])
     out = []
     for person in persons:
         row = person.serialize()
@@ -97,14 +97,14 @@ async def serialize_persons(session: AsyncSession, persons: list[Person]) -> lis
 # --- what links to a person (auth asks before deleting one) --------------------------
 
 #: Where production keeps a person's id, by what Zou would call the link.
-_PERSON_LINKS = {
+_PERSON_LINKS: dict[str, tuple[Table, str]] = {
     "team": (project_person_link, "person_id"),
     "assignments": (task_person_link, "person_id"),
-    "comments": (Comment.__table__, "person_id"),
-    "notifications": (Notification.__table__, "person_id"),
-    "subscriptions": (Subscription.__table__, "person_id"),
-    "filters": (SearchFilter.__table__, "person_id"),
-    "filter groups": (SearchFilterGroup.__table__, "person_id"),
+    "comments": (cast(Table, Comment.__table__), "person_id"),
+    "notifications": (cast(Table, Notification.__table__), "person_id"),
+    "subscriptions": (cast(Table, Subscription.__table__), "person_id"),
+    "filters": (cast(Table, SearchFilter.__table__), "person_id"),
+    "filter groups": (cast(Table, SearchFilterGroup.__table__), "person_id"),
     "mentions": (comment_mention_link, "person_id"),
     "acknowledgements": (comment_acknowledgement_link, "person_id"),
 }
@@ -123,7 +123,7 @@ async def person_links(session: AsyncSession, *, person_id: uuid.UUID) -> list[s
     return list((await session.scalars(union_all(*checks))).all())
 
 
-async def remove_person_links(session: AsyncSession, person_id: uuid.UUID) -> None:
+async def remove_person_links(session: AsyncSession, *, person_id: uuid.UUID) -> None:
     """A person deleted on auth (with ``force``): drop what only pointed at them. The tasks
     they were assigned to get a new ``updated_at`` first: the listing caches' stamps read
     it (every writer of assignations bumps it)."""

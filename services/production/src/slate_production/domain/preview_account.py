@@ -43,14 +43,14 @@ async def _call(nc: NATS | None, operation: str, payload: dict[str, Any]) -> Any
     return await bus.request(nc, "auth", f"preview-account.{operation}", payload)
 
 
-async def get_account(session: AsyncSession, nc: NATS | None, principal: Principal,
+async def get_account(session: AsyncSession, *, nc: NATS | None, principal: Principal,
                       project_id: uuid.UUID) -> dict[str, Any] | None:
     await access.check_manager(session, principal, project_id)
     account = await _call(nc, "get", {"project_id": str(project_id)})
     return _shape(account) if account is not None else None
 
 
-async def create_account(session: AsyncSession, nc: NATS | None, principal: Principal,
+async def create_account(session: AsyncSession, *, nc: NATS | None, principal: Principal,
                          project_id: uuid.UUID) -> dict[str, Any]:
     """Create the account (or give it a new password and close its window) and keep it
     in the team; answers the clear password."""
@@ -69,15 +69,14 @@ async def create_account(session: AsyncSession, nc: NATS | None, principal: Prin
     return _shape(account, with_password=True)
 
 
-async def set_open(session: AsyncSession, nc: NATS | None, principal: Principal, project_id: uuid.UUID,
-                   *, is_open: bool) -> dict[str, Any]:
+async def set_open(session: AsyncSession, *, nc: NATS | None, principal: Principal, project_id: uuid.UUID, is_open: bool) -> dict[str, Any]:
     await access.check_manager(session, principal, project_id)
     account = await _call(nc, "set-open", {"project_id": str(project_id), "is_open": is_open,
                                            "actor_id": str(principal.id)})
     return _shape(account)
 
 
-async def delete_account(session: AsyncSession, nc: NATS | None, principal: Principal,
+async def delete_account(session: AsyncSession, *, nc: NATS | None, principal: Principal,
                          project_id: uuid.UUID) -> None:
     """Delete the account (its sessions end) and take it out of the team."""
     await access.check_manager(session, principal, project_id)

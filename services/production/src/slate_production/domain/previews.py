@@ -44,7 +44,7 @@ async def task_previews(session: AsyncSession, *, task_id: uuid.UUID) -> list[di
     return [serialize_preview(r) for r in rows]
 
 
-async def follow_task_preview(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+async def follow_task_preview(session: AsyncSession, *, snapshot: dict[str, Any]) -> None:
     """The preview replica's step after a row was written: a task's newest preview is
     its ``last_preview_file_id`` (as Zou sets it when a preview is added), with a
     ``task:update``; the news of the preview's comment names its newest preview (Zou's
@@ -76,4 +76,4 @@ async def follow_task_preview(session: AsyncSession, snapshot: dict[str, Any]) -
     task.last_preview_file_id = preview_id
     task.updated_at = now()
     await session.flush()
-    await emit_task_event(session, "task:update", task, actor_id=None)
+    await emit_task_event(session, name="task:update", task=task, actor_id=None)

@@ -60,7 +60,7 @@ async def team(session: AsyncSession, *, principal: Principal, project_id: uuid.
         .where(project_person_link.c.project_id == project_id).order_by(Person.first_name, Person.last_name)
     )
     pairs = list(rows)
-    out = await serialize_persons(session, [person for person, _ in pairs])
+    out = await serialize_persons(session, persons=[person for person, _ in pairs])
     if principal.role not in ("admin", "manager"):
         fields = CLIENT_PERSON_FIELDS if principal.is_client else PERSON_CONTEXT_FIELDS
         out = [{key: [] if key == "departments" else row.get(key) for key in fields} for row in out]

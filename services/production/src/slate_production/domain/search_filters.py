@@ -72,13 +72,13 @@ def _visible(model: Any, principal: Principal) -> Any:
     return or_(model.person_id == principal.id, shared)
 
 
-async def list_filters(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+async def list_filters(session: AsyncSession, *, principal: Principal) -> dict[str, Any]:
     rows = await session.scalars(select(SearchFilter).where(_visible(SearchFilter, principal))
                                  .order_by(SearchFilter.name, SearchFilter.created_at))
     return _grouped(list(rows))
 
 
-async def list_groups(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+async def list_groups(session: AsyncSession, *, principal: Principal) -> dict[str, Any]:
     rows = await session.scalars(select(SearchFilterGroup).where(_visible(SearchFilterGroup, principal))
                                  .order_by(SearchFilterGroup.name, SearchFilterGroup.created_at))
     return _grouped(list(rows))
@@ -89,7 +89,7 @@ async def create_filter(session: AsyncSession, *, principal: Principal, body: di
     data = _clean(body, FILTER_FIELDS, partial=False)
     await _check_project(session, principal, data.get("project_id"), shared=bool(data.get("is_shared")))
     if data.get("search_filter_group_id"):
-        await get_group(session, principal, data["search_filter_group_id"])
+        await get_group(session, principal=principal, group_id=data["search_filter_group_id"])
     row = SearchFilter(id=uuid.uuid4(), person_id=principal.id, **data)
     session.add(row)
     await session.flush()
@@ -106,7 +106,7 @@ async def create_group(session: AsyncSession, *, principal: Principal, body: dic
     return row
 
 
-async def get_filter(session: AsyncSession, principal: Principal, filter_id: uuid.UUID) -> SearchFilter:
+async def get_filter(session: AsyncSession, *, principal: Principal, filter_id: uuid.UUID) -> SearchFilter:
     """One's own filter; an admin reaches anyone's (as in Zou)."""
     row = await session.get(SearchFilter, filter_id)
     if row is None or (row.person_id != principal.id and not principal.is_admin):
@@ -114,7 +114,7 @@ async def get_filter(session: AsyncSession, principal: Principal, filter_id: uui
     return row
 
 
-async def get_group(session: AsyncSession, principal: Principal, group_id: uuid.UUID) -> SearchFilterGroup:
+async def get_group(session: AsyncSession, *, principal: Principal, group_id: uuid.UUID) -> SearchFilterGroup:
     """One's own filter group; an admin reaches anyone's (as in Zou)."""
     row = await session.get(SearchFilterGroup, group_id)
     if row is None or (row.person_id != principal.id and not principal.is_admin):
@@ -124,10 +124,10 @@ async def get_group(session: AsyncSession, principal: Principal, group_id: uuid.
 
 async def update_filter(session: AsyncSession, *, principal: Principal, filter_id: uuid.UUID,
                         body: dict[str, Any]) -> SearchFilter:
-    row = await get_filter(session, principal, filter_id)
+    row = await get_filter(session, principal=principal, filter_id=filter_id)
     data = _clean(body, FILTER_FIELDS, partial=True)
     if data.get("search_filter_group_id"):
-        await get_group(session, principal, data["search_filter_group_id"])
+        await get_group(session, principal=principal, group_id=data["search_filter_group_id"])
     if "project_id" in data or data.get("is_shared"):
         await _check_project(session, principal, data.get("project_id", row.project_id),
                              shared=bool(data.get("is_shared", row.is_shared)))
@@ -141,7 +141,7 @@ async def update_filter(session: AsyncSession, *, principal: Principal, filter_i
 
 async def update_group(session: AsyncSession, *, principal: Principal, group_id: uuid.UUID,
                        body: dict[str, Any]) -> SearchFilterGroup:
-    row = await get_group(session, principal, group_id)
+    row = await get_group(session, principal=principal, group_id=group_id)
     data = _clean(body, GROUP_FIELDS, partial=True)
     if "project_id" in data or data.get("is_shared"):
         await _check_project(session, principal, data.get("project_id", row.project_id),
@@ -155,10 +155,10 @@ async def update_group(session: AsyncSession, *, principal: Principal, group_id:
 
 
 async def delete_filter(session: AsyncSession, *, principal: Principal, filter_id: uuid.UUID) -> None:
-    await session.delete(await get_filter(session, principal, filter_id))
+    await session.delete(await get_filter(session, principal=principal, filter_id=filter_id))
     await session.flush()
 
 
 async def delete_group(session: AsyncSession, *, principal: Principal, group_id: uuid.UUID) -> None:
-    await session.delete(await get_group(session, principal, group_id))
+    await session.delete(await get_group(session, principal=principal, group_id=group_id))
     await session.flush()

@@ -49,7 +49,7 @@ class _ShotTask:
     drawings: int
 
 
-async def episode_retake_stats(session: AsyncSession, principal: Principal, *,
+async def episode_retake_stats(session: AsyncSession, *, principal: Principal,
                                project_id: uuid.UUID) -> dict[str, Any]:
     """Per episode and task type (and ``all`` of each), the shot tasks done, in retake
     and other now, with their frames and drawings, the highest retake count, and for
@@ -115,7 +115,7 @@ def _date_param(params: dict[str, str], key: str) -> dt.datetime | None:
         raise BadRequest(DATE_ERROR, data=None) from exc
 
 
-def burndown_filters(principal: Principal, params: dict[str, str]) -> list[ColumnElement[bool]]:
+def burndown_filters(principal: Principal, *, params: dict[str, str]) -> list[ColumnElement[bool]]:
     """The open tasks' filters (project, status, type, assignee, studio, department,
     start after, due before, priority), inside the caller's scope."""
     conditions: list[ColumnElement[bool]] = [ProjectStatus.name == "Open",
@@ -155,11 +155,11 @@ def _day(value: dt.datetime | dt.date | None) -> str | None:
     return value.strftime("%Y-%m-%d") if value is not None else None
 
 
-async def open_tasks_burndown(session: AsyncSession, principal: Principal, params: dict[str, str]) -> dict[str, Any]:
+async def open_tasks_burndown(session: AsyncSession, *, principal: Principal, params: dict[str, str]) -> dict[str, Any]:
     """Total and estimation of the matching tasks, their schedule bounds (first start and
     last due date, widened by the days tasks were done; the projects' dates when the
     tasks have none), and the tasks done per day."""
-    conditions = burndown_filters(principal, params)
+    conditions = burndown_filters(principal, params=params)
     base = (
         select(Task.id).join(Project, Project.id == Task.project_id)
         .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)

@@ -40,7 +40,7 @@ TASK_UPDATABLE = {
 }
 
 
-def coerce(key: str, value: Any) -> Any:
+def coerce(key: str, *, value: Any) -> Any:
     kind = TASK_UPDATABLE[key]
     if value is None:
         return None
@@ -66,7 +66,7 @@ def coerce(key: str, value: Any) -> Any:
         raise BadRequest(f"Invalid value for {key}") from exc
 
 
-async def visible_task(session: AsyncSession, principal: Principal, *, task_id: uuid.UUID) -> Task:
+async def visible_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> Task:
     """A task in the caller's scope (their projects; a vendor's own tasks): 403 out of
     it, 404 when there is no such task, as Zou answers."""
     task = (await session.scalars(select(Task).where(
@@ -87,14 +87,14 @@ async def _is_assigned(session: AsyncSession, task_id: uuid.UUID, person_id: uui
 
 async def with_names(session: AsyncSession, *, tasks: list[Task]) -> list[dict[str, Any]]:
     """Tasks as Zou's create-tasks answers: with assignees, status and type names."""
-    assignees = await assignees_of(session, [t.id for t in tasks])
+    assignees = await assignees_of(session, task_ids=[t.id for t in tasks])
     statuses = {s.id: s for s in await session.scalars(
         select(TaskStatus).where(TaskStatus.id.in_({t.task_status_id for t in tasks})))}
     types = {t.id: t for t in await session.scalars(
         select(TaskType).where(TaskType.id.in_({t.task_type_id for t in tasks})))}
     out = []
     for task in tasks:
-        row = serialize_task(task, assignees[task.id])
+        row = serialize_task(task, assignees=assignees[task.id])
         status, task_type = statuses[task.task_status_id], types[task.task_type_id]
         row.update(task_status_name=status.name, task_status_short_name=status.short_name,
                    task_status_color=status.color, task_type_name=task_type.name,
@@ -104,7 +104,7 @@ async def with_names(session: AsyncSession, *, tasks: list[Task]) -> list[dict[s
 
 
 async def create_tasks(
-    session: AsyncSession, principal: Principal, *, project_id: uuid.UUID, task_type_id: uuid.UUID,
+    session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, task_type_id: uuid.UUID,
     kind: str, entity_ids: list[uuid.UUID] | None, name: str = "main", extra: dict[str, Any] | None = None,
 ) -> list[Task]:
     """One task of ``task_type_id`` per entity (all of the project's ``kind`` entities
@@ -134,11 +134,11 @@ async def create_tasks(
         created.append(task)
     await session.flush()
     for task in created:
-        await emit_task_event(session, "task:new", task, actor_id=principal.id)
+        await emit_task_event(session, name="task:new", task=task, actor_id=principal.id)
     return created
 
 
-async def create_entity_tasks(session: AsyncSession, principal: Principal, *, entity: Entity,
+async def create_entity_tasks(session: AsyncSession, *, principal: Principal, entity: Entity,
                               task_type_ids: list[uuid.UUID]) -> list[Task]:
     """One ``main`` task per task type for one entity (managers). Without ids, every task
     type valid for it: enabled in its project, for its kind of entity and, for an asset
@@ -183,18 +183,18 @@ async def create_entity_tasks(session: AsyncSession, principal: Principal, *, en
         created.append(task)
     await session.flush()
     for task in created:
-        await emit_task_event(session, "task:new", task, actor_id=principal.id)
+        await emit_task_event(session, name="task:new", task=task, actor_id=principal.id)
     return created
 
 
-async def update_task(session: AsyncSession, principal: Principal, *, task: Task, body: dict[str, Any]) -> Task:
+async def update_task(session: AsyncSession, *, principal: Principal, task: Task, body: dict[str, Any]) -> Task:
     """A supervisor's or manager's edit of a task's fields (a status change here has no
     side effects, as in Zou; the comment flow uses tasks.change_status)."""
     await access.check_supervisor(session, principal, task.project_id)
     for key, value in body.items():
         if key not in TASK_UPDATABLE:
             continue
-        value = coerce(key, value)
+        value = coerce(key, value=value)
         if key == "task_status_id" and (value is None or await session.get(TaskStatus, value) is None):
             raise BadRequest("Task status not found")
         if key in ("name", "priority", "difficulty", "duration", "estimation", "completion_rate", "sort_order",
@@ -202,11 +202,11 @@ async def update_task(session: AsyncSession, principal: Principal, *, task: Task
             raise BadRequest(f"{key} cannot be null")
         setattr(task, key, value)
     await session.flush()
-    await emit_task_event(session, "task:update", task, actor_id=principal.id)
+    await emit_task_event(session, name="task:update", task=task, actor_id=principal.id)
     return task
 
 
-async def assign(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
+async def assign(session: AsyncSession, *, principal: Principal, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
     """Add an assignee to tasks the caller supervises (others are skipped); task:assign each.
     The caller becomes the task's assigner, also when the person was assigned already (Zou)."""
@@ -223,16 +223,16 @@ async def assign(session: AsyncSession, principal: Principal, *, task_ids: list[
             task.assigner_id = principal.id
             task.updated_at = now()  # its assignees changed
             await session.flush()
-            await emit_task_event(session, "task:assign", task, actor_id=principal.id, person_id=str(person_id))
+            await emit_task_event(session, name="task:assign", task=task, actor_id=principal.id, person_id=str(person_id))
         elif task.assigner_id != principal.id:
             task.assigner_id = principal.id
             task.updated_at = now()
             await session.flush()
-            await emit_task_event(session, "task:update", task, actor_id=principal.id)
+            await emit_task_event(session, name="task:update", task=task, actor_id=principal.id)
     return tasks
 
 
-async def clear_assignation(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
+async def clear_assignation(session: AsyncSession, *, principal: Principal, task_ids: list[uuid.UUID],
                             person_id: uuid.UUID | None) -> list[Task]:
     """Remove one assignee (or all) from tasks the caller supervises; task:unassign each."""
     tasks = await _supervised(session, principal, task_ids)
@@ -245,21 +245,21 @@ async def clear_assignation(session: AsyncSession, principal: Principal, *, task
             task.updated_at = now()  # its assignees changed
             await session.flush()
         for removed_id in removed:
-            await emit_task_event(session, "task:unassign", task, actor_id=principal.id, person_id=str(removed_id))
+            await emit_task_event(session, name="task:unassign", task=task, actor_id=principal.id, person_id=str(removed_id))
     return tasks
 
 
-async def set_priority(session: AsyncSession, principal: Principal, *, task_ids: list[uuid.UUID],
+async def set_priority(session: AsyncSession, *, principal: Principal, task_ids: list[uuid.UUID],
                        priority: Any) -> list[Task]:
     tasks = await _supervised(session, principal, task_ids)
-    value = coerce("priority", priority)
+    value = coerce("priority", value=priority)
     if value is None:
         raise BadRequest("priority is required")
     for task in tasks:
         task.priority = value
     await session.flush()
     for task in tasks:
-        await emit_task_event(session, "task:update", task, actor_id=principal.id)
+        await emit_task_event(session, name="task:update", task=task, actor_id=principal.id)
     return tasks
 
 
@@ -299,12 +299,12 @@ async def _supervised(session: AsyncSession, principal: Principal, task_ids: lis
     return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS]
 
 
-async def delete_tasks(session: AsyncSession, principal: Principal, *, tasks: list[Task]) -> list[str]:
+async def delete_tasks(session: AsyncSession, *, principal: Principal, tasks: list[Task]) -> list[str]:
     """Delete tasks (managers of their projects); task:delete each."""
     for project_id in {t.project_id for t in tasks}:
         await access.check_manager(session, principal, project_id)
     for task in tasks:
-        await emit_task_event(session, "task:delete", task, actor_id=principal.id)
+        await emit_task_event(session, name="task:delete", task=task, actor_id=principal.id)
     ids = [t.id for t in tasks]
     if ids:
         await session.execute(delete(Task).where(Task.id.in_(ids)))

@@ -4,9 +4,10 @@ person's todo list; each one query, scope inside."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, true
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -57,9 +58,10 @@ def on_assets_of_episode(episode_id: uuid.UUID) -> ColumnElement[bool]:
     return Task.entity_id.in_(select(Entity.id).where(Entity.source_id == episode_id))
 
 
-async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: Any,
+async def plain_tasks(session: AsyncSession, *, principal: Principal, conditions: Sequence[Any],
                       with_assignees: bool = True) -> list[dict[str, Any]]:
-    """Task rows; ``with_assignees``: with their ``assignees`` (ids), as most of Zou's task lists."""
+    """Task rows meeting ``conditions``; ``with_assignees``: with their ``assignees`` (ids),
+    as most of Zou's task lists."""
     stmt = (
         select(Task).where(access.project_visible(principal, Task.project_id), vendor_filter(principal), *conditions)
         .order_by(Task.created_at, Task.id)
@@ -67,12 +69,14 @@ async def plain_tasks(session: AsyncSession, principal: Principal, *conditions: 
     tasks = list((await session.scalars(stmt)).all())
     if not with_assignees:
         return [t.serialize() for t in tasks]
-    assignees = await assignees_of(session, [t.id for t in tasks])
-    return [serialize_task(t, assignees[t.id]) for t in tasks]
+    assignees = await assignees_of(session, task_ids=[t.id for t in tasks])
+    return [serialize_task(t, assignees=assignees[t.id]) for t in tasks]
 
 
-async def named_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
-    """Task rows with project, type, status and entity names (Zou's entity task lists)."""
+async def named_tasks(session: AsyncSession, *, principal: Principal,
+                      conditions: Sequence[Any]) -> list[dict[str, Any]]:
+    """Task rows meeting ``conditions``, with project, type, status and entity names (Zou's
+    entity task lists)."""
     stmt = (
         select(Task, Project.name, TaskType.name, TaskStatus.name, EntityType.name, Entity.name)
         .join(Project, Project.id == Task.project_id)
@@ -103,7 +107,7 @@ async def entity_type_tasks(session: AsyncSession, *, principal: Principal, enti
     return [client_view(t.serialize()) if principal.is_client else t.serialize() for t in rows]
 
 
-async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditions: Any,
+async def todo_tasks_json(session: AsyncSession, *, principal: Principal, conditions: Sequence[Any],
                           cache: ListingCache | None = None, cache_key: Any = None) -> bytes:
     """Rich task rows of running projects (a person's todo list) as a JSON array: entity,
     parents, type and status details, last comment (the row builder of the to-check pages).
@@ -115,11 +119,12 @@ async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditio
         .order_by(Project.name, Entity.name, TaskType.priority, Task.id)
     )
     if cache is None:
-        return await todo_rows_json(session, stmt)
-    stamps = [(r[0], r[1]) for r in await session.execute(stmt.with_only_columns(Task.id, literal_column(STAMP)))]
+        return await todo_rows_json(session, stmt=stmt)
+    stamped: Select[*tuple[Any, ...]] = stmt.with_only_columns(Task.id, literal_column(STAMP))
+    stamps = [(r[0], r[1]) for r in await session.execute(stamped)]
 
     async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
-        rows = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
+        rows: Select[*tuple[Any, ...]] = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
         if ids is not None:
             rows = rows.where(Task.id.in_(ids))
         return {r[0]: r[1] for r in await session.execute(rows)}
@@ -128,9 +133,9 @@ async def todo_tasks_json(session: AsyncSession, principal: Principal, *conditio
                             lambda rows: ("[" + ",".join(rows) + "]").encode(), keep_body=False)
 
 
-async def todo_tasks(session: AsyncSession, principal: Principal, *conditions: Any) -> list[dict[str, Any]]:
+async def todo_tasks(session: AsyncSession, *, principal: Principal, conditions: Sequence[Any]) -> list[dict[str, Any]]:
     """:func:`todo_tasks_json` as dicts, for callers that reshape the rows."""
-    return loads(await todo_tasks_json(session, principal, *conditions))  # type: ignore[no-any-return]
+    return loads(await todo_tasks_json(session, principal=principal, conditions=conditions))  # type: ignore[no-any-return]
 
 
 def open_project() -> ColumnElement[bool]:
@@ -155,7 +160,7 @@ async def project_tasks(session: AsyncSession, *, project_id: uuid.UUID, task_id
     return list((await session.scalars(stmt)).all())
 
 
-async def open_tasks(session: AsyncSession, principal: Principal, *, params: Any) -> Any:
+async def open_tasks(session: AsyncSession, *, principal: Principal, params: Any) -> Any:
     """Unfinished tasks of running projects, one page, with stats; filters: project_id,
     task_type_id, task_status_id, person_id, page, limit."""
     q = params
@@ -173,7 +178,7 @@ async def open_tasks(session: AsyncSession, principal: Principal, *, params: Any
         limit = max(int(q.get("limit", 100)), 1)
     except ValueError as exc:
         raise BadRequest("page and limit must be integers") from exc
-    rows = await todo_tasks(session, principal, *conditions)
+    rows = await todo_tasks(session, principal=principal, conditions=conditions)
     chunk = rows[(page - 1) * limit: page * limit]
     for row in chunk:
         for old, new in (("task_type_name", "type_name"), ("task_status_name", "status_name"),
@@ -195,18 +200,18 @@ async def open_tasks(session: AsyncSession, principal: Principal, *, params: Any
                           "page": page}
 
 
-async def full_task(session: AsyncSession, principal: Principal, *, task: Task) -> Any:
+async def full_task(session: AsyncSession, *, principal: Principal, task: Task) -> Any:
     """A task with its entity, entity type, project, status, type, assignees and assigner."""
     # clients are not told who works on a task (no assignees, persons nor assigner)
-    assignees = [] if principal.is_client else (await assignees_of(session, [task.id]))[task.id]
-    row = serialize_task(task, assignees)
+    assignees = [] if principal.is_client else (await assignees_of(session, task_ids=[task.id]))[task.id]
+    row = serialize_task(task, assignees=assignees)
     entity = await session.get(Entity, task.entity_id)
     assert entity is not None
     entity_type = await session.get(EntityType, entity.entity_type_id)
     project = await session.get(Project, task.project_id)
     found = list(await session.scalars(
         select(Person).where(Person.id.in_([uuid.UUID(a) for a in assignees] + [task.assigner_id or uuid.uuid4()]))))
-    persons = {uuid.UUID(row["id"]): row for row in await serialize_persons(session, found)}
+    persons = {uuid.UUID(row["id"]): row for row in await serialize_persons(session, persons=found)}
     assigner = persons.get(task.assigner_id) if task.assigner_id else None
     row.update(
         entity=entity.serialize(), entity_type=entity_type.serialize() if entity_type else None,
@@ -232,7 +237,7 @@ async def full_task(session: AsyncSession, principal: Principal, *, task: Task) 
     return row
 
 
-async def task_dates(session: AsyncSession, principal: Principal) -> Any:
+async def task_dates(session: AsyncSession, *, principal: Principal) -> Any:
     """For each person with tasks in running projects: the first start and last due date."""
     stmt = (
         select(task_person_link.c.person_id, func.min(Task.start_date), func.max(Task.due_date))
@@ -251,7 +256,7 @@ async def task_dates(session: AsyncSession, principal: Principal) -> Any:
     ]
 
 
-async def open_tasks_stats(session: AsyncSession, principal: Principal) -> Any:
+async def open_tasks_stats(session: AsyncSession, *, principal: Principal) -> Any:
     """Per running project: task count, done count, durations and estimations, by type and status."""
     stmt = (
         select(Task.project_id, Task.task_type_id, Task.task_status_id, func.count(Task.id),

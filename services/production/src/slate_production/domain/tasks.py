@@ -28,7 +28,7 @@ from slate_common.serialization import now as utcnow
 from ..models import Task, TaskStatus, task_person_link
 
 
-async def assignees_of(session: AsyncSession, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+async def assignees_of(session: AsyncSession, *, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     """Assignee person ids (strings) per task, in one query."""
     out: dict[uuid.UUID, list[str]] = {tid: [] for tid in task_ids}
     if task_ids:
@@ -54,7 +54,7 @@ def client_view(row: dict[str, Any]) -> dict[str, Any]:
     return {key: CLIENT_HIDDEN[key] if key in CLIENT_HIDDEN else value for key, value in row.items()}
 
 
-def serialize_task(task: Task, assignees: list[str]) -> dict[str, Any]:
+def serialize_task(task: Task, *, assignees: list[str]) -> dict[str, Any]:
     """Zou's task row: the columns, then ``assignees``."""
     row = task.serialize()
     out: dict[str, Any] = {}
@@ -65,28 +65,28 @@ def serialize_task(task: Task, assignees: list[str]) -> dict[str, Any]:
     return out
 
 
-async def task_snapshot(session: AsyncSession, task: Task, assignees: list[str] | None = None) -> dict[str, Any]:
+async def task_snapshot(session: AsyncSession, *, task: Task, assignees: list[str] | None = None) -> dict[str, Any]:
     """The task's row; ``assignees`` (person ids) when the caller has just read them."""
     if assignees is None:
-        assignees = (await assignees_of(session, [task.id]))[task.id]
-    return serialize_task(task, assignees)
+        assignees = (await assignees_of(session, task_ids=[task.id]))[task.id]
+    return serialize_task(task, assignees=assignees)
 
 
 async def emit_task_event(
-    session: AsyncSession, name: str, task: Task, *, actor_id: uuid.UUID | None,
+    session: AsyncSession, *, name: str, task: Task, actor_id: uuid.UUID | None,
     assignees: list[str] | None = None, **extra: Any
 ) -> None:
     """``task:<verb>`` with Zou's ``task_id``, the task's snapshot, and ``extra`` keys."""
     emit(
         session,
         name,
-        {"task_id": str(task.id), "snapshot": await task_snapshot(session, task, assignees), **extra},
+        {"task_id": str(task.id), "snapshot": await task_snapshot(session, task=task, assignees=assignees), **extra},
         project_id=task.project_id,
         actor_id=actor_id,
     )
 
 
-async def get_task(session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
+async def get_task(session: AsyncSession, *, task_id: uuid.UUID, for_update: bool = False) -> Task:
     stmt = select(Task).where(Task.id == task_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -96,7 +96,7 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID, *, for_update: boo
     return task
 
 
-async def get_status(session: AsyncSession, task_status_id: uuid.UUID) -> TaskStatus:
+async def get_status(session: AsyncSession, *, task_status_id: uuid.UUID) -> TaskStatus:
     status = await session.get(TaskStatus, task_status_id)
     if status is None:
         raise BadRequest("Task status not found")
@@ -141,8 +141,8 @@ async def change_status(
     person_id). Emits nothing else: the caller, who may change more fields (the comment
     flow sets ``last_comment_date``), emits one ``task:update`` afterwards with
     :func:`emit_task_event`. Never commits."""
-    previous = await get_status(session, task.task_status_id)
-    new = previous if task_status_id == previous.id else await get_status(session, task_status_id)
+    previous = await get_status(session, task_status_id=task.task_status_id)
+    new = previous if task_status_id == previous.id else await get_status(session, task_status_id=task_status_id)
     change = StatusChange(task=task, previous=previous, new=new)
     if not change.changed:
         return change
@@ -162,7 +162,7 @@ async def change_status(
     task.task_status_id = new.id
     await session.flush()
     await emit_task_event(
-        session, "task:status-changed", task, actor_id=actor_id, assignees=assignees,
+        session, name="task:status-changed", task=task, actor_id=actor_id, assignees=assignees,
         previous_task_status_id=str(previous.id), new_task_status_id=str(new.id),
         person_id=str(actor_id) if actor_id else None,
     )

@@ -6,9 +6,9 @@ Zou's key order (as the with-tasks listings do), so Python only joins the rows."
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, any_, exists, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, any_, exists, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,6 +34,8 @@ from .sql_json import column_json, json_object
 
 PARENT = aliased(Entity, name="parent")
 GRANDPARENT = aliased(Entity, name="grandparent")
+#: The task table (a Table, whose columns are Columns, for column_json).
+_TASK = cast(Table, Task.__table__)
 IS_SHOT = "entity_type.name IN ('Shot', 'Scene')"
 #: A shot's episode is its sequence's parent; a sequence's, its parent.
 EPISODE = (f"CASE WHEN {IS_SHOT} THEN grandparent.{{0}} "
@@ -54,10 +56,10 @@ EXTRA_FIELDS: tuple[tuple[str, str], ...] = (
     ("episode_id", f"COALESCE(({EPISODE.format('id')})::text, '')"),
     ("episode_name", EPISODE.format("name")),
     ("task_type_for_entity", "task_type.for_entity"),
-    ("task_estimation", column_json(Task.__table__.c.estimation)),
-    ("task_duration", column_json(Task.__table__.c.duration)),
-    ("task_start_date", column_json(Task.__table__.c.start_date)),
-    ("task_due_date", column_json(Task.__table__.c.due_date)),
+    ("task_estimation", column_json(_TASK.c.estimation)),
+    ("task_duration", column_json(_TASK.c.duration)),
+    ("task_start_date", column_json(_TASK.c.start_date)),
+    ("task_due_date", column_json(_TASK.c.due_date)),
     ("task_type_name", "task_type.name"),
     ("task_status_name", "task_status.name"),
     ("task_type_color", "task_type.color"),
@@ -87,7 +89,7 @@ ASSET_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def _row_json() -> str:
-    own = [(c.key, column_json(c)) for c in Task.__table__.columns if c.key not in Task.hidden_fields]
+    own = [(c.key, column_json(c)) for c in _TASK.columns if c.key not in Task.hidden_fields]
     head = json_object([*own, ("type", "'Task'"), *EXTRA_FIELDS[:-2]])
     tail = json_object(EXTRA_FIELDS[-2:])
     asset = json_object(ASSET_FIELDS)
@@ -142,14 +144,14 @@ def _base() -> Select[Any]:
     )
 
 
-async def rows_json(session: AsyncSession, stmt: Select[Any]) -> bytes:
+async def rows_json(session: AsyncSession, *, stmt: Select[Any]) -> bytes:
     """The rows of a :func:`_base` statement as one JSON array (bytes)."""
     rows = (await session.execute(stmt)).scalars().all()
     return ("[" + ",".join(rows) + "]").encode()
 
 
 async def _rows(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
-    return loads(await rows_json(session, stmt))  # type: ignore[no-any-return]
+    return loads(await rows_json(session, stmt=stmt))  # type: ignore[no-any-return]
 
 
 def _to_check_stmt(principal: Principal) -> Select[Any]:
@@ -171,14 +173,14 @@ def _to_check_stmt(principal: Principal) -> Select[Any]:
     return stmt.order_by(Task.last_comment_date.desc().nulls_last(), Task.id)
 
 
-async def tasks_to_check(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+async def tasks_to_check(session: AsyncSession, *, principal: Principal) -> list[dict[str, Any]]:
     """Tasks waiting for feedback in the caller's open projects (:func:`_to_check_stmt`;
     artists, clients and vendors: none)."""
     return await _rows(session, _to_check_stmt(principal))
 
 
-async def tasks_to_check_filter_values(session: AsyncSession, principal: Principal) -> dict[str, list[str]]:
-    rows = await tasks_to_check(session, principal)
+async def tasks_to_check_filter_values(session: AsyncSession, *, principal: Principal) -> dict[str, list[str]]:
+    rows = await tasks_to_check(session, principal=principal)
 
     def distinct(key: str) -> list[str]:
         return list(dict.fromkeys(r[key] for r in rows if r.get(key)))
@@ -189,7 +191,7 @@ async def tasks_to_check_filter_values(session: AsyncSession, principal: Princip
             "person_ids": persons}
 
 
-async def done_tasks(session: AsyncSession, person_id: uuid.UUID,
+async def done_tasks(session: AsyncSession, *, person_id: uuid.UUID,
                      viewer: Principal | None = None) -> list[dict[str, Any]]:
     """Tasks assigned to ``person_id`` whose status is a done one, in open projects
     (and, for a viewer other than an admin, only in projects the viewer is in)."""

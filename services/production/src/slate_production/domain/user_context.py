@@ -45,7 +45,7 @@ CLIENT_PERSON_FIELDS = ("id", "type", "first_name", "last_name", "full_name", "h
                         "is_bot")
 
 
-async def person_rows(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+async def person_rows(session: AsyncSession, *, principal: Principal) -> list[dict[str, Any]]:
     """Admins and managers get every person in full (as auth described them); clients
     only the teams of their productions, with names and roles; others everyone, with
     what the assignee and mention widgets need."""
@@ -54,7 +54,7 @@ async def person_rows(session: AsyncSession, principal: Principal) -> list[dict[
         stmt = stmt.where(Person.id.in_(select(project_person_link.c.person_id).where(
             project_person_link.c.project_id.in_(team_projects(principal)))))
     persons = list(await session.scalars(stmt))
-    deps = await departments_of(session, [p.id for p in persons])
+    deps = await departments_of(session, person_ids=[p.id for p in persons])
     out = []
     for person in persons:
         row = person.serialize()
@@ -70,14 +70,14 @@ async def person_rows(session: AsyncSession, principal: Principal) -> list[dict[
     return out
 
 
-async def project_roles(session: AsyncSession, principal: Principal) -> dict[str, str]:
+async def project_roles(session: AsyncSession, *, principal: Principal) -> dict[str, str]:
     """The caller's role on each production where one is set (project id -> role)."""
     rows = await session.execute(select(project_person_link.c.project_id, project_person_link.c.role).where(
         project_person_link.c.person_id == principal.id, project_person_link.c.role.is_not(None)))
     return {str(project_id): role for project_id, role in rows}
 
 
-async def context(session: AsyncSession, principal: Principal, *, user_limit: int | None = None) -> dict[str, Any]:
+async def context(session: AsyncSession, *, principal: Principal, user_limit: int | None = None) -> dict[str, Any]:
     """``user_limit``: the studio's limit of active persons, told to admins."""
     asset_types = list(await session.scalars(
         select(EntityType).where(EntityType.name.not_in(TEMPORAL_TYPES)).order_by(EntityType.name)))
@@ -88,16 +88,16 @@ async def context(session: AsyncSession, principal: Principal, *, user_limit: in
         "departments": [d.serialize() for d in await session.scalars(select(Department).order_by(Department.name))],
         "studios": [s.serialize() for s in await session.scalars(select(Studio).order_by(Studio.name))],
         "notification_count": 0,
-        "persons": await person_rows(session, principal),
+        "persons": await person_rows(session, principal=principal),
         "project_status": [s.serialize() for s in await session.scalars(select(ProjectStatus).order_by(ProjectStatus.name.desc()))],
-        "project_roles": await project_roles(session, principal),
+        "project_roles": await project_roles(session, principal=principal),
         "projects": await open_projects(session, principal=principal),
         "task_types": [t.serialize() for t in await session.scalars(
             select(TaskType).order_by(TaskType.priority, TaskType.name))],
         "task_status": [s.serialize() for s in await session.scalars(
             select(TaskStatus).order_by(TaskStatus.created_at, TaskStatus.name))],
-        "search_filters": await search_filters.list_filters(session, principal),
-        "search_filter_groups": await search_filters.list_groups(session, principal),
+        "search_filters": await search_filters.list_filters(session, principal=principal),
+        "search_filter_groups": await search_filters.list_groups(session, principal=principal),
         "preview_background_files": [],
         "plugins": [],
     }

@@ -26,26 +26,26 @@ def _parents_of_mine(principal: Principal) -> Select[Any]:
     return select(Entity.parent_id).where(Entity.id.in_(_my_entities(principal)))
 
 
-async def my_entity_ids(session: AsyncSession, principal: Principal) -> set[str]:
+async def my_entity_ids(session: AsyncSession, *, principal: Principal) -> set[str]:
     """The entities the caller has a task on."""
     return {str(i) for i in await session.scalars(_my_entities(principal))}
 
 
-async def my_sequence_ids(session: AsyncSession, principal: Principal) -> set[str]:
+async def my_sequence_ids(session: AsyncSession, *, principal: Principal) -> set[str]:
     """The parents (sequences) of the entities the caller has a task on."""
     return {str(i) for i in await session.scalars(_parents_of_mine(principal)) if i}
 
 
-async def my_episode_ids(session: AsyncSession, principal: Principal) -> set[str]:
+async def my_episode_ids(session: AsyncSession, *, principal: Principal) -> set[str]:
     """Episodes holding shots (or assets) the caller has tasks on, and the entities themselves."""
     seq = aliased(Entity)
     via_shots = select(seq.parent_id).where(seq.id.in_(_parents_of_mine(principal)))
     via_assets = select(Entity.source_id).where(Entity.id.in_(_my_entities(principal)))
     mine = {str(i) for i in await session.scalars(via_shots.union(via_assets)) if i}
-    return mine | await my_entity_ids(session, principal)
+    return mine | await my_entity_ids(session, principal=principal)
 
 
-async def my_asset_types(session: AsyncSession, principal: Principal, *, project_id: uuid.UUID) -> list[dict[str, Any]]:
+async def my_asset_types(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> list[dict[str, Any]]:
     """Asset types of the project's assets the caller has tasks on (without their task types)."""
     used = select(Entity.entity_type_id).where(Entity.project_id == project_id,
                                                Entity.id.in_(_my_entities(principal)))
@@ -61,13 +61,13 @@ def _mine_on(entity_id: uuid.UUID, principal: Principal) -> list[Any]:
     return [Task.entity_id == entity_id, assigned_to_person(principal.id)]
 
 
-async def my_tasks_on(session: AsyncSession, principal: Principal, *, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+async def my_tasks_on(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:
     """The caller's tasks on an entity."""
     rows = await session.scalars(select(Task).where(*_mine_on(entity_id, principal)).order_by(Task.created_at, Task.id))
     return [t.serialize() for t in rows]
 
 
-async def my_task_types_on(session: AsyncSession, principal: Principal, *, entity_id: uuid.UUID) -> list[dict[str, Any]]:
+async def my_task_types_on(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:
     """Task types of the caller's tasks on an entity."""
     return await task_types_of(session, *_mine_on(entity_id, principal))
 

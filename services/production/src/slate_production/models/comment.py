@@ -4,7 +4,7 @@ Kitsu's news page reads (one per comment, as Zou writes them)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -35,10 +35,12 @@ comment_acknowledgement_link = _link("comment_acknowledgement_link", "person_id"
 class Comment(ZouModel, Base):
     __tablename__ = "comment"
     __table_args__ = (Index("ix_comment_object_id_created_at", "object_id", "created_at"),)
+    #: Lets the instance attribute below be a plain annotation rather than a column.
+    __allow_unmapped__ = True
     #: Not a column: the (mentions, department mentions) of a comment created in this
     #: unit of work, whose other links (acknowledgements, previews, attachments) cannot
     #: exist yet; lets its POST answer skip five lookups.
-    fresh_links: ClassVar[tuple[list[uuid.UUID], list[uuid.UUID]] | None] = None  # set per instance
+    fresh_links: tuple[list[uuid.UUID], list[uuid.UUID]] | None = None  # set per instance
 
     shotgun_id: Mapped[int | None] = mapped_column(Integer)
     #: The task commented on (Zou's generic object reference; always a task here).
