@@ -64,12 +64,7 @@ PRODUCTION_POSITIONAL = frozenset("""
     comment_queries.find_mentions
     comment_queries.department_members
     comment_queries.comment_links
-    comment_queries.person_brief
     comment_queries.comment_relations
-    comment_queries.serialize_with_links
-    comment_queries.serialize_created
-    comment_queries.serialize_one
-    comment_queries.task_comments
     comment_queries.project_comments
     comment_queries.latest_comment
     comment_queries.attachment_files

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from slate_common.crud import DELETING, CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, NotFound, SlateError
 
-from .domain import access, casting_commands, casting_queries, shot_versions
+from .domain import access, casting_commands, casting_queries, shot_versions, task_reads
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import tasks as task_rules
@@ -200,6 +200,11 @@ class TaskHooks(CrudHooks[Task]):
         if ctx.principal.is_vendor:
             stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
         return stmt
+
+    async def read_one(self, ctx: CrudContext, instance_id: uuid.UUID, *, relations: bool) -> dict[str, Any] | None:
+        """GET /data/tasks/<id> from one plain row (:func:`task_reads.read_task`)."""
+        return await task_reads.read_task(ctx.session, principal=ctx.principal, task_id=instance_id,
+                                          relations=relations)
 
     async def load(self, ctx: CrudContext, stmt: Select[Any]) -> Task | None:
         """The task with the caller's project role and its assignees, in one round trip

@@ -321,8 +321,12 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
         return json_response(await spec.hooks.serialize(ctx, instance, relations=True), status_code=201)
 
     async def get_one(instance_id: str, request: Request, ctx: Ctx) -> Response:
-        instance = await service.get(ctx, parse_id(instance_id))
+        wanted = parse_id(instance_id)
         relations = flag(request.query_params.get("relations"), spec.default_relations_one)
+        answer = await spec.hooks.read_one(ctx, wanted, relations=relations)
+        if answer is not None:
+            return json_response(answer)
+        instance = await service.get(ctx, wanted)
         return json_response(await spec.hooks.serialize_one(ctx, instance, relations=relations))
 
     async def update(instance_id: str, request: Request, ctx: Ctx) -> Response:

@@ -55,6 +55,12 @@ class CrudHooks(Generic[M]):
     async def check_read(self, ctx: CrudContext, instance: M) -> None:
         return None
 
+    async def read_one(self, ctx: CrudContext, instance_id: uuid.UUID, *, relations: bool) -> dict[str, Any] | None:
+        """GET /data/<model>/<id> answered whole without building the model's object
+        (the same checks and answer as :meth:`load`, :meth:`check_read` and
+        :meth:`serialize_one`, from plain rows); None (the default): the engine's path."""
+        return None
+
     async def load(self, ctx: CrudContext, stmt: Select[Any]) -> M | None:
         """The row of a read-one statement (get, update, delete); override to read what
         the checks and the answer need in the same round trip (kept in ``ctx.scratch``)."""
