@@ -112,6 +112,16 @@ async def test_department_membership_emits_person_update_with_departments(client
     members = (await client.get(f"/data/departments/{dept['id']}/persons", headers=h)).json()
     assert [m["id"] for m in members] == [str(person.id)] and "email" not in members[0]
     assert (await client.get(f"/data/departments/{uuid.uuid4()}/persons", headers=admin)).status_code == 404
+    # the departments in the person listing: an admin's with relations, nobody else's (Zou)
+    listed = {p["id"]: p for p in (await client.get("/data/persons?relations=true", headers=admin)).json()}
+    assert listed[str(person.id)]["departments"] == [dept["id"]]
+    listed = {p["id"]: p for p in (await client.get("/data/persons", headers=admin)).json()}
+    assert "departments" not in listed[str(person.id)] and listed[str(person.id)]["email"] == email
+    for headers in (h, admin):
+        one = (await client.get(f"/data/persons/{person.id}", headers=headers)).json()
+        assert one["departments"] == [dept["id"]]
+    listed = {p["id"]: p for p in (await client.get("/data/persons", headers=h)).json()}
+    assert listed[str(person.id)]["departments"] == [] and "email" not in listed[str(person.id)]
     updates = await _events(client, "person:update", "person_id", str(person.id))
     assert updates[-1]["snapshot"]["departments"] == [dept["id"]] and "password" not in updates[-1]["snapshot"]
     r = await client.delete(f"/actions/persons/{person.id}/departments/{dept['id']}", headers=admin)

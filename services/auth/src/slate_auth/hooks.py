@@ -150,7 +150,10 @@ class PersonHooks(CrudHooks[Person]):
         fields: tuple[str, ...] | None = MINIMAL_PERSON_FIELDS if minimal else None
         if ctx.principal.is_client:
             fields = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
-        rows = await serialize_persons(ctx.session, persons=instances, fields=fields)
+        # minimal rows of a listing and full rows without relations answer no
+        # departments: not read
+        rows = await serialize_persons(ctx.session, persons=instances, fields=fields,
+                                       departments=(minimal or relations) and not (minimal and listing))
         if not minimal and not relations:
             # Zou's full rows list departments only with ?relations=true (its minimal
             # rows and a single person always carry them).
