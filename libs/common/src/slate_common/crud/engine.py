@@ -185,7 +185,7 @@ class CrudService(Generic[M]):
 
     async def get(self, ctx: CrudContext, instance_id: uuid.UUID) -> M:
         stmt = self.base_query(ctx).where(self.spec.model.id == instance_id)  # type: ignore[attr-defined]
-        instance = await self.hooks.load(ctx, stmt)
+        instance = await self.hooks.load(ctx, stmt, instance_id=instance_id)
         if instance is None:
             raise NotFound()
         await self.hooks.check_read(ctx, instance)

@@ -61,9 +61,10 @@ class CrudHooks(Generic[M]):
         :meth:`serialize_one`, from plain rows); None (the default): the engine's path."""
         return None
 
-    async def load(self, ctx: CrudContext, stmt: Select[Any]) -> M | None:
-        """The row of a read-one statement (get, update, delete); override to read what
-        the checks and the answer need in the same round trip (kept in ``ctx.scratch``)."""
+    async def load(self, ctx: CrudContext, stmt: Select[Any], *, instance_id: uuid.UUID) -> M | None:
+        """The row of a read-one statement (get, update, delete: :meth:`scope`'s statement
+        for ``instance_id``); override to read what the checks and the answer need in the
+        same round trip (kept in ``ctx.scratch``)."""
         return (await ctx.session.scalars(stmt)).first()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:

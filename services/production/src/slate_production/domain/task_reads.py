@@ -24,7 +24,7 @@ from slate_common.security import Principal
 from slate_common.serialization import serialize_value
 
 from ..models import Task, project_person_link, task_person_link
-from .tasks import client_view
+from .tasks import client_view, serialize_task
 
 #: Values a row gives that the answer carries as they are (``ZouModel.serialize``'s).
 _PLAIN = frozenset((str, int, float, bool, type(None), dict, list))
@@ -53,18 +53,45 @@ _ASSIGNEES = (select(func.array_agg(aggregate_order_by(task_person_link.c.person
 _BY_ROLE: dict[str | None, Any] = {}
 
 
-def _statement(principal: Principal) -> Any:
+#: The same with the ORM's task object, for the writes (PUT, DELETE).
+_LOAD_BY_ROLE: dict[str | None, Any] = {}
+
+
+def _role_column(key: str | None) -> Any:
+    """The caller's role on the task's project (:func:`access.role_and_assignees_columns`'s)."""
+    return literal("admin") if key is None else (
+        select(func.coalesce(project_person_link.c.role, literal(key)))
+        .where(project_person_link.c.project_id == Task.project_id,
+               project_person_link.c.person_id == bindparam("principal_id", type_=PG_UUID(as_uuid=True)))
+        .scalar_subquery())
+
+
+def _statement(principal: Principal, *, orm: bool = False) -> Any:
     key = None if principal.is_admin else principal.role
-    stmt = _BY_ROLE.get(key)
+    cache = _LOAD_BY_ROLE if orm else _BY_ROLE
+    stmt = cache.get(key)
     if stmt is None:
-        role: Any = literal("admin") if key is None else (
-            select(func.coalesce(project_person_link.c.role, literal(key)))
-            .where(project_person_link.c.project_id == Task.project_id,
-                   project_person_link.c.person_id == bindparam("principal_id", type_=PG_UUID(as_uuid=True)))
-            .scalar_subquery())
-        stmt = _BY_ROLE[key] = (select(*_TASK_COLUMNS, role, _ASSIGNEES)
-                                .where(Task.id == bindparam("task_id", type_=PG_UUID(as_uuid=True))))
+        columns = [Task] if orm else _TASK_COLUMNS
+        stmt = cache[key] = (select(*columns, _role_column(key), _ASSIGNEES)
+                             .where(Task.id == bindparam("task_id", type_=PG_UUID(as_uuid=True))))
     return stmt
+
+
+def _params(principal: Principal, task_id: uuid.UUID) -> dict[str, Any]:
+    params: dict[str, Any] = {"task_id": task_id}
+    if not principal.is_admin:
+        params["principal_id"] = principal.id
+    return params
+
+
+async def load_task(session: AsyncSession, *, principal: Principal,
+                    task_id: uuid.UUID) -> tuple[Task, str | None, list[str]] | None:
+    """The task (the ORM's object, to be changed), the caller's role on its project and
+    its assignees (person ids), in one round trip; None when there is no such task."""
+    row = (await session.execute(_statement(principal, orm=True), _params(principal, task_id))).first()
+    if row is None:
+        return None
+    return row[0], row[1], [str(i) for i in row[2] or ()]
 
 
 async def read_task(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID,
@@ -72,10 +99,7 @@ async def read_task(session: AsyncSession, *, principal: Principal, task_id: uui
     """The task as GET /data/tasks/<id> answers it (404 when none; 403 out of the
     caller's projects, and for a vendor not assigned to it); ``relations``: with its
     assignees before ``id`` (clients: none, and the client view of the values)."""
-    params: dict[str, Any] = {"task_id": task_id}
-    if not principal.is_admin:
-        params["principal_id"] = principal.id
-    row = (await session.execute(_statement(principal), params)).first()
+    row = (await session.execute(_statement(principal), _params(principal, task_id))).first()
     if row is None:
         raise NotFound()
     role, assignees = row[_N], [str(i) for i in row[_N + 1] or ()]
@@ -94,3 +118,15 @@ async def read_task(session: AsyncSession, *, principal: Principal, task_id: uui
             out["assignees"] = listed
         out[key] = value
     return client_view(out) if principal.is_client else out
+
+
+#: A task's assignees (person ids, in order), by a bound task id, built once.
+_ASSIGNEES_OF = (select(func.array_agg(aggregate_order_by(task_person_link.c.person_id, task_person_link.c.person_id)))
+                 .where(task_person_link.c.task_id == bindparam("task_id", type_=PG_UUID(as_uuid=True))))
+
+
+async def task_snapshot(session: AsyncSession, *, task: Task) -> dict[str, Any]:
+    """:func:`tasks.task_snapshot` (the row and its assignees, read now) from a statement
+    built once."""
+    ids = await session.scalar(_ASSIGNEES_OF, {"task_id": task.id})
+    return serialize_task(task, [str(i) for i in ids or ()])
