@@ -36,7 +36,7 @@ def serialized_columns(model: Any) -> list[Any]:
     return [col for col in model.__table__.columns if col.key not in skip]
 
 
-def row_dict(keys: tuple[str, ...], values: Any, zou_type: str) -> dict[str, Any]:
+def row_dict(keys: tuple[str, ...], *, values: Any, zou_type: str) -> dict[str, Any]:
     """``keys`` with the row's ``values`` as the model's ``serialize`` writes them, then ``type``."""
     out = {key: value if type(value) in _PLAIN else serialize_value(value) for key, value in zip(keys, values)}
     out["type"] = zou_type
@@ -108,7 +108,7 @@ async def read_task(session: AsyncSession, *, principal: Principal, task_id: uui
             raise Forbidden()
         if principal.is_vendor and str(principal.id) not in assignees:
             raise Forbidden()
-    task = row_dict(TASK_KEYS, row[:_N], Task.zou_type or "Task")
+    task = row_dict(TASK_KEYS, values=row[:_N], zou_type=Task.zou_type or "Task")
     if not relations:
         return client_view(task) if principal.is_client else task
     out: dict[str, Any] = {}
