@@ -2,7 +2,8 @@
 """Session 9 (issue 16), paired in one process: auth's app built here with the environment
 of a running auth process, then blocks of 25 calls alternating the session-9 paths and the
 ones before: /auth/authenticated (identity.caller_with_organisation of the branch point,
-``--old``) and /data/persons (the departments read for every listing, as before). Answers
+``--old``) and /data/persons (Person objects, and the departments read for every listing,
+as before). Answers
 checked byte for byte first
 CPU per call: ``time.process_time()``, medians per round.
 
@@ -39,7 +40,10 @@ async def main(pid, token, paths, count, block, warmup, rounds):
     old.__package__ = "slate_auth.domain"
     sys.modules[spec.name] = old
     spec.loader.exec_module(old)
+    from slate_common.crud.hooks import CrudHooks
+
     new_caller, new_sp = api_auth.caller_with_organisation, hooks.serialize_persons
+    new_columns = hooks.PersonHooks.listed_columns
 
     async def old_sp(session, *, persons, fields=None, departments=True):
         return await new_sp(session, persons=persons, fields=fields)  # departments always read, as before
@@ -47,6 +51,7 @@ async def main(pid, token, paths, count, block, warmup, rounds):
     def set_variant(name):
         api_auth.caller_with_organisation = old.caller_with_organisation if name == "before" else new_caller
         hooks.serialize_persons = old_sp if name == "before" else new_sp
+        hooks.PersonHooks.listed_columns = CrudHooks.listed_columns if name == "before" else new_columns  # type: ignore[method-assign]
 
     headers = [(b"authorization", f"Bearer {token}".encode())]
     async with app.router.lifespan_context(app):

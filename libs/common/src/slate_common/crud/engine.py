@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -203,6 +204,15 @@ class CrudService(Generic[M]):
         rows = await ctx.session.scalars(stmt.order_by(*order).offset(page.offset).limit(page.limit))
         return list(rows.all()), (total, page)
 
+    async def list_rows(self, ctx: CrudContext, params: dict[str, str], columns: tuple[Any, ...]) -> Sequence[Any]:
+        """:meth:`list` without a page, selecting ``columns`` (plain rows) instead of the
+        model's objects: the same scope, filters and order."""
+        stmt = apply_filters(self.hooks.list_scope(self.hooks.scope(select(*columns), ctx), ctx), self.spec, params)
+        stmt = self.hooks.filter_params(stmt, ctx, params)
+        order = [getattr(self.spec.model, c) for c in self.spec.list_order]
+        rows: Sequence[Any] = (await ctx.session.execute(stmt.order_by(*order))).all()
+        return rows
+
     def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         try:
             parsed = schema.model_validate(body)
@@ -310,6 +320,10 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
     async def list_all(request: Request, ctx: Ctx) -> Response:
         params = dict(request.query_params)
         relations = flag(params.get("relations"))
+        columns = None if "page" in params else spec.hooks.listed_columns(ctx, relations=relations)
+        if columns is not None:
+            plain = await service.list_rows(ctx, params, columns)
+            return json_response(await spec.hooks.serialize_rows(ctx, plain, relations=relations))
         rows, paged = await service.list(ctx, params)
         data = await spec.hooks.serialize_many(ctx, rows, relations=relations)
         if paged is None:
