@@ -41,12 +41,7 @@ PRODUCTION_POSITIONAL = frozenset("""
     access.check_author_or_manager
     access.client_blind
     comment_queries.comment_links
-    comment_queries.person_brief
     comment_queries.comment_relations
-    comment_queries.serialize_with_links
-    comment_queries.serialize_created
-    comment_queries.serialize_one
-    comment_queries.task_comments
     entity_ops.list_entities_json
 """.split())
 

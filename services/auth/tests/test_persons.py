@@ -112,6 +112,16 @@ async def test_department_membership_emits_person_update_with_departments(client
     members = (await client.get(f"/data/departments/{dept['id']}/persons", headers=h)).json()
     assert [m["id"] for m in members] == [str(person.id)] and "email" not in members[0]
     assert (await client.get(f"/data/departments/{uuid.uuid4()}/persons", headers=admin)).status_code == 404
+    # the departments in the person listing: an admin's with relations, nobody else's (Zou)
+    listed = {p["id"]: p for p in (await client.get("/data/persons?relations=true", headers=admin)).json()}
+    assert listed[str(person.id)]["departments"] == [dept["id"]]
+    listed = {p["id"]: p for p in (await client.get("/data/persons", headers=admin)).json()}
+    assert "departments" not in listed[str(person.id)] and listed[str(person.id)]["email"] == email
+    for headers in (h, admin):
+        one = (await client.get(f"/data/persons/{person.id}", headers=headers)).json()
+        assert one["departments"] == [dept["id"]]
+    listed = {p["id"]: p for p in (await client.get("/data/persons", headers=h)).json()}
+    assert listed[str(person.id)]["departments"] == [] and "email" not in listed[str(person.id)]
     updates = await _events(client, "person:update", "person_id", str(person.id))
     assert updates[-1]["snapshot"]["departments"] == [dept["id"]] and "password" not in updates[-1]["snapshot"]
     r = await client.delete(f"/actions/persons/{person.id}/departments/{dept['id']}", headers=admin)
@@ -387,3 +397,35 @@ async def test_minimal_rows_are_the_full_rows_cut_down(client, tokens) -> None: 
         full = await serialize_persons(session, persons=persons)
         minimal = await serialize_persons(session, persons=persons, fields=MINIMAL_PERSON_FIELDS)
     assert persons and minimal == [{k: row[k] for k in MINIMAL_PERSON_FIELDS} for row in full]
+
+
+async def test_non_admin_listing_from_plain_rows_is_the_minimal_rows(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """A non-admin's /data/persons is written from plain rows: the same rows, keys in the
+    same order and values, as the minimal rows of the Person objects (departments empty),
+    for an artist and for a client; an admin's listing is the full rows."""
+    from sqlalchemy import select
+
+    from slate_common.db import transaction
+
+    from slate_auth.domain.identity import MINIMAL_PERSON_FIELDS, serialize_persons
+    from slate_auth.hooks import CLIENT_HIDDEN_PERSON_FIELDS
+    from slate_auth.models import Person
+
+    for role in ("user", "client"):
+        email = f"plain-{role}-{uuid.uuid4().hex[:6]}@studio.test"
+        await make_person(client, email, PASSWORD, role=role)
+        listed = (await client.get("/data/persons", headers=await login_headers(client, email, PASSWORD))).json()
+        fields = MINIMAL_PERSON_FIELDS if role == "user" else tuple(
+            f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
+        async with transaction(client.app.state.runtime.sessionmaker) as session:
+            persons = list((await session.scalars(select(Person).where(Person.preview_project_id.is_(None))
+                                                  .order_by(Person.created_at))).all())
+            expected = await serialize_persons(session, persons=persons, fields=fields)
+        for row in expected:
+            if "departments" in row:
+                row["departments"] = []
+        assert len(listed) == len(expected) > 1
+        assert {r["id"]: list(r.items()) for r in listed} == {r["id"]: list(r.items()) for r in expected}, role
+        assert email not in str(listed) and listed[0]["type"] == "Person"
+    full = (await client.get("/data/persons", headers=_admin(tokens))).json()
+    assert any(p.get("email") == email for p in full) and "departments" not in full[0]

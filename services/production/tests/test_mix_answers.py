@@ -5,7 +5,7 @@ The plain entity listings (``/data/projects/<id>/shots``, ``/data/shots``...) ar
 by PostgreSQL and kept whole in the listing cache: the same answer as the ORM rows
 (``entity_ops.list_entities``, key order and value types included), and never a stale
 one after a change. One task (GET and PUT ``/data/tasks/<id>``) reads the caller's role
-and the assignees in one query."""
+and the assignees in one query; GET from a plain row, as the task's comments."""
 
 from __future__ import annotations
 
@@ -182,6 +182,7 @@ async def test_one_task_read_and_update_per_role(client, signer, sessionmaker, p
             task = await session.get(Task, uuid.UUID(task_id))
             assert task is not None
             full = serialize_task(task, assignees=(await assignees_of(session, task_ids=[task.id]))[task.id])
+            plain = task.serialize()
         for role, status in expected_status.items():
             person = prod.people[role]
             r = await client.get(f"/data/tasks/{task_id}", headers=signer.headers(
@@ -193,6 +194,9 @@ async def test_one_task_read_and_update_per_role(client, signer, sessionmaker, p
                 # a client gets Zou's masked row (no assigner, effort, difficulty...) and no assignees
                 want = {**client_view(full), "assignees": []} if role == "client" else full
                 assert exact(r.json()) == exact(want), role
+                r = await client.get(f"/data/tasks/{task_id}?relations=false", headers=signer.headers(
+                    person, "user" if role == "outsider" else role))
+                assert exact(r.json()) == exact(client_view(plain) if role == "client" else plain), role
     # PUT: supervisors of the project; an artist made supervisor on the project may, a
     # supervisor made artist there may not
     for role, status in (("manager", 200), ("supervisor", 200), ("user", 403), ("client", 403), ("vendor", 403),
@@ -210,3 +214,104 @@ async def test_one_task_read_and_update_per_role(client, signer, sessionmaker, p
     r = await client.put(f"/data/tasks/{other}", json={"priority": 3},
                          headers=signer.headers(prod.people["supervisor"], "supervisor"))
     assert r.status_code == 403
+
+
+async def _orm_task_comments(session, principal: Principal, task_id: uuid.UUID) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """A task's comments as the listing wrote them from ORM objects before it read plain
+    rows (session 9): ``Comment.serialize``, then the replies' authors, the author and
+    status in brief, the links, previews and attachments."""
+    from sqlalchemy import select
+
+    from slate_production.domain import access
+    from slate_production.domain.comment_queries import (
+        LISTED_ATTACHMENTS,
+        LISTED_PREVIEWS,
+        comment_relations,
+        person_brief,
+    )
+    from slate_production.models import Comment, Person, TaskStatus
+
+    stmt = select(Comment, LISTED_PREVIEWS, LISTED_ATTACHMENTS).where(Comment.object_id == task_id).order_by(
+        Comment.created_at.desc(), Comment.id)
+    visible = access.comment_visibility(principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    rows = (await session.execute(stmt)).all()
+    comments = [row[0] for row in rows]
+    rel = await comment_relations(session, comments)
+    persons = {p.id: p for p in await session.scalars(select(Person))}
+    statuses = {s.id: s for s in await session.scalars(select(TaskStatus))}
+    out = []
+    for c, previews, files in rows:
+        row = c.serialize()
+        row["replies"] = [{**r, "person": person_brief(persons.get(uuid.UUID(r["person_id"])), person_id=r["person_id"])}
+                          if r.get("person_id") else r for r in c.replies or []]
+        author = persons.get(c.person_id)
+        blind = access.client_blind(principal, c, author.role if author else None)
+        if blind:
+            row.update(text="", replies=[], checklist=[])
+        status = statuses.get(c.task_status_id) if c.task_status_id else None
+        row.update(
+            person={**person_brief(author, person_id=c.person_id),
+                    "full_name": f"{author.first_name or ''} {author.last_name or ''}".strip() if author else ""},
+            task_status={"name": status.name, "short_name": status.short_name, "color": status.color,
+                         "id": str(status.id)} if status else None,
+            acknowledgements=rel["acknowledgements"].get(c.id, []),
+            previews=previews,
+            mentions=[] if blind else rel["mentions"].get(c.id, []),
+            department_mentions=[] if blind else rel["department_mentions"].get(c.id, []),
+            attachment_files=[] if blind else files,
+        )
+        out.append(row)
+    return out
+
+
+async def test_task_comments_from_plain_rows_equal_the_orm_answer(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    """GET /data/tasks/<id>/comments reads plain rows: the answer is the ORM's, key order
+    and value types included, for every role (clients: their view), with replies,
+    mentions, acknowledgements, a preview, an attachment, a client's comment and one
+    marked for clients; refusals unchanged."""
+    from slate_production.models import AttachmentFileReplica, PreviewFileReplica
+
+    w = comment_world
+    h = w.headers_for
+
+    async def comment(who: str, **body: Any) -> dict[str, Any]:
+        return await ok(await client.post(f"/actions/tasks/{w.task_id}/comment", headers=h(who), json={
+            "task_status_id": str(w.statuses["wip"]), "comment": "note", **body}), 201)
+
+    first = await comment("supervisor", comment=f"Hello @User {w.tag} and @Dep{w.tag}",
+                          checklist=[{"text": "a", "checked": False}], links=["https://x.y/z"])
+    await ok(await client.post(f"/data/tasks/{w.task_id}/comments/{first['id']}/reply", headers=h("user"),
+                               json={"text": f"thanks @Supervisor {w.tag}"}))
+    await ok(await client.post(f"/data/tasks/{w.task_id}/comments/{first['id']}/ack", headers=h("user")))
+    await comment("client", comment="from the client é \"q\"")
+    marked = await comment("manager", comment="for the client")
+    await ok(await client.put(f"/data/comments/{marked['id']}", headers=h("admin"), json={"for_client": True}))
+    staff = await comment("manager", comment="internal")
+    async with transaction(sessionmaker) as session:
+        session.add(PreviewFileReplica(id=uuid.uuid4(), task_id=w.task_id, comment_id=uuid.UUID(staff["id"]),
+                                       revision=1, position=1, extension="mp4", status="ready", width=1920,
+                                       duration=2.5))
+        session.add(AttachmentFileReplica(id=uuid.uuid4(), comment_id=uuid.UUID(first["id"]), name="notes",
+                                          extension="txt", size=12))
+    for who in CommentWorldRoles:
+        role = {"user2": "user", "outsider": "user"}.get(who, who)
+        r = await client.get(f"/data/tasks/{w.task_id}/comments", headers=h(who))
+        if who in ("outsider", "vendor"):  # out of the team; a vendor not assigned
+            assert r.status_code == 403, (who, r.status_code, r.text)
+            continue
+        assert r.status_code == 200, (who, r.text)
+        async with transaction(sessionmaker) as session:
+            expected = await _orm_task_comments(session, Principal(id=w.persons[who], role=role, jti="t"), w.task_id)
+        assert exact(r.json()) == exact(expected), who
+        assert len(expected) == (4 if role in ("admin", "manager", "supervisor") else 3), who
+    rows = await ok(await client.get(f"/data/tasks/{w.task_id}/comments", headers=h("admin")))
+    assert rows[-1]["replies"][0]["person"]["id"] == str(w.persons["user"])
+    assert rows[-1]["acknowledgements"] == [str(w.persons["user"])] and len(rows[-1]["attachment_files"]) == 1
+    assert rows[0]["previews"][0]["duration"] == 2.5
+    missing = await client.get(f"/data/tasks/{uuid.uuid4()}/comments", headers=h("admin"))
+    assert missing.status_code == 404
+
+
+CommentWorldRoles = ("admin", "manager", "supervisor", "user", "user2", "client", "vendor", "outsider")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -15,6 +16,7 @@ from slate_common.crud import CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, ServiceUnavailable, SlateError
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
+from slate_common.serialization import serialize_value
 
 from .config import AuthSettings
 from .domain.identity import (
@@ -44,6 +46,13 @@ CONTRACT_TYPES = ("open-ended", "fixed-term", "short-term", "freelance", "appren
 
 #: What a client does not see of the other persons (observed on the oracle).
 CLIENT_HIDDEN_PERSON_FIELDS = frozenset({"departments", "studio_id", "desktop_login"})
+
+
+#: The columns of a non-admin's person listing (:data:`MINIMAL_PERSON_FIELDS` but those made
+#: in Python), and the fields clients get.
+_MINIMAL_KEYS = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in ("type", "full_name", "departments"))
+_MINIMAL_COLUMNS = tuple(getattr(Person, f) for f in _MINIMAL_KEYS)
+_CLIENT_FIELDS = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
 
 
 class PersonHooks(CrudHooks[Person]):
@@ -141,6 +150,32 @@ class PersonHooks(CrudHooks[Person]):
     ) -> list[dict[str, Any]]:
         return await self._rows(ctx, instances, relations=relations, listing=True)
 
+    def listed_columns(self, ctx: CrudContext, *, relations: bool) -> tuple[Any, ...] | None:
+        """A non-admin's listing (the minimal rows, departments empty) from plain rows of
+        the columns it shows: no ``Person`` object per person."""
+        return None if ctx.principal.is_admin else _MINIMAL_COLUMNS
+
+    async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
+        """:meth:`_rows` of a non-admin's listing (``_fields_of`` of each person, departments
+        empty), from the rows of :data:`_MINIMAL_COLUMNS`."""
+        fields = _CLIENT_FIELDS if ctx.principal.is_client else MINIMAL_PERSON_FIELDS
+        zou_type = Person.zou_type or "Person"
+        out = []
+        for row in rows:
+            values = dict(zip(_MINIMAL_KEYS, row))
+            answer: dict[str, Any] = {}
+            for key in fields:
+                if key == "departments":
+                    answer[key] = []
+                elif key == "type":
+                    answer[key] = zou_type
+                elif key == "full_name":
+                    answer[key] = f"{values['first_name']} {values['last_name']}".strip()  # Person.full_name
+                else:
+                    answer[key] = serialize_value(values[key])
+            out.append(answer)
+        return out
+
     async def _rows(self, ctx: CrudContext, instances: list[Person], *, relations: bool,
                     listing: bool) -> list[dict[str, Any]]:
         """Zou's rows: whole for admins; minimal for the others, without the departments,
@@ -149,8 +184,11 @@ class PersonHooks(CrudHooks[Person]):
         minimal = not ctx.principal.is_admin
         fields: tuple[str, ...] | None = MINIMAL_PERSON_FIELDS if minimal else None
         if ctx.principal.is_client:
-            fields = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
-        rows = await serialize_persons(ctx.session, persons=instances, fields=fields)
+            fields = _CLIENT_FIELDS
+        # minimal rows of a listing and full rows without relations answer no
+        # departments: not read
+        rows = await serialize_persons(ctx.session, persons=instances, fields=fields,
+                                       departments=(minimal or relations) and not (minimal and listing))
         if not minimal and not relations:
             # Zou's full rows list departments only with ?relations=true (its minimal
             # rows and a single person always carry them).

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from slate_common.crud import DELETING, CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, NotFound, SlateError
 
-from .domain import access, casting_commands, casting_queries, shot_versions
+from .domain import access, casting_commands, casting_queries, shot_versions, task_reads
 from .domain import entities as entity_rules
 from .domain import projects as project_rules
 from .domain import tasks as task_rules
@@ -201,15 +201,21 @@ class TaskHooks(CrudHooks[Task]):
             stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
         return stmt
 
-    async def load(self, ctx: CrudContext, stmt: Select[Any]) -> Task | None:
+    async def read_one(self, ctx: CrudContext, instance_id: uuid.UUID, *, relations: bool) -> dict[str, Any] | None:
+        """GET /data/tasks/<id> from one plain row (:func:`task_reads.read_task`)."""
+        return await task_reads.read_task(ctx.session, principal=ctx.principal, task_id=instance_id,
+                                          relations=relations)
+
+    async def load(self, ctx: CrudContext, stmt: Select[Any], *, instance_id: uuid.UUID) -> Task | None:
         """The task with the caller's project role and its assignees, in one round trip
-        (what :meth:`check_read`, :meth:`check_update` and the answer read)."""
-        role, assignees = access.role_and_assignees_columns(ctx.principal, project_id=Task.project_id, task_id=Task.id)
-        row = (await ctx.session.execute(stmt.add_columns(role, assignees))).first()
-        if row is None:
+        (what :meth:`check_read`, :meth:`check_update` and the answer read), from a
+        statement built once per role (:func:`task_reads.load_task`: tasks have no
+        :meth:`scope`, ``stmt`` is the task by id)."""
+        found = await task_reads.load_task(ctx.session, principal=ctx.principal, task_id=instance_id)
+        if found is None:
             return None
-        task: Task = row[0]
-        ctx.scratch["role_and_assignees"] = (task.id, row[1], [str(i) for i in row[2] or ()])
+        task, role, assignees = found
+        ctx.scratch["role_and_assignees"] = (task.id, role, assignees)
         return task
 
     async def _read(self, ctx: CrudContext, instance: Task) -> tuple[str | None, list[str]]:
@@ -313,7 +319,7 @@ class TaskHooks(CrudHooks[Task]):
         return [task_rules.serialize_task(t, assignees=assignees[t.id]) for t in instances]
 
     async def event_snapshot(self, ctx: CrudContext, instance: Task) -> dict[str, Any]:
-        return await task_rules.task_snapshot(ctx.session, task=instance)
+        return await task_reads.task_snapshot(ctx.session, task=instance)
 
 
 class EntityHooks(CrudHooks[Entity]):

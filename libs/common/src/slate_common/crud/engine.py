@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -185,7 +186,7 @@ class CrudService(Generic[M]):
 
     async def get(self, ctx: CrudContext, instance_id: uuid.UUID) -> M:
         stmt = self.base_query(ctx).where(self.spec.model.id == instance_id)  # type: ignore[attr-defined]
-        instance = await self.hooks.load(ctx, stmt)
+        instance = await self.hooks.load(ctx, stmt, instance_id=instance_id)
         if instance is None:
             raise NotFound()
         await self.hooks.check_read(ctx, instance)
@@ -202,6 +203,15 @@ class CrudService(Generic[M]):
         total = await count(ctx.session, stmt=stmt)
         rows = await ctx.session.scalars(stmt.order_by(*order).offset(page.offset).limit(page.limit))
         return list(rows.all()), (total, page)
+
+    async def list_rows(self, ctx: CrudContext, params: dict[str, str], columns: tuple[Any, ...]) -> Sequence[Any]:
+        """:meth:`list` without a page, selecting ``columns`` (plain rows) instead of the
+        model's objects: the same scope, filters and order."""
+        stmt = apply_filters(self.hooks.list_scope(self.hooks.scope(select(*columns), ctx), ctx), self.spec, params)
+        stmt = self.hooks.filter_params(stmt, ctx, params)
+        order = [getattr(self.spec.model, c) for c in self.spec.list_order]
+        rows: Sequence[Any] = (await ctx.session.execute(stmt.order_by(*order))).all()
+        return rows
 
     def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         try:
@@ -310,6 +320,10 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
     async def list_all(request: Request, ctx: Ctx) -> Response:
         params = dict(request.query_params)
         relations = flag(params.get("relations"))
+        columns = None if "page" in params else spec.hooks.listed_columns(ctx, relations=relations)
+        if columns is not None:
+            plain = await service.list_rows(ctx, params, columns)
+            return json_response(await spec.hooks.serialize_rows(ctx, plain, relations=relations))
         rows, paged = await service.list(ctx, params)
         data = await spec.hooks.serialize_many(ctx, rows, relations=relations)
         if paged is None:
@@ -321,8 +335,12 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
         return json_response(await spec.hooks.serialize(ctx, instance, relations=True), status_code=201)
 
     async def get_one(instance_id: str, request: Request, ctx: Ctx) -> Response:
-        instance = await service.get(ctx, parse_id(instance_id))
+        wanted = parse_id(instance_id)
         relations = flag(request.query_params.get("relations"), spec.default_relations_one)
+        answer = await spec.hooks.read_one(ctx, wanted, relations=relations)
+        if answer is not None:
+            return json_response(answer)
+        instance = await service.get(ctx, wanted)
         return json_response(await spec.hooks.serialize_one(ctx, instance, relations=relations))
 
     async def update(instance_id: str, request: Request, ctx: Ctx) -> Response:

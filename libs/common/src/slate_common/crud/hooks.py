@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -55,9 +56,26 @@ class CrudHooks(Generic[M]):
     async def check_read(self, ctx: CrudContext, instance: M) -> None:
         return None
 
-    async def load(self, ctx: CrudContext, stmt: Select[Any]) -> M | None:
-        """The row of a read-one statement (get, update, delete); override to read what
-        the checks and the answer need in the same round trip (kept in ``ctx.scratch``)."""
+    async def read_one(self, ctx: CrudContext, instance_id: uuid.UUID, *, relations: bool) -> dict[str, Any] | None:
+        """GET /data/<model>/<id> answered whole without building the model's object
+        (the same checks and answer as :meth:`load`, :meth:`check_read` and
+        :meth:`serialize_one`, from plain rows); None (the default): the engine's path."""
+        return None
+
+    def listed_columns(self, ctx: CrudContext, *, relations: bool) -> tuple[Any, ...] | None:
+        """The columns a listing without a page needs, when :meth:`serialize_rows` answers
+        it from plain rows instead of the model's objects; None (the default): objects and
+        :meth:`serialize_many`."""
+        return None
+
+    async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
+        """The listing from the rows of :meth:`listed_columns` (what :meth:`serialize_many` answers)."""
+        raise NotImplementedError
+
+    async def load(self, ctx: CrudContext, stmt: Select[Any], *, instance_id: uuid.UUID) -> M | None:
+        """The row of a read-one statement (get, update, delete: :meth:`scope`'s statement
+        for ``instance_id``); override to read what the checks and the answer need in the
+        same round trip (kept in ``ctx.scratch``)."""
         return (await ctx.session.scalars(stmt)).first()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:

@@ -6,7 +6,8 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.db import BOOKKEEPING_FIELDS
@@ -68,12 +69,7 @@ async def set_departments(session: AsyncSession, *, person_id: uuid.UUID, ids: l
             [{"person_id": person_id, "department_id": d} for d in ids]))
 
 
-async def caller_with_organisation(
-    session: AsyncSession, *, person_id: uuid.UUID
-) -> tuple[Person | None, list[str], Organisation | None]:
-    """The person, their department ids and the organisation, in one statement (what
-    /auth/authenticated answers, on every page load of Kitsu: one round trip, not three).
-    The organisation is None when there is none yet (:func:`get_organisation` makes it)."""
+def _caller_statement() -> Any:
     departments = (
         select(func.array_agg(person_department.c.department_id))
         .where(person_department.c.person_id == Person.id)
@@ -81,11 +77,23 @@ async def caller_with_organisation(
         .scalar_subquery()
     )
     first_organisation = select(Organisation.id).order_by(Organisation.created_at).limit(1).scalar_subquery()
-    row = (await session.execute(
-        select(Person, departments, Organisation)
-        .outerjoin(Organisation, Organisation.id == first_organisation)
-        .where(Person.id == person_id)
-    )).first()
+    return (select(Person, departments, Organisation)
+            .outerjoin(Organisation, Organisation.id == first_organisation)
+            .where(Person.id == bindparam("person_id", type_=PG_UUID(as_uuid=True))))
+
+
+#: :func:`caller_with_organisation`'s statement, built once (building it and its cache
+#: key on each call cost as much as running it).
+_CALLER = _caller_statement()
+
+
+async def caller_with_organisation(
+    session: AsyncSession, *, person_id: uuid.UUID
+) -> tuple[Person | None, list[str], Organisation | None]:
+    """The person, their department ids and the organisation, in one statement (what
+    /auth/authenticated answers, on every page load of Kitsu: one round trip, not three).
+    The organisation is None when there is none yet (:func:`get_organisation` makes it)."""
+    row = (await session.execute(_CALLER, {"person_id": person_id})).first()
     if row is None:
         return None, [], None
     person, ids, organisation = row
@@ -104,12 +112,13 @@ MINIMAL_PERSON_FIELDS = ("id", "type", "first_name", "last_name", "full_name", "
 
 
 async def serialize_persons(
-    session: AsyncSession, *, persons: list[Person], fields: tuple[str, ...] | None = None
+    session: AsyncSession, *, persons: list[Person], fields: tuple[str, ...] | None = None,
+    departments: bool = True
 ) -> list[dict[str, Any]]:
     """Persons with their departments, in one query for the whole list; only ``fields``
-    when given."""
+    when given; ``departments=False``: each with an empty list, without the query."""
     links: dict[uuid.UUID, list[str]] = {p.id: [] for p in persons}
-    if persons:
+    if persons and departments:
         rows = await session.execute(
             select(person_department.c.person_id, person_department.c.department_id)
             .where(person_department.c.person_id.in_(list(links)))

@@ -25,13 +25,13 @@ from slate_common.params import (
     ProjectId,
     SequenceId,
     ShotId,
+    documented_body,
 )
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, casting_commands, casting_queries
 from ..domain.casting_commands import CastAssetIn
-from .bodies import documented_body
 
 router = APIRouter(tags=["Casting"])
 

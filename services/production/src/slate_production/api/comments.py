@@ -166,7 +166,7 @@ async def comment_task(task_id: TaskId, request: Request, principal: CurrentUser
     body = validate(CommentIn, await _comment_body(request))
     task, role = await queries.task_with_role(session, principal=principal, task_id=task_id, with_person=True)
     comment = await commands.create_comment(session, principal=principal, task=task, role=role, **body.args())
-    return json_response(await queries.serialize_created(session, comment), status_code=201)
+    return json_response(await queries.serialize_created(session, comment=comment), status_code=201)
 
 
 @router.post("/actions/projects/{project_id}/tasks/comment-many", operation_id="comment_many_tasks", status_code=201,
@@ -177,7 +177,7 @@ async def comment_many(project_id: ProjectId, body: JsonBody, principal: Current
         raise BadRequest("A list of comments is expected.")
     items = [validate(CommentManyIn, i).model_dump(exclude_unset=True) for i in body]
     comments = await commands.comment_many(session, principal=principal, project_id=project_id, items=items)
-    return json_response([await queries.serialize_created(session, c) for c in comments], status_code=201)
+    return json_response([await queries.serialize_created(session, comment=c) for c in comments], status_code=201)
 
 
 async def _batch_items(request: Request) -> list[Any]:
@@ -211,7 +211,7 @@ async def batch_comment_task(task_id: TaskId, request: Request, principal: Curre
     for item in await _batch_items(request):
         args = validate(CommentIn, item).args()
         comment = await commands.create_comment(session, principal=principal, task=task, **args)
-        out.append(await queries.serialize_created(session, comment))
+        out.append(await queries.serialize_created(session, comment=comment))
     return json_response(out, status_code=201)
 
 
@@ -224,14 +224,14 @@ async def batch_comment_tasks(request: Request, principal: CurrentUser, session:
         item = validate(BatchCommentIn, raw)
         task = await queries.get_task(session, task_id=parse_id(item.task_id or item.object_id))
         comment = await commands.create_comment(session, principal=principal, task=task, **item.args())
-        out.append(await queries.serialize_created(session, comment))
+        out.append(await queries.serialize_created(session, comment=comment))
     return json_response(out, status_code=201)
 
 
 @router.get("/data/tasks/{task_id}/comments", operation_id="get_task_comments")
 async def task_comments(task_id: TaskId, principal: CurrentUser, session: SessionDep) -> Response:
     """A task's comments, newest first, with author, status, previews and links."""
-    return json_response(await queries.task_comments(session, principal, task_id))
+    return json_response(await queries.task_comments(session, principal=principal, task_id=task_id))
 
 
 @router.get("/data/tasks/{task_id}/comments/{comment_id}", operation_id="get_task_comment")
@@ -255,7 +255,7 @@ async def acknowledge(task_id: TaskId, comment_id: CommentId, principal: Current
     """Toggle the caller's acknowledgement of a comment."""
     comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
     comment = await commands.acknowledge(session, principal=principal, comment=comment)
-    return json_response(await queries.serialize_with_links(session, comment))
+    return json_response(await queries.serialize_with_links(session, comment=comment))
 
 
 @router.post("/data/tasks/{task_id}/comments/{comment_id}/reply", operation_id="reply_comment",
@@ -317,7 +317,7 @@ async def create_comment(body: JsonObject, principal: CurrentUser, session: Sess
         raise BadRequest("A required field is missing.")
     fields = validate(RawCommentIn, body).model_dump(exclude_unset=True)
     comment = await commands.create_raw_comment(session, principal=principal, data=fields)
-    out = await queries.serialize_with_links(session, comment)
+    out = await queries.serialize_with_links(session, comment=comment)
     if "links" not in body:  # Zou's answer names the column as the body left it (reads list [] after)
         out["links"] = None
     return json_response(out, status_code=201)
@@ -327,7 +327,7 @@ async def create_comment(body: JsonObject, principal: CurrentUser, session: Sess
 async def get_comment(instance_id: InstanceId, principal: CurrentUser, session: SessionDep) -> Response:
     """One comment, with its links, replies and author."""
     comment = await _readable(session, principal, instance_id)
-    return json_response(await queries.serialize_one(session, comment))
+    return json_response(await queries.serialize_one(session, comment=comment))
 
 
 @router.put("/data/comments/{instance_id}", operation_id="update_comment", openapi_extra=documented_body(CommentEdit))
@@ -359,7 +359,7 @@ async def move_comment(task_id: TaskId, comment_id: CommentId, body: JsonObject,
     comment = await queries.get_comment(session, comment_id=comment_id)
     comment = await commands.move_comment(session, principal=principal, comment=comment, source=source,
                                           target_task_id=target_task_id)
-    return json_response(await queries.serialize_with_links(session, comment))
+    return json_response(await queries.serialize_with_links(session, comment=comment))
 
 
 @router.post("/actions/projects/{project_id}/tasks/copy-client-comments", operation_id="copy_client_comments",
@@ -370,7 +370,7 @@ async def copy_client_comments(project_id: ProjectId, body: JsonObject, principa
     copy = validate(CopyClientCommentsIn, body)
     comments = await commands.copy_client_comments(session, principal=principal, project_id=project_id,
                                                    task_ids=copy.task_ids, prefix=copy.prefix)
-    return json_response([await queries.serialize_created(session, c) for c in comments], status_code=201)
+    return json_response([await queries.serialize_created(session, comment=c) for c in comments], status_code=201)
 
 
 @router.get("/data/tasks/{task_id}/attachment-files", operation_id="get_task_attachment_files")

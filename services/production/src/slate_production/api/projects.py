@@ -27,7 +27,7 @@ from slate_common.params import (
 from slate_common.security import AdminUser, CurrentUser
 from slate_common.serialization import json_response
 
-from ..domain import access, entity_ops
+from ..domain import access, entity_ops, project_reads
 from ..domain import project_settings as settings_rules
 from ..domain.entity_ops import list_entities_json
 from ..domain.projects import all_projects, open_projects
@@ -346,9 +346,9 @@ async def project_tasks(project_id: ProjectId, principal: CurrentUser, session: 
 
 def _listing(kind: str) -> Any:
     async def handler(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-        project = await access.readable_project(session, principal, project_id)
+        readable = await project_reads.readable_project_id(session, principal=principal, project_id=project_id)
         filters = {k: v for k, v in request.query_params.items() if k not in ("relations",)}
-        return json_bytes(await list_entities_json(session, principal, kind, project_id=project.id,
+        return json_bytes(await list_entities_json(session, principal, kind, project_id=readable,
                                                    filters=filters, cache=request.app.state.listing_cache))
 
     return handler

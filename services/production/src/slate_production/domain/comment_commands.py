@@ -327,7 +327,7 @@ async def reply(session: AsyncSession, *, principal: Principal, comment: Comment
     return {
         "id": entry["id"], "date": entry["date"], "person_id": entry["person_id"], "text": entry["text"],
         "mentions": entry["mentions"], "department_mentions": entry["department_mentions"],
-        "created_at": entry["created_at"], "person": person_brief(author, principal.id),
+        "created_at": entry["created_at"], "person": person_brief(author, person_id=principal.id),
     }
 
 

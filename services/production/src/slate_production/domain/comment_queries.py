@@ -11,6 +11,7 @@ from sqlalchemy import ARRAY, JSON, bindparam, func, literal, literal_column, se
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.db import BOOKKEEPING_FIELDS
 from slate_common.errors import Forbidden, NotFound
 from slate_common.params import page_of, paginate, parse_id
 from slate_common.security import Principal
@@ -31,6 +32,9 @@ from ..models import (
 )
 from . import access
 from .sql_json import column_json, json_object
+
+#: Values a row gives that an answer carries as they are (``ZouModel.serialize``'s).
+_PLAIN = frozenset((str, int, float, bool, type(None), dict, list))
 
 PERSON_BRIEF = ("first_name", "last_name", "full_name", "has_avatar", "role", "id")
 
@@ -154,7 +158,7 @@ async def _persons(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID
     return {p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(ids)))}
 
 
-def person_brief(person: Person | None, person_id: Any) -> dict[str, Any]:
+def person_brief(person: Person | None, *, person_id: Any) -> dict[str, Any]:
     if person is None:
         return {"first_name": "", "last_name": "", "full_name": "", "has_avatar": False, "role": None,
                 "id": str(person_id)}
@@ -205,7 +209,7 @@ async def comment_relations(session: AsyncSession, comments: list[Comment]) -> d
     }
 
 
-async def serialize_with_links(session: AsyncSession, comment: Comment, *, preview_ids: bool = True) -> dict[str, Any]:
+async def serialize_with_links(session: AsyncSession, *, comment: Comment, preview_ids: bool = True) -> dict[str, Any]:
     """The comment with its mentions, acknowledgements, previews (ids) and attachments,
     as the ack, edit and single-comment routes answer."""
     if comment.fresh_links is not None:  # created in this request: only its mentions exist
@@ -229,31 +233,31 @@ async def serialize_with_links(session: AsyncSession, comment: Comment, *, previ
     return out
 
 
-async def serialize_created(session: AsyncSession, comment: Comment) -> dict[str, Any]:
+async def serialize_created(session: AsyncSession, *, comment: Comment) -> dict[str, Any]:
     """POST answer: the comment, its links, the full task status and the full author."""
-    out = await serialize_with_links(session, comment)
+    out = await serialize_with_links(session, comment=comment)
     status = await session.get(TaskStatus, comment.task_status_id) if comment.task_status_id else None
     author = await session.get(Person, comment.person_id)
     out["task_status"] = status.serialize() if status else None
-    out["person"] = author.serialize(exclude=frozenset({"departments"})) if author else person_brief(None, comment.person_id)
+    out["person"] = author.serialize(exclude=frozenset({"departments"})) if author else person_brief(None, person_id=comment.person_id)
     return out
 
 
-async def serialize_one(session: AsyncSession, comment: Comment) -> dict[str, Any]:
+async def serialize_one(session: AsyncSession, *, comment: Comment) -> dict[str, Any]:
     """GET /data/comments/<id>: links, author in brief, replies with their authors."""
-    out = await serialize_with_links(session, comment)
+    out = await serialize_with_links(session, comment=comment)
     ids = {uuid.UUID(str(r.get("person_id"))) for r in comment.replies or [] if r.get("person_id")}
     persons = await _persons(session, ids | {comment.person_id})
-    out["replies"] = _replies_with_persons(comment, persons)
-    out["person"] = person_brief(persons.get(comment.person_id), comment.person_id)
+    out["replies"] = _replies_with_persons(comment.replies, persons)
+    out["person"] = person_brief(persons.get(comment.person_id), person_id=comment.person_id)
     return out
 
 
-def _replies_with_persons(comment: Comment, persons: dict[uuid.UUID, Person]) -> list[dict[str, Any]]:
+def _replies_with_persons(replies: list[Any] | None, persons: dict[uuid.UUID, Person]) -> list[dict[str, Any]]:
     return [
-        {**r, "person": person_brief(persons.get(uuid.UUID(str(r["person_id"]))), r["person_id"])}
+        {**r, "person": person_brief(persons.get(uuid.UUID(str(r["person_id"]))), person_id=r["person_id"])}
         if r.get("person_id") else r
-        for r in comment.replies or []
+        for r in replies or []
     ]
 
 
@@ -286,9 +290,20 @@ def _linked_ids(table: Any, column: str) -> Any:
     )
 
 
-#: A task's comments (``task_id``) with their author, status and links, newest first.
+#: The comment columns as ``Comment.serialize`` writes them (its keys, in Zou's order).
+_COMMENT_COLUMNS = [Comment.__table__.c[k] for k in Comment.FIELDS
+                    if k in Comment.__table__.c and k not in Comment.hidden_fields | BOOKKEEPING_FIELDS]
+_COMMENT_KEYS = tuple(col.key for col in _COMMENT_COLUMNS)
+_NC = len(_COMMENT_KEYS)
+_FOR_CLIENT = _COMMENT_KEYS.index("for_client")
+_PERSON_ID = _COMMENT_KEYS.index("person_id")
+_STATUS_ID = _COMMENT_KEYS.index("task_status_id")
+_REPLIES = _COMMENT_KEYS.index("replies")
+
+#: A task's comments (``task_id``) with their author, status and links, newest first:
+#: plain rows (building the ``Comment`` objects cost more than the query).
 _TASK_COMMENTS = (
-    select(Comment, Person.first_name, Person.last_name, Person.has_avatar, Person.role,
+    select(*_COMMENT_COLUMNS, Person.first_name, Person.last_name, Person.has_avatar, Person.role,
            TaskStatus.name, TaskStatus.short_name, TaskStatus.color,
            _linked_ids(comment_mention_link, "person_id"),
            _linked_ids(comment_department_mention_link, "department_id"),
@@ -314,32 +329,63 @@ def _task_comments_for(principal: Principal) -> Any:
     return stmt
 
 
-async def task_comments(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> list[dict[str, Any]]:
+#: The task and the caller's role on its project (:func:`task_with_role`'s), plain, per
+#: role; the caller's id and the task's are parameters.
+_TASK_ROLE_BY_ROLE: dict[str | None, Any] = {}
+
+
+def _task_role_for(principal: Principal) -> Any:
+    key = None if principal.is_admin else principal.role
+    stmt = _TASK_ROLE_BY_ROLE.get(key)
+    if stmt is None:
+        role: Any = literal("admin") if key is None else (
+            select(func.coalesce(project_person_link.c.role, literal(key)))
+            .where(project_person_link.c.project_id == Task.project_id,
+                   project_person_link.c.person_id == bindparam("principal_id", type_=PG_UUID(as_uuid=True)))
+            .scalar_subquery())
+        stmt = _TASK_ROLE_BY_ROLE[key] = select(Task.id, role).where(
+            Task.id == bindparam("task_id", type_=PG_UUID(as_uuid=True)))
+    return stmt
+
+
+def _plain(value: Any) -> Any:
+    return value if type(value) in _PLAIN else serialize_value(value)
+
+
+async def task_comments(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> list[dict[str, Any]]:
     """A task's comments, newest first, with author, status, previews and links: the
     listing Kitsu's task panel reads. One query for the task and the caller's rights on
-    it, one for the comments with their author, status, links, previews and attachments,
-    one for the authors of replies when there are replies."""
-    task, role = await task_with_role(session, principal=principal, task_id=task_id)
-    if role is None:
-        await access.check_task_access(session, principal, task)
-    stmt = _task_comments_for(principal)
-    rows = (await session.execute(stmt, {"task_id": task.id})).all()
+    it, one for the comments with their author, status, links, previews and attachments
+    (plain rows, written as ``Comment.serialize`` writes them), one for the authors of
+    replies when there are replies."""
+    params: dict[str, Any] = {"task_id": task_id}
+    if not principal.is_admin:
+        params["principal_id"] = principal.id
+    found = (await session.execute(_task_role_for(principal), params)).first()
+    if found is None:
+        raise NotFound()
+    if principal.is_vendor or found[1] is None:  # out of the team, a vendor's assignment
+        await access.check_task_access(session, principal, await get_task(session, task_id=task_id))
+    rows = (await session.execute(_task_comments_for(principal), {"task_id": task_id})).all()
     if not rows:
         return []
-    reply_authors = {uuid.UUID(str(r["person_id"])) for row in rows for r in row[0].replies or [] if r.get("person_id")}
+    reply_authors = {uuid.UUID(str(r["person_id"])) for row in rows for r in row[_REPLIES] or () if r.get("person_id")}
     persons = await _persons(session, reply_authors)
     out = []
-    for c, first, last, avatar, role, s_name, s_short, s_color, mentions, departments, acks, previews, files in rows:
-        row = c.serialize()
-        row["replies"] = _replies_with_persons(c, persons)
-        blind = access.client_blind(principal, c, role)
+    for row in rows:
+        (first, last, avatar, role, s_name, s_short, s_color, mentions, departments, acks, previews,
+         files) = row[_NC:]
+        comment = {key: _plain(value) for key, value in zip(_COMMENT_KEYS, row[:_NC])}
+        comment["type"] = "Comment"
+        comment["replies"] = _replies_with_persons(row[_REPLIES], persons)
+        blind = principal.is_client and not row[_FOR_CLIENT] and role != "client"  # access.client_blind
         if blind:
-            row.update(text="", replies=[], checklist=[])
-        row.update(
+            comment.update(text="", replies=[], checklist=[])
+        comment.update(
             person={"first_name": first or "", "last_name": last or "",
                     "full_name": f"{first or ''} {last or ''}".strip(), "has_avatar": bool(avatar), "role": role,
-                    "id": str(c.person_id)},
-            task_status=({"name": s_name, "short_name": s_short, "color": s_color, "id": str(c.task_status_id)}
+                    "id": str(row[_PERSON_ID])},
+            task_status=({"name": s_name, "short_name": s_short, "color": s_color, "id": str(row[_STATUS_ID])}
                          if s_name is not None else None),
             acknowledgements=[str(a) for a in acks],
             previews=previews,
@@ -347,7 +393,7 @@ async def task_comments(session: AsyncSession, principal: Principal, task_id: uu
             department_mentions=[] if blind else [str(d) for d in departments],
             attachment_files=[] if blind else files,
         )
-        out.append(row)
+        out.append(comment)
     return out
 
 

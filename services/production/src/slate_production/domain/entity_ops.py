@@ -127,13 +127,18 @@ def kind_condition(kind: str) -> Any:
 LISTING_ORDER = (Entity.name, Entity.id)
 
 
+#: The parent of a listed entity, made once (an alias built per request cost a fifth of
+#: a cached listing's call).
+_PARENT = aliased(Entity)
+
+
 def _listing_statement(
     principal: Principal, kind: str, *, filters: dict[str, Any] | None, project_id: uuid.UUID | None,
     parent_id: uuid.UUID | None, grand_parent_id: uuid.UUID | None,
 ) -> tuple[Any, Any]:
     """The rows of one kind in scope (the entity, its type's name, its project's name,
     its parent's name), unordered, and the alias of the parent."""
-    parent = aliased(Entity)
+    parent = _PARENT
     stmt = (
         select(Entity, EntityType.name, Project.name, parent.name)
         .join(EntityType, EntityType.id == Entity.entity_type_id)

@@ -129,7 +129,7 @@ async def list_news(session: AsyncSession, *, principal: Principal, params: dict
             "project_name": pname, "created_at": serialize_value(news.created_at), "change": news.change,
             "full_entity_name": name, "episode_id": episode_id,
             "entity_preview_file_id": serialize_value(entity.preview_file_id),
-            "person": person_brief(authors.get(news.author_id), news.author_id),
+            "person": person_brief(authors.get(news.author_id), person_id=news.author_id),
         })
     if news_id is not None:
         if not data:
