@@ -60,7 +60,7 @@ async def main(pid, token, paths, count, block, warmup, rounds):
     new_listing = entity_ops._listing_statement
 
     async def old_readable(session, *, principal, project_id):
-        return (await access.readable_project(session, principal, project_id)).id
+        return (await access.readable_project(session, principal=principal, project_id=project_id)).id
 
     def set_variant(name):
         old = name == "before"

@@ -17,34 +17,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Production's domain functions that still take positional arguments after the first.
-# To be emptied: the lead converts production after the branches editing it have merged
-# (issue 14). Remove a name when its function is converted; never add one.
-PRODUCTION_POSITIONAL = frozenset("""
-    access.project_visible
-    access.assigned_to
-    access.principal_in_team
-    access.readable_project
-    access.existing_project
-    access.check_read
-    access.project_role
-    access.role_and_assignees
-    access.check_manager
-    access.check_supervisor
-    access.in_team
-    access.is_assigned
-    access.check_task_access
-    access.task_role
-    access.check_project_access
-    access.check_status_allowed
-    access.is_project_manager
-    access.check_author_or_manager
-    access.client_blind
-    comment_queries.comment_links
-    comment_queries.comment_relations
-    entity_ops.list_entities_json
-""".split())
-
 # libs/common functions taking the session that production calls positionally (emit in
 # 19 places, paginate, Replica.get; Replica.apply in production's tests): converted with
 # production, then this list goes too.
@@ -109,12 +81,7 @@ def test_every_service_domain_is_walked() -> None:
 
 def test_domain_functions_take_keywords_after_the_first_parameter() -> None:
     found = domain_positional()
-    production = set(found.pop("production", []))
     assert found == {}, "take keyword arguments after the first parameter (def f(session, *, a, b)): " + repr(found)
-    new = sorted(production - PRODUCTION_POSITIONAL)
-    assert not new, f"new production domain functions with positional parameters: {new}"
-    done = sorted(PRODUCTION_POSITIONAL - production)
-    assert not done, f"converted (or gone): remove them from PRODUCTION_POSITIONAL: {done}"
 
 
 def test_common_functions_take_keywords_after_the_session() -> None:

@@ -238,7 +238,7 @@ async def _orm_task_comments(session, principal: Principal, task_id: uuid.UUID) 
         stmt = stmt.where(visible)
     rows = (await session.execute(stmt)).all()
     comments = [row[0] for row in rows]
-    rel = await comment_relations(session, comments)
+    rel = await comment_relations(session, comments=comments)
     persons = {p.id: p for p in await session.scalars(select(Person))}
     statuses = {s.id: s for s in await session.scalars(select(TaskStatus))}
     out = []
@@ -247,7 +247,7 @@ async def _orm_task_comments(session, principal: Principal, task_id: uuid.UUID) 
         row["replies"] = [{**r, "person": person_brief(persons.get(uuid.UUID(r["person_id"])), person_id=r["person_id"])}
                           if r.get("person_id") else r for r in c.replies or []]
         author = persons.get(c.person_id)
-        blind = access.client_blind(principal, c, author.role if author else None)
+        blind = access.client_blind(principal, comment=c, author_role=author.role if author else None)
         if blind:
             row.update(text="", replies=[], checklist=[])
         status = statuses.get(c.task_status_id) if c.task_status_id else None

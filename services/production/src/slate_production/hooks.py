@@ -196,9 +196,9 @@ class TaskHooks(CrudHooks[Task]):
     managers create and delete; events carry Zou's task snapshot."""
 
     def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
-        stmt = stmt.where(access.project_visible(ctx.principal, Task.project_id))
+        stmt = stmt.where(access.project_visible(ctx.principal, project_col=Task.project_id))
         if ctx.principal.is_vendor:
-            stmt = stmt.where(access.assigned_to(ctx.principal, Task.id))
+            stmt = stmt.where(access.assigned_to(ctx.principal, task_id_col=Task.id))
         return stmt
 
     async def read_one(self, ctx: CrudContext, instance_id: uuid.UUID, *, relations: bool) -> dict[str, Any] | None:
@@ -223,7 +223,7 @@ class TaskHooks(CrudHooks[Task]):
         (:func:`access.role_and_assignees`)."""
         known = ctx.scratch.get("role_and_assignees")
         if known is None or known[0] != instance.id:
-            known = (instance.id, *await access.role_and_assignees(ctx.session, ctx.principal, instance))
+            known = (instance.id, *await access.role_and_assignees(ctx.session, principal=ctx.principal, task=instance))
             ctx.scratch["role_and_assignees"] = known
         return known[1], known[2]
 
@@ -241,7 +241,7 @@ class TaskHooks(CrudHooks[Task]):
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         if data.get("project_id") is None:
             raise BadRequest("A required field is missing.")
-        await access.check_manager(ctx.session, ctx.principal, data["project_id"])
+        await access.check_manager(ctx.session, principal=ctx.principal, project_id=data["project_id"])
 
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Task | None) -> dict[str, Any]:
         ctx.scratch["assignees"] = data.pop("assignees", None)
@@ -282,7 +282,7 @@ class TaskHooks(CrudHooks[Task]):
             raise Forbidden()
 
     async def check_delete(self, ctx: CrudContext, instance: Task) -> None:
-        await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+        await access.check_manager(ctx.session, principal=ctx.principal, project_id=instance.project_id)
 
     async def pre_delete(self, ctx: CrudContext, instance: Task) -> None:
         """Without ``force=true`` (gazu sends it), a task others refer to stays: its
@@ -326,23 +326,23 @@ class EntityHooks(CrudHooks[Entity]):
     """Generic /data/entities: project scope; managers of the project write."""
 
     def list_scope(self, stmt: Select[Any], ctx: CrudContext) -> Select[Any]:
-        return stmt.where(access.project_visible(ctx.principal, Entity.project_id))
+        return stmt.where(access.project_visible(ctx.principal, project_col=Entity.project_id))
 
     async def check_read(self, ctx: CrudContext, instance: Entity) -> None:
         """One entity (read, update, delete): 403 out of the caller's projects, and for a
         vendor without a task of theirs on it, as Zou answers (listings leave them out)."""
         if ctx.principal.is_admin:
             return
-        if not await access.principal_in_team(ctx.session, ctx.principal, instance.project_id):
+        if not await access.principal_in_team(ctx.session, principal=ctx.principal, project_id=instance.project_id):
             raise Forbidden()
         if ctx.principal.is_vendor and not await ctx.session.scalar(select(exists().where(
-                Task.entity_id == instance.id, access.assigned_to(ctx.principal, Task.id)))):
+                Task.entity_id == instance.id, access.assigned_to(ctx.principal, task_id_col=Task.id)))):
             raise Forbidden()
 
     async def check_create(self, ctx: CrudContext, data: dict[str, Any]) -> None:
         if data.get("project_id") is None:
             raise BadRequest("A required field is missing.")
-        await access.check_manager(ctx.session, ctx.principal, data["project_id"])
+        await access.check_manager(ctx.session, principal=ctx.principal, project_id=data["project_id"])
 
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Entity | None) -> dict[str, Any]:
         if instance is None:
@@ -352,7 +352,7 @@ class EntityHooks(CrudHooks[Entity]):
         return data
 
     async def check_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
-        await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+        await access.check_manager(ctx.session, principal=ctx.principal, project_id=instance.project_id)
 
     async def pre_update(self, ctx: CrudContext, instance: Entity, data: dict[str, Any]) -> None:
         if "data" in data and await entity_rules.type_name_of(ctx.session, entity_type_id=instance.entity_type_id) == "Shot":
@@ -361,7 +361,7 @@ class EntityHooks(CrudHooks[Entity]):
                 after=data["data"], person_id=ctx.principal.id)
 
     async def check_delete(self, ctx: CrudContext, instance: Entity) -> None:
-        await access.check_manager(ctx.session, ctx.principal, instance.project_id)
+        await access.check_manager(ctx.session, principal=ctx.principal, project_id=instance.project_id)
 
     async def serialize(self, ctx: CrudContext, instance: Entity, *, relations: bool) -> dict[str, Any]:
         """One entity (GET, and the answers of POST and PUT): the row with its (casting)

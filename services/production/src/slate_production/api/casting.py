@@ -65,7 +65,7 @@ async def get_entity_casting(project_id: ProjectId, entity_id: EntityId, princip
 async def put_entity_casting(project_id: ProjectId, entity_id: EntityId, body: JsonBody, principal: CurrentUser,
                              session: SessionDep) -> Response:
     """Replace an entity's casting (managers); answers the casting sent."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     entity, type_name = await casting_queries.load_entity(session, entity_id=entity_id, project_id=project_id)
     cast = casting_commands.parse_casting(body)
     await casting_commands.set_casting(session, principal=principal, entity=entity, type_name=type_name, casting=cast, checked=True)
@@ -103,7 +103,7 @@ async def put_asset_casting(asset_id: AssetId, body: JsonBody, principal: Curren
                             session: SessionDep) -> Response:
     """Replace the assets an asset casts (managers); answers the casting set."""
     asset, type_name = await casting_queries.readable_entity(session, principal=principal, entity_id=asset_id, kind="Asset", vendors=True)
-    await access.check_manager(session, principal, asset.project_id)
+    await access.check_manager(session, principal=principal, project_id=asset.project_id)
     if not isinstance(body, list):
         raise BadRequest("Request body must be a JSON array.", data=None)
     cast = casting_commands.parse_casting(body)
@@ -200,7 +200,7 @@ async def get_linked_entities(entity_id: EntityId, principal: CurrentUser, sessi
 @router.get("/data/projects/{project_id}/assets/shared-used", operation_id="get_project_shared_assets_used")
 async def get_shared_used(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shared assets of other projects cast in this project."""
-    await access.check_read(session, principal, project_id)
+    await access.check_read(session, principal=principal, project_id=project_id)
     return json_response(await casting_queries.shared_used(session, project_id=project_id))
 
 
@@ -209,7 +209,7 @@ async def get_shared_used(project_id: ProjectId, principal: CurrentUser, session
 async def get_episode_shared_used(project_id: ProjectId, episode_id: EpisodeId, principal: CurrentUser,
                                   session: SessionDep) -> Response:
     """Shared assets of other projects cast in an episode."""
-    await access.check_read(session, principal, project_id)
+    await access.check_read(session, principal=principal, project_id=project_id)
     await casting_queries.load_entity(session, entity_id=episode_id, project_id=project_id, kind="Episode")
     return json_response(await casting_queries.shared_used(session, project_id=project_id, episode_id=episode_id))
 
@@ -231,7 +231,7 @@ def _positive(value: str | None, name: str, default: int | None) -> int | None:
 async def get_project_links(project_id: ProjectId, request: Request, principal: CurrentUser,
                             session: SessionDep) -> Response:
     """The casting links of a project (managers); ``page``/``limit``, ``cursor_created_at``."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     q = request.query_params
     cursor = None
     if q.get("cursor_created_at"):

@@ -290,7 +290,7 @@ async def project_comments(project_id: ProjectId, principal: CurrentUser, sessio
 async def _readable(session: SessionDep, principal: CurrentUser, comment_id: Any, *, task_id: Any = None) -> Comment:
     comment = await queries.get_comment(session, comment_id=comment_id, task_id=task_id)
     task = await queries.get_task(session, task_id=comment.object_id)
-    await access.check_task_access(session, principal, task)
+    await access.check_task_access(session, principal=principal, task=task)
     if principal.is_client:  # Zou gives clients no single comment
         raise Forbidden()
     if not await queries.comment_visible(session, principal=principal, comment_id=comment.id):

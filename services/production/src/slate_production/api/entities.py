@@ -131,7 +131,7 @@ async def shots_with_tasks(request: Request, principal: CurrentUser, session: Se
 async def get_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots in scope, with project and sequence names."""
     await entity_ops.check_listing_scope(session, principal=principal, kind="Shot", params=request.query_params)
-    return json_bytes(await list_entities_json(session, principal, "Shot", filters=_plain_filters(request),
+    return json_bytes(await list_entities_json(session, principal=principal, kind="Shot", filters=_plain_filters(request),
                                                names="project,sequence", cache=_cache(request)))
 
 
@@ -139,7 +139,7 @@ async def get_shots(request: Request, principal: CurrentUser, session: SessionDe
 async def get_all_shots(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every shot in scope, with project and sequence names."""
     await entity_ops.check_listing_scope(session, principal=principal, kind="Shot", params=request.query_params)
-    return json_bytes(await list_entities_json(session, principal, "Shot", filters=_plain_filters(request),
+    return json_bytes(await list_entities_json(session, principal=principal, kind="Shot", filters=_plain_filters(request),
                                                names="project,sequence", cache=_cache(request)))
 
 
@@ -156,7 +156,7 @@ async def assets_with_tasks(request: Request, principal: CurrentUser, session: S
 async def get_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Assets in scope."""
     await entity_ops.check_listing_scope(session, principal=principal, kind="Asset", params=request.query_params)
-    rows = await list_entities_json(session, principal, "Asset", filters=_plain_filters(request),
+    rows = await list_entities_json(session, principal=principal, kind="Asset", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
 
@@ -165,7 +165,7 @@ async def get_assets(request: Request, principal: CurrentUser, session: SessionD
 async def get_all_assets(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Every asset in scope."""
     await entity_ops.check_listing_scope(session, principal=principal, kind="Asset", params=request.query_params)
-    rows = await list_entities_json(session, principal, "Asset", filters=_plain_filters(request),
+    rows = await list_entities_json(session, principal=principal, kind="Asset", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
 
@@ -183,7 +183,7 @@ async def sequences_with_tasks(request: Request, principal: CurrentUser, session
 async def get_sequences(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences in scope."""
     await entity_ops.check_listing_scope(session, principal=principal, kind="Sequence", params=request.query_params)
-    rows = await list_entities_json(session, principal, "Sequence", filters=_plain_filters(request),
+    rows = await list_entities_json(session, principal=principal, kind="Sequence", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
 
@@ -198,7 +198,7 @@ async def episodes_with_tasks(request: Request, principal: CurrentUser, session:
 async def get_episodes(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes in scope."""
     await entity_ops.check_listing_scope(session, principal=principal, kind="Episode", params=request.query_params)
-    rows = await list_entities_json(session, principal, "Episode", filters=_plain_filters(request),
+    rows = await list_entities_json(session, principal=principal, kind="Episode", filters=_plain_filters(request),
                                     cache=_cache(request))
     return json_bytes(rows)
 
@@ -302,7 +302,7 @@ async def update_shot(shot_id: ShotId, body: ShotChange, principal: CurrentUser,
 async def sequence_shots(sequence_id: SequenceId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of a sequence."""
     seq, _ = await get_entity(session, principal=principal, entity_id=sequence_id, kind="Sequence")
-    return json_bytes(await list_entities_json(session, principal, "Shot", parent_id=seq.id,
+    return json_bytes(await list_entities_json(session, principal=principal, kind="Shot", parent_id=seq.id,
                                                names="project,sequence"))
 
 
@@ -317,14 +317,14 @@ async def sequence_shot_tasks(sequence_id: SequenceId, principal: CurrentUser, s
 async def episode_sequences(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of an episode."""
     ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode")
-    return json_bytes(await list_entities_json(session, principal, "Sequence", parent_id=ep.id))
+    return json_bytes(await list_entities_json(session, principal=principal, kind="Sequence", parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shots", operation_id="get_episode_shots")
 async def episode_shots(episode_id: EpisodeId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shots of an episode's sequences."""
     ep, _ = await get_entity(session, principal=principal, entity_id=episode_id, kind="Episode", assigned=True)
-    return json_bytes(await list_entities_json(session, principal, "Shot", grand_parent_id=ep.id))
+    return json_bytes(await list_entities_json(session, principal=principal, kind="Shot", grand_parent_id=ep.id))
 
 
 @router.get("/data/episodes/{episode_id}/shot-tasks", operation_id="get_episode_shot_tasks")
@@ -344,11 +344,11 @@ async def episode_asset_tasks(episode_id: EpisodeId, principal: CurrentUser, ses
 async def _share(principal: Any, session: Any, *, is_shared: bool, asset_ids: list[uuid.UUID] | None,
                  project_id: uuid.UUID | None = None, asset_type_id: uuid.UUID | None = None) -> Response:
     if project_id is not None:
-        project = await access.readable_project(session, principal, project_id)
+        project = await access.readable_project(session, principal=principal, project_id=project_id)
         if asset_type_id is None:  # a whole project's assets: admins (Zou)
             access.check_admin(principal)
         else:  # a type's: the project's managers, even when it has no such asset
-            await access.check_manager(session, principal, project.id)
+            await access.check_manager(session, principal=principal, project_id=project.id)
     rows = await entity_ops.share_assets(session, principal=principal, is_shared=is_shared, asset_ids=asset_ids,
                                          project_id=project_id, asset_type_id=asset_type_id)
     return json_response(rows)
@@ -388,8 +388,8 @@ async def delete_entities(project_id: ProjectId, principal: CurrentUser, session
     """Delete (or cancel, when they have tasks) the given entities of a project (``force=true``:
     delete them even so); answers their ids. The body (a list of entity ids) is read once
     the caller is known to manage the project, as Zou."""
-    project = await access.readable_project(session, principal, project_id)
-    await access.check_manager(session, principal, project.id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
+    await access.check_manager(session, principal=principal, project_id=project.id)
     if not isinstance(body, list):
         raise BadRequest("A list of entity ids is expected")
     return json_response(await entity_ops.delete_project_entities(

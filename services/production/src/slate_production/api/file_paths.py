@@ -40,7 +40,7 @@ async def _guess(body: PathGuess, principal: CurrentUser, session: SessionDep) -
         project_id = uuid.UUID(body.project_id)
     except ValueError as exc:
         raise NotFound() from exc
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await file_paths.guess_from_path(session, project=project, file_path=body.file_path,
                                                           sep=body.sep or "/"))
 

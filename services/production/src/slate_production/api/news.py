@@ -26,14 +26,14 @@ async def open_projects_news(request: Request, principal: CurrentUser, session: 
 async def project_news(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """A project's news, newest first (filters: task_status_id, person_id, task_type_id,
     before, after, only_preview; page, limit)."""
-    await access.check_project_access(session, principal, project_id)
+    await access.check_project_access(session, principal=principal, project_id=project_id)
     return json_response(await list_news(session, principal=principal, params=dict(request.query_params), project_id=project_id))
 
 
 @router.get("/data/projects/{project_id}/news/{news_id}", operation_id="get_project_news_item")
 async def project_news_item(project_id: ProjectId, news_id: NewsId, principal: CurrentUser, session: SessionDep) -> Response:
     """One news entry of a project."""
-    await access.check_project_access(session, principal, project_id)
+    await access.check_project_access(session, principal=principal, project_id=project_id)
     return json_response(await list_news(session, principal=principal, params={}, project_id=project_id, news_id=news_id))
 
 

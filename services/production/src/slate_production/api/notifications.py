@@ -80,15 +80,15 @@ async def mark_all_as_read(principal: CurrentUser, session: SessionDep) -> Respo
 
 
 async def _require_manager(session: SessionDep, principal: Principal, project_id: uuid.UUID) -> None:
-    await access.check_project_access(session, principal, project_id)
-    if not await access.is_project_manager(session, principal, project_id):
+    await access.check_project_access(session, principal=principal, project_id=project_id)
+    if not await access.is_project_manager(session, principal=principal, project_id=project_id):
         raise Forbidden()
 
 
 @router.get("/data/projects/{project_id}/notifications", operation_id="get_project_notifications")
 async def project_notifications(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Every notification about a project's tasks (admins only, as Zou)."""
-    await access.check_project_access(session, principal, project_id)
+    await access.check_project_access(session, principal=principal, project_id=project_id)
     access.check_admin(principal)
     return json_response(await rules.project_notifications(session, project_id=project_id))
 
@@ -96,7 +96,7 @@ async def project_notifications(project_id: ProjectId, principal: CurrentUser, s
 @router.get("/data/projects/{project_id}/subscriptions", operation_id="get_project_subscriptions")
 async def project_subscriptions(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Every subscription to a project's tasks (admins only, as Zou)."""
-    await access.check_project_access(session, principal, project_id)
+    await access.check_project_access(session, principal=principal, project_id=project_id)
     access.check_admin(principal)
     return json_response(await subscriptions.project_subscriptions(session, project_id=project_id))
 

@@ -175,7 +175,7 @@ async def get_all_projects(principal: CurrentUser, session: SessionDep) -> Respo
 @router.get("/data/projects/{project_id}/team", operation_id="get_project_team")
 async def get_team(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The persons of a project's team."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await settings_rules.team(session, principal=principal, project_id=project.id))
 
 
@@ -247,7 +247,7 @@ async def remove_task_type(project_id: ProjectId, task_type_id: TaskTypeId, prin
 @router.get("/data/projects/{project_id}/settings/task-status", operation_id="get_project_task_statuses")
 async def get_task_statuses(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """The task statuses a project uses."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await settings_rules.task_statuses(session, project_id=project.id))
 
 
@@ -326,21 +326,21 @@ async def reorder_task_statuses(project_id: ProjectId, principal: AdminUser, bod
 @router.get("/data/projects/{project_id}/asset-types", operation_id="get_project_asset_types")
 async def project_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types that the project's assets use."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await settings_rules.used_asset_types(session, project_id=project.id))
 
 
 @router.get("/data/projects/{project_id}/task-types", operation_id="get_project_task_types")
 async def project_task_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Task types a project uses."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await settings_rules.task_types(session, project_id=project.id))
 
 
 @router.get("/data/projects/{project_id}/tasks", operation_id="get_project_tasks")
 async def project_tasks(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Tasks of a project."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await plain_tasks(session, principal=principal, conditions=[Task.project_id == project.id]))
 
 
@@ -348,7 +348,7 @@ def _listing(kind: str) -> Any:
     async def handler(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
         readable = await project_reads.readable_project_id(session, principal=principal, project_id=project_id)
         filters = {k: v for k, v in request.query_params.items() if k not in ("relations",)}
-        return json_bytes(await list_entities_json(session, principal, kind, project_id=readable,
+        return json_bytes(await list_entities_json(session, principal=principal, kind=kind, project_id=readable,
                                                    filters=filters, cache=request.app.state.listing_cache))
 
     return handler
@@ -364,8 +364,8 @@ for _path, _kind in (("assets", "Asset"), ("episodes", "Episode"), ("sequences",
 async def project_assets_of_type(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser,
                                  session: SessionDep) -> Response:
     """A project's assets of one type."""
-    project = await access.readable_project(session, principal, project_id)
-    return json_bytes(await list_entities_json(session, principal, "Asset", project_id=project.id,
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
+    return json_bytes(await list_entities_json(session, principal=principal, kind="Asset", project_id=project.id,
                                                filters={"entity_type_id": asset_type_id}))
 
 
@@ -374,7 +374,7 @@ async def project_assets_of_type(project_id: ProjectId, asset_type_id: AssetType
 async def create_asset(project_id: ProjectId, asset_type_id: AssetTypeId, body: NewAsset, principal: CurrentUser,
                        session: SessionDep) -> Response:
     """Create an asset of a type in a project (managers)."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     entity, type_name, _ = await entity_ops.create_entity(
         session, principal=principal, project_id=project.id, entity_type=asset_type_id,
         body=body.model_dump(exclude_unset=True))
@@ -385,7 +385,7 @@ async def create_asset(project_id: ProjectId, asset_type_id: AssetTypeId, body: 
 async def create_episode(project_id: ProjectId, body: NewEntity, principal: CurrentUser,
                          session: SessionDep) -> Response:
     """Create an episode (or get the one of that name)."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     entity, _, _ = await entity_ops.create_entity(session, principal=principal, project_id=project.id, type_name="Episode",
                                                   body=body.model_dump(exclude_unset=True), get_or_create=True)
     return json_response(entity.serialize(type_name="Episode"), status_code=201)
@@ -395,7 +395,7 @@ async def create_episode(project_id: ProjectId, body: NewEntity, principal: Curr
 async def create_sequence(project_id: ProjectId, body: NewSequence, principal: CurrentUser,
                           session: SessionDep) -> Response:
     """Create a sequence, in an episode for TV shows (or get the one of that name)."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     entity, _, _ = await entity_ops.create_entity(session, principal=principal, project_id=project.id, type_name="Sequence",
                                                   body=body.model_dump(exclude_unset=True), parent_id=body.episode_id,
                                                   get_or_create=True)
@@ -405,7 +405,7 @@ async def create_sequence(project_id: ProjectId, body: NewSequence, principal: C
 @router.post("/data/projects/{project_id}/shots", operation_id="create_shot", status_code=201)
 async def create_shot(project_id: ProjectId, body: NewShot, principal: CurrentUser, session: SessionDep) -> Response:
     """Create a shot in a sequence, with nb_frames and data (or get the one of that name)."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     entity, _, _ = await entity_ops.create_entity(session, principal=principal, project_id=project.id, type_name="Shot",
                                                   body=body.model_dump(exclude_unset=True), parent_id=body.sequence_id,
                                                   get_or_create=True)
@@ -435,5 +435,5 @@ async def reorder_global_task_types(principal: AdminUser, body: TaskTypeOrder, s
 @router.get("/data/projects/{project_id}/episodes/stats", operation_id="get_project_episode_stats")
 async def episode_stats(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Task counts (and frames) by episode, task type and status for a project."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     return json_response(await settings_rules.episode_stats(session, project_id=project.id))

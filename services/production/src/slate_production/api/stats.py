@@ -19,7 +19,7 @@ router = APIRouter(tags=["Stats"])
 @router.get("/data/projects/{project_id}/episodes/retake-stats", operation_id="get_episode_retake_stats")
 async def episode_retake_stats(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Shot tasks done, in retake and other per episode and task type, with retake rounds."""
-    await access.readable_project(session, principal, project_id)
+    await access.readable_project(session, principal=principal, project_id=project_id)
     if principal.is_client:
         raise Forbidden()
     return json_response(await stats.episode_retake_stats(session, principal=principal, project_id=project_id))

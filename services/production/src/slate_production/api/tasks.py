@@ -89,7 +89,7 @@ async def _create_tasks(request: Request, principal: Any, session: Any, project_
                         task_type_id: uuid.UUID, kind: str) -> Response:
     body = await json_body(request)
     ids = _ids(body) if isinstance(body, list) and body else None
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     tasks = await task_ops.create_tasks(session, principal=principal, project_id=project.id,
                                         task_type_id=task_type_id, kind=kind, entity_ids=ids)
     return json_response(await task_ops.with_names(session, tasks=tasks), status_code=201)
@@ -142,7 +142,7 @@ async def _task_type_ids(request: Request) -> list[uuid.UUID]:
 async def assign_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
     """Assign a person to a task (supervisors and managers); emits task:assign."""
     task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
-    await access.check_supervisor(session, principal, task.project_id)
+    await access.check_supervisor(session, principal=principal, project_id=task.project_id)
     person_id = validate(AssignIn, body).person_id
     if not await task_ops.assign(session, principal=principal, task_ids=[task.id], person_id=person_id):
         raise Forbidden()  # a supervisor outside the task's or the person's departments (Zou)
@@ -184,7 +184,7 @@ async def delete_project_tasks(project_id: ProjectId, request: Request, principa
                                session: SessionDep) -> Response:
     """Delete the given tasks of a project (admins, as Zou); answers the ids given, as Zou
     does, those of other projects too (which it leaves alone: so does Slate)."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     access.check_admin(principal)
     ids = _ids(await json_body(request))
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_ids=ids)
@@ -197,7 +197,7 @@ async def delete_project_tasks(project_id: ProjectId, request: Request, principa
 async def delete_task_type_tasks(project_id: ProjectId, task_type_id: TaskTypeId, principal: CurrentUser,
                                  session: SessionDep) -> Response:
     """Delete every task of a type in a project (admins, as Zou)."""
-    project = await access.readable_project(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
     access.check_admin(principal)
     tasks = await task_queries.project_tasks(session, project_id=project.id, task_type_id=task_type_id)
     await task_ops.delete_tasks(session, principal=principal, tasks=tasks)
@@ -274,8 +274,8 @@ async def create_tasks_for_type(project_id: ProjectId, task_type_id: TaskTypeId,
                                 principal: CurrentUser, session: SessionDep) -> Response:
     """One task of this type for each given entity of an entity type named in the path
     ("Shot", "sequence", "Character"...; managers)."""
-    project = await access.readable_project(session, principal, project_id)
-    await access.check_manager(session, principal, project.id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
+    await access.check_manager(session, principal=principal, project_id=project.id)
     kind = await entity_rules.entity_type_named(session, name=entity_type)
     return await _create_tasks(request, principal, session, project_id, task_type_id, kind)
 
@@ -287,8 +287,8 @@ async def set_shot_nb_frames(project_id: ProjectId, task_type_id: TaskTypeId, bo
     """Set nb_frames of the given shots (managers); answers the shots changed."""
     from ..domain.entities import emit_entity_event
 
-    project = await access.readable_project(session, principal, project_id)
-    await access.check_manager(session, principal, project.id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
+    await access.check_manager(session, principal=principal, project_id=project.id)
     out = []
     for item in validate(ShotFramesIn, body).shots:  # none given: none changed (Zou answers an empty list)
         shot, _ = await get_entity(session, principal=principal, entity_id=item.shot_id, kind="Shot")

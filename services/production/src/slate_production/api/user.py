@@ -47,7 +47,7 @@ async def user_tasks(request: Request, principal: CurrentUser, session: SessionD
 @router.get("/data/user/projects/{project_id}/asset-types", operation_id="get_user_project_asset_types")
 async def user_asset_types(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Asset types of the project's assets the person has tasks on."""
-    project = await access.existing_project(session, project_id)
+    project = await access.existing_project(session, project_id=project_id)
     return json_response(await user_queries.my_asset_types(session, principal=principal, project_id=project.id))
 
 
@@ -56,7 +56,7 @@ async def user_asset_types(project_id: ProjectId, principal: CurrentUser, sessio
 async def user_assets(project_id: ProjectId, asset_type_id: AssetTypeId, principal: CurrentUser,
                       session: SessionDep) -> Response:
     """The project's assets of a type the person has tasks on."""
-    project = await access.existing_project(session, project_id)
+    project = await access.existing_project(session, project_id=project_id)
     rows = await list_entities(session, principal=principal, kind="Asset", project_id=project.id,
                                filters={"entity_type_id": str(asset_type_id)})
     mine = await user_queries.my_entity_ids(session, principal=principal)
@@ -66,7 +66,7 @@ async def user_assets(project_id: ProjectId, asset_type_id: AssetTypeId, princip
 @router.get("/data/user/projects/{project_id}/sequences", operation_id="get_user_project_sequences")
 async def user_sequences(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Sequences of the project holding shots the person has tasks on."""
-    project = await access.existing_project(session, project_id)
+    project = await access.existing_project(session, project_id=project_id)
     rows = await list_entities(session, principal=principal, kind="Sequence", project_id=project.id)
     mine = await user_queries.my_sequence_ids(session, principal=principal)
     return json_response([r for r in rows if r["id"] in mine])
@@ -75,7 +75,7 @@ async def user_sequences(project_id: ProjectId, principal: CurrentUser, session:
 @router.get("/data/user/projects/{project_id}/episodes", operation_id="get_user_project_episodes")
 async def user_episodes(project_id: ProjectId, principal: CurrentUser, session: SessionDep) -> Response:
     """Episodes of the project holding shots (or assets) the person has tasks on."""
-    project = await access.existing_project(session, project_id)
+    project = await access.existing_project(session, project_id=project_id)
     rows = await list_entities(session, principal=principal, kind="Episode", project_id=project.id)
     mine = await user_queries.my_episode_ids(session, principal=principal)
     return json_response([r for r in rows if r["id"] in mine])

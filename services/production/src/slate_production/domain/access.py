@@ -47,34 +47,34 @@ def team_projects(principal: Principal) -> Select[Any]:
     return select(project_person_link.c.project_id).where(project_person_link.c.person_id == principal.id)
 
 
-def project_visible(principal: Principal, project_col: Any) -> ColumnElement[bool]:
+def project_visible(principal: Principal, *, project_col: Any) -> ColumnElement[bool]:
     """A condition on a ``project_id`` column: the rows the caller may see."""
     if principal.is_admin:
         return true()
     return project_col.in_(team_projects(principal))
 
 
-def assigned_to(principal: Principal, task_id_col: Any) -> ColumnElement[bool]:
+def assigned_to(principal: Principal, *, task_id_col: Any) -> ColumnElement[bool]:
     return exists().where(task_person_link.c.task_id == task_id_col, task_person_link.c.person_id == principal.id)
 
 
-async def principal_in_team(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
+async def principal_in_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> bool:
     return bool(await session.scalar(select(exists().where(
         project_person_link.c.project_id == project_id, project_person_link.c.person_id == principal.id))))
 
 
-async def readable_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
+async def readable_project(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> Project:
     """The project if the caller may see it: 404 when there is none, 403 when they are
     not in its team (Zou's answers)."""
     project = await session.get(Project, project_id)
     if project is None:
         raise NotFound()
-    if not (principal.is_admin or await principal_in_team(session, principal, project_id)):
+    if not (principal.is_admin or await principal_in_team(session, principal=principal, project_id=project_id)):
         raise Forbidden()
     return project
 
 
-async def existing_project(session: AsyncSession, project_id: uuid.UUID) -> Project:
+async def existing_project(session: AsyncSession, *, project_id: uuid.UUID) -> Project:
     """The project whoever asks, 404 when there is none: for views that show only the
     caller's own things in it (/data/user/projects/...)."""
     project = await session.get(Project, project_id)
@@ -83,15 +83,15 @@ async def existing_project(session: AsyncSession, project_id: uuid.UUID) -> Proj
     return project
 
 
-async def check_read(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+async def check_read(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> None:
     """In the project's team (or an admin): 403 otherwise, 404 when there is no such project."""
-    if not principal.is_admin and not await principal_in_team(session, principal, project_id):
+    if not principal.is_admin and not await principal_in_team(session, principal=principal, project_id=project_id):
         if await session.get(Project, project_id) is None:
             raise NotFound()
         raise Forbidden()
 
 
-async def project_role(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> str | None:
+async def project_role(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> str | None:
     """The caller's role on a project: "admin" for admins, the team member's project
     role when one is set (PUT /data/projects/<id>/team/<person>), else their studio
     role; None when they are not in the team."""
@@ -104,7 +104,7 @@ async def project_role(session: AsyncSession, principal: Principal, project_id: 
     return row[0] or principal.role
 
 
-async def role_and_assignees(session: AsyncSession, principal: Principal, task: Task) -> tuple[str | None, list[str]]:
+async def role_and_assignees(session: AsyncSession, *, principal: Principal, task: Task) -> tuple[str | None, list[str]]:
     """:func:`project_role` on the task's project and the task's assignees (person ids,
     in order), in one query: what reading one task checks and answers."""
     found, ids = (await session.execute(select(*role_and_assignees_columns(principal, project_id=task.project_id, task_id=task.id)))).one()
@@ -124,18 +124,18 @@ def role_and_assignees_columns(principal: Principal, *, project_id: Any, task_id
     return role, assignees
 
 
-async def check_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+async def check_manager(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers in the project's team (others in the team: 403)."""
-    role = await project_role(session, principal, project_id)
+    role = await project_role(session, principal=principal, project_id=project_id)
     if role is None and await session.get(Project, project_id) is None:
         raise NotFound()
     if role not in ("admin", "manager"):
         raise Forbidden()
 
 
-async def check_supervisor(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+async def check_supervisor(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> None:
     """Admins, or managers and supervisors in the project's team."""
-    role = await project_role(session, principal, project_id)
+    role = await project_role(session, principal=principal, project_id=project_id)
     if role is None and await session.get(Project, project_id) is None:
         raise NotFound()
     if role not in SUPERVISORS:
@@ -150,44 +150,44 @@ def check_admin(principal: Principal) -> None:
 # --- comments ---------------------------------------------------------------------------
 
 
-async def in_team(session: AsyncSession, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+async def in_team(session: AsyncSession, *, project_id: uuid.UUID, person_id: uuid.UUID) -> bool:
     return bool(await session.scalar(select(exists().where(
         project_person_link.c.project_id == project_id, project_person_link.c.person_id == person_id))))
 
 
-async def is_assigned(session: AsyncSession, task_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+async def is_assigned(session: AsyncSession, *, task_id: uuid.UUID, person_id: uuid.UUID) -> bool:
     return bool(await session.scalar(select(exists().where(
         task_person_link.c.task_id == task_id, task_person_link.c.person_id == person_id))))
 
 
-async def check_task_access(session: AsyncSession, principal: Principal, task: Task) -> None:
+async def check_task_access(session: AsyncSession, *, principal: Principal, task: Task) -> None:
     """Read or comment a task at all."""
     if principal.is_admin:
         return
-    if not await in_team(session, task.project_id, principal.id):
+    if not await in_team(session, project_id=task.project_id, person_id=principal.id):
         raise Forbidden()
-    if principal.is_vendor and not await is_assigned(session, task.id, principal.id):
+    if principal.is_vendor and not await is_assigned(session, task_id=task.id, person_id=principal.id):
         raise Forbidden()
 
 
-async def task_role(session: AsyncSession, principal: Principal, task: Task) -> str:
+async def task_role(session: AsyncSession, *, principal: Principal, task: Task) -> str:
     """:func:`check_task_access`, answering the caller's project role (one lookup for both)."""
-    role = await project_role(session, principal, task.project_id)
+    role = await project_role(session, principal=principal, project_id=task.project_id)
     if role is None:
         raise Forbidden()
-    if principal.is_vendor and not await is_assigned(session, task.id, principal.id):
+    if principal.is_vendor and not await is_assigned(session, task_id=task.id, person_id=principal.id):
         raise Forbidden()
     return role
 
 
-async def check_project_access(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> None:
+async def check_project_access(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> None:
     if principal.is_admin:
         return
-    if not await in_team(session, project_id, principal.id):
+    if not await in_team(session, project_id=project_id, person_id=principal.id):
         raise Forbidden()
 
 
-def check_status_allowed(role: str | None, status: TaskStatus) -> None:
+def check_status_allowed(role: str | None, *, status: TaskStatus) -> None:
     """``role``: the caller's role on the task's project (:func:`project_role`)."""
     if role == "user" and not status.is_artist_allowed:
         raise Forbidden()
@@ -195,17 +195,17 @@ def check_status_allowed(role: str | None, status: TaskStatus) -> None:
         raise Forbidden()
 
 
-async def is_project_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> bool:
-    return await project_role(session, principal, project_id) in ("admin", "manager")
+async def is_project_manager(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> bool:
+    return await project_role(session, principal=principal, project_id=project_id) in ("admin", "manager")
 
 
-async def check_author_or_manager(session: AsyncSession, principal: Principal, project_id: uuid.UUID,
+async def check_author_or_manager(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                                   author_id: uuid.UUID | str | None) -> None:
     """A person changes only their own comments and replies; the project's managers and
     admins any."""
     if author_id is not None and str(author_id) == str(principal.id):
         return
-    if not await is_project_manager(session, principal, project_id):
+    if not await is_project_manager(session, principal=principal, project_id=project_id):
         raise Forbidden()
 
 
@@ -244,7 +244,7 @@ def comment_visibility(principal: Principal) -> Any:
     return None
 
 
-def client_blind(principal: Principal, comment: Comment, author_role: str | None) -> bool:
+def client_blind(principal: Principal, *, comment: Comment, author_role: str | None) -> bool:
     """True when a client sees ``comment`` only for its preview: text, replies,
     checklist and mentions are withheld."""
     return principal.is_client and not comment.for_client and author_role != "client"

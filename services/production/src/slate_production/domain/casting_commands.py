@@ -230,7 +230,7 @@ async def set_casting(session: AsyncSession, *, principal: Principal, entity: En
                       casting: list[Cast], checked: bool = False) -> None:
     """Replace ``entity``'s casting (managers of its project)."""
     if not checked:
-        await access.check_manager(session, principal, entity.project_id)
+        await access.check_manager(session, principal=principal, project_id=entity.project_id)
     assets = await _assets(session, entity.project_id, [c.asset_id for c in casting])
     if entity.id in assets:
         raise BadRequest("An asset cannot be cast in itself.")
@@ -259,7 +259,7 @@ async def set_casting(session: AsyncSession, *, principal: Principal, entity: En
 async def set_castings(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                        body: Any) -> None:
     """``{entity_id: casting}`` for several entities of a project, all checked first."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     if not isinstance(body, dict):
         raise BadRequest("A JSON object mapping entity ids to castings is expected.")
     parsed = {parse_id(key, f"Invalid entity id: {key!r} is not an id."): parse_casting(value) for key, value in body.items()}
@@ -292,7 +292,7 @@ async def cast_asset(session: AsyncSession, *, principal: Principal, project_id:
     is checked by the route, whoever asks (Zou answers its 400 before any 403)."""
     entity_ids = list(dict.fromkeys(body.entity_ids))
     nb, label = body.nb_occurences, body.label
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     asset, asset_type = await load_entity(session, entity_id=asset_id, kind="Asset")
     if asset.project_id != project_id and not asset.is_shared:
         raise NotFound()
@@ -348,7 +348,7 @@ async def cast_asset(session: AsyncSession, *, principal: Principal, project_id:
 async def delete_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                       link_id: uuid.UUID) -> dict[str, Any]:
     """Remove one link of a project's casting (managers); answers the link."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     row = (await session.execute(
         select(EntityLink, Entity, EntityType.name).join(Entity, Entity.id == EntityLink.entity_in_id)
         .join(EntityType, EntityType.id == Entity.entity_type_id)

@@ -32,9 +32,9 @@ from .tasks import assignees_of
 async def check_read(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> None:
     """Casting is read by the project's team; vendors and people outside the team are
     refused (403) as in Zou; 404 when there is no such project."""
-    role = await access.project_role(session, principal, project_id)
+    role = await access.project_role(session, principal=principal, project_id=project_id)
     if role is None:
-        await access.check_read(session, principal, project_id)
+        await access.check_read(session, principal=principal, project_id=project_id)
         raise Forbidden()
     if role == "vendor":
         raise Forbidden()
@@ -61,7 +61,7 @@ async def load_entity(session: AsyncSession, *, entity_id: uuid.UUID, project_id
 async def readable_entity(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID, kind: str | None = None, vendors: bool = False) -> tuple[Entity, str]:
     entity, type_name = await load_entity(session, entity_id=entity_id, kind=kind)
     if vendors:
-        await access.check_read(session, principal, entity.project_id)
+        await access.check_read(session, principal=principal, project_id=entity.project_id)
     else:
         await check_read(session, principal=principal, project_id=entity.project_id)
     return entity, type_name

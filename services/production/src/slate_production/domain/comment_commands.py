@@ -108,13 +108,13 @@ async def create_comment(
     ``role``: the caller's role on the task's project when the caller has just read it
     (:func:`comment_queries.task_with_role`)."""
     if role is None:
-        role = await access.task_role(session, principal, task)
+        role = await access.task_role(session, principal=principal, task=task)
     # the new status and the task's current one, read once for the whole flow (and the answer)
     found = await statuses(session, task_status_id, task.task_status_id)
     if task_status_id not in found:
         raise NotFound()
     status = found[task_status_id]
-    access.check_status_allowed(role, status)
+    access.check_status_allowed(role, status=status)
     author_id = person_id if (person_id and role in ("admin", "manager")) else principal.id
     stamp = _parse_created_at(created_at) or now()
     if links is not None and not (isinstance(links, list) and all(isinstance(x, str) for x in links)):
@@ -192,9 +192,9 @@ async def comment_many(session: AsyncSession, *, principal: Principal, project_i
         status_id = required_id(item.get("task_status_id"), "task_status_id")
         try:
             task = await get_task(session, task_id=task_id)
-            role = await access.task_role(session, principal, task)
+            role = await access.task_role(session, principal=principal, task=task)
             if role == "manager" and task.project_id != project_id \
-                    and await access.project_role(session, principal, project_id) != "manager":
+                    and await access.project_role(session, principal=principal, project_id=project_id) != "manager":
                 raise Forbidden()
             out.append(await create_comment(
                 session, principal=principal, task=task, task_status_id=status_id, role=role,
@@ -259,8 +259,8 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
     """Edit a comment (its author, or a manager/admin of the project): new mentions are
     notified; a new status relabels the comment and the task follows its history."""
     task = await get_task(session, task_id=comment.object_id)
-    await access.check_task_access(session, principal, task)
-    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
+    await access.check_task_access(session, principal=principal, task=task)
+    await access.check_author_or_manager(session, principal=principal, project_id=task.project_id, author_id=comment.person_id)
     if "task_status_id" in data and data["task_status_id"] is not None:
         data["task_status_id"] = (await get_status(session, task_status_id=required_id(data["task_status_id"], "task_status_id"))).id
     if "checklist" in data:
@@ -269,7 +269,7 @@ async def update_comment(session: AsyncSession, *, principal: Principal, comment
         raise BadRequest("links must be a list of strings")
     if "for_client" in data:
         data["for_client"] = bool(data["for_client"])
-    old_mentions = set((await comment_links(session, comment_mention_link, "person_id", [comment.id])).get(comment.id, []))
+    old_mentions = set((await comment_links(session, table=comment_mention_link, column="person_id", comment_ids=[comment.id])).get(comment.id, []))
     for key in EDITABLE:
         if key in data:
             setattr(comment, key, data[key] if key != "links" else (data[key] or []))
@@ -292,8 +292,8 @@ async def delete_comment(session: AsyncSession, *, principal: Principal, comment
     """Delete a comment (author, manager or admin); the task follows its remaining
     history (:func:`reset_task_from_history`), as Zou does."""
     task = await get_task(session, task_id=comment.object_id)
-    await access.check_task_access(session, principal, task)
-    await access.check_author_or_manager(session, principal, task.project_id, comment.person_id)
+    await access.check_task_access(session, principal=principal, task=task)
+    await access.check_author_or_manager(session, principal=principal, project_id=task.project_id, author_id=comment.person_id)
     emit_comment(session, name="comment:delete", comment=comment, task=task, actor_id=principal.id)
     await session.delete(comment)
     await session.flush()
@@ -305,7 +305,7 @@ async def delete_comment(session: AsyncSession, *, principal: Principal, comment
 
 async def reply(session: AsyncSession, *, principal: Principal, comment: Comment, text: str | None) -> dict[str, Any]:
     task = await get_task(session, task_id=comment.object_id)
-    await access.check_task_access(session, principal, task)
+    await access.check_task_access(session, principal=principal, task=task)
     visible = access.comment_visibility(principal)
     if visible is not None and await session.scalar(
             select(Comment.id).where(Comment.id == comment.id, visible)) is None:
@@ -333,7 +333,7 @@ async def reply(session: AsyncSession, *, principal: Principal, comment: Comment
 
 async def delete_reply(session: AsyncSession, *, principal: Principal, comment: Comment, reply_id: uuid.UUID) -> Comment:
     task = await get_task(session, task_id=comment.object_id)
-    await access.check_task_access(session, principal, task)
+    await access.check_task_access(session, principal=principal, task=task)
     entry = next((r for r in comment.replies or [] if str(r.get("id")) == str(reply_id)), None)
     if entry is None:
         raise NotFound()
@@ -350,7 +350,7 @@ async def delete_reply(session: AsyncSession, *, principal: Principal, comment: 
 async def acknowledge(session: AsyncSession, *, principal: Principal, comment: Comment) -> Comment:
     """Toggle the caller's acknowledgement of a comment."""
     task = await get_task(session, task_id=comment.object_id)
-    await access.check_task_access(session, principal, task)
+    await access.check_task_access(session, principal=principal, task=task)
     link = comment_acknowledgement_link
     removed = await session.execute(
         delete(link).where(link.c.comment_id == comment.id, link.c.person_id == principal.id).returning(link.c.person_id))
@@ -371,8 +371,8 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
     """Move a comment to another task of the same entity (managers and admins): its
     notifications and news are made again on the target; both tasks follow their
     comment histories (:func:`reset_task_from_history`)."""
-    await access.check_task_access(session, principal, source)
-    if not await access.is_project_manager(session, principal, source.project_id):
+    await access.check_task_access(session, principal=principal, task=source)
+    if not await access.is_project_manager(session, principal=principal, project_id=source.project_id):
         raise Forbidden()
     if comment.object_id != source.id:
         raise BadRequest("Comment does not belong to the given task.", data=None)
@@ -396,9 +396,9 @@ async def move_comment(session: AsyncSession, *, principal: Principal, comment: 
         latest_on_target is None or latest_on_target.created_at <= comment.created_at)
     session.add(News(id=uuid.uuid4(), change=changed, author_id=comment.person_id, comment_id=comment.id,
                      task_id=target.id, created_at=comment.created_at, updated_at=comment.created_at))
-    mentions = [uuid.UUID(m) for m in (await comment_links(session, comment_mention_link, "person_id", [comment.id])).get(comment.id, [])]
-    departments = [uuid.UUID(d) for d in (await comment_links(session, comment_department_mention_link, "department_id",
-                                                       [comment.id])).get(comment.id, [])]
+    mentions = [uuid.UUID(m) for m in (await comment_links(session, table=comment_mention_link, column="person_id", comment_ids=[comment.id])).get(comment.id, [])]
+    departments = [uuid.UUID(d) for d in (await comment_links(session, table=comment_department_mention_link, column="department_id",
+                                                       comment_ids=[comment.id])).get(comment.id, [])]
     await notifications.notify_comment(session, comment=comment, task=target, change=changed, mentions=mentions,
                                        department_mentions=departments)
     emit_comment(session, name="comment:update", comment=comment, task=target, actor_id=principal.id, previous_task_id=str(source.id))
@@ -409,8 +409,8 @@ async def copy_client_comments(session: AsyncSession, *, principal: Principal, p
                                task_ids: list[uuid.UUID], prefix: str | None) -> list[Comment]:
     """For each task of the project, the last client comment copied into a comment of
     the caller (a manager), so artists read it; the task keeps its status."""
-    await access.check_project_access(session, principal, project_id)
-    if not await access.is_project_manager(session, principal, project_id):
+    await access.check_project_access(session, principal=principal, project_id=project_id)
+    if not await access.is_project_manager(session, principal=principal, project_id=project_id):
         raise Forbidden()
     out = []
     for task_id in dict.fromkeys(task_ids):

@@ -139,7 +139,7 @@ async def department_members(session: AsyncSession, *, department_ids: list[uuid
     return list(dict.fromkeys(rows))
 
 
-async def comment_links(session: AsyncSession, table: Any, column: str, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+async def comment_links(session: AsyncSession, *, table: Any, column: str, comment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     out: dict[uuid.UUID, list[str]] = defaultdict(list)
     if comment_ids:
         for cid, other in await session.execute(
@@ -198,13 +198,13 @@ def attachment_brief(a: AttachmentFileReplica, *, reply: bool = False) -> dict[s
     return out
 
 
-async def comment_relations(session: AsyncSession, comments: list[Comment]) -> dict[str, Any]:
+async def comment_relations(session: AsyncSession, *, comments: list[Comment]) -> dict[str, Any]:
     ids = [c.id for c in comments]
     return {
         "attachments": await _attachments(session, ids),
-        "mentions": await comment_links(session, comment_mention_link, "person_id", ids),
-        "department_mentions": await comment_links(session, comment_department_mention_link, "department_id", ids),
-        "acknowledgements": await comment_links(session, comment_acknowledgement_link, "person_id", ids),
+        "mentions": await comment_links(session, table=comment_mention_link, column="person_id", comment_ids=ids),
+        "department_mentions": await comment_links(session, table=comment_department_mention_link, column="department_id", comment_ids=ids),
+        "acknowledgements": await comment_links(session, table=comment_acknowledgement_link, column="person_id", comment_ids=ids),
         "previews": await _previews(session, ids),
     }
 
@@ -220,7 +220,7 @@ async def serialize_with_links(session: AsyncSession, *, comment: Comment, previ
             "department_mentions": {comment.id: [str(d) for d in dict.fromkeys(department_mentions)]},
         }
     else:
-        rel = await comment_relations(session, [comment])
+        rel = await comment_relations(session, comments=[comment])
     out = comment.serialize()
     previews = rel["previews"].get(comment.id, [])
     out.update(
@@ -365,7 +365,7 @@ async def task_comments(session: AsyncSession, *, principal: Principal, task_id:
     if found is None:
         raise NotFound()
     if principal.is_vendor or found[1] is None:  # out of the team, a vendor's assignment
-        await access.check_task_access(session, principal, await get_task(session, task_id=task_id))
+        await access.check_task_access(session, principal=principal, task=await get_task(session, task_id=task_id))
     rows = (await session.execute(_task_comments_for(principal), {"task_id": task_id})).all()
     if not rows:
         return []
@@ -400,8 +400,8 @@ async def task_comments(session: AsyncSession, *, principal: Principal, task_id:
 async def project_comments(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, limit: int | None = None, page: int = 1) -> list[dict[str, Any]]:
     """Every comment of a project's tasks, newest first, with links and preview ids. Its
     team reads them, but not its clients and vendors (Zou: 403)."""
-    await access.check_project_access(session, principal, project_id)
-    if await access.project_role(session, principal, project_id) in ("client", "vendor"):
+    await access.check_project_access(session, principal=principal, project_id=project_id)
+    if await access.project_role(session, principal=principal, project_id=project_id) in ("client", "vendor"):
         raise Forbidden()
     stmt = (select(Comment).join(Task, Task.id == Comment.object_id)
             .where(Task.project_id == project_id).order_by(Comment.created_at.desc(), Comment.id))
@@ -415,13 +415,13 @@ async def project_comments(session: AsyncSession, *, principal: Principal, proje
     if limit:
         stmt = stmt.limit(limit).offset((max(page, 1) - 1) * limit)
     comments = list((await session.scalars(stmt)).all())
-    rel = await comment_relations(session, comments)
+    rel = await comment_relations(session, comments=comments)
     roles = ({p.id: p.role for p in (await _persons(session, {c.person_id for c in comments})).values()}
              if principal.is_client else {})
     out = []
     for c in comments:
         row = c.serialize()
-        blind = access.client_blind(principal, c, roles.get(c.person_id))
+        blind = access.client_blind(principal, comment=c, author_role=roles.get(c.person_id))
         if blind:
             row.update(text="", replies=[], checklist=[])
         row.update(

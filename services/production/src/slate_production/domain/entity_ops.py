@@ -37,9 +37,9 @@ async def get_entity(session: AsyncSession, *, principal: Principal, entity_id: 
     caller's scope, as Zou answers."""
     stmt = (select(Entity, EntityType.name).join(EntityType, EntityType.id == Entity.entity_type_id)
             .where(Entity.id == entity_id))
-    scope = [access.project_visible(principal, Entity.project_id)]
+    scope = [access.project_visible(principal, project_col=Entity.project_id)]
     if assigned and principal.is_vendor:
-        scope.append(exists().where(Task.entity_id == Entity.id, access.assigned_to(principal, Task.id)))
+        scope.append(exists().where(Task.entity_id == Entity.id, access.assigned_to(principal, task_id_col=Task.id)))
     row = (await session.execute(stmt.where(*scope))).first()
     if row is None:
         row = (await session.execute(stmt)).first()
@@ -113,7 +113,7 @@ async def check_listing_scope(session: AsyncSession, *, principal: Principal, ki
     if required and not named:
         raise Forbidden()
     for project_id in projects:
-        if not await access.principal_in_team(session, principal, project_id):
+        if not await access.principal_in_team(session, principal=principal, project_id=project_id):
             raise Forbidden()
 
 
@@ -144,7 +144,7 @@ def _listing_statement(
         .join(EntityType, EntityType.id == Entity.entity_type_id)
         .join(Project, Project.id == Entity.project_id)
         .outerjoin(parent, parent.id == Entity.parent_id)
-        .where(kind_condition(kind), access.project_visible(principal, Entity.project_id))
+        .where(kind_condition(kind), access.project_visible(principal, project_col=Entity.project_id))
     )
     if project_id is not None:
         stmt = stmt.where(Entity.project_id == project_id)
@@ -208,7 +208,7 @@ _KIND_SQL = case((EntityType.name.in_(TEMPORAL_TYPES), EntityType.name), else_=l
 
 
 async def list_entities_json(
-    session: AsyncSession, principal: Principal, kind: str, *, filters: dict[str, Any] | None = None,
+    session: AsyncSession, *, principal: Principal, kind: str, filters: dict[str, Any] | None = None,
     project_id: uuid.UUID | None = None, parent_id: uuid.UUID | None = None, grand_parent_id: uuid.UUID | None = None,
     names: str = "", cache: ListingCache | None = None,
 ) -> bytes:
@@ -251,7 +251,7 @@ async def create_entity(
 ) -> tuple[Entity, str, bool]:
     """A new entity (manager of the project). Episodes, sequences and shots with the same
     name under the same parent are returned as they are (Zou's get-or-create)."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise invalid_field("name")
@@ -301,7 +301,7 @@ async def create_entity(
 async def update_entity(
     session: AsyncSession, *, principal: Principal, entity: Entity, type_name: str, body: dict[str, Any]
 ) -> Entity:
-    await access.check_manager(session, principal, entity.project_id)
+    await access.check_manager(session, principal=principal, project_id=entity.project_id)
     data_before = dict(entity.data or {})
     for key, value in body.items():
         if key not in ENTITY_UPDATABLE:
@@ -331,7 +331,7 @@ async def delete_entity(
 ) -> None:
     """Zou's rule: an entity with tasks is canceled unless ``force``; otherwise deleted
     (its tasks with it)."""
-    await access.check_manager(session, principal, entity.project_id)
+    await access.check_manager(session, principal=principal, project_id=entity.project_id)
     has_tasks = bool(await session.scalar(select(exists().where(Task.entity_id == entity.id))))
     if has_tasks and not force:
         entity.canceled = True
@@ -390,7 +390,7 @@ async def share_assets(session: AsyncSession, *, principal: Principal, is_shared
     """Mark assets shared (usable by other projects) or not; managers of their projects.
     Answers the assets changed (asset:update each)."""
     stmt = (select(Entity).join(EntityType, EntityType.id == Entity.entity_type_id)
-            .where(EntityType.name.not_in(TEMPORAL_TYPES), access.project_visible(principal, Entity.project_id)))
+            .where(EntityType.name.not_in(TEMPORAL_TYPES), access.project_visible(principal, project_col=Entity.project_id)))
     if asset_ids is not None:
         stmt = stmt.where(Entity.id.in_(asset_ids))
     if project_id is not None:
@@ -399,7 +399,7 @@ async def share_assets(session: AsyncSession, *, principal: Principal, is_shared
         stmt = stmt.where(Entity.entity_type_id == asset_type_id)
     assets = list((await session.scalars(stmt.order_by(Entity.name, Entity.id))).all())
     for project in {a.project_id for a in assets}:
-        await access.check_manager(session, principal, project)
+        await access.check_manager(session, principal=principal, project_id=project)
     out = []
     for asset in assets:
         if asset.is_shared != is_shared:

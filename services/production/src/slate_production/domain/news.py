@@ -146,5 +146,5 @@ async def news_of_entity(session: AsyncSession, *, principal: Principal, params:
     entity = await session.get(Entity, entity_id)
     if entity is None:
         raise NotFound()
-    await access.check_project_access(session, principal, entity.project_id)
+    await access.check_project_access(session, principal=principal, project_id=entity.project_id)
     return await list_news(session, principal=principal, params=params, entity_id=entity_id)

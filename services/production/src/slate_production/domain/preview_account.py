@@ -45,7 +45,7 @@ async def _call(nc: NATS | None, operation: str, payload: dict[str, Any]) -> Any
 
 async def get_account(session: AsyncSession, *, nc: NATS | None, principal: Principal,
                       project_id: uuid.UUID) -> dict[str, Any] | None:
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     account = await _call(nc, "get", {"project_id": str(project_id)})
     return _shape(account) if account is not None else None
 
@@ -54,7 +54,7 @@ async def create_account(session: AsyncSession, *, nc: NATS | None, principal: P
                          project_id: uuid.UUID) -> dict[str, Any]:
     """Create the account (or give it a new password and close its window) and keep it
     in the team; answers the clear password."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     project = await session.get(Project, project_id)
     if project is None:
         raise NotFound()
@@ -70,7 +70,7 @@ async def create_account(session: AsyncSession, *, nc: NATS | None, principal: P
 
 
 async def set_open(session: AsyncSession, *, nc: NATS | None, principal: Principal, project_id: uuid.UUID, is_open: bool) -> dict[str, Any]:
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     account = await _call(nc, "set-open", {"project_id": str(project_id), "is_open": is_open,
                                            "actor_id": str(principal.id)})
     return _shape(account)
@@ -79,7 +79,7 @@ async def set_open(session: AsyncSession, *, nc: NATS | None, principal: Princip
 async def delete_account(session: AsyncSession, *, nc: NATS | None, principal: Principal,
                          project_id: uuid.UUID) -> None:
     """Delete the account (its sessions end) and take it out of the team."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     answer = await _call(nc, "delete", {"project_id": str(project_id), "actor_id": str(principal.id)})
     person_id = answer.get("person_id") if isinstance(answer, dict) else None
     if person_id is None:

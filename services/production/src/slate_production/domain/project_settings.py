@@ -36,8 +36,8 @@ from .user_context import CLIENT_PERSON_FIELDS, PERSON_CONTEXT_FIELDS
 
 
 async def _managed(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
-    project = await access.readable_project(session, principal, project_id)
-    await access.check_manager(session, principal, project_id)
+    project = await access.readable_project(session, principal=principal, project_id=project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     return project
 
 
@@ -163,7 +163,7 @@ async def link_task_type(session: AsyncSession, *, principal: Principal, project
                          task_type_id: uuid.UUID, priority: Any = None) -> Project:
     await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=priority,
                                 keep_priority=priority is None)
-    return await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    return await _changed(session, principal, await access.readable_project(session, principal=principal, project_id=project_id))
 
 
 async def unlink_task_type(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
@@ -190,7 +190,7 @@ async def reorder_task_types(session: AsyncSession, *, principal: Principal, pro
     links = []
     for position, task_type_id in enumerate(task_type_ids, start=1):
         links.append(await upsert_task_type_link(session, principal=principal, project_id=project_id, task_type_id=task_type_id, priority=position))
-    await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    await _changed(session, principal, await access.readable_project(session, principal=principal, project_id=project_id))
     return links
 
 
@@ -234,7 +234,7 @@ async def link_task_status(session: AsyncSession, *, principal: Principal, proje
                            task_status_id: uuid.UUID, priority: Any = None) -> Project:
     values = {"priority": priority} if priority is not None else {}
     await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id, values=values)
-    return await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    return await _changed(session, principal, await access.readable_project(session, principal=principal, project_id=project_id))
 
 
 async def update_task_status_link(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
@@ -248,7 +248,7 @@ async def update_task_status_link(session: AsyncSession, *, principal: Principal
         raise NotFound()
     _apply_status_link(link, values)
     await session.flush()
-    await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    await _changed(session, principal, await access.readable_project(session, principal=principal, project_id=project_id))
     return link
 
 
@@ -277,7 +277,7 @@ async def reorder_task_statuses(session: AsyncSession, *, principal: Principal, 
     for position, task_status_id in enumerate(task_status_ids, start=1):
         links.append(await upsert_task_status_link(session, principal=principal, project_id=project_id, task_status_id=task_status_id,
                                                    values={"priority": position}))
-    await _changed(session, principal, await access.readable_project(session, principal, project_id))
+    await _changed(session, principal, await access.readable_project(session, principal=principal, project_id=project_id))
     return links
 
 

@@ -55,7 +55,7 @@ async def _check_project(session: AsyncSession, principal: Principal, project_id
         raise BadRequest("Project not found")
     if shared and not principal.is_admin:
         from .access import check_project_access
-        await check_project_access(session, principal, project_id)
+        await check_project_access(session, principal=principal, project_id=project_id)
 
 
 def _grouped(rows: list[Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:

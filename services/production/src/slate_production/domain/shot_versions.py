@@ -53,4 +53,4 @@ async def vendor_sees_shot(session: AsyncSession, *, principal: Principal, shot_
     if not principal.is_vendor:
         return True
     return bool(await session.scalar(select(exists().where(
-        Task.entity_id == shot_id, access.assigned_to(principal, Task.id)))))
+        Task.entity_id == shot_id, access.assigned_to(principal, task_id_col=Task.id)))))

@@ -68,7 +68,7 @@ async def episode_retake_stats(session: AsyncSession, *, principal: Principal,
         .order_by(sequence.parent_id, TaskType.priority, TaskType.name)
     )
     if principal.is_vendor:
-        stmt = stmt.where(access.assigned_to(principal, Task.id))
+        stmt = stmt.where(access.assigned_to(principal, task_id_col=Task.id))
     tasks = [
         _ShotTask(str(episode_id), str(tt), retake_count or 0,
                   "done" if is_done else "retake" if is_retake else "other", frames or 0, drawings or 0)
@@ -119,7 +119,7 @@ def burndown_filters(principal: Principal, *, params: dict[str, str]) -> list[Co
     """The open tasks' filters (project, status, type, assignee, studio, department,
     start after, due before, priority), inside the caller's scope."""
     conditions: list[ColumnElement[bool]] = [ProjectStatus.name == "Open",
-                                             access.project_visible(principal, Task.project_id)]
+                                             access.project_visible(principal, project_col=Task.project_id)]
     if principal.is_vendor:
         conditions.append(assigned_to_person(principal.id))
     for key, column in (("project_id", Task.project_id), ("task_status_id", Task.task_status_id),

@@ -19,7 +19,7 @@ async def _task(session: AsyncSession, principal: Principal, task_id: uuid.UUID)
     task = await session.get(Task, task_id)
     if task is None:
         raise NotFound()
-    await access.check_task_access(session, principal, task)
+    await access.check_task_access(session, principal=principal, task=task)
     return task
 
 
@@ -53,7 +53,7 @@ async def _sequence(session: AsyncSession, principal: Principal, sequence_id: uu
     entity = await session.get(Entity, sequence_id)
     if entity is None or await session.get(TaskType, task_type_id) is None:
         raise NotFound()
-    await access.check_project_access(session, principal, entity.project_id)
+    await access.check_project_access(session, principal=principal, project_id=entity.project_id)
     return entity
 
 

@@ -70,7 +70,7 @@ async def visible_task(session: AsyncSession, *, principal: Principal, task_id: 
     """A task in the caller's scope (their projects; a vendor's own tasks): 403 out of
     it, 404 when there is no such task, as Zou answers."""
     task = (await session.scalars(select(Task).where(
-        Task.id == task_id, access.project_visible(principal, Task.project_id)))).first()
+        Task.id == task_id, access.project_visible(principal, project_col=Task.project_id)))).first()
     if task is None:
         if await session.get(Task, task_id) is not None:
             raise Forbidden()
@@ -109,7 +109,7 @@ async def create_tasks(
 ) -> list[Task]:
     """One task of ``task_type_id`` per entity (all of the project's ``kind`` entities
     when no ids are given); entities that already have one are skipped. Managers."""
-    await access.check_manager(session, principal, project_id)
+    await access.check_manager(session, principal=principal, project_id=project_id)
     if await session.get(TaskType, task_type_id) is None:
         raise NotFound()
     stmt = (select(Entity).join(EntityType, EntityType.id == Entity.entity_type_id)
@@ -145,7 +145,7 @@ async def create_entity_tasks(session: AsyncSession, *, principal: Principal, en
     whose type has a workflow, in that workflow. Given ids are all checked first (unknown:
     404; wrong kind, not enabled, outside the workflow: 400, nothing created); a type the
     entity already has a task of is skipped."""
-    await access.check_manager(session, principal, entity.project_id)
+    await access.check_manager(session, principal=principal, project_id=entity.project_id)
     entity_type = await session.get(EntityType, entity.entity_type_id)
     kind = "Asset" if entity_type is None or entity_type.is_asset_type else entity_type.name
     enabled = set((await session.scalars(select(ProjectTaskTypeLink.task_type_id).where(
@@ -190,7 +190,7 @@ async def create_entity_tasks(session: AsyncSession, *, principal: Principal, en
 async def update_task(session: AsyncSession, *, principal: Principal, task: Task, body: dict[str, Any]) -> Task:
     """A supervisor's or manager's edit of a task's fields (a status change here has no
     side effects, as in Zou; the comment flow uses tasks.change_status)."""
-    await access.check_supervisor(session, principal, task.project_id)
+    await access.check_supervisor(session, principal=principal, project_id=task.project_id)
     for key, value in body.items():
         if key not in TASK_UPDATABLE:
             continue
@@ -277,7 +277,7 @@ async def _in_departments(session: AsyncSession, principal: Principal, *, tasks:
     supervisor (observed on the oracle; a task type without a department is not theirs).
     Managers and admins are not limited."""
     supervised = {pid for pid in {t.project_id for t in tasks}
-                  if await access.project_role(session, principal, pid) == "supervisor"}
+                  if await access.project_role(session, principal=principal, project_id=pid) == "supervisor"}
     if not supervised:
         return tasks
     mine = await _departments_of(session, principal.id)
@@ -293,16 +293,16 @@ async def _supervised(session: AsyncSession, principal: Principal, task_ids: lis
     by their role on that project); the others are skipped, as Zou does."""
     if not task_ids:
         return []
-    stmt = select(Task).where(Task.id.in_(task_ids), access.project_visible(principal, Task.project_id))
+    stmt = select(Task).where(Task.id.in_(task_ids), access.project_visible(principal, project_col=Task.project_id))
     tasks = list((await session.scalars(stmt.order_by(Task.created_at, Task.id).with_for_update())).all())
-    roles = {pid: await access.project_role(session, principal, pid) for pid in {t.project_id for t in tasks}}
+    roles = {pid: await access.project_role(session, principal=principal, project_id=pid) for pid in {t.project_id for t in tasks}}
     return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS]
 
 
 async def delete_tasks(session: AsyncSession, *, principal: Principal, tasks: list[Task]) -> list[str]:
     """Delete tasks (managers of their projects); task:delete each."""
     for project_id in {t.project_id for t in tasks}:
-        await access.check_manager(session, principal, project_id)
+        await access.check_manager(session, principal=principal, project_id=project_id)
     for task in tasks:
         await emit_task_event(session, name="task:delete", task=task, actor_id=principal.id)
     ids = [t.id for t in tasks]

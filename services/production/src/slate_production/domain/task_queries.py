@@ -34,7 +34,7 @@ from .todo import rows_json as todo_rows_json
 def vendor_filter(principal: Principal) -> ColumnElement[bool]:
     if not principal.is_vendor:
         return true()
-    return access.assigned_to(principal, Task.id)
+    return access.assigned_to(principal, task_id_col=Task.id)
 
 
 def on_entities_of_person(person_id: uuid.UUID) -> ColumnElement[bool]:
@@ -63,7 +63,7 @@ async def plain_tasks(session: AsyncSession, *, principal: Principal, conditions
     """Task rows meeting ``conditions``; ``with_assignees``: with their ``assignees`` (ids),
     as most of Zou's task lists."""
     stmt = (
-        select(Task).where(access.project_visible(principal, Task.project_id), vendor_filter(principal), *conditions)
+        select(Task).where(access.project_visible(principal, project_col=Task.project_id), vendor_filter(principal), *conditions)
         .order_by(Task.created_at, Task.id)
     )
     tasks = list((await session.scalars(stmt)).all())
@@ -84,7 +84,7 @@ async def named_tasks(session: AsyncSession, *, principal: Principal,
         .join(TaskStatus, TaskStatus.id == Task.task_status_id)
         .join(Entity, Entity.id == Task.entity_id)
         .join(EntityType, EntityType.id == Entity.entity_type_id)
-        .where(access.project_visible(principal, Task.project_id), vendor_filter(principal), *conditions)
+        .where(access.project_visible(principal, project_col=Task.project_id), vendor_filter(principal), *conditions)
         .order_by(Entity.name, TaskType.priority, TaskType.name, Task.id)
     )
     rows = (await session.execute(stmt)).all()
@@ -115,7 +115,7 @@ async def todo_tasks_json(session: AsyncSession, *, principal: Principal, condit
     ``conditions``) and only the tasks whose stamp changed are built again."""
     stmt = (
         todo_base()
-        .where(access.project_visible(principal, Task.project_id), *conditions)
+        .where(access.project_visible(principal, project_col=Task.project_id), *conditions)
         .order_by(Project.name, Entity.name, TaskType.priority, Task.id)
     )
     if cache is None:
@@ -246,7 +246,7 @@ async def task_dates(session: AsyncSession, *, principal: Principal) -> Any:
         .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
         .join(TaskStatus, TaskStatus.id == Task.task_status_id)
         .where(ProjectStatus.name == "Open", TaskStatus.is_done.is_(False),
-               access.project_visible(principal, Task.project_id))
+               access.project_visible(principal, project_col=Task.project_id))
         .group_by(task_person_link.c.person_id)
         .order_by(task_person_link.c.person_id)
     )
@@ -265,7 +265,7 @@ async def open_tasks_stats(session: AsyncSession, *, principal: Principal) -> An
         .join(Project, Project.id == Task.project_id)
         .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
         .join(TaskStatus, TaskStatus.id == Task.task_status_id)
-        .where(ProjectStatus.name == "Open", access.project_visible(principal, Task.project_id))
+        .where(ProjectStatus.name == "Open", access.project_visible(principal, project_col=Task.project_id))
         .group_by(Task.project_id, Task.task_type_id, Task.task_status_id)
         .order_by(Task.project_id, Task.task_type_id, Task.task_status_id)
     )
