@@ -17,10 +17,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# libs/common functions taking the session that production calls positionally (emit in
-# 19 places, paginate, Replica.get; Replica.apply in production's tests): converted with
-# production, then this list goes too.
-COMMON_POSITIONAL = frozenset({"events.outbox.emit", "params.paginate", "replica.Replica.apply", "replica.Replica.get"})
 
 
 def _positional_after_first(fn: ast.FunctionDef | ast.AsyncFunctionDef, *, method: bool) -> list[str]:
@@ -85,9 +81,8 @@ def test_domain_functions_take_keywords_after_the_first_parameter() -> None:
 
 
 def test_common_functions_take_keywords_after_the_session() -> None:
-    found = set(common_positional())
-    new, done = sorted(found - COMMON_POSITIONAL), sorted(COMMON_POSITIONAL - found)
-    assert not new and not done, f"new: {new}; converted, remove them from COMMON_POSITIONAL: {done}"
+    found = common_positional()
+    assert found == [], "take keyword arguments after the session (def f(session, *, a, b)): " + repr(found)
 
 
 def test_the_check_sees_a_positional_function(tmp_path: Path) -> None:

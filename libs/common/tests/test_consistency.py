@@ -77,7 +77,7 @@ def slow_handler(delays: dict[str, float]):  # type: ignore[no-untyped-def]
 async def _write(sm, name: str = "thing:new", **data: Any) -> list[Any]:  # type: ignore[no-untyped-def]
     with settle_scope() as committed:
         async with transaction(sm) as session:
-            emit(session, name, data)
+            emit(session, name=name, data=data)
     return list(committed)
 
 
@@ -182,7 +182,7 @@ async def test_publish_acknowledges_a_request_s_events_in_outbox_order(env) -> N
     with settle_scope() as committed:
         async with transaction(sm) as session:
             for n in range(6):
-                emit(session, "thing:new", {"tag": f"n{n}"})
+                emit(session, name="thing:new", data={"tag": f"n{n}"})
     published = await settler.publish(committed)
     seqs = [seq for _, seq in published]
     assert seqs == sorted(seqs) and len(set(seqs)) == 6
@@ -200,7 +200,7 @@ async def test_a_consumer_waits_for_the_events_its_handlers_emit(env) -> None:  
     sm, nc, js, stream, settler, tasks = env
 
     async def derive(session, event: Event) -> None:  # type: ignore[no-untyped-def]
-        emit(session, "thing:derived", {"tag": "derived-" + event.data["tag"]})
+        emit(session, name="thing:derived", data={"tag": "derived-" + event.data["tag"]})
 
     first = Consumer(name="first", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": derive},
                      settler=settler)
@@ -219,10 +219,10 @@ async def test_replica_keeps_the_newest_snapshot(env) -> None:  # type: ignore[n
     things = Replica(ThingReplica, "thing", "owner")
     row_id = uuid.uuid4()
     async with transaction(sm) as s:
-        assert await things.apply(s, {"id": str(row_id), "name": "v5", "size": 5}, 5)
-        assert not await things.apply(s, {"id": str(row_id), "name": "v3", "size": 3}, 3)  # late, older
-        assert not await things.apply(s, {"id": str(row_id), "name": "v5 again", "size": 5}, 5)  # redelivered
-        assert await things.apply(s, {"id": str(row_id), "name": "v7", "size": 7}, 7)
+        assert await things.apply(s, snapshot={"id": str(row_id), "name": "v5", "size": 5}, version=5)
+        assert not await things.apply(s, snapshot={"id": str(row_id), "name": "v3", "size": 3}, version=3)  # late, older
+        assert not await things.apply(s, snapshot={"id": str(row_id), "name": "v5 again", "size": 5}, version=5)  # redelivered
+        assert await things.apply(s, snapshot={"id": str(row_id), "name": "v7", "size": 7}, version=7)
     async with sm() as s:
         row = await s.get(ThingReplica, row_id)
         assert (row.name, row.size, row.source_version) == ("v7", 7, 7)
@@ -257,9 +257,9 @@ async def test_replica_asks_the_owner_for_an_id_it_does_not_have(env) -> None:  
     things = Replica(ThingReplica, "thing", service)
     things.bind(nc)
     async with transaction(sm) as s:
-        row = await things.get(s, owned_id)
+        row = await things.get(s, row_id=owned_id)
         assert row is not None and (row.name, row.size) == ("from owner", 42)
-        assert await things.get(s, uuid.uuid4()) is None  # the owner has none either: 404
+        assert await things.get(s, row_id=uuid.uuid4()) is None  # the owner has none either: 404
     async with sm() as s:
         assert (await s.get(ThingReplica, owned_id)).name == "from owner"  # stored
 

@@ -53,10 +53,10 @@ async def test_emit_is_transactional(env) -> None:  # type: ignore[no-untyped-de
     sm, _, _ = env
     with pytest.raises(RuntimeError):
         async with transaction(sm) as s:
-            emit(s, "thing:new", {"thing_id": "x"})
+            emit(s, name="thing:new", data={"thing_id": "x"})
             raise RuntimeError("change fails")
     async with transaction(sm) as s:
-        emit(s, "thing:new", {"thing_id": "y"})
+        emit(s, name="thing:new", data={"thing_id": "y"})
     async with sm() as s:
         rows = (await s.scalars(select(OutboxEvent))).all()
     assert [r.subject for r in rows] == ["slate.events.testsvc.thing.new"]
@@ -66,7 +66,7 @@ async def test_emit_is_transactional(env) -> None:  # type: ignore[no-untyped-de
 async def test_relay_publishes_once_with_msg_id_and_marks_sent(env) -> None:  # type: ignore[no-untyped-def]
     sm, js, stream = env
     async with transaction(sm) as s:
-        events = [emit(s, "thing:new", {"n": i}) for i in range(3)]
+        events = [emit(s, name="thing:new", data={"n": i}) for i in range(3)]
     relay = OutboxRelay(sm, js)
     assert await relay.publish_pending() == 3
     assert await relay.publish_pending() == 0
@@ -92,8 +92,8 @@ async def test_consumer_applies_each_event_once(env) -> None:  # type: ignore[no
     consumer = Consumer(name="c1", js=js, sessionmaker=sm, handlers={"thing:new": handler}, stream=stream)
     sub = await consumer.subscribe()
     async with transaction(sm) as s:
-        event = emit(s, "thing:new", {"n": 1})
-        emit(s, "other:new", {"n": 2})  # not this consumer's
+        event = emit(s, name="thing:new", data={"n": 1})
+        emit(s, name="other:new", data={"n": 2})  # not this consumer's
     await OutboxRelay(sm, js).publish_pending()
     msgs = await sub.fetch(10, timeout=5)
     assert [m.subject for m in msgs] == ["slate.events.testsvc.thing.new"]
@@ -121,7 +121,7 @@ async def test_failing_handler_rolls_back_and_is_retried(env) -> None:  # type: 
 
     consumer = Consumer(name="c2", js=js, sessionmaker=sm, handlers={"thing:new": flaky}, stream=stream, ack_wait=2)
     async with transaction(sm) as s:
-        emit(s, "thing:new", {})
+        emit(s, name="thing:new", data={})
     await OutboxRelay(sm, js).publish_pending()
     task = asyncio.create_task(consumer.run())
     try:
@@ -147,7 +147,7 @@ async def test_poison_event_is_terminated(env) -> None:  # type: ignore[no-untyp
     consumer = Consumer(name="c3", js=js, sessionmaker=sm, handlers={"thing:new": poison}, stream=stream)
     sub = await consumer.subscribe()
     async with transaction(sm) as s:
-        emit(s, "thing:new", {})
+        emit(s, name="thing:new", data={})
     await OutboxRelay(sm, js).publish_pending()
     (msg,) = await sub.fetch(1, timeout=5)
     assert await consumer.handle(msg) is False
@@ -178,12 +178,12 @@ async def test_a_batch_is_one_transaction_and_a_bad_event_fails_alone(env) -> No
                         ack_wait=1)
     sub = await consumer.subscribe()
     async with transaction(sm) as s:
-        first = emit(s, "thing:new", {"n": 1})
+        first = emit(s, name="thing:new", data={"n": 1})
     await OutboxRelay(sm, js).publish_pending()
     await consumer.handle((await sub.fetch(1, timeout=5))[0])  # n=1 applied alone
     async with transaction(sm) as s:
         for n in (2, 4):
-            emit(s, "thing:new", {"n": n})
+            emit(s, name="thing:new", data={"n": n})
     await OutboxRelay(sm, js).publish_pending()
     # n=1 delivered again (a duplicate) in the same burst as 2 and 4
     async with sm() as s:
@@ -198,7 +198,7 @@ async def test_a_batch_is_one_transaction_and_a_bad_event_fails_alone(env) -> No
     # a batch holding a poison event: the others are applied, the poison one terminated
     async with transaction(sm) as s:
         for n in (3, 5):
-            emit(s, "thing:new", {"n": n})
+            emit(s, name="thing:new", data={"n": n})
     await OutboxRelay(sm, js).publish_pending()
     msgs = await sub.fetch(10, timeout=5)
     assert len(msgs) == 2

@@ -95,8 +95,8 @@ async def test_outbox_lag_is_read_at_scrape_time(service) -> None:  # type: igno
     client, runtime = service
     outbox_module.SERVICE = SERVICE
     async with transaction(runtime.sessionmaker) as session:
-        emit(session, "thing:new", {"thing_id": "x"})
-        emit(session, "thing:new", {"thing_id": "y"})
+        emit(session, name="thing:new", data={"thing_id": "x"})
+        emit(session, name="thing:new", data={"thing_id": "y"})
     await asyncio.sleep(1.1)
     text = (await client.get("/metrics")).text
     assert sample(text, "slate_outbox_pending_events", service=SERVICE) == 2

@@ -47,11 +47,11 @@ async def make_person(sessionmaker, role: str = "user", **extra: Any) -> uuid.UU
 
     pid = uuid.uuid4()
     async with transaction(sessionmaker) as session:
-        await PERSONS.apply(session, {
+        await PERSONS.apply(session, snapshot={
             "id": str(pid), "first_name": role.capitalize(), "last_name": pid.hex[:6], "email": f"{pid.hex}@x.io",
             "role": role, "active": True, "archived": False, "has_avatar": False, "departments": [],
             "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00", "type": "Person", **extra,
-        }, None)
+        }, version=None)
     return pid
 
 

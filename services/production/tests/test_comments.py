@@ -507,7 +507,7 @@ async def test_a_preview_added_to_a_comment_is_its_news_preview(client, comment_
     snapshot = {"id": str(preview_id), "task_id": str(w.task_id), "comment_id": commented["id"], "revision": 1,
                 "position": 1, "extension": "png", "status": "ready", "type": "PreviewFile"}
     async with transaction(sessionmaker) as session:
-        assert await PREVIEWS.apply(session, snapshot, 1)
+        assert await PREVIEWS.apply(session, snapshot=snapshot, version=1)
     rows = (await client.get("/data/news", params={"task_id": str(w.task_id)}, headers=w.headers_for("admin"))).json()
     by_comment = {n["comment_id"]: n for n in rows}
     assert by_comment[commented["id"]]["preview_file_id"] == str(preview_id)
@@ -518,7 +518,7 @@ async def test_a_preview_added_to_a_comment_is_its_news_preview(client, comment_
     # changes (its processing done) do not take it back
     second = {**snapshot, "id": str(uuid.uuid4()), "position": 2}
     async with transaction(sessionmaker) as session:
-        assert await PREVIEWS.apply(session, second, 1)
-        assert await PREVIEWS.apply(session, {**snapshot, "width": 10}, 2)
+        assert await PREVIEWS.apply(session, snapshot=second, version=1)
+        assert await PREVIEWS.apply(session, snapshot={**snapshot, "width": 10}, version=2)
     one = (await client.get(f"/data/news/{one['id']}", headers=w.headers_for("admin"))).json()
     assert one["preview_file_id"] == second["id"]

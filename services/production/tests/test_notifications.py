@@ -122,7 +122,7 @@ async def test_read_state_and_mark_all(client, comment_world) -> None:  # type: 
 async def test_assignation_notification_from_task_assign_event(client, comment_world, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     w = comment_world
     async with transaction(sessionmaker) as session:
-        emit(session, "task:assign", {"task_id": str(w.task_id), "person_id": str(w.persons["user2"]),
+        emit(session, name="task:assign", data={"task_id": str(w.task_id), "person_id": str(w.persons["user2"]),
                                       "snapshot": {"id": str(w.task_id), "assignees": [str(w.persons["user2"])]}},
              project_id=w.project_id, actor_id=w.persons["manager"])
     for _ in range(100):
@@ -145,8 +145,8 @@ async def test_preview_file_events_feed_the_replica(client, comment_world, sessi
             "validation_status": "neutral", "original_name": "take", "created_at": "2026-11-23T10:00:00",
             "updated_at": "2026-11-23T10:00:00", "annotations": [], "type": "PreviewFile"}
     async with transaction(sessionmaker) as session:
-        emit(session, "preview-file:new", {"preview_file_id": str(pid), "snapshot": snap}, project_id=w.project_id)
-        emit(session, "preview-file:add-file", {"preview_file_id": str(pid),
+        emit(session, name="preview-file:new", data={"preview_file_id": str(pid), "snapshot": snap}, project_id=w.project_id)
+        emit(session, name="preview-file:add-file", data={"preview_file_id": str(pid),
                                                  "snapshot": {**snap, "status": "ready", "width": 1920}},
              project_id=w.project_id)
     for _ in range(100):
@@ -161,7 +161,7 @@ async def test_preview_file_events_feed_the_replica(client, comment_world, sessi
     note = (await _mine(client, w, "user"))[0]
     assert note["preview_file_id"] == str(pid)
     async with transaction(sessionmaker) as session:
-        emit(session, "preview-file:delete", {"preview_file_id": str(pid), "snapshot": snap}, project_id=w.project_id)
+        emit(session, name="preview-file:delete", data={"preview_file_id": str(pid), "snapshot": snap}, project_id=w.project_id)
     for _ in range(100):
         async with transaction(sessionmaker) as session:
             if await session.get(PreviewFileReplica, pid) is None:
@@ -372,7 +372,7 @@ async def test_attachment_file_events_feed_comment_listings(client, comment_worl
             "comment_id": c["id"], "chat_message_id": None, "data": None, "created_at": "2026-11-23T10:00:00",
             "updated_at": "2026-11-23T10:00:00", "type": "AttachmentFile"}
     async with transaction(sessionmaker) as session:
-        emit(session, "attachment-file:new", {"attachment_file_id": str(aid), "comment_id": c["id"], "snapshot": snap},
+        emit(session, name="attachment-file:new", data={"attachment_file_id": str(aid), "comment_id": c["id"], "snapshot": snap},
              project_id=w.project_id)
 
     async def listed():  # type: ignore[no-untyped-def]
@@ -400,7 +400,7 @@ async def test_attachment_file_events_feed_comment_listings(client, comment_worl
         assert (await client.get(f"/data/tasks/{w.task_id}/attachment-files", headers=w.headers_for(who))).status_code == 403
         assert (await client.get(f"/data/projects/{w.project_id}/attachment-files", headers=w.headers_for(who))).status_code == 403
     async with transaction(sessionmaker) as session:
-        emit(session, "attachment-file:delete", {"attachment_file_id": str(aid), "comment_id": c["id"]},
+        emit(session, name="attachment-file:delete", data={"attachment_file_id": str(aid), "comment_id": c["id"]},
              project_id=w.project_id)
     for _ in range(100):
         if not await listed():

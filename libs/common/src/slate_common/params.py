@@ -256,7 +256,7 @@ async def count(session: AsyncSession, *, stmt: Select[Any]) -> int:
     return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
-async def paginate(session: AsyncSession, stmt: Select[Any], page: Page,
+async def paginate(session: AsyncSession, *, stmt: Select[Any], page: Page,
                    serialize: Callable[[Sequence[Any]], Awaitable[list[Any]] | list[Any]]) -> dict[str, Any]:
     """One page of ``stmt`` (already ordered; scalars) in Zou's envelope."""
     total = await count(session, stmt=stmt)

@@ -138,7 +138,7 @@ class Replica:
         values[VERSION] = version
         return values
 
-    async def apply(self, session: AsyncSession, snapshot: dict[str, Any], version: int | None) -> bool:
+    async def apply(self, session: AsyncSession, *, snapshot: dict[str, Any], version: int | None) -> bool:
         """Upsert one snapshot unless the row is newer; True if the row was written."""
         values = self.values(snapshot, version)
         connection = await session.connection()  # Core: no ORM bulk machinery for one row
@@ -160,7 +160,7 @@ class Replica:
         id_key = self.kind.replace("-", "_") + "_id"
 
         async def upsert(session: AsyncSession, event: Event) -> None:
-            await self.apply(session, snapshot_of(event), event.version)
+            await self.apply(session, snapshot=snapshot_of(event), version=event.version)
 
         async def remove(session: AsyncSession, event: Event) -> None:
             raw = event.data.get(id_key) or (event.data.get("snapshot") or {}).get("id")
@@ -176,7 +176,7 @@ class Replica:
 
     # --- asking the owner --------------------------------------------------------------
 
-    async def get(self, session: AsyncSession, row_id: uuid.UUID) -> Any:
+    async def get(self, session: AsyncSession, *, row_id: uuid.UUID) -> Any:
         """The replica row, asking the owner for it first when it is not here yet (an
         event still on its way). None when the owner does not have it either."""
         row = await session.get(self.model, row_id)
@@ -191,7 +191,7 @@ class Replica:
             log.warning("replica_fetch_failed", kind=self.kind, id=str(row_id), error=exc.message)
             return None
         log.info("replica_fetched_from_owner", kind=self.kind, id=str(row_id))
-        await self.apply(session, answer["snapshot"], answer.get("version"))
+        await self.apply(session, snapshot=answer["snapshot"], version=answer.get("version"))
         return await session.get(self.model, row_id, populate_existing=True)
 
     async def rebuild(self, sessionmaker: async_sessionmaker[AsyncSession], *, page: int = 500) -> int:
@@ -206,7 +206,7 @@ class Replica:
             rows = answer["snapshots"]
             async with transaction(sessionmaker) as session:
                 for snapshot in rows:
-                    await self.apply(session, snapshot, answer.get("version"))
+                    await self.apply(session, snapshot=snapshot, version=answer.get("version"))
             total += len(rows)
             if len(rows) < page:
                 log.info("replica_rebuilt", kind=self.kind, rows=total)

@@ -40,8 +40,8 @@ async def on_avatar_update(session: AsyncSession, event: Event) -> None:
         return
     organisation.has_avatar = has_avatar
     await session.flush()
-    emit(session, "organisation:update",
-         {"organisation_id": str(organisation.id), "snapshot": organisation.serialize()}, actor_id=event.actor_id)
+    emit(session, name="organisation:update",
+         data={"organisation_id": str(organisation.id), "snapshot": organisation.serialize()}, actor_id=event.actor_id)
 
 
 HANDLERS: dict[str, EventHandler] = {"avatar:update": on_avatar_update}

@@ -98,14 +98,14 @@ class AttachmentFileHooks(CrudHooks[AttachmentFile]):
     async def check_read(self, ctx: CrudContext, instance: AttachmentFile) -> None:
         if ctx.principal.is_admin:
             return
-        comment = await COMMENTS.get(ctx.session, instance.comment_id) if instance.comment_id else None
-        task = await TASKS.get(ctx.session, comment.object_id) if comment is not None and comment.object_id else None
+        comment = await COMMENTS.get(ctx.session, row_id=instance.comment_id) if instance.comment_id else None
+        task = await TASKS.get(ctx.session, row_id=comment.object_id) if comment is not None and comment.object_id else None
         if task is None:
             raise Forbidden()
         await access.check_task_seen(ctx.session, principal=ctx.principal, task=task)
 
     async def check_creation_integrity(self, ctx: CrudContext, data: dict[str, Any]) -> dict[str, Any]:
-        if data.get("comment_id") is not None and await COMMENTS.get(ctx.session, data["comment_id"]) is None:
+        if data.get("comment_id") is not None and await COMMENTS.get(ctx.session, row_id=data["comment_id"]) is None:
             raise NotFound()
         return data
 

@@ -272,8 +272,8 @@ class CrudService(Generic[M]):
         snapshot = await self.hooks.event_snapshot(ctx, instance)
         emit(
             ctx.session,
-            f"{self.spec.event_name}:{verb}",
-            {self.spec.id_key: str(instance.id), "snapshot": snapshot},  # type: ignore[attr-defined]
+            name=f"{self.spec.event_name}:{verb}",
+            data={self.spec.id_key: str(instance.id), "snapshot": snapshot},  # type: ignore[attr-defined]
             project_id=self.hooks.event_project_id(instance),
             actor_id=ctx.principal.id,
         )

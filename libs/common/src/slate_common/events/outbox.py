@@ -17,9 +17,9 @@ SERVICE: str = "service"
 
 def emit(
     session: AsyncSession,
+    *,
     name: str,
     data: dict[str, Any],
-    *,
     project_id: uuid.UUID | str | None = None,
     actor_id: uuid.UUID | str | None = None,
 ) -> Event:

@@ -42,7 +42,7 @@ async def seed_departments(session: AsyncSession) -> list[Department]:
         department = Department(name=name, color=color, archived=False)
         session.add(department)
         await session.flush()
-        emit(session, "department:new", {"department_id": str(department.id), "snapshot": department.serialize()})
+        emit(session, name="department:new", data={"department_id": str(department.id), "snapshot": department.serialize()})
         created.append(department)
     session.add(ReferenceSeed(name=SEED_NAME, applied_at=now()))
     await session.flush()

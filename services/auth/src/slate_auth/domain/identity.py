@@ -160,7 +160,7 @@ async def emit_person_update(session: AsyncSession, *, person: Person, actor_id:
     """person:update for a change made outside the CRUD routes, with the CRUD snapshot."""
     await session.flush()
     snapshot = await person_snapshot(session, person=person)
-    emit(session, "person:update", {"person_id": str(person.id), "snapshot": snapshot}, actor_id=actor_id)
+    emit(session, name="person:update", data={"person_id": str(person.id), "snapshot": snapshot}, actor_id=actor_id)
 
 
 async def get_person(session: AsyncSession, *, person_id: uuid.UUID, lock: bool = False) -> Person:
@@ -190,7 +190,7 @@ async def get_organisation(session: AsyncSession) -> Organisation:
         org = Organisation(name="Kitsu")
         session.add(org)
         await session.flush()
-        emit(session, "organisation:new", {"organisation_id": str(org.id), "snapshot": org.serialize()})
+        emit(session, name="organisation:new", data={"organisation_id": str(org.id), "snapshot": org.serialize()})
     return org
 
 
@@ -207,7 +207,7 @@ async def create_admin(session: AsyncSession, *, email: str, password: str) -> t
     await session.flush()
     await get_organisation(session)
     snapshot = await person_snapshot(session, person=person)
-    emit(session, "person:new", {"person_id": str(person.id), "snapshot": snapshot}, actor_id=person.id)
+    emit(session, name="person:new", data={"person_id": str(person.id), "snapshot": snapshot}, actor_id=person.id)
     return person, True
 
 

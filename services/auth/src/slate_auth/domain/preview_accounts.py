@@ -92,7 +92,7 @@ async def create_or_reset(
         session.add(person)
         await session.flush()
         snapshot = await person_snapshot(session, person=person)
-        emit(session, "person:new", {"person_id": str(person.id), "snapshot": snapshot}, actor_id=actor_id)
+        emit(session, name="person:new", data={"person_id": str(person.id), "snapshot": snapshot}, actor_id=actor_id)
         return {**answer(person), "password": password, "created": True}
     await revoke_all_tokens(runtime, person_id=person.id)
     person.password = hash_password(password)
@@ -132,7 +132,7 @@ async def delete_account(
     snapshot = await person_snapshot(session, person=person)
     await session.delete(person)
     await session.flush()
-    emit(session, "person:delete", {"person_id": person_id, "snapshot": snapshot}, actor_id=actor_id)
+    emit(session, name="person:delete", data={"person_id": person_id, "snapshot": snapshot}, actor_id=actor_id)
     return person_id
 
 

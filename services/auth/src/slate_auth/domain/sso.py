@@ -100,8 +100,8 @@ async def person_for_identity(session: AsyncSession, *, identity: ExternalIdenti
         )
         session.add(person)
         await session.flush()
-        emit(session, "person:new",
-             {"person_id": str(person.id), "snapshot": await person_snapshot(session, person=person)},
+        emit(session, name="person:new",
+             data={"person_id": str(person.id), "snapshot": await person_snapshot(session, person=person)},
              actor_id=person.id)
     elif identity.subject is not None:
         other = (await session.scalars(select(SsoIdentity).where(

@@ -40,7 +40,7 @@ def scope_previews(stmt: Select[*Columns], *, principal: Principal) -> Select[*C
 
 async def project_visible(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID) -> ProjectReplica:
     """The project, if the caller is in its team (admins: any); 404 if it does not exist."""
-    project = await PROJECTS.get(session, project_id)
+    project = await PROJECTS.get(session, row_id=project_id)
     if project is None:
         raise NotFound()
     if not principal.is_admin and principal.id not in (project.team or []):
@@ -52,7 +52,7 @@ async def check_task_seen(session: AsyncSession, *, principal: Principal, task: 
     """403 unless the task is in one of the caller's projects (a vendor: assigned to them)."""
     if principal.is_admin:
         return
-    project = await PROJECTS.get(session, task.project_id) if task.project_id else None
+    project = await PROJECTS.get(session, row_id=task.project_id) if task.project_id else None
     if project is None or principal.id not in (project.team or []):
         raise Forbidden()
     if principal.is_vendor and principal.id not in (task.assignees or []):
@@ -60,7 +60,7 @@ async def check_task_seen(session: AsyncSession, *, principal: Principal, task: 
 
 
 async def task_visible(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> TaskReplica:
-    task = await TASKS.get(session, task_id)
+    task = await TASKS.get(session, row_id=task_id)
     if task is None:
         raise NotFound()
     await check_task_seen(session, principal=principal, task=task)
@@ -71,7 +71,7 @@ async def check_preview_seen(session: AsyncSession, *, principal: Principal, pre
     """403 unless the caller sees the preview's task (a preview of no task: admins only)."""
     if principal.is_admin:
         return
-    task = await TASKS.get(session, preview.task_id) if preview.task_id else None
+    task = await TASKS.get(session, row_id=preview.task_id) if preview.task_id else None
     if task is None:
         raise Forbidden()
     await check_task_seen(session, principal=principal, task=task)
@@ -83,7 +83,7 @@ async def check_entity_seen(session: AsyncSession, *, principal: Principal, enti
     to one of its tasks."""
     if principal.is_admin:
         return
-    project = await PROJECTS.get(session, project_id) if project_id else None
+    project = await PROJECTS.get(session, row_id=project_id) if project_id else None
     if project is None or principal.id not in (project.team or []):
         raise Forbidden()
     if principal.is_vendor:

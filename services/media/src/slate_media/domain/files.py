@@ -56,7 +56,7 @@ async def set_avatar(
         dest = Path(tmp) / "avatar.png"
         await asyncio.to_thread(processing.avatar, Path(upload.path), dest, max_pixels=max_pixels)
         await storage.put_path("thumbnails", avatar_key(kind, instance_id=instance_id), dest, "image/png")
-    emit(session, "avatar:update", {"kind": AVATAR_KINDS[kind], "id": str(instance_id), "has_avatar": True},
+    emit(session, name="avatar:update", data={"kind": AVATAR_KINDS[kind], "id": str(instance_id), "has_avatar": True},
          project_id=instance_id if kind == "projects" else None, actor_id=principal.id)
     return {"thumbnail_path": f"pictures/thumbnails/{kind}/{instance_id}.png"}
 
@@ -64,7 +64,7 @@ async def set_avatar(
 async def clear_avatar(session: AsyncSession, *, storage: Storage, principal: Principal, person_id: uuid.UUID) -> None:
     await check_avatar_change(session, principal=principal, kind="persons", instance_id=person_id)
     await storage.remove("thumbnails", avatar_key("persons", instance_id=person_id))
-    emit(session, "avatar:update", {"kind": "person", "id": str(person_id), "has_avatar": False}, actor_id=principal.id)
+    emit(session, name="avatar:update", data={"kind": "person", "id": str(person_id), "has_avatar": False}, actor_id=principal.id)
 
 
 # -- attachments --------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def attachment_thumbnail_key(attachment_id: uuid.UUID) -> str:
 
 
 async def visible_comment(session: AsyncSession, *, principal: Principal, comment_id: uuid.UUID) -> CommentReplica:
-    comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
+    comment = await COMMENTS.get(session, row_id=comment_id)  # a comment just posted: asks production if unknown
     if comment is None or comment.object_id is None:
         raise NotFound()
     await access.task_visible(session, principal=principal, task_id=comment.object_id)
@@ -112,7 +112,7 @@ async def add_attachments(
         created.append(attachment)
     await session.flush()
     for attachment in created:
-        emit(session, "attachment-file:new", {"attachment_file_id": str(attachment.id), "comment_id": str(comment_id),
+        emit(session, name="attachment-file:new", data={"attachment_file_id": str(attachment.id), "comment_id": str(comment_id),
                                                "snapshot": attachment.serialize()}, actor_id=principal.id)
     # Zou answers each file as the comment lists it
     return [{"id": str(a.id), "name": a.name, "extension": a.extension, "size": a.size} for a in created]
@@ -143,7 +143,7 @@ async def delete_attachment(
         raise Forbidden()
     await session.delete(attachment)
     await session.flush()
-    emit(session, "attachment-file:delete", {"attachment_file_id": str(attachment_id), "comment_id": str(comment_id)},
+    emit(session, name="attachment-file:delete", data={"attachment_file_id": str(attachment_id), "comment_id": str(comment_id)},
          actor_id=principal.id)
     await storage.remove("attachments", attachment_key(attachment_id), attachment_thumbnail_key(attachment_id))
 
@@ -185,8 +185,8 @@ async def upload_background(
         snapshot = background.serialize()
         await session.delete(background)
         await session.flush()
-        emit(session, "preview-background-file:delete",
-             {"preview_background_file_id": str(background_id), "snapshot": snapshot}, actor_id=principal.id)
+        emit(session, name="preview-background-file:delete",
+             data={"preview_background_file_id": str(background_id), "snapshot": snapshot}, actor_id=principal.id)
         return None
     if upload.size == 0:
         raise BadRequest("The uploaded file is empty.")
@@ -198,8 +198,8 @@ async def upload_background(
     background.extension = ext
     background.file_size = upload.size
     await session.flush()
-    emit(session, "preview-background-file:update",
-         {"preview_background_file_id": str(background_id), "snapshot": background.serialize()}, actor_id=principal.id)
+    emit(session, name="preview-background-file:update",
+         data={"preview_background_file_id": str(background_id), "snapshot": background.serialize()}, actor_id=principal.id)
     return background.serialize()
 
 
@@ -239,7 +239,8 @@ async def add_project_background(
     )
     if exists is None:
         await session.execute(insert(project_preview_background).values(project_id=project_id, preview_background_file_id=bid))
-    emit(session, "preview-background-file:add-to-project", {"project_id": str(project_id), "preview_background_file_id": str(bid)},
+    emit(session, name="preview-background-file:add-to-project",
+         data={"project_id": str(project_id), "preview_background_file_id": str(bid)},
          project_id=project.id, actor_id=principal.id)
     return project.snapshot
 
@@ -255,6 +256,6 @@ async def remove_project_background(
             project_preview_background.c.preview_background_file_id == background_id,
         )
     )
-    emit(session, "preview-background-file:remove-from-project",
-         {"project_id": str(project_id), "preview_background_file_id": str(background_id)},
+    emit(session, name="preview-background-file:remove-from-project",
+         data={"project_id": str(project_id), "preview_background_file_id": str(background_id)},
          project_id=project_id, actor_id=principal.id)

@@ -78,8 +78,8 @@ async def emit_previews(session: AsyncSession, *, names: tuple[str, ...], previe
     for name in names:
         emit(
             session,
-            f"preview-file:{name}",
-            {"preview_file_id": str(preview.id), "snapshot": snap},
+            name=f"preview-file:{name}",
+            data={"preview_file_id": str(preview.id), "snapshot": snap},
             project_id=snap["project_id"],
             actor_id=actor_id,
         )
@@ -132,7 +132,7 @@ async def add_preview(
     already shows previews (next position), else the task's last revision + 1."""
     task = await access.task_visible(session, principal=principal, task_id=task_id)
     access.check_task_action(principal, task=task, clients=True)
-    comment = await COMMENTS.get(session, comment_id)  # a comment just posted: asks production if unknown
+    comment = await COMMENTS.get(session, row_id=comment_id)  # a comment just posted: asks production if unknown
     if comment is None:
         raise NotFound()
     if comment.object_id != task_id:
@@ -267,8 +267,8 @@ async def set_main_preview(session: AsyncSession, *, principal: Principal, previ
         raise BadRequest("The task of this preview has no entity.")
     emit(
         session,
-        "preview-file:set-main",
-        {"preview_file_id": str(preview.id), "entity_id": str(task.entity_id), "task_id": str(task.id)},
+        name="preview-file:set-main",
+        data={"preview_file_id": str(preview.id), "entity_id": str(task.entity_id), "task_id": str(task.id)},
         project_id=task.project_id,
         actor_id=principal.id,
     )
@@ -338,7 +338,7 @@ def short(preview: PreviewFile) -> dict[str, Any]:
 async def entity_seen(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID,
                       kinds: tuple[str, ...] | None = None) -> EntityReplica:
     """The entity (of one of ``kinds``): 404 if there is none, 403 outside the caller's reach."""
-    entity = await ENTITY_BY_KIND[kinds[0] if kinds else "entity"].get(session, entity_id)
+    entity = await ENTITY_BY_KIND[kinds[0] if kinds else "entity"].get(session, row_id=entity_id)
     if entity is None:
         raise NotFound()
     if kinds is not None and entity.kind not in kinds and str(entity.snapshot.get("type") or "").lower() not in kinds:

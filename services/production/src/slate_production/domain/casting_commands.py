@@ -141,7 +141,7 @@ def _casting_update(session: AsyncSession, principal: Principal, entity: Entity,
     # Zou's names: shots and episodes have their own, anything else (an asset, a
     # sequence) is announced as an asset
     prefix = "shot" if kind == "Shot" else "episode" if kind == "Episode" else "asset"
-    emit(session, f"{prefix}:casting-update", {
+    emit(session, name=f"{prefix}:casting-update", data={
         f"{prefix}_id": str(entity.id),
         "project_id": str(entity.project_id),
         "added_asset_ids": sorted(str(a) for a in added),
@@ -247,7 +247,7 @@ async def set_casting(session: AsyncSession, *, principal: Principal, entity: En
         if link.entity_out_id in in_episode:
             await emit_entity_event(session, verb="update", entity=assets[link.entity_out_id], actor_id=principal.id,
                                     type_name="Asset")
-        emit(session, "entity-link:new", _link_data(link, entity.project_id, new=True),
+        emit(session, name="entity-link:new", data=_link_data(link, entity.project_id, new=True),
              project_id=entity.project_id, actor_id=principal.id)
     after = {c.asset_id for c in casting}
     _touch(entity, len(links))
@@ -326,7 +326,7 @@ async def cast_asset(session: AsyncSession, *, principal: Principal, project_id:
             if label is not None:
                 link.label = _label(label)
             await session.flush()
-            emit(session, "entity-link:update", _link_data(link, project_id, new=False), project_id=project_id,
+            emit(session, name="entity-link:update", data=_link_data(link, project_id, new=False), project_id=project_id,
                  actor_id=principal.id)
             _touch(entity, counts[entity_id])
             _casting_update(session, principal, entity, type_name, added=(), removed=())
@@ -337,7 +337,7 @@ async def cast_asset(session: AsyncSession, *, principal: Principal, project_id:
             await session.flush()
             if await _add_episode_links(session, episode_id, [(asset.id, link.label or "")]):
                 await emit_entity_event(session, verb="update", entity=asset, actor_id=principal.id, type_name=asset_type)
-            emit(session, "entity-link:new", _link_data(link, project_id, new=True), project_id=project_id,
+            emit(session, name="entity-link:new", data=_link_data(link, project_id, new=True), project_id=project_id,
                  actor_id=principal.id)
             _touch(entity, counts[entity_id] + 1)
             _casting_update(session, principal, entity, type_name, added=[asset.id], removed=())
@@ -360,7 +360,7 @@ async def delete_link(session: AsyncSession, *, principal: Principal, project_id
     out = link.serialize()
     await session.delete(link)
     await session.flush()
-    emit(session, "entity-link:delete", {"project_id": str(project_id), "entity_link_id": out["id"],
+    emit(session, name="entity-link:delete", data={"project_id": str(project_id), "entity_link_id": out["id"],
                                          "snapshot": out}, project_id=project_id, actor_id=principal.id)
     _touch(entity, (await _count_links(session, [entity.id]))[entity.id])
     _casting_update(session, principal, entity, type_name, added=(), removed=[link.entity_out_id])

@@ -241,7 +241,7 @@ async def project_links(session: AsyncSession, *, project_id: uuid.UUID, page: i
         return [{"id": str(i), "entity_in_id": str(e_in), "entity_out_id": str(e_out), "nb_occurences": nb,
                  "label": label, "data": data, "created_at": created.isoformat(), "type": "EntityLink"}
                 for i, e_in, e_out, nb, label, data, created in rows]
-    return await paginate(session, stmt, Page(page, limit), lambda links: [link.serialize() for link in links])
+    return await paginate(session, stmt=stmt, page=Page(page, limit), serialize=lambda links: [link.serialize() for link in links])
 
 
 async def concepts_linked(session: AsyncSession, *, principal: Principal, entity_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -60,7 +60,7 @@ async def _set_links(session: AsyncSession, table: Any, column: str, comment_id:
 
 def emit_comment(session: AsyncSession, *, name: str, comment: Comment, task: Task,
                  actor_id: uuid.UUID | None, **extra: Any) -> None:
-    emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), **extra,
+    emit(session, name=name, data={"comment_id": str(comment.id), "task_id": str(task.id), **extra,
                          "snapshot": snapshot(comment)},
          project_id=task.project_id, actor_id=actor_id)
 
@@ -361,7 +361,7 @@ async def acknowledge(session: AsyncSession, *, principal: Principal, comment: C
         name = "comment:unacknowledge"
     comment.updated_at = now()
     await session.flush()
-    emit(session, name, {"comment_id": str(comment.id), "task_id": str(task.id), "person_id": str(principal.id)},
+    emit(session, name=name, data={"comment_id": str(comment.id), "task_id": str(task.id), "person_id": str(principal.id)},
          project_id=task.project_id, actor_id=principal.id)
     return comment
 

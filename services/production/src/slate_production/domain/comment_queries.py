@@ -484,4 +484,4 @@ async def list_comments(session: AsyncSession, *, params: Any) -> Any:
     page = page_of(params)
     if page is None:
         return [c.serialize() for c in await session.scalars(stmt)]
-    return await paginate(session, stmt, page, lambda rows: [c.serialize() for c in rows])
+    return await paginate(session, stmt=stmt, page=page, serialize=lambda rows: [c.serialize() for c in rows])

@@ -140,7 +140,7 @@ async def link_pending_task_types(session: AsyncSession, *, department_id: uuid.
     await session.flush()
     for task_type in linked:
         snapshot: dict[str, Any] = task_type.serialize()
-        emit(session, "task-type:update", {"task_type_id": str(task_type.id), "snapshot": snapshot})
+        emit(session, name="task-type:update", data={"task_type_id": str(task_type.id), "snapshot": snapshot})
     return linked
 
 

@@ -41,8 +41,8 @@ async def emit_entity_event(
     prefix = event_prefix(name)
     emit(
         session,
-        f"{prefix}:{verb}",
-        {f"{prefix.replace('-', '_')}_id": str(entity.id), "snapshot": serialize_entity(entity, type_name=name)},
+        name=f"{prefix}:{verb}",
+        data={f"{prefix.replace('-', '_')}_id": str(entity.id), "snapshot": serialize_entity(entity, type_name=name)},
         project_id=entity.project_id,
         actor_id=actor_id,
     )

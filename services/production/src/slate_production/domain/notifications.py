@@ -88,7 +88,7 @@ def _notify(session: AsyncSession, *, person_id: uuid.UUID, author_id: uuid.UUID
         reply_id=uuid.UUID(str(reply_id)) if reply_id else None, created_at=stamp, updated_at=stamp,
     )
     session.add(notification)
-    emit(session, "notification:new", {"notification_id": str(notification.id), "person_id": str(person_id)},
+    emit(session, name="notification:new", data={"notification_id": str(notification.id), "person_id": str(person_id)},
          project_id=task.project_id, actor_id=author_id)
     return notification
 

@@ -90,7 +90,7 @@ async def set_team_role(session: AsyncSession, *, principal: Principal, project_
 
 async def add_to_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID, person_id: uuid.UUID) -> Project:
     project = await _managed(session, principal, project_id)
-    if await PERSONS.get(session, person_id) is None:
+    if await PERSONS.get(session, row_id=person_id) is None:
         raise NotFound()
     await session.execute(
         insert(project_person_link).values(project_id=project_id, person_id=person_id).on_conflict_do_nothing()
@@ -322,7 +322,7 @@ async def reorder_global_task_types(session: AsyncSession, *, principal: Princip
     from slate_common.events import emit
 
     for task_type in out:
-        emit(session, "task-type:update", {"task_type_id": str(task_type.id), "snapshot": task_type.serialize()},
+        emit(session, name="task-type:update", data={"task_type_id": str(task_type.id), "snapshot": task_type.serialize()},
              actor_id=principal.id)
     return out
 

@@ -298,8 +298,8 @@ async def emit_project_event(
 ) -> None:
     emit(
         session,
-        f"project:{verb}",
-        {"project_id": str(project.id), "snapshot": await project_snapshot(session, project=project)},
+        name=f"project:{verb}",
+        data={"project_id": str(project.id), "snapshot": await project_snapshot(session, project=project)},
         project_id=project.id,
         actor_id=actor_id,
     )

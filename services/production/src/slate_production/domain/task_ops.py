@@ -210,7 +210,7 @@ async def assign(session: AsyncSession, *, principal: Principal, task_ids: list[
                  person_id: uuid.UUID) -> list[Task]:
     """Add an assignee to tasks the caller supervises (others are skipped); task:assign each.
     The caller becomes the task's assigner, also when the person was assigned already (Zou)."""
-    if await PERSONS.get(session, person_id) is None:
+    if await PERSONS.get(session, row_id=person_id) is None:
         raise NotFound()
     tasks = await _in_departments(session, principal, tasks=await _supervised(session, principal, task_ids),
                                   person_id=person_id)
@@ -312,7 +312,7 @@ async def delete_tasks(session: AsyncSession, *, principal: Principal, tasks: li
 
 
 async def get_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person:
-    person = await PERSONS.get(session, person_id)
+    person = await PERSONS.get(session, row_id=person_id)
     if person is None:
         raise NotFound()
     return person  # type: ignore[no-any-return]

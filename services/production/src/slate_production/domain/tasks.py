@@ -79,8 +79,8 @@ async def emit_task_event(
     """``task:<verb>`` with Zou's ``task_id``, the task's snapshot, and ``extra`` keys."""
     emit(
         session,
-        name,
-        {"task_id": str(task.id), "snapshot": await task_snapshot(session, task=task, assignees=assignees), **extra},
+        name=name,
+        data={"task_id": str(task.id), "snapshot": await task_snapshot(session, task=task, assignees=assignees), **extra},
         project_id=task.project_id,
         actor_id=actor_id,
     )
