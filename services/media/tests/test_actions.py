@@ -368,3 +368,16 @@ async def test_permission_holes_closed_as_on_the_oracle(client, s, world) -> Non
     r = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["outsider_manager"],
                           files={"file": ("sky.hdr", HDR, "image/vnd.radiance")})
     assert r.status_code == 403
+    # its thumbnail too: Zou 1.0.97 answers 500 to everyone signed in (observed: its handler
+    # fails before any check); Slate asks what the background's other writes ask, an admin
+    thumb = f"/pictures/thumbnails/preview-background-files/{bg['id']}.png"
+    for who in ("outsider_manager", "supervisor", "artist_h"):
+        r = await client.post(thumb, headers=s[who], files={"file": ("t.png", png((64, 32)), "image/png")})
+        assert r.status_code == 403 and r.json()["error"] is True
+    r = await client.post(f"/pictures/thumbnails/preview-background-files/{uuid.uuid4()}.png", headers=s["admin"],
+                          files={"file": ("t.png", png((64, 32)), "image/png")})
+    assert r.status_code == 404
+    r = await client.post(thumb, headers=s["admin"], files={"file": ("t.png", png((64, 32)), "image/png")})
+    assert r.status_code == 201 and r.json() == {"thumbnail_path": thumb.lstrip("/")}
+    got = await client.get(thumb, headers=s["artist_h"])
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png" and got.content[:4] == b"\x89PNG"
