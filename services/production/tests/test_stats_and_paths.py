@@ -414,6 +414,9 @@ async def test_open_tasks_rows_and_stats_as_zou(client, signer, production_facto
     # the to-do list keeps an asset's episodes
     todo = await ok(await client.get("/data/user/tasks", headers=headers(signer, prod, "user")))
     assert next(t for t in todo if t["id"] == asset_tasks[0]["id"])["episode_ids"] == []
+    # a project one is not in: 403 (Zou), not an empty page; an admin reads any
+    r = await client.get("/data/tasks/open-tasks", params=q, headers=headers(signer, prod, "outsider"))
+    assert r.status_code == 403 and r.json()["error"] is True
     # nothing open: int zeros, as Zou
     empty = await production_factory(shots=1)
     r = await ok(await client.get("/data/tasks/open-tasks", params={"project_id": empty.id}, headers=signer.headers()))
