@@ -115,6 +115,16 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
     assert r.status_code == 200 and r.json()["id"] == s["entity"]["id"]
     r = await client.put("/actions/tasks/set-main-preview", json={"task_ids": [s["task"]["id"]]}, headers=s["supervisor"])
     assert r.status_code == 200 and [e["id"] for e in r.json()] == [s["entity"]["id"]]
+    # the task's own route: an artist of the team not assigned to it is refused its preview
+    # (Slate: their own tasks only; Zou 1.0.97 lets them) but told first, as Zou, that a task
+    # has none (400); clients and vendors are refused first (403), as Zou (observed)
+    r = await client.put(f"/actions/tasks/{s['task']['id']}/set-main-preview", headers=s["unassigned"])
+    assert r.status_code == 403
+    bare = await world.task(s["project"], await world.entity(s["project"], "shot", "sh020"), assignees=[s["artist"]])
+    for who, status in (("unassigned", 400), ("artist_h", 400), ("supervisor", 400), ("client", 403), ("vendor", 403),
+                        ("outsider", 403)):
+        r = await client.put(f"/actions/tasks/{bare['id']}/set-main-preview", headers=s[who])
+        assert r.status_code == status and r.json()["error"] is True, who
 
     listed = (await client.get(f"/data/entities/{s['entity']['id']}/preview-files", headers=s["artist_h"])).json()
     ids = [p["id"] for p in listed]
