@@ -263,6 +263,21 @@ async def team_then_artist_preview(w: World) -> None:
                             headers=h, json={}), 201)
 
 
+async def task_then_set_main_preview(w: World) -> None:
+    """production creates a task and assigns the artist -> media's set-main-preview, as the
+    artist, finds the task and their assignment and answers that it has no preview (400, as
+    Zou 1.0.97), not 404 (media's replica without the task) nor 403 (without the assignment)."""
+    person, h = await w.artist()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": person["id"]}), 200, 201)
+    task = await w.task()
+    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
+    body = expect(await w.api.put(f"/actions/tasks/{task['id']}/set-main-preview", headers=h), 400)
+    if body != {"error": True, "message": "This task has no preview.", "data": None}:
+        raise Stale(f"set-main-preview answered {body}")
+
+
 async def comment_delete_then_add_preview(w: World) -> None:
     """production deletes a comment -> media refuses a preview on it (a delete, replicated)."""
     task = await w.task()
@@ -338,6 +353,7 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     task_then_add_preview,
     add_preview_then_comments,
     team_then_artist_preview,
+    task_then_set_main_preview,
     comment_delete_then_add_preview,
     person_delete_then_team,
     team_removal_then_artist_refused,

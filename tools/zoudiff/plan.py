@@ -83,7 +83,8 @@ OWN_LOGIN = frozenset({"GET /auth/logout"})
 
 PNG_UPLOAD = {"file": "png"}
 #: Request bodies by route. ``@sym`` is a seeded id, ``@fresh:kind`` a new one per call,
-#: ``{uniq}`` a unique text; ``files`` uploads generated files. Unlisted writes send ``{}``.
+#: ``{uniq}`` a unique text; ``files`` uploads generated files; ``query`` adds query parameters
+#: (symbols resolved the same way). Unlisted writes send ``{}``.
 BODIES: dict[str, dict[str, Any]] = {
     "POST /auth/login": {"json": {"email": "{email}", "password": "{password}"}},
     "POST /data/projects": {"json": {"name": "{uniq}"}},
@@ -184,6 +185,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /actions/preview-files/{preview_file_id}/update-annotations": {"json": {"additions": [], "updates": [],
                                                                                  "deletions": []}},
     "POST /data/entities/{entity_id}/tasks": {"json": {"task_type_id": "@task_type"}},
+    # every open task the caller sees, across projects: on a shared oracle or e2e stack others'
+    # tasks change its page and stats from run to run; one project's are comparable
+    "GET /data/tasks/open-tasks": {"query": {"project_id": "@project"}},
 }
 
 

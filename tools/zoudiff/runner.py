@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
 from .plan import LITERAL_PARAMS, NOWHERE, Call, credentials, other_symbol
 from .seed import Seeder, png_bytes
@@ -109,6 +110,8 @@ class Runner:
     def run_one(self, call: Call) -> dict[str, Any]:
         side = self.side
         path = self.path(call)
+        if "query" in call.body:
+            path += "?" + urlencode(self.resolve(call.body["query"], call, "query"))
         kwargs: dict[str, Any] = {}
         if "json" in call.body:
             kwargs["json"] = self.resolve(call.body["json"], call)

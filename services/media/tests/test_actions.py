@@ -115,6 +115,16 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
     assert r.status_code == 200 and r.json()["id"] == s["entity"]["id"]
     r = await client.put("/actions/tasks/set-main-preview", json={"task_ids": [s["task"]["id"]]}, headers=s["supervisor"])
     assert r.status_code == 200 and [e["id"] for e in r.json()] == [s["entity"]["id"]]
+    # the task's own route: an artist of the team not assigned to it is refused its preview
+    # (Slate: their own tasks only; Zou 1.0.97 lets them) but told first, as Zou, that a task
+    # has none (400); clients and vendors are refused first (403), as Zou (observed)
+    r = await client.put(f"/actions/tasks/{s['task']['id']}/set-main-preview", headers=s["unassigned"])
+    assert r.status_code == 403
+    bare = await world.task(s["project"], await world.entity(s["project"], "shot", "sh020"), assignees=[s["artist"]])
+    for who, status in (("unassigned", 400), ("artist_h", 400), ("supervisor", 400), ("client", 403), ("vendor", 403),
+                        ("outsider", 403)):
+        r = await client.put(f"/actions/tasks/{bare['id']}/set-main-preview", headers=s[who])
+        assert r.status_code == status and r.json()["error"] is True, who
 
     listed = (await client.get(f"/data/entities/{s['entity']['id']}/preview-files", headers=s["artist_h"])).json()
     ids = [p["id"] for p in listed]
@@ -368,3 +378,16 @@ async def test_permission_holes_closed_as_on_the_oracle(client, s, world) -> Non
     r = await client.post(f"/pictures/preview-background-files/{bg['id']}", headers=s["outsider_manager"],
                           files={"file": ("sky.hdr", HDR, "image/vnd.radiance")})
     assert r.status_code == 403
+    # its thumbnail too: Zou 1.0.97 answers 500 to everyone signed in (observed: its handler
+    # fails before any check); Slate asks what the background's other writes ask, an admin
+    thumb = f"/pictures/thumbnails/preview-background-files/{bg['id']}.png"
+    for who in ("outsider_manager", "supervisor", "artist_h"):
+        r = await client.post(thumb, headers=s[who], files={"file": ("t.png", png((64, 32)), "image/png")})
+        assert r.status_code == 403 and r.json()["error"] is True
+    r = await client.post(f"/pictures/thumbnails/preview-background-files/{uuid.uuid4()}.png", headers=s["admin"],
+                          files={"file": ("t.png", png((64, 32)), "image/png")})
+    assert r.status_code == 404
+    r = await client.post(thumb, headers=s["admin"], files={"file": ("t.png", png((64, 32)), "image/png")})
+    assert r.status_code == 201 and r.json() == {"thumbnail_path": thumb.lstrip("/")}
+    got = await client.get(thumb, headers=s["artist_h"])
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png" and got.content[:4] == b"\x89PNG"

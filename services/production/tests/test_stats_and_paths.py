@@ -382,3 +382,42 @@ async def test_generic_updates_add_to_data(client, signer, production_factory) -
     assert r["data"] == {"x": 1, "y": 2}
     r = await client.put(f"/data/entities/{shot}", json={"data": "nope"}, headers=h)
     assert r.status_code == 400
+
+
+# --- open tasks -------------------------------------------------------------------------------
+
+
+async def test_open_tasks_rows_and_stats_as_zou(client, signer, production_factory,
+                                                sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    """Observed on the oracle (2026-12-07): an asset's task row of /data/tasks/open-tasks has
+    no episode_ids/episode_names (the to-do list's rows do), and the stats' totals are float
+    sums (0 when nothing is open)."""
+    prod = await production_factory(shots=1)
+    shot_task = (await _tasks(client, signer, prod))[0]
+    asset_tasks = await ok(await client.post(
+        f"/actions/projects/{prod.id}/task-types/{prod.ids['modeling']}/assets/create-tasks", json=[],
+        headers=signer.headers()), 201)
+    assert len(asset_tasks) == 1
+    await _set_task(sessionmaker, shot_task["id"], estimation=0.0)
+    for task in (shot_task, asset_tasks[0]):
+        await _assign(sessionmaker, task["id"], prod.people["user"])
+    q = {"project_id": prod.id}
+    r = await ok(await client.get("/data/tasks/open-tasks", params=q, headers=headers(signer, prod, "user")))
+    rows = {row["id"]: row for row in r["data"]}
+    assert set(rows) == {shot_task["id"], asset_tasks[0]["id"]}
+    assert "episode_ids" not in rows[asset_tasks[0]["id"]] and "episode_names" not in rows[asset_tasks[0]["id"]]
+    assert rows[asset_tasks[0]["id"]]["entity_id"] == prod.ids["asset"]
+    stats = r["stats"]
+    assert stats["total"] == 2
+    assert isinstance(stats["total_duration"], float) and stats["total_duration"] == 0.0
+    assert isinstance(stats["total_estimation"], float) and stats["total_estimation"] == 0.0
+    # the to-do list keeps an asset's episodes
+    todo = await ok(await client.get("/data/user/tasks", headers=headers(signer, prod, "user")))
+    assert next(t for t in todo if t["id"] == asset_tasks[0]["id"])["episode_ids"] == []
+    # a project one is not in: 403 (Zou), not an empty page; an admin reads any
+    r = await client.get("/data/tasks/open-tasks", params=q, headers=headers(signer, prod, "outsider"))
+    assert r.status_code == 403 and r.json()["error"] is True
+    # nothing open: int zeros, as Zou
+    empty = await production_factory(shots=1)
+    r = await ok(await client.get("/data/tasks/open-tasks", params={"project_id": empty.id}, headers=signer.headers()))
+    assert r["data"] == [] and r["stats"]["total_duration"] == 0 and isinstance(r["stats"]["total_duration"], int)

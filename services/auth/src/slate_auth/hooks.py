@@ -74,6 +74,12 @@ class PersonHooks(CrudHooks[Person]):
             stmt = stmt.where(func.concat(Person.first_name, " ", Person.last_name) == params["full_name"])
         return stmt
 
+    async def check_read(self, ctx: CrudContext, instance: Person) -> None:
+        """A client reads themself and the people of their open projects' teams (Zou: 403)."""
+        if ctx.principal.is_client and instance.id != ctx.principal.id \
+                and instance.id not in await project_mates(ctx):
+            raise Forbidden()
+
     async def check_update(self, ctx: CrudContext, instance: Person, data: dict[str, Any]) -> None:
         if not ctx.principal.is_admin and ctx.principal.id != instance.id:
             raise Forbidden()
@@ -148,6 +154,9 @@ class PersonHooks(CrudHooks[Person]):
     async def serialize_many(
         self, ctx: CrudContext, instances: list[Person], *, relations: bool
     ) -> list[dict[str, Any]]:
+        if ctx.principal.is_client:  # Zou lists a client the people of their open projects' teams
+            mates = await project_mates(ctx)
+            instances = [p for p in instances if p.id in mates]
         return await self._rows(ctx, instances, relations=relations, listing=True)
 
     def listed_columns(self, ctx: CrudContext, *, relations: bool) -> tuple[Any, ...] | None:
@@ -202,6 +211,20 @@ class PersonHooks(CrudHooks[Person]):
 
     async def event_snapshot(self, ctx: CrudContext, instance: Person) -> dict[str, Any]:
         return await person_snapshot(ctx.session, person=instance)
+
+
+async def project_mates(ctx: CrudContext) -> set[uuid.UUID]:
+    """The people of the teams of the caller's open projects, asked of production (which
+    holds the teams) at the time of the request, so a team change answered before is seen."""
+    nc = getattr(ctx.runtime, "nc", None)
+    if nc is None:
+        raise ServiceUnavailable("Cannot read the project teams (the event bus is not connected); retry.")
+    try:
+        answer = await bus.request(nc, "production", "project-mates", {"person_id": str(ctx.principal.id)},
+                                   timeout=5.0)
+    except SlateError as exc:
+        raise ServiceUnavailable(f"Cannot read the project teams ({exc.message}); retry.") from exc
+    return {uuid.UUID(i) for i in answer.get("person_ids", [])}
 
 
 async def refuse_if_linked(ctx: CrudContext, person_id: uuid.UUID) -> None:

@@ -169,6 +169,8 @@ async def open_tasks(session: AsyncSession, *, principal: Principal, params: Any
                         ("task_status_id", Task.task_status_id)):
         if q.get(key):
             conditions.append(column == parse_id(q[key], f"Invalid {key}"))
+    if q.get("project_id"):  # a project one is not in: 403, as Zou (not an empty page)
+        await access.check_project_access(session, principal, parse_id(q["project_id"], "Invalid project_id"))
     if q.get("person_id"):
         conditions.append(assigned_to_person(parse_id(q["person_id"], "Invalid person_id")))
     if principal.is_vendor:
@@ -185,14 +187,16 @@ async def open_tasks(session: AsyncSession, *, principal: Principal, params: Any
                          ("task_type_color", "type_color"), ("task_status_color", "status_color"),
                          ("task_status_short_name", "status_short_name")):
             row[new] = row.pop(old)
-        for key in ("task_estimation", "task_duration", "task_start_date", "task_due_date", "last_comment"):
+        for key in ("task_estimation", "task_duration", "task_start_date", "task_due_date", "last_comment",
+                    "episode_ids", "episode_names"):  # an asset's episodes: the to-do list's, not here (Zou)
             row.pop(key, None)
     amounts: dict[str, int] = {}
     for row in rows:
         amounts[row["task_status_id"]] = amounts.get(row["task_status_id"], 0) + 1
     stats = {
-        "total_duration": sum(r["duration"] or 0 for r in rows),
-        "total_estimation": sum(r["estimation"] or 0 for r in rows),
+        # floats, as Zou's sums of float columns (0, an int, when there is no task)
+        "total_duration": sum(r["duration"] or 0.0 for r in rows),
+        "total_estimation": sum(r["estimation"] or 0.0 for r in rows),
         "total": len(rows),
         "status": [{"task_status_id": k, "amount": v} for k, v in sorted(amounts.items())],
     }
