@@ -170,7 +170,8 @@ async def open_tasks(session: AsyncSession, *, principal: Principal, params: Any
         if q.get(key):
             conditions.append(column == parse_id(q[key], f"Invalid {key}"))
     if q.get("project_id"):  # a project one is not in: 403, as Zou (not an empty page)
-        await access.check_project_access(session, principal, parse_id(q["project_id"], "Invalid project_id"))
+        await access.check_project_access(session, principal=principal,
+                                          project_id=parse_id(q["project_id"], "Invalid project_id"))
     if q.get("person_id"):
         conditions.append(assigned_to_person(parse_id(q["person_id"], "Invalid person_id")))
     if principal.is_vendor:
