@@ -166,12 +166,16 @@ class PersonHooks(CrudHooks[Person]):
 
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
         """:meth:`_rows` of a non-admin's listing (``_fields_of`` of each person, departments
-        empty), from the rows of :data:`_MINIMAL_COLUMNS`."""
+        empty), from the rows of :data:`_MINIMAL_COLUMNS`; a client's only the people of
+        their open projects' teams, as :meth:`serialize_many`."""
         fields = _CLIENT_FIELDS if ctx.principal.is_client else MINIMAL_PERSON_FIELDS
+        mates = await project_mates(ctx) if ctx.principal.is_client else None  # as serialize_many
         zou_type = Person.zou_type or "Person"
         out = []
         for row in rows:
             values = dict(zip(_MINIMAL_KEYS, row))
+            if mates is not None and values["id"] not in mates:
+                continue
             answer: dict[str, Any] = {}
             for key in fields:
                 if key == "departments":
