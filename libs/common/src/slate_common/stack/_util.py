@@ -69,7 +69,10 @@ _handed_out: set[int] = set()
 #: port, held (flock) by the process that chose it until that process ends. Checking that
 #: a port is free and binding it later is a race between two stacks booting at the same
 #: moment; a reservation another process holds is skipped, so two never pick the same.
-PORT_LOCK_DIR = Path(os.environ.get("SLATE_PORT_LOCK_DIR") or Path(tempfile.gettempdir()) / "slate-ports")
+PORT_LOCK_DIR = Path(
+    os.environ.get("SLATE_PORT_LOCK_DIR")  # where stacks reserve the ports they choose (unset: <tmp>/slate-ports)
+    or Path(tempfile.gettempdir()) / "slate-ports"
+)
 _reservations: dict[int, int] = {}  # port -> the descriptor holding its lock
 
 
