@@ -168,6 +168,21 @@ def make_database(infra: InfraEndpoints) -> Callable[..., str]:
     return factory
 
 
+@pytest.fixture(scope="session")
+def events_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a NATS server (JetStream) of its own, for tests that make their own events
+    stream: every events stream takes ``slate.events.>``, and two streams of one server
+    cannot share subjects, so on ``infra``'s NATS such a stream is refused as soon as a
+    service app of the session has made ``SLATE_EVENTS`` (whatever order the tests run in)."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("events-nats"), free_port_block(2))
+    server.start()
+    try:
+        server.wait_ready(60)
+        yield server.url
+    finally:
+        server.stop()
+
+
 @dataclass
 class SlateStackHandle:
     """The booted suite: URLs, admin credentials and per-process control."""
