@@ -168,7 +168,7 @@ async def service_runtime(
         revocations=RevocationView(),
     )
     runtime = ServiceRuntime(settings, engine, make_sessionmaker(engine), verifier)
-    runtime.sessionmaker = make_sessionmaker(engine, _runtime_session_class(runtime))
+    runtime.sessionmaker = make_sessionmaker(engine, _runtime_session_class(runtime), service=settings.service_name)
     if owned:
         rpc_handlers = {**snapshot_rpc_handlers(lambda: runtime.sessionmaker, owned), **(rpc_handlers or {})}
     if on_created is not None:
