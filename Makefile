@@ -1,7 +1,8 @@
 # make up    install everything into .venv and run the whole suite (slate up)
 # make test  install (when pyproject files or the lock changed) and run every test suite
 # make lint  ruff (ruff.toml) and mypy (mypy.ini) over the whole tree; .ci/run runs it first
-# make test-fast  the tests marked neither e2e (boots the embedded stack) nor slow (pytest.ini)
+# make test-fast  the tests marked neither e2e (boots the embedded stack) nor slow (pytest.ini),
+#            in FAST_WORKERS processes (pytest-xdist; each its own PostgreSQL, NATS and S3)
 # make test-replicas  the end-to-end suite on a stack with two of each (SLATE_REPLICAS=2)
 # make lock  recompile requirements.lock (the exact versions every install uses) after a
 #            change of dependencies in a pyproject.toml or requirements-test.txt
@@ -42,11 +43,20 @@ install: $(STAMP)
 up: install
 	$(BIN)/slate up
 
-test: install
-	$(BIN)/pytest $(TEST_PATHS) $(PYTEST_ARGS)
+# The tests write bytecode even where the environment says not to (PYTHONDONTWRITEBYTECODE,
+# as in the images): else every run, and every process a test starts, compiles the suite's
+# sources again, and pytest rewrites the asserts of every test module again (seconds of CPU).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
+test: install
+	$(PYTEST) $(TEST_PATHS) $(PYTEST_ARGS)
+
+# Its tests are spread over FAST_WORKERS processes, a test file to one (module fixtures
+# stay whole); each process has its session's infrastructure (slate_common.testing). The
+# whole suite (make test) stays in one process: its stacks and chaos runs time themselves.
+FAST_WORKERS ?= 2
 test-fast: install
-	$(BIN)/pytest $(TEST_PATHS) -m 'not e2e and not slow' $(PYTEST_ARGS)
+	$(PYTEST) $(TEST_PATHS) -m 'not e2e and not slow' -p xdist.plugin -n $(FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -55,7 +65,7 @@ lint: install
 # Two gateways, two API processes and two workers of every service, as Kubernetes runs
 # them (make test runs the consistency matrix that way: tests/e2e/test_two_of_each.py).
 test-replicas: install
-	SLATE_REPLICAS=2 $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+	SLATE_REPLICAS=2 $(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 $(TOOLS)/bin/python:
 	$(PYTHON) -m venv $(TOOLS)

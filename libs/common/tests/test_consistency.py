@@ -41,14 +41,14 @@ class ThingReplica(Replicated, Base):
 
 
 @pytest.fixture
-async def env(infra, make_database):  # type: ignore[no-untyped-def]
+async def env(events_nats, make_database):  # type: ignore[no-untyped-def]
     url = make_database("consistency")
     engine = make_engine(url, pool_size=4, max_overflow=4)
     async with engine.begin() as conn:
         await conn.run_sync(EventsBase.metadata.create_all)
         await conn.run_sync(applied.metadata.create_all)
         await conn.run_sync(Base.metadata.create_all)
-    nc = await nats.connect(infra.nats_url)
+    nc = await nats.connect(events_nats)  # its own server: the session's has SLATE_EVENTS on these subjects
     js = nc.jetstream()
     stream = "TEST_" + uuid.uuid4().hex[:8].upper()
     await ensure_events_stream(js, stream)

@@ -122,7 +122,13 @@ def concrete_paths(app: FastAPI) -> list[str]:
     return sorted(paths)
 
 
-@pytest.mark.parametrize("service", sorted(SERVICE_APPS))
+#: Production's sweep is millions of FastAPI route matches (its ~260 routes, every path
+#: variant, every method): 15-20 s of CPU by nature, so `make test` runs it, not `make
+#: test-fast` (pytest.ini: slow); the other services' sweeps and everything else here run in both.
+SWEEPS = [pytest.param(name, marks=pytest.mark.slow) if name == "production" else name for name in sorted(SERVICE_APPS)]
+
+
+@pytest.mark.parametrize("service", SWEEPS)
 def test_index_picks_fastapis_route_for_every_route_of_every_service(service: str) -> None:
     app = SERVICE_APPS[service]
     index = index_of(app)

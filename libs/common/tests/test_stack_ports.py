@@ -226,3 +226,59 @@ def test_processes_outlive_the_thread_that_started_them(tmp_path: Path) -> None:
     finally:
         sup.stop_all(timeout=5)
     assert not proc.running()
+
+
+CHOOSER = """
+import sys
+from slate_common.stack import _util
+sys.stdin.readline()  # all start choosing at once
+ports = [_util.free_port_block(2, low=LOW, high=HIGH) for _ in range(COUNT)]
+print(" ".join(map(str, ports)), flush=True)
+sys.stdin.readline()  # hold the reservations until every chooser has printed
+"""
+
+
+def test_stacks_choosing_ports_at_the_same_moment_never_pick_the_same(tmp_path: Path) -> None:
+    """Processes choosing ports at once (two stacks booting together, as CI merges do)
+    each get ports no other holds: every one is reserved on the machine (a lock file per
+    port, SLATE_PORT_LOCK_DIR) before it is checked and handed out. The range is narrow
+    enough that choosing at random without the reservation collides almost surely
+    (6 processes × 20 blocks of 2 in 400 ports; nothing binds them meanwhile)."""
+    import subprocess
+
+    low, count, procs = 41000, 20, 6
+    code = CHOOSER.replace("LOW", str(low)).replace("HIGH", str(low + 400)).replace("COUNT", str(count))
+    env = {**os.environ, "SLATE_PORT_LOCK_DIR": str(tmp_path / "locks")}
+    children = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603
+                                 text=True, env=env) for _ in range(procs)]
+    try:
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        chosen = []
+        for child in children:
+            assert child.stdout is not None
+            bases = [int(p) for p in child.stdout.readline().split()]
+            assert len(bases) == count
+            chosen.append({p for base in bases for p in (base, base + 1)})
+        every = [p for ports in chosen for p in ports]
+        assert len(every) == len(set(every)) == procs * count * 2  # no port handed to two processes
+        assert all(low <= p < low + 400 for p in every)
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    # a process that ended left its reservations behind: its ports can be chosen again
+    from slate_common.stack import _util
+
+    before = _util.PORT_LOCK_DIR
+    _util.PORT_LOCK_DIR = tmp_path / "locks"
+    try:
+        again = {_util.free_port_block(1, low=low, high=low + 400) for _ in range(300)}
+        assert len(again) == 300 and again <= set(range(low, low + 400))
+    finally:
+        for port in again:
+            _util._release(port)
+            _util._handed_out.discard(port)
+        _util.PORT_LOCK_DIR = before

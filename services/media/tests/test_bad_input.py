@@ -165,3 +165,65 @@ async def test_a_processed_preview_takes_no_new_file(client, s, media_files, wai
     assert (await wait_status(preview["id"], s["h"]))["status"] == "ready"
     again = await send(client, s, preview["id"], "still.png", media_files["png"].read_bytes())
     assert again.status_code == 400 and again.json()["error"] is True
+
+
+async def test_json_bodies_as_zou_documents_and_accepts_them(client, s, media_app) -> None:  # type: ignore[no-untyped-def]
+    """The JSON bodies of media's actions are declared (the OpenAPI document says what is
+    required), take what Zou 1.0.97 takes (numbers as digits in a string, no body where
+    nothing is required) and refuse the rest with Zou's validation 400, never a 422."""
+    task, comment, h = s["task"]["id"], s["comment"]["id"], s["h"]
+    add = f"/actions/tasks/{task}/comments/{comment}/add-preview"
+    assert (await client.post(add, headers=h)).status_code == 201  # no body at all
+    assert (await client.post(add, json={"revision": ""}, headers=h)).status_code == 201
+    assert (await client.post(add, json={"revision": "7"}, headers=h)).json()["revision"] == 7
+    assert (await client.post(add, json={"revision": 8, "extra": "ignored"}, headers=h)).json()["revision"] == 8
+    preview = (await client.post(add, json={"revision": 8}, headers=h)).json()
+    bad = await client.post(add, json={"revision": "eight"}, headers=h)
+    assert bad.status_code == 400
+    assert bad.json()["error"] is True and bad.json()["message"] == "Validation error."
+    assert [e["field"] for e in bad.json()["data"]["errors"]] == ["revision"]
+
+    position = f"/actions/preview-files/{preview['id']}/update-position"
+    assert (await client.put(position, json={"position": "1"}, headers=h)).status_code == 200
+    missing = await client.put(position, json={}, headers=h)
+    assert missing.status_code == 400
+    assert missing.json()["data"]["errors"] == [{"field": "position", "message": "Field required"}]
+
+    annotations = f"/actions/preview-files/{preview['id']}/update-annotations"
+    assert (await client.put(annotations, headers=h)).json()["annotations"] == []  # nothing to change
+    drawing = {"time": 0, "drawing": {"objects": [{"id": "o1", "type": "path"}]}}
+    assert (await client.put(annotations, json={"additions": [drawing]}, headers=h)).json()["annotations"] == [drawing]
+    assert (await client.put(annotations, json={"additions": "o1"}, headers=h)).status_code == 400
+
+    # Zou's answer to a body without task_ids (the differential fixture's shape): a 400 naming the field
+    no_ids = await client.put("/actions/tasks/set-main-preview", json={}, headers=h)
+    assert no_ids.status_code == 400
+    assert no_ids.json()["data"]["errors"] == [{"field": "task_ids", "message": "Field required"}]
+    assert (await client.put("/actions/tasks/set-main-preview", json={"task_ids": ["nope"]}, headers=h)).status_code == 400
+
+    backgrounds = f"/data/projects/{s['task']['project_id']}/settings/preview-background-files"
+    for body in ({}, {"preview_background_file_id": "nope"}):
+        r = await client.post(backgrounds, json=body, headers=h)
+        assert r.status_code == 400 and r.json()["data"]["errors"][0]["field"] == "preview_background_file_id"
+
+    document = media_app.openapi()
+    models = document["components"]["schemas"]
+
+    def body_of(path: str, method: str) -> tuple[bool, dict[str, Any]]:
+        """Whether the operation requires a body, and its model's schema."""
+        body = document["paths"][path][method]["requestBody"]
+        schema = body["content"]["application/json"]["schema"]
+        ref = next(s for s in schema.get("anyOf", [schema]) if "$ref" in s)["$ref"]
+        return body.get("required", False), models[ref.rsplit("/", 1)[1]]
+
+    add_required, add_model = body_of("/actions/tasks/{task_id}/comments/{comment_id}/add-preview", "post")
+    assert not add_required and "required" not in add_model and "revision" in add_model["properties"]
+    for path, method, required in (
+        ("/actions/tasks/set-main-preview", "put", ["task_ids"]),
+        ("/actions/preview-files/{preview_file_id}/update-position", "put", ["position"]),
+        ("/data/projects/{project_id}/settings/preview-background-files", "post", ["preview_background_file_id"]),
+    ):
+        body_required, model = body_of(path, method)
+        assert body_required and model["required"] == required, (path, model)
+    annotations_required, annotations_model = body_of("/actions/preview-files/{preview_file_id}/update-annotations", "put")
+    assert not annotations_required and set(annotations_model["properties"]) == {"additions", "updates", "deletions"}

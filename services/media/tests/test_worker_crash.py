@@ -34,9 +34,9 @@ def private_nats(tmp_path: Path):  # type: ignore[no-untyped-def]
     server.stop()
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log: Path, *python_options: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "slate_media", "worker"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [sys.executable, *python_options, "-m", "slate_media", "worker"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True,  # its ffmpeg dies with it, as in a container crash
     )
 
@@ -122,3 +122,31 @@ async def test_killed_worker_job_is_redelivered(infra, make_database, bucket_pre
     finally:
         for proc in workers:
             kill_group(proc)
+
+
+async def test_the_worker_imports_its_loops_not_its_routes(infra, make_database, bucket_prefix, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``python -m slate_media worker`` runs slate_media.loops: the real command, up to
+    ``worker_running``, imports none of the routes, the CRUD router, the OpenAPI layer nor
+    FastAPI (docs/reliability.md: a restarted worker serves sooner without them)."""
+    env = {**os.environ, **infra.env(), "SLATE_MEDIA_DATABASE_URL": make_database("media", migrate=True),
+           "SLATE_MEDIA_BUCKET_PREFIX": bucket_prefix, "SLATE_LOG_LEVEL": "INFO"}
+    log = tmp_path / "worker.log"
+    proc = start_worker(env, log, "-X", "importtime")
+    try:
+        async def running() -> bool:
+            assert proc.poll() is None, log.read_text(errors="replace")
+            return "worker_running" in log.read_text(errors="replace")
+
+        await eventually(running, timeout=60)
+        await asyncio.sleep(1.0)  # its jobs loop starts once NATS answers: imported by then
+    finally:
+        kill_group(proc)
+    imported = {line.rsplit("|", 1)[1].strip() for line in log.read_text(errors="replace").splitlines()
+                if line.startswith("import time:") and "|" in line}
+    # (what importlib.import_module loads itself is not listed: the loops' own imports are)
+    assert {"slate_media.adapters.jobs", "slate_media.consumers", "slate_media.owned", "slate_common.runtime"} <= imported
+    unwanted = sorted(name for name in imported
+                      if name.startswith(("slate_media.api", "slate_media.main", "slate_common.crud",
+                                          "slate_common.openapi", "slate_common.app", "fastapi")))
+    assert unwanted == []
+    assert "service_started" not in log.read_text(errors="replace")  # create_service_app's lifespan never ran

@@ -8,134 +8,44 @@ middleware for request ids, server spans and access logs.
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
 from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
-from .db import begin_at_first_write, make_engine, make_sessionmaker
+from .db import begin_at_first_write
 from .docs import install as install_docs
 from .errors import install_error_handlers
-from .events import Consumer, EventHandler, OutboxRelay
-from .events import outbox as outbox_module
-from .events.consistency import Settler, SettleTiming, settle_scope, settling_session_class
+from .events import EventHandler
+from .events.consistency import SettleTiming, settle_scope
 from .forwarded import ForwardedMiddleware
-from .logging import configure_logging, get_logger, request_id_var
+from .logging import get_logger, request_id_var
 from .metrics import UNMATCHED, route_template
 from .metrics import install as install_metrics
 from .openapi import install as install_openapi
-from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
-from .revocation import watch_revocations
+from .replica import Owned, Replica
 from .route_index import install as install_route_index
-from .security import RevocationView, TokenVerifier
+from .runtime import SHUTDOWN_STEP_SECONDS as SHUTDOWN_STEP_SECONDS  # imported from here too
+from .runtime import ServiceRuntime as ServiceRuntime
+from .runtime import StartupHook as StartupHook
+from .runtime import configure_process, service_runtime
+from .runtime import freeze_startup_heap as freeze_startup_heap
 from .serialization import ZouJSONResponse, json_response
-from .tracing import configure_tracing, extract_context, propagation_fields, server_span
+from .tracing import extract_context, propagation_fields, server_span
 
 log = get_logger(__name__)
-
-StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
-
-
-@dataclass
-class ServiceRuntime:
-    """Everything a running service holds; one per process, at ``app.state.runtime``."""
-
-    settings: BaseServiceSettings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    verifier: TokenVerifier
-    nc: NATS | None = None
-    js: JetStreamContext | None = None
-    relay: OutboxRelay | None = None
-    #: Publishes a request's events and waits for the replicas (None until NATS is up).
-    settler: Settler | None = None
-    consumer: Consumer | None = None
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    revocations_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    #: Set once NATS is connected, the stream exists and relay/consumers/RPC are started.
-    bus_ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def service(self) -> str:
-        return self.settings.service_name
-
-
-def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
-    """Sessions of this runtime: commits hand their events to the request's settle scope,
-    or wake this runtime's relay (listeners never leak across apps)."""
-
-    def wake_relay() -> None:
-        if runtime.relay is not None:
-            runtime.relay.notify()
-
-    return settling_session_class(wake_relay)
-
-
-async def _connect_nats_with_retry(runtime: ServiceRuntime) -> None:
-    shared = runtime.settings.shared
-    delay = 0.2
-    while True:
-        try:
-            runtime.nc = await bus.connect(shared.nats_url, name=f"slate-{runtime.service}")
-            runtime.js = runtime.nc.jetstream()
-            await bus.ensure_events_stream(runtime.js, shared.events_stream)
-            return
-        except Exception as exc:  # NATS not up yet: keep serving, retry
-            log.warning("nats_connect_failed", error=str(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-
-#: How long each step of a service's shutdown may take before it is left behind (a pod's
-#: grace period is finite; a step that ignores cancellation must not hold the process).
-SHUTDOWN_STEP_SECONDS = 10.0
-
-
-async def _bounded(step: str, awaitable: Awaitable[Any]) -> None:
-    task = asyncio.ensure_future(awaitable)
-    done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_STEP_SECONDS)
-    if not done:
-        log.warning("shutdown_step_timed_out", step=step, seconds=SHUTDOWN_STEP_SECONDS)
-        task.cancel()
-    elif not task.cancelled() and task.exception() is not None:
-        log.warning("shutdown_step_failed", step=step, error=repr(task.exception()))
-
-
-def _rebuilder(replicas: Sequence[Replica], runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
-    async def rebuild() -> None:
-        for replica in replicas:
-            await replica.rebuild(runtime.sessionmaker)
-
-    return rebuild
-
-
-def freeze_startup_heap() -> None:
-    """Leave the objects alive after start-up (modules, routes, models, SQLAlchemy's
-    mappers and caches: ~180,000 in production) out of the garbage collector's full
-    collections. Each full collection walked all of them with the event loop stopped,
-    ~100 ms on this hardware, so every request in flight in the process waited that
-    long: a visible share of the p99 under load. Objects made later are collected as
-    before."""
-    gc.collect()
-    gc.freeze()
 
 
 def create_service_app(
@@ -152,97 +62,21 @@ def create_service_app(
     key_provider: Callable[[], dict[str, Any]] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
-    shared = settings.shared
-    shared.check_production_ready()
-    configure_logging(settings.service_name, shared.log_level, shared.log_format)
-    configure_tracing(settings.service_name, shared.otlp_endpoint)
-    outbox_module.SERVICE = settings.service_name
-    # What the service replicates comes with its handlers; what it owns, with the
-    # snapshot requests replicas send for an id they do not have yet.
-    consumers = {**handlers_of(list(replicas)), **(consumers or {})}
-    if owned:
-        rpc_handlers = {**snapshot_rpc_handlers(lambda: app.state.runtime.sessionmaker, owned), **(rpc_handlers or {})}
+    configure_process(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(
-            settings.effective_database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-        )
-        verifier = TokenVerifier(
-            audience=shared.jwt_audience,
-            issuer=shared.jwt_issuer,
-            jwks_url=shared.auth_url.rstrip("/") + "/auth/jwks.json",
-            key_provider=key_provider,
-            revocations=RevocationView(),
-        )
-        runtime = ServiceRuntime(settings, engine, make_sessionmaker(engine), verifier)
-        runtime.sessionmaker = make_sessionmaker(engine, _runtime_session_class(runtime))
-        app.state.runtime = runtime
-        app.state.verifier = verifier
+        def keep(runtime: ServiceRuntime) -> None:
+            app.state.runtime = runtime
+            app.state.verifier = runtime.verifier
 
-        async def start_bus() -> None:
-            await _connect_nats_with_retry(runtime)
-            assert runtime.js is not None and runtime.nc is not None
-            for replica in replicas:
-                replica.bind(runtime.nc)
-            runtime.tasks.append(
-                asyncio.create_task(watch_revocations(runtime.js, verifier.revocations, runtime.revocations_ready))
-            )
-            runtime.tasks.append(asyncio.create_task(verifier.warm_up()))
-            # The crash tests' hooks widen the commit-to-publish window of the relay: then
-            # the relay alone publishes (SLATE_OUTBOX_RELAY_DELAY_SECONDS, never in operation).
-            if shared.consistency_enabled and not shared.outbox_relay_delay_seconds:
-                runtime.settler = Settler(
-                    nc=runtime.nc, js=runtime.js, stream=shared.events_stream,
-                    sessionmaker=runtime.sessionmaker, wait_seconds=shared.consistency_wait_seconds,
-                    fault=shared.outbox_fault,
-                )
-                await runtime.settler.start()
-            if settings.workers_enabled:
-                runtime.relay = OutboxRelay(
-                    runtime.sessionmaker,
-                    runtime.js,
-                    poll_seconds=shared.outbox_poll_seconds,
-                    delay_seconds=shared.outbox_relay_delay_seconds,
-                    fault=shared.outbox_fault,
-                )
-                runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
-                if consumers:
-                    consumer = Consumer(
-                        name=f"{settings.service_name}-events",
-                        js=runtime.js,
-                        sessionmaker=runtime.sessionmaker,
-                        handlers=consumers,
-                        stream=shared.events_stream,
-                        settler=runtime.settler,
-                        on_gap=_rebuilder(replicas, runtime) if replicas else None,
-                    )
-                    runtime.consumer = consumer
-                    runtime.tasks.append(asyncio.create_task(consumer.run()))
-            if rpc_handlers:
-                await bus.serve_rpc(runtime.nc, settings.service_name, rpc_handlers, settler=runtime.settler)
-            for hook in on_bus_ready:
-                await hook(runtime)
-            runtime.bus_ready.set()
-
-        for hook in on_startup:  # before the first request is served
-            await hook(runtime)
-        runtime.tasks.append(asyncio.create_task(start_bus()))
-        freeze_startup_heap()
-        log.info("service_started", port=settings.effective_port)
-        try:
+        async with service_runtime(
+            settings, consumers=consumers, replicas=replicas, owned=owned, rpc_handlers=rpc_handlers,
+            on_startup=on_startup, on_bus_ready=on_bus_ready, key_provider=key_provider, on_created=keep,
+        ):
+            freeze_startup_heap()
+            log.info("service_started", port=settings.effective_port)
             yield
-        finally:
-            for task in runtime.tasks:
-                task.cancel()
-            await _bounded("background tasks", asyncio.gather(*runtime.tasks, return_exceptions=True))
-            if runtime.settler is not None:
-                await _bounded("settler", runtime.settler.stop())
-            await _bounded("nats", bus.wait_closed(runtime.nc))
-            await _bounded("database", engine.dispose())
-            log.info("service_stopped")
 
     app = FastAPI(
         title=title,
@@ -257,7 +91,7 @@ def create_service_app(
     install_error_handlers(app)
     app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
-    app.add_middleware(ForwardedMiddleware, trusted=shared.trusted_proxies)
+    app.add_middleware(ForwardedMiddleware, trusted=settings.shared.trusted_proxies)
     install_metrics(app, settings)  # GET /metrics and the request histogram (slate_common.metrics)
     install_docs(app)
     install_openapi(app)  # the statuses and path parameters every route shares (slate_common.openapi)

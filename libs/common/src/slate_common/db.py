@@ -170,8 +170,13 @@ def _discard_dead_connections(engine: AsyncEngine) -> None:
             raise exc.DisconnectionError("connection closed by the server")
 
 
-def make_sessionmaker(engine: AsyncEngine, sync_session_class: type[Session] = Session) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sync_session_class)
+def make_sessionmaker(engine: AsyncEngine, sync_session_class: type[Session] = Session, *,
+                      service: str | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``; with ``service``, the events they emit are that service's
+    (``session.info["slate_service"]``, read by ``events.outbox.emit``), whatever other
+    service runs in the same process (the tests run several)."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sync_session_class,
+                              info={"slate_service": service} if service else None)
 
 
 @asynccontextmanager

@@ -9,17 +9,19 @@ traceback and answered with a bare 500.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg.exceptions as pg
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from .logging import get_logger
 from .serialization import json_response
+
+if TYPE_CHECKING:  # FastAPI only where handlers are installed: a worker imports these errors too
+    from fastapi import FastAPI
 
 log = get_logger(__name__)
 
@@ -146,6 +148,8 @@ DEPENDENCY_UNAVAILABLE = "A service this request needs is unavailable, please tr
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+
     @app.exception_handler(SlateError)
     async def _slate(_: Request, exc: SlateError) -> Response:
         return json_response(exc.body(), status_code=exc.status_code)

@@ -16,7 +16,7 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from .logging import get_logger
-from .security import RevocationView
+from .tokens import RevocationView
 
 log = get_logger(__name__)
 

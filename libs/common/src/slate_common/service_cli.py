@@ -2,7 +2,8 @@
 
 ``serve`` runs the API (uvicorn, uvloop, httptools) with the outbox relay and event
 consumers inside the process; ``worker`` runs only the relay and consumers (the API
-process can then run with ``SLATE_<SVC>_WORKERS_ENABLED=false``); ``migrate`` creates the
+process can then run with ``SLATE_<SVC>_WORKERS_ENABLED=false``), from ``runtime_path``
+when the service has one (its loops without its routes: ``slate_common.worker``); ``migrate`` creates the
 database if needed and applies the Alembic migrations.
 """
 
@@ -26,6 +27,7 @@ def run_service_cli(
     settings_factory: Callable[[], BaseServiceSettings],
     app_path: str,
     migrations_dir: Path,
+    runtime_path: str | None = None,
     extra_commands: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Command]] | None = None,
     argv: list[str] | None = None,
 ) -> int:
@@ -91,7 +93,7 @@ def run_service_cli(
         from .worker import run_worker
 
         prepare_multiprocess(settings.service_name, 1)  # shares PROMETHEUS_MULTIPROC_DIR if set
-        return asyncio.run(run_worker(settings, app_path))
+        return asyncio.run(run_worker(settings, app_path, runtime_path=runtime_path))
     result: Any = handlers[args.command](args, settings)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)

@@ -13,6 +13,7 @@ def main() -> None:
     main_for(
         settings_factory=MediaSettings,
         app_path="slate_media.main:create_app",
+        runtime_path="slate_media.loops:runtime",  # the worker: the loops without the routes
         migrations_dir=Path(__file__).parent / "migrations",
     )
 

@@ -11,7 +11,8 @@ from .envelope import Event
 from .models import OutboxEvent
 
 #: Set by the service at start (``slate_common.events.outbox.SERVICE``) so emit() knows
-#: which subject namespace its events live in.
+#: which subject namespace its events live in; a session made by a service's runtime
+#: names its service itself (``db.make_sessionmaker(service=...)``), which wins.
 SERVICE: str = "service"
 
 
@@ -33,7 +34,7 @@ def emit(
     )
     row = OutboxEvent(
         id=event.id,
-        subject=event_subject(SERVICE, name),
+        subject=event_subject(session.info.get("slate_service") or SERVICE, name),
         payload=event.to_json(),
         headers=inject_headers(),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import random
 import shutil
 import socket
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -62,18 +65,76 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 _handed_out: set[int] = set()
 
+#: Where the processes of this machine reserve the ports they hand out: one lock file a
+#: port, held (flock) by the process that chose it until that process ends. Checking that
+#: a port is free and binding it later is a race between two stacks booting at the same
+#: moment; a reservation another process holds is skipped, so two never pick the same.
+PORT_LOCK_DIR = Path(
+    os.environ.get("SLATE_PORT_LOCK_DIR")  # where stacks reserve the ports they choose (unset: <tmp>/slate-ports)
+    or Path(tempfile.gettempdir()) / "slate-ports"
+)
+_reservations: dict[int, int] = {}  # port -> the descriptor holding its lock
+
+
+def _reserve(port: int) -> bool:
+    """Take the machine-wide reservation of ``port`` for this process (False if another
+    process holds it). The descriptor is not inherited: the servers this process starts
+    do not keep it after it is gone."""
+    PORT_LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        PORT_LOCK_DIR.chmod(0o1777)  # every user of the machine reserves here
+    try:
+        fd = os.open(PORT_LOCK_DIR / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+    except OSError:  # another user's reservation file
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _reservations[port] = fd
+    return True
+
+
+def _release(port: int) -> None:
+    fd = _reservations.pop(port, None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops its lock
+
+
+def _ephemeral_range() -> range:
+    """The ports the kernel gives outgoing connections: a port chosen there can be taken
+    by any connection between the check and the bind, so they are avoided when possible."""
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return range(low, high + 1)
+    except (OSError, ValueError):
+        return range(0)
+
 
 def free_port_block(size: int = 1, host: str = "127.0.0.1", low: int = 20000, high: int = 45000) -> int:
-    """First port of ``size`` consecutive free ports (never handed out twice per process)."""
+    """First port of ``size`` consecutive free ports, reserved for this process on the
+    whole machine (never handed out twice, not to another process either while this one
+    lives). Ports outside the kernel's ephemeral range are tried first."""
     rng = random.Random()
-    for _ in range(2000):
-        base = rng.randrange(low, high - size)
+    ephemeral = _ephemeral_range()
+    outside = [b for b in range(low, high - size) if b not in ephemeral and b + size - 1 not in ephemeral]
+    for attempt in range(2000):
+        pool = outside if outside and attempt < 1500 else range(low, high - size)
+        base = rng.choice(pool)
         block = range(base, base + size)
         if any(p in _handed_out for p in block):
             continue
-        if all(port_is_free(p, host) for p in block):
+        taken: list[int] = []
+        for p in block:
+            if not _reserve(p):
+                break
+            taken.append(p)
+        if len(taken) == size and all(port_is_free(p, host) for p in block):
             _handed_out.update(block)
             return base
+        for p in taken:
+            _release(p)
     raise RuntimeError(f"no block of {size} free ports found")
 
 

@@ -14,6 +14,8 @@ Fixtures (session scope unless said otherwise):
 ``make_database``  factory ``(service, *, migrate=False) -> url``: a fresh, uniquely named
                    database on ``infra`` (gone with it at session end), optionally migrated
                    (what ``python -m slate_<service> migrate`` does, from this process).
+``events_nats``    URL of a NATS server of its own, for tests that make their own events
+                   stream (on ``infra``'s, the services' ``SLATE_EVENTS`` holds its subjects).
 ``smtp_sink``      :class:`SmtpSinkHandle`: a real SMTP server (aiosmtpd) on a free port;
                    read what was sent with ``wait_for(address)``.
 ``slate_stack``    :class:`SlateStackHandle`: the whole suite booted with
@@ -30,6 +32,7 @@ from slate_common.testing.fixtures import (
     SmtpSinkHandle,
     booted_stack,
     docker_available,
+    events_nats,
     infra,
     make_database,
     slate_stack,
@@ -46,6 +49,7 @@ __all__ = [
     "docker_available",
     "drop_database",
     "eventually",
+    "events_nats",
     "infra",
     "make_database",
     "migrate_database",

@@ -29,7 +29,7 @@ from slate_common.testing.databases import create_database, migrate_in_process
 
 S3_ACCESS_KEY = "slate"
 S3_SECRET_KEY = "slate-secret-key"
-S3_STOP_GRACE = 1.0
+S3_STOP_GRACE = 0.0
 
 
 def docker_available() -> bool:
@@ -76,10 +76,14 @@ def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]
                 raise RuntimeError(f"{exc}\n{launcher.log_tail()}") from exc
         yield InfraEndpoints(pg.url, nats.url, s3.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY)
     finally:
-        # All signalled, then all awaited; the test S3's data goes with the session, so
-        # weed (which lingers after a graceful stop, SIGKILL after 5 s) gets one second.
+        # All signalled, then all awaited; the test S3's data goes with the session, and
+        # weed lingers after a graceful stop however long it is given (SIGKILL after 5 s;
+        # after 1 s it had never exited): it is killed at once, the others stop as usual.
         for launcher in reversed(launchers):
-            launcher.process.send_stop()
+            if launcher is s3:
+                launcher.process.kill()
+            else:
+                launcher.process.send_stop()
         for launcher in reversed(launchers):
             launcher.process.wait_stopped(S3_STOP_GRACE if launcher is s3 else None)
 
@@ -166,6 +170,21 @@ def make_database(infra: InfraEndpoints) -> Callable[..., str]:
         return url
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def events_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a NATS server (JetStream) of its own, for tests that make their own events
+    stream: every events stream takes ``slate.events.>``, and two streams of one server
+    cannot share subjects, so on ``infra``'s NATS such a stream is refused as soon as a
+    service app of the session has made ``SLATE_EVENTS`` (whatever order the tests run in)."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("events-nats"), free_port_block(2))
+    server.start()
+    try:
+        server.wait_ready(60)
+        yield server.url
+    finally:
+        server.stop()
 
 
 @dataclass

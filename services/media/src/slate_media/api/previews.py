@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from starlette.responses import Response
 
 from slate_common.app import Runtime, SessionDep
@@ -23,8 +24,6 @@ from slate_common.params import (
     ProjectId,
     ShotId,
     TaskId,
-    json_object,
-    parse_id,
     path_id,
 )
 from slate_common.security import CurrentUser
@@ -47,12 +46,46 @@ def _int(value: Any, name: str) -> int | None:
         raise BadRequest(f"{name} must be an integer.") from exc
 
 
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+#: An integer, as a number or its digits in a string; an empty string is no value.
+OptionalInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
+
+
+# The bodies, as Zou 1.0.97 documents and accepts them; a body that does not fit gets the
+# shared validation handler's 400 ({"error": true, "message": "Validation error.", ...}).
+
+
+class AddPreviewBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    revision: OptionalInt = None
+
+
+class PositionBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    position: int
+
+
+class AnnotationsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    additions: list[dict[str, Any]] | None = None
+    updates: list[dict[str, Any]] | None = None
+    deletions: list[Any] | None = None
+
+
+class TaskIdsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    task_ids: list[uuid.UUID]
+
+
 @router.post("/actions/tasks/{task_id}/comments/{comment_id}/add-preview", operation_id="add_preview", status_code=201)
-async def add_preview(task_id: TaskId, comment_id: CommentId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def add_preview(task_id: TaskId, comment_id: CommentId, principal: CurrentUser, session: SessionDep,
+                      body: AddPreviewBody | None = None) -> Response:
     """Create a preview awaiting its file on a comment (revision: the comment's, or the next)."""
-    body = await json_object(request)
     preview = await rules.add_preview(session, principal=principal, task_id=task_id, comment_id=comment_id,
-                                      revision=_int(body.get("revision"), "revision"))
+                                      revision=body.revision if body else None)
     return json_response(await rules.serialize_with_comments(session, preview=preview), status_code=201)
 
 
@@ -105,20 +138,20 @@ async def delete_comment_preview(task_id: TaskId, comment_id: CommentId, preview
 
 
 @router.put("/actions/preview-files/{preview_file_id}/update-position", operation_id="update_preview_position")
-async def update_position(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def update_position(preview_file_id: PreviewFileId, body: PositionBody, principal: CurrentUser,
+                          session: SessionDep) -> Response:
     """Move a preview within its revision; returns the revision's previews in order."""
-    position = _int((await json_object(request)).get("position"), "position")
-    if position is None:
-        raise BadRequest("A position is required.")
-    items = await rules.update_position(session, principal=principal, preview_id=preview_file_id, position=position)
+    items = await rules.update_position(session, principal=principal, preview_id=preview_file_id,
+                                        position=body.position)
     return json_response([rules.serialize(p) for p in items])
 
 
 @router.put("/actions/preview-files/{preview_file_id}/update-annotations", operation_id="update_preview_annotations")
-async def update_annotations(preview_file_id: PreviewFileId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def update_annotations(preview_file_id: PreviewFileId, principal: CurrentUser, session: SessionDep,
+                             body: AnnotationsBody | None = None) -> Response:
     """Add, change and remove drawings on a preview."""
     preview = await rules.update_annotations(session, principal=principal, preview_id=preview_file_id,
-                                             body=await json_object(request))
+                                             body=body.model_dump() if body else {})
     return json_response(rules.serialize(preview))
 
 
@@ -130,16 +163,11 @@ async def set_main_preview(preview_file_id: PreviewFileId, principal: CurrentUse
 
 
 @router.put("/actions/tasks/set-main-preview", operation_id="set_main_preview_from_tasks")
-async def set_main_from_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def set_main_from_tasks(body: TaskIdsBody, principal: CurrentUser, session: SessionDep) -> Response:
     """For each task, its last preview becomes its entity's picture; returns the entities."""
-    body = await json_object(request)
-    task_ids = body.get("task_ids")
-    if not isinstance(task_ids, list):
-        raise BadRequest("task_ids must be a list of task ids.",
-                         data={"errors": [{"field": "task_ids", "message": "Field required"}]})
     out = []
-    for raw in task_ids:
-        entity = await rules.set_main_from_task(session, principal=principal, task_id=parse_id(str(raw)))
+    for task_id in body.task_ids:
+        entity = await rules.set_main_from_task(session, principal=principal, task_id=task_id)
         if entity is not None:
             out.append(entity)
     return json_response(out)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, NotFound, SlateError
-from slate_common.params import InstanceId, ProjectId, json_object, parse_id
+from slate_common.params import InstanceId, ProjectId, parse_id
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -21,6 +23,13 @@ from ..domain import access, files
 from .deps import SettingsDep, StorageDep
 
 router = APIRouter(tags=["Thumbnails"])
+
+
+class ProjectBackgroundBody(BaseModel):
+    """As Zou 1.0.97 documents it (a body that does not fit: the validation handler's 400)."""
+
+    model_config = ConfigDict(extra="ignore")
+    preview_background_file_id: uuid.UUID
 
 
 def _get_thumbnail(kind: str) -> Any:
@@ -147,12 +156,12 @@ async def project_backgrounds(project_id: ProjectId, principal: CurrentUser, ses
 
 @router.post("/data/projects/{project_id}/settings/preview-background-files",
              operation_id="add_project_preview_background", status_code=201)
-async def add_project_background(project_id: ProjectId, request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+async def add_project_background(project_id: ProjectId, body: ProjectBackgroundBody, principal: CurrentUser,
+                                 session: SessionDep) -> Response:
     """Link a preview background to a production."""
-    body = await json_object(request)
     return json_response(
         await files.add_project_background(session, principal=principal, project_id=project_id,
-                                           background_id=body.get("preview_background_file_id")),
+                                           background_id=body.preview_background_file_id),
         status_code=201,
     )
 

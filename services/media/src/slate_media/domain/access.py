@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import Forbidden, NotFound
-from slate_common.security import Principal
+from slate_common.tokens import Principal
 
 from ..consumers import PROJECTS, TASKS
 from ..models import PreviewFile, ProjectReplica, TaskReplica

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
 from slate_common.params import parse_id
-from slate_common.security import Principal
+from slate_common.tokens import Principal
 
 from ..adapters import processing
 from ..adapters.downloads import mime_of

@@ -22,7 +22,7 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
-from slate_common.security import Principal
+from slate_common.tokens import Principal
 
 from .. import annotations as drawings
 from ..adapters import processing

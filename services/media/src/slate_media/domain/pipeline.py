@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from slate_common.db import transaction
 from slate_common.errors import BadRequest
 from slate_common.logging import get_logger
-from slate_common.security import Principal
+from slate_common.tokens import Principal
 
 from ..adapters import processing
 from ..adapters.downloads import mime_of

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from slate_common.errors import BadRequest, Forbidden, NotFound
 from slate_common.events import emit
-from slate_common.security import Principal
+from slate_common.tokens import Principal
 
 from ..consumers import COMMENTS, ENTITY_BY_KIND
 from ..models import EntityReplica, PreviewFile, ProjectReplica, TaskReplica, preview_file_comment
