@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, NotFound, SlateError
-from slate_common.params import InstanceId, ProjectId, parse_id
+from slate_common.params import InstanceId, PersonId, PreviewBackgroundFileId, ProjectId
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -84,9 +84,9 @@ async def clear_own_avatar(principal: CurrentUser, session: SessionDep, storage:
 
 
 @router.delete("/actions/persons/{person_id}/clear-avatar", operation_id="clear_person_avatar", status_code=204)
-async def clear_person_avatar(person_id: str, principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
+async def clear_person_avatar(person_id: PersonId, principal: CurrentUser, session: SessionDep, storage: StorageDep) -> Response:
     """Remove a person's avatar (the person or an admin)."""
-    await files.clear_avatar(session, storage=storage, principal=principal, person_id=parse_id(person_id))
+    await files.clear_avatar(session, storage=storage, principal=principal, person_id=person_id)
     return Response(status_code=204)
 
 
@@ -168,9 +168,9 @@ async def add_project_background(project_id: ProjectId, body: ProjectBackgroundB
 
 @router.delete("/data/projects/{project_id}/settings/preview-background-files/{preview_background_file_id}",
                operation_id="remove_project_preview_background", status_code=204)
-async def remove_project_background(project_id: ProjectId, preview_background_file_id: str, principal: CurrentUser,
-                                    session: SessionDep) -> Response:
+async def remove_project_background(project_id: ProjectId, preview_background_file_id: PreviewBackgroundFileId,
+                                    principal: CurrentUser, session: SessionDep) -> Response:
     """Unlink a preview background from a production."""
     await files.remove_project_background(session, principal=principal, project_id=project_id,
-                                          background_id=parse_id(preview_background_file_id))
+                                          background_id=preview_background_file_id)
     return Response(status_code=204)
