@@ -227,3 +227,24 @@ async def test_json_bodies_as_zou_documents_and_accepts_them(client, s, media_ap
         assert body_required and model["required"] == required, (path, model)
     annotations_required, annotations_model = body_of("/actions/preview-files/{preview_file_id}/update-annotations", "put")
     assert not annotations_required and set(annotations_model["properties"]) == {"additions", "updates", "deletions"}
+
+
+async def test_uploads_document_their_multipart_file(media_app) -> None:  # type: ignore[no-untyped-def]
+    """The routes that stream their upload themselves document it (multipart, a binary
+    ``file``), so a client generated from the OpenAPI, or schemathesis, sends one; the
+    project picture's ``.png`` address, which only answers 405 as Zou's, documents none."""
+    paths = media_app.openapi()["paths"]
+    uploads = [
+        "/pictures/thumbnails/persons/{instance_id}", "/pictures/thumbnails/persons/{instance_id}.png",
+        "/pictures/thumbnails/organisations/{instance_id}", "/pictures/thumbnails/organisations/{instance_id}.png",
+        "/pictures/thumbnails/projects/{instance_id}", "/pictures/preview-background-files/{instance_id}",
+        "/pictures/thumbnails/preview-background-files/{instance_id}.png", "/pictures/preview-files/{instance_id}",
+        "/actions/tasks/{task_id}/comments/{comment_id}/add-attachment",
+    ]
+    for path in uploads:
+        body = paths[path]["post"]["requestBody"]
+        file = body["content"]["multipart/form-data"]["schema"]["properties"]["file"]
+        assert body["required"] is True and file == {"type": "string", "format": "binary"}, path
+    optional = paths["/actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}"]["post"]
+    assert optional["requestBody"]["required"] is False  # without a file: a new preview awaiting one
+    assert "requestBody" not in paths["/pictures/thumbnails/projects/{instance_id}.png"]["post"]

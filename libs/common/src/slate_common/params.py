@@ -211,6 +211,15 @@ def documented_body(body_type: Any, *, required: bool = True) -> dict[str, Any]:
                             "content": {"application/json": {"schema": _inline(schema, defs)}}}}
 
 
+def documented_upload(*, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` documenting a multipart upload (field ``file``, binary) of a route
+    that streams its request itself (size limits, scratch files): FastAPI documents only
+    the ``UploadFile`` parameters it parses."""
+    schema = {"type": "object", "required": ["file"],
+              "properties": {"file": {"type": "string", "format": "binary"}}}
+    return {"requestBody": {"required": required, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
 # --- flags ------------------------------------------------------------------------------
 
 

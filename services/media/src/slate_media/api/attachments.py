@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from slate_common.app import SessionDep
-from slate_common.params import AttachmentFileId, CommentId, TaskId
+from slate_common.params import AttachmentFileId, CommentId, TaskId, documented_upload
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["Attachments"])
 
 
 @router.post("/actions/tasks/{task_id}/comments/{comment_id}/add-attachment", operation_id="add_comment_attachments",
-             status_code=201)
+             status_code=201, openapi_extra=documented_upload())
 async def add_attachment(task_id: TaskId, comment_id: CommentId, request: Request, principal: CurrentUser,
                          session: SessionDep, storage: StorageDep, settings: SettingsDep) -> Response:
     """Attach one or more files to a comment (multipart, every file field)."""

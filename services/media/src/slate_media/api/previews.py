@@ -24,6 +24,7 @@ from slate_common.params import (
     ProjectId,
     ShotId,
     TaskId,
+    documented_upload,
     path_id,
 )
 from slate_common.security import CurrentUser
@@ -103,7 +104,8 @@ async def _upload(request: Request, runtime: Runtime, storage: Any, settings: An
     return json_response(out, status_code=201)
 
 
-@router.post("/pictures/preview-files/{instance_id}", operation_id="upload_preview_file", status_code=201)
+@router.post("/pictures/preview-files/{instance_id}", operation_id="upload_preview_file", status_code=201,
+             openapi_extra=documented_upload())
 async def upload_preview(instance_id: InstanceId, request: Request, principal: CurrentUser, runtime: Runtime,
                          storage: StorageDep, settings: SettingsDep) -> Response:
     """Upload the file of a preview (multipart field ``file``); processing follows."""
@@ -111,7 +113,8 @@ async def upload_preview(instance_id: InstanceId, request: Request, principal: C
 
 
 @router.post("/actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}",
-             operation_id="upload_comment_preview_file", status_code=201)
+             operation_id="upload_comment_preview_file", status_code=201,
+             openapi_extra=documented_upload(required=False))
 async def upload_comment_preview(task_id: TaskId, comment_id: CommentId, preview_file_id: PreviewFileId, request: Request,
                                  principal: CurrentUser, runtime: Runtime, storage: StorageDep, settings: SettingsDep) -> Response:
     """Without a file (as Kitsu calls it): a new preview on the comment, in the given

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from slate_common.app import SessionDep
 from slate_common.errors import BadRequest, NotFound, SlateError
-from slate_common.params import InstanceId, PersonId, PreviewBackgroundFileId, ProjectId
+from slate_common.params import InstanceId, PersonId, PreviewBackgroundFileId, ProjectId, documented_upload
 from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
@@ -73,7 +73,8 @@ for _kind in ("persons", "projects", "organisations"):
         _op = f"{_kind}_thumbnail{'_png' if _suffix else ''}"
         router.add_api_route(_path, _get_thumbnail(_kind), methods=["GET"], operation_id=f"get_{_op}")
         _post = _project_png_post if (_kind, _suffix) == ("projects", ".png") else _post_thumbnail(_kind)
-        router.add_api_route(_path, _post, methods=["POST"], operation_id=f"set_{_op}", status_code=201)
+        router.add_api_route(_path, _post, methods=["POST"], operation_id=f"set_{_op}", status_code=201,
+                             openapi_extra=None if _post is _project_png_post else documented_upload())
 
 
 @router.delete("/actions/user/clear-avatar", operation_id="clear_own_avatar", status_code=204)
@@ -93,7 +94,8 @@ async def clear_person_avatar(person_id: PersonId, principal: CurrentUser, sessi
 # -- preview backgrounds ------------------------------------------------------------------
 
 
-@router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201)
+@router.post("/pictures/preview-background-files/{instance_id}", operation_id="upload_preview_background", status_code=201,
+             openapi_extra=documented_upload())
 async def upload_background(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                             storage: StorageDep, settings: SettingsDep) -> Response:
     """Store the HDR file of a preview background (admins); any other format deletes it (400)."""
@@ -130,7 +132,7 @@ async def get_background_thumbnail(instance_id: InstanceId, request: Request, pr
 
 
 @router.post("/pictures/thumbnails/preview-background-files/{instance_id}.png",
-             operation_id="set_preview_background_thumbnail", status_code=201)
+             operation_id="set_preview_background_thumbnail", status_code=201, openapi_extra=documented_upload())
 async def set_background_thumbnail(instance_id: InstanceId, request: Request, principal: CurrentUser, session: SessionDep,
                                    storage: StorageDep, settings: SettingsDep) -> Response:
     """Replace the thumbnail of a preview background with a picture (admins, as every other
