@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from slate_common.db import make_engine, make_sessionmaker
-from slate_common.errors import DATABASE_UNAVAILABLE, install_error_handlers
+from slate_common.errors import DATABASE_UNAVAILABLE, INVALID_TEXT, install_error_handlers
 from slate_common.stack import free_port
 
 
@@ -25,6 +25,12 @@ def _app(url: str) -> tuple[FastAPI, Any]:
     async def query(sql: str) -> Any:
         async with sessions() as session:
             return {"value": await session.scalar(text(sql))}
+
+    @app.get("/text")
+    async def text_value() -> Any:
+        """A string with a lone surrogate, as a JSON body may carry one, bound to a statement."""
+        async with sessions() as session:
+            return {"value": await session.scalar(text("SELECT CAST(:v AS text)"), {"v": "a\udbfbb"})}
 
     @app.get("/ended-mid-transaction")
     async def ended() -> Any:
@@ -56,6 +62,8 @@ async def test_a_connection_ended_by_the_server_is_a_503(make_database) -> None:
         assert r.status_code == 200 and r.json() == {"value": 2}
         r = await _get(app, "/query/SELECT nothing FROM no_such_table")  # the statement's fault
         assert r.status_code == 400 and r.json()["message"] == "Statement error"
+        r = await _get(app, "/text")  # text UTF-8 cannot encode: the value's fault, said so
+        assert r.status_code == 400 and r.json() == {"error": True, "message": INVALID_TEXT}
     finally:
         await engine.dispose()
 

@@ -144,7 +144,20 @@ def database_unreachable(exc: BaseException) -> bool:
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable, please try again."
+INVALID_TEXT = "Invalid value for a field: text that is not valid Unicode."
 DEPENDENCY_UNAVAILABLE = "A service this request needs is unavailable, please try again."
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is in ``exc``'s chain (the driver's error under SQLAlchemy's)."""
+    cur: BaseException | None = exc
+    for _ in range(8):
+        if cur is None:
+            return False
+        if isinstance(cur, kind):
+            return True
+        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
+    return False
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -172,6 +185,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if database_unreachable(exc):
             log.warning("database_unreachable", error=type(exc.orig).__name__ if exc.orig else "")
             return error_response(503, DATABASE_UNAVAILABLE)
+        if _caused_by(exc, UnicodeError):  # JSON may carry a lone surrogate ("\\udbfb"): no UTF-8 for it
+            return error_response(400, INVALID_TEXT)
         log.warning("statement_error", error=type(exc.orig).__name__ if exc.orig else "")
         return error_response(400, "Statement error")
 
