@@ -69,7 +69,10 @@ class CrudHooks(Generic[M]):
         return None
 
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
-        """The listing from the rows of :meth:`listed_columns` (what :meth:`serialize_many` answers)."""
+        """The listing from the rows of :meth:`listed_columns`: exactly what
+        :meth:`serialize_many` answers, including any row it leaves out (a person listing
+        leaves out, for a client, whoever is not on their teams: a filter kept in one path
+        and not the other is a permission hole)."""
         raise NotImplementedError
 
     async def load(self, ctx: CrudContext, stmt: Select[Any], *, instance_id: uuid.UUID) -> M | None:
