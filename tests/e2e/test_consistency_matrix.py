@@ -109,6 +109,13 @@ class World:
         return write_ok(await self.api.post("/data/persons", headers=self.admin, json={
             "first_name": "Mx", "last_name": tag, "email": f"matrix-{tag}@example.com", "role": role, **extra}), 201)
 
+    async def join_and_assign(self, person_id: str, task_id: str) -> None:
+        """Production adds the person to the project's team, then assigns them the task."""
+        write_ok(await self.api.post(f"/data/projects/{self.project_id}/team", headers=self.admin,
+                                     json={"person_id": person_id}), 200, 201)
+        write_ok(await self.api.put(f"/actions/tasks/{task_id}/assign", headers=self.admin,
+                                    json={"person_id": person_id}), 200)
+
     async def task(self) -> dict[str, Any]:
         """A task on a new asset (an entity has one task per task type, as in Zou)."""
         asset = write_ok(await self.api.post("/data/entities", headers=self.admin, json={
@@ -175,11 +182,8 @@ async def person_rename_then_team_listing(w: World) -> None:
 async def assign_then_todo(w: World) -> None:
     """production assigns a task -> the assignee's to-do list has it."""
     person, h = await w.artist()
-    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
-                              json={"person_id": person["id"]}), 200, 201)
     task = await w.task()
-    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
-                             json={"person_id": person["id"]}), 200)
+    await w.join_and_assign(person["id"], task["id"])
     todo = expect(await w.api.get("/data/user/tasks", headers=h), 200)
     if task["id"] not in {t["id"] for t in todo}:
         raise Stale("to-do list without the assigned task")
@@ -255,10 +259,7 @@ async def team_then_artist_preview(w: World) -> None:
     person, h = await w.artist()
     task = await w.task()
     comment = await w.comment(task["id"])
-    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
-                              json={"person_id": person["id"]}), 200, 201)
-    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
-                             json={"person_id": person["id"]}), 200)
+    await w.join_and_assign(person["id"], task["id"])
     expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
                             headers=h, json={}), 201)
 
@@ -268,11 +269,8 @@ async def task_then_set_main_preview(w: World) -> None:
     artist, finds the task and their assignment and answers that it has no preview (400, as
     Zou 1.0.97), not 404 (media's replica without the task) nor 403 (without the assignment)."""
     person, h = await w.artist()
-    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
-                              json={"person_id": person["id"]}), 200, 201)
     task = await w.task()
-    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
-                             json={"person_id": person["id"]}), 200)
+    await w.join_and_assign(person["id"], task["id"])
     body = expect(await w.api.put(f"/actions/tasks/{task['id']}/set-main-preview", headers=h), 400)
     if body != {"error": True, "message": "This task has no preview.", "data": None}:
         raise Stale(f"set-main-preview answered {body}")
@@ -301,10 +299,7 @@ async def team_removal_then_artist_refused(w: World) -> None:
     person, h = await w.artist()
     task = await w.task()
     comment = await w.comment(task["id"])
-    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
-                              json={"person_id": person["id"]}), 200, 201)
-    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
-                             json={"person_id": person["id"]}), 200)
+    await w.join_and_assign(person["id"], task["id"])
     write_ok(await w.api.delete(f"/data/projects/{w.project_id}/team/{person['id']}", headers=w.admin), 204)
     expect(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
                             headers=h, json={}), 403, 404)
@@ -315,10 +310,7 @@ async def team_then_person_delete_refused(w: World) -> None:
     data still linked); with force=true it deletes them and production's team forgets them."""
     person = await w.person()
     task = await w.task()
-    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
-                              json={"person_id": person["id"]}), 200, 201)
-    write_ok(await w.api.put(f"/actions/tasks/{task['id']}/assign", headers=w.admin,
-                             json={"person_id": person["id"]}), 200)
+    await w.join_and_assign(person["id"], task["id"])
     body = expect(await w.api.delete(f"/data/persons/{person['id']}", headers=w.admin), 400)
     if body != {"error": True, "message": "Some data are still linked to given person."}:
         raise Stale(f"refusal answered {body}")
