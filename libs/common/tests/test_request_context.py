@@ -12,7 +12,7 @@ from opentelemetry import trace
 from starlette.types import Receive, Scope, Send
 
 from slate_common.app import RequestContextMiddleware
-from slate_common.logging import configure_logging, get_logger
+from slate_common.logging import configure_logging, get_logger, request_id_var
 from slate_common.tracing import configure_tracing, inject_headers
 
 
@@ -56,3 +56,33 @@ async def test_request_id_trace_and_one_access_line(capsys: pytest.CaptureFixtur
         assert first["trace_id"] != second["trace_id"] and first["trace_id"] != "0" * 32
         assert r.json()["traceparent"].split("-")[1] == first["trace_id"]
     assert not trace.get_current_span().get_span_context().is_valid  # nothing left attached
+
+
+def test_the_access_line_is_the_line_structlog_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    """log_request writes straight to the handler's stream, bypassing structlog for speed:
+    the same fields in the same order and types as the pipeline writes, secrets in the
+    path redacted as the pipeline redacts them, and nothing below the configured level."""
+    from slate_common.logging import log_request
+
+    configure_logging("ctx", "INFO", "json")
+    capsys.readouterr()
+    path = "/shared/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-part/x"
+    token = request_id_var.set("rid-7")
+    try:
+        get_logger("slate.access").info("request", method="GET", path=path, status=201, duration_ms=1.25)
+        log_request(method="GET", path=path, status=201, duration_ms=1.25)
+    finally:
+        request_id_var.reset(token)
+    raw = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    piped, direct = (json.loads(line) for line in raw)
+    assert list(piped) == list(direct)
+    for line in (piped, direct):
+        line.pop("timestamp")
+    assert piped == direct
+    assert direct == {"method": "GET", "path": "/shared/[jwt]/x", "status": 201, "duration_ms": 1.25,
+                      "event": "request", "level": "info", "service": "ctx", "request_id": "rid-7"}
+
+    configure_logging("ctx", "WARNING", "json")
+    capsys.readouterr()
+    log_request(method="GET", path="/x", status=200, duration_ms=1.0)
+    assert capsys.readouterr().err == ""

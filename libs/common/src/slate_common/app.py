@@ -31,7 +31,7 @@ from .errors import install_error_handlers
 from .events import EventHandler
 from .events.consistency import SettleTiming, settle_scope
 from .forwarded import ForwardedMiddleware
-from .logging import get_logger, request_id_var
+from .logging import get_logger, log_request, request_id_var
 from .metrics import UNMATCHED, route_template
 from .metrics import install as install_metrics
 from .openapi import install as install_openapi
@@ -248,13 +248,8 @@ class RequestContextMiddleware:
                     if status >= 500:
                         span.set_status(Status(StatusCode.ERROR))
                 if path not in ("/healthz", "/readyz"):
-                    log.info(
-                        "request",
-                        method=method,
-                        path=path,
-                        status=status,
-                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                    )
+                    log_request(method=method, path=path, status=status,
+                                duration_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
 # --- per-request unit of work ----------------------------------------------------
