@@ -15,9 +15,8 @@ from slate_common.serialization import json_response
 from ..domain import access, user_queries
 from ..domain.entity_ops import get_any_entity, list_entities
 from ..domain.projects import open_projects
-from ..domain.task_queries import assigned_to_person, open_project, todo_tasks_json
+from ..domain.task_queries import user_tasks_json
 from ..domain.user_context import context
-from ..models import TaskStatus
 
 router = APIRouter(tags=["User"])
 
@@ -38,9 +37,7 @@ async def user_open_projects(principal: CurrentUser, session: SessionDep) -> Res
 @router.get("/data/user/tasks", operation_id="get_user_tasks")
 async def user_tasks(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
     """The person's todo list: unfinished tasks assigned to them in running projects."""
-    conditions = [assigned_to_person(principal.id), open_project(), TaskStatus.is_done.is_(False)]
-    body = await todo_tasks_json(session, principal=principal, conditions=conditions,
-                                 cache=request.app.state.listing_cache, cache_key="user-tasks")
+    body = await user_tasks_json(session, principal=principal, cache=request.app.state.listing_cache)
     return Response(body, media_type="application/json")
 
 

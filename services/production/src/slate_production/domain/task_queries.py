@@ -3,11 +3,13 @@ person's todo list; each one query, scope inside."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, true
+from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, func, literal_column, select, true
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -16,7 +18,18 @@ from slate_common.params import parse_id
 from slate_common.security import Principal
 from slate_common.serialization import loads
 
-from ..models import Entity, EntityType, Person, Project, ProjectStatus, Task, TaskStatus, TaskType, task_person_link
+from ..models import (
+    Entity,
+    EntityType,
+    Person,
+    Project,
+    ProjectStatus,
+    Task,
+    TaskStatus,
+    TaskType,
+    project_person_link,
+    task_person_link,
+)
 from . import access
 from .listing_cache import ListingCache
 from .people import serialize_persons
@@ -130,6 +143,48 @@ async def todo_tasks_json(session: AsyncSession, *, principal: Principal, condit
         return {r[0]: r[1] for r in await session.execute(rows)}
 
     return await cache.rows(("todo", cache_key, principal.id, principal.role), "", stamps, build,
+                            lambda rows: ("[" + ",".join(rows) + "]").encode(), keep_body=False)
+
+
+_Rows = Select[*tuple[Any, ...]]
+
+
+@functools.cache
+def _user_tasks_statements(*, admin: bool) -> tuple[_Rows, _Rows, _Rows]:
+    """/data/user/tasks's statements, built once per kind of caller (an admin sees every
+    project, others their teams'): the stamps, every row, the rows of some ids. The
+    person is a bound parameter (``person_id``; ``ids`` for the third). Building the
+    to-do statement per request was a quarter of the call's CPU."""
+    uuid_type = PG_UUID(as_uuid=True)
+    person = bindparam("person_id", type_=uuid_type)
+    mine = select(task_person_link.c.task_id).where(task_person_link.c.person_id == person)
+    stmt = todo_base().where(Task.id == any_(func.array(mine.scalar_subquery())), TaskStatus.is_done.is_(False))
+    if not admin:
+        teams = select(project_person_link.c.project_id).where(project_person_link.c.person_id == person)
+        stmt = stmt.where(Task.project_id.in_(teams))
+    stmt = stmt.order_by(Project.name, Entity.name, TaskType.priority, Task.id)
+    rows: _Rows = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
+    some = rows.where(Task.id == any_(bindparam("ids", type_=ARRAY(uuid_type))))
+    stamps: _Rows = stmt.with_only_columns(Task.id, literal_column(STAMP))
+    return stamps, rows, some
+
+
+async def user_tasks_json(session: AsyncSession, *, principal: Principal, cache: ListingCache | None) -> bytes:
+    """The caller's to-do list (unfinished tasks assigned to them in running projects they
+    may see) as :func:`todo_tasks_json` writes it, from statements built once; without a
+    ``cache``, every row built."""
+    stamps_stmt, rows_stmt, some_stmt = _user_tasks_statements(admin=principal.is_admin)
+    params = {"person_id": principal.id}
+    if cache is None:
+        return ("[" + ",".join(r[1] for r in await session.execute(rows_stmt, params)) + "]").encode()
+    stamps = [(r[0], r[1]) for r in await session.execute(stamps_stmt, params)]
+
+    async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
+        result = await (session.execute(rows_stmt, params) if ids is None
+                        else session.execute(some_stmt, {**params, "ids": ids}))
+        return {r[0]: r[1] for r in result}
+
+    return await cache.rows(("todo", "user-tasks", principal.id, principal.role), "", stamps, build,
                             lambda rows: ("[" + ",".join(rows) + "]").encode(), keep_body=False)
 
 
