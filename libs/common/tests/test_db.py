@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
@@ -99,5 +100,63 @@ async def test_reads_go_without_begin_until_the_first_write(make_database) -> No
             async with transaction(sessions) as s:
                 assert await s.scalar(text("SELECT count(*) FROM item")) == 2
                 assert await _in_transaction(engine, s) is True
+    finally:
+        await engine.dispose()
+
+
+async def test_a_compiled_read_answers_what_session_execute_answers(make_database) -> None:  # type: ignore[no-untyped-def]
+    """CompiledRead runs a statement built once through asyncpg directly: the same rows as
+    session.execute (literal values the statement holds, parameters by name, JSON and
+    UUID columns), pending ORM changes flushed first as autoflush does, inside the
+    session's transaction once it has one; plain SELECTs only; a failing read is run again
+    through the session, which raises SQLAlchemy's error."""
+    import uuid
+
+    from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, any_, bindparam, exc, func, literal, select
+    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+
+    from slate_common.db import CompiledRead
+
+    metadata = MetaData()
+    thing = Table("thing", metadata, Column("id", PG_UUID(as_uuid=True), primary_key=True),
+                  Column("n", Integer), Column("name", String), Column("data", JSON))
+    engine = make_engine(make_database("compiled"), pool_size=2, max_overflow=0)
+    sessions = make_sessionmaker(engine)
+    ids = [uuid.uuid4() for _ in range(3)]
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(thing.insert(), [{"id": i, "n": k, "name": f"t{k}", "data": {"k": [k]}}
+                                                for k, i in enumerate(ids)])
+        stmt = (select(thing.c.id, thing.c.name, thing.c.data, literal("x").label("tag"),
+                       func.coalesce(thing.c.name, literal("none")))
+                .where(thing.c.n >= bindparam("least", type_=Integer), thing.c.name != "nobody")
+                .order_by(thing.c.n))
+        read = CompiledRead(stmt)
+        async with transaction(sessions) as s:
+            expected = (await s.execute(stmt, {"least": 1})).all()
+            got = await read.all(s, least=1)
+            assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+            assert got[0][0] == ids[1] and got[0][2] == {"k": [1]} and got[0][3] == "x"
+            assert await read.first(s, least=5) is None
+            # an ANY over an array parameter (IN lists are refused, below)
+            some = CompiledRead(select(thing.c.n).where(thing.c.id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
+                                .order_by(thing.c.n))
+            assert [r[0] for r in await some.all(s, ids=[ids[2], ids[0]])] == [0, 2]
+            # written in this transaction: seen, as the session's own reads see it
+            await s.execute(thing.insert().values(id=uuid.uuid4(), n=7, name="t7", data={}))
+            assert [r[1] for r in await read.all(s, least=5)] == ["t7"]
+        async with transaction(sessions) as s:
+            assert [r[1] for r in await read.all(s, least=5)] == ["t7"]  # committed
+        with pytest.raises(ValueError, match="plain SELECT"):
+            async with transaction(sessions) as s:
+                await CompiledRead(select(thing.c.id).with_for_update()).all(s)
+        with pytest.raises(ValueError, match="expanding"):
+            async with transaction(sessions) as s:
+                await CompiledRead(select(thing.c.id).where(thing.c.id.in_(bindparam("ids", expanding=True)))).all(s, ids=ids)
+        with pytest.raises(exc.DBAPIError):  # the driver's error, raised as SQLAlchemy's by the session
+            async with transaction(sessions) as s:
+                await CompiledRead(select(thing.c.id).where(thing.c.n == bindparam("n", type_=Integer))).all(s, n=2**40)
     finally:
         await engine.dispose()

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .serialization import now, serialize_value
-from .tracing import instrument_engine
+from .tracing import instrument_engine, statement_span
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -151,6 +151,73 @@ def _is_plain_read(statement: str) -> bool:
             _plain_reads.clear()
         _plain_reads[statement] = known
     return known
+
+
+_REQUIRED = object()
+
+
+class CompiledRead:
+    """A plain SELECT built once, compiled once for PostgreSQL, and run by asyncpg itself
+    on the session's connection: no ORM compile state, no cache key walked over the whole
+    statement, no cursor adapter per execution. For a statement of the comment listing's
+    size that was 0.65-0.9 ms of CPU per execution through ``session.execute`` and 0.2-0.3
+    through the Core connection (session 10, paired). The rows are asyncpg records (index
+    and key access, tuple unpacking; values as ``session.execute`` gives them: asyncpg
+    decodes, SQLAlchemy's dialect adds the JSON codecs); parameters are passed by name.
+
+    For reads a request runs often whose statement does not depend on the request but by
+    its parameters. A read that fails here (a lost connection, a bad value) runs again
+    through ``session.execute``, which raises what the error handlers expect."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._sql: str | None = None
+        #: Per positional parameter: its key, its value when the statement holds it (else
+        #: _REQUIRED: taken from the call's parameters) and the type's bind processor.
+        self._order: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+
+    def _compile(self, dialect: Any) -> str:
+        compiled = self.statement.compile(dialect=dialect)
+        sql = str(compiled)
+        if not _is_plain_read(sql):
+            raise ValueError("CompiledRead runs plain SELECTs only")
+        if any(b.expanding for b in compiled.binds.values()):
+            raise ValueError("CompiledRead takes no expanding IN parameter: use = ANY(:array)")
+        processors = compiled._bind_processors
+        order = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            value = _REQUIRED if bind.required else bind.effective_value
+            order.append((bind.key, value, processors.get(name)))
+        self._order = order
+        self._sql = sql
+        return sql
+
+    async def all(self, session: AsyncSession, **params: Any) -> list[Any]:
+        if session.sync_session.new or session.sync_session.deleted or session.sync_session.dirty:
+            await session.flush()  # what session.execute's autoflush would send first
+        connection = await session.connection()
+        sql = self._sql or self._compile(connection.dialect)
+        args = []
+        for key, value, process in self._order:
+            if value is _REQUIRED:
+                value = params[key]
+            args.append(value if process is None else process(value))
+        driver = (await connection.get_raw_connection()).driver_connection
+        span = statement_span(sql)
+        try:
+            return list(await driver.fetch(sql, *args))  # type: ignore[union-attr]
+        except Exception as exc:
+            if span is not None:
+                span.record_exception(exc)
+            return list((await session.execute(self.statement, params)).all())
+        finally:
+            if span is not None:
+                span.end()
+
+    async def first(self, session: AsyncSession, **params: Any) -> Any:
+        rows = await self.all(session, **params)
+        return rows[0] if rows else None
 
 
 def _begin_at_first_write(engine: AsyncEngine) -> None:

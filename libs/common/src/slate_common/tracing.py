@@ -112,6 +112,15 @@ def _random_span_id() -> int:
     return span_id
 
 
+def statement_span(statement: str) -> Any:
+    """The span ``instrument_engine`` makes per statement, for a statement run by the
+    driver directly (``slate_common.db.CompiledRead``); None without an exporter."""
+    if not _exporting:
+        return None
+    return tracer().start_span("db " + statement.split(None, 1)[0].upper(), kind=SpanKind.CLIENT,
+                               attributes={"db.system": "postgresql", "db.statement": statement[:500]})
+
+
 def instrument_engine(engine: Any) -> None:
     """A client span per SQL statement on a SQLAlchemy engine."""
     from sqlalchemy import event

@@ -11,7 +11,7 @@ from sqlalchemy import ARRAY, JSON, bindparam, func, literal, literal_column, se
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.db import BOOKKEEPING_FIELDS
+from slate_common.db import BOOKKEEPING_FIELDS, CompiledRead
 from slate_common.errors import Forbidden, NotFound
 from slate_common.params import page_of, paginate, parse_id
 from slate_common.security import Principal
@@ -314,38 +314,40 @@ _TASK_COMMENTS = (
     .order_by(Comment.created_at.desc(), Comment.id)
 )
 #: :data:`_TASK_COMMENTS` in the scope of each role but clients' (whose scope names them),
-#: built once: building the statement and its cache key cost more than running it.
-_TASK_COMMENTS_BY_ROLE: dict[str, Any] = {}
+#: built and compiled once: building the statement and its cache key cost more than
+#: running it.
+_TASK_COMMENTS_BY_ROLE: dict[str, CompiledRead] = {}
 
 
-def _task_comments_for(principal: Principal) -> Any:
+async def _task_comment_rows(session: AsyncSession, *, principal: Principal, task_id: uuid.UUID) -> list[Any]:
     if principal.is_client:
-        return _TASK_COMMENTS.where(access.comment_visibility(principal))
-    stmt = _TASK_COMMENTS_BY_ROLE.get(principal.role)
-    if stmt is None:
+        stmt = _TASK_COMMENTS.where(access.comment_visibility(principal))
+        return list((await session.execute(stmt, {"task_id": task_id})).all())
+    read = _TASK_COMMENTS_BY_ROLE.get(principal.role)
+    if read is None:
         visible = access.comment_visibility(principal)  # the same for everyone of the role
-        stmt = _TASK_COMMENTS if visible is None else _TASK_COMMENTS.where(visible)
-        _TASK_COMMENTS_BY_ROLE[principal.role] = stmt
-    return stmt
+        read = CompiledRead(_TASK_COMMENTS if visible is None else _TASK_COMMENTS.where(visible))
+        _TASK_COMMENTS_BY_ROLE[principal.role] = read
+    return await read.all(session, task_id=task_id)
 
 
 #: The task and the caller's role on its project (:func:`task_with_role`'s), plain, per
 #: role; the caller's id and the task's are parameters.
-_TASK_ROLE_BY_ROLE: dict[str | None, Any] = {}
+_TASK_ROLE_BY_ROLE: dict[str | None, CompiledRead] = {}
 
 
-def _task_role_for(principal: Principal) -> Any:
+def _task_role_for(principal: Principal) -> CompiledRead:
     key = None if principal.is_admin else principal.role
-    stmt = _TASK_ROLE_BY_ROLE.get(key)
-    if stmt is None:
+    read = _TASK_ROLE_BY_ROLE.get(key)
+    if read is None:
         role: Any = literal("admin") if key is None else (
             select(func.coalesce(project_person_link.c.role, literal(key)))
             .where(project_person_link.c.project_id == Task.project_id,
                    project_person_link.c.person_id == bindparam("principal_id", type_=PG_UUID(as_uuid=True)))
             .scalar_subquery())
-        stmt = _TASK_ROLE_BY_ROLE[key] = select(Task.id, role).where(
-            Task.id == bindparam("task_id", type_=PG_UUID(as_uuid=True)))
-    return stmt
+        read = _TASK_ROLE_BY_ROLE[key] = CompiledRead(select(Task.id, role).where(
+            Task.id == bindparam("task_id", type_=PG_UUID(as_uuid=True))))
+    return read
 
 
 def _plain(value: Any) -> Any:
@@ -361,12 +363,12 @@ async def task_comments(session: AsyncSession, *, principal: Principal, task_id:
     params: dict[str, Any] = {"task_id": task_id}
     if not principal.is_admin:
         params["principal_id"] = principal.id
-    found = (await session.execute(_task_role_for(principal), params)).first()
+    found = await _task_role_for(principal).first(session, **params)
     if found is None:
         raise NotFound()
     if principal.is_vendor or found[1] is None:  # out of the team, a vendor's assignment
         await access.check_task_access(session, principal=principal, task=await get_task(session, task_id=task_id))
-    rows = (await session.execute(_task_comments_for(principal), {"task_id": task_id})).all()
+    rows = await _task_comment_rows(session, principal=principal, task_id=task_id)
     if not rows:
         return []
     reply_authors = {uuid.UUID(str(r["person_id"])) for row in rows for r in row[_REPLIES] or () if r.get("person_id")}

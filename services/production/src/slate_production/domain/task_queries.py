@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from slate_common.db import CompiledRead
 from slate_common.errors import BadRequest
 from slate_common.params import parse_id
 from slate_common.security import Principal
@@ -150,7 +151,7 @@ _Rows = Select[*tuple[Any, ...]]
 
 
 @functools.cache
-def _user_tasks_statements(*, admin: bool) -> tuple[_Rows, _Rows, _Rows]:
+def _user_tasks_statements(*, admin: bool) -> tuple[CompiledRead, CompiledRead, CompiledRead]:
     """/data/user/tasks's statements, built once per kind of caller (an admin sees every
     project, others their teams'): the stamps, every row, the rows of some ids. The
     person is a bound parameter (``person_id``; ``ids`` for the third). Building the
@@ -166,23 +167,22 @@ def _user_tasks_statements(*, admin: bool) -> tuple[_Rows, _Rows, _Rows]:
     rows: _Rows = stmt.with_only_columns(Task.id, literal_column(ROW_JSON))
     some = rows.where(Task.id == any_(bindparam("ids", type_=ARRAY(uuid_type))))
     stamps: _Rows = stmt.with_only_columns(Task.id, literal_column(STAMP))
-    return stamps, rows, some
+    return CompiledRead(stamps), CompiledRead(rows), CompiledRead(some)
 
 
 async def user_tasks_json(session: AsyncSession, *, principal: Principal, cache: ListingCache | None) -> bytes:
     """The caller's to-do list (unfinished tasks assigned to them in running projects they
     may see) as :func:`todo_tasks_json` writes it, from statements built once; without a
     ``cache``, every row built."""
-    stamps_stmt, rows_stmt, some_stmt = _user_tasks_statements(admin=principal.is_admin)
-    params = {"person_id": principal.id}
+    stamps_read, rows_read, some_read = _user_tasks_statements(admin=principal.is_admin)
     if cache is None:
-        return ("[" + ",".join(r[1] for r in await session.execute(rows_stmt, params)) + "]").encode()
-    stamps = [(r[0], r[1]) for r in await session.execute(stamps_stmt, params)]
+        return ("[" + ",".join(r[1] for r in await rows_read.all(session, person_id=principal.id)) + "]").encode()
+    stamps = [(r[0], r[1]) for r in await stamps_read.all(session, person_id=principal.id)]
 
     async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
-        result = await (session.execute(rows_stmt, params) if ids is None
-                        else session.execute(some_stmt, {**params, "ids": ids}))
-        return {r[0]: r[1] for r in result}
+        rows = await (rows_read.all(session, person_id=principal.id) if ids is None
+                      else some_read.all(session, person_id=principal.id, ids=ids))
+        return {r[0]: r[1] for r in rows}
 
     return await cache.rows(("todo", "user-tasks", principal.id, principal.role), "", stamps, build,
                             lambda rows: ("[" + ",".join(rows) + "]").encode(), keep_body=False)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slate_common.db import BOOKKEEPING_FIELDS
+from slate_common.db import BOOKKEEPING_FIELDS, CompiledRead
 from slate_common.errors import Forbidden, NotFound
 from slate_common.security import Principal
 from slate_common.serialization import serialize_value
@@ -77,6 +77,18 @@ def _statement(principal: Principal, *, orm: bool = False) -> Any:
     return stmt
 
 
+#: :func:`_statement`'s reads, compiled once per role (``slate_common.db.CompiledRead``).
+_READ_BY_ROLE: dict[str | None, CompiledRead] = {}
+
+
+def _read_for(principal: Principal) -> CompiledRead:
+    key = None if principal.is_admin else principal.role
+    read = _READ_BY_ROLE.get(key)
+    if read is None:
+        read = _READ_BY_ROLE[key] = CompiledRead(_statement(principal))
+    return read
+
+
 def _params(principal: Principal, task_id: uuid.UUID) -> dict[str, Any]:
     params: dict[str, Any] = {"task_id": task_id}
     if not principal.is_admin:
@@ -99,7 +111,7 @@ async def read_task(session: AsyncSession, *, principal: Principal, task_id: uui
     """The task as GET /data/tasks/<id> answers it (404 when none; 403 out of the
     caller's projects, and for a vendor not assigned to it); ``relations``: with its
     assignees before ``id`` (clients: none, and the client view of the values)."""
-    row = (await session.execute(_statement(principal), _params(principal, task_id))).first()
+    row = await _read_for(principal).first(session, **_params(principal, task_id))
     if row is None:
         raise NotFound()
     role, assignees = row[_N], [str(i) for i in row[_N + 1] or ()]
