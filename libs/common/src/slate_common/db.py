@@ -14,15 +14,16 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event, exc, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .serialization import now, serialize_value
 from .tracing import instrument_engine, statement_span
@@ -153,6 +154,19 @@ def _is_plain_read(statement: str) -> bool:
     return known
 
 
+ModelT = TypeVar("ModelT")
+
+
+def detached(cls: type[ModelT], columns: Sequence[Any], values: Sequence[Any]) -> ModelT:
+    """An object of the mapped class ``cls`` holding a row's values (``columns``' keys) as
+    loaded ones, outside any session: what a plain row read (:class:`CompiledRead`) gives
+    to code written for the ORM's objects, to read (``serialize``, attributes)."""
+    obj = cls._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    for column, value in zip(columns, values, strict=True):
+        set_committed_value(obj, column.key, value)
+    return obj  # type: ignore[no-any-return]
+
+
 _REQUIRED = object()
 
 
@@ -172,8 +186,8 @@ class CompiledRead:
     def __init__(self, statement: Any) -> None:
         self.statement = statement
         self._sql: str | None = None
-        #: Per positional parameter: its key, its value when the statement holds it (else
-        #: _REQUIRED: taken from the call's parameters) and the type's bind processor.
+        #: Per positional parameter: its key, its value when the statement holds one (else
+        #: _REQUIRED: the call must pass it) and the type's bind processor.
         self._order: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
 
     def _compile(self, dialect: Any) -> str:
@@ -199,9 +213,10 @@ class CompiledRead:
         connection = await session.connection()
         sql = self._sql or self._compile(connection.dialect)
         args = []
-        for key, value, process in self._order:
+        for key, default, process in self._order:
+            value = params.get(key, default)  # a value passed by name wins over the statement's
             if value is _REQUIRED:
-                value = params[key]
+                raise KeyError(f"CompiledRead: no value for the parameter {key!r}")
             args.append(value if process is None else process(value))
         driver = (await connection.get_raw_connection()).driver_connection
         span = statement_span(sql)

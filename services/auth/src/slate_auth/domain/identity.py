@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from slate_common.db import BOOKKEEPING_FIELDS, CompiledRead
+from slate_common.db import BOOKKEEPING_FIELDS, CompiledRead, detached
 from slate_common.errors import NotFound, ServiceUnavailable
 from slate_common.events import emit
 from slate_common.revocation import revocation_bucket, revoke_person
@@ -94,15 +93,6 @@ def _caller_statement() -> Any:
 _CALLER = CompiledRead(_caller_statement())
 
 
-def _detached(cls: type[Any], columns: tuple[Any, ...], values: Any) -> Any:
-    """An object of ``cls`` holding a row's values as loaded ones, outside any session
-    (read-only use: the answer is written from it)."""
-    obj = cls._sa_class_manager.new_instance()
-    for column, value in zip(columns, values, strict=True):
-        set_committed_value(obj, column.key, value)
-    return obj
-
-
 async def caller_with_organisation(
     session: AsyncSession, *, person_id: uuid.UUID
 ) -> tuple[Person | None, list[str], Organisation | None]:
@@ -114,10 +104,10 @@ async def caller_with_organisation(
     if row is None:
         return None, [], None
     n = len(_PERSON_COLUMNS)
-    person = _detached(Person, _PERSON_COLUMNS, row[:n])
+    person = detached(Person, _PERSON_COLUMNS, row[:n])
     ids = row[n]
     found = row[n + 1 + _ORGANISATION_ID] is not None  # the outer join's row
-    organisation = _detached(Organisation, _ORGANISATION_COLUMNS, row[n + 1:]) if found else None
+    organisation = detached(Organisation, _ORGANISATION_COLUMNS, row[n + 1:]) if found else None
     return person, [str(i) for i in ids or ()], organisation
 
 
