@@ -31,7 +31,7 @@ from slate_common.security import CurrentUser
 from slate_common.serialization import json_response
 
 from ..domain import access, casting_queries, entity_ops, listings, shot_versions, task_queries
-from ..domain.entity_ops import get_entity, list_entities_json
+from ..domain.entity_ops import get_entity, list_entities_json, read_entity
 from ..domain.listing_cache import ListingCache
 from ..domain.task_queries import named_tasks, task_types_of
 from ..models import Entity, Task
@@ -255,7 +255,7 @@ def _entity_routes(family: str) -> None:
     singular = family[:-1]
 
     async def get_one(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, type_name = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
+        entity, type_name = await read_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
         if family in ("shots", "assets"):
             return json_response(await _full(session, principal, family, entity, type_name))
         return json_response(await entity_ops.one_temporal(session, principal=principal, entity=entity, type_name=type_name))
@@ -267,11 +267,11 @@ def _entity_routes(family: str) -> None:
         return Response(status_code=204)
 
     async def get_tasks(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
+        entity, _ = await read_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
         return json_response(await named_tasks(session, principal=principal, conditions=[Task.entity_id == entity.id]))
 
     async def get_task_types(entity_id: EntityId, principal: CurrentUser, session: SessionDep) -> Response:
-        entity, _ = await get_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
+        entity, _ = await read_entity(session, principal=principal, entity_id=entity_id, kind=kind, assigned=True)
         return json_response(await task_types_of(session, TASK_TYPE_SOURCES[kind](entity.id)))
 
     path = f"/data/{family}/{{entity_id}}"
