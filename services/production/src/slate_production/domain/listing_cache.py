@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slate_common.db import CompiledRead
 from slate_common.security import Principal
 
 from . import listings
@@ -44,6 +45,8 @@ SELECT concat_ws(':',
   (SELECT count(*) FROM project_person_link WHERE project_id = :p AND person_id = :me)
 )
 """)
+
+_GLOBAL = CompiledRead(GLOBAL_SQL)
 
 #: Above this share of changed rows, one query for the whole listing beats a list of ids.
 FULL_REBUILD_SHARE = 0.5
@@ -110,14 +113,14 @@ class ListingCache:
         """The listing's JSON body, rebuilding only the rows that changed since the
         caller's last request (``filters.project_id`` must be set)."""
         assert filters.project_id is not None
-        global_stamp = str(await session.scalar(GLOBAL_SQL, {"p": filters.project_id, "me": principal.id}))
+        global_stamp = str((await _GLOBAL.first(session, p=filters.project_id, me=principal.id))[0])
         sql, params = listings.stamps_query(listing, principal=principal, filters=filters)
-        stamps: list[tuple[uuid.UUID, str]] = [(r[0], r[1]) for r in await session.execute(text(sql), params)]
+        stamps: list[tuple[uuid.UUID, str]] = [(r[0], r[1]) for r in await listings.compiled(sql).all(session, **params)]
 
         async def build(ids: list[uuid.UUID] | None) -> dict[uuid.UUID, str]:
             wanted = filters if ids is None else listings.Filters(project_id=filters.project_id, entity_ids=tuple(ids))
             sql, params = listings.build_query(listing, principal=principal, filters=wanted, compact=compact, with_ids=True)
-            return {r[0]: r[1] for r in await session.execute(text(sql), params)}
+            return {r[0]: r[1] for r in await listings.compiled(sql).all(session, **params)}
 
         return await self.rows(
             (listing.kind, filters, compact, principal.id, principal.role), global_stamp, stamps, build,
