@@ -12,7 +12,7 @@ from typing import Any
 
 import nats
 import pytest
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase
 from structlog.testing import capture_logs
@@ -23,7 +23,9 @@ from slate_common.db import EventsBase, make_engine, make_sessionmaker, transact
 from slate_common.events import Consumer, Event, emit
 from slate_common.events import outbox as outbox_module
 from slate_common.events.consistency import Settler, settle_scope, settling_session_class, subject_matches
+from slate_common.events.models import OutboxEvent
 from slate_common.replica import Owned, Replica, Replicated, snapshot_rpc_handlers
+from slate_common.testing.timing import eventually
 
 applied = Table("test_applied", MetaData(), Column("event_id", UUID(as_uuid=True), primary_key=True),
                 Column("name", String(50)))
@@ -192,6 +194,14 @@ async def test_publish_acknowledges_a_request_s_events_in_outbox_order(env) -> N
     # a second publish of the same rows (the relay's, after a crash) is a duplicate: same sequences
     assert [seq for _, seq in await settler.publish(committed)] == seqs
     assert (await js.stream_info(stream)).state.messages == 6
+    # and the rows are marked published in the background (so the relay leaves them)
+
+    async def unmarked() -> int:
+        async with sm() as s:
+            return int(await s.scalar(select(func.count()).select_from(OutboxEvent).where(
+                OutboxEvent.published_at.is_(None))))
+
+    assert await eventually(unmarked, until=lambda n: n == 0, timeout=5) == 0
 
 
 async def test_a_consumer_waits_for_the_events_its_handlers_emit(env) -> None:  # type: ignore[no-untyped-def]
