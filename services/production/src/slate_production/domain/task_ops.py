@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..replicas import PERSONS
 from . import access
+from .project_settings import join_teams_of_tasks
 from .tasks import assignees_of, default_status_id, emit_task_event, serialize_task
 
 TASK_UPDATABLE = {
@@ -208,12 +209,14 @@ async def update_task(session: AsyncSession, *, principal: Principal, task: Task
 
 async def assign(session: AsyncSession, *, principal: Principal, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
-    """Add an assignee to tasks the caller supervises (others are skipped); task:assign each.
+    """Add an assignee to tasks the caller supervises (others are skipped); task:assign each,
+    and the assignee joins the teams of their projects (:func:`join_teams_of_tasks`).
     The caller becomes the task's assigner, also when the person was assigned already (Zou)."""
     if await PERSONS.get(session, row_id=person_id) is None:
         raise NotFound()
     tasks = await _in_departments(session, principal, tasks=await _supervised(session, principal, task_ids),
                                   person_id=person_id)
+    await join_teams_of_tasks(session, actor_id=principal.id, person_id=person_id, project_ids=[t.project_id for t in tasks])
     for task in tasks:
         inserted = await session.execute(
             insert(task_person_link).values(task_id=task.id, person_id=person_id)
