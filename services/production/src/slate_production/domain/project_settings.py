@@ -115,9 +115,12 @@ async def join_teams_of_tasks(session: AsyncSession, *, actor_id: uuid.UUID, per
         )
         if inserted.first() is None:
             continue  # already in the team: nothing changed, no event
-        project = await session.get(Project, project_id, with_for_update=True)
+        project = await session.get(Project, project_id)
         if project is None:
             continue
+        # an UPDATE (a no-key lock, which the link's foreign key check does not block, unlike
+        # SELECT ... FOR UPDATE: two assignments into one project deadlocked so), then the
+        # snapshot, read after the lock: the later of two team changes has the newer team
         project.updated_at = now()  # its team changed
         await session.flush()
         await emit_project_event(session, verb="update", project=project, actor_id=actor_id)
