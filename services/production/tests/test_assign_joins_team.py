@@ -104,3 +104,42 @@ async def test_refused_assignments_and_task_creation_leave_the_team_alone(  # ty
     assert made["assignees"] == [newcomer]
     assert await team(client, signer, other.id) == before
     assert str(uuid.UUID(newcomer)) not in before and str(outsider) not in before
+
+
+async def test_a_team_member_may_assign_themself_a_task_of_their_department(  # type: ignore[no-untyped-def]
+        client, signer, sessionmaker, production_factory) -> None:
+    """Observed on Zou 1.0.97: an artist or a client of the team assigns themself a task whose
+    type is of one of their departments (200 on both routes); a type of no department, someone
+    else, or out of the team: 403 (``/actions/persons/<self>/assign`` skips the task: [])."""
+    from sqlalchemy import insert
+
+    from slate_production.models import Department, TaskType, department_person_link
+
+    prod = await production_factory(shots=3)
+    tag = uuid.uuid4().hex[:6]
+    artist, client_id, outsider = prod.people["user"], prod.people["client"], prod.people["outsider"]
+    async with transaction(sessionmaker) as session:
+        department = Department(id=uuid.uuid4(), name=f"Dep {tag}", color="#ff0000")
+        theirs = TaskType(id=uuid.uuid4(), name=f"Theirs {tag}", for_entity="Shot", department_id=department.id)
+        nobody = TaskType(id=uuid.uuid4(), name=f"Nobody's {tag}", for_entity="Shot")
+        session.add_all([department, theirs, nobody])
+        await session.flush()
+        await session.execute(insert(department_person_link), [
+            {"person_id": who, "department_id": department.id} for who in (artist, client_id, outsider)])
+
+    async def task(task_type: uuid.UUID, shot: int) -> str:
+        return (await ok(await client.post("/data/tasks", headers=signer.headers(), json={
+            "project_id": prod.id, "entity_id": prod.ids["shots"][shot], "task_type_id": str(task_type),
+            "task_status_id": prod.ids["status"]["todo"], "name": "main"}), 201))["id"]
+
+    mine, for_client, no_department = await task(theirs.id, 0), await task(theirs.id, 1), await task(nobody.id, 0)
+    h_artist = signer.headers(artist, "user")
+    done = await ok(await client.put(f"/actions/tasks/{mine}/assign", json={"person_id": str(artist)}, headers=h_artist))
+    assert done["assignees"] == [str(artist)] and done["assigner_id"] == str(artist)
+    for task_id, person, headers in ((no_department, artist, h_artist), (for_client, client_id, h_artist),
+                                     (for_client, outsider, signer.headers(outsider, "user"))):
+        r = await client.put(f"/actions/tasks/{task_id}/assign", json={"person_id": str(person)}, headers=headers)
+        assert r.status_code == 403, (task_id, person)
+    listed = await ok(await client.put(f"/actions/persons/{client_id}/assign", json={"task_ids": [for_client, no_department]},
+                                       headers=signer.headers(client_id, "client")))
+    assert [t["id"] for t in listed] == [for_client] and listed[0]["assignees"] == [str(client_id)]
