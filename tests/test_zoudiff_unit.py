@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
+from zoudiff.plan import ROLE_PERSONS, body_symbols, load_routes, plan  # noqa: E402
 from zoudiff.shape import compare, record  # noqa: E402
 from zoudiff.side import Answer  # noqa: E402
 from zoudiff.verdict import IntentionalFileError, judge, load_intentional  # noqa: E402
@@ -75,3 +76,16 @@ def test_refusing_more_can_be_intentional(tmp_path: Path) -> None:
 
 def test_the_repo_intentional_file_loads() -> None:
     assert all(i.reason for i in load_intentional())
+
+
+def test_the_other_column_never_assigns_a_role_s_own_person() -> None:
+    """Zou adds an assignee to the project's team: an ``@other`` call assigning the artist
+    would put ``artist@other`` in ``project:other``'s team for the rest of the run, at a
+    moment that differs between runs and sides. Every assignment there names a fresh person."""
+    routes = [r for r in load_routes() if r.path.endswith("/assign")]
+    assert {r.key for r in routes} >= {"PUT /actions/tasks/{task_id}/assign", "PUT /actions/persons/{person_id}/assign"}
+    calls = [c for c in plan(routes) if c.other]
+    assert calls
+    for call in calls:
+        named = [v for k, v in call.params.items() if k not in call.fresh] + body_symbols(call.body.get("json"))
+        assert not ROLE_PERSONS & set(named), call.key

@@ -89,6 +89,8 @@ class World:
     #: password hash per row would be most of the run's CPU, and the consistency tested
     #: there is the team's and the task's, not the person's).
     artists: dict[int, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    #: A client of the project (in its team), made once: rows only read as them.
+    client_headers: dict[str, str] | None = None
 
     async def artist(self) -> tuple[dict[str, Any], dict[str, str]]:
         """The current client's artist and their headers, taken off the team first."""
@@ -115,6 +117,15 @@ class World:
                                      json={"person_id": person_id}), 200, 201)
         write_ok(await self.api.put(f"/actions/tasks/{task_id}/assign", headers=self.admin,
                                     json={"person_id": person_id}), 200)
+
+    async def project_client(self) -> dict[str, str]:
+        """The headers of a client in the project's team (made on first use)."""
+        if self.client_headers is None:
+            person = await self.person("client", can_log_in=True)
+            write_ok(await self.api.post(f"/data/projects/{self.project_id}/team", headers=self.admin,
+                                         json={"person_id": person["id"]}), 200, 201)
+            self.client_headers = await self.headers_of(person)
+        return self.client_headers
 
     async def task(self) -> dict[str, Any]:
         """A task on a new asset (an entity has one task per task type, as in Zou)."""
@@ -276,6 +287,34 @@ async def task_then_set_main_preview(w: World) -> None:
         raise Stale(f"set-main-preview answered {body}")
 
 
+async def assign_then_team_artist_sets_main_preview(w: World) -> None:
+    """production assigns an artist who is in no team a task (which puts them in the project's
+    team, as Zou) -> media's set-main-preview, as that artist, on *another* task of the
+    project: as a team artist they are told it has no preview (400, as Zou 1.0.97), not 403
+    (media's replica of the team without them) nor 404."""
+    person, h = await w.artist()
+    theirs, other = await w.task(), await w.task()
+    write_ok(await w.api.put(f"/actions/tasks/{theirs['id']}/assign", headers=w.admin,
+                             json={"person_id": person["id"]}), 200)
+    body = expect(await w.api.put(f"/actions/tasks/{other['id']}/set-main-preview", headers=h), 400)
+    if body != {"error": True, "message": "This task has no preview.", "data": None}:
+        raise Stale(f"set-main-preview answered {body}")
+
+
+async def assign_then_client_lists_persons(w: World) -> None:
+    """production assigns a person who is in no team a task (so they join the team) -> auth's
+    person listing, as a client of the project (the people of their projects' teams), names
+    them."""
+    client = await w.project_client()
+    person = await w.person()
+    task = await w.task()
+    write_ok(await w.api.put(f"/actions/persons/{person['id']}/assign", headers=w.admin,
+                             json={"task_ids": [task["id"]]}), 200)
+    listed = expect(await w.api.get("/data/persons", headers=client), 200)
+    if person["id"] not in {p["id"] for p in listed}:
+        raise Stale("the client's person listing without the newly assigned team member")
+
+
 async def comment_delete_then_add_preview(w: World) -> None:
     """production deletes a comment -> media refuses a preview on it (a delete, replicated)."""
     task = await w.task()
@@ -346,6 +385,8 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     add_preview_then_comments,
     team_then_artist_preview,
     task_then_set_main_preview,
+    assign_then_team_artist_sets_main_preview,
+    assign_then_client_lists_persons,
     comment_delete_then_add_preview,
     person_delete_then_team,
     team_removal_then_artist_refused,

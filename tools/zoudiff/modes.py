@@ -40,12 +40,11 @@ def run_side(side: Side, routes: list[Route], role_list: tuple[str, ...], tag: s
     finally:
         seeder.cleanup()
     print(f"{side.name}: {len(calls)} calls in {time.monotonic() - started:.1f}s", flush=True)
-    if side.lagged_404s:
-        print(f"{side.name}: {side.lagged_404s} seeding calls answered 404 before succeeding on retry "
-              "(a replica behind a write)", flush=True)
-    if runner.lagged:
-        print(f"{side.name}: {len(runner.lagged)} calls on a fresh target answered 404 first and were retried "
-              f"(a replica behind a write; first: {runner.lagged[:3]})", flush=True)
+    print(f"{side.name}: {len(side.lagged)} calls answered 404 and then not, when asked again "
+          "(a replica behind a write: a consistency breach)" + "".join(f"\n  {x}" for x in side.lagged), flush=True)
+    if runner.steady_404s:
+        print(f"{side.name}: {len(runner.steady_404s)} calls on a fresh target answered 404 where Zou succeeded, "
+              f"the same a second later (Slate's answer, compared as is): {runner.steady_404s[:5]}", flush=True)
     if runner.fresh_failed:
         print(f"{side.name}: {len(runner.fresh_failed)} fresh targets could not be made "
               f"(first: {runner.fresh_failed[:3]})", flush=True)

@@ -46,7 +46,7 @@ LITERAL_PARAMS = {
 }
 #: Kinds :meth:`Seeder.fresh` can make.
 FRESH_KINDS = frozenset({
-    "project", "episode", "sequence", "shot", "asset", "task", "comment", "reply", "person", "department",
+    "project", "episode", "sequence", "shot", "asset", "task", "comment", "reply", "person", "assignee", "department",
     "task_type", "task_status", "asset_type", "project_status", "studio", "preview", "attachment", "filter",
     "filter_group", "preview_background", "entity_link",
 })
@@ -190,6 +190,19 @@ BODIES: dict[str, dict[str, Any]] = {
     "GET /data/tasks/open-tasks": {"query": {"project_id": "@project"}},
 }
 
+#: Bodies of the ``@other`` column that differ from ``BODIES``. Zou adds a person to a
+#: project's team when it assigns them a task there (observed, docs/differential.md): a call
+#: of that column assigning the artist would put ``artist@other`` in ``project:other``'s team
+#: for every later call of the run, on each side at its own moment (calls run in parallel).
+#: There the assignee is a fresh inactive person of the call, in no team, so the role's own
+#: persons stay out of ``project:other`` for the whole run.
+OTHER_BODIES: dict[str, dict[str, Any]] = {
+    "PUT /actions/tasks/{task_id}/assign": {"json": {"person_id": "@fresh:assignee"}},
+}
+#: Persons whose assignment in ``project:other`` would change a column: every role's own.
+ROLE_PERSONS = frozenset({"person:" + role for role in ("manager", "supervisor", "artist", "client", "vendor",
+                                                         "outsider", "admin")})
+
 
 @dataclass(frozen=True)
 class Route:
@@ -288,7 +301,7 @@ def plan(routes: list[Route], roles: tuple[str, ...] = COLUMNS) -> list[Call]:
         for role in roles:
             if role.endswith(OTHER) and not in_a_project(params, body):
                 continue
-            call = Call(route, role, dict(params), body=body)
+            call = Call(route, role, dict(params), body=OTHER_BODIES.get(route.key, body) if role.endswith(OTHER) else body)
             if target and params[target] and kind_of(params[target]) in FRESH_KINDS:
                 call.fresh[target] = kind_of(params[target])
             call.own_login = route.key in OWN_LOGIN

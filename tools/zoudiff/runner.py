@@ -26,7 +26,9 @@ class Runner:
                  expected: dict[str, dict[str, Any]] | None = None) -> None:
         self.side = side
         self.expected = expected or {}
-        self.lagged: list[str] = []
+        #: Calls answered 404 on a fresh target where Zou succeeded, the same a second later:
+        #: Slate's steady answer (an intentional 404, or a gap), compared as it is.
+        self.steady_404s: list[str] = []
         self.seeder = seeder
         self.log = log
         self.records: dict[str, dict[str, Any]] = {}
@@ -125,13 +127,18 @@ class Runner:
                 headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
         answer = side.call(call.route.method, path, call.role, headers=headers, **kwargs)
         if answer.status == 404 and self.made_fresh(call) and self.expected.get(call.key, {}).get("status", 404) < 300:
-            # a target made a moment ago by another service: under load Slate may answer
-            # 404 until its replica catches up (a consistency gap, counted, not compared)
-            deadline = time.monotonic() + 3
-            while answer.status == 404 and time.monotonic() < deadline:
-                time.sleep(0.25)
-                answer = side.call(call.route.method, path, call.role, headers=headers, **kwargs)
-            self.lagged.append(f"{call.key} -> {answer.status}")
+            # a target made a moment ago (by another service, often) that Slate says is not
+            # there: asked once more a second later. Another answer then is a replica behind
+            # a write the tool had seen answered, which clients must never see
+            # (docs/consistency.md): noted in side.lagged (the CI test fails on it) and
+            # compared with the later answer; the same 404 is Slate's answer, compared as is.
+            time.sleep(1.0)
+            again = side.call(call.route.method, path, call.role, headers=headers, **kwargs)
+            if again.status == 404:
+                self.steady_404s.append(call.key)
+            else:
+                side.lagged.append(f"{call.key}: 404, then {again.status} a second later")
+                answer = again
         if path.startswith("/pictures/preview-files/") and answer.status < 300 and answer.content_type == "application/json":
             answer = self.settle_preview(answer)
         return record(answer, side.symbols(), SHALLOW.get(call.route.key, 16))

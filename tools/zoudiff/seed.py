@@ -382,6 +382,10 @@ class Seeder:
                                                       "role": "user", "password": PASSWORD, "active": False})
             s.must("POST", f"/data/projects/{pid}/team", json={"person_id": p["id"]})
             return str(p["id"])
+        if kind == "assignee":  # someone to assign in project:other: inactive, in no team
+            email = f"zd-{self.uniq('a').replace(' ', '-')}@example.com".lower()
+            return str(s.must("POST", "/data/persons", json={"first_name": "Zd", "last_name": "Assignee", "email": email,
+                                                             "role": "user", "password": PASSWORD, "active": False})["id"])
         if kind == "department":
             return str(s.must("POST", "/data/departments", json={"name": self.uniq("ZD Dept"), "color": "#123456"})["id"])
         if kind == "task_type":

@@ -27,7 +27,7 @@ async def s(world, signer: TestSigner) -> dict[str, Any]:  # type: ignore[no-unt
         "project": project, "entity": entity, "task": task, "comment": comment, "artist": artist,
         "admin": h(ADMIN, "admin"), "artist_h": h(artist, "user"), "unassigned": h(unassigned, "user"),
         "supervisor": h(supervisor, "supervisor"), "client": h(client_p, "client"), "outsider": h(outsider, "user"),
-        "outsider_manager": h(outsider, "manager"), "vendor": h(vendor, "vendor"),
+        "outsider_manager": h(outsider, "manager"), "vendor": h(vendor, "vendor"), "vendor_id": vendor,
     }
 
 
@@ -110,21 +110,32 @@ async def test_positions_annotations_main_preview_listings_delete(client, s, wor
     assert r.json()["id"] == s["entity"]["id"] and r.json()["preview_file_id"] == a["id"] and r.json()["name"] == "sh010"
     mains = [e for e in await outbox("preview-file:set-main") if e["data"]["preview_file_id"] == a["id"]]
     assert mains[0]["data"] == {"preview_file_id": a["id"], "entity_id": s["entity"]["id"], "task_id": s["task"]["id"]}
-    assert (await client.put(f"/actions/preview-files/{a['id']}/set-main-preview", headers=s["unassigned"])).status_code == 403
     r = await client.put(f"/actions/tasks/{s['task']['id']}/set-main-preview", headers=s["supervisor"])
     assert r.status_code == 200 and r.json()["id"] == s["entity"]["id"]
     r = await client.put("/actions/tasks/set-main-preview", json={"task_ids": [s["task"]["id"]]}, headers=s["supervisor"])
     assert r.status_code == 200 and [e["id"] for e in r.json()] == [s["entity"]["id"]]
-    # the task's own route: an artist of the team not assigned to it is refused its preview
-    # (Slate: their own tasks only; Zou 1.0.97 lets them) but told first, as Zou, that a task
-    # has none (400); clients and vendors are refused first (403), as Zou (observed)
-    r = await client.put(f"/actions/tasks/{s['task']['id']}/set-main-preview", headers=s["unassigned"])
-    assert r.status_code == 403
     bare = await world.task(s["project"], await world.entity(s["project"], "shot", "sh020"), assignees=[s["artist"]])
-    for who, status in (("unassigned", 400), ("artist_h", 400), ("supervisor", 400), ("client", 403), ("vendor", 403),
-                        ("outsider", 403)):
+    # who may, as Zou 1.0.97 answers (observed on the oracle, docs/differential.md): every
+    # artist of the team, assigned to the task or not, and supervisors and up (a task without
+    # a preview: 400); a vendor on a task not assigned to them, a client, anyone out of the
+    # team: 403, before any "no preview"
+    for who, status, bare_status in (("unassigned", 200, 400), ("artist_h", 200, 400), ("supervisor", 200, 400),
+                                     ("admin", 200, 400), ("client", 403, 403), ("vendor", 403, 403),
+                                     ("outsider", 403, 403), ("outsider_manager", 403, 403)):
+        for url, body in ((f"/actions/tasks/{s['task']['id']}/set-main-preview", None),
+                          (f"/actions/preview-files/{a['id']}/set-main-preview", None),
+                          ("/actions/tasks/set-main-preview", {"task_ids": [s["task"]["id"]]})):
+            r = await client.put(url, json=body, headers=s[who])
+            assert r.status_code == status, (who, url, r.text)
         r = await client.put(f"/actions/tasks/{bare['id']}/set-main-preview", headers=s[who])
-        assert r.status_code == status and r.json()["error"] is True, who
+        assert r.status_code == bare_status and r.json()["error"] is True, who
+    # a vendor on a task assigned to them may
+    theirs = await world.task(s["project"], await world.entity(s["project"], "shot", "sh030"), assignees=[s["vendor_id"]])
+    theirs_comment = await world.comment(theirs, s["artist"])
+    mine = (await client.post(f"/actions/tasks/{theirs['id']}/comments/{theirs_comment['id']}/add-preview", json={},
+                              headers=s["admin"])).json()
+    assert (await client.put(f"/actions/tasks/{theirs['id']}/set-main-preview", headers=s["vendor"])).status_code == 200
+    assert (await client.put(f"/actions/preview-files/{mine['id']}/set-main-preview", headers=s["vendor"])).status_code == 200
 
     listed = (await client.get(f"/data/entities/{s['entity']['id']}/preview-files", headers=s["artist_h"])).json()
     ids = [p["id"] for p in listed]

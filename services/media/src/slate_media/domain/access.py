@@ -106,6 +106,19 @@ def check_task_action(principal: Principal, *, task: TaskReplica, clients: bool 
     raise Forbidden()
 
 
+def check_main_preview(principal: Principal, *, task: TaskReplica) -> None:
+    """Setting a task's main preview (the entity's picture), as Zou 1.0.97 answers it
+    (observed on the oracle): supervisors and up, every artist of the project's team,
+    assigned to the task or not, a vendor on a task assigned to them; never a client.
+    The callers have checked first that the task is in the caller's projects
+    (:func:`check_task_seen`: 403 out of the team, and for a vendor not assigned)."""
+    if principal.role in (*SUPERVISORS, "user"):
+        return
+    if principal.is_vendor and principal.id in (task.assignees or []):
+        return
+    raise Forbidden()
+
+
 def check_supervisor(principal: Principal) -> None:
     if principal.role not in SUPERVISORS:
         raise Forbidden()

@@ -262,7 +262,7 @@ async def update_annotations(
 async def set_main_preview(session: AsyncSession, *, principal: Principal, preview: PreviewFile) -> dict[str, Any]:
     """Make the preview its entity's picture (production applies it from the event)."""
     task = await task_of(session, preview=preview)
-    access.check_task_action(principal, task=task)
+    access.check_main_preview(principal, task=task)
     if task.entity_id is None:
         raise BadRequest("The task of this preview has no entity.")
     emit(
@@ -295,8 +295,7 @@ async def set_main_from_task(
     session: AsyncSession, *, principal: Principal, task_id: uuid.UUID
 ) -> dict[str, Any] | None:
     task = await access.task_visible(session, principal=principal, task_id=task_id)
-    if principal.is_client or principal.is_vendor:  # refused first; artists and up are told
-        access.check_task_action(principal, task=task)  # there is no preview first (Zou 1.0.97)
+    access.check_main_preview(principal, task=task)  # before "no preview" (400), as Zou 1.0.97
     preview = await last_preview_of_task(session, task_id=task_id)
     if preview is None:
         return None

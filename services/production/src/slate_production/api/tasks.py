@@ -140,9 +140,11 @@ async def _task_type_ids(request: Request) -> list[uuid.UUID]:
 
 @router.put("/actions/tasks/{task_id}/assign", operation_id="assign_task", openapi_extra=documented_body(AssignIn))
 async def assign_task(task_id: TaskId, body: JsonObject, principal: CurrentUser, session: SessionDep) -> Response:
-    """Assign a person to a task (supervisors and managers); emits task:assign."""
+    """Assign a person to a task (supervisors and managers; anyone of the team themself, on
+    a task of their department); emits task:assign."""
     task = await task_ops.visible_task(session, principal=principal, task_id=task_id)
-    await access.check_supervisor(session, principal=principal, project_id=task.project_id)
+    if str(body.get("person_id")) != str(principal.id):
+        await access.check_supervisor(session, principal=principal, project_id=task.project_id)
     person_id = validate(AssignIn, body).person_id
     if not await task_ops.assign(session, principal=principal, task_ids=[task.id], person_id=person_id):
         raise Forbidden()  # a supervisor outside the task's or the person's departments (Zou)

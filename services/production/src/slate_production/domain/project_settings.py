@@ -98,6 +98,36 @@ async def add_to_team(session: AsyncSession, *, principal: Principal, project_id
     return await _changed(session, principal, project)
 
 
+async def join_teams_of_tasks(session: AsyncSession, *, actor_id: uuid.UUID, person_id: uuid.UUID,
+                              project_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Assigning a task puts the assignee in its project's team, as Zou does (observed on
+    1.0.97: ``PUT /actions/persons/<id>/assign`` and ``/actions/tasks/<id>/assign``, by
+    admins, managers and supervisors alike, an inactive person too; creating a task with
+    ``assignees`` does not, nor does removing an assignation take anyone out). Part of the
+    assignment's transaction; each project whose team grew gets ``project:update`` (its
+    snapshot carries the team, which media and planning replicate and the assigner waits
+    for). Returns those projects."""
+    joined = []
+    for project_id in sorted(set(project_ids)):  # one order: two assignments never deadlock
+        inserted = await session.execute(
+            insert(project_person_link).values(project_id=project_id, person_id=person_id)
+            .on_conflict_do_nothing().returning(project_person_link.c.project_id)
+        )
+        if inserted.first() is None:
+            continue  # already in the team: nothing changed, no event
+        project = await session.get(Project, project_id)
+        if project is None:
+            continue
+        # an UPDATE (a no-key lock, which the link's foreign key check does not block, unlike
+        # SELECT ... FOR UPDATE: two assignments into one project deadlocked so), then the
+        # snapshot, read after the lock: the later of two team changes has the newer team
+        project.updated_at = now()  # its team changed
+        await session.flush()
+        await emit_project_event(session, verb="update", project=project, actor_id=actor_id)
+        joined.append(project_id)
+    return joined
+
+
 async def remove_from_team(session: AsyncSession, *, principal: Principal, project_id: uuid.UUID,
                            person_id: uuid.UUID) -> None:
     project = await _managed(session, principal, project_id)

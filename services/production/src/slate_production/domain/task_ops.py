@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..replicas import PERSONS
 from . import access
+from .project_settings import join_teams_of_tasks
 from .tasks import assignees_of, default_status_id, emit_task_event, serialize_task
 
 TASK_UPDATABLE = {
@@ -208,12 +209,14 @@ async def update_task(session: AsyncSession, *, principal: Principal, task: Task
 
 async def assign(session: AsyncSession, *, principal: Principal, task_ids: list[uuid.UUID],
                  person_id: uuid.UUID) -> list[Task]:
-    """Add an assignee to tasks the caller supervises (others are skipped); task:assign each.
+    """Add an assignee to tasks the caller supervises (others are skipped); task:assign each,
+    and the assignee joins the teams of their projects (:func:`join_teams_of_tasks`).
     The caller becomes the task's assigner, also when the person was assigned already (Zou)."""
     if await PERSONS.get(session, row_id=person_id) is None:
         raise NotFound()
-    tasks = await _in_departments(session, principal, tasks=await _supervised(session, principal, task_ids),
-                                  person_id=person_id)
+    tasks = await _in_departments(session, principal, person_id=person_id, tasks=await _supervised(
+        session, principal, task_ids, own_departments=person_id == principal.id))
+    await join_teams_of_tasks(session, actor_id=principal.id, person_id=person_id, project_ids=[t.project_id for t in tasks])
     for task in tasks:
         inserted = await session.execute(
             insert(task_person_link).values(task_id=task.id, person_id=person_id)
@@ -288,15 +291,24 @@ async def _in_departments(session: AsyncSession, principal: Principal, *, tasks:
     return [t for t in tasks if t.project_id not in supervised or (shares and t.task_type_id in types)]
 
 
-async def _supervised(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID]) -> list[Task]:
+async def _supervised(session: AsyncSession, principal: Principal, task_ids: list[uuid.UUID],
+                      own_departments: bool = False) -> list[Task]:
     """The tasks among ``task_ids`` the caller may change (supervisor+ in their project,
-    by their role on that project); the others are skipped, as Zou does."""
+    by their role on that project); the others are skipped, as Zou does. With
+    ``own_departments`` (assigning oneself) also, in the caller's projects, the tasks whose
+    type is of one of their departments: Zou 1.0.97 lets an artist or a client of the team
+    assign themself those (observed; a type without a department, someone else: 403)."""
     if not task_ids:
         return []
     stmt = select(Task).where(Task.id.in_(task_ids), access.project_visible(principal, project_col=Task.project_id))
     tasks = list((await session.scalars(stmt.order_by(Task.created_at, Task.id).with_for_update())).all())
     roles = {pid: await access.project_role(session, principal=principal, project_id=pid) for pid in {t.project_id for t in tasks}}
-    return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS]
+    mine: set[uuid.UUID] = set()
+    if own_departments and any(roles[t.project_id] not in access.SUPERVISORS for t in tasks):
+        departments = await _departments_of(session, principal.id)
+        mine = set(await session.scalars(select(TaskType.id).where(TaskType.department_id.in_(departments))))
+    return [t for t in tasks if roles[t.project_id] in access.SUPERVISORS
+            or (roles[t.project_id] is not None and t.task_type_id in mine)]
 
 
 async def delete_tasks(session: AsyncSession, *, principal: Principal, tasks: list[Task]) -> list[str]:
