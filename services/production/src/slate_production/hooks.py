@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from slate_common.crud import DELETING, CrudContext, CrudHooks
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, NotFound, SlateError
+from slate_common.serialization import now
 
 from .domain import access, casting_commands, casting_queries, shot_versions, task_reads
 from .domain import entities as entity_rules
@@ -191,6 +192,27 @@ class TaskStatusHooks(CrudHooks[TaskStatus]):
             raise StillReferenced()
 
 
+#: The scratch key of the assignees a task update sets (a list of ids; absent: unchanged).
+SET_ASSIGNEES = "set_assignees"
+
+
+def _assignee_ids(value: Any) -> list[uuid.UUID]:
+    """The ids of a body's ``assignees`` (ids or ``{"id": ...}``; null: none), each once;
+    anything else is Zou's 400 for a malformed value."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidFormat()
+    ids: dict[uuid.UUID, None] = {}
+    for item in value:
+        raw = item.get("id") if isinstance(item, dict) else item
+        try:
+            ids[uuid.UUID(str(raw))] = None
+        except ValueError:
+            raise InvalidFormat() from None
+    return list(ids)
+
+
 class TaskHooks(CrudHooks[Task]):
     """Tasks through /data/tasks: project scope (vendors: their tasks), supervisors edit,
     managers create and delete; events carry Zou's task snapshot."""
@@ -244,7 +266,10 @@ class TaskHooks(CrudHooks[Task]):
         await access.check_manager(ctx.session, principal=ctx.principal, project_id=data["project_id"])
 
     async def update_data(self, ctx: CrudContext, data: dict[str, Any], instance: Task | None) -> dict[str, Any]:
+        given = "assignees" in data
         ctx.scratch["assignees"] = data.pop("assignees", None)
+        if instance is not None and given:  # checked before anything of the body is applied
+            ctx.scratch[SET_ASSIGNEES] = _assignee_ids(ctx.scratch["assignees"])
         if instance is None:
             if not data.get("task_status_id"):
                 data["task_status_id"] = await task_rules.default_status_id(ctx.session)
@@ -272,6 +297,23 @@ class TaskHooks(CrudHooks[Task]):
             await ctx.session.execute(pg_insert(task_person_link).values(
                 [{"task_id": instance.id, "person_id": person_id} for person_id in dict.fromkeys(known)]
             ).on_conflict_do_nothing())
+
+    async def post_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
+        """``assignees`` in the body (gazu.task.update_task sends the whole task): they
+        become the task's assignees, as Zou (ids of persons production does not know are
+        left out; the team does not change, unlike the assign actions). The task's
+        ``updated_at`` moves, as with every change of assignees (the listings' stamps)."""
+        wanted = ctx.scratch.get(SET_ASSIGNEES)
+        if wanted is None:
+            return
+        known = list((await ctx.session.scalars(select(Person.id).where(Person.id.in_(wanted)))).all()) if wanted else []
+        link = task_person_link
+        await ctx.session.execute(delete(link).where(link.c.task_id == instance.id, link.c.person_id.not_in(known)))
+        if known:
+            await ctx.session.execute(pg_insert(link).values(
+                [{"task_id": instance.id, "person_id": person_id} for person_id in known]).on_conflict_do_nothing())
+        instance.updated_at = now()
+        await ctx.session.flush()
 
     async def check_update(self, ctx: CrudContext, instance: Task, data: dict[str, Any]) -> None:
         """Supervisors of the task's project (the role :meth:`check_read` read)."""
