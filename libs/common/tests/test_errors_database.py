@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from slate_common.db import make_engine, make_sessionmaker
-from slate_common.errors import DATABASE_UNAVAILABLE, INVALID_TEXT, install_error_handlers
+from slate_common.errors import DATABASE_UNAVAILABLE, INVALID_TEXT, TRANSACTION_CONFLICT, install_error_handlers
 from slate_common.stack import free_port
 
 
@@ -64,6 +64,9 @@ async def test_a_connection_ended_by_the_server_is_a_503(make_database) -> None:
         assert r.status_code == 400 and r.json()["message"] == "Statement error"
         r = await _get(app, "/text")  # text UTF-8 cannot encode: the value's fault, said so
         assert r.status_code == 400 and r.json() == {"error": True, "message": INVALID_TEXT}
+        for code in ("40P01", "40001"):  # a deadlock, a serialization failure: not the request's fault
+            r = await _get(app, f"/query/DO $$ BEGIN RAISE EXCEPTION 'in the way' USING ERRCODE = '{code}'; END $$")
+            assert r.status_code == 503 and r.json() == {"error": True, "message": TRANSACTION_CONFLICT}
     finally:
         await engine.dispose()
 

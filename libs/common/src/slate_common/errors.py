@@ -148,6 +148,24 @@ INVALID_TEXT = "Invalid value for a field: text that is not valid Unicode."
 DEPENDENCY_UNAVAILABLE = "A service this request needs is unavailable, please try again."
 
 
+#: PostgreSQL's deadlock and serialization failures: two transactions in each other's
+#: way, one rolled back; the request may be sent again as it was.
+_CONFLICTS = frozenset(("40P01", "40001"))
+TRANSACTION_CONFLICT = "The change met a concurrent one and was not made, please try again."
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cur: BaseException | None = exc
+    for _ in range(8):
+        if cur is None:
+            return None
+        code = getattr(cur, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
+    return None
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     """Whether ``kind`` is in ``exc``'s chain (the driver's error under SQLAlchemy's)."""
     cur: BaseException | None = exc
@@ -187,6 +205,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(503, DATABASE_UNAVAILABLE)
         if _caused_by(exc, UnicodeError):  # JSON may carry a lone surrogate ("\\udbfb"): no UTF-8 for it
             return error_response(400, INVALID_TEXT)
+        if _sqlstate(exc) in _CONFLICTS:  # not the request's fault: the same call again succeeds
+            log.warning("transaction_conflict", sqlstate=_sqlstate(exc))
+            return error_response(503, TRANSACTION_CONFLICT)
         log.warning("statement_error", error=type(exc.orig).__name__ if exc.orig else "")
         return error_response(400, "Statement error")
 
