@@ -244,11 +244,13 @@ class CrudService(Generic[M]):
         await self.hooks.check_update(ctx, instance, data)
         data = await self.hooks.update_data(ctx, data, instance)
         await self.hooks.pre_update(ctx, instance, data)
+        before = {key: getattr(instance, key) for key in data if key in self.spec.columns}
         for key, value in data.items():
             setattr(instance, key, value)
         await _flush(ctx)
         await self.hooks.post_update(ctx, instance, data)
-        await self._emit(ctx, "update", instance)
+        changed = self.hooks.changed_fields(ctx, instance, data, written=_written(instance, data, before))
+        await self._emit(ctx, "update", instance, changed=changed)
         return instance
 
     async def delete(self, ctx: CrudContext, instance_id: uuid.UUID) -> None:
@@ -266,9 +268,10 @@ class CrudService(Generic[M]):
             return {}
         return {k: body[k] for k in self.spec.relations if k in body}
 
-    async def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
+    async def _emit(self, ctx: CrudContext, verb: str, instance: M, changed: frozenset[str] | None = None) -> None:
         """Zou's event data (``{"project_id": ...}``) plus a ``snapshot`` of the row, so
-        that other services can keep replicas without calling back."""
+        that other services can keep replicas without calling back; ``changed``: the
+        snapshot fields an update changed, when its hooks know them."""
         snapshot = await self.hooks.event_snapshot(ctx, instance)
         emit(
             ctx.session,
@@ -276,7 +279,18 @@ class CrudService(Generic[M]):
             data={self.spec.id_key: str(instance.id), "snapshot": snapshot},  # type: ignore[attr-defined]
             project_id=self.hooks.event_project_id(instance),
             actor_id=ctx.principal.id,
+            changed=changed,
         )
+
+
+def _written(instance: Any, data: dict[str, Any], before: dict[str, Any]) -> frozenset[str]:
+    """The keys of an update's ``data`` that changed the row: a column whose value differs
+    from the one before, any value that may have been changed in place (a dict, a list),
+    and every key that is not a column (a relation the hooks stored)."""
+    return frozenset(
+        key for key in data
+        if key not in before or isinstance(before[key], (dict, list)) or getattr(instance, key) != before[key]
+    )
 
 
 async def _flush(ctx: CrudContext) -> None:

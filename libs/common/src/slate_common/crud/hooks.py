@@ -114,6 +114,16 @@ class CrudHooks(Generic[M]):
     async def post_update(self, ctx: CrudContext, instance: M, data: dict[str, Any]) -> None:
         return None
 
+    def changed_fields(self, ctx: CrudContext, instance: M, data: dict[str, Any], *,
+                       written: frozenset[str]) -> frozenset[str] | None:
+        """Every field of :meth:`event_snapshot` an update changed, given ``written`` (the
+        keys of ``data`` that changed the row, ``engine._written``), or None (the default)
+        when the hooks cannot say: what they change themselves in ``pre_update`` or
+        ``post_update`` must be in the answer. Replicas that keep none of these fields
+        skip the ``:update`` event, and the writer does not wait for them
+        (``events/versions.py``): a field left out is a stale replica."""
+        return None
+
     async def pre_delete(self, ctx: CrudContext, instance: M) -> None:
         return None
 
