@@ -24,7 +24,9 @@ The mechanism, in the order a write goes through it (docs/consistency.md has the
    ``replica_lag`` is logged with the groups that lagged.
 6. An update whose writer named the fields it changed (``Slate-Changed``) is not waited
    for by a group that keeps none of them (``slate.keeps`` in its metadata: the snapshot
-   fields it keeps per event): that group acks it without applying anything.
+   fields it keeps per event): that group acks it without applying anything. When no
+   readable group needs any of a scope's events, nothing is waited for: they are
+   published in the background, and the answer does not wait for JetStream's ack either.
 
 A consumer waits the same way for the events its own handlers emitted before it acks
 (so a cascade — media's avatar:update making auth emit person:update for production —
@@ -245,6 +247,8 @@ class Settler:
         self._waiting = 0  # writes waiting for the groups (the fault hook lets them answer)
         self._mark_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        #: Publications no write waits for (:meth:`settle` when no group needs them).
+        self._background: set[asyncio.Task[None]] = set()
         self._refreshing: asyncio.Task[None] | None = None
         #: JetStream acknowledgements awaited by :meth:`publish`, by reply token.
         self._acks: dict[str, asyncio.Future[Any]] = {}
@@ -258,6 +262,8 @@ class Settler:
         self._tasks.append(asyncio.create_task(self._refresh_loop()))
 
     async def stop(self) -> None:
+        if self._background:  # published before stopping (else the relay does it)
+            await asyncio.wait(self._background, timeout=PUBLISH_TIMEOUT)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -388,6 +394,13 @@ class Settler:
         timing = SettleTiming()
         if not rows:
             return timing
+        if not any(self._needed_by(row, exclude) for row in rows):
+            # Nothing a client reads back depends on them: publish without holding the
+            # answer (the relay is the safety net, as for any publication).
+            task = asyncio.create_task(self.publish_quietly(rows))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return timing
         started = time.perf_counter()
         try:
             published = await self._publish(rows)
@@ -398,10 +411,8 @@ class Settler:
         timing.publish_ms = (published_at - started) * 1000
         needed: dict[str, list[int]] = {}
         for row, seq in published:
-            changed = changed_of(row.headers)
-            for group in self.groups.values():
-                if group.readable and group.name != exclude and group.needs(row.subject, changed):
-                    needed.setdefault(group.name, []).append(seq)
+            for group in self._needed_by(row, exclude):
+                needed.setdefault(group.name, []).append(seq)
         if needed:
             self._waiting += 1
             try:
@@ -412,6 +423,13 @@ class Settler:
             if last is not None:
                 timing.slowest, timing.consumer_ms = last.name, last.last_took_ms
         return timing
+
+    def _needed_by(self, row: CommittedEvent, exclude: str | None) -> list[_Group]:
+        """The readable groups (but ``exclude``) that must apply ``row`` before its write is
+        answered."""
+        changed = changed_of(row.headers)
+        return [group for group in self.groups.values()
+                if group.readable and group.name != exclude and group.needs(row.subject, changed)]
 
     async def wait(self, needed: dict[str, list[int]]) -> _Group | None:
         """Return once each group has applied its sequences, or after the bound: the group
