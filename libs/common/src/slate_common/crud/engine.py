@@ -180,6 +180,8 @@ class CrudService(Generic[M]):
     def __init__(self, spec: CrudSpec[M]) -> None:
         self.spec = spec
         self.hooks = spec.hooks
+        #: :meth:`list_rows`' statements without a filter, by the hooks' key and columns.
+        self._row_statements: dict[tuple[Any, ...], Any] = {}
 
     def base_query(self, ctx: CrudContext) -> Any:
         return self.hooks.scope(select(self.spec.model), ctx)
@@ -206,11 +208,18 @@ class CrudService(Generic[M]):
 
     async def list_rows(self, ctx: CrudContext, params: dict[str, str], columns: tuple[Any, ...]) -> Sequence[Any]:
         """:meth:`list` without a page, selecting ``columns`` (plain rows) instead of the
-        model's objects: the same scope, filters and order."""
-        stmt = apply_filters(self.hooks.list_scope(self.hooks.scope(select(*columns), ctx), ctx), self.spec, params)
-        stmt = self.hooks.filter_params(stmt, ctx, params)
-        order = [getattr(self.spec.model, c) for c in self.spec.list_order]
-        rows: Sequence[Any] = (await ctx.session.execute(stmt.order_by(*order))).all()
+        model's objects: the same scope, filters and order. Without a query parameter
+        the statement is built once per :meth:`CrudHooks.listing_key`, when the hooks
+        give one."""
+        key = None if any(k not in RESERVED_QUERY for k in params) else self.hooks.listing_key(ctx)
+        stmt = None if key is None else self._row_statements.get((key, *columns))
+        if stmt is None:
+            stmt = apply_filters(self.hooks.list_scope(self.hooks.scope(select(*columns), ctx), ctx), self.spec, params)
+            stmt = self.hooks.filter_params(stmt, ctx, params)
+            stmt = stmt.order_by(*[getattr(self.spec.model, c) for c in self.spec.list_order])
+            if key is not None:
+                self._row_statements[(key, *columns)] = stmt
+        rows: Sequence[Any] = (await ctx.session.execute(stmt)).all()
         return rows
 
     def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -66,6 +66,12 @@ class CrudHooks(Generic[M]):
         """The columns a listing without a page needs, when :meth:`serialize_rows` answers
         it from plain rows instead of the model's objects; None (the default): objects and
         :meth:`serialize_many`."""
+        return None
+
+    def listing_key(self, ctx: CrudContext) -> Hashable | None:
+        """A key shared by the callers whose listing statement (:meth:`scope` and
+        :meth:`list_scope` of :meth:`listed_columns`, no query parameter) is the same, so
+        that it is built once per key; None (the default): built for every request."""
         return None
 
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
