@@ -36,9 +36,9 @@ async def main_async(args: argparse.Namespace) -> None:
     os.environ.update({k: v for k, v in environ.items() if k.startswith(("SLATE_", "OTEL_"))})
     os.environ["SLATE_AUTH_WORKERS_ENABLED"] = "false"
     app = importlib.import_module("slate_auth.main").create_app()
-    from slate_auth import hooks
-
     from slate_common.crud.hooks import CrudHooks
+
+    from slate_auth import hooks
 
     new_key = hooks.PersonHooks.listing_key
     variants = {"built": lambda: setattr(hooks.PersonHooks, "listing_key", CrudHooks.listing_key),
@@ -61,7 +61,7 @@ async def main_async(args: argparse.Namespace) -> None:
             answers[name] = (await one())[1]
         assert len(set(answers.values())) == 1, "the variants answer differently"
         print(f"answers equal ({len(answers['built'])} bytes)", flush=True)
-        for name, install in variants.items():
+        for install in variants.values():
             install()
             for _ in range(args.warmup):
                 await one()
