@@ -315,6 +315,24 @@ async def assign_then_client_lists_persons(w: World) -> None:
         raise Stale("the client's person listing without the newly assigned team member")
 
 
+async def task_move_then_entity_previews(w: World) -> None:
+    """production moves a task to another asset (PUT /data/tasks: ``entity_id``, a field
+    media's task replica keeps, with ``priority``, one it does not) -> media lists the
+    task's preview under the new asset. Updates naming only fields media does not keep
+    are not waited for (docs/consistency.md, point 8); this one must be."""
+    task = await w.task()
+    comment = await w.comment(task["id"])
+    preview = write_ok(await w.api.post(f"/actions/tasks/{task['id']}/comments/{comment['id']}/add-preview",
+                                        headers=w.admin, json={}), 201)
+    other = write_ok(await w.api.post("/data/entities", headers=w.admin, json={
+        "name": f"matrix-{uuid.uuid4().hex[:8]}", "project_id": w.project_id, "entity_type_id": w.asset_type_id}), 201)
+    write_ok(await w.api.put(f"/data/tasks/{task['id']}", headers=w.admin,
+                             json={"entity_id": other["id"], "priority": 2}), 200)
+    listed = expect(await w.api.get(f"/data/entities/{other['id']}/preview-files", headers=w.admin), 200)
+    if preview["id"] not in [p["id"] for p in listed]:
+        raise Stale(f"the new asset's previews {[p['id'] for p in listed]} without {preview['id']}")
+
+
 async def comment_delete_then_add_preview(w: World) -> None:
     """production deletes a comment -> media refuses a preview on it (a delete, replicated)."""
     task = await w.task()
@@ -387,6 +405,7 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     task_then_set_main_preview,
     assign_then_team_artist_sets_main_preview,
     assign_then_client_lists_persons,
+    task_move_then_entity_previews,
     comment_delete_then_add_preview,
     person_delete_then_team,
     team_removal_then_artist_refused,

@@ -20,11 +20,11 @@ from structlog.testing import capture_logs
 from slate_common import bus
 from slate_common.bus import ensure_events_stream
 from slate_common.db import EventsBase, make_engine, make_sessionmaker, transaction
-from slate_common.events import Consumer, Event, emit
+from slate_common.events import Consumer, Event, InboxEvent, emit
 from slate_common.events import outbox as outbox_module
 from slate_common.events.consistency import Settler, settle_scope, settling_session_class, subject_matches
 from slate_common.events.models import OutboxEvent
-from slate_common.replica import Owned, Replica, Replicated, snapshot_rpc_handlers
+from slate_common.replica import Owned, Replica, Replicated, keeps_of, snapshot_rpc_handlers
 from slate_common.testing.timing import eventually
 
 applied = Table("test_applied", MetaData(), Column("event_id", UUID(as_uuid=True), primary_key=True),
@@ -244,6 +244,63 @@ async def test_replica_keeps_the_newest_snapshot(env) -> None:  # type: ignore[n
         await things.remove(s, row_id=row_id, version=8)
     async with sm() as s:
         assert await s.get(ThingReplica, row_id) is None
+
+
+async def test_an_update_that_changes_nothing_a_replica_keeps_is_skipped_and_not_waited_for(env) -> None:  # type: ignore[no-untyped-def]
+    """A replica keeping ``id, name, size``: an update whose writer names only other
+    fields (``emit(changed=...)``) is acked without being applied, and its writer does not
+    wait for the group (its handler here takes 0.5 s); one that names a kept field, or
+    names none (unknown), is applied and waited for."""
+    sm, nc, js, stream, settler, tasks = env
+    things = Replica(ThingReplica, "thing", "owner")
+    assert things.kept_fields() == {"thing:update": frozenset({"id", "name", "size"})}
+    handlers = things.handlers()
+    upsert = handlers["thing:update"]
+
+    async def slow_upsert(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.5)
+        await upsert(session, event)
+
+    consumer = Consumer(name="things", js=js, sessionmaker=sm, stream=stream,
+                        handlers={**handlers, "thing:update": slow_upsert}, keeps=keeps_of([things]))
+    await consumer.ensure()
+    tasks.append(asyncio.create_task(consumer.run()))
+    await settler.start()
+    assert settler.groups["things"].keeps == {"thing.update": frozenset({"id", "name", "size"})}
+    row_id = str(uuid.uuid4())
+
+    async def write(event: str, changed: set[str] | None, **snapshot: Any) -> float:
+        with settle_scope() as committed:
+            async with transaction(sm) as session:
+                emit(session, name=event, data={"snapshot": {"id": row_id, **snapshot}}, changed=changed)
+        started = time.monotonic()
+        await settler.settle(list(committed))
+        return time.monotonic() - started
+
+    async def row() -> tuple[Any, ...]:
+        async with sm() as s:
+            found = await s.get(ThingReplica, uuid.UUID(row_id))
+            return found.name, found.size, found.source_version
+
+    assert await write("thing:new", None, name="a", size=1, note="") < 0.4
+    created = await row()
+    assert created[:2] == ("a", 1)
+    assert await write("thing:update", {"note", "updated_at"}, name="a", size=1, note="x") < 0.4  # not waited for
+    assert await row() == created  # nothing applied, the version left as it was
+    assert await write("thing:update", {"size"}, name="a", size=2, note="x") > 0.45
+    assert (await row())[:2] == ("a", 2)
+    assert await write("thing:update", None, name="b", size=2, note="y") > 0.45  # fields unknown: applied
+    assert (await row())[:2] == ("b", 2)
+    assert settler.groups["things"].has([1, 2, 3, 4])  # the skipped one acked and announced too
+    async with sm() as s:  # and never applied: no transaction recorded it
+        assert (await s.scalar(select(func.count()).select_from(InboxEvent)
+                               .where(InboxEvent.consumer == "things"))) == 3
+    # a replica that keeps the whole snapshot, or reads fields it does not name, skips nothing
+    assert Replica(ThingReplica, "thing", "owner", columns=lambda snap: {"name": snap["name"]}).kept_fields() == {}
+    assert Replica(ThingReplica, "thing", "owner", columns=lambda snap: {"name": snap["name"]},
+                   fields=("name",), verbs=("rename",)).kept_fields() == {
+        "thing:update": frozenset({"name"}), "thing:rename": frozenset({"name"})}
+    assert keeps_of([things], overridden={"thing:update"}) == {}
 
 
 async def test_replica_asks_the_owner_for_an_id_it_does_not_have(env) -> None:  # type: ignore[no-untyped-def]

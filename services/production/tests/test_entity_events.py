@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from slate_common.db import transaction
 from slate_common.events import Event, OutboxEvent
+from slate_common.events.versions import CHANGED_HEADER
 
 
 async def _events(sessionmaker, project_id: str) -> list[Event]:  # type: ignore[no-untyped-def]
@@ -65,3 +66,31 @@ async def test_team_removal_emits_project_update(client, signer, sessionmaker, p
     assert [e.name for e in later] == ["project:update"]
     assert str(prod.people["vendor"]) not in later[0].data["snapshot"]["team"]
     assert len(later[0].data["snapshot"]["team"]) == 4
+
+
+async def test_task_update_names_the_fields_it_changed(client, signer, sessionmaker, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """PUT /data/tasks/<id>: the event's ``Slate-Changed`` header names what the update
+    changed (replicas keeping none of it skip the event): the columns whose value moved,
+    ``updated_at``, and ``assignees`` whenever the body names them."""
+    prod = await production_factory(shots=1)
+    h = signer.headers()
+    created = (await client.post(f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks",
+                                 json=[], headers=h)).json()
+    task = created[0]
+
+    async def changed_by(body: dict[str, Any]) -> str | None:
+        async with transaction(sessionmaker) as session:
+            last = int(await session.scalar(select(func.max(OutboxEvent.seq))) or 0)
+        assert (await client.put(f"/data/tasks/{task['id']}", json=body, headers=h)).status_code == 200
+        async with transaction(sessionmaker) as session:
+            rows = (await session.scalars(select(OutboxEvent).where(OutboxEvent.seq > last))).all()
+        updates = [r for r in rows if r.subject.endswith(".task.update")]
+        assert len(updates) == 1
+        return updates[0].headers.get(CHANGED_HEADER)
+
+    assert await changed_by({"estimation": 960, "priority": 3}) == "estimation,priority,updated_at"
+    # values sent as they are change nothing; the ones that move are named
+    assert await changed_by({"estimation": 960, "priority": 1, "entity_id": task["entity_id"]}) == \
+        "priority,updated_at"
+    assert await changed_by({"data": {"a": 1}}) == "data,updated_at"  # merged in place: always named
+    assert await changed_by({"priority": 1, "assignees": []}) == "assignees,updated_at"

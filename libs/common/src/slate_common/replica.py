@@ -9,6 +9,13 @@ A service declares what it replicates, one :class:`Replica` per kind, and gets:
 - the ordering guard: every replica row keeps ``source_version``, the owner's outbox
   sequence of the event that wrote it (``events/versions.py``); an event older than the
   row is dropped, so a redelivered or late snapshot never overwrites a newer one;
+- :attr:`Replica.keeps`: the snapshot fields the replica stores. An update whose writer
+  named the fields it changed (``emit(changed=...)``) and changed none of these leaves
+  the row as it is: the consumer acks it without a transaction and writers do not wait
+  for it. The row's ``source_version`` stays that of the last event that changed what
+  it keeps, which is still the newest snapshot of those fields: a skipped event's
+  snapshot carries the same values (its writer held the row's lock and changed none of
+  them), and any event that did change them has its own, higher or lower, version;
 - :meth:`Replica.get`: the row, or, when the replica does not have that id yet, the
   owner's answer over NATS request/reply (``slate.rpc.<owner>.snapshot``) stored first —
   so an id that exists is never answered 404 because an event is late;
@@ -24,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +123,10 @@ class Replica:
     after_upsert: AfterUpsert | None = None
     #: A step after a row was deleted (the links to a deleted person).
     after_remove: AfterRemove | None = None
+    #: The snapshot fields ``columns`` reads (with ``columns`` set, a replica that names
+    #: none applies every update). Default: the model's column names, when the model has
+    #: no ``snapshot`` column (which keeps everything) and no ``after_upsert`` step.
+    fields: tuple[str, ...] | None = None
     #: Set when the service starts (``bind``): how to reach the owner.
     nc: NATS | None = field(default=None, repr=False)
 
@@ -125,6 +136,23 @@ class Replica:
 
     def bind(self, nc: NATS | None) -> None:
         self.nc = nc
+
+    @property
+    def keeps(self) -> frozenset[str] | None:
+        """The snapshot fields whose change this replica applies; None: every field."""
+        if self.fields is not None:
+            return frozenset(self.fields)
+        if self.columns is not None or self.after_upsert is not None or "snapshot" in self.table.c:
+            return None
+        return frozenset(c.key for c in self.table.columns if c.key != VERSION)
+
+    def kept_fields(self) -> dict[str, frozenset[str]]:
+        """{event name: fields} of the updates this replica may skip (never ``:new``,
+        which creates the row, nor ``:delete``)."""
+        keeps = self.keeps
+        if keeps is None:
+            return {}
+        return {f"{self.kind}:{verb}": keeps for verb in ("update", *self.verbs)}
 
     def values(self, snapshot: dict[str, Any], version: int | None) -> dict[str, Any]:
         table = self.table
@@ -218,6 +246,15 @@ def handlers_of(replicas: list[Replica]) -> dict[str, EventHandler]:
     out: dict[str, EventHandler] = {}
     for replica in replicas:
         out.update(replica.handlers())
+    return out
+
+
+def keeps_of(replicas: list[Replica], *, overridden: Collection[str] = ()) -> dict[str, frozenset[str]]:
+    """{event name: the snapshot fields kept} for the consumer of ``replicas``, leaving
+    out the events whose handler is not the replica's (``overridden``)."""
+    out: dict[str, frozenset[str]] = {}
+    for replica in replicas:
+        out.update({name: fields for name, fields in replica.kept_fields().items() if name not in overridden})
     return out
 
 

@@ -29,7 +29,7 @@ from .events import Consumer, EventHandler, OutboxRelay
 from .events import outbox as outbox_module
 from .events.consistency import Settler, settling_session_class
 from .logging import configure_logging, get_logger
-from .replica import Owned, Replica, handlers_of, snapshot_rpc_handlers
+from .replica import Owned, Replica, handlers_of, keeps_of, snapshot_rpc_handlers
 from .revocation import watch_revocations
 from .tokens import RevocationView, TokenVerifier
 from .tracing import configure_tracing
@@ -154,6 +154,7 @@ async def service_runtime(
     shared = settings.shared
     # What the service replicates comes with its handlers; what it owns, with the
     # snapshot requests replicas send for an id they do not have yet.
+    keeps = keeps_of(list(replicas), overridden=set(consumers or {}))
     consumers = {**handlers_of(list(replicas)), **(consumers or {})}
     engine = make_engine(
         settings.effective_database_url,
@@ -210,6 +211,7 @@ async def service_runtime(
                     stream=shared.events_stream,
                     settler=runtime.settler,
                     on_gap=_rebuilder(replicas, runtime) if replicas else None,
+                    keeps=keeps,
                 )
                 runtime.consumer = consumer
                 runtime.tasks.append(asyncio.create_task(consumer.run()))

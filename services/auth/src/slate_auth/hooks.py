@@ -164,6 +164,11 @@ class PersonHooks(CrudHooks[Person]):
         the columns it shows: no ``Person`` object per person."""
         return None if ctx.principal.is_admin else _MINIMAL_COLUMNS
 
+    def listing_key(self, ctx: CrudContext) -> str:
+        """Every caller's listing statement is the same (the scope does not depend on
+        them; a client's mates are filtered from the rows): built once."""
+        return "persons"
+
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
         """:meth:`_rows` of a non-admin's listing (``_fields_of`` of each person, departments
         empty), from the rows of :data:`_MINIMAL_COLUMNS`; a client's only the people of

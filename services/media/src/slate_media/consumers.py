@@ -1,6 +1,8 @@
 """What media replicates from production: projects (with their team), tasks, comments and
-entities. Each keeps the columns media queries on plus the whole snapshot (see
-``slate_common.replica`` for the mechanism and its ordering guard)."""
+entities. Each keeps the columns media queries on plus the whole snapshot, but tasks, of
+which media reads only the columns: an update that changes none of them (an estimation,
+a priority, a status) is skipped (``Replica.keeps``; see ``slate_common.replica`` for the
+mechanism and its ordering guard)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def _project_columns(snap: dict[str, Any]) -> dict[str, Any]:
     return {"name": snap.get("name"), "team": _ids(snap.get("team"))}
 
 
+#: The snapshot fields :func:`_task_columns` reads.
+_TASK_FIELDS = ("project_id", "entity_id", "task_type_id", "assignees")
+
+
 def _task_columns(snap: dict[str, Any]) -> dict[str, Any]:
     return {
         "project_id": parse_id(snap.get("project_id")),
@@ -50,7 +56,7 @@ def _entity_columns(kind: str) -> Any:
 
 
 PROJECTS = Replica(ProjectReplica, "project", "production", columns=_project_columns)
-TASKS = Replica(TaskReplica, "task", "production", columns=_task_columns,
+TASKS = Replica(TaskReplica, "task", "production", columns=_task_columns, fields=_TASK_FIELDS,
                 verbs=("assign", "unassign", "status-changed"))
 COMMENTS = Replica(CommentReplica, "comment", "production", columns=_comment_columns,
                    verbs=("reply", "delete-reply"))  # the replies an attachment's comment shows

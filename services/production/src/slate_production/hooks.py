@@ -213,6 +213,11 @@ def _assignee_ids(value: Any) -> list[uuid.UUID]:
     return list(ids)
 
 
+#: What every task update changes in its snapshot, and the one field that is not a column.
+_ALWAYS_CHANGED = frozenset({"updated_at"})
+_ASSIGNEES = frozenset({"assignees"})
+
+
 class TaskHooks(CrudHooks[Task]):
     """Tasks through /data/tasks: project scope (vendors: their tasks), supervisors edit,
     managers create and delete; events carry Zou's task snapshot."""
@@ -359,6 +364,14 @@ class TaskHooks(CrudHooks[Task]):
             return [task_rules.client_view(task_rules.serialize_task(t, assignees=[])) for t in instances]
         assignees = await task_rules.assignees_of(ctx.session, task_ids=[t.id for t in instances])
         return [task_rules.serialize_task(t, assignees=assignees[t.id]) for t in instances]
+
+    def changed_fields(self, ctx: CrudContext, instance: Task, data: dict[str, Any], *,
+                       written: frozenset[str]) -> frozenset[str]:
+        """The columns the update changed, ``updated_at``, and ``assignees`` whenever the
+        body names them, ``null`` included (the only field of the snapshot that is not a column): media's
+        task replica, which keeps the project, entity, type and assignees, skips an
+        estimation or priority change."""
+        return written | _ALWAYS_CHANGED | (_ASSIGNEES if SET_ASSIGNEES in ctx.scratch else frozenset())
 
     async def event_snapshot(self, ctx: CrudContext, instance: Task) -> dict[str, Any]:
         return await task_reads.task_snapshot(ctx.session, task=instance)

@@ -180,6 +180,8 @@ class CrudService(Generic[M]):
     def __init__(self, spec: CrudSpec[M]) -> None:
         self.spec = spec
         self.hooks = spec.hooks
+        #: :meth:`list_rows`' statements without a filter, by the hooks' key and columns.
+        self._row_statements: dict[tuple[Any, ...], Any] = {}
 
     def base_query(self, ctx: CrudContext) -> Any:
         return self.hooks.scope(select(self.spec.model), ctx)
@@ -206,11 +208,18 @@ class CrudService(Generic[M]):
 
     async def list_rows(self, ctx: CrudContext, params: dict[str, str], columns: tuple[Any, ...]) -> Sequence[Any]:
         """:meth:`list` without a page, selecting ``columns`` (plain rows) instead of the
-        model's objects: the same scope, filters and order."""
-        stmt = apply_filters(self.hooks.list_scope(self.hooks.scope(select(*columns), ctx), ctx), self.spec, params)
-        stmt = self.hooks.filter_params(stmt, ctx, params)
-        order = [getattr(self.spec.model, c) for c in self.spec.list_order]
-        rows: Sequence[Any] = (await ctx.session.execute(stmt.order_by(*order))).all()
+        model's objects: the same scope, filters and order. Without a query parameter
+        the statement is built once per :meth:`CrudHooks.listing_key`, when the hooks
+        give one."""
+        key = None if any(k not in RESERVED_QUERY for k in params) else self.hooks.listing_key(ctx)
+        stmt = None if key is None else self._row_statements.get((key, *columns))
+        if stmt is None:
+            stmt = apply_filters(self.hooks.list_scope(self.hooks.scope(select(*columns), ctx), ctx), self.spec, params)
+            stmt = self.hooks.filter_params(stmt, ctx, params)
+            stmt = stmt.order_by(*[getattr(self.spec.model, c) for c in self.spec.list_order])
+            if key is not None:
+                self._row_statements[(key, *columns)] = stmt
+        rows: Sequence[Any] = (await ctx.session.execute(stmt)).all()
         return rows
 
     def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -244,11 +253,13 @@ class CrudService(Generic[M]):
         await self.hooks.check_update(ctx, instance, data)
         data = await self.hooks.update_data(ctx, data, instance)
         await self.hooks.pre_update(ctx, instance, data)
+        before = {key: getattr(instance, key) for key in data if key in self.spec.columns}
         for key, value in data.items():
             setattr(instance, key, value)
         await _flush(ctx)
         await self.hooks.post_update(ctx, instance, data)
-        await self._emit(ctx, "update", instance)
+        changed = self.hooks.changed_fields(ctx, instance, data, written=_written(instance, data, before))
+        await self._emit(ctx, "update", instance, changed=changed)
         return instance
 
     async def delete(self, ctx: CrudContext, instance_id: uuid.UUID) -> None:
@@ -266,9 +277,10 @@ class CrudService(Generic[M]):
             return {}
         return {k: body[k] for k in self.spec.relations if k in body}
 
-    async def _emit(self, ctx: CrudContext, verb: str, instance: M) -> None:
+    async def _emit(self, ctx: CrudContext, verb: str, instance: M, changed: frozenset[str] | None = None) -> None:
         """Zou's event data (``{"project_id": ...}``) plus a ``snapshot`` of the row, so
-        that other services can keep replicas without calling back."""
+        that other services can keep replicas without calling back; ``changed``: the
+        snapshot fields an update changed, when its hooks know them."""
         snapshot = await self.hooks.event_snapshot(ctx, instance)
         emit(
             ctx.session,
@@ -276,7 +288,18 @@ class CrudService(Generic[M]):
             data={self.spec.id_key: str(instance.id), "snapshot": snapshot},  # type: ignore[attr-defined]
             project_id=self.hooks.event_project_id(instance),
             actor_id=ctx.principal.id,
+            changed=changed,
         )
+
+
+def _written(instance: Any, data: dict[str, Any], before: dict[str, Any]) -> frozenset[str]:
+    """The keys of an update's ``data`` that changed the row: a column whose value differs
+    from the one before, any value that may have been changed in place (a dict, a list),
+    and every key that is not a column (a relation the hooks stored)."""
+    return frozenset(
+        key for key in data
+        if key not in before or isinstance(before[key], (dict, list)) or getattr(instance, key) != before[key]
+    )
 
 
 async def _flush(ctx: CrudContext) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -68,6 +68,12 @@ class CrudHooks(Generic[M]):
         :meth:`serialize_many`."""
         return None
 
+    def listing_key(self, ctx: CrudContext) -> Hashable | None:
+        """A key shared by the callers whose listing statement (:meth:`scope` and
+        :meth:`list_scope` of :meth:`listed_columns`, no query parameter) is the same, so
+        that it is built once per key; None (the default): built for every request."""
+        return None
+
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
         """The listing from the rows of :meth:`listed_columns`: exactly what
         :meth:`serialize_many` answers, including any row it leaves out (a person listing
@@ -112,6 +118,16 @@ class CrudHooks(Generic[M]):
         return None
 
     async def post_update(self, ctx: CrudContext, instance: M, data: dict[str, Any]) -> None:
+        return None
+
+    def changed_fields(self, ctx: CrudContext, instance: M, data: dict[str, Any], *,
+                       written: frozenset[str]) -> frozenset[str] | None:
+        """Every field of :meth:`event_snapshot` an update changed, given ``written`` (the
+        keys of ``data`` that changed the row, ``engine._written``), or None (the default)
+        when the hooks cannot say: what they change themselves in ``pre_update`` or
+        ``post_update`` must be in the answer. Replicas that keep none of these fields
+        skip the ``:update`` event, and the writer does not wait for them
+        (``events/versions.py``): a field left out is a stale replica."""
         return None
 
     async def pre_delete(self, ctx: CrudContext, instance: M) -> None:

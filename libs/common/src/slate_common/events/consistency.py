@@ -22,6 +22,11 @@ The mechanism, in the order a write goes through it (docs/consistency.md has the
    acked, and a consumer acks only after committing its effect).
 5. Past ``SLATE_CONSISTENCY_WAIT_SECONDS`` (2 s) the write is answered anyway and
    ``replica_lag`` is logged with the groups that lagged.
+6. An update whose writer named the fields it changed (``Slate-Changed``) is not waited
+   for by a group that keeps none of them (``slate.keeps`` in its metadata: the snapshot
+   fields it keeps per event): that group acks it without applying anything. When no
+   readable group needs any of a scope's events, nothing is waited for: they are
+   published in the background, and the answer does not wait for JetStream's ack either.
 
 A consumer waits the same way for the events its own handlers emitted before it acks
 (so a cascade — media's avatar:update making auth emit person:update for production —
@@ -50,7 +55,7 @@ from sqlalchemy.orm import Session
 from ..logging import get_logger
 from ..serialization import dumps, loads, now
 from .models import OutboxEvent
-from .versions import version_header
+from .versions import affects, changed_of, version_header
 
 log = get_logger(__name__)
 
@@ -58,6 +63,8 @@ log = get_logger(__name__)
 APPLIED_PREFIX = "slate.applied"
 #: Consumer metadata key marking a group whose effects clients read back.
 READABLE = "slate.readable"
+#: Consumer metadata key: JSON {event name: [the snapshot fields the group keeps]}.
+KEEPS = "slate.keeps"
 #: How often a waiting writer asks JetStream for the floors itself (lost announcements).
 POLL_SECONDS = 0.1
 #: How often the list of consumer groups (and their filters) is read again; a group's
@@ -166,6 +173,9 @@ class _Group:
     name: str
     filters: list[str]
     readable: bool
+    #: The snapshot fields the group keeps, by event subject suffix (``task.update``);
+    #: an event not listed matters whatever it changed.
+    keeps: dict[str, frozenset[str]] = field(default_factory=dict)
     floor: int = 0
     #: Sequences announced as applied above the floor (an ordered set: oldest first).
     applied: dict[int, None] = field(default_factory=dict)
@@ -183,6 +193,15 @@ class _Group:
                 self._wanted.clear()
             known = self._wanted[subject] = any(subject_matches(f, subject) for f in self.filters)
         return known
+
+    def needs(self, subject: str, changed: frozenset[str] | None) -> bool:
+        """Whether the group applies an event of ``subject`` that changed ``changed``
+        (None: unknown): it wants the subject, and keeps one of the fields or all."""
+        if not self.wants(subject):
+            return False
+        if changed is None or not self.keeps:
+            return True
+        return affects(changed, self.keeps.get(subject.split(".", 3)[-1]))
 
     def has(self, seqs: list[int]) -> bool:
         return all(seq <= self.floor or seq in self.applied for seq in seqs)
@@ -228,6 +247,8 @@ class Settler:
         self._waiting = 0  # writes waiting for the groups (the fault hook lets them answer)
         self._mark_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        #: Publications no write waits for (:meth:`settle` when no group needs them).
+        self._background: set[asyncio.Task[None]] = set()
         self._refreshing: asyncio.Task[None] | None = None
         #: JetStream acknowledgements awaited by :meth:`publish`, by reply token.
         self._acks: dict[str, asyncio.Future[Any]] = {}
@@ -241,6 +262,8 @@ class Settler:
         self._tasks.append(asyncio.create_task(self._refresh_loop()))
 
     async def stop(self) -> None:
+        if self._background:  # published before stopping (else the relay does it)
+            await asyncio.wait(self._background, timeout=PUBLISH_TIMEOUT)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -258,12 +281,13 @@ class Settler:
             config = info.config
             filters = list(config.filter_subjects or ([config.filter_subject] if config.filter_subject else [">"]))
             readable = (config.metadata or {}).get(READABLE) == "true"
+            keeps = keeps_of_metadata(config.metadata)
             group = self.groups.get(name)
             if group is None:
-                group = self.groups[name] = _Group(name, filters, readable)
+                group = self.groups[name] = _Group(name, filters, readable, keeps)
             if group.filters != filters:
                 group._wanted.clear()
-            group.filters, group.readable = filters, readable
+            group.filters, group.readable, group.keeps = filters, readable, keeps
             self._raise(group, info.ack_floor.stream_seq if info.ack_floor else 0)
         for name in set(self.groups) - seen:
             del self.groups[name]
@@ -286,9 +310,10 @@ class Settler:
                     group.remember([int(seq) for seq in body["seqs"]])
                 if "floor" in body:  # announcements of releases before 2026-12-07
                     self._raise(group, int(body["floor"]))
-            elif self._refreshing is None or self._refreshing.done():
-                # a group this process does not know yet (a service started after it):
-                # read the groups again, so the next write waits for it too
+            if (group is None or body.get("seqs") == []) and (self._refreshing is None or self._refreshing.done()):
+                # a group this process does not know yet (a service started after it), or
+                # one that (re)started, whose filters or kept fields may have changed:
+                # read the groups again, so the next write waits for what it must
                 self._refreshing = asyncio.create_task(self.refresh())
         except Exception as exc:  # a malformed announcement must not stop the subscription
             log.warning("applied_announcement_bad", error=repr(exc))
@@ -314,6 +339,9 @@ class Settler:
         """Publish committed rows in outbox order and await their acknowledgements
         together (one round trip for a request's events, not one each); (subject, stream
         sequence) of each. One connection keeps the order: the stream gets them as sent."""
+        return [(row.subject, seq) for row, seq in await self._publish(rows)]
+
+    async def _publish(self, rows: Iterable[CommittedEvent]) -> list[tuple[CommittedEvent, int]]:
         ordered = sorted(rows, key=lambda r: r.seq)
         await self._listen_for_acks()
         waiting: list[tuple[str, asyncio.Future[Any]]] = []
@@ -332,7 +360,7 @@ class Settler:
                 future.cancel()
         self._published.extend(row.seq for row in ordered)
         self._mark_wake.set()
-        return [(row.subject, seq) for row, seq in zip(ordered, seqs)]
+        return list(zip(ordered, seqs))
 
     async def _listen_for_acks(self) -> None:
         if not self._ack_prefix:
@@ -366,19 +394,25 @@ class Settler:
         timing = SettleTiming()
         if not rows:
             return timing
+        if not any(self._needed_by(row, exclude) for row in rows):
+            # Nothing a client reads back depends on them: publish without holding the
+            # answer (the relay is the safety net, as for any publication).
+            task = asyncio.create_task(self.publish_quietly(rows))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return timing
         started = time.perf_counter()
         try:
-            published = await self.publish(rows)
+            published = await self._publish(rows)
         except Exception as exc:  # NATS down: the relay publishes them when it is back
             log.warning("settle_publish_failed", error=repr(exc), events=len(rows))
             return timing
         published_at = time.perf_counter()
         timing.publish_ms = (published_at - started) * 1000
         needed: dict[str, list[int]] = {}
-        for subject, seq in published:
-            for group in self.groups.values():
-                if group.readable and group.name != exclude and group.wants(subject):
-                    needed.setdefault(group.name, []).append(seq)
+        for row, seq in published:
+            for group in self._needed_by(row, exclude):
+                needed.setdefault(group.name, []).append(seq)
         if needed:
             self._waiting += 1
             try:
@@ -389,6 +423,13 @@ class Settler:
             if last is not None:
                 timing.slowest, timing.consumer_ms = last.name, last.last_took_ms
         return timing
+
+    def _needed_by(self, row: CommittedEvent, exclude: str | None) -> list[_Group]:
+        """The readable groups (but ``exclude``) that must apply ``row`` before its write is
+        answered."""
+        changed = changed_of(row.headers)
+        return [group for group in self.groups.values()
+                if group.readable and group.name != exclude and group.needs(row.subject, changed)]
 
     async def wait(self, needed: dict[str, list[int]]) -> _Group | None:
         """Return once each group has applied its sequences, or after the bound: the group
@@ -453,6 +494,26 @@ class Settler:
 #: the writing process when writes come one at a time, session 10).
 _MARK_PUBLISHED = (f"UPDATE {OutboxEvent.__tablename__} SET published_at = $2 "
                    "WHERE seq = ANY($1::bigint[]) AND published_at IS NULL")
+
+
+def keeps_metadata(keeps: dict[str, frozenset[str]]) -> dict[str, str]:
+    """A consumer's metadata naming the snapshot fields it keeps per event name."""
+    if not keeps:
+        return {}
+    return {KEEPS: dumps({name: sorted(fields) for name, fields in sorted(keeps.items())}).decode()}
+
+
+def keeps_of_metadata(metadata: dict[str, str] | None) -> dict[str, frozenset[str]]:
+    """:func:`keeps_metadata` read back, by subject suffix (``task:update`` -> ``task.update``);
+    empty when absent or malformed (every event then matters)."""
+    raw = (metadata or {}).get(KEEPS)
+    if not raw:
+        return {}
+    try:
+        doc = loads(raw)
+        return {str(name).replace(":", "."): frozenset(str(f) for f in fields) for name, fields in doc.items()}
+    except Exception:  # written by another release: wait for the group as before
+        return {}
 
 
 async def announce_applied(nc: NATS, consumer: str, seqs: list[int], took_ms: float | None = None) -> None:

@@ -22,10 +22,10 @@ from ..db import transaction
 from ..logging import get_logger
 from ..serialization import dumps, now
 from ..tracing import extract_context, tracer
-from .consistency import READABLE, Settler, announce_applied, settle_scope
+from .consistency import READABLE, Settler, announce_applied, keeps_metadata, settle_scope
 from .envelope import Event
 from .models import InboxEvent
-from .versions import version_of
+from .versions import affects, changed_of, version_of
 
 log = get_logger(__name__)
 
@@ -84,6 +84,11 @@ class Consumer:
     batch are announced to the writers waiting on them, and the messages are acked.
     ``readable`` marks a group whose effects clients read back (replicas, read models,
     notifications): writers wait for it.
+
+    ``keeps`` names, per event, the snapshot fields the handler reads (a replica's
+    columns, ``Replica.keeps``): an event whose writer says it changed none of them
+    (``Slate-Changed``) is acked at once, without a transaction, and writers do not wait
+    for it (the fields are in the consumer's metadata, ``slate.keeps``).
     """
 
     def __init__(
@@ -100,6 +105,7 @@ class Consumer:
         readable: bool = True,
         settler: Settler | None = None,
         on_gap: Callable[[], Awaitable[None]] | None = None,
+        keeps: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self.name = name
         self.js = js
@@ -111,6 +117,9 @@ class Consumer:
         self.batch = batch
         self.readable = readable
         self.settler = settler
+        self.keeps = {name: fields for name, fields in (keeps or {}).items() if name in handlers}
+        #: The same by subject suffix (``task.update``): read before the payload is parsed.
+        self._keeps_by_suffix = {name.replace(":", "."): fields for name, fields in self.keeps.items()}
         #: Rebuilds the read models from their owners (``Replica.rebuild``), for a group
         #: that missed events the stream no longer holds (added later, or away longer
         #: than the stream's retention).
@@ -138,7 +147,7 @@ class Consumer:
             max_deliver=self.max_deliver,
             ack_wait=self.ack_wait,
             filter_subjects=self.filter_subjects(),
-            metadata={READABLE: "true" if self.readable else "false"},
+            metadata={READABLE: "true" if self.readable else "false", **keeps_metadata(self.keeps)},
         )
         await self.js.add_consumer(self.stream, config=config)
 
@@ -310,6 +319,10 @@ class Consumer:
         settled: list[int] = []  # sequences finished without a handler: announced too
         for msg in msgs:
             seq = _stream_seq(msg)
+            if self._keeps_by_suffix and self._unaffected(msg):
+                await msg.ack()
+                settled.append(seq)
+                continue
             try:
                 event = Event.from_json(msg.data, version=version_of(msg.headers))
             except (ValueError, KeyError, TypeError):
@@ -349,6 +362,11 @@ class Consumer:
             return ran
         await self._ack(done, settled, started)
         return ran
+
+    def _unaffected(self, msg: Msg) -> bool:
+        """An update that changed none of the fields this group keeps of it."""
+        keeps = self._keeps_by_suffix.get(msg.subject.split(".", 3)[-1])
+        return keeps is not None and not affects(changed_of(msg.headers), keeps)
 
     async def _settle_then_ack(self, emitted: list[Any], done: list[_Delivery], settled: list[int],
                                started: float) -> None:

@@ -1,7 +1,8 @@
 """Read models of production's projects, tasks, comments and entities, fed by events.
 
 Each keeps the columns media queries on and the whole ``snapshot`` the event carried
-(media answers some routes with it, e.g. the entity after set-main-preview).
+(media answers some routes with it, e.g. the entity after set-main-preview), but tasks,
+whose snapshot nothing read: their updates that change none of the columns are skipped.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ class TaskReplica(Replicated, Base):
     entity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     task_type_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     assignees: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), default=list, nullable=False)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, nullable=False)
 
 
 class CommentReplica(Replicated, Base):
