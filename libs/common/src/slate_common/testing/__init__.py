@@ -14,8 +14,9 @@ Fixtures (session scope unless said otherwise):
                    worker launches the embedded ones when its session starts (they boot
                    while it collects); elsewhere they start when a test first needs them.
 ``make_database``  factory ``(service, *, migrate=False) -> url``: a fresh, uniquely named
-                   database on ``infra`` (gone with it at session end), optionally migrated
-                   (what ``python -m slate_<service> migrate`` does, from this process).
+                   database on ``infra`` (gone with it at session end), optionally at its
+                   migrations' head: a copy of a template the session migrated once (what
+                   ``python -m slate_<service> migrate`` does, from this process).
 ``events_nats``    URL of a NATS server of its own, for tests that make their own events
                    stream (on ``infra``'s, the services' ``SLATE_EVENTS`` holds its subjects).
 ``smtp_sink``      :class:`SmtpSinkHandle`: a real SMTP server (aiosmtpd) on a free port;

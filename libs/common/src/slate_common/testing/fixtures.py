@@ -240,15 +240,23 @@ def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 def make_database(infra: InfraEndpoints) -> Callable[..., str]:
-    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database,
-    migrated from this process (``migrate_in_process``). Not dropped at the end: the
+    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database, at
+    its migrations' head: the session migrates one template database per service, from
+    this process (``migrate_in_process``), and each database asked for is a copy of it
+    (``CREATE DATABASE ... TEMPLATE``, a fraction of a migration's time). A test of the
+    migrations themselves migrates a database of its own. Not dropped at the end: the
     session's PostgreSQL goes with its databases."""
+    templates: dict[str, str] = {}
 
     def factory(service: str = "test", *, migrate: bool = False) -> str:
-        url = create_database(infra, prefix="slate_" + service.replace("-", "_") + "_test")
-        if migrate:
-            migrate_in_process(service, url)
-        return url
+        prefix = "slate_" + service.replace("-", "_") + "_test"
+        if not migrate:
+            return create_database(infra, prefix=prefix)
+        if service not in templates:
+            template = create_database(infra, prefix=prefix + "_template")
+            migrate_in_process(service, template)
+            templates[service] = template
+        return create_database(infra, prefix=prefix, template=templates[service])
 
     return factory
 
