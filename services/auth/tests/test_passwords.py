@@ -145,6 +145,8 @@ async def test_reset_link_and_invite(client, tokens, smtp_sink) -> None:  # type
 
 
 def test_the_hash_cost_comes_from_the_settings_and_production_refuses_less_than_the_default() -> None:
+    from argon2 import PasswordHasher
+
     from slate_auth.config import AuthSettings
     from slate_auth.domain import passwords
 
@@ -153,7 +155,7 @@ def test_the_hash_cost_comes_from_the_settings_and_production_refuses_less_than_
         == (1, 1024, 1)
     before = passwords._hashing
     try:
-        old = passwords.DEFAULT_HASHER.hash("secret words")
+        old = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=2).hash("secret words")
         passwords.configure_hashing(time_cost=2, memory_kib=2048, parallelism=1, production=False)
         stored = passwords.hash_password("secret words")
         assert stored.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
@@ -163,7 +165,9 @@ def test_the_hash_cost_comes_from_the_settings_and_production_refuses_less_than_
         assert not passwords.verify_password(None, password="secret words")
         with pytest.raises(RuntimeError, match="production refuses"):
             passwords.configure_hashing(time_cost=1, memory_kib=1024, parallelism=1, production=True)
-        passwords.configure_hashing(time_cost=3, memory_kib=65536, parallelism=4, production=True)
-        assert passwords.hash_password("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        default = passwords.DEFAULT_HASHER
+        passwords.configure_hashing(time_cost=default.time_cost, memory_kib=default.memory_cost,
+                                    parallelism=default.parallelism, production=True)  # accepted
+        assert passwords._hashing.dummy.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     finally:
         passwords._hashing = before
