@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -12,11 +14,14 @@ DEFAULT_HASHER = PasswordHasher()
 
 class _Hashing:
     """The hasher of new hashes, and a hash of its cost for unknown users (a stored hash
-    carries its own cost and verifies at it)."""
+    carries its own cost and verifies at it), made at the first need of it."""
 
     def __init__(self, hasher: PasswordHasher) -> None:
         self.hasher = hasher
-        self.dummy = hasher.hash("slate-timing-equaliser")
+
+    @cached_property
+    def dummy(self) -> str:
+        return self.hasher.hash("slate-timing-equaliser")
 
 
 _hashing = _Hashing(DEFAULT_HASHER)
