@@ -349,6 +349,8 @@ def booted_stack(home: Path, **config: Any) -> Iterator[SlateStackHandle]:
     }
     stack_config = StackConfig.on_free_ports(home, extra_env=extra, **config)
     stack = Stack(stack_config)
+    if stack.s3 is not None:  # the test S3's data goes with the stack: killed once the services
+        stack.s3.process.stop_timeout = S3_STOP_GRACE  # are stopped, not after weed's 5 s linger
     started = time.monotonic()
     with stack:
         handle = SlateStackHandle(
