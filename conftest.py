@@ -1,5 +1,6 @@
 """Root test configuration: real PostgreSQL, NATS and S3 from slate_common.testing."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,13 @@ import pytest
 E2E = Path(__file__).parent / "tests" / "e2e"
 
 pytest_plugins = ["slate_common.testing"]
+
+# Every auth of the tests (in-process apps, subprocesses, the e2e stacks) hashes passwords
+# at argon2id's least cost: at the default's (~0.1 s of CPU each, ~150 in `make
+# test-fast`) the KDF was a fifth of the fast suite's CPU, and no test measures it
+# (services/auth/tests/test_passwords.py checks the setting and production's refusal).
+for _name, _value in (("TIME_COST", "1"), ("MEMORY_KIB", "1024"), ("PARALLELISM", "1")):
+    os.environ.setdefault(f"SLATE_AUTH_PASSWORD_HASH_{_name}", _value)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

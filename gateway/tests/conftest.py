@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gwprocs import Proc, start_gateway, start_upstream
+from gwprocs import ANSWERED_BODY_LINGER, Proc, start_gateway, start_upstream
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,8 @@ def upstream() -> Iterator[Proc]:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: Proc) -> Iterator[Proc]:
-    p = start_gateway({"production": upstream.url}, SLATE_CORS_ORIGINS="http://kitsu.example")
+    p = start_gateway({"production": upstream.url}, SLATE_CORS_ORIGINS="http://kitsu.example",
+                      SLATE_GATEWAY_ANSWERED_BODY_LINGER_SECONDS=str(ANSWERED_BODY_LINGER))
     yield p
     p.stop()
 

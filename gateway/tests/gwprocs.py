@@ -14,6 +14,8 @@ import httpx
 
 HERE = Path(__file__).parent
 SERVICES = ("auth", "production", "media", "import-export", "planning")
+#: The session gateway's SLATE_GATEWAY_ANSWERED_BODY_LINGER_SECONDS (5 s by default).
+ANSWERED_BODY_LINGER = 1.0
 
 
 def free_port() -> int:

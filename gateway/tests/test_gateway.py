@@ -12,9 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from gwprocs import Proc, free_port, rss_kb, start_gateway, start_upstream, wait_http
-
-from slate_gateway.server import ANSWERED_BODY_LINGER
+from gwprocs import ANSWERED_BODY_LINGER, Proc, free_port, rss_kb, start_gateway, start_upstream, wait_http
 
 MB = 1 << 20
 
@@ -480,7 +478,7 @@ def test_sdk_tracing_mode(upstream: Proc) -> None:
 def test_a_client_silent_after_an_early_answer_is_closed(gateway: Proc) -> None:
     """An upload answered before its body was all sent (media's 408 for a body that
     stopped arriving) holds no connection for ever: once the client stays silent past
-    ANSWERED_BODY_LINGER, the gateway closes it."""
+    the linger (SLATE_GATEWAY_ANSWERED_BODY_LINGER_SECONDS, 1 s here), the gateway closes it."""
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
         s.sendall(b"POST /api/data/early HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
                   b"Content-Length: 1000000\r\n\r\n" + b"x" * 2048)

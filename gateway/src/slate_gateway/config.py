@@ -113,6 +113,10 @@ class Settings:
     otlp_configured: bool = False
     #: Seconds a SIGTERM waits for requests in flight before closing what is left.
     shutdown_timeout: float = 20.0
+    #: Seconds a client may stay silent after its request was answered before its body was
+    #: all sent (an upload refused early: 408, 413...). While it keeps sending, the rest is
+    #: read and dropped and the connection is reused; once it goes quiet, it is closed.
+    answered_body_linger: float = 5.0
     #: PROMETHEUS_MULTIPROC_DIR: where forked workers share their metrics (a "gateway"
     #: subdirectory); unset, a temporary directory.
     metrics_root: str = ""
@@ -143,6 +147,8 @@ class Settings:
             otlp_configured=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
                                  or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
             shutdown_timeout=float(env.get("SLATE_GATEWAY_SHUTDOWN_SECONDS", "20")),  # SIGTERM drain
+            answered_body_linger=float(env.get(  # a client silent this long after an early answer is closed
+                "SLATE_GATEWAY_ANSWERED_BODY_LINGER_SECONDS", "5")),
             metrics_root=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             public_config=PublicConfig.from_env(env),
         )

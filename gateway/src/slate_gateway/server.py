@@ -89,10 +89,6 @@ SECURITY_HEADERS = (b"x-content-type-options: nosniff\r\nx-frame-options: SAMEOR
 
 PENDING_LIMIT = 1 << 20   # request body bytes buffered before an upstream is attached
 CLIENT_IDLE_TIMEOUT = 75.0  # seconds an idle (or half-sent-headers) client connection is kept
-#: Seconds a client may stay silent after its request was answered before its body was
-#: all sent (an upload refused early: 408, 413...). While it keeps sending, the rest is
-#: read and dropped and the connection is reused; once it goes quiet, it is closed.
-ANSWERED_BODY_LINGER = 5.0
 
 _PAUSE_PENDING = 1
 _PAUSE_UPSTREAM = 2
@@ -155,11 +151,12 @@ class Gateway:
         for up in self.upstreams.values():
             if up.busy:
                 up.check_timeouts(now)
+        linger = self.settings.answered_body_linger
         for conn in list(self.connections):
             if not conn.queue:
                 if now - conn.last_activity > CLIENT_IDLE_TIMEOUT:
                     conn.close()
-            elif conn.queue[0].answered_early and now - conn.last_activity > ANSWERED_BODY_LINGER:
+            elif conn.queue[0].answered_early and now - conn.last_activity > linger:
                 conn.close()
         self.metrics.flush()
         self._timer = asyncio.get_running_loop().call_later(1.0, self._tick)
@@ -561,7 +558,7 @@ class Exchange:
 
     @property
     def answered_early(self) -> bool:
-        """Answered while the client's body was still arriving (see ANSWERED_BODY_LINGER)."""
+        """Answered while the client's body was still arriving (see Settings.answered_body_linger)."""
         return self.resp_done and not self.req_done
 
     def connect_later(self) -> None:

@@ -23,6 +23,7 @@ from slate_common.db import EventsBase, make_engine, make_sessionmaker, transact
 from slate_common.events import Consumer, Event, InboxEvent, emit
 from slate_common.events import outbox as outbox_module
 from slate_common.events.consistency import Settler, settle_scope, settling_session_class, subject_matches
+from slate_common.events.consumer import ACK_WAIT_SECONDS
 from slate_common.events.models import OutboxEvent
 from slate_common.replica import Owned, Replica, Replicated, keeps_of, snapshot_rpc_handlers
 from slate_common.testing.timing import eventually
@@ -364,17 +365,21 @@ async def test_a_group_that_missed_purged_events_rebuilds_from_the_owner(env) ->
 async def test_a_dead_process_s_messages_come_back_within_ack_wait(env) -> None:  # type: ignore[no-untyped-def]
     """A process killed with messages in hand never acks or releases them: JetStream gives
     them to the group again after ``ack_wait``, and a restarted process is ready then (with
-    30 s it was not ready for half a minute after a kill -9 under load)."""
+    30 s it was not ready for half a minute after a kill -9 under load). Here ``ack_wait`` is
+    1 s, not the default's 6 s (the default stays short: asserted below)."""
     sm, nc, js, stream, settler, tasks = env
     handler = slow_handler({})
-    dead = Consumer(name="crashy", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler})
+    assert ACK_WAIT_SECONDS <= 10
+    dead = Consumer(name="crashy", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler},
+                    ack_wait=1.0)
     await dead.ensure()
     for n in range(3):
         await settler.publish(await _write(sm, tag=f"held{n}"))
     held = await (await dead.subscribe()).fetch(3, timeout=5)  # taken, then the process "dies"
     assert len(held) == 3
     started = time.monotonic()
-    restarted = Consumer(name="crashy", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler})
+    restarted = Consumer(name="crashy", js=js, sessionmaker=sm, stream=stream, handlers={"thing:new": handler},
+                         ack_wait=1.0)
     tasks.append(asyncio.create_task(restarted.run()))
     await asyncio.wait_for(restarted.caught_up.wait(), 15)
     waited = time.monotonic() - started

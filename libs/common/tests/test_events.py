@@ -119,7 +119,9 @@ async def test_failing_handler_rolls_back_and_is_retried(env) -> None:  # type: 
         if attempts == 1:
             raise ConnectionError("downstream hiccup")
 
-    consumer = Consumer(name="c2", js=js, sessionmaker=sm, handlers={"thing:new": flaky}, stream=stream, ack_wait=2)
+    # given again after retry_delay × 2 (2 s in operation)
+    consumer = Consumer(name="c2", js=js, sessionmaker=sm, handlers={"thing:new": flaky}, stream=stream, ack_wait=2,
+                        retry_delay=0.05)
     async with transaction(sm) as s:
         emit(s, name="thing:new", data={})
     await OutboxRelay(sm, js).publish_pending()

@@ -142,3 +142,32 @@ async def test_reset_link_and_invite(client, tokens, smtp_sink) -> None:  # type
     other = await make_person(client, f"adm-{uuid.uuid4().hex[:6]}@studio.test", OLD, role="admin")
     r = await client.post(f"/actions/persons/{other.id}/reset-password-link", headers=_admin(tokens))
     assert r.status_code == 400 and r.json()["message"] == "An admin can't change another admin's password."
+
+
+def test_the_hash_cost_comes_from_the_settings_and_production_refuses_less_than_the_default() -> None:
+    from argon2 import PasswordHasher
+
+    from slate_auth.config import AuthSettings
+    from slate_auth.domain import passwords
+
+    session = AuthSettings()  # the tests' (conftest.py at the root): argon2id's least cost
+    assert (session.password_hash_time_cost, session.password_hash_memory_kib, session.password_hash_parallelism) \
+        == (1, 1024, 1)
+    before = passwords._hashing
+    try:
+        old = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=2).hash("secret words")
+        passwords.configure_hashing(time_cost=2, memory_kib=2048, parallelism=1, production=False)
+        stored = passwords.hash_password("secret words")
+        assert stored.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
+        assert passwords.verify_password(stored, password="secret words")
+        assert not passwords.verify_password(stored, password="other words")
+        assert passwords.verify_password(old, password="secret words")  # a stored hash keeps its own cost
+        assert not passwords.verify_password(None, password="secret words")
+        with pytest.raises(RuntimeError, match="production refuses"):
+            passwords.configure_hashing(time_cost=1, memory_kib=1024, parallelism=1, production=True)
+        default = passwords.DEFAULT_HASHER
+        passwords.configure_hashing(time_cost=default.time_cost, memory_kib=default.memory_cost,
+                                    parallelism=default.parallelism, production=True)  # accepted
+        assert passwords._hashing.dummy.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    finally:
+        passwords._hashing = before

@@ -148,7 +148,17 @@ async def serve_rpc(nc: NATS, service: str, handlers: dict[str, Handler], *, set
 
 
 async def wait_closed(nc: NATS | None) -> None:
+    """Drain ``nc`` (the RPC handlers finish what they received), then close it.
+
+    A subscription without a callback is read by a task of ours (a pull consumer, a media
+    job slot, a KV watcher), cancelled by now: what it still holds or receives would never
+    be read, and drain would wait for it until its timeout (5 s at every service's
+    shutdown). Those are dropped first."""
     if nc is not None and not nc.is_closed:
+        for sub in list(nc._subs.values()):  # noqa: SLF001 - nats-py lists them nowhere else
+            if sub._cb is None:  # noqa: SLF001
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
         try:
             await asyncio.wait_for(nc.drain(), timeout=5)
         except Exception:

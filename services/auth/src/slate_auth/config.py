@@ -48,6 +48,12 @@ class AuthSettings(BaseServiceSettings, SsoSettings):
     login_request_window_seconds: float = 600.0
     #: NATS KV buckets of the counts: this one and ``<name>_known``.
     login_guard_bucket: str = "slate_login_guard"
+    #: argon2id cost of new password hashes (the library's defaults, RFC 9106's
+    #: low-memory profile: ~0.1 s of CPU each). SLATE_ENV=production refuses less; the
+    #: tests lower it (the login guard and the accounts are what they test, not the KDF).
+    password_hash_time_cost: int = Field(3, ge=1)
+    password_hash_memory_kib: int = Field(65536, ge=8)
+    password_hash_parallelism: int = Field(4, ge=1)
 
     # public_url (SsoSettings) is also the base of the links in mails (reset password, invite).
     app_name: str = "Kitsu"

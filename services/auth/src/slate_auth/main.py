@@ -16,6 +16,7 @@ from .domain.defaults import seed_departments
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import GuardPolicy, LoginGuard
 from .domain.oidc import OidcProvider
+from .domain.passwords import configure_hashing
 from .domain.saml import SamlServiceProvider
 from .owned import OWNED
 from .rpc import rpc_handlers
@@ -23,6 +24,8 @@ from .rpc import rpc_handlers
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
+    configure_hashing(time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib,
+                      parallelism=settings.password_hash_parallelism, production=settings.shared.env == "production")
     keyring = KeyRing()
 
     async def load_keys(runtime: ServiceRuntime) -> None:

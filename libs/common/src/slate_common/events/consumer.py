@@ -41,6 +41,8 @@ SLOW_BATCH_SECONDS = 0.5
 #: process. Held messages are kept alive every third of it (``Consumer._keep_alive``), so
 #: it bounds only how long a dead process's messages wait, not how long a batch may take.
 ACK_WAIT_SECONDS = 6.0
+#: A failed message is given again after this, doubled at each attempt (up to 30 s).
+RETRY_DELAY_SECONDS = 1.0
 #: A message held longer than this is no longer kept alive: whatever holds it (a batch
 #: that crashed, a settle wait that failed) has lost it, and JetStream gives it again.
 MAX_HOLD_SECONDS = 60.0
@@ -101,6 +103,7 @@ class Consumer:
         stream: str,
         max_deliver: int = 10,
         ack_wait: float = ACK_WAIT_SECONDS,
+        retry_delay: float = RETRY_DELAY_SECONDS,
         batch: int = 64,
         readable: bool = True,
         settler: Settler | None = None,
@@ -114,6 +117,7 @@ class Consumer:
         self.stream = stream
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
+        self.retry_delay = retry_delay
         self.batch = batch
         self.readable = readable
         self.settler = settler
@@ -457,7 +461,7 @@ class Consumer:
         if delivered >= self.max_deliver:
             await msg.term()
         else:
-            await msg.nak(delay=min(2.0 ** delivered, 30.0))
+            await msg.nak(delay=min(self.retry_delay * 2.0 ** delivered, 30.0))
 
     async def _announce(self, seqs: list[int], took_ms: float | None = None) -> None:
         try:

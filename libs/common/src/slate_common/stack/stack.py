@@ -347,7 +347,9 @@ class Stack:
             )
 
     def start_infra(self, timeout: float = 90.0) -> None:
-        launchers = [x for x in (self.postgres, self.nats, self.s3, self.smtp) if x is not None]
+        # S3 first: weed takes seconds of its own to answer, and PostgreSQL's first
+        # prepare (initdb) would hold its start back.
+        launchers = [x for x in (self.s3, self.nats, self.smtp, self.postgres) if x is not None]
         self.check_ports(["postgres", "nats", "s3", "smtp"])
         for launcher in launchers:
             launcher.prepare()

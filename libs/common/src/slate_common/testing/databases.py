@@ -50,10 +50,14 @@ async def _admin(infra: InfraEndpoints, sql: str) -> None:
         await conn.close()
 
 
-def create_database(infra: InfraEndpoints, name: str | None = None, *, prefix: str = "slate_test") -> str:
-    """Create a database (unique name by default); return its SQLAlchemy asyncpg URL."""
+def create_database(infra: InfraEndpoints, name: str | None = None, *, prefix: str = "slate_test",
+                    template: str | None = None) -> str:
+    """Create a database (unique name by default), a copy of ``template`` (a database's
+    URL or name, which nobody may be connected to) if given; return its SQLAlchemy
+    asyncpg URL."""
     name = name or f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _run(_admin(infra, f"CREATE DATABASE {_quote(name)}"))
+    copy = f" TEMPLATE {_quote(template.rsplit('/', 1)[-1])}" if template else ""
+    _run(_admin(infra, f"CREATE DATABASE {_quote(name)}{copy}"))
     return f"{infra.postgres_url.rstrip('/')}/{name}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -54,6 +55,83 @@ def _infra_mode() -> str:
     return mode
 
 
+class EmbeddedInfra:
+    """PostgreSQL, NATS and S3 from the wheels, in ``home``, on free ports.
+
+    :meth:`launch` starts them without waiting: S3 and NATS at once (weed takes seconds of
+    its own to answer: its master elects itself, then its filer and S3 gateway come up),
+    PostgreSQL's ``initdb`` in a thread. :meth:`wait_ready` starts PostgreSQL and waits for
+    the three. So an xdist worker launches them when its session starts and collects the
+    tests meanwhile (``pytest_sessionstart`` below). The processes themselves are started
+    from the calling thread: they are killed when the thread that started them ends
+    (``PR_SET_PDEATHSIG``)."""
+
+    def __init__(self, home: Path) -> None:
+        self.pg = EmbeddedPostgres(home, free_port(), fsync=False)
+        self.nats = EmbeddedNats(home, free_port_block(2))
+        self.s3 = EmbeddedS3(home, free_port_block(S3_PORT_SPAN), access_key=S3_ACCESS_KEY,
+                             secret_key=S3_SECRET_KEY)
+        self._initdb: threading.Thread | None = None
+        self._initdb_error: BaseException | None = None
+        self._stopped = False
+
+    @property
+    def launched(self) -> bool:
+        return self._initdb is not None
+
+    def launch(self) -> None:
+        self.s3.start()
+        self.nats.start()
+        self._initdb = threading.Thread(target=self._prepare_postgres, name="slate-test-initdb", daemon=True)
+        self._initdb.start()
+
+    def _prepare_postgres(self) -> None:
+        try:
+            self.pg.prepare()
+        except BaseException as exc:  # noqa: BLE001 - raised again by wait_ready
+            self._initdb_error = exc
+
+    def wait_ready(self, timeout: float = 90) -> InfraEndpoints:
+        if self._initdb is None:
+            self.launch()
+        assert self._initdb is not None
+        self._initdb.join()
+        if self._initdb_error is not None:
+            raise RuntimeError(f"initdb failed\n{self.pg.log_tail()}") from self._initdb_error
+        self.pg.process.start()
+        for launcher in (self.pg, self.nats, self.s3):
+            try:
+                launcher.wait_ready(timeout)
+            except (TimeoutError, RuntimeError) as exc:
+                raise RuntimeError(f"{exc}\n{launcher.log_tail()}") from exc
+        return InfraEndpoints(self.pg.url, self.nats.url, self.s3.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY)
+
+    def stop(self) -> None:
+        """All signalled, then all awaited; the test S3's data goes with the session, and
+        weed lingers after a graceful stop however long it is given (SIGKILL after 5 s;
+        after 1 s it had never exited): it is killed at once, the others stop as usual."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._initdb is not None:
+            self._initdb.join()
+        self.s3.process.kill()
+        self.nats.process.send_stop()
+        self.pg.process.send_stop()
+        self.s3.process.wait_stopped(S3_STOP_GRACE)
+        self.nats.process.wait_stopped()
+        self.pg.process.wait_stopped()
+
+
+@contextlib.contextmanager
+def running_infra(embedded: EmbeddedInfra) -> Iterator[InfraEndpoints]:
+    """``embedded`` (launched already or not) for the duration of the block."""
+    try:
+        yield embedded.wait_ready()
+    finally:
+        embedded.stop()
+
+
 @contextlib.contextmanager
 def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]:
     """PostgreSQL, NATS and S3 for the duration of the block (containers or embedded)."""
@@ -62,30 +140,8 @@ def start_infra(home: Path, mode: str | None = None) -> Iterator[InfraEndpoints]
         with _docker_infra() as endpoints:
             yield endpoints
         return
-    pg = EmbeddedPostgres(home, free_port(), fsync=False)
-    nats = EmbeddedNats(home, free_port_block(2))
-    s3 = EmbeddedS3(home, free_port_block(S3_PORT_SPAN), access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
-    launchers: list[EmbeddedPostgres | EmbeddedNats | EmbeddedS3] = [pg, nats, s3]
-    try:
-        for launcher in launchers:
-            launcher.start()
-        for launcher in launchers:
-            try:
-                launcher.wait_ready(90)
-            except (TimeoutError, RuntimeError) as exc:
-                raise RuntimeError(f"{exc}\n{launcher.log_tail()}") from exc
-        yield InfraEndpoints(pg.url, nats.url, s3.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY)
-    finally:
-        # All signalled, then all awaited; the test S3's data goes with the session, and
-        # weed lingers after a graceful stop however long it is given (SIGKILL after 5 s;
-        # after 1 s it had never exited): it is killed at once, the others stop as usual.
-        for launcher in reversed(launchers):
-            if launcher is s3:
-                launcher.process.kill()
-            else:
-                launcher.process.send_stop()
-        for launcher in reversed(launchers):
-            launcher.process.wait_stopped(S3_STOP_GRACE if launcher is s3 else None)
+    with running_infra(EmbeddedInfra(home)) as endpoints:
+        yield endpoints
 
 
 @contextlib.contextmanager
@@ -147,11 +203,36 @@ def _s3_ready(endpoints: InfraEndpoints) -> bool:
         return False
 
 
+#: The infrastructure an xdist worker launched when its session started.
+EARLY_INFRA = pytest.StashKey[EmbeddedInfra]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In an xdist worker (``make test-fast``: every worker's tests use ``infra``), launch
+    the embedded infrastructure now, so that it boots while the worker collects the tests
+    (seconds of each); the ``infra`` fixture waits for it. Elsewhere ``infra`` starts it
+    when a test first needs it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or _infra_mode() != "embedded":
+        return
+    factory: pytest.TempPathFactory = session.config._tmp_path_factory  # type: ignore[attr-defined]  # noqa: SLF001
+    embedded = EmbeddedInfra(factory.mktemp("slate-infra"))
+    session.config.stash[EARLY_INFRA] = embedded
+    embedded.launch()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop what ``pytest_sessionstart`` launched when no test used it."""
+    embedded = session.config.stash.get(EARLY_INFRA, None)
+    if embedded is not None:
+        embedded.stop()
+
+
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
+def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
     """PostgreSQL, NATS and S3 for the whole test session; also exported as SLATE_* env."""
-    home = tmp_path_factory.mktemp("slate-infra")
-    with start_infra(home) as endpoints, pytest.MonkeyPatch.context() as mp:
+    early = request.config.stash.get(EARLY_INFRA, None)
+    started = running_infra(early) if early is not None else start_infra(tmp_path_factory.mktemp("slate-infra"))
+    with started as endpoints, pytest.MonkeyPatch.context() as mp:
         for key, value in endpoints.env().items():
             mp.setenv(key, value)
         yield endpoints
@@ -159,15 +240,23 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
 
 @pytest.fixture(scope="session")
 def make_database(infra: InfraEndpoints) -> Callable[..., str]:
-    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database,
-    migrated from this process (``migrate_in_process``). Not dropped at the end: the
+    """Factory: ``make_database("auth", migrate=True)`` -> URL of a fresh database, at
+    its migrations' head: the session migrates one template database per service, from
+    this process (``migrate_in_process``), and each database asked for is a copy of it
+    (``CREATE DATABASE ... TEMPLATE``, a fraction of a migration's time). A test of the
+    migrations themselves migrates a database of its own. Not dropped at the end: the
     session's PostgreSQL goes with its databases."""
+    templates: dict[str, str] = {}
 
     def factory(service: str = "test", *, migrate: bool = False) -> str:
-        url = create_database(infra, prefix="slate_" + service.replace("-", "_") + "_test")
-        if migrate:
-            migrate_in_process(service, url)
-        return url
+        prefix = "slate_" + service.replace("-", "_") + "_test"
+        if not migrate:
+            return create_database(infra, prefix=prefix)
+        if service not in templates:
+            template = create_database(infra, prefix=prefix + "_template")
+            migrate_in_process(service, template)
+            templates[service] = template
+        return create_database(infra, prefix=prefix, template=templates[service])
 
     return factory
 
@@ -260,6 +349,8 @@ def booted_stack(home: Path, **config: Any) -> Iterator[SlateStackHandle]:
     }
     stack_config = StackConfig.on_free_ports(home, extra_env=extra, **config)
     stack = Stack(stack_config)
+    if stack.s3 is not None:  # the test S3's data goes with the stack: killed once the services
+        stack.s3.process.stop_timeout = S3_STOP_GRACE  # are stopped, not after weed's 5 s linger
     started = time.monotonic()
     with stack:
         handle = SlateStackHandle(

@@ -10,39 +10,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.errors import BadRequest, NotFound
-from slate_common.params import parse_id
 from slate_common.security import Principal
 
 from ..models import Project, SearchFilter, SearchFilterGroup, project_person_link
 
-FILTER_FIELDS = {"name": str, "search_query": str, "list_type": str, "entity_type": str, "is_shared": bool,
-                 "project_id": uuid.UUID, "department_id": uuid.UUID, "search_filter_group_id": uuid.UUID}
-GROUP_FIELDS = {"name": str, "color": str, "list_type": str, "entity_type": str, "is_shared": bool,
-                "project_id": uuid.UUID, "department_id": uuid.UUID}
 
-
-def _missing(body: dict[str, Any], required: tuple[str, ...]) -> None:
-    errors = [{"field": f, "message": "Field required"} for f in required if body.get(f) in (None, "")]
-    if errors:
-        raise BadRequest("Validation error.", data={"errors": errors})
-
-
-def _clean(body: dict[str, Any], fields: dict[str, type], *, partial: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, kind in fields.items():
-        source = "query" if key == "search_query" and "query" in body else key
-        if source not in body:
-            continue
-        value = body[source]
-        if value is None:
-            out[key] = None
-        elif kind is uuid.UUID:
-            out[key] = parse_id(value)
-        elif kind is bool:
-            out[key] = value if isinstance(value, bool) else str(value).lower() in ("true", "1")
-        else:
-            out[key] = str(value)
-    return out
+def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a body the route validated (api/filters.py: text, flags and ids
+    already typed, required ones present), by column: ``query`` is ``search_query``."""
+    return {("search_query" if key == "query" else key): value for key, value in fields.items()}
 
 
 async def _check_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID | None, *,
@@ -85,8 +61,7 @@ async def list_groups(session: AsyncSession, *, principal: Principal) -> dict[st
 
 
 async def create_filter(session: AsyncSession, *, principal: Principal, body: dict[str, Any]) -> SearchFilter:
-    _missing({**body, "query": body.get("query", body.get("search_query"))}, ("name", "query", "list_type"))
-    data = _clean(body, FILTER_FIELDS, partial=False)
+    data = _columns(body)
     await _check_project(session, principal, data.get("project_id"), shared=bool(data.get("is_shared")))
     if data.get("search_filter_group_id"):
         await get_group(session, principal=principal, group_id=data["search_filter_group_id"])
@@ -97,8 +72,7 @@ async def create_filter(session: AsyncSession, *, principal: Principal, body: di
 
 
 async def create_group(session: AsyncSession, *, principal: Principal, body: dict[str, Any]) -> SearchFilterGroup:
-    _missing(body, ("name", "color", "list_type"))
-    data = _clean(body, GROUP_FIELDS, partial=False)
+    data = _columns(body)
     await _check_project(session, principal, data.get("project_id"), shared=bool(data.get("is_shared")))
     row = SearchFilterGroup(id=uuid.uuid4(), person_id=principal.id, **data)
     session.add(row)
@@ -125,7 +99,7 @@ async def get_group(session: AsyncSession, *, principal: Principal, group_id: uu
 async def update_filter(session: AsyncSession, *, principal: Principal, filter_id: uuid.UUID,
                         body: dict[str, Any]) -> SearchFilter:
     row = await get_filter(session, principal=principal, filter_id=filter_id)
-    data = _clean(body, FILTER_FIELDS, partial=True)
+    data = _columns(body)
     if data.get("search_filter_group_id"):
         await get_group(session, principal=principal, group_id=data["search_filter_group_id"])
     if "project_id" in data or data.get("is_shared"):
@@ -142,7 +116,7 @@ async def update_filter(session: AsyncSession, *, principal: Principal, filter_i
 async def update_group(session: AsyncSession, *, principal: Principal, group_id: uuid.UUID,
                        body: dict[str, Any]) -> SearchFilterGroup:
     row = await get_group(session, principal=principal, group_id=group_id)
-    data = _clean(body, GROUP_FIELDS, partial=True)
+    data = _columns(body)
     if "project_id" in data or data.get("is_shared"):
         await _check_project(session, principal, data.get("project_id", row.project_id),
                              shared=bool(data.get("is_shared", row.is_shared)))
