@@ -66,6 +66,8 @@ if str(ROOT / "bench") not in sys.path:
 from production_seed import ARTIST_PASSWORD, Scale, SeedResult, seed  # noqa: E402
 
 from slate_common.config import SERVICES  # noqa: E402
+from slate_common.events.consistency import keeps_of_metadata  # noqa: E402
+from slate_common.events.versions import affects, changed_of  # noqa: E402
 from slate_common.stack import Stack, StackConfig  # noqa: E402
 
 #: The Kitsu mix of /work/shared/bench/load.py (same operations and weights) plus previews.
@@ -736,7 +738,7 @@ async def audit_events(stack: Stack) -> dict[str, Any]:
             durable_name=name, ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
             filter_subject="slate.events.>", inactive_threshold=120.0, metadata={"slate.readable": "false"},
         ))
-        stream: list[tuple[str, str]] = []  # (event id, subject)
+        stream: list[tuple[str, str, frozenset[str] | None]] = []  # (event id, subject, fields it changed)
         try:
             sub = await js.pull_subscribe_bind(durable=name, stream=EVENTS_STREAM)
             while len(stream) < state.messages:
@@ -746,18 +748,24 @@ async def audit_events(stack: Stack) -> dict[str, Any]:
                     break
                 for msg in msgs:
                     event_id = (msg.headers or {}).get("Nats-Msg-Id") or json.loads(msg.data).get("id")
-                    stream.append((str(event_id), msg.subject))
+                    stream.append((str(event_id), msg.subject, changed_of(msg.headers)))
         finally:
             await js.delete_consumer(EVENTS_STREAM, name)
         consumers = [c for c in await js.consumers_info(EVENTS_STREAM) if c.name.endswith("-events")]
     finally:
         await nc.close()
-    stream_ids = Counter(i for i, _ in stream)
+    stream_ids = Counter(i for i, _, _ in stream)
     groups = {}
     for info in consumers:
         svc = info.name.removesuffix("-events")
         filters = list(info.config.filter_subjects or []) or [info.config.filter_subject or ">"]
-        expected = {i for i, subject in stream if any(_matches(subject, f) for f in filters)}
+        keeps = keeps_of_metadata(info.config.metadata)
+        matching = [(i, subject, changed) for i, subject, changed in stream if any(_matches(subject, f) for f in filters)]
+        # an update that changed none of the fields the group keeps is acked without being
+        # applied (docs/consistency.md point 8): it has nothing to apply, so no inbox row
+        expected = {i for i, subject, changed in matching
+                    if not keeps or affects(changed, keeps.get(subject.split(".", 3)[-1]))}
+        skipped = len({i for i, _, _ in matching} - expected)
         conn = await asyncpg.connect(_dsn(stack, svc), timeout=10)
         try:
             inbox = Counter(r["id"] for r in await conn.fetch(
@@ -766,6 +774,7 @@ async def audit_events(stack: Stack) -> dict[str, Any]:
             await conn.close()
         groups[info.name] = {
             "expected": len(expected),
+            "skipped_unchanged": skipped,
             "applied": len(expected & set(inbox)),
             "not_applied": sorted(expected - set(inbox))[:20],
             "applied_twice": sum(1 for n in inbox.values() if n > 1),
@@ -872,7 +881,7 @@ def print_report(report: dict[str, Any], out: Any = sys.stdout) -> None:
       f"duplicates {ev['stream_duplicates']}), missing {ev['missing_from_stream_count']}")
     for name, g in ev["consumers"].items():
         p(f"  {name}: expected {g['expected']} applied {g['applied']} twice {g['applied_twice']} "
-          f"redelivered {g['redelivered']}")
+          f"skipped (nothing kept changed) {g.get('skipped_unchanged', 0)} redelivered {g['redelivered']}")
     p("kills (s): target, at, kill->respawn, respawn->serving, respawn->ready, backlog, kill->client 2xx, "
       "CPU used and CPU waited up to serving, load/cpu, probe")
     for k in report["kills"]:

@@ -218,7 +218,9 @@ def test_supervisor_restarts_every_killed_replica(stacks: dict[str, Stack]) -> N
         os.kill(b.supervisor[name].pid, signal.SIGKILL)  # type: ignore[arg-type]
     for name in names:
         proc = b.supervisor[name]
-        _wait(lambda p=proc, n=name: p.running() and p.pid != before[n][0], 60, f"{name} restarted")
+        # the supervisor's thread counts the restart just after it spawns: wait for both
+        _wait(lambda p=proc, n=name: p.running() and p.pid != before[n][0] and p.restarts > before[n][1],
+              60, f"{name} restarted")
         assert proc.restarts == before[name][1] + 1, name
     b.wait_healthy(names=[*SERVICES, *b.gateway_names], timeout=120)
     b.wait_healthy(names=b.gateway_names, path="/readyz", timeout=60)
