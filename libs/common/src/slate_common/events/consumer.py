@@ -55,6 +55,7 @@ def _drain(sub: Any) -> list[Msg]:
     while not queue.empty():
         msg = queue.get_nowait()
         sub._pending_size -= len(msg.data)  # noqa: SLF001 - as nats-py's own reads do
+        queue.task_done()  # as next_msg does: a drain joins this queue
         out.append(msg)
     return out
 
