@@ -179,9 +179,10 @@ class CompiledRead:
     and key access, tuple unpacking; values as ``session.execute`` gives them: asyncpg
     decodes, SQLAlchemy's dialect adds the JSON codecs); parameters are passed by name.
 
-    For reads a request runs often whose statement does not depend on the request but by
+    Meant for the reads requests run most often, whose statement depends on nothing but
     its parameters. A read that fails here (a lost connection, a bad value) runs again
-    through ``session.execute``, which raises what the error handlers expect."""
+    through ``session.execute``, which raises what the error handlers expect; inside a
+    write's transaction that second run reports the aborted transaction instead."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
