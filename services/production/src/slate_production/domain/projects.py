@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, exists, select, text
+from sqlalchemy import Select, String, bindparam, exists, select, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -219,39 +219,32 @@ async def first_episode_ids(session: AsyncSession, *, project_ids: list[uuid.UUI
 
 
 _PROJECT_COLUMNS = tuple(Project.__table__.columns)
-#: The running projects an admin sees (True) and anyone else, by their ``principal_id``
-#: (False): built and compiled once.
-_OPEN_BY_SCOPE: dict[bool, CompiledRead] = {}
+#: The running projects, per (admin?, filtered by a ``name`` pattern?): an admin sees them
+#: all, anyone else those whose team has their ``principal_id``. Built and compiled once.
+_OPEN_READS: dict[tuple[bool, bool], CompiledRead] = {}
 
 
-def _open_read(principal: Principal) -> CompiledRead:
-    read = _OPEN_BY_SCOPE.get(principal.is_admin)
+def _open_read(principal: Principal, *, named: bool) -> CompiledRead:
+    key = (principal.is_admin, named)
+    read = _OPEN_READS.get(key)
     if read is None:
         stmt = (select(*_PROJECT_COLUMNS).join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
                 .where(ProjectStatus.name == OPEN).order_by(Project.name))
+        if named:
+            stmt = stmt.where(Project.name.ilike(bindparam("name", type_=String)))
         if not principal.is_admin:
             stmt = stmt.where(exists().where(
                 project_person_link.c.project_id == Project.id,
                 project_person_link.c.person_id == bindparam("principal_id", type_=PG_UUID(as_uuid=True))))
-        read = _OPEN_BY_SCOPE[principal.is_admin] = CompiledRead(stmt)
+        read = _OPEN_READS[key] = CompiledRead(stmt)
     return read
 
 
 async def open_projects(session: AsyncSession, *, principal: Principal, name: str | None = None) -> list[dict[str, Any]]:
-    """Running projects the caller can see, with the extra data Kitsu's project list reads."""
-    if not name:  # the common call (Kitsu's start, gazu): from a statement compiled once
-        rows = await _open_read(principal).all(session, principal_id=principal.id)
-        projects = [detached(Project, _PROJECT_COLUMNS, row) for row in rows]
-        return await serialize_for_listing(session, projects=projects)
-    stmt = (
-        select(Project)
-        .join(ProjectStatus, ProjectStatus.id == Project.project_status_id)
-        .where(ProjectStatus.name == OPEN)
-        .order_by(Project.name)
-    )
-    if name:
-        stmt = stmt.where(Project.name.ilike(name))
-    projects = list((await session.scalars(scope_projects(stmt, principal=principal))).all())
+    """Running projects the caller can see (``name``: those whose name matches it, case
+    ignored, as ILIKE), with the extra data Kitsu's project list reads."""
+    rows = await _open_read(principal, named=bool(name)).all(session, principal_id=principal.id, name=name)
+    projects = [detached(Project, _PROJECT_COLUMNS, row) for row in rows]
     return await serialize_for_listing(session, projects=projects)
 
 
