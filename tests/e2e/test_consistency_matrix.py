@@ -315,6 +315,22 @@ async def assign_then_client_lists_persons(w: World) -> None:
         raise Stale("the client's person listing without the newly assigned team member")
 
 
+async def task_put_assignees_then_vendor_sets_main_preview(w: World) -> None:
+    """production sets a task's assignees with PUT /data/tasks (gazu.task.update_task sends
+    them) -> media's set-main-preview, as the vendor now assigned: a vendor may on their own
+    tasks, so it has no preview (400, as Zou 1.0.97), not 403 (media's task replica without
+    the assignment) nor 404."""
+    vendor = await w.person("vendor", can_log_in=True)
+    h = await w.headers_of(vendor)
+    task = await w.task()
+    write_ok(await w.api.post(f"/data/projects/{w.project_id}/team", headers=w.admin,
+                              json={"person_id": vendor["id"]}), 200, 201)
+    write_ok(await w.api.put(f"/data/tasks/{task['id']}", headers=w.admin, json={"assignees": [vendor["id"]]}), 200)
+    body = expect(await w.api.put(f"/actions/tasks/{task['id']}/set-main-preview", headers=h), 400)
+    if body != {"error": True, "message": "This task has no preview.", "data": None}:
+        raise Stale(f"set-main-preview answered {body}")
+
+
 async def task_move_then_entity_previews(w: World) -> None:
     """production moves a task to another asset (PUT /data/tasks: ``entity_id``, a field
     media's task replica keeps, with ``priority``, one it does not) -> media lists the
@@ -406,6 +422,7 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     assign_then_team_artist_sets_main_preview,
     assign_then_client_lists_persons,
     task_move_then_entity_previews,
+    task_put_assignees_then_vendor_sets_main_preview,
     comment_delete_then_add_preview,
     person_delete_then_team,
     team_removal_then_artist_refused,
