@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, exists, func, literal_column, or_, select, update
@@ -42,14 +43,24 @@ async def get_entity(session: AsyncSession, *, principal: Principal, entity_id: 
     scope = [access.project_visible(principal, project_col=Entity.project_id)]
     if assigned and principal.is_vendor:
         scope.append(exists().where(Task.entity_id == Entity.id, access.assigned_to(principal, task_id_col=Task.id)))
-    row = (await session.execute(stmt.where(*scope))).first()
-    if row is None:
-        row = (await session.execute(stmt)).first()
-        if row is not None and (kind is None or kind_of(row[1]) == kind):
-            raise Forbidden()
-    if row is None or (kind is not None and kind_of(row[1]) != kind):
-        raise NotFound()
+    async def anyone() -> Any:
+        return (await session.execute(stmt)).first()
+
+    row = await _seen_or_refused((await session.execute(stmt.where(*scope))).first(), anyone=anyone, kind=kind)
     return row[0], row[1]
+
+
+async def _seen_or_refused(row: Any, *, anyone: Callable[[], Awaitable[Any]], kind: str | None) -> Any:
+    """The row (its last value the entity type's name) read in the caller's scope, or Zou's
+    refusal: 403 when ``anyone()`` finds the entity out of that scope, 404 when there is
+    none (or it is not of ``kind``)."""
+    if row is None:
+        row = await anyone()
+        if row is not None and (kind is None or kind_of(row[-1]) == kind):
+            raise Forbidden()
+    if row is None or (kind is not None and kind_of(row[-1]) != kind):
+        raise NotFound()
+    return row
 
 
 _ENTITY_COLUMNS = tuple(Entity.__table__.columns)
@@ -82,14 +93,13 @@ async def read_entity(session: AsyncSession, *, principal: Principal, entity_id:
                       kind: str | None = None, assigned: bool = False) -> tuple[Entity, str]:
     """:func:`get_entity` for the routes that only read the entity (same answers, same
     refusals), from statements compiled once; the entity is outside the session."""
-    scoped, anyone = _entity_reads(principal, assigned=assigned)
-    row = await scoped.first(session, entity_id=entity_id, principal_id=principal.id)
-    if row is None:
-        row = await anyone.first(session, entity_id=entity_id)
-        if row is not None and (kind is None or kind_of(row[-1]) == kind):
-            raise Forbidden()
-    if row is None or (kind is not None and kind_of(row[-1]) != kind):
-        raise NotFound()
+    scoped, unscoped = _entity_reads(principal, assigned=assigned)
+
+    async def anyone() -> Any:
+        return await unscoped.first(session, entity_id=entity_id)
+
+    row = await _seen_or_refused(await scoped.first(session, entity_id=entity_id, principal_id=principal.id),
+                                 anyone=anyone, kind=kind)
     return detached(Entity, _ENTITY_COLUMNS, row[:-1]), row[-1]
 
 
