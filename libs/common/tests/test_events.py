@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import nats
@@ -79,6 +80,32 @@ async def test_relay_publishes_once_with_msg_id_and_marks_sent(env) -> None:  # 
     assert await _stream_count(js, stream) == 3
     msg = await js.get_last_msg(stream, "slate.events.testsvc.thing.new")
     assert msg.headers["Nats-Msg-Id"] == str(events[-1].id)
+
+
+async def test_relay_beside_a_settler_leaves_young_rows_to_their_request(env) -> None:  # type: ignore[no-untyped-def]
+    """With a grace, the relay takes the rows older than it and the rows handed to it by
+    a commit outside any settle scope; the others are their request's to publish."""
+    sm, js, stream = env
+    async with transaction(sm) as s:
+        emit(s, name="thing:new", data={"n": "settled"})
+        handed = emit(s, name="thing:new", data={"n": "handed"})
+        emit(s, name="thing:new", data={"n": "old"})
+    async with transaction(sm) as s:
+        rows = {Event.from_json(r.payload).data["n"]: r for r in (await s.scalars(select(OutboxEvent))).all()}
+        rows["old"].created_at -= dt.timedelta(seconds=60)
+        handed_seq = rows["handed"].seq
+    relay = OutboxRelay(sm, js, settled_grace_seconds=5.0)
+    assert await relay.publish_pending(grace_seconds=5.0) == 1  # the old row only
+    relay.notify([handed_seq])
+    assert await relay.publish_pending(grace_seconds=5.0) == 1  # the handed one
+    assert await relay.publish_pending(grace_seconds=5.0) == 0  # the young one stays
+    async with sm() as s:
+        left = (await s.scalars(select(OutboxEvent).where(OutboxEvent.published_at.is_(None)))).all()
+    assert [Event.from_json(r.payload).data["n"] for r in left] == ["settled"]
+    msg = await js.get_last_msg(stream, "slate.events.testsvc.thing.new")
+    assert msg.headers["Nats-Msg-Id"] == str(handed.id)
+    assert await relay.publish_pending() == 1  # no grace: every pending row
+    assert await _stream_count(js, stream) == 3
 
 
 async def test_consumer_applies_each_event_once(env) -> None:  # type: ignore[no-untyped-def]

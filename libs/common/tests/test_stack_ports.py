@@ -155,6 +155,16 @@ def test_replica_counts(tmp_path: Path) -> None:
         StackConfig.from_env({**env, "SLATE_REPLICAS": "two"})
 
 
+def test_postgres_settings_reach_the_embedded_server(tmp_path: Path) -> None:
+    env = {"SLATE_HOME": str(tmp_path), "SLATE_POSTGRES_SETTINGS": "shared_buffers=128MB; pg_stat_statements.track = all;"}
+    config = StackConfig.from_env(env)
+    assert config.postgres_settings == {"shared_buffers": "128MB", "pg_stat_statements.track": "all"}
+    assert Stack(config).postgres.extra_settings == config.postgres_settings  # over its -c defaults
+    assert StackConfig.from_env({"SLATE_HOME": str(tmp_path)}).postgres_settings == {}
+    with pytest.raises(ValueError, match="'shared_buffers' is not name=value"):
+        StackConfig.from_env({**env, "SLATE_POSTGRES_SETTINGS": "shared_buffers"})
+
+
 def test_free_ports_config_has_room_for_gateway_replicas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLATE_GATEWAY_REPLICAS", "3")
     monkeypatch.setenv("SLATE_PRODUCTION_WORKER_PROCESSES", "2")

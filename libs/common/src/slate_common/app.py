@@ -176,7 +176,7 @@ class SettleMiddleware:
             return None
         if runtime.settler is None:
             if runtime.relay is not None:
-                runtime.relay.notify()
+                runtime.relay.notify(row.seq for row in rows)
             return None
         if wait:
             return await runtime.settler.settle(rows)

@@ -119,6 +119,10 @@ class SharedSettings(BaseSettings):
     #: check that production does not run with the default.
     admin_password: str | None = None
     outbox_poll_seconds: float = 1.0
+    #: Beside a settler, how old an unpublished row must be before the relay takes it: the
+    #: request that committed it publishes it and marks it sent within milliseconds; the
+    #: relay is the safety net for the rows a crash or an unreachable NATS left.
+    outbox_settled_grace_seconds: float = 5.0
     #: Test hook: the relay waits this long before publishing (crash tests widen the
     #: window between commit and publish with it). Zero in normal operation.
     outbox_relay_delay_seconds: float = 0.0

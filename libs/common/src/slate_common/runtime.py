@@ -67,9 +67,9 @@ def _runtime_session_class(runtime: ServiceRuntime) -> type[Session]:
     """Sessions of this runtime: commits hand their events to the request's settle scope,
     or wake this runtime's relay (listeners never leak across apps)."""
 
-    def wake_relay() -> None:
+    def wake_relay(seqs: list[int]) -> None:
         if runtime.relay is not None:
-            runtime.relay.notify()
+            runtime.relay.notify(seqs)
 
     return settling_session_class(wake_relay)
 
@@ -200,6 +200,9 @@ async def service_runtime(
                 poll_seconds=shared.outbox_poll_seconds,
                 delay_seconds=shared.outbox_relay_delay_seconds,
                 fault=shared.outbox_fault,
+                # beside a settler, the requests publish their own rows: the relay takes
+                # the ones they left (a crash, NATS down) once they are this old
+                settled_grace_seconds=shared.outbox_settled_grace_seconds if runtime.settler else 0.0,
             )
             runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
             if consumers:

@@ -117,18 +117,18 @@ def take_committed(session_info: dict[str, Any]) -> bool:
     return True
 
 
-def settling_session_class(wake_relay: Callable[[], None]) -> type[Session]:
+def settling_session_class(wake_relay: Callable[[list[int]], None]) -> type[Session]:
     """A Session class whose commits hand their outbox rows to the current settle scope,
-    or, outside one, call ``wake_relay`` so the relay publishes them at once."""
+    or, outside one, call ``wake_relay`` with their ``seq`` so the relay publishes them at once."""
 
     class SettlingSession(Session):
         pass
 
     @sa_event.listens_for(SettlingSession, "after_commit")
     def _after_commit(session: Session) -> None:
-        emitted = bool(session.info.get("slate_outbox"))
+        emitted = [row.seq for row in session.info.get("slate_outbox") or ()]
         if emitted and not take_committed(session.info):
-            wake_relay()
+            wake_relay(emitted)
 
     @sa_event.listens_for(SettlingSession, "after_rollback")
     def _after_rollback(session: Session) -> None:

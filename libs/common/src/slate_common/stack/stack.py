@@ -110,6 +110,18 @@ def _count(key: str, env: Mapping[str, str], default: int, *, service: str = "",
     return value
 
 
+def postgres_settings(raw: str) -> dict[str, str]:
+    """``SLATE_POSTGRES_SETTINGS`` ("name=value;name=value") as a dict; a part without
+    ``=`` is an error that names it."""
+    settings: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"SLATE_POSTGRES_SETTINGS: {part!r} is not name=value")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
 def _port_from_url(url: str | None, default: int) -> int:
     if not url:
         return default
@@ -149,6 +161,9 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     infra: InfraEndpoints | None = None  # use these instead of launching embedded infra
     postgres_fsync: bool = True
+    #: More settings of the embedded PostgreSQL (SLATE_POSTGRES_SETTINGS="name=value;..."),
+    #: over its defaults: e.g. shared_buffers, or pg_stat_statements for a profile.
+    postgres_settings: dict[str, str] = field(default_factory=dict)
     boot_timeout: float = 180.0
 
     @staticmethod
@@ -193,6 +208,7 @@ class StackConfig:
             s3_access_key=env.get("SLATE_S3_ACCESS_KEY", "slate"),
             s3_secret_key=env.get("SLATE_S3_SECRET_KEY", "slate-secret-key"),
             smtp_sink=env.get("SLATE_SMTP_HOST", "").strip().lower() in _LOCAL_HOSTS,  # another host: no sink
+            postgres_settings=postgres_settings(env.get("SLATE_POSTGRES_SETTINGS", "")),  # "name=value;..." for the embedded PostgreSQL
             **cls.counts_from_env(env),
         )
 
@@ -242,7 +258,8 @@ class Stack:
                 self.smtp = EmbeddedSmtp(self.home, config.ports.get("smtp", DEFAULT_PORTS["smtp"]))
             else:
                 log.warning("smtp_sink_unavailable", reason="aiosmtpd is not installed (make install)")
-            self.postgres = EmbeddedPostgres(self.home, config.ports["postgres"], fsync=config.postgres_fsync)
+            self.postgres = EmbeddedPostgres(self.home, config.ports["postgres"], fsync=config.postgres_fsync,
+                                             extra_settings=config.postgres_settings)
             self.nats = EmbeddedNats(
                 self.home, config.ports["nats"], monitor_port=config.ports.get("nats_monitor", config.ports["nats"] + 1)
             )
