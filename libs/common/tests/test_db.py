@@ -160,3 +160,19 @@ async def test_a_compiled_read_answers_what_session_execute_answers(make_databas
                 await CompiledRead(select(thing.c.id).where(thing.c.n == bindparam("n", type_=Integer))).all(s, n=2**40)
     finally:
         await engine.dispose()
+
+
+async def test_the_plan_cache_mode_reaches_every_connection(make_database) -> None:  # type: ignore[no-untyped-def]
+    """An engine made with force_generic_plan (production's) plans its prepared statements
+    once on each connection; the default leaves PostgreSQL's own choice."""
+    url = make_database("plans")
+    generic = make_engine(url, pool_size=2, max_overflow=0, plan_cache_mode="force_generic_plan")
+    default = make_engine(url, pool_size=2, max_overflow=0)
+    try:
+        for engine, expected in ((generic, "force_generic_plan"), (default, "auto")):
+            async with engine.connect() as first, engine.connect() as second:  # two pooled connections
+                for conn in (first, second):
+                    assert (await conn.execute(text("SHOW plan_cache_mode"))).scalar() == expected
+    finally:
+        await generic.dispose()
+        await default.dispose()

@@ -156,3 +156,14 @@ async def test_startup_heap_is_out_of_full_collections(production_app, signer) -
     app, client = production_app
     assert (await client.get("/data/projects", headers=signer.headers())).status_code == 200
     assert app.state.runtime is not None and gc.get_freeze_count() > 50_000
+
+
+async def test_connections_plan_their_statements_once(production_app, signer) -> None:  # type: ignore[no-untyped-def]
+    """Production's connections run with force_generic_plan (SLATE_PRODUCTION_DB_PLAN_CACHE_MODE):
+    its listings' statements cost more to plan than to run."""
+    from sqlalchemy import text
+
+    app, client = production_app
+    assert (await client.get("/data/user/tasks", headers=signer.headers())).status_code == 200
+    async with app.state.runtime.engine.connect() as conn:
+        assert (await conn.execute(text("SHOW plan_cache_mode"))).scalar() == "force_generic_plan"

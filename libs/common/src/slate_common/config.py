@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr
@@ -196,6 +196,9 @@ class BaseServiceSettings(BaseSettings):
     database_url: str | None = None  # defaults to <SLATE_POSTGRES_URL>/slate_<service>
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    #: PostgreSQL's plan_cache_mode for the service's connections (auto,
+    #: force_generic_plan, force_custom_plan): see slate_common.db.make_engine.
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "auto"
     workers_enabled: bool = True  # outbox relay and consumers inside the API process
     #: API processes behind the service's port (uvicorn workers). Each runs its own relay
     #: and consumers too: the outbox is claimed with SKIP LOCKED and the consumers are

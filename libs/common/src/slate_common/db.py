@@ -88,8 +88,15 @@ _SERIALIZED_KEYS: dict[tuple[type, frozenset[str]], tuple[str, ...]] = {}
 _PLAIN = frozenset((str, int, float, bool, type(None), dict, list))
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False,
+                plan_cache_mode: str = "auto") -> AsyncEngine:
+    """The service's engine. ``plan_cache_mode`` is PostgreSQL's for the connections'
+    prepared statements: ``force_generic_plan`` plans each once per connection instead of
+    whenever the server finds a custom plan cheaper to run (for the listings' large
+    statements, planning again cost more than running them: session 11)."""
+    connect_args = {} if plan_cache_mode == "auto" else {"server_settings": {"plan_cache_mode": plan_cache_mode}}
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo,
+                                 connect_args=connect_args)
     _discard_dead_connections(engine)
     _begin_at_first_write(engine)
     instrument_engine(engine)

@@ -160,6 +160,7 @@ async def service_runtime(
         settings.effective_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        plan_cache_mode=settings.db_plan_cache_mode,
     )
     verifier = TokenVerifier(
         audience=shared.jwt_audience,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from slate_common.config import BaseServiceSettings, service_config
 
 
@@ -14,6 +16,11 @@ class ProductionSettings(BaseServiceSettings):
     #: than with 24 (bench/RESULTS.md, session 11). 24 + 6 per process.
     db_pool_size: int = 24
     db_max_overflow: int = 6
+    #: Its listings' statements are large: PostgreSQL planned the to-do list's again at
+    #: each call (3.7 ms of planning for 0.5 ms of running it); one generic plan per
+    #: connection took PostgreSQL's planning from 0.35-0.65 to 0.01-0.1 ms per request
+    #: of the mix at 32 clients (bench/RESULTS.md, session 11).
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "force_generic_plan"
     #: Bytes of with-tasks listings kept per process (0 turns the cache off).
     listing_cache_mb: int = 32
     #: The studio's limit of active persons, told to admins in /data/user/context
