@@ -431,3 +431,43 @@ async def test_non_admin_listing_from_plain_rows_is_the_minimal_rows(client, tok
         assert email not in str(listed) and listed[0]["type"] == "Person"
     full = (await client.get("/data/persons", headers=_admin(tokens))).json()
     assert any(p.get("email") == email for p in full) and "departments" not in full[0]
+
+
+async def test_a_kept_listing_follows_every_change_of_a_person(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """A non-admin's /data/persons is answered again from its last body while the person
+    table is unchanged (PersonHooks.listing_stamp): any committed change shows at the
+    next request, whichever process or statement made it (a raw UPDATE that leaves
+    updated_at alone too), and so do a new person and a deleted one."""
+    from sqlalchemy import text
+
+    from slate_common.db import transaction
+
+    email = f"kept-{uuid.uuid4().hex[:6]}@studio.test"
+    await make_person(client, email, PASSWORD)
+    headers = await login_headers(client, email, PASSWORD)
+    first = await client.get("/data/persons", headers=headers)
+    again = await client.get("/data/persons", headers=headers)
+    assert first.status_code == again.status_code == 200 and again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    me = next(p for p in first.json() if p["first_name"] == email.split("@")[0].title())
+
+    r = await client.put(f"/data/persons/{me['id']}", json={"first_name": "Changed"}, headers=_admin(tokens))
+    assert r.status_code == 200
+    assert next(p for p in (await client.get("/data/persons", headers=headers)).json() if p["id"] == me["id"])["first_name"] == "Changed"
+
+    async with transaction(client.app.state.runtime.sessionmaker) as session:  # no updated_at, no event
+        await session.execute(text("UPDATE person SET last_name = 'Renamed' WHERE id = :i"), {"i": me["id"]})
+    listed = (await client.get("/data/persons", headers=headers)).json()
+    assert next(p for p in listed if p["id"] == me["id"])["full_name"].endswith("Renamed")
+
+    other = f"kept-other-{uuid.uuid4().hex[:6]}@studio.test"
+    await make_person(client, other, PASSWORD)
+    listed = (await client.get("/data/persons", headers=headers)).json()
+    added = [p for p in listed if p["first_name"] == other.split("@")[0].title()]
+    assert len(listed) == len(first.json()) + 1 and len(added) == 1
+    async with transaction(client.app.state.runtime.sessionmaker) as session:
+        await session.execute(text("DELETE FROM person WHERE id = :i"), {"i": added[0]["id"]})
+    assert [p["id"] for p in (await client.get("/data/persons", headers=headers)).json()] == [p["id"] for p in first.json()]
+    # a filter is never answered from the kept body
+    filtered = (await client.get("/data/persons", params={"last_name": "Renamed"}, headers=headers)).json()
+    assert [p["id"] for p in filtered] == [me["id"]]

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 
 from slate_common import bus
 from slate_common.crud import CrudContext, CrudHooks
+from slate_common.db import CompiledRead
 from slate_common.errors import BadRequest, Forbidden, InvalidFormat, ServiceUnavailable, SlateError
 from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ROLES
@@ -53,6 +54,9 @@ CLIENT_HIDDEN_PERSON_FIELDS = frozenset({"departments", "studio_id", "desktop_lo
 _MINIMAL_KEYS = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in ("type", "full_name", "departments"))
 _MINIMAL_COLUMNS = tuple(getattr(Person, f) for f in _MINIMAL_KEYS)
 _CLIENT_FIELDS = tuple(f for f in MINIMAL_PERSON_FIELDS if f not in CLIENT_HIDDEN_PERSON_FIELDS)
+#: Every committed insert, change or deletion of a person changes it: a new row version
+#: has a new xmin, whatever column changed and whoever wrote it.
+_PERSONS_STAMP = CompiledRead(text("SELECT count(*) || '/' || coalesce(sum(xmin::text::bigint), 0) FROM person"))
 
 
 class PersonHooks(CrudHooks[Person]):
@@ -168,6 +172,13 @@ class PersonHooks(CrudHooks[Person]):
         """Every caller's listing statement is the same (the scope does not depend on
         them; a client's mates are filtered from the rows): built once."""
         return "persons"
+
+    async def listing_stamp(self, ctx: CrudContext) -> str | None:
+        """The minimal rows come from the person table alone: its stamp. Not for a client,
+        whose rows depend on their teams (asked of production at each request)."""
+        if ctx.principal.is_client:
+            return None
+        return str((await _PERSONS_STAMP.first(ctx.session))[0])
 
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
         """:meth:`_rows` of a non-admin's listing (``_fields_of`` of each person, departments

@@ -19,7 +19,7 @@ from ..errors import BadRequest, NotFound, SlateError, validation_errors
 from ..events import emit
 from ..params import Page, count, flag, json_object, page_envelope, page_of, parse_id
 from ..security import CurrentUser
-from ..serialization import json_response
+from ..serialization import dumps, json_response
 from .hooks import DELETING, CrudContext, CrudHooks
 
 M = TypeVar("M")
@@ -182,6 +182,8 @@ class CrudService(Generic[M]):
         self.hooks = spec.hooks
         #: :meth:`list_rows`' statements without a filter, by the hooks' key and columns.
         self._row_statements: dict[tuple[Any, ...], Any] = {}
+        #: Bodies of plain-row listings, by (key, relations): (the hooks' stamp, body).
+        self._bodies: dict[tuple[Any, ...], tuple[str, bytes]] = {}
 
     def base_query(self, ctx: CrudContext) -> Any:
         return self.hooks.scope(select(self.spec.model), ctx)
@@ -221,6 +223,25 @@ class CrudService(Generic[M]):
                 self._row_statements[(key, *columns)] = stmt
         rows: Sequence[Any] = (await ctx.session.execute(stmt)).all()
         return rows
+
+    async def list_rows_body(self, ctx: CrudContext, params: dict[str, str], columns: tuple[Any, ...],
+                             *, relations: bool) -> bytes:
+        """The JSON body of :meth:`list_rows` serialized by the hooks, answered again while
+        the hooks' :meth:`~CrudHooks.listing_stamp` is unchanged (no query parameter but
+        ``relations``, and a :meth:`~CrudHooks.listing_key`). The stamp is read before the
+        rows, so a body is never kept under a stamp newer than its rows."""
+        key = None if any(k not in ("relations",) for k in params) else self.hooks.listing_key(ctx)
+        stamp = None if key is None else await self.hooks.listing_stamp(ctx)
+        if stamp is not None:
+            kept = self._bodies.get((key, relations))
+            if kept is not None and kept[0] == stamp:
+                return kept[1]
+        body = dumps(await self.hooks.serialize_rows(ctx, await self.list_rows(ctx, params, columns), relations=relations))
+        if stamp is not None:
+            if len(self._bodies) >= 64:  # keys are kinds of callers: a handful
+                self._bodies.clear()
+            self._bodies[(key, relations)] = (stamp, body)
+        return body
 
     def _validate(self, schema: type[BaseModel], body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         try:
@@ -345,8 +366,8 @@ def _add_routes(router: APIRouter, spec: CrudSpec[Any]) -> None:
         relations = flag(params.get("relations"))
         columns = None if "page" in params else spec.hooks.listed_columns(ctx, relations=relations)
         if columns is not None:
-            plain = await service.list_rows(ctx, params, columns)
-            return json_response(await spec.hooks.serialize_rows(ctx, plain, relations=relations))
+            return Response(await service.list_rows_body(ctx, params, columns, relations=relations),
+                            media_type="application/json")
         rows, paged = await service.list(ctx, params)
         data = await spec.hooks.serialize_many(ctx, rows, relations=relations)
         if paged is None:

@@ -74,6 +74,14 @@ class CrudHooks(Generic[M]):
         that it is built once per key; None (the default): built for every request."""
         return None
 
+    async def listing_stamp(self, ctx: CrudContext) -> str | None:
+        """A stamp of everything the caller's plain-row listing (:meth:`listed_columns`,
+        no query parameter but ``relations``) is made of, read from the database before
+        the rows: while it is unchanged, the engine answers the body it built last time
+        for the same :meth:`listing_key` (so the key must also tell apart the callers
+        who see different rows). None (the default): built for every request."""
+        return None
+
     async def serialize_rows(self, ctx: CrudContext, rows: Sequence[Any], *, relations: bool) -> list[dict[str, Any]]:
         """The listing from the rows of :meth:`listed_columns`: exactly what
         :meth:`serialize_many` answers, including any row it leaves out (a person listing
