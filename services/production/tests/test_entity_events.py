@@ -94,3 +94,37 @@ async def test_task_update_names_the_fields_it_changed(client, signer, sessionma
         "priority,updated_at"
     assert await changed_by({"data": {"a": 1}}) == "data,updated_at"  # merged in place: always named
     assert await changed_by({"priority": 1, "assignees": []}) == "assignees,updated_at"
+
+
+async def test_comment_events_name_every_field_they_change(client, signer, sessionmaker, production_factory) -> None:  # type: ignore[no-untyped-def]
+    """A comment's task:status-changed and task:update name the fields a comment may
+    change (``Slate-Changed``: media's task replica keeps none of them and skips both),
+    and every snapshot field that did change is among them: a status change (retake,
+    then WIP, then done) and a comment that keeps the status."""
+    prod = await production_factory(shots=1)
+    h = signer.headers()
+    created = (await client.post(f"/actions/projects/{prod.id}/task-types/{prod.ids['anim']}/shots/create-tasks",
+                                 json=[], headers=h)).json()
+    task_id = created[0]["id"]
+    snapshot = (await client.get(f"/data/tasks/{task_id}", headers=h)).json()
+    for short_name in ("retake", "wip", "done", "done"):
+        async with transaction(sessionmaker) as session:
+            last = int(await session.scalar(select(func.max(OutboxEvent.seq))) or 0)
+        r = await client.post(f"/actions/tasks/{task_id}/comment", headers=h,
+                              json={"task_status_id": prod.ids["status"][short_name], "comment": short_name})
+        assert r.status_code == 201, r.text
+        async with transaction(sessionmaker) as session:
+            rows = [row for row in (await session.scalars(select(OutboxEvent).where(OutboxEvent.seq > last))).all()
+                    if ".task." in row.subject]
+        names = [row.subject.rsplit(".", 2)[-2] + ":" + row.subject.rsplit(".", 1)[-1] for row in rows]
+        assert names[-1] == "task:update" and names.count("task:update") == 1, names
+        for row in rows:
+            assert CHANGED_HEADER in row.headers, (short_name, names, row.subject, row.headers)
+            named = set(row.headers[CHANGED_HEADER].split(","))
+            after = Event.from_json(row.payload).data["snapshot"]
+            moved = {k for k in after if after[k] != snapshot.get(k)}
+            assert moved <= named, (short_name, row.subject, moved - named)
+            assert {"last_comment_date", "task_status_id", "updated_at"} <= named
+        assert ("task:status-changed" in names) == (short_name != "done" or snapshot["task_status_id"] != prod.ids["status"]["done"])
+        snapshot = Event.from_json(rows[-1].payload).data["snapshot"]
+    assert snapshot["retake_count"] == 1 and snapshot["done_date"] and snapshot["real_start_date"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,17 +73,27 @@ async def task_snapshot(session: AsyncSession, *, task: Task, assignees: list[st
     return serialize_task(task, assignees=assignees)
 
 
+#: The snapshot fields a status change may write (:func:`change_status`,
+#: ``comment_commands.reset_task_from_history``), and the comment flows' last comment date.
+STATUS_FIELDS = frozenset({"task_status_id", "retake_count", "real_start_date", "end_date", "done_date", "updated_at"})
+COMMENT_FIELDS = frozenset({"last_comment_date", "updated_at"})
+
+
 async def emit_task_event(
     session: AsyncSession, *, name: str, task: Task, actor_id: uuid.UUID | None,
-    assignees: list[str] | None = None, **extra: Any
+    assignees: list[str] | None = None, changed: Iterable[str] | None = None, **extra: Any
 ) -> None:
-    """``task:<verb>`` with Zou's ``task_id``, the task's snapshot, and ``extra`` keys."""
+    """``task:<verb>`` with Zou's ``task_id``, the task's snapshot, and ``extra`` keys.
+    ``changed``: every snapshot field the write may have changed, when the caller knows
+    them (``Slate-Changed``: a replica keeping none of them skips the event and the
+    writer does not wait for it); None: unknown."""
     emit(
         session,
         name=name,
         data={"task_id": str(task.id), "snapshot": await task_snapshot(session, task=task, assignees=assignees), **extra},
         project_id=task.project_id,
         actor_id=actor_id,
+        changed=changed,
     )
 
 
@@ -135,12 +146,15 @@ async def change_status(
     actor_id: uuid.UUID | None,
     when: dt.datetime | None = None,
     assignees: list[str] | None = None,
+    changed_before: frozenset[str] | None = None,
 ) -> StatusChange:
     """Move ``task`` to ``task_status_id`` with Zou's side effects (module docstring) and
     emit ``task:status-changed`` (data: task_id, snapshot, previous/new status ids,
     person_id). Emits nothing else: the caller, who may change more fields (the comment
     flow sets ``last_comment_date``), emits one ``task:update`` afterwards with
-    :func:`emit_task_event`. Never commits."""
+    :func:`emit_task_event`. ``changed_before``: the snapshot fields the caller changed
+    before (the event names them with the status's; None: unknown, none named).
+    Never commits."""
     previous = await get_status(session, task_status_id=task.task_status_id)
     new = previous if task_status_id == previous.id else await get_status(session, task_status_id=task_status_id)
     change = StatusChange(task=task, previous=previous, new=new)
@@ -163,6 +177,7 @@ async def change_status(
     await session.flush()
     await emit_task_event(
         session, name="task:status-changed", task=task, actor_id=actor_id, assignees=assignees,
+        changed=None if changed_before is None else STATUS_FIELDS | changed_before,
         previous_task_status_id=str(previous.id), new_task_status_id=str(new.id),
         person_id=str(actor_id) if actor_id else None,
     )
