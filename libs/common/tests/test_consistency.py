@@ -56,7 +56,7 @@ async def env(events_nats, make_database):  # type: ignore[no-untyped-def]
     stream = "TEST_" + uuid.uuid4().hex[:8].upper()
     await ensure_events_stream(js, stream)
     outbox_module.SERVICE = "testsvc"
-    sm = make_sessionmaker(engine, settling_session_class(lambda: None))
+    sm = make_sessionmaker(engine, settling_session_class(lambda seqs: None))
     settler = Settler(nc=nc, js=js, stream=stream, sessionmaker=sm, wait_seconds=3.0)
     tasks: list[asyncio.Task[Any]] = []
     yield sm, nc, js, stream, settler, tasks
@@ -87,6 +87,30 @@ async def _write(sm, name: str = "thing:new", **data: Any) -> list[Any]:  # type
 async def _applied(sm, tag: str) -> bool:  # type: ignore[no-untyped-def]
     async with sm() as s:
         return (await s.scalar(select(applied.c.event_id).where(applied.c.name == tag))) is not None
+
+
+async def test_a_commit_after_its_scope_ended_wakes_the_relay(env) -> None:  # type: ignore[no-untyped-def]
+    """A task a request started inherits its settle scope; when it commits after the
+    scope ended (the request answered), nobody would publish its rows: the relay is
+    handed their seq at once (beside a settler the relay leaves young rows alone)."""
+    sm, *_ = env
+    handed: list[list[int]] = []
+    waking = make_sessionmaker(sm.kw["bind"], settling_session_class(handed.append))
+
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        async with transaction(waking) as session:
+            emit(session, name="thing:new", data={"tag": "after"})
+
+    with settle_scope() as committed:
+        async with transaction(waking) as session:
+            emit(session, name="thing:new", data={"tag": "inside"})
+        task = asyncio.create_task(later())  # the context, and so the scope, is copied
+    await task
+    assert len(committed) == 1 and handed and len(handed[0]) == 1
+    async with sm() as s:
+        seqs = dict((await s.execute(select(OutboxEvent.payload, OutboxEvent.seq))).all())
+    assert handed[0][0] not in {row.seq for row in committed} and handed[0][0] in seqs.values()
 
 
 def test_subject_matching() -> None:

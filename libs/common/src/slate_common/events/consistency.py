@@ -87,28 +87,37 @@ class CommittedEvent:
     headers: dict[str, str]
 
 
+class _Scope(list[CommittedEvent]):
+    """The rows committed within one settle scope; ``open`` until the scope's block ends."""
+
+    open = True
+
+
 #: The rows committed within the current settle scope (a request or a consumer batch);
 #: ``None`` outside one, where commits wake the relay as before.
-_scope: contextvars.ContextVar[list[CommittedEvent] | None] = contextvars.ContextVar("slate_settle", default=None)
+_scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("slate_settle", default=None)
 
 
 @contextlib.contextmanager
 def settle_scope() -> Iterator[list[CommittedEvent]]:
     """Collect the events committed inside the block (see :func:`take_committed`)."""
-    rows: list[CommittedEvent] = []
+    rows = _Scope()
     token = _scope.set(rows)
     try:
         yield rows
     finally:
+        rows.open = False
         _scope.reset(token)
 
 
 def take_committed(session_info: dict[str, Any]) -> bool:
     """Called right after a commit: move the transaction's outbox rows into the current
-    settle scope. False when there is no scope (the caller wakes the relay instead)."""
+    settle scope. False when there is no scope, or when the scope has ended (a task
+    started by a request that commits after its answer: nobody would publish them), and
+    the caller wakes the relay instead."""
     rows: list[OutboxEvent] = session_info.pop("slate_outbox", [])
     scope = _scope.get()
-    if scope is None or not rows:
+    if scope is None or not scope.open or not rows:
         return False
     scope.extend(
         CommittedEvent(r.seq, str(r.id), r.subject, r.payload, {k: str(v) for k, v in (r.headers or {}).items()})

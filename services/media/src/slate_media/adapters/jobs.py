@@ -49,15 +49,18 @@ def enqueue_preview_job(
     if source_extension:
         data["source_extension"] = source_extension
     event = Event(name=PREVIEW_JOB, data=data)
-    session.add(
-        OutboxEvent(
-            id=event.id,
-            subject=f"{subject_prefix}.preview",
-            payload=event.to_json(),
-            headers=inject_headers(),
-        )
+    row = OutboxEvent(
+        id=event.id,
+        subject=f"{subject_prefix}.preview",
+        payload=event.to_json(),
+        headers=inject_headers(),
     )
-    session.info["slate_emitted"] = True
+    session.add(row)
+    # as emit() does: after the commit the request's settle publishes it (in the background:
+    # no consumer group of the events stream reads the jobs' subjects), or, outside a
+    # request, the relay at once. Left to the relay's poll, a job waited up to a second
+    # (and SLATE_OUTBOX_SETTLED_GRACE_SECONDS once the relay left young rows alone).
+    session.info.setdefault("slate_outbox", []).append(row)
     return event
 
 
