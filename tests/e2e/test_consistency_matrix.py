@@ -229,6 +229,20 @@ async def person_avatar_then_person(w: World) -> None:
         raise Stale("person has_avatar false after their picture was stored")
 
 
+async def person_avatar_then_kept_persons_listing(w: World) -> None:
+    """media stores a person's picture -> auth's /data/persons as an artist (answered from
+    its kept body while the person table's stamp is unchanged) says has_avatar."""
+    person = await w.person()
+    _, artist = await w.artist()
+    expect(await w.api.get("/data/persons", headers=artist), 200)  # the body is kept
+    write_ok(await w.api.post(f"/pictures/thumbnails/persons/{person['id']}", headers=w.admin,
+                              files={"file": ("me.png", _png(), "image/png")}), 201)
+    listed = expect(await w.api.get("/data/persons", headers=artist), 200)
+    row = next((p for p in listed if p["id"] == person["id"]), None)
+    if row is None or row["has_avatar"] is not True:
+        raise Stale(f"the artist's person listing has_avatar {row and row['has_avatar']}")
+
+
 async def person_avatar_then_team_listing(w: World) -> None:
     """media stores a person's picture -> production's team listing says has_avatar (a cascade:
     media -> auth -> production)."""
@@ -414,6 +428,7 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     project_then_media_thumbnail,
     project_avatar_then_project,
     person_avatar_then_person,
+    person_avatar_then_kept_persons_listing,
     person_avatar_then_team_listing,
     task_then_add_preview,
     add_preview_then_comments,

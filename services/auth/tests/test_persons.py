@@ -438,16 +438,29 @@ async def test_a_kept_listing_follows_every_change_of_a_person(client, tokens) -
     table is unchanged (PersonHooks.listing_stamp): any committed change shows at the
     next request, whichever process or statement made it (a raw UPDATE that leaves
     updated_at alone too), and so do a new person and a deleted one."""
-    from sqlalchemy import text
+    from sqlalchemy import event, text
 
     from slate_common.db import transaction
 
     email = f"kept-{uuid.uuid4().hex[:6]}@studio.test"
     await make_person(client, email, PASSWORD)
     headers = await login_headers(client, email, PASSWORD)
-    first = await client.get("/data/persons", headers=headers)
-    again = await client.get("/data/persons", headers=headers)
+    listings: list[str] = []  # the listing's own statement (the stamp's is not an ORM one)
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith("SELECT person.") and "ORDER BY" in statement:
+            listings.append(statement)
+
+    engine = client.app.state.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        first = await client.get("/data/persons", headers=headers)
+        built = len(listings)
+        again = await client.get("/data/persons", headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
     assert first.status_code == again.status_code == 200 and again.content == first.content
+    assert built == 1 and len(listings) == 1  # the second answer is the kept body
     assert again.headers["content-type"] == "application/json"
     me = next(p for p in first.json() if p["first_name"] == email.split("@")[0].title())
 

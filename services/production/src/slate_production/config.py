@@ -23,8 +23,8 @@ class ProductionSettings(BaseServiceSettings):
     db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "force_generic_plan"
     #: Bytes of with-tasks listings kept per process (0 turns the cache off). Entries are
     #: per caller: the shared bench's 32 artists and 4 managers need ~45 MB per process by
-    #: the sizes of their listings
-    #: (a shots-with-tasks listing of 500 shots is 1.6 MB, kept as rows and as a body);
+    #: the sizes of their listings (a shots-with-tasks listing of 500 shots is 1.6 MB, kept
+    #: as rows and as a body);
     #: at 32 MB they evicted each other and were rebuilt whole (at 32 clients 373-395
     #: against 404-446 requests/s with 128 MB, bench/RESULTS.md, session 11). The pods'
     #: memory limits leave room for it (docs/operations.md).

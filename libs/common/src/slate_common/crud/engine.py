@@ -230,7 +230,7 @@ class CrudService(Generic[M]):
         the hooks' :meth:`~CrudHooks.listing_stamp` is unchanged (no query parameter but
         ``relations``, and a :meth:`~CrudHooks.listing_key`). The stamp is read before the
         rows, so a body is never kept under a stamp newer than its rows."""
-        key = None if any(k not in ("relations",) for k in params) else self.hooks.listing_key(ctx)
+        key = None if any(k != "relations" for k in params) else self.hooks.listing_key(ctx)
         stamp = None if key is None else await self.hooks.listing_stamp(ctx)
         if stamp is not None:
             kept = self._bodies.get((key, relations))

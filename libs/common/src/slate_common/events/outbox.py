@@ -44,6 +44,13 @@ def emit(
         payload=event.to_json(),
         headers=inject_headers(None if changed is None else changed_header(changed)),
     )
+    add_row(session, row)
+    return event
+
+
+def add_row(session: AsyncSession, row: OutboxEvent) -> None:
+    """Add an outbox row to the caller's transaction, known to the commit: the request's
+    settle scope publishes it then, or (outside one) the relay is handed its ``seq`` at
+    once (``events.consistency.settling_session_class``)."""
     session.add(row)
     session.info.setdefault("slate_outbox", []).append(row)
-    return event

@@ -94,6 +94,13 @@ class OutboxRelay:
         if grace_seconds > 0:
             old = OutboxEvent.created_at < now() - dt.timedelta(seconds=grace_seconds)
             pending = and_(pending, or_(old, OutboxEvent.seq.in_(handed)) if handed else old)
+        try:
+            return await self._publish_batch(pending, handed)
+        except BaseException:
+            self._handed |= handed  # NATS or the database failed: asked again at the next wake
+            raise
+
+    async def _publish_batch(self, pending: ColumnElement[bool], handed: set[int]) -> int:
         async with transaction(self.sessionmaker) as session:
             rows = (
                 await session.scalars(

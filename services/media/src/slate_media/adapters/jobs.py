@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slate_common.events import Event
 from slate_common.events.models import OutboxEvent
+from slate_common.events.outbox import add_row
 from slate_common.logging import get_logger
 from slate_common.metrics import observe_job
 from slate_common.serialization import now
@@ -55,12 +56,10 @@ def enqueue_preview_job(
         payload=event.to_json(),
         headers=inject_headers(),
     )
-    session.add(row)
-    # as emit() does: after the commit the request's settle publishes it (in the background:
-    # no consumer group of the events stream reads the jobs' subjects), or, outside a
-    # request, the relay at once. Left to the relay's poll, a job waited up to a second
-    # (and SLATE_OUTBOX_SETTLED_GRACE_SECONDS once the relay left young rows alone).
-    session.info.setdefault("slate_outbox", []).append(row)
+    # as emit()'s: the request's settle publishes it (in the background: no consumer group
+    # of the events stream reads the jobs' subjects), or the relay at once. Left to the
+    # relay's poll, a job waited up to a second (5 s once the relay left young rows alone).
+    add_row(session, row)
     return event
 
 

@@ -141,7 +141,7 @@ async def create_comment(
     await session.flush()
     # the fields a comment may change (media's task replica keeps none: it skips the event)
     await task_rules.emit_task_event(session, name="task:update", task=task, actor_id=author_id, assignees=assignees,
-                                     changed=task_rules.COMMENT_FIELDS | task_rules.STATUS_FIELDS)
+                                     changed=task_rules.COMMENTED_FIELDS)
     session.add(News(id=uuid.uuid4(), change=change.changed, author_id=author_id, comment_id=comment.id,
                      task_id=task.id, created_at=stamp, updated_at=stamp))
     emit_comment(session, name="comment:new", comment=comment, task=task, actor_id=author_id,
@@ -246,11 +246,11 @@ async def reset_task_from_history(session: AsyncSession, *, task: Task, actor_id
     if task.task_status_id != previous_status:
         await task_rules.emit_task_event(
             session, name="task:status-changed", task=task, actor_id=actor_id,
-            changed=task_rules.STATUS_FIELDS | task_rules.COMMENT_FIELDS,
+            changed=task_rules.COMMENTED_FIELDS,
             previous_task_status_id=str(previous_status), new_task_status_id=str(task.task_status_id),
             person_id=str(actor_id) if actor_id else None)
     await task_rules.emit_task_event(session, name="task:update", task=task, actor_id=actor_id,
-                                     changed=task_rules.STATUS_FIELDS | task_rules.COMMENT_FIELDS)
+                                     changed=task_rules.COMMENTED_FIELDS)
 
 
 # --- editing ---------------------------------------------------------------------------

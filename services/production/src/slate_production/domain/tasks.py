@@ -77,6 +77,8 @@ async def task_snapshot(session: AsyncSession, *, task: Task, assignees: list[st
 #: ``comment_commands.reset_task_from_history``), and the comment flows' last comment date.
 STATUS_FIELDS = frozenset({"task_status_id", "retake_count", "real_start_date", "end_date", "done_date", "updated_at"})
 COMMENT_FIELDS = frozenset({"last_comment_date", "updated_at"})
+#: What a comment flow may change on its task: the last comment date and its status's effects.
+COMMENTED_FIELDS = STATUS_FIELDS | COMMENT_FIELDS
 
 
 async def emit_task_event(
