@@ -44,11 +44,11 @@ def emit(
         payload=event.to_json(),
         headers=inject_headers(None if changed is None else changed_header(changed)),
     )
-    add_row(session, row)
+    add_row(session, row=row)
     return event
 
 
-def add_row(session: AsyncSession, row: OutboxEvent) -> None:
+def add_row(session: AsyncSession, *, row: OutboxEvent) -> None:
     """Add an outbox row to the caller's transaction, known to the commit: the request's
     settle scope publishes it then, or (outside one) the relay is handed its ``seq`` at
     once (``events.consistency.settling_session_class``)."""

@@ -59,7 +59,7 @@ def enqueue_preview_job(
     # as emit()'s: the request's settle publishes it (in the background: no consumer group
     # of the events stream reads the jobs' subjects), or the relay at once. Left to the
     # relay's poll, a job waited up to a second (5 s once the relay left young rows alone).
-    add_row(session, row)
+    add_row(session, row=row)
     return event
 
 
