@@ -167,3 +167,18 @@ async def test_connections_plan_their_statements_once(production_app, signer) ->
     assert (await client.get("/data/user/tasks", headers=signer.headers())).status_code == 200
     async with app.state.runtime.engine.connect() as conn:
         assert (await conn.execute(text("SHOW plan_cache_mode"))).scalar() == "force_generic_plan"
+
+
+async def test_six_requests_at_work_at_once_per_process(production_app, signer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Production bounds its requests at work (SLATE_PRODUCTION_MAX_ACTIVE_REQUESTS, default 6:
+    bench/RESULTS.md, session 12); the setting reaches the middleware."""
+    from slate_common.admission import AdmissionMiddleware
+
+    from slate_production.config import ProductionSettings
+
+    app, client = production_app
+    bound = [m.kwargs["limit"] for m in app.user_middleware if m.cls is AdmissionMiddleware]
+    assert bound == [6]
+    assert (await client.get("/data/projects", headers=signer.headers())).status_code == 200
+    monkeypatch.setenv("SLATE_PRODUCTION_MAX_ACTIVE_REQUESTS", "3")
+    assert ProductionSettings().max_active_requests == 3

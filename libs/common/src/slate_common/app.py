@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bus
+from .admission import AdmissionMiddleware
 from .api_prefix import ApiPrefixMiddleware
 from .config import BaseServiceSettings
 from .db import begin_at_first_write
@@ -89,6 +90,7 @@ def create_service_app(
         **_NO_NATIVE_TELEMETRY,
     )
     install_error_handlers(app)
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_active_requests)  # inside the settle wait
     app.add_middleware(SettleMiddleware, runtime_of=lambda: getattr(app.state, "runtime", None))
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.add_middleware(ForwardedMiddleware, trusted=settings.shared.trusted_proxies)

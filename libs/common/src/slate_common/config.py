@@ -199,6 +199,9 @@ class BaseServiceSettings(BaseSettings):
     #: PostgreSQL's plan_cache_mode for the service's connections (auto,
     #: force_generic_plan, force_custom_plan): see slate_common.db.make_engine.
     db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "auto"
+    #: Requests of one API process at work at once, the others waiting their turn in
+    #: arrival order (slate_common.admission); 0: no bound.
+    max_active_requests: int = Field(default=0, ge=0)
     workers_enabled: bool = True  # outbox relay and consumers inside the API process
     #: API processes behind the service's port (uvicorn workers). Each runs its own relay
     #: and consumers too: the outbox is claimed with SKIP LOCKED and the consumers are

@@ -21,6 +21,12 @@ class ProductionSettings(BaseServiceSettings):
     #: connection took PostgreSQL's planning from 0.35-0.65 to 0.01-0.1 ms per request
     #: of the mix at 32 clients (bench/RESULTS.md, session 11).
     db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = "force_generic_plan"
+    #: Requests of a process at work at once (slate_common.admission): at 32 clients
+    #: with no bound a comment's fifteen awaits each waited behind ~16 requests of its
+    #: loop (290 ms against 55 for a task read) and made the mix's p99 (310-390 ms);
+    #: 4 to 8 gave 180-255 ms and as many requests served, 6 the best of them
+    #: (bench/RESULTS.md, session 12).
+    max_active_requests: int = 6
     #: Bytes of with-tasks listings kept per process (0 turns the cache off). Entries are
     #: per caller: the shared bench's 32 artists and 4 managers need ~45 MB per process by
     #: the sizes of their listings (a shots-with-tasks listing of 500 shots is 1.6 MB, kept
