@@ -16,7 +16,9 @@ from slate_common.bus import ensure_events_stream
 from slate_common.db import EventsBase, make_engine, make_sessionmaker, transaction
 from slate_common.events import Consumer, Event, InboxEvent, OutboxEvent, OutboxRelay, emit
 from slate_common.events import outbox as outbox_module
+from slate_common.events import relay as relay_module
 from slate_common.events.consumer import PoisonEvent
+from slate_common.serialization import now
 
 # A table standing for a consumer's read model.
 effects = Table(
@@ -106,6 +108,37 @@ async def test_relay_beside_a_settler_leaves_young_rows_to_their_request(env) ->
     assert msg.headers["Nats-Msg-Id"] == str(handed.id)
     assert await relay.publish_pending() == 1  # no grace: every pending row
     assert await _stream_count(js, stream) == 3
+
+
+async def test_relay_purges_old_published_rows_and_old_inbox_records(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Published outbox rows older than the retention go, pending ones never (whatever
+    their age); inbox records go once older than theirs; in batches."""
+    sm, js, _ = env
+    monkeypatch.setattr(relay_module, "PURGE_BATCH", 2)  # several batches for a few rows
+    async with transaction(sm) as s:
+        for n in ("old-1", "old-2", "old-3", "recent", "pending-old", "pending"):
+            emit(s, name="thing:new", data={"n": n})
+    relay = OutboxRelay(sm, js)
+    assert await relay.publish_pending() == 6
+    day_ago = now() - dt.timedelta(days=1)
+    async with transaction(sm) as s:
+        rows = {Event.from_json(r.payload).data["n"]: r for r in (await s.scalars(select(OutboxEvent))).all()}
+        for n in ("old-1", "old-2", "old-3"):
+            rows[n].published_at = day_ago
+        for n in ("pending-old", "pending"):
+            rows[n].published_at = None
+        rows["pending-old"].created_at = day_ago
+        for i, age in enumerate((20, 16, 14, 1)):
+            s.add(InboxEvent(id=uuid.uuid4(), consumer="c", name=f"age-{age}",
+                             processed_at=now() - dt.timedelta(days=age, minutes=i)))
+    assert await relay.purge(outbox_older_than=dt.timedelta(hours=1), inbox_older_than=relay_module.INBOX_RETENTION) == (3, 2)
+    async with sm() as s:
+        left = sorted(Event.from_json(r.payload).data["n"] for r in (await s.scalars(select(OutboxEvent))).all())
+        inbox = sorted((await s.scalars(select(InboxEvent.name))).all())
+    assert left == ["pending", "pending-old", "recent"]
+    assert inbox == ["age-1", "age-14"]  # the stream keeps events 14 days: their records stay
+    assert relay_module.INBOX_RETENTION == dt.timedelta(days=15)
+    assert await relay.purge(outbox_older_than=dt.timedelta(hours=1), inbox_older_than=relay_module.INBOX_RETENTION) == (0, 0)
 
 
 async def test_consumer_applies_each_event_once(env) -> None:  # type: ignore[no-untyped-def]

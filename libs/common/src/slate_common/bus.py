@@ -30,6 +30,9 @@ from .tracing import extract_context, inject_headers, tracer
 log = get_logger(__name__)
 
 EVENTS_SUBJECT_PREFIX = "slate.events"
+#: How long the events stream keeps an event (a consumer rebuilt from its start meets
+#: events this old at most).
+EVENTS_MAX_AGE_SECONDS = 14 * 24 * 3600.0
 
 
 def event_subject(service: str, name: str) -> str:
@@ -63,7 +66,7 @@ async def ensure_events_stream(js: JetStreamContext, stream: str) -> None:
         name=stream,
         subjects=[f"{EVENTS_SUBJECT_PREFIX}.>"],
         duplicate_window=120.0,
-        max_age=14 * 24 * 3600.0,
+        max_age=EVENTS_MAX_AGE_SECONDS,
     )
     try:
         await js.stream_info(stream)

@@ -123,6 +123,11 @@ class SharedSettings(BaseSettings):
     #: request that committed it publishes it and marks it sent within milliseconds; the
     #: relay is the safety net for the rows a crash or an unreachable NATS left.
     outbox_settled_grace_seconds: float = 5.0
+    #: How long a published outbox row is kept (hours; 0: forever). The stream holds the
+    #: events themselves; the row is only the record that it was published. The relay
+    #: deletes older ones every few minutes (slate_common.events.relay), and the consumers'
+    #: inbox records once older than the stream's own retention.
+    outbox_retention_hours: float = Field(default=24.0, ge=0)
     #: Test hook: the relay waits this long before publishing (crash tests widen the
     #: window between commit and publish with it). Zero in normal operation.
     outbox_relay_delay_seconds: float = 0.0

@@ -11,6 +11,7 @@ the downtime of a worker's restart (docs/reliability.md).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -204,6 +205,8 @@ async def service_runtime(
                 # beside a settler, the requests publish their own rows: the relay takes
                 # the ones they left (a crash, NATS down) once they are this old
                 settled_grace_seconds=shared.outbox_settled_grace_seconds if runtime.settler else 0.0,
+                outbox_retention=(dt.timedelta(hours=shared.outbox_retention_hours)
+                                  if shared.outbox_retention_hours else None),
             )
             runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
             if consumers:

@@ -3,21 +3,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..bus import EVENTS_MAX_AGE_SECONDS
 from ..db import transaction
 from ..logging import get_logger
 from ..serialization import now
 from ..tracing import extract_context, tracer
-from .models import OutboxEvent
+from .models import InboxEvent, OutboxEvent
 from .versions import version_header
 
 log = get_logger(__name__)
+
+#: How often a relay deletes the records kept no longer (the first time a minute after start).
+PURGE_EVERY_SECONDS = 600.0
+#: Rows deleted per statement (a statement's locks and WAL stay small; it repeats).
+PURGE_BATCH = 5000
+#: The consumers' inbox records (their idempotence) outlive the stream's own retention: a
+#: consumer rebuilt from the stream's start meets only events it has a record of.
+INBOX_RETENTION = dt.timedelta(seconds=EVENTS_MAX_AGE_SECONDS) + dt.timedelta(days=1)
 
 
 class OutboxRelay:
@@ -48,6 +59,7 @@ class OutboxRelay:
         batch_size: int = 200,
         fault: str | None = None,
         settled_grace_seconds: float = 0.0,
+        outbox_retention: dt.timedelta | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.js = js
@@ -58,6 +70,9 @@ class OutboxRelay:
         #: between publishing a batch and marking it sent.
         self.fault = fault
         self.settled_grace_seconds = settled_grace_seconds
+        #: Published rows older than this are deleted (None: kept forever), and inbox
+        #: records older than :data:`INBOX_RETENTION` with them.
+        self.outbox_retention = outbox_retention
         self._wake = asyncio.Event()
         #: Rows committed outside a settle scope, published at the next wake whatever their age.
         self._handed: set[int] = set()
@@ -69,6 +84,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         log.info("outbox_relay_started", delay_seconds=self.delay_seconds)
+        next_purge = time.monotonic() + 60.0
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -85,6 +101,39 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox_relay_failed", error=str(exc))
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
+            if self.outbox_retention is not None and time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                try:
+                    await self.purge(outbox_older_than=self.outbox_retention, inbox_older_than=INBOX_RETENTION)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # tried again at the next round
+                    log.warning("events_purge_failed", error=str(exc))
+
+    async def purge(self, *, outbox_older_than: dt.timedelta, inbox_older_than: dt.timedelta) -> tuple[int, int]:
+        """Delete the outbox rows published longer than ``outbox_older_than`` ago and the
+        inbox records older than ``inbox_older_than``, in batches (rows another relay is
+        deleting are skipped, not waited for); (outbox rows, inbox records) deleted."""
+        published = (select(OutboxEvent.seq).where(OutboxEvent.published_at < now() - outbox_older_than)
+                     .order_by(OutboxEvent.seq).limit(PURGE_BATCH).with_for_update(skip_locked=True))
+        processed = (select(InboxEvent.id, InboxEvent.consumer)
+                     .where(InboxEvent.processed_at < now() - inbox_older_than)
+                     .limit(PURGE_BATCH).with_for_update(skip_locked=True))
+        outbox_rows = await self._delete_batches(delete(OutboxEvent).where(OutboxEvent.seq.in_(published)))
+        inbox_records = await self._delete_batches(
+            delete(InboxEvent).where(tuple_(InboxEvent.id, InboxEvent.consumer).in_(processed)))
+        if outbox_rows or inbox_records:
+            log.info("events_purged", outbox_rows=outbox_rows, inbox_records=inbox_records)
+        return outbox_rows, inbox_records
+
+    async def _delete_batches(self, statement: Any) -> int:
+        total = 0
+        while True:
+            async with transaction(self.sessionmaker) as session:
+                deleted = (await session.execute(statement)).rowcount or 0  # type: ignore[attr-defined]
+            total += deleted
+            if deleted < PURGE_BATCH:
+                return total
 
     async def publish_pending(self, *, grace_seconds: float = 0.0) -> int:
         """Publish up to ``batch_size`` pending rows, oldest first; with ``grace_seconds``,
