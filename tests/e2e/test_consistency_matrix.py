@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from PIL import Image
 
@@ -175,6 +176,46 @@ async def person_with_department_then_team_listing(w: World) -> None:
     row = next((p for p in team if p["id"] == person["id"]), None)
     if row is None or department not in row.get("departments", []):
         raise Stale(f"team row {row and row.get('departments')} without department {department}")
+
+
+async def person_rename_then_authenticated(w: World) -> None:
+    """auth renames an artist -> the gateway, which keeps /auth/authenticated's answers
+    (slate_gateway.identity), answers the new name."""
+    person, h = await w.artist()
+    expect(await w.api.get("/auth/authenticated", headers=h), 200)  # kept from here
+    name = uuid.uuid4().hex[:10]
+    write_ok(await w.api.put(f"/data/persons/{person['id']}", headers=w.admin, json={"last_name": name}), 200)
+    user = expect(await w.api.get("/auth/authenticated", headers=h), 200)["user"]
+    if user["last_name"] != name:
+        raise Stale(f"/auth/authenticated answered the name {user['last_name']!r} after the rename to {name!r}")
+
+
+async def totp_then_authenticated(w: World) -> None:
+    """auth enables an artist's TOTP (two-factor's own routes) -> the gateway answers
+    totp_enabled."""
+    person, h = await w.artist()
+    r = await w.api.delete(f"/actions/persons/{person['id']}/disable-two-factor-authentication", headers=w.admin)
+    assert r.status_code in (200, 400), r.text
+    if expect(await w.api.get("/auth/authenticated", headers=h), 200)["user"]["totp_enabled"]:
+        raise Stale("/auth/authenticated answered totp_enabled after two-factor was disabled")
+    secret = write_ok(await w.api.put("/auth/totp", headers=h), 200)["otp_secret"]
+    write_ok(await w.api.post("/auth/totp", headers=h, json={"totp": pyotp.TOTP(secret).now()}), 200)
+    try:
+        if not expect(await w.api.get("/auth/authenticated", headers=h), 200)["user"]["totp_enabled"]:
+            raise Stale("/auth/authenticated answered totp_enabled false after TOTP was enabled")
+    finally:  # the other rows log this artist in with a password alone
+        write_ok(await w.api.delete(f"/actions/persons/{person['id']}/disable-two-factor-authentication",
+                                    headers=w.admin), 200)
+
+
+async def logout_then_authenticated(w: World) -> None:
+    """auth revokes a token at logout -> /auth/authenticated refuses it, on every gateway
+    (the logout waits for their views to drop what they kept)."""
+    person, _ = await w.artist()
+    h = await w.headers_of(person)
+    expect(await w.api.get("/auth/authenticated", headers=h), 200)  # kept from here
+    write_ok(await w.api.get("/auth/logout", headers=h), 200)
+    expect(await w.api.get("/auth/authenticated", headers=h), 401)
 
 
 async def person_rename_then_team_listing(w: World) -> None:
@@ -424,6 +465,9 @@ ROWS: list[Callable[[World], Awaitable[None]]] = [
     person_then_assign,
     person_with_department_then_team_listing,
     person_rename_then_team_listing,
+    person_rename_then_authenticated,
+    totp_then_authenticated,
+    logout_then_authenticated,
     assign_then_todo,
     project_then_media_thumbnail,
     project_avatar_then_project,

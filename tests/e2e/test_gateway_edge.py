@@ -73,3 +73,42 @@ async def test_metrics_on_every_service_and_the_gateway(api, admin, stack) -> No
     assert 'route="/data/projects"' in production
     assert 'consumer="production-events"' in production
     assert re.search(r'^slate_process_http_requests_total\{pid="\d+",service="production"\} [1-9]', production, re.M)
+
+
+async def _auth_answered(stack, status: str) -> float:  # type: ignore[no-untyped-def]
+    """How many GET /auth/authenticated auth itself has answered with ``status``."""
+    async with httpx.AsyncClient() as direct:
+        text = (await direct.get(stack.url("auth") + "/metrics")).text
+    pattern = (r'http_server_request_duration_seconds_count\{method="GET",route="/auth/authenticated",'
+               rf'service="auth",status="{status}"\}} (\S+)')
+    return sum(float(m) for m in re.findall(pattern, text))
+
+
+async def test_the_gateway_answers_authenticated_itself_until_auth_changes_something(api, admin, stack) -> None:  # type: ignore[no-untyped-def]
+    """GET /auth/authenticated: auth answers once per token, the gateway answers again the same
+    body (slate_gateway.identity), by a bearer header or by the cookie; a write in auth makes it
+    ask auth again; the internal header never reaches the client."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url + "/api") as client:
+        body = (await client.post("/auth/login", json={"email": stack.admin_email,
+                                                        "password": stack.admin_password})).json()
+        bearer = {"Authorization": f"Bearer {body['access_token']}"}
+        cookie_only = {"Cookie": f"access_token_cookie={body['access_token']}"}
+        client.cookies.clear()
+        for headers in (bearer, cookie_only):
+            before = await _auth_answered(stack, "200")
+            answers = [await client.get("/auth/authenticated", headers=headers) for _ in range(10)]
+            assert [r.status_code for r in answers] == [200] * 10
+            assert len({r.content for r in answers}) == 1 and answers[0].json()["user"]["email"] == stack.admin_email
+            assert all("slate-answer-until" not in r.headers for r in answers)
+            assert await _auth_answered(stack, "200") - before <= len(stack.gateway_urls)  # once per gateway
+        me = answers[0].json()["user"]
+        renamed = uuid.uuid4().hex[:8]
+        assert (await client.put(f"/data/persons/{me['id']}", headers=bearer, json={"phone": renamed})).status_code == 200
+        before = await _auth_answered(stack, "200")
+        assert (await client.get("/auth/authenticated", headers=bearer)).json()["user"]["phone"] == renamed
+        assert await _auth_answered(stack, "200") - before == 1
+        # a token auth refuses is never kept: every call goes to auth
+        before = await _auth_answered(stack, "422")  # Zou's answer to a malformed token
+        for _ in range(3):
+            assert (await client.get("/auth/authenticated", headers={"Authorization": "Bearer nope"})).status_code == 422
+        assert await _auth_answered(stack, "422") - before == 3

@@ -120,6 +120,11 @@ class Settings:
     #: PROMETHEUS_MULTIPROC_DIR: where forked workers share their metrics (a "gateway"
     #: subdirectory); unset, a temporary directory.
     metrics_root: str = ""
+    #: NATS (SLATE_NATS_URL) for the kept /auth/authenticated answers (.identity); with
+    #: SLATE_GATEWAY_IDENTITY_VIEW=off, or no NATS URL, every call goes to auth.
+    nats_url: str = ""
+    events_stream: str = "SLATE_EVENTS"
+    identity_view: bool = True
     public_config: PublicConfig = field(default_factory=PublicConfig)
 
     @classmethod
@@ -150,6 +155,9 @@ class Settings:
             answered_body_linger=float(env.get(  # a client silent this long after an early answer is closed
                 "SLATE_GATEWAY_ANSWERED_BODY_LINGER_SECONDS", "5")),
             metrics_root=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
+            nats_url=env.get("SLATE_NATS_URL", ""),
+            events_stream=env.get("SLATE_EVENTS_STREAM", "SLATE_EVENTS"),
+            identity_view=_bool(env.get("SLATE_GATEWAY_IDENTITY_VIEW"), True),
             public_config=PublicConfig.from_env(env),
         )
 

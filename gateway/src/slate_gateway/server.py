@@ -60,6 +60,7 @@ from .errors import (
     NOT_FOUND_MESSAGE,
     error_body,
 )
+from .identity import UNTIL_HEADER, Fill, IdentityView
 from .local import LOCAL_ROUTES, LocalRequest, local_openapi_paths
 from .metrics import UNMATCHED, UNMEASURED, GatewayMetrics, metrics_dir
 from .routing import RouteTable
@@ -122,6 +123,9 @@ class Gateway:
             local_routes=[(template, handler) for template, handler, _ in LOCAL_ROUTES],
             local_paths=local_openapi_paths(), refresh_interval=settings.refresh_interval)
         self._timer: asyncio.TimerHandle | None = None
+        #: GET /auth/authenticated's kept answers (None: every call goes to auth).
+        self.identity = (IdentityView(settings.nats_url, settings.events_stream)
+                         if settings.identity_view and settings.nats_url and "auth" in self.upstreams else None)
 
     def _routes_changed(self, table: RouteTable, openapi_bytes: bytes) -> None:
         self.table = table
@@ -142,6 +146,8 @@ class Gateway:
 
     def start(self) -> None:
         self.discovery.start()
+        if self.identity is not None:
+            self.identity.start()
         self._tick()
 
     def _tick(self) -> None:
@@ -180,6 +186,8 @@ class Gateway:
         if self._timer is not None:
             self._timer.cancel()
         await self.discovery.stop()
+        if self.identity is not None:
+            await self.identity.stop()
         for up in self.upstreams.values():
             up.close()
         self.tracing.shutdown()
@@ -365,6 +373,7 @@ class Exchange:
     __slots__ = (
         "body_chunked",
         "conn",
+        "fill",
         "discard",
         "expect_continue",
         "gw",
@@ -431,6 +440,7 @@ class Exchange:
         self.waiting = False  # queued for an upstream connection
         self.route = UNMATCHED  # the matched template, for the metrics
         self.observed = False
+        self.fill: Fill | None = None  # an answer of auth's to keep (.identity)
 
     # -- request side ------------------------------------------------------
     def start(self) -> None:
@@ -510,6 +520,18 @@ class Exchange:
         if not isinstance(target, Upstream):
             self._run_local(target, path)
             return None
+        identity = self.gw.identity
+        if identity is not None and path[:6] == b"/auth/":
+            if path == b"/auth/authenticated" and method == b"GET":
+                key = identity.key(self.headers)
+                if key is not None:
+                    body = identity.lookup(key)
+                    if body is not None:
+                        self.respond(200, JSON_HEADERS, body)
+                        return None
+                    self.fill = identity.start_fill(key)
+            elif path == b"/auth/logout":
+                identity.drop_all()  # before auth revokes the token: nothing kept answers for it
         return target
 
     def _proxy(self, target: Upstream, url: bytes, path: bytes, prefixed: bool,
@@ -633,10 +655,20 @@ class Exchange:
         out = [b"HTTP/1.1 %d %s\r\n" % (status, reason or REASONS.get(status, b""))]
         has_length = False
         conn_value = b""
+        fill = self.fill
+        if fill is not None and status != 200:
+            fill = self.fill = None
         for name, value in headers:
             if name in RESP_DROP:
                 if name == b"connection":
                     conn_value = value.lower()
+                continue
+            if name == UNTIL_HEADER:  # auth's word to the gateway, not the client's
+                if fill is not None:
+                    try:
+                        fill.until = float(value)
+                    except ValueError:
+                        self.fill = None
                 continue
             if name[:15] == b"access-control-":
                 continue
@@ -665,6 +697,8 @@ class Exchange:
         self.wbuf.append(b"".join(out))
 
     def on_body(self, data: bytes) -> None:
+        if self.fill is not None:
+            self.fill.chunks.append(data)
         if self.rechunk:
             self.wbuf += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
@@ -681,6 +715,10 @@ class Exchange:
                 self.conn.transport.writelines(wbuf)
 
     def on_complete(self, reusable: bool) -> None:
+        if self.fill is not None:
+            if self.gw.identity is not None:
+                self.gw.identity.complete_fill(self.fill)
+            self.fill = None
         if self.rechunk:
             self.wbuf.append(b"0\r\n\r\n")
         self.flush()

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import time
 import uuid
 
 import jwt
@@ -484,3 +485,49 @@ async def test_a_kept_listing_follows_every_change_of_a_person(client, tokens) -
     # a filter is never answered from the kept body
     filtered = (await client.get("/data/persons", params={"last_name": "Renamed"}, headers=headers)).json()
     assert [p["id"] for p in filtered] == [me["id"]]
+
+
+async def test_a_person_changed_without_an_event_emits_identity_change(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    """The gateway keeps /auth/authenticated's answers until an auth event: a transaction that
+    changes a person and emits nothing gets identity:change; one that emitted already, or that
+    changes nothing of a person, gets none; GET /auth/authenticated marks how long its answer
+    stands, and a logout emits identity:change."""
+    from slate_common.db import transaction
+    from slate_common.events import emit
+    from slate_common.events.models import OutboxEvent
+
+    from slate_auth.models import Person
+
+    sessionmaker = client.app.state.runtime.sessionmaker
+    person = await make_person(client, f"identity-{uuid.uuid4().hex[:8]}@studio.test")
+
+    async def emitted(change) -> list[str]:  # type: ignore[no-untyped-def]
+        async with transaction(sessionmaker) as session:
+            start = (await session.scalar(select(OutboxEvent.seq).order_by(OutboxEvent.seq.desc()).limit(1))) or 0
+            await change(session, await session.get(Person, person.id))
+        async with sessionmaker() as session:
+            return list((await session.scalars(select(OutboxEvent.subject).where(OutboxEvent.seq > start))).all())
+
+    async def rename(session, row) -> None:  # type: ignore[no-untyped-def]
+        row.phone = uuid.uuid4().hex[:8]
+
+    async def rename_with_event(session, row) -> None:  # type: ignore[no-untyped-def]
+        emit(session, name="person:update", data={"person_id": str(row.id), "snapshot": {}})
+        row.phone = uuid.uuid4().hex[:8]
+
+    async def read_only(session, row) -> None:  # type: ignore[no-untyped-def]
+        assert row.email
+
+    assert await emitted(rename) == ["slate.events.auth.identity.change"]
+    assert await emitted(rename_with_event) == ["slate.events.auth.person.update"]
+    assert await emitted(read_only) == []
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    client.cookies.clear()
+    r = await client.get("/auth/authenticated", headers=headers)
+    assert r.status_code == 200 and int(r.headers["slate-answer-until"]) > time.time()
+    async with sessionmaker() as session:
+        start = await session.scalar(select(OutboxEvent.seq).order_by(OutboxEvent.seq.desc()).limit(1))
+    assert (await client.get("/auth/logout", headers=headers)).status_code == 200
+    async with sessionmaker() as session:
+        subjects = (await session.scalars(select(OutboxEvent.subject).where(OutboxEvent.seq > start))).all()
+    assert list(subjects) == ["slate.events.auth.identity.change"]

@@ -12,6 +12,7 @@ from .api import auth, fido, passwords, persons, sso, two_factor
 from .config import AuthSettings
 from .consumers import HANDLERS
 from .crud import specs
+from .domain import identity_changes
 from .domain.defaults import seed_departments
 from .domain.keys import KeyRing, load_or_create
 from .domain.login_guard import GuardPolicy, LoginGuard
@@ -29,6 +30,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     keyring = KeyRing()
 
     async def load_keys(runtime: ServiceRuntime) -> None:
+        identity_changes.watch(runtime.sessionmaker.kw["sync_session_class"])  # before any write
         async with transaction(runtime.sessionmaker) as session:
             ring = await load_or_create(session)
         keyring.kid, keyring.private_key, keyring.public_keys = ring.kid, ring.private_key, ring.public_keys

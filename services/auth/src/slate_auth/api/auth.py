@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +16,7 @@ from slate_common.revocation import revocation_bucket, revoke_token
 from slate_common.security import ACCESS_COOKIE, REFRESH_COOKIE, CurrentUser, RefreshUser
 from slate_common.serialization import json_response
 
-from ..domain import fido, preview_accounts, two_factor
+from ..domain import fido, identity_changes, preview_accounts, two_factor
 from ..domain.identity import (
     caller_with_organisation,
     find_login_person,
@@ -160,11 +161,20 @@ async def authenticated(principal: CurrentUser, session: SessionDep) -> Response
     if organisation is None:
         organisation = await get_organisation(session)
     secrets = frozenset() if principal.is_admin else ORGANISATION_SECRETS  # chat tokens: admins only
-    return json_response({"authenticated": True, "user": user, "organisation": organisation.serialize(exclude=secrets)})
+    response = json_response({"authenticated": True, "user": user,
+                              "organisation": organisation.serialize(exclude=secrets)})
+    # Until when this answer stands unless auth changes something (it then emits an event):
+    # the gateway answers it again until then (slate_gateway.identity).
+    until = float(principal.claims.get("exp") or 0)
+    if preview_accounts.is_preview_account(person) and person.preview_open_until is not None:
+        until = min(until, person.preview_open_until.replace(tzinfo=dt.UTC).timestamp())
+    if until:
+        response.headers["slate-answer-until"] = f"{until:.0f}"
+    return response
 
 
 @router.get("/logout")
-async def logout(principal: CurrentUser, runtime: Runtime) -> Response:
+async def logout(principal: CurrentUser, runtime: Runtime, session: SessionDep) -> Response:
     """Revoke the caller's token (and its refresh token) in every service, clear cookies."""
     assert runtime.js is not None, "NATS is not connected"
     kv = await revocation_bucket(runtime.js)
@@ -173,6 +183,7 @@ async def logout(principal: CurrentUser, runtime: Runtime) -> Response:
     if refresh_jti:
         await revoke_token(kv, str(refresh_jti))
     runtime.verifier.revocations.jtis[principal.jti] = 0.0  # visible here at once
+    identity_changes.revoked(session)  # and in every gateway before this answers
     response = json_response({"logout": True})
     response.delete_cookie(ACCESS_COOKIE, path="/")
     response.delete_cookie(REFRESH_COOKIE, path="/")
