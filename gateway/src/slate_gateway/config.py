@@ -155,9 +155,9 @@ class Settings:
             answered_body_linger=float(env.get(  # a client silent this long after an early answer is closed
                 "SLATE_GATEWAY_ANSWERED_BODY_LINGER_SECONDS", "5")),
             metrics_root=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
-            nats_url=env.get("SLATE_NATS_URL", ""),
-            events_stream=env.get("SLATE_EVENTS_STREAM", "SLATE_EVENTS"),
-            identity_view=_bool(env.get("SLATE_GATEWAY_IDENTITY_VIEW"), True),
+            nats_url=env.get("SLATE_NATS_URL", ""),  # the kept /auth/authenticated answers (identity.py)
+            events_stream=env.get("SLATE_EVENTS_STREAM", "SLATE_EVENTS"),  # the events' JetStream stream
+            identity_view=_bool(env.get("SLATE_GATEWAY_IDENTITY_VIEW"), True),  # off: every /auth/authenticated goes to auth
             public_config=PublicConfig.from_env(env),
         )
 
