@@ -43,8 +43,11 @@ AUTH_EVENTS = "slate.events.auth.>"
 READABLE = "slate.readable"
 APPLIED_PREFIX = "slate.applied"
 REVOCATIONS_BUCKET = "slate_revocations"
-#: A gateway that died leaves its consumer; JetStream deletes it after this long.
-INACTIVE_SECONDS = 30.0
+#: A gateway that died leaves its consumer; JetStream deletes it after this long without
+#: interest (auth's writes meanwhile wait for it up to the consistency bound, 2 s, and for
+#: up to 10 s more until the writers read the groups again). A reconnection makes a new
+#: consumer, so nothing needs the old one to live longer.
+INACTIVE_SECONDS = 5.0
 #: After announcing itself, how long the view waits before keeping answers: writers
 #: read the consumer groups again at the announcement (milliseconds); this is the margin.
 READY_DELAY_SECONDS = 1.0
