@@ -17,6 +17,7 @@ def test_the_key_is_the_token_the_services_would_read() -> None:
     assert key([(b"authorization", b"Basic xyz"), (b"cookie", b"access_token_cookie=zzz")]) == b"c:zzz"
     assert key([(b"authorization", b"Bearer ")]) is None
     assert key([(b"cookie", b"refresh_token_cookie=r")]) is None
+    assert key([(b"cookie", b"access_token_cookie=a; access_token_cookie=b")]) is None
     assert key([(b"authorization", b"Bearer a"), (b"authorization", b"Bearer b")]) is None
     assert key([]) is None
 

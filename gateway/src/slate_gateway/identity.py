@@ -100,10 +100,10 @@ class IdentityView:
             if scheme.lower() == b"bearer" and token:
                 return b"h:" + token.strip()
         if cookie is not None:
-            for part in cookie.split(b";"):
-                name, _, value = part.strip().partition(b"=")
-                if name == b"access_token_cookie":
-                    return b"c:" + value if value else None
+            found = [value for name, _, value in (part.strip().partition(b"=") for part in cookie.split(b";"))
+                     if name == b"access_token_cookie"]
+            if len(found) == 1 and found[0]:  # twice: which one auth reads is not this code's to guess
+                return b"c:" + found[0]
         return None
 
     def lookup(self, key: bytes) -> bytes | None:
