@@ -169,7 +169,7 @@ async def authenticated(principal: CurrentUser, session: SessionDep) -> Response
     if preview_accounts.is_preview_account(person) and person.preview_open_until is not None:
         until = min(until, person.preview_open_until.replace(tzinfo=dt.UTC).timestamp())
     if until:
-        response.headers["slate-answer-until"] = f"{until:.0f}"
+        response.headers["slate-answer-until"] = str(int(until))  # rounded down
     return response
 
 
