@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -112,3 +113,20 @@ async def test_the_gateway_answers_authenticated_itself_until_auth_changes_somet
         for _ in range(3):
             assert (await client.get("/auth/authenticated", headers={"Authorization": "Bearer nope"})).status_code == 422
         assert await _auth_answered(stack, "422") - before == 3
+
+
+def test_the_gateway_view_speaks_the_services_words() -> None:
+    """slate_gateway.identity stays free of libs/common, so it writes these names again:
+    they must be the ones the writers, the bus and auth use."""
+    from slate_common.bus import EVENTS_SUBJECT_PREFIX
+    from slate_common.events import consistency
+    from slate_common.revocation import BUCKET
+
+    from slate_gateway import identity
+
+    assert identity.READABLE == consistency.READABLE
+    assert identity.APPLIED_PREFIX == consistency.APPLIED_PREFIX
+    assert identity.REVOCATIONS_BUCKET == BUCKET
+    assert identity.AUTH_EVENTS == f"{EVENTS_SUBJECT_PREFIX}.auth.>"
+    auth_source = (Path(__file__).resolve().parents[2] / "services/auth/src/slate_auth/api/auth.py").read_text()
+    assert f'"{identity.UNTIL_HEADER.decode()}"' in auth_source

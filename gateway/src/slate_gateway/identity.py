@@ -13,9 +13,10 @@ services read them) and answers it again until then, unless:
   JetStream consumer per gateway process, marked ``slate.readable``): auth's writer is
   answered only once this process has applied the event (``slate_common.events.consistency``),
   so a request that starts after a write's answer never gets the answer from before it;
-- **a revocation** (the ``slate_revocations`` bucket every service watches: a logout, a
-  password change) arrives: everything is dropped; a logout through this gateway drops
-  everything before it is forwarded;
+- **a revocation** (the ``slate_revocations`` bucket every service watches: a refresh
+  token's family revoked, a password change) arrives: everything is dropped, as fast as
+  the services see it (a logout is also an auth event: every gateway has dropped before
+  it answers);
 - the view is not connected to NATS: nothing is kept, every call goes to auth.
 
 An answer fetched while an event arrived is not kept (a generation counter): it may have
@@ -76,7 +77,6 @@ class IdentityView:
         self.nc: Any = None
         self.consumer = ""
         self._task: asyncio.Task[None] | None = None
-        self.hits = 0
 
     # -- the request side (synchronous: called from the proxy's callbacks) -----------
     @staticmethod
@@ -113,7 +113,6 @@ class IdentityView:
         if time.time() >= entry[1]:
             del self.entries[key]
             return None
-        self.hits += 1
         return entry[0]
 
     def start_fill(self, key: bytes) -> Fill | None:

@@ -521,17 +521,14 @@ class Exchange:
             self._run_local(target, path)
             return None
         identity = self.gw.identity
-        if identity is not None and path[:6] == b"/auth/":
-            if path == b"/auth/authenticated" and method == b"GET":
-                key = identity.key(self.headers)
-                if key is not None:
-                    body = identity.lookup(key)
-                    if body is not None:
-                        self.respond(200, JSON_HEADERS, body)
-                        return None
-                    self.fill = identity.start_fill(key)
-            elif path == b"/auth/logout":
-                identity.drop_all()  # before auth revokes the token: nothing kept answers for it
+        if identity is not None and path == b"/auth/authenticated" and method == b"GET":
+            key = identity.key(self.headers)
+            if key is not None:
+                body = identity.lookup(key)
+                if body is not None:
+                    self.respond(200, JSON_HEADERS, body)
+                    return None
+                self.fill = identity.start_fill(key)
         return target
 
     def _proxy(self, target: Upstream, url: bytes, path: bytes, prefixed: bool,
